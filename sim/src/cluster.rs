@@ -1,0 +1,237 @@
+//! A simulated Kafka cluster: one controller and N brokers, each on its own
+//! simulated machine, plus client machines for application code.
+//!
+//! The cluster keeps every server's state in a cell outside the machine, so that
+//! after a kill the restarted machine can be rebuilt from what its disk kept: all
+//! of it after a process crash, only the flushed part after a power loss.
+
+use crate::driver::{ip_of, now_ms, run_node, NodeCell};
+use crate::narrate::narrate;
+use crate::trace::Trace;
+use kafkasim::broker::Broker;
+use kafkasim::config::{BrokerConfig, ControllerConfig};
+use kafkasim::controller::Controller;
+use kafkasim::disk::{CrashKind, Disk};
+use kafkasim::ids::{BrokerId, NodeId, TopicPartition};
+use kafkasim::log::Log;
+use kafkasim::metadata::MetadataImage;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+/// The shape of a cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterSpec {
+    pub brokers: u32,
+    pub controller: ControllerConfig,
+    /// Applied to every broker's default configuration.
+    pub log_flush_interval_messages: Option<u64>,
+}
+
+impl Default for ClusterSpec {
+    fn default() -> Self {
+        ClusterSpec {
+            brokers: 3,
+            controller: ControllerConfig::default(),
+            log_flush_interval_messages: None,
+        }
+    }
+}
+
+struct Server<N> {
+    handle: madsim::runtime::NodeHandle,
+    cell: NodeCell<N>,
+    /// How the machine went down last; read by the next start.
+    crash: Arc<Mutex<CrashKind>>,
+}
+
+struct Inner {
+    trace: Trace,
+    controller: Server<Controller>,
+    brokers: BTreeMap<BrokerId, Server<Broker>>,
+    next_client: Mutex<u32>,
+}
+
+/// A handle to the running cluster; cheap to clone into client code.
+#[derive(Clone)]
+pub struct Cluster(Arc<Inner>);
+
+fn start_server<N, M>(name: String, me: NodeId, trace: &Trace, make: M) -> Server<N>
+where
+    N: kafkasim::node::Node<Event = kafkasim::event::ClusterEvent> + Send + 'static,
+    M: Fn(Disk, u64) -> N + Send + Sync + 'static,
+    N: IntoDisk,
+{
+    let cell: NodeCell<N> = Arc::new(Mutex::new(None));
+    let crash = Arc::new(Mutex::new(CrashKind::ProcessCrash));
+    let make = Arc::new(make);
+    let handle = madsim::runtime::Handle::current();
+    let init = {
+        let (cell, crash, trace) = (cell.clone(), crash.clone(), trace.clone());
+        move || {
+            let (cell, crash, trace, make) =
+                (cell.clone(), crash.clone(), trace.clone(), make.clone());
+            async move {
+                let now = now_ms();
+                let previous = cell.lock().expect("node lock").take();
+                let restarted = previous.is_some();
+                let mut disk = previous.map(IntoDisk::into_disk).unwrap_or_default();
+                let kind = *crash.lock().expect("crash lock");
+                disk.crash(kind);
+                if restarted {
+                    trace.record(now, me, format_args!("restart after {kind:?}"));
+                    trace.timeline(
+                        now,
+                        me.to_string(),
+                        format!("restarted after {}", describe_crash(kind)),
+                    );
+                }
+                *cell.lock().expect("node lock") = Some(make(disk, now));
+                let timeline = trace.clone();
+                let on_event = move |now, event| {
+                    if let Some(text) = narrate(&event) {
+                        timeline.timeline(now, me.to_string(), text);
+                    }
+                };
+                run_node(me, cell, trace, on_event, None).await;
+            }
+        }
+    };
+    let handle = handle
+        .create_node()
+        .name(name)
+        .ip(ip_of(me))
+        .init(init)
+        .build();
+    Server {
+        handle,
+        cell,
+        crash,
+    }
+}
+
+fn describe_crash(kind: CrashKind) -> &'static str {
+    match kind {
+        CrashKind::ProcessCrash => "a process crash (page cache kept)",
+        CrashKind::PowerLoss => "a power loss (unflushed data lost)",
+    }
+}
+
+/// Servers give their disk back when their machine goes away.
+pub trait IntoDisk {
+    fn into_disk(self) -> Disk;
+}
+
+impl IntoDisk for Broker {
+    fn into_disk(self) -> Disk {
+        Broker::into_disk(self)
+    }
+}
+
+impl IntoDisk for Controller {
+    fn into_disk(self) -> Disk {
+        Controller::into_disk(self)
+    }
+}
+
+impl Cluster {
+    /// Starts the controller and the brokers. Call inside the simulation.
+    pub fn start(spec: &ClusterSpec, trace: Trace) -> Cluster {
+        let controller_config = spec.controller.clone();
+        let controller = start_server(
+            "controller".into(),
+            NodeId::Controller,
+            &trace,
+            move |disk, now| Controller::new(controller_config.clone(), disk, now),
+        );
+        let brokers = (1..=spec.brokers as BrokerId)
+            .map(|id| {
+                let mut config = BrokerConfig::new(id);
+                config.log_flush_interval_messages = spec.log_flush_interval_messages;
+                let server = start_server(
+                    format!("broker-{id}"),
+                    NodeId::Broker(id),
+                    &trace,
+                    move |disk, now| Broker::new(config.clone(), disk, now),
+                );
+                (id, server)
+            })
+            .collect();
+        Cluster(Arc::new(Inner {
+            trace,
+            controller,
+            brokers,
+            next_client: Mutex::new(0),
+        }))
+    }
+
+    pub fn trace(&self) -> &Trace {
+        &self.0.trace
+    }
+
+    /// `bootstrap.servers` for clients: every broker.
+    pub fn bootstrap(&self) -> Vec<BrokerId> {
+        self.0.brokers.keys().copied().collect()
+    }
+
+    /// A new client id, so each client's connections are its own.
+    pub fn next_client_id(&self) -> u32 {
+        let mut next = self.0.next_client.lock().expect("client lock");
+        *next += 1;
+        *next
+    }
+
+    /// Runs application code on a new simulated client machine.
+    pub fn spawn_client<F>(&self, name: &str, future: F) -> madsim::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let id = self.next_client_id();
+        let node = madsim::runtime::Handle::current()
+            .create_node()
+            .name(name)
+            .ip(ip_of(NodeId::Client(id)))
+            .build();
+        node.spawn(future)
+    }
+
+    fn broker(&self, id: BrokerId) -> &Server<Broker> {
+        self.0
+            .brokers
+            .get(&id)
+            .unwrap_or_else(|| panic!("no broker {id} in this cluster"))
+    }
+
+    /// Kills a broker's machine. `kind` decides what its disk keeps at restart.
+    pub fn crash_broker(&self, id: BrokerId, kind: CrashKind) {
+        let server = self.broker(id);
+        *server.crash.lock().expect("crash lock") = kind;
+        self.0
+            .trace
+            .record(now_ms(), NodeId::Broker(id), format_args!("crash {kind:?}"));
+        self.0.trace.timeline(
+            now_ms(),
+            format!("broker-{id}"),
+            format!("crashed ({})", describe_crash(kind)),
+        );
+        madsim::runtime::Handle::current().kill(server.handle.id());
+    }
+
+    /// Restarts a crashed broker; it rebuilds itself from its disk.
+    pub fn restart_broker(&self, id: BrokerId) {
+        madsim::runtime::Handle::current().restart(self.broker(id).handle.id());
+    }
+
+    /// The controller's current metadata image.
+    pub fn metadata(&self) -> MetadataImage {
+        let cell = self.0.controller.cell.lock().expect("node lock");
+        cell.as_ref().map(|c| c.image().clone()).unwrap_or_default()
+    }
+
+    /// A broker's log of a partition, as it is now (for reports and tests).
+    pub fn log(&self, broker: BrokerId, tp: &TopicPartition) -> Option<Log> {
+        let cell = self.broker(broker).cell.lock().expect("node lock");
+        cell.as_ref().and_then(|b| b.log(tp).cloned())
+    }
+}

@@ -1,0 +1,27 @@
+//! # kafkasim-sim: the Kafka model inside madsim
+//!
+//! This crate runs the sans-IO nodes of the `kafkasim` crate on simulated machines
+//! and gives application code async clients, the way a real cluster would.
+//!
+//! - [`driver`]: runs one node on one simulated machine (connections, timers).
+//! - [`cluster`]: a controller and brokers, crash and restart, client machines.
+//! - [`client`]: async `Admin`, `Producer` and `Consumer` over the client cores.
+//! - [`trace`]: the run's trace, its hash, and the human timeline.
+//! - [`narrate`]: cluster events as timeline sentences.
+//! - [`render`]: a run report as the text `kafkasim run` prints.
+//! - [`run`]: one seeded run in a fresh simulator, and its report.
+//! - [`scenario`]: the built-in scenarios (`quickstart`, …).
+//! - [`cli`]: the `kafkasim` command line.
+//!
+//! Architecture invariant: no protocol decision is made here. If a behaviour is
+//! Kafka's, it lives in `kafkasim`; this crate only moves messages and time.
+
+pub mod cli;
+pub mod client;
+pub mod cluster;
+pub mod driver;
+pub mod narrate;
+pub mod render;
+pub mod run;
+pub mod scenario;
+pub mod trace;

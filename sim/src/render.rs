@@ -1,0 +1,69 @@
+//! Renders a run report as the text `kafkasim run` prints.
+
+use crate::run::{RunReport, Verdict};
+use std::fmt::Write as _;
+
+/// The replay command for a run, as printed under every report.
+pub fn replay_command(report: &RunReport) -> String {
+    format!(
+        "cargo run --release -- run --seed {} --scenario {}",
+        report.seed, report.scenario
+    )
+}
+
+pub fn render(report: &RunReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "kafkasim: scenario {}, seed {}",
+        report.scenario, report.seed
+    );
+    let brokers: Vec<String> = (1..=report.brokers)
+        .map(|b| format!("broker-{b}:9092"))
+        .collect();
+    let _ = writeln!(out, "cluster: controller:9093, {}", brokers.join(", "));
+    let _ = writeln!(out);
+    let _ = writeln!(out, "timeline (simulated time):");
+    for entry in &report.timeline {
+        let _ = writeln!(
+            out,
+            "{:>8} ms  {:<10}  {}",
+            entry.time_ms, entry.node, entry.text
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "partitions at the end:");
+    for p in &report.partitions {
+        let leader = p
+            .leader
+            .map_or("none".to_string(), |l| format!("broker-{l}"));
+        let _ = writeln!(
+            out,
+            "  {:<10} leader {:<9} offsets {}..{}  high watermark {}  [{}]",
+            p.partition.to_string(),
+            leader,
+            p.log_start_offset,
+            p.log_end_offset,
+            p.high_watermark,
+            p.values.join(", ")
+        );
+    }
+    let _ = writeln!(out);
+    let verdict = match &report.verdict {
+        Verdict::Ok => "ok: every check passed".to_string(),
+        Verdict::Failed(why) => format!("FAILED (correctness): {why}"),
+        Verdict::Stuck(why) => format!("FAILED (liveness): {why}"),
+        Verdict::Crash(why) => format!("FAILED (crash): {why}"),
+    };
+    let _ = writeln!(out, "verdict: {verdict}");
+    let _ = writeln!(
+        out,
+        "run: {} messages delivered, {} trace events, {:.3} s simulated, trace hash {:016x}",
+        report.messages,
+        report.trace_events,
+        report.simulated_ms as f64 / 1000.0,
+        report.trace_hash
+    );
+    let _ = writeln!(out, "replay: {}", replay_command(report));
+    out
+}

@@ -1,0 +1,174 @@
+//! One seeded run: a fresh simulator, a cluster, a scenario, and the report.
+//!
+//! Every run gets its own OS thread, because madsim's determinism (and the order
+//! of std's `HashMap`) holds only for a runtime that starts on a fresh thread. A
+//! panic inside the simulation (a node invariant broke) becomes a `Crash` verdict
+//! instead of taking the caller down.
+
+use crate::cluster::Cluster;
+use crate::scenario::{Scenario, ScenarioOutcome};
+use crate::trace::{TimelineEntry, Trace};
+use kafkasim::ids::{BrokerId, Offset, TopicPartition};
+use std::time::Duration;
+
+/// Simulated network latency between any two machines.
+const SEND_LATENCY: std::ops::Range<Duration> = Duration::from_millis(1)..Duration::from_millis(5);
+/// A scenario that has not finished after this much simulated time is stuck.
+pub const SCENARIO_TIME_LIMIT_MS: u64 = 600_000;
+
+/// What one partition looks like on its leader at the end of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionSummary {
+    pub partition: TopicPartition,
+    pub leader: Option<BrokerId>,
+    pub log_start_offset: Offset,
+    pub high_watermark: Offset,
+    pub log_end_offset: Offset,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The scenario finished and its own checks passed.
+    Ok,
+    /// The scenario finished but a check failed.
+    Failed(String),
+    /// The scenario did not finish in simulated time.
+    Stuck(String),
+    /// A node or the scenario panicked.
+    Crash(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub seed: u64,
+    pub scenario: &'static str,
+    pub brokers: u32,
+    pub timeline: Vec<TimelineEntry>,
+    pub partitions: Vec<PartitionSummary>,
+    pub trace_hash: u64,
+    pub trace_events: u64,
+    pub messages: u64,
+    pub simulated_ms: u64,
+    /// The full trace, when asked for.
+    pub trace_lines: Vec<String>,
+    pub outcome: ScenarioOutcome,
+    pub verdict: Verdict,
+}
+
+/// Runs `scenario` with `seed` in a fresh simulator on a fresh thread.
+pub fn run_seed(seed: u64, scenario: &'static Scenario, keep_trace: bool) -> RunReport {
+    let worker = std::thread::Builder::new()
+        .name(format!("seed-{seed}"))
+        .spawn(move || simulate(seed, scenario, keep_trace))
+        .expect("the OS can start a thread");
+    match worker.join() {
+        Ok(report) => report,
+        Err(panic) => crash_report(seed, scenario, panic_message(&panic)),
+    }
+}
+
+fn simulate(seed: u64, scenario: &'static Scenario, keep_trace: bool) -> RunReport {
+    let mut config = madsim::Config::default();
+    config.net.send_latency = SEND_LATENCY;
+    config.net.packet_loss_rate = 0.0;
+    let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, config);
+    let trace = if keep_trace {
+        Trace::keeping_lines()
+    } else {
+        Trace::default()
+    };
+    let spec = (scenario.cluster)();
+    let run_trace = trace.clone();
+    let (outcome, partitions, simulated_ms, finished) = runtime.block_on(async move {
+        let cluster = Cluster::start(&spec, run_trace);
+        let limit = Duration::from_millis(SCENARIO_TIME_LIMIT_MS);
+        let result = madsim::time::timeout(limit, (scenario.run)(cluster.clone())).await;
+        let partitions = summarize(&cluster);
+        let finished = result.is_ok();
+        (
+            result.unwrap_or_default(),
+            partitions,
+            crate::driver::now_ms(),
+            finished,
+        )
+    });
+    let verdict = match (&outcome.failure, finished) {
+        (_, false) => Verdict::Stuck(format!(
+            "the scenario did not finish within {} s of simulated time",
+            SCENARIO_TIME_LIMIT_MS / 1000
+        )),
+        (Some(failure), true) => Verdict::Failed(failure.clone()),
+        (None, true) => Verdict::Ok,
+    };
+    RunReport {
+        seed,
+        scenario: scenario.name,
+        brokers: spec_brokers(scenario),
+        timeline: trace.timeline_entries(),
+        partitions,
+        trace_hash: trace.hash(),
+        trace_events: trace.events(),
+        messages: trace.messages(),
+        simulated_ms,
+        trace_lines: trace.lines(),
+        outcome,
+        verdict,
+    }
+}
+
+fn spec_brokers(scenario: &Scenario) -> u32 {
+    (scenario.cluster)().brokers
+}
+
+fn summarize(cluster: &Cluster) -> Vec<PartitionSummary> {
+    let image = cluster.metadata();
+    image
+        .partitions()
+        .map(|(tp, p)| {
+            let log = p.leader.and_then(|l| cluster.log(l, &tp));
+            let values = log
+                .as_ref()
+                .map(|l| {
+                    l.batches()
+                        .iter()
+                        .flat_map(|b| b.records.iter().map(|r| r.value.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            PartitionSummary {
+                leader: p.leader,
+                log_start_offset: log.as_ref().map_or(0, |l| l.log_start_offset()),
+                high_watermark: log.as_ref().map_or(0, |l| l.high_watermark()),
+                log_end_offset: log.as_ref().map_or(0, |l| l.log_end_offset()),
+                values,
+                partition: tp,
+            }
+        })
+        .collect()
+}
+
+fn crash_report(seed: u64, scenario: &'static Scenario, message: String) -> RunReport {
+    RunReport {
+        seed,
+        scenario: scenario.name,
+        brokers: spec_brokers(scenario),
+        timeline: vec![],
+        partitions: vec![],
+        trace_hash: 0,
+        trace_events: 0,
+        messages: 0,
+        simulated_ms: 0,
+        trace_lines: vec![],
+        outcome: ScenarioOutcome::default(),
+        verdict: Verdict::Crash(message),
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "a panic without a message".into())
+}

@@ -1,0 +1,136 @@
+//! The run's trace: every delivered message, every node event, every fault.
+//!
+//! The trace is the determinism witness: two runs of one seed must produce the same
+//! trace, byte for byte, so the CLI prints a hash of it. The full text is kept only
+//! when asked for (`kafkasim replay`), since formatting every message costs time.
+//! The *timeline* is the short, human story of the run that `kafkasim run` prints.
+
+use kafkasim::ids::NodeId;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+/// FNV-1a, 64 bit: a stable hash that does not depend on the Rust version.
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv64(u64);
+
+impl Default for Fnv64 {
+    fn default() -> Self {
+        Fnv64(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv64 {
+    pub fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= b as u64;
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// One line of the human timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEntry {
+    pub time_ms: u64,
+    pub node: String,
+    pub text: String,
+}
+
+#[derive(Debug, Default)]
+struct TraceState {
+    hash: Fnv64,
+    events: u64,
+    messages: u64,
+    /// The full trace text, kept only when `keep_lines` is set.
+    lines: Option<Vec<String>>,
+    timeline: Vec<TimelineEntry>,
+    scratch: String,
+}
+
+/// A shared handle to the run's trace; cheap to clone into every node.
+#[derive(Debug, Clone, Default)]
+pub struct Trace(Arc<Mutex<TraceState>>);
+
+impl Trace {
+    /// A trace that also keeps every line, for `kafkasim replay`.
+    pub fn keeping_lines() -> Self {
+        let trace = Trace::default();
+        trace.0.lock().expect("trace lock").lines = Some(Vec::new());
+        trace
+    }
+
+    /// Records one event. `what` is formatted only into a scratch buffer, hashed,
+    /// and kept only when lines are kept.
+    pub fn record(&self, time_ms: u64, node: NodeId, what: std::fmt::Arguments<'_>) {
+        let mut state = self.0.lock().expect("trace lock");
+        let state = &mut *state;
+        state.scratch.clear();
+        let _ = write!(state.scratch, "{time_ms:>8} {node:<12} {what}");
+        state.hash.write(state.scratch.as_bytes());
+        state.hash.write(b"\n");
+        state.events += 1;
+        if let Some(lines) = state.lines.as_mut() {
+            lines.push(state.scratch.clone());
+        }
+    }
+
+    pub fn count_message(&self) {
+        self.0.lock().expect("trace lock").messages += 1;
+    }
+
+    /// Adds a line to the human timeline (also part of the trace).
+    pub fn timeline(&self, time_ms: u64, node: impl Into<String>, text: impl Into<String>) {
+        let entry = TimelineEntry {
+            time_ms,
+            node: node.into(),
+            text: text.into(),
+        };
+        let mut state = self.0.lock().expect("trace lock");
+        state.hash.write(
+            format!("timeline {} {} {}\n", entry.time_ms, entry.node, entry.text).as_bytes(),
+        );
+        state.timeline.push(entry);
+    }
+
+    pub fn hash(&self) -> u64 {
+        self.0.lock().expect("trace lock").hash.finish()
+    }
+
+    pub fn events(&self) -> u64 {
+        self.0.lock().expect("trace lock").events
+    }
+
+    pub fn messages(&self) -> u64 {
+        self.0.lock().expect("trace lock").messages
+    }
+
+    pub fn timeline_entries(&self) -> Vec<TimelineEntry> {
+        self.0.lock().expect("trace lock").timeline.clone()
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .expect("trace lock")
+            .lines
+            .clone()
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv_matches_the_reference_values() {
+        let mut h = Fnv64::default();
+        assert_eq!(h.finish(), 0xcbf29ce484222325);
+        h.write(b"a");
+        assert_eq!(h.finish(), 0xaf63dc4c8601ec8c);
+    }
+}

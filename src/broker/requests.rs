@@ -1,0 +1,306 @@
+//! The broker's client-facing handlers: Metadata, CreateTopics, Produce, Fetch,
+//! ListOffsets. One `on_<api>` function per request kind.
+
+use super::purgatory::{ParkedFetch, ParkedProduce};
+use super::Broker;
+use crate::error::ErrorCode;
+use crate::event::ClusterEvent;
+use crate::ids::{CorrelationId, Offset, TopicPartition};
+use crate::node::Peer;
+use crate::protocol::*;
+use crate::record::RecordBatch;
+
+impl Broker {
+    pub(super) fn on_metadata(
+        &mut self,
+        from: Peer,
+        correlation_id: CorrelationId,
+        req: MetadataRequest,
+    ) {
+        let brokers = self
+            .image
+            .brokers
+            .values()
+            .filter(|b| !b.fenced)
+            .map(|b| MetadataResponseBroker {
+                node_id: b.broker_id,
+                listener: b.listener.clone(),
+            })
+            .collect();
+        let names: Vec<String> = req
+            .topics
+            .unwrap_or_else(|| self.image.topics.keys().cloned().collect());
+        let topics = names
+            .into_iter()
+            .map(|name| self.describe_topic(name))
+            .collect();
+        let response = MetadataResponse {
+            brokers,
+            topics,
+            metadata_version: self.image.version,
+        };
+        self.reply(from, correlation_id, Response::Metadata(response));
+    }
+
+    fn describe_topic(&self, name: String) -> MetadataResponseTopic {
+        let Some(topic) = self.image.topics.get(&name) else {
+            return MetadataResponseTopic {
+                error_code: ErrorCode::UnknownTopicOrPartition,
+                name,
+                partitions: vec![],
+            };
+        };
+        let partitions = topic
+            .partitions
+            .iter()
+            .map(|p| MetadataResponsePartition {
+                error_code: if p.leader.is_some() {
+                    ErrorCode::None
+                } else {
+                    ErrorCode::LeaderNotAvailable
+                },
+                partition_index: p.partition,
+                leader_id: p.leader,
+                leader_epoch: p.leader_epoch,
+                replica_nodes: p.replicas.clone(),
+                isr_nodes: p.isr.clone(),
+            })
+            .collect();
+        MetadataResponseTopic {
+            error_code: ErrorCode::None,
+            name,
+            partitions,
+        }
+    }
+
+    pub(super) fn on_create_topics(
+        &mut self,
+        now_ms: u64,
+        from: Peer,
+        correlation_id: CorrelationId,
+        req: CreateTopicsRequest,
+    ) {
+        self.link
+            .forward_create_topics(now_ms, from, correlation_id, req, &mut self.effects);
+    }
+
+    pub(super) fn on_produce(
+        &mut self,
+        now_ms: u64,
+        from: Peer,
+        correlation_id: CorrelationId,
+        req: ProduceRequest,
+    ) {
+        let mut responses = Vec::new();
+        let mut waiting_for = Vec::new();
+        for data in req.partitions {
+            let tp = data.partition;
+            let result = self.append_for_produce(&tp, data.records, req.acks);
+            let (error_code, base_offset) = match result {
+                Ok((base_offset, next_offset)) => {
+                    waiting_for.push((tp.clone(), next_offset));
+                    (ErrorCode::None, base_offset)
+                }
+                Err(code) => (code, -1),
+            };
+            let log_start_offset = self.disk.logs.get(&tp).map_or(-1, |l| l.log_start_offset());
+            responses.push(PartitionProduceResponse {
+                partition: tp,
+                error_code,
+                base_offset,
+                log_start_offset,
+            });
+        }
+        match req.acks {
+            Acks::None => {} // the producer is not listening
+            Acks::Leader => self.reply(
+                from,
+                correlation_id,
+                Response::Produce(ProduceResponse { responses }),
+            ),
+            Acks::All => {
+                let deadline_ms = now_ms + req.timeout_ms;
+                self.parked_produces.push(ParkedProduce {
+                    from,
+                    correlation_id,
+                    responses,
+                    waiting_for,
+                    deadline_ms,
+                });
+            }
+        }
+        self.complete_parked(now_ms);
+    }
+
+    /// Appends as leader; returns the batch's base offset and the offset after it.
+    fn append_for_produce(
+        &mut self,
+        tp: &TopicPartition,
+        batch: RecordBatch,
+        acks: Acks,
+    ) -> Result<(Offset, Offset), ErrorCode> {
+        let partition = self
+            .image
+            .partition(tp)
+            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        let leadership = self.leading.get(tp).ok_or(ErrorCode::NotLeaderOrFollower)?;
+        let min_isr = self.image.topics[&tp.topic].config.min_insync_replicas;
+        if acks == Acks::All && (partition.isr.len() as i32) < min_isr {
+            return Err(ErrorCode::NotEnoughReplicas);
+        }
+        let leader_epoch = leadership.leader_epoch;
+        let records = batch.len();
+        let log = self.disk.logs.get_mut(tp).expect("a leader has a log");
+        let base_offset = log.append_as_leader(batch, leader_epoch);
+        if self
+            .config
+            .log_flush_interval_messages
+            .is_some_and(|n| log.unflushed_records() >= n as i64)
+        {
+            log.flush();
+        }
+        let event = ClusterEvent::Appended {
+            broker: self.broker_id,
+            partition: tp.clone(),
+            base_offset,
+            records,
+        };
+        self.emit(event);
+        self.maybe_advance_high_watermark(tp);
+        Ok((base_offset, base_offset + records))
+    }
+
+    pub(super) fn on_fetch(
+        &mut self,
+        now_ms: u64,
+        from: Peer,
+        correlation_id: CorrelationId,
+        req: FetchRequest,
+    ) {
+        if req.replica_id >= 0 {
+            self.record_follower_positions(&req);
+        }
+        let deadline_ms = now_ms + req.max_wait_ms;
+        self.parked_fetches.push(ParkedFetch {
+            from,
+            correlation_id,
+            request: req,
+            deadline_ms,
+        });
+        self.complete_parked(now_ms);
+    }
+
+    /// A follower's fetch offset is its log end offset: the leader tracks it to move
+    /// the high watermark.
+    fn record_follower_positions(&mut self, req: &FetchRequest) {
+        let touched: Vec<TopicPartition> = req
+            .partitions
+            .iter()
+            .filter_map(|p| {
+                let leadership = self.leading.get_mut(&p.partition)?;
+                leadership
+                    .follower_leo
+                    .insert(req.replica_id, p.fetch_offset);
+                Some(p.partition.clone())
+            })
+            .collect();
+        for tp in touched {
+            self.maybe_advance_high_watermark(&tp);
+        }
+    }
+
+    /// Reads one partition for a fetch: Kafka's checks in Kafka's order.
+    pub(super) fn read_partition(
+        &self,
+        replica_id: i32,
+        p: &FetchPartition,
+    ) -> FetchablePartitionResponse {
+        let error = |error_code| FetchablePartitionResponse {
+            partition: p.partition.clone(),
+            error_code,
+            high_watermark: -1,
+            log_start_offset: -1,
+            records: vec![],
+        };
+        if self.image.partition(&p.partition).is_none() {
+            return error(ErrorCode::UnknownTopicOrPartition);
+        }
+        let Some(leadership) = self.leading.get(&p.partition) else {
+            return error(ErrorCode::NotLeaderOrFollower);
+        };
+        if let Err(code) = check_epoch(p.current_leader_epoch, leadership.leader_epoch) {
+            return error(code);
+        }
+        let log = &self.disk.logs[&p.partition];
+        if p.fetch_offset < log.log_start_offset() || p.fetch_offset > log.log_end_offset() {
+            return error(ErrorCode::OffsetOutOfRange);
+        }
+        // Consumers see only committed records; followers replicate the whole log.
+        let up_to = if replica_id >= 0 {
+            log.log_end_offset()
+        } else {
+            log.high_watermark()
+        };
+        let read = log.read(p.fetch_offset, up_to, p.partition_max_bytes);
+        FetchablePartitionResponse {
+            partition: p.partition.clone(),
+            error_code: ErrorCode::None,
+            high_watermark: log.high_watermark(),
+            log_start_offset: log.log_start_offset(),
+            records: read.batches,
+        }
+    }
+
+    pub(super) fn on_list_offsets(
+        &mut self,
+        from: Peer,
+        correlation_id: CorrelationId,
+        req: ListOffsetsRequest,
+    ) {
+        let partitions = req.partitions.iter().map(|p| self.list_offset(p)).collect();
+        let response = ListOffsetsResponse { partitions };
+        self.reply(from, correlation_id, Response::ListOffsets(response));
+    }
+
+    fn list_offset(&self, p: &ListOffsetsPartition) -> ListOffsetsPartitionResponse {
+        let answer = |error_code, offset, leader_epoch| ListOffsetsPartitionResponse {
+            partition: p.partition.clone(),
+            error_code,
+            offset,
+            leader_epoch,
+        };
+        if self.image.partition(&p.partition).is_none() {
+            return answer(ErrorCode::UnknownTopicOrPartition, -1, -1);
+        }
+        let Some(leadership) = self.leading.get(&p.partition) else {
+            return answer(ErrorCode::NotLeaderOrFollower, -1, -1);
+        };
+        if let Err(code) = check_epoch(p.current_leader_epoch, leadership.leader_epoch) {
+            return answer(code, -1, -1);
+        }
+        let log = &self.disk.logs[&p.partition];
+        match p.timestamp {
+            EARLIEST_TIMESTAMP => answer(
+                ErrorCode::None,
+                log.log_start_offset(),
+                leadership.leader_epoch,
+            ),
+            LATEST_TIMESTAMP => answer(
+                ErrorCode::None,
+                log.high_watermark(),
+                leadership.leader_epoch,
+            ),
+            _ => answer(ErrorCode::InvalidRequest, -1, -1),
+        }
+    }
+}
+
+/// A request from an older epoch is fenced; one from a newer epoch means this
+/// broker has not heard of the change yet.
+fn check_epoch(requested: Option<i32>, mine: i32) -> Result<(), ErrorCode> {
+    match requested {
+        Some(e) if e < mine => Err(ErrorCode::FencedLeaderEpoch),
+        Some(e) if e > mine => Err(ErrorCode::UnknownLeaderEpoch),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,320 @@
+//! What every client core shares: requests in flight and cached cluster metadata.
+//!
+//! Kafka's `NetworkClient` numbers requests with correlation ids, fails those whose
+//! connection breaks or which get no answer within `request.timeout.ms`, and keeps
+//! a metadata cache it refreshes on demand (after `NOT_LEADER_OR_FOLLOWER`, unknown
+//! topics, timeouts), never more often than `retry.backoff.ms`. This module does the
+//! same for the model's clients.
+
+use crate::error::ErrorCode;
+use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId, TopicPartition};
+use crate::node::Effect;
+use crate::protocol::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A partition's leader as the client last heard it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaderView {
+    pub leader: Option<BrokerId>,
+    pub leader_epoch: LeaderEpoch,
+}
+
+/// The client's cached metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetadataCache {
+    pub brokers: BTreeSet<BrokerId>,
+    /// Per known topic, its partitions' leaders; an error for topics the cluster
+    /// said it does not know.
+    pub topics: BTreeMap<String, Result<Vec<LeaderView>, ErrorCode>>,
+}
+
+impl MetadataCache {
+    pub fn partition_count(&self, topic: &str) -> Option<Result<i32, ErrorCode>> {
+        self.topics
+            .get(topic)
+            .map(|t| t.as_ref().map(|p| p.len() as i32).map_err(|e| *e))
+    }
+
+    pub fn leader(&self, tp: &TopicPartition) -> Option<LeaderView> {
+        let partitions = self.topics.get(&tp.topic)?.as_ref().ok()?;
+        partitions.get(usize::try_from(tp.partition).ok()?).copied()
+    }
+
+    fn update(&mut self, response: &MetadataResponse) {
+        self.brokers = response.brokers.iter().map(|b| b.node_id).collect();
+        for topic in &response.topics {
+            let entry = if topic.error_code == ErrorCode::None {
+                let views = topic
+                    .partitions
+                    .iter()
+                    .map(|p| LeaderView {
+                        leader: p.leader_id,
+                        leader_epoch: p.leader_epoch,
+                    })
+                    .collect();
+                Ok(views)
+            } else {
+                Err(topic.error_code)
+            };
+            self.topics.insert(topic.name.clone(), entry);
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct InFlight<P> {
+    to: NodeId,
+    sent_ms: u64,
+    purpose: P,
+}
+
+/// A request that got no answer: its connection broke or it timed out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failed<P> {
+    pub purpose: P,
+    pub to: NodeId,
+    pub code: ErrorCode,
+}
+
+/// Requests in flight and cached metadata, for one client core.
+///
+/// `P` is what the core remembers about each request (which batches a produce
+/// carried, which call a metadata request serves, …).
+#[derive(Debug)]
+pub struct NetworkClient<P> {
+    bootstrap: Vec<BrokerId>,
+    request_timeout_ms: u64,
+    retry_backoff_ms: u64,
+    next_correlation_id: CorrelationId,
+    in_flight: BTreeMap<CorrelationId, InFlight<P>>,
+    pub metadata: MetadataCache,
+    /// Topics the core wants metadata for (`None`: all topics).
+    interesting_topics: BTreeSet<String>,
+    metadata_update_wanted: bool,
+    metadata_in_flight: Option<CorrelationId>,
+    last_metadata_attempt_ms: Option<u64>,
+    /// Rotates metadata requests over the known brokers.
+    metadata_attempts: usize,
+}
+
+impl<P: Clone> NetworkClient<P> {
+    pub fn new(bootstrap: Vec<BrokerId>, request_timeout_ms: u64, retry_backoff_ms: u64) -> Self {
+        assert!(
+            !bootstrap.is_empty(),
+            "bootstrap.servers names at least one broker"
+        );
+        NetworkClient {
+            bootstrap,
+            request_timeout_ms,
+            retry_backoff_ms,
+            next_correlation_id: 0,
+            in_flight: BTreeMap::new(),
+            metadata: MetadataCache::default(),
+            interesting_topics: BTreeSet::new(),
+            metadata_update_wanted: false,
+            metadata_in_flight: None,
+            last_metadata_attempt_ms: None,
+            metadata_attempts: 0,
+        }
+    }
+
+    /// Sends a request and remembers why.
+    pub fn send<E>(
+        &mut self,
+        now_ms: u64,
+        to: NodeId,
+        request: Request,
+        purpose: P,
+        effects: &mut Vec<Effect<E>>,
+    ) -> CorrelationId {
+        let correlation_id = self.next_correlation_id;
+        self.next_correlation_id += 1;
+        self.in_flight.insert(
+            correlation_id,
+            InFlight {
+                to,
+                sent_ms: now_ms,
+                purpose,
+            },
+        );
+        effects.push(Effect::Send {
+            to,
+            message: Message::Request {
+                correlation_id,
+                request,
+            },
+        });
+        correlation_id
+    }
+
+    /// Sends a request nobody will answer (a produce with `acks=0`).
+    pub fn send_without_response<E>(
+        &mut self,
+        to: NodeId,
+        request: Request,
+        effects: &mut Vec<Effect<E>>,
+    ) {
+        let correlation_id = self.next_correlation_id;
+        self.next_correlation_id += 1;
+        effects.push(Effect::Send {
+            to,
+            message: Message::Request {
+                correlation_id,
+                request,
+            },
+        });
+    }
+
+    /// Matches a response to its request. `None` for a request already given up.
+    pub fn complete(&mut self, correlation_id: CorrelationId) -> Option<P> {
+        self.in_flight.remove(&correlation_id).map(|f| f.purpose)
+    }
+
+    pub fn in_flight_to(&self, to: NodeId) -> usize {
+        self.in_flight.values().filter(|f| f.to == to).count()
+    }
+
+    pub fn in_flight(&self) -> impl Iterator<Item = &P> {
+        self.in_flight.values().map(|f| &f.purpose)
+    }
+
+    /// Requests lost with a broken connection.
+    pub fn on_disconnect(&mut self, peer: NodeId) -> Vec<Failed<P>> {
+        self.fail_where(|f| f.to == peer, ErrorCode::NetworkException)
+    }
+
+    /// Requests unanswered for `request.timeout.ms`. Kafka closes the connection
+    /// then; the answer may still have been written, so callers see a timeout.
+    pub fn expire(&mut self, now_ms: u64) -> Vec<Failed<P>> {
+        let timeout_ms = self.request_timeout_ms;
+        self.fail_where(
+            |f| now_ms >= f.sent_ms + timeout_ms,
+            ErrorCode::RequestTimedOut,
+        )
+    }
+
+    fn fail_where(
+        &mut self,
+        pred: impl Fn(&InFlight<P>) -> bool,
+        code: ErrorCode,
+    ) -> Vec<Failed<P>> {
+        let ids: Vec<CorrelationId> = self
+            .in_flight
+            .iter()
+            .filter(|(_, f)| pred(f))
+            .map(|(&c, _)| c)
+            .collect();
+        let mut failed = Vec::new();
+        for id in ids {
+            let f = self.in_flight.remove(&id).expect("just listed");
+            if self.metadata_in_flight == Some(id) {
+                self.metadata_in_flight = None;
+                self.metadata_update_wanted = true;
+            }
+            failed.push(Failed {
+                purpose: f.purpose,
+                to: f.to,
+                code,
+            });
+        }
+        failed
+    }
+
+    pub fn next_timeout_ms(&self) -> Option<u64> {
+        self.in_flight
+            .values()
+            .map(|f| f.sent_ms + self.request_timeout_ms)
+            .min()
+    }
+
+    /// The brokers this client may talk to: the ones metadata named, else bootstrap.
+    pub fn brokers(&self) -> Vec<BrokerId> {
+        if self.metadata.brokers.is_empty() {
+            self.bootstrap.clone()
+        } else {
+            self.metadata.brokers.iter().copied().collect()
+        }
+    }
+
+    /// A broker for a request that any broker can answer, rotating on each call
+    /// so a dead broker is not asked forever.
+    pub fn any_broker(&mut self) -> NodeId {
+        let brokers = self.brokers();
+        let pick = brokers[self.metadata_attempts % brokers.len()];
+        self.metadata_attempts += 1;
+        NodeId::Broker(pick)
+    }
+
+    pub fn want_topic(&mut self, topic: &str) {
+        if self.interesting_topics.insert(topic.to_string()) {
+            self.metadata_update_wanted = true;
+        }
+    }
+
+    /// Asks for a metadata refresh at the next opportunity.
+    pub fn request_metadata_update(&mut self) {
+        self.metadata_update_wanted = true;
+    }
+
+    /// Sends a Metadata request if one is wanted, none is in flight and the
+    /// backoff since the last attempt has passed. `purpose` tags the request.
+    pub fn maybe_update_metadata<E>(
+        &mut self,
+        now_ms: u64,
+        purpose: P,
+        effects: &mut Vec<Effect<E>>,
+    ) {
+        if !self.metadata_update_wanted || self.metadata_in_flight.is_some() {
+            return;
+        }
+        if self
+            .last_metadata_attempt_ms
+            .is_some_and(|t| now_ms < t + self.retry_backoff_ms)
+        {
+            return;
+        }
+        self.metadata_update_wanted = false;
+        self.last_metadata_attempt_ms = Some(now_ms);
+        let topics = Some(self.interesting_topics.iter().cloned().collect());
+        let to = self.any_broker();
+        let id = self.send(
+            now_ms,
+            to,
+            Request::Metadata(MetadataRequest { topics }),
+            purpose,
+            effects,
+        );
+        self.metadata_in_flight = Some(id);
+    }
+
+    /// When a wanted metadata update may next be sent.
+    pub fn next_metadata_attempt_ms(&self) -> Option<u64> {
+        if !self.metadata_update_wanted || self.metadata_in_flight.is_some() {
+            return None;
+        }
+        Some(
+            self.last_metadata_attempt_ms
+                .map_or(0, |t| t + self.retry_backoff_ms),
+        )
+    }
+
+    /// Takes in a Metadata response (the caller has matched its correlation id).
+    pub fn on_metadata_response(
+        &mut self,
+        correlation_id: CorrelationId,
+        response: &MetadataResponse,
+    ) {
+        if self.metadata_in_flight == Some(correlation_id) {
+            self.metadata_in_flight = None;
+        }
+        self.metadata.update(response);
+        let leaderless = response
+            .topics
+            .iter()
+            .flat_map(|t| &t.partitions)
+            .any(|p| p.leader_id.is_none());
+        if leaderless {
+            self.metadata_update_wanted = true; // keep asking until every partition has a leader
+        }
+    }
+}

@@ -1,0 +1,593 @@
+//! The producer's core: partitioning, batching, sending, retrying.
+//!
+//! `send` picks a partition (explicit, key hash, sticky or round-robin) and adds
+//! the record to that partition's open batch in the *record accumulator*. A batch
+//! is sent when it is full (`batch.size`) or has waited `linger.ms`, to the
+//! partition's leader, with at most `max.in.flight.requests.per.connection` requests
+//! outstanding per broker. A retriable error sends the batch again after
+//! `retry.backoff.ms` (refreshing metadata first when the leader may have moved),
+//! until `delivery.timeout.ms` has passed since the batch was created.
+//!
+//! Without idempotence, a retried batch can land after a later one (reordering),
+//! and a retry after a lost *response* writes the records twice: both are Kafka's
+//! real behaviour and both are kept.
+
+use super::network::{Failed, NetworkClient};
+use super::{ClientError, Completion, Token};
+use crate::config::ConfigError;
+use crate::error::ErrorCode;
+use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
+use crate::node::{Effect, Node, Peer};
+use crate::partitioner::{partition_for_key, PartitionerKind};
+use crate::protocol::*;
+use crate::record::{Record, RecordBatch};
+use std::collections::{BTreeMap, VecDeque};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProducerConfig {
+    /// `bootstrap.servers`, as broker ids.
+    pub bootstrap: Vec<BrokerId>,
+    /// `acks` (default `all` since Kafka 3.0).
+    pub acks: Acks,
+    /// `linger.ms` (default 5 since Kafka 4.0).
+    pub linger_ms: u64,
+    /// `batch.size` in bytes (default 16384).
+    pub batch_size: usize,
+    /// `retries` (default 2147483647: retry until `delivery.timeout.ms`).
+    pub retries: u32,
+    /// `retry.backoff.ms` (default 100).
+    pub retry_backoff_ms: u64,
+    /// `delivery.timeout.ms` (default 120000).
+    pub delivery_timeout_ms: u64,
+    /// `request.timeout.ms` (default 30000).
+    pub request_timeout_ms: u64,
+    /// `max.block.ms` (default 60000): how long `send` waits for topic metadata.
+    pub max_block_ms: u64,
+    /// `max.in.flight.requests.per.connection` (default 5).
+    pub max_in_flight_requests_per_connection: usize,
+    /// `partitioner.class` for keyless records.
+    pub partitioner: PartitionerKind,
+}
+
+impl ProducerConfig {
+    pub fn new(bootstrap: Vec<BrokerId>) -> Self {
+        ProducerConfig {
+            bootstrap,
+            acks: Acks::All,
+            linger_ms: 5,
+            batch_size: 16_384,
+            retries: i32::MAX as u32,
+            retry_backoff_ms: 100,
+            delivery_timeout_ms: 120_000,
+            request_timeout_ms: 30_000,
+            max_block_ms: 60_000,
+            max_in_flight_requests_per_connection: 5,
+            partitioner: PartitionerKind::Sticky,
+        }
+    }
+
+    /// Sets a configuration by its Kafka key, as in a `producer.properties` file.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let err = |reason: &str| ConfigError {
+            key: key.into(),
+            value: value.into(),
+            reason: reason.into(),
+        };
+        let num = |v: &str| {
+            v.trim()
+                .parse::<u64>()
+                .map_err(|_| err("not a valid non-negative number"))
+        };
+        match key {
+            "acks" => {
+                self.acks = match value.trim() {
+                    "0" => Acks::None,
+                    "1" => Acks::Leader,
+                    "all" | "-1" => Acks::All,
+                    _ => return Err(err("String must be one of: all, -1, 0, 1")),
+                }
+            }
+            "linger.ms" => self.linger_ms = num(value)?,
+            "batch.size" => self.batch_size = num(value)? as usize,
+            "retries" => self.retries = num(value)?.min(u32::MAX as u64) as u32,
+            "retry.backoff.ms" => self.retry_backoff_ms = num(value)?,
+            "delivery.timeout.ms" => self.delivery_timeout_ms = num(value)?,
+            "request.timeout.ms" => self.request_timeout_ms = num(value)?,
+            "max.block.ms" => self.max_block_ms = num(value)?,
+            "max.in.flight.requests.per.connection" => {
+                let n = num(value)?;
+                if n == 0 {
+                    return Err(err("must be at least 1"));
+                }
+                self.max_in_flight_requests_per_connection = n as usize;
+            }
+            "partitioner.class" => {
+                self.partitioner = match value.trim() {
+                    "sticky" | "default" => PartitionerKind::Sticky,
+                    "round-robin" | "org.apache.kafka.clients.producer.RoundRobinPartitioner" => {
+                        PartitionerKind::RoundRobin
+                    }
+                    _ => return Err(err("expected sticky or round-robin")),
+                }
+            }
+            _ => return Err(err("unknown producer configuration")),
+        }
+        Ok(())
+    }
+}
+
+/// What the application sends (Kafka's `ProducerRecord`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProducerRecord {
+    pub topic: String,
+    pub partition: Option<i32>,
+    pub key: Option<String>,
+    pub value: String,
+}
+
+impl ProducerRecord {
+    pub fn new(topic: impl Into<String>, value: impl Into<String>) -> Self {
+        ProducerRecord {
+            topic: topic.into(),
+            partition: None,
+            key: None,
+            value: value.into(),
+        }
+    }
+
+    pub fn partition(mut self, partition: i32) -> Self {
+        self.partition = Some(partition);
+        self
+    }
+
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+}
+
+/// Where an acknowledged record landed (Kafka's `RecordMetadata`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordMetadata {
+    pub partition: TopicPartition,
+    /// `-1` with `acks=0`: the producer never hears the offset.
+    pub offset: Offset,
+}
+
+pub type SendOutcome = Result<RecordMetadata, ClientError>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ProducerBatch {
+    partition: TopicPartition,
+    records: Vec<Record>,
+    tokens: Vec<Token>,
+    created_ms: u64,
+    attempts: u32,
+    retry_at_ms: u64,
+    size_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Purpose {
+    Metadata,
+    Produce(Vec<ProducerBatch>),
+}
+
+#[derive(Debug)]
+pub struct ProducerCore {
+    config: ProducerConfig,
+    network: NetworkClient<Purpose>,
+    accumulator: BTreeMap<TopicPartition, VecDeque<ProducerBatch>>,
+    /// Records whose topic has no metadata yet, with their `max.block.ms` deadline.
+    waiting_for_metadata: Vec<(Token, ProducerRecord, u64)>,
+    /// Per topic, the sticky partition or the next round-robin one.
+    next_partition: BTreeMap<String, i32>,
+    effects: Vec<Effect<Completion<SendOutcome>>>,
+}
+
+impl ProducerCore {
+    pub fn new(config: ProducerConfig) -> Self {
+        let network = NetworkClient::new(
+            config.bootstrap.clone(),
+            config.request_timeout_ms,
+            config.retry_backoff_ms,
+        );
+        ProducerCore {
+            config,
+            network,
+            accumulator: BTreeMap::new(),
+            waiting_for_metadata: Vec::new(),
+            next_partition: BTreeMap::new(),
+            effects: Vec::new(),
+        }
+    }
+
+    pub fn config(&self) -> &ProducerConfig {
+        &self.config
+    }
+
+    /// Starts sending a record; its outcome comes back as a completion with `token`.
+    pub fn send(&mut self, now_ms: u64, token: Token, record: ProducerRecord) {
+        self.network.want_topic(&record.topic);
+        match self.network.metadata.partition_count(&record.topic) {
+            Some(Ok(count)) => self.accumulate(now_ms, token, record, count),
+            _ => self
+                .waiting_for_metadata
+                .push((token, record, now_ms + self.config.max_block_ms)),
+        }
+        self.on_tick(now_ms);
+    }
+
+    /// Records still waiting to be acknowledged (queued, or in flight).
+    pub fn pending(&self) -> usize {
+        let queued: usize = self
+            .accumulator
+            .values()
+            .flatten()
+            .map(|b| b.tokens.len())
+            .sum();
+        let in_flight: usize = self
+            .network
+            .in_flight()
+            .map(|p| match p {
+                Purpose::Produce(batches) => batches.iter().map(|b| b.tokens.len()).sum(),
+                Purpose::Metadata => 0,
+            })
+            .sum();
+        queued + in_flight + self.waiting_for_metadata.len()
+    }
+
+    fn complete(&mut self, token: Token, outcome: SendOutcome) {
+        self.effects
+            .push(Effect::Emit(Completion { token, outcome }));
+    }
+
+    fn choose_partition(&mut self, record: &ProducerRecord, count: i32) -> i32 {
+        if let Some(p) = record.partition {
+            return p;
+        }
+        if let Some(key) = &record.key {
+            return partition_for_key(key, count);
+        }
+        let next = self.next_partition.entry(record.topic.clone()).or_insert(0);
+        let p = *next % count;
+        if self.config.partitioner == PartitionerKind::RoundRobin {
+            *next = (p + 1) % count;
+        }
+        p
+    }
+
+    fn accumulate(&mut self, now_ms: u64, token: Token, record: ProducerRecord, count: i32) {
+        let partition = self.choose_partition(&record, count);
+        if !(0..count).contains(&partition) {
+            let message = format!("Invalid partition given with record: {partition} is not in the range [0...{count}).");
+            return self.complete(token, Err(ClientError::Invalid { message }));
+        }
+        let tp = TopicPartition::new(record.topic, partition);
+        let record = Record {
+            key: record.key,
+            value: record.value,
+            timestamp_ms: now_ms,
+        };
+        let size = record.size_bytes();
+        let queue = self.accumulator.entry(tp.clone()).or_default();
+        let open = queue
+            .back_mut()
+            .filter(|b| b.attempts == 0 && b.size_bytes + size <= self.config.batch_size);
+        match open {
+            Some(batch) => {
+                batch.records.push(record);
+                batch.tokens.push(token);
+                batch.size_bytes += size;
+            }
+            None => queue.push_back(ProducerBatch {
+                partition: tp,
+                records: vec![record],
+                tokens: vec![token],
+                created_ms: now_ms,
+                attempts: 0,
+                retry_at_ms: now_ms,
+                size_bytes: size,
+            }),
+        }
+    }
+
+    /// When the front batch of a partition may be sent, if it may at all now.
+    fn ready_at_ms(&self, queue: &VecDeque<ProducerBatch>) -> Option<u64> {
+        let front = queue.front()?;
+        let full = queue.len() > 1 || front.size_bytes >= self.config.batch_size;
+        let linger_done_ms = if full || front.attempts > 0 {
+            front.created_ms
+        } else {
+            front.created_ms + self.config.linger_ms
+        };
+        Some(linger_done_ms.max(front.retry_at_ms))
+    }
+
+    /// Sends every ready batch whose leader is known and has a free in-flight slot.
+    fn send_ready(&mut self, now_ms: u64) {
+        let mut by_leader: BTreeMap<BrokerId, Vec<ProducerBatch>> = BTreeMap::new();
+        let ready: Vec<TopicPartition> = self
+            .accumulator
+            .iter()
+            .filter(|(_, q)| self.ready_at_ms(q).is_some_and(|t| t <= now_ms))
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        for tp in ready {
+            let Some(leader) = self.network.metadata.leader(&tp).and_then(|l| l.leader) else {
+                self.network.request_metadata_update();
+                continue;
+            };
+            let slots = self.config.max_in_flight_requests_per_connection;
+            if self.network.in_flight_to(NodeId::Broker(leader)) >= slots {
+                continue;
+            }
+            let batch = self
+                .accumulator
+                .get_mut(&tp)
+                .and_then(VecDeque::pop_front)
+                .expect("ready");
+            self.advance_sticky(&tp);
+            by_leader.entry(leader).or_default().push(batch);
+        }
+        for (leader, batches) in by_leader {
+            self.send_produce(now_ms, leader, batches);
+        }
+        self.accumulator.retain(|_, q| !q.is_empty());
+    }
+
+    /// The sticky partitioner moves on once its batch is sent (KIP-480).
+    fn advance_sticky(&mut self, tp: &TopicPartition) {
+        if self.config.partitioner != PartitionerKind::Sticky {
+            return;
+        }
+        let count = self
+            .network
+            .metadata
+            .partition_count(&tp.topic)
+            .and_then(Result::ok)
+            .unwrap_or(1);
+        if let Some(next) = self.next_partition.get_mut(&tp.topic) {
+            if *next == tp.partition {
+                *next = (tp.partition + 1) % count;
+            }
+        }
+    }
+
+    fn send_produce(&mut self, now_ms: u64, leader: BrokerId, mut batches: Vec<ProducerBatch>) {
+        let partitions = batches
+            .iter_mut()
+            .map(|b| {
+                b.attempts += 1;
+                PartitionProduceData {
+                    partition: b.partition.clone(),
+                    records: RecordBatch::new(b.records.clone()),
+                }
+            })
+            .collect();
+        let request = ProduceRequest {
+            acks: self.config.acks,
+            timeout_ms: self.config.request_timeout_ms,
+            partitions,
+        };
+        let to = NodeId::Broker(leader);
+        if self.config.acks == Acks::None {
+            // Nobody will answer: the record counts as sent once it is on the wire.
+            self.network
+                .send_without_response(to, Request::Produce(request), &mut self.effects);
+            for batch in batches {
+                for token in batch.tokens {
+                    let metadata = RecordMetadata {
+                        partition: batch.partition.clone(),
+                        offset: -1,
+                    };
+                    self.complete(token, Ok(metadata));
+                }
+            }
+            return;
+        }
+        self.network.send(
+            now_ms,
+            to,
+            Request::Produce(request),
+            Purpose::Produce(batches),
+            &mut self.effects,
+        );
+    }
+
+    fn on_produce_response(
+        &mut self,
+        now_ms: u64,
+        batches: Vec<ProducerBatch>,
+        response: ProduceResponse,
+    ) {
+        for batch in batches {
+            let answer = response
+                .responses
+                .iter()
+                .find(|r| r.partition == batch.partition);
+            let code = answer.map_or(ErrorCode::UnknownTopicOrPartition, |r| r.error_code);
+            if code == ErrorCode::None {
+                let base_offset = answer.expect("answered").base_offset;
+                for (i, token) in batch.tokens.iter().enumerate() {
+                    let metadata = RecordMetadata {
+                        partition: batch.partition.clone(),
+                        offset: base_offset + i as i64,
+                    };
+                    self.complete(*token, Ok(metadata));
+                }
+            } else {
+                self.retry_or_fail(now_ms, batch, code);
+            }
+        }
+    }
+
+    fn retry_or_fail(&mut self, now_ms: u64, mut batch: ProducerBatch, code: ErrorCode) {
+        if code.invalidates_metadata() {
+            self.network.request_metadata_update();
+        }
+        let expired = now_ms >= batch.created_ms + self.config.delivery_timeout_ms;
+        if code.is_retriable() && !expired && batch.attempts <= self.config.retries {
+            batch.retry_at_ms = now_ms + self.config.retry_backoff_ms;
+            self.accumulator
+                .entry(batch.partition.clone())
+                .or_default()
+                .push_front(batch);
+            return;
+        }
+        let error = if expired {
+            let message = format!(
+                "Expiring {} record(s) for {}: {} ms has passed since batch creation (last error {code})",
+                batch.tokens.len(),
+                batch.partition,
+                now_ms - batch.created_ms
+            );
+            ClientError::Timeout { message }
+        } else {
+            ClientError::Broker {
+                code,
+                message: String::new(),
+            }
+        };
+        for token in batch.tokens {
+            self.complete(token, Err(error.clone()));
+        }
+    }
+
+    fn on_failed(&mut self, now_ms: u64, failed: Failed<Purpose>) {
+        if let Purpose::Produce(batches) = failed.purpose {
+            for batch in batches {
+                self.retry_or_fail(now_ms, batch, failed.code);
+            }
+        }
+    }
+
+    /// Records waiting for metadata: place them once it arrives, fail them after
+    /// `max.block.ms`.
+    fn place_waiting(&mut self, now_ms: u64) {
+        for (token, record, deadline_ms) in std::mem::take(&mut self.waiting_for_metadata) {
+            match self.network.metadata.partition_count(&record.topic) {
+                Some(Ok(count)) => self.accumulate(now_ms, token, record, count),
+                _ if now_ms >= deadline_ms => {
+                    let message = format!(
+                        "Topic {} not present in metadata after {} ms.",
+                        record.topic, self.config.max_block_ms
+                    );
+                    self.complete(token, Err(ClientError::Timeout { message }));
+                }
+                _ => {
+                    self.network.request_metadata_update();
+                    self.waiting_for_metadata.push((token, record, deadline_ms));
+                }
+            }
+        }
+    }
+
+    /// Batches past `delivery.timeout.ms` fail without another attempt.
+    fn expire_batches(&mut self, now_ms: u64) {
+        let timeout_ms = self.config.delivery_timeout_ms;
+        let mut expired = Vec::new();
+        for queue in self.accumulator.values_mut() {
+            while queue
+                .front()
+                .is_some_and(|b| now_ms >= b.created_ms + timeout_ms)
+            {
+                expired.push(queue.pop_front().expect("checked"));
+            }
+        }
+        for batch in expired {
+            self.retry_or_fail(now_ms, batch, ErrorCode::RequestTimedOut);
+        }
+        self.accumulator.retain(|_, q| !q.is_empty());
+    }
+}
+
+impl Node for ProducerCore {
+    type Event = Completion<SendOutcome>;
+
+    fn on_message(&mut self, now_ms: u64, _from: Peer, message: Message) {
+        let Message::Response {
+            correlation_id,
+            response,
+        } = message
+        else {
+            return;
+        };
+        let Some(purpose) = self.network.complete(correlation_id) else {
+            return;
+        };
+        match (purpose, response) {
+            (Purpose::Metadata, Response::Metadata(r)) => {
+                self.network.on_metadata_response(correlation_id, &r)
+            }
+            (Purpose::Produce(batches), Response::Produce(r)) => {
+                self.on_produce_response(now_ms, batches, r)
+            }
+            (_, other) => panic!("producer got an unexpected {} response", other.api_name()),
+        }
+        self.on_tick(now_ms);
+    }
+
+    fn on_disconnect(&mut self, now_ms: u64, peer: NodeId) {
+        for failed in self.network.on_disconnect(peer) {
+            self.on_failed(now_ms, failed);
+        }
+        self.on_tick(now_ms);
+    }
+
+    fn on_tick(&mut self, now_ms: u64) {
+        for failed in self.network.expire(now_ms) {
+            self.on_failed(now_ms, failed);
+        }
+        self.place_waiting(now_ms);
+        self.expire_batches(now_ms);
+        self.send_ready(now_ms);
+        self.network
+            .maybe_update_metadata(now_ms, Purpose::Metadata, &mut self.effects);
+    }
+
+    fn next_deadline_ms(&self) -> Option<u64> {
+        let sendable = self.accumulator.iter().filter_map(|(tp, q)| {
+            let leader = self.network.metadata.leader(tp)?.leader?;
+            let free = self.network.in_flight_to(NodeId::Broker(leader))
+                < self.config.max_in_flight_requests_per_connection;
+            free.then(|| self.ready_at_ms(q)).flatten()
+        });
+        let expiries = self
+            .accumulator
+            .values()
+            .filter_map(|q| q.front())
+            .map(|b| b.created_ms + self.config.delivery_timeout_ms);
+        let blocked = self
+            .waiting_for_metadata
+            .iter()
+            .map(|(_, _, deadline)| *deadline);
+        let network = [
+            self.network.next_timeout_ms(),
+            self.network.next_metadata_attempt_ms(),
+        ];
+        sendable
+            .chain(expiries)
+            .chain(blocked)
+            .chain(network.into_iter().flatten())
+            .min()
+    }
+
+    fn take_effects(&mut self) -> Vec<Effect<Self::Event>> {
+        std::mem::take(&mut self.effects)
+    }
+
+    fn invariants(&self) {
+        for (tp, queue) in &self.accumulator {
+            assert!(!queue.is_empty(), "empty queues are dropped");
+            for batch in queue {
+                assert_eq!(&batch.partition, tp);
+                assert_eq!(
+                    batch.records.len(),
+                    batch.tokens.len(),
+                    "one token per record"
+                );
+            }
+        }
+    }
+}

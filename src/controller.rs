@@ -1,0 +1,447 @@
+//! The controller: the single writer of cluster metadata (the seed's "ZooKeeper").
+//!
+//! Brokers register and heartbeat; a broker silent for `broker.session.timeout.ms`
+//! is fenced: it loses leadership and leaves every ISR (the last member stays).
+//! CreateTopics places replicas round-robin over live brokers. Brokers pull metadata
+//! with long-polling fetches.
+//!
+//! Simplification: one controller node, as KRaft with a single-voter quorum. Real
+//! KRaft runs 3 or 5 controllers replicating `__cluster_metadata` with Raft, and
+//! ZooKeeper-era Kafka kept the same facts in ZooKeeper znodes. A crash of this
+//! controller freezes metadata until it returns: no elections, no ISR changes.
+
+use crate::config::{ControllerConfig, TopicConfig};
+use crate::disk::Disk;
+use crate::error::ErrorCode;
+use crate::event::ClusterEvent;
+use crate::ids::{BrokerId, CorrelationId, NodeId, TopicPartition};
+use crate::metadata::{BrokerInfo, MetadataImage, PartitionInfo, TopicInfo};
+use crate::node::{Effect, Node, Peer};
+use crate::protocol::*;
+use std::collections::BTreeMap;
+
+pub mod election;
+
+/// A broker's metadata fetch, held until the metadata changes or it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ParkedMetadataFetch {
+    from: Peer,
+    correlation_id: CorrelationId,
+    known_version: u64,
+    deadline_ms: u64,
+}
+
+#[derive(Debug)]
+pub struct Controller {
+    config: ControllerConfig,
+    disk: Disk,
+    image: MetadataImage,
+    /// Last heartbeat time of each registered broker.
+    last_heartbeat_ms: BTreeMap<BrokerId, u64>,
+    parked: Vec<ParkedMetadataFetch>,
+    effects: Vec<Effect<ClusterEvent>>,
+}
+
+impl Controller {
+    /// Starts a controller on `disk` (empty on first boot), as if restarted at `now_ms`.
+    /// Every registered broker gets a full session timeout of grace.
+    pub fn new(config: ControllerConfig, disk: Disk, now_ms: u64) -> Self {
+        let image = disk.metadata.clone().unwrap_or_default();
+        let last_heartbeat_ms = image.brokers.keys().map(|&id| (id, now_ms)).collect();
+        Controller {
+            config,
+            disk,
+            image,
+            last_heartbeat_ms,
+            parked: Vec::new(),
+            effects: Vec::new(),
+        }
+    }
+
+    pub fn image(&self) -> &MetadataImage {
+        &self.image
+    }
+
+    /// Hands the disk back to the harness (the node is going away).
+    pub fn into_disk(self) -> Disk {
+        self.disk
+    }
+
+    fn reply(&mut self, to: Peer, correlation_id: CorrelationId, response: Response) {
+        let message = Message::Response {
+            correlation_id,
+            response,
+        };
+        self.effects.push(Effect::Reply { to, message });
+    }
+
+    fn emit(&mut self, event: ClusterEvent) {
+        self.effects.push(Effect::Emit(event));
+    }
+
+    /// Publishes a change: bump the version, persist, wake waiting brokers.
+    fn commit(&mut self, now_ms: u64) {
+        self.image.version += 1;
+        self.image.invariants();
+        self.disk.metadata = Some(self.image.clone());
+        self.answer_parked_fetches(now_ms);
+    }
+
+    fn answer_parked_fetches(&mut self, now_ms: u64) {
+        let version = self.image.version;
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.parked)
+            .into_iter()
+            .partition(|p| p.known_version < version || p.deadline_ms <= now_ms);
+        self.parked = waiting;
+        for p in ready {
+            let image = (p.known_version < version).then(|| self.image.clone());
+            let response = Response::ClusterMetadataFetch(ClusterMetadataFetchResponse { image });
+            self.reply(p.from, p.correlation_id, response);
+        }
+    }
+
+    fn on_broker_registration(
+        &mut self,
+        now_ms: u64,
+        from: Peer,
+        cid: CorrelationId,
+        req: BrokerRegistrationRequest,
+    ) {
+        // A (re-)registering broker starts fenced: it may have lost data or metadata
+        // while away, so it leads nothing until its first heartbeat.
+        let broker_epoch = self.image.version as i64 + 1;
+        self.image.brokers.insert(
+            req.broker_id,
+            BrokerInfo {
+                broker_id: req.broker_id,
+                broker_epoch,
+                listener: req.listener,
+                fenced: true,
+            },
+        );
+        self.last_heartbeat_ms.insert(req.broker_id, now_ms);
+        self.remove_from_leadership(req.broker_id);
+        self.commit(now_ms);
+        self.emit(ClusterEvent::BrokerRegistered {
+            broker: req.broker_id,
+            broker_epoch,
+        });
+        let response = BrokerRegistrationResponse {
+            error_code: ErrorCode::None,
+            broker_epoch,
+        };
+        self.reply(from, cid, Response::BrokerRegistration(response));
+    }
+
+    fn on_broker_heartbeat(
+        &mut self,
+        now_ms: u64,
+        from: Peer,
+        cid: CorrelationId,
+        req: BrokerHeartbeatRequest,
+    ) {
+        let error_code = match self.image.brokers.get(&req.broker_id) {
+            None => ErrorCode::BrokerIdNotRegistered,
+            Some(b) if b.broker_epoch != req.broker_epoch => ErrorCode::StaleBrokerEpoch,
+            Some(_) => ErrorCode::None,
+        };
+        if error_code == ErrorCode::None {
+            self.last_heartbeat_ms.insert(req.broker_id, now_ms);
+            if self.image.brokers[&req.broker_id].fenced {
+                self.unfence(now_ms, req.broker_id);
+            }
+        }
+        let is_fenced = self
+            .image
+            .brokers
+            .get(&req.broker_id)
+            .is_none_or(|b| b.fenced);
+        let response = BrokerHeartbeatResponse {
+            error_code,
+            is_fenced,
+        };
+        self.reply(from, cid, Response::BrokerHeartbeat(response));
+    }
+
+    fn on_cluster_metadata_fetch(
+        &mut self,
+        now_ms: u64,
+        from: Peer,
+        cid: CorrelationId,
+        req: ClusterMetadataFetchRequest,
+    ) {
+        let deadline_ms = now_ms + req.max_wait_ms.min(self.config.metadata_fetch_max_wait_ms);
+        self.parked.push(ParkedMetadataFetch {
+            from,
+            correlation_id: cid,
+            known_version: req.known_version,
+            deadline_ms,
+        });
+        self.answer_parked_fetches(now_ms);
+    }
+
+    fn on_create_topics(
+        &mut self,
+        now_ms: u64,
+        from: Peer,
+        cid: CorrelationId,
+        req: CreateTopicsRequest,
+    ) {
+        let mut results = Vec::new();
+        let mut created = false;
+        for topic in req.topics {
+            let name = topic.name.clone();
+            let (error_code, error_message) = match self.create_topic(topic) {
+                Ok(()) => {
+                    created = true;
+                    (ErrorCode::None, None)
+                }
+                Err((code, message)) => (code, Some(message)),
+            };
+            results.push(CreatableTopicResult {
+                name,
+                error_code,
+                error_message,
+            });
+        }
+        if created {
+            self.commit(now_ms);
+        }
+        self.reply(
+            from,
+            cid,
+            Response::CreateTopics(CreateTopicsResponse { topics: results }),
+        );
+    }
+
+    fn create_topic(&mut self, topic: CreatableTopic) -> Result<(), (ErrorCode, String)> {
+        if topic.name.is_empty()
+            || topic.name.len() > 249
+            || !topic.name.chars().all(legal_topic_char)
+        {
+            let message = format!(
+                "Topic name '{}' is illegal: use ASCII letters, digits, '.', '_' and '-'",
+                topic.name
+            );
+            return Err((ErrorCode::InvalidRequest, message));
+        }
+        if self.image.topics.contains_key(&topic.name) {
+            return Err((
+                ErrorCode::TopicAlreadyExists,
+                format!("Topic '{}' already exists.", topic.name),
+            ));
+        }
+        if topic.num_partitions < 1 {
+            return Err((
+                ErrorCode::InvalidPartitions,
+                "Number of partitions must be larger than 0.".into(),
+            ));
+        }
+        let live = self.image.live_brokers();
+        let rf = topic.replication_factor;
+        if rf < 1 || rf as usize > live.len() {
+            let message = format!(
+                "Replication factor: {rf} larger than available brokers: {}.",
+                live.len()
+            );
+            let message = if rf < 1 {
+                "Replication factor must be larger than 0.".into()
+            } else {
+                message
+            };
+            return Err((ErrorCode::InvalidReplicationFactor, message));
+        }
+        let config = TopicConfig::from_map(&topic.configs)
+            .map_err(|e| (ErrorCode::InvalidConfig, e.to_string()))?;
+        if config.min_insync_replicas > rf as i32 {
+            let message = format!(
+                "min.insync.replicas {} is larger than the replication factor {rf}",
+                config.min_insync_replicas
+            );
+            return Err((ErrorCode::InvalidConfig, message));
+        }
+        // Leaders spread round-robin; the start shifts per topic so that small
+        // topics do not all lead on the first broker.
+        let start = self.image.topics.len();
+        let partitions: Vec<PartitionInfo> = (0..topic.num_partitions)
+            .map(|p| {
+                let replicas: Vec<BrokerId> = (0..rf as usize)
+                    .map(|j| live[(start + p as usize + j) % live.len()])
+                    .collect();
+                PartitionInfo {
+                    partition: p,
+                    leader: Some(replicas[0]),
+                    isr: replicas.clone(),
+                    replicas,
+                    leader_epoch: 0,
+                    partition_epoch: 0,
+                }
+            })
+            .collect();
+        let replicas = partitions.iter().map(|p| p.replicas.clone()).collect();
+        self.emit(ClusterEvent::TopicCreated {
+            topic: topic.name.clone(),
+            replicas,
+        });
+        let info = TopicInfo {
+            name: topic.name.clone(),
+            config,
+            partitions,
+        };
+        self.image.topics.insert(topic.name, info);
+        Ok(())
+    }
+
+    /// Fences a broker: it leaves every ISR (unless last) and loses leadership.
+    fn fence(&mut self, now_ms: u64, broker: BrokerId) {
+        if let Some(info) = self.image.brokers.get_mut(&broker) {
+            info.fenced = true;
+        }
+        self.remove_from_leadership(broker);
+        self.commit(now_ms);
+        self.emit(ClusterEvent::BrokerFenced { broker });
+    }
+
+    fn unfence(&mut self, now_ms: u64, broker: BrokerId) {
+        if let Some(info) = self.image.brokers.get_mut(&broker) {
+            info.fenced = false;
+        }
+        self.elect_where_leaderless();
+        self.commit(now_ms);
+        self.emit(ClusterEvent::BrokerUnfenced { broker });
+    }
+
+    fn remove_from_leadership(&mut self, broker: BrokerId) {
+        let live: Vec<BrokerId> = self.image.live_brokers();
+        let changes: Vec<(TopicPartition, PartitionInfo, bool)> = self
+            .image
+            .partitions()
+            .filter(|(_, p)| p.replicas.contains(&broker))
+            .filter_map(|(tp, p)| {
+                let unclean = self.image.topics[&tp.topic]
+                    .config
+                    .unclean_leader_election_enable;
+                election::on_broker_fenced(p, broker, &live, unclean).map(|(p, u)| (tp, p, u))
+            })
+            .collect();
+        self.apply_partition_changes(changes);
+    }
+
+    fn elect_where_leaderless(&mut self) {
+        let live = self.image.live_brokers();
+        let changes: Vec<(TopicPartition, PartitionInfo, bool)> = self
+            .image
+            .partitions()
+            .filter(|(_, p)| p.leader.is_none())
+            .filter_map(|(tp, p)| {
+                let unclean = self.image.topics[&tp.topic]
+                    .config
+                    .unclean_leader_election_enable;
+                election::elect(p, &live, unclean).map(|(p, u)| (tp, p, u))
+            })
+            .collect();
+        self.apply_partition_changes(changes);
+    }
+
+    fn apply_partition_changes(&mut self, changes: Vec<(TopicPartition, PartitionInfo, bool)>) {
+        for (tp, new, unclean) in changes {
+            let slot = self
+                .image
+                .partition_mut(&tp)
+                .expect("changed partitions exist");
+            let leader_changed = slot.leader != new.leader;
+            *slot = new.clone();
+            if leader_changed {
+                self.emit(ClusterEvent::LeaderElected {
+                    partition: tp,
+                    leader: new.leader,
+                    leader_epoch: new.leader_epoch,
+                    isr: new.isr,
+                    unclean,
+                });
+            }
+        }
+    }
+}
+
+fn legal_topic_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-'
+}
+
+impl Node for Controller {
+    type Event = ClusterEvent;
+
+    fn on_message(&mut self, now_ms: u64, from: Peer, message: Message) {
+        let Message::Request {
+            correlation_id: cid,
+            request,
+        } = message
+        else {
+            return; // the controller sends no requests, so it expects no responses
+        };
+        match request {
+            Request::BrokerRegistration(req) => self.on_broker_registration(now_ms, from, cid, req),
+            Request::BrokerHeartbeat(req) => self.on_broker_heartbeat(now_ms, from, cid, req),
+            Request::ClusterMetadataFetch(req) => {
+                self.on_cluster_metadata_fetch(now_ms, from, cid, req)
+            }
+            Request::CreateTopics(req) => self.on_create_topics(now_ms, from, cid, req),
+            other => panic!(
+                "{} is a broker API; the controller never receives it",
+                other.api_name()
+            ),
+        }
+    }
+
+    fn on_disconnect(&mut self, _now_ms: u64, peer: NodeId) {
+        self.parked.retain(|p| p.from.node != peer);
+    }
+
+    fn on_tick(&mut self, now_ms: u64) {
+        let timeout_ms = self.config.broker_session_timeout_ms;
+        let expired: Vec<BrokerId> = self
+            .image
+            .brokers
+            .values()
+            .filter(|b| !b.fenced && now_ms >= self.last_heartbeat_ms[&b.broker_id] + timeout_ms)
+            .map(|b| b.broker_id)
+            .collect();
+        for broker in expired {
+            self.fence(now_ms, broker);
+        }
+        self.answer_parked_fetches(now_ms);
+    }
+
+    fn next_deadline_ms(&self) -> Option<u64> {
+        let sessions =
+            self.image.brokers.values().filter(|b| !b.fenced).map(|b| {
+                self.last_heartbeat_ms[&b.broker_id] + self.config.broker_session_timeout_ms
+            });
+        sessions
+            .chain(self.parked.iter().map(|p| p.deadline_ms))
+            .min()
+    }
+
+    fn take_effects(&mut self) -> Vec<Effect<ClusterEvent>> {
+        std::mem::take(&mut self.effects)
+    }
+
+    fn invariants(&self) {
+        self.image.invariants();
+        assert!(self
+            .image
+            .brokers
+            .keys()
+            .all(|b| self.last_heartbeat_ms.contains_key(b)));
+        if self.image.version > 0 {
+            assert_eq!(
+                self.disk.metadata.as_ref(),
+                Some(&self.image),
+                "every change is persisted"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,49 @@
+//! Events nodes report: what a trace, a timeline and the checkers read.
+//!
+//! Events are facts a node *did*, never guesses about others. Checkers of replica
+//! invariants read these; they never look inside a node.
+
+use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicPartition};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClusterEvent {
+    /// The controller registered a broker and gave it an epoch.
+    BrokerRegistered { broker: BrokerId, broker_epoch: i64 },
+    /// The controller fenced a broker that stopped heartbeating.
+    BrokerFenced { broker: BrokerId },
+    /// A fenced broker heartbeated again and may lead partitions.
+    BrokerUnfenced { broker: BrokerId },
+    /// The controller created a topic and placed its replicas.
+    TopicCreated {
+        topic: String,
+        replicas: Vec<Vec<BrokerId>>,
+    },
+    /// The controller changed a partition's leader (`None`: no leader available).
+    LeaderElected {
+        partition: TopicPartition,
+        leader: Option<BrokerId>,
+        leader_epoch: LeaderEpoch,
+        isr: Vec<BrokerId>,
+        unclean: bool,
+    },
+    /// A broker started acting as leader of a partition in an epoch.
+    BecameLeader {
+        broker: BrokerId,
+        partition: TopicPartition,
+        leader_epoch: LeaderEpoch,
+    },
+    /// A broker appended a batch as leader.
+    Appended {
+        broker: BrokerId,
+        partition: TopicPartition,
+        base_offset: Offset,
+        records: i64,
+    },
+    /// A broker's high watermark for a partition moved.
+    HighWatermark {
+        broker: BrokerId,
+        partition: TopicPartition,
+        high_watermark: Offset,
+    },
+}

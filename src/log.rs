@@ -1,0 +1,308 @@
+//! The partition log: dense offsets, log end offset, high watermark, log start offset.
+//!
+//! A `Log` is what one replica stores for one partition. Its fields are split into
+//! what is on disk (the segment, the high-watermark checkpoint, the leader-epoch
+//! checkpoint) and what lives only in memory (the current high watermark). After a
+//! crash, [`Log::recover`] rebuilds the in-memory part from the disk part, as a
+//! restarting Kafka broker does.
+//!
+//! Simplifications: one segment per partition, no retention or compaction, and
+//! reads are clipped to the requested offset range (Kafka returns whole batches and
+//! lets the client skip records before its position).
+
+use crate::disk::AppendFile;
+use crate::ids::{LeaderEpoch, Offset};
+use crate::record::RecordBatch;
+use serde::{Deserialize, Serialize};
+
+/// One replica's log of one partition.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Log {
+    segment: AppendFile<RecordBatch>,
+    log_start_offset: Offset,
+    /// In memory: offsets below it are committed. Followers learn it from the leader.
+    high_watermark: Offset,
+    /// On disk (`replication-offset-checkpoint`). Kafka writes it every few seconds;
+    /// the model writes it on every change, which only ever makes it *fresher*.
+    hw_checkpoint: Offset,
+    /// On disk (`leader-epoch-checkpoint`): each leader epoch with its start offset.
+    epoch_starts: Vec<(LeaderEpoch, Offset)>,
+}
+
+/// What a read returns: records in `[from, up_to)`, clipped to whole records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadResult {
+    pub batches: Vec<RecordBatch>,
+    pub size_bytes: usize,
+}
+
+impl Log {
+    /// The offset the next appended record gets: Kafka's *log end offset* (LEO).
+    pub fn log_end_offset(&self) -> Offset {
+        self.segment
+            .entries()
+            .last()
+            .map_or(self.log_start_offset, RecordBatch::next_offset)
+    }
+
+    pub fn log_start_offset(&self) -> Offset {
+        self.log_start_offset
+    }
+
+    pub fn high_watermark(&self) -> Offset {
+        self.high_watermark
+    }
+
+    pub fn batches(&self) -> &[RecordBatch] {
+        self.segment.entries()
+    }
+
+    /// Appends a batch at the log end, as the leader in `leader_epoch`.
+    /// Returns the batch's base offset.
+    pub fn append_as_leader(
+        &mut self,
+        mut batch: RecordBatch,
+        leader_epoch: LeaderEpoch,
+    ) -> Offset {
+        assert!(!batch.is_empty(), "an empty batch has no offsets to assign");
+        let base_offset = self.log_end_offset();
+        batch.base_offset = base_offset;
+        batch.partition_leader_epoch = leader_epoch;
+        self.assign_epoch_start(leader_epoch, base_offset);
+        self.segment.append(batch);
+        base_offset
+    }
+
+    /// Appends a batch copied from the leader, keeping its offsets and epoch.
+    pub fn append_as_follower(&mut self, batch: RecordBatch) {
+        assert_eq!(
+            batch.base_offset,
+            self.log_end_offset(),
+            "a follower appends at its LEO"
+        );
+        self.assign_epoch_start(batch.partition_leader_epoch, batch.base_offset);
+        self.segment.append(batch);
+    }
+
+    fn assign_epoch_start(&mut self, epoch: LeaderEpoch, start_offset: Offset) {
+        match self.epoch_starts.last() {
+            Some(&(latest, _)) if latest >= epoch => {
+                assert_eq!(latest, epoch, "leader epochs in a log never go backwards");
+            }
+            _ => self.epoch_starts.push((epoch, start_offset)),
+        }
+    }
+
+    /// The latest leader epoch that appended to this log, if any.
+    pub fn latest_epoch(&self) -> Option<LeaderEpoch> {
+        self.epoch_starts.last().map(|&(epoch, _)| epoch)
+    }
+
+    /// Each leader epoch with the offset of its first batch in this log.
+    pub fn epoch_starts(&self) -> &[(LeaderEpoch, Offset)] {
+        &self.epoch_starts
+    }
+
+    /// Moves the high watermark. It never passes the log end.
+    pub fn set_high_watermark(&mut self, offset: Offset) {
+        let offset = offset.min(self.log_end_offset()).max(self.log_start_offset);
+        self.high_watermark = offset;
+        self.hw_checkpoint = offset;
+    }
+
+    /// Reads records in `[from, up_to)`, at most about `max_bytes` (but always at
+    /// least one record when any is available, as Kafka does since KIP-74).
+    pub fn read(&self, from: Offset, up_to: Offset, max_bytes: usize) -> ReadResult {
+        let mut batches = Vec::new();
+        let mut size_bytes = 0;
+        let entries = self.segment.entries();
+        let first = entries.partition_point(|b| b.next_offset() <= from);
+        for batch in &entries[first..] {
+            if batch.base_offset >= up_to || (size_bytes > 0 && size_bytes >= max_bytes) {
+                break;
+            }
+            let clipped = clip(batch, from, up_to);
+            size_bytes += clipped.size_bytes();
+            batches.push(clipped);
+        }
+        ReadResult {
+            batches,
+            size_bytes,
+        }
+    }
+
+    /// Cuts the log so that `offset` becomes its end. Returns how many records went.
+    pub fn truncate_to(&mut self, offset: Offset) -> i64 {
+        let leo = self.log_end_offset();
+        if offset >= leo {
+            return 0;
+        }
+        let offset = offset.max(self.log_start_offset);
+        let entries = self.segment.entries();
+        let keep = entries.partition_point(|b| b.next_offset() <= offset);
+        // A batch straddling the cut point: keep its head.
+        let straddler = entries
+            .get(keep)
+            .filter(|b| b.base_offset < offset)
+            .cloned();
+        self.segment.truncate(keep);
+        if let Some(batch) = straddler {
+            self.segment.append(clip(&batch, batch.base_offset, offset));
+        }
+        self.epoch_starts.retain(|&(_, start)| start < offset);
+        self.high_watermark = self.high_watermark.min(offset);
+        self.hw_checkpoint = self.hw_checkpoint.min(offset);
+        leo - offset
+    }
+
+    /// Flushes the segment (fsync).
+    pub fn flush(&mut self) {
+        self.segment.flush();
+    }
+
+    /// Number of records not yet flushed.
+    pub fn unflushed_records(&self) -> i64 {
+        let entries = self.segment.entries();
+        entries[entries.len() - self.segment.unflushed_len()..]
+            .iter()
+            .map(RecordBatch::len)
+            .sum()
+    }
+
+    /// A power loss: the unflushed tail of the segment is gone.
+    pub(crate) fn lose_unflushed(&mut self) {
+        self.segment.lose_unflushed();
+        let leo = self.log_end_offset();
+        self.epoch_starts.retain(|&(_, start)| start < leo);
+    }
+
+    /// Rebuilds the in-memory state from what is on disk, after a restart.
+    pub fn recover(&mut self) {
+        self.high_watermark = self.hw_checkpoint.min(self.log_end_offset());
+        self.invariants();
+    }
+
+    /// Internal consistency; called after every change in tests and by the harness.
+    pub fn invariants(&self) {
+        let mut expected = self.log_start_offset;
+        for batch in self.segment.entries() {
+            assert!(!batch.is_empty(), "no empty batches in a log");
+            assert_eq!(batch.base_offset, expected, "offsets are dense and ordered");
+            expected = batch.next_offset();
+        }
+        assert!(
+            self.log_start_offset <= self.high_watermark,
+            "HW below log start"
+        );
+        assert!(
+            self.high_watermark <= self.log_end_offset(),
+            "HW above log end"
+        );
+        assert!(self
+            .epoch_starts
+            .windows(2)
+            .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));
+    }
+}
+
+fn clip(batch: &RecordBatch, from: Offset, up_to: Offset) -> RecordBatch {
+    if batch.base_offset >= from && batch.next_offset() <= up_to {
+        return batch.clone();
+    }
+    let skip = (from - batch.base_offset).max(0) as usize;
+    let take = (up_to.min(batch.next_offset()) - batch.base_offset) as usize;
+    let mut clipped = batch.clone();
+    clipped.records = batch.records[skip..take].to_vec();
+    clipped.base_offset = batch.base_offset + skip as i64;
+    if let Some(producer) = clipped.producer.as_mut() {
+        producer.base_sequence += skip as i32;
+    }
+    clipped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Record;
+
+    fn batch(values: &[&str]) -> RecordBatch {
+        let records = values
+            .iter()
+            .map(|v| Record {
+                key: None,
+                value: v.to_string(),
+                timestamp_ms: 0,
+            })
+            .collect();
+        RecordBatch::new(records)
+    }
+
+    fn values(result: &ReadResult) -> Vec<(Offset, String)> {
+        result
+            .batches
+            .iter()
+            .flat_map(|b| b.offset_records().map(|(o, r)| (o, r.value.clone())))
+            .collect()
+    }
+
+    #[test]
+    fn appends_get_dense_offsets_from_zero() {
+        let mut log = Log::default();
+        assert_eq!(log.append_as_leader(batch(&["a", "b"]), 0), 0);
+        assert_eq!(log.append_as_leader(batch(&["c"]), 0), 2);
+        assert_eq!(log.log_end_offset(), 3);
+        log.invariants();
+    }
+
+    #[test]
+    fn reads_are_clipped_to_the_requested_range() {
+        let mut log = Log::default();
+        log.append_as_leader(batch(&["a", "b", "c"]), 0);
+        log.append_as_leader(batch(&["d", "e"]), 0);
+        let read = log.read(1, 4, usize::MAX);
+        assert_eq!(
+            values(&read),
+            vec![(1, "b".into()), (2, "c".into()), (3, "d".into())]
+        );
+    }
+
+    #[test]
+    fn a_read_returns_at_least_one_batch_even_past_max_bytes() {
+        let mut log = Log::default();
+        log.append_as_leader(batch(&["a"]), 0);
+        log.append_as_leader(batch(&["b"]), 0);
+        assert_eq!(log.read(0, 2, 1).batches.len(), 1);
+    }
+
+    #[test]
+    fn the_high_watermark_never_passes_the_log_end() {
+        let mut log = Log::default();
+        log.append_as_leader(batch(&["a"]), 0);
+        log.set_high_watermark(10);
+        assert_eq!(log.high_watermark(), 1);
+    }
+
+    #[test]
+    fn truncation_cuts_mid_batch_and_forgets_later_epochs() {
+        let mut log = Log::default();
+        log.append_as_leader(batch(&["a", "b"]), 0);
+        log.append_as_leader(batch(&["c"]), 1);
+        assert_eq!(log.truncate_to(1), 2);
+        assert_eq!(log.log_end_offset(), 1);
+        assert_eq!(log.epoch_starts(), &[(0, 0)]);
+        log.invariants();
+    }
+
+    #[test]
+    fn recovery_after_power_loss_keeps_flushed_records_and_clamps_the_hw() {
+        let mut log = Log::default();
+        log.append_as_leader(batch(&["a"]), 0);
+        log.flush();
+        log.append_as_leader(batch(&["b"]), 0);
+        log.set_high_watermark(2);
+        log.lose_unflushed();
+        log.recover();
+        assert_eq!(log.log_end_offset(), 1);
+        assert_eq!(log.high_watermark(), 1);
+    }
+}

@@ -1,0 +1,322 @@
+//! Protocol messages, named after Kafka's APIs.
+//!
+//! Every exchange is a request and a response matched by a correlation id, over a
+//! connection that keeps order, as Kafka's binary protocol over TCP. Field names
+//! follow Kafka's message schemas (`ProduceRequest.json`, `FetchRequest.json`, …)
+//! where the model has the field at all. Simplification: the model sends Rust
+//! values, not bytes; a real-network driver will translate them to the wire format.
+
+use crate::error::ErrorCode;
+use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, Offset, TopicPartition};
+use crate::metadata::MetadataImage;
+use crate::record::RecordBatch;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What travels over a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    Request {
+        correlation_id: CorrelationId,
+        request: Request,
+    },
+    Response {
+        correlation_id: CorrelationId,
+        response: Response,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    Metadata(MetadataRequest),
+    CreateTopics(CreateTopicsRequest),
+    Produce(ProduceRequest),
+    Fetch(FetchRequest),
+    ListOffsets(ListOffsetsRequest),
+    BrokerRegistration(BrokerRegistrationRequest),
+    BrokerHeartbeat(BrokerHeartbeatRequest),
+    ClusterMetadataFetch(ClusterMetadataFetchRequest),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    Metadata(MetadataResponse),
+    CreateTopics(CreateTopicsResponse),
+    Produce(ProduceResponse),
+    Fetch(FetchResponse),
+    ListOffsets(ListOffsetsResponse),
+    BrokerRegistration(BrokerRegistrationResponse),
+    BrokerHeartbeat(BrokerHeartbeatResponse),
+    ClusterMetadataFetch(ClusterMetadataFetchResponse),
+}
+
+impl Request {
+    /// Kafka's API name, for traces.
+    pub fn api_name(&self) -> &'static str {
+        match self {
+            Request::Metadata(_) => "Metadata",
+            Request::CreateTopics(_) => "CreateTopics",
+            Request::Produce(_) => "Produce",
+            Request::Fetch(_) => "Fetch",
+            Request::ListOffsets(_) => "ListOffsets",
+            Request::BrokerRegistration(_) => "BrokerRegistration",
+            Request::BrokerHeartbeat(_) => "BrokerHeartbeat",
+            Request::ClusterMetadataFetch(_) => "ClusterMetadataFetch",
+        }
+    }
+}
+
+impl Response {
+    pub fn api_name(&self) -> &'static str {
+        match self {
+            Response::Metadata(_) => "Metadata",
+            Response::CreateTopics(_) => "CreateTopics",
+            Response::Produce(_) => "Produce",
+            Response::Fetch(_) => "Fetch",
+            Response::ListOffsets(_) => "ListOffsets",
+            Response::BrokerRegistration(_) => "BrokerRegistration",
+            Response::BrokerHeartbeat(_) => "BrokerHeartbeat",
+            Response::ClusterMetadataFetch(_) => "ClusterMetadataFetch",
+        }
+    }
+}
+
+// ---- Metadata -------------------------------------------------------------------
+
+/// Asks a broker for brokers, topics and partition leaders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetadataRequest {
+    /// `None` asks for every topic.
+    pub topics: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetadataResponseBroker {
+    pub node_id: BrokerId,
+    pub listener: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetadataResponsePartition {
+    pub error_code: ErrorCode,
+    pub partition_index: i32,
+    pub leader_id: Option<BrokerId>,
+    pub leader_epoch: LeaderEpoch,
+    pub replica_nodes: Vec<BrokerId>,
+    pub isr_nodes: Vec<BrokerId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetadataResponseTopic {
+    pub error_code: ErrorCode,
+    pub name: String,
+    pub partitions: Vec<MetadataResponsePartition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetadataResponse {
+    /// Live (unfenced) brokers only, as Kafka answers.
+    pub brokers: Vec<MetadataResponseBroker>,
+    pub topics: Vec<MetadataResponseTopic>,
+    /// The version of the image this answer came from (not in Kafka's response;
+    /// kept so traces show how fresh each broker's view was).
+    pub metadata_version: u64,
+}
+
+// ---- CreateTopics ---------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatableTopic {
+    pub name: String,
+    pub num_partitions: i32,
+    pub replication_factor: i16,
+    /// Topic configs by Kafka key, e.g. `min.insync.replicas`.
+    pub configs: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateTopicsRequest {
+    pub topics: Vec<CreatableTopic>,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatableTopicResult {
+    pub name: String,
+    pub error_code: ErrorCode,
+    pub error_message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateTopicsResponse {
+    pub topics: Vec<CreatableTopicResult>,
+}
+
+// ---- Produce --------------------------------------------------------------------
+
+/// `acks`: how many replicas must have a write before the leader answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Acks {
+    /// `acks=0`: the producer does not wait; the broker sends no response.
+    None,
+    /// `acks=1`: the leader answers after its own append.
+    Leader,
+    /// `acks=all` (`-1`): the leader answers once the high watermark covers the batch.
+    All,
+}
+
+impl Acks {
+    pub fn as_i16(self) -> i16 {
+        match self {
+            Acks::None => 0,
+            Acks::Leader => 1,
+            Acks::All => -1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionProduceData {
+    pub partition: TopicPartition,
+    pub records: RecordBatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProduceRequest {
+    pub acks: Acks,
+    pub timeout_ms: u64,
+    pub partitions: Vec<PartitionProduceData>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionProduceResponse {
+    pub partition: TopicPartition,
+    pub error_code: ErrorCode,
+    /// Offset of the batch's first record, or -1 on error.
+    pub base_offset: Offset,
+    pub log_start_offset: Offset,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProduceResponse {
+    pub responses: Vec<PartitionProduceResponse>,
+}
+
+// ---- Fetch ----------------------------------------------------------------------
+
+/// The `replica_id` a consumer puts in a Fetch (Kafka's `CONSUMER_REPLICA_ID`).
+pub const CONSUMER_REPLICA_ID: BrokerId = -1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchPartition {
+    pub partition: TopicPartition,
+    /// The sender's view of the leader epoch, or `None` to skip the check.
+    pub current_leader_epoch: Option<LeaderEpoch>,
+    pub fetch_offset: Offset,
+    pub partition_max_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchRequest {
+    /// `-1` for consumers; a follower puts its broker id.
+    pub replica_id: BrokerId,
+    /// Long polling: wait up to this long (`fetch.max.wait.ms`) …
+    pub max_wait_ms: u64,
+    /// … for at least this much data (`fetch.min.bytes`).
+    pub min_bytes: usize,
+    pub max_bytes: usize,
+    pub partitions: Vec<FetchPartition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchablePartitionResponse {
+    pub partition: TopicPartition,
+    pub error_code: ErrorCode,
+    pub high_watermark: Offset,
+    pub log_start_offset: Offset,
+    pub records: Vec<RecordBatch>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchResponse {
+    pub error_code: ErrorCode,
+    pub responses: Vec<FetchablePartitionResponse>,
+}
+
+// ---- ListOffsets ----------------------------------------------------------------
+
+/// ListOffsets timestamp asking for the log start offset.
+pub const EARLIEST_TIMESTAMP: i64 = -2;
+/// ListOffsets timestamp asking for the end (the high watermark, for consumers).
+pub const LATEST_TIMESTAMP: i64 = -1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListOffsetsPartition {
+    pub partition: TopicPartition,
+    pub current_leader_epoch: Option<LeaderEpoch>,
+    /// `EARLIEST_TIMESTAMP` or `LATEST_TIMESTAMP` (timestamp lookup is not modelled).
+    pub timestamp: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListOffsetsRequest {
+    pub replica_id: BrokerId,
+    pub partitions: Vec<ListOffsetsPartition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListOffsetsPartitionResponse {
+    pub partition: TopicPartition,
+    pub error_code: ErrorCode,
+    pub offset: Offset,
+    pub leader_epoch: LeaderEpoch,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListOffsetsResponse {
+    pub partitions: Vec<ListOffsetsPartitionResponse>,
+}
+
+// ---- Broker ↔ controller ----------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerRegistrationRequest {
+    pub broker_id: BrokerId,
+    pub listener: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerRegistrationResponse {
+    pub error_code: ErrorCode,
+    pub broker_epoch: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerHeartbeatRequest {
+    pub broker_id: BrokerId,
+    pub broker_epoch: i64,
+    /// How far the broker has caught up with the metadata (KRaft's metadata offset).
+    pub current_metadata_offset: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerHeartbeatResponse {
+    pub error_code: ErrorCode,
+    pub is_fenced: bool,
+}
+
+/// Stands for the Fetch requests a KRaft broker sends to read the
+/// `__cluster_metadata` log. The controller holds it until the metadata changes
+/// past `known_version` or `max_wait_ms` passes, then answers with the whole image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterMetadataFetchRequest {
+    pub broker_id: BrokerId,
+    pub known_version: u64,
+    pub max_wait_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterMetadataFetchResponse {
+    /// `None` when nothing changed within the wait.
+    pub image: Option<MetadataImage>,
+}
