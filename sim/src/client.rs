@@ -117,6 +117,21 @@ impl Admin {
         }
     }
 
+    /// Waits until `count` brokers are registered and unfenced, as one waits for a
+    /// freshly started cluster before using it.
+    pub async fn wait_for_brokers(&self, count: usize) {
+        loop {
+            if self
+                .describe(None)
+                .await
+                .is_ok_and(|m| m.brokers.len() >= count)
+            {
+                return;
+            }
+            madsim::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     /// Brokers, topics and leaders, as a broker sees them (`None`: all topics).
     pub async fn describe(
         &self,

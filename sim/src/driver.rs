@@ -133,6 +133,19 @@ pub async fn run_node<N, F>(
             }
         });
     }
+    // What the node did while starting (a broker registers with the controller).
+    let startup = cell
+        .lock()
+        .expect("node lock")
+        .as_mut()
+        .map(Node::take_effects)
+        .unwrap_or_default();
+    let unreachable = carry_out(me, &mut conns, &trace, &inbox_tx, startup, &mut on_event).await;
+    if let Some(node) = cell.lock().expect("node lock").as_mut() {
+        for peer in unreachable {
+            node.on_disconnect(now_ms(), peer);
+        }
+    }
     let mut last_tick_ms = None;
     loop {
         let deadline_ms = cell

@@ -3,6 +3,7 @@
 //! This crate runs the sans-IO nodes of the `kafkasim` crate on simulated machines
 //! and gives application code async clients, the way a real cluster would.
 //!
+//! - [`app`]: run application code against a fresh simulated cluster.
 //! - [`driver`]: runs one node on one simulated machine (connections, timers).
 //! - [`cluster`]: a controller and brokers, crash and restart, client machines.
 //! - [`client`]: async `Admin`, `Producer` and `Consumer` over the client cores.
@@ -16,6 +17,7 @@
 //! Architecture invariant: no protocol decision is made here. If a behaviour is
 //! Kafka's, it lives in `kafkasim`; this crate only moves messages and time.
 
+pub mod app;
 pub mod cli;
 pub mod client;
 pub mod cluster;

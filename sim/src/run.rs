@@ -11,8 +11,6 @@ use crate::trace::{TimelineEntry, Trace};
 use kafkasim::ids::{BrokerId, Offset, TopicPartition};
 use std::time::Duration;
 
-/// Simulated network latency between any two machines.
-const SEND_LATENCY: std::ops::Range<Duration> = Duration::from_millis(1)..Duration::from_millis(5);
 /// A scenario that has not finished after this much simulated time is stuck.
 pub const SCENARIO_TIME_LIMIT_MS: u64 = 600_000;
 
@@ -69,10 +67,7 @@ pub fn run_seed(seed: u64, scenario: &'static Scenario, keep_trace: bool) -> Run
 }
 
 fn simulate(seed: u64, scenario: &'static Scenario, keep_trace: bool) -> RunReport {
-    let mut config = madsim::Config::default();
-    config.net.send_latency = SEND_LATENCY;
-    config.net.packet_loss_rate = 0.0;
-    let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, config);
+    let runtime = crate::app::runtime(seed);
     let trace = if keep_trace {
         Trace::keeping_lines()
     } else {
@@ -165,7 +160,7 @@ fn crash_report(seed: u64, scenario: &'static Scenario, message: String) -> RunR
     }
 }
 
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     panic
         .downcast_ref::<String>()
         .cloned()

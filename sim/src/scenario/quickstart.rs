@@ -14,7 +14,6 @@ use kafkasim::client::admin::{AdminConfig, NewTopic};
 use kafkasim::client::consumer::ConsumerConfig;
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
 use kafkasim::ids::TopicPartition;
-use std::time::Duration;
 
 pub const SCENARIO: Scenario = Scenario {
     name: "quickstart",
@@ -53,25 +52,13 @@ pub fn partition_for_name(name: &str) -> i32 {
 }
 // ANCHOR_END: partition_choice
 
-async fn wait_for_brokers(cluster: &Cluster, admin: &Admin) {
-    let expected = cluster.bootstrap().len();
-    loop {
-        if let Ok(metadata) = admin.describe(None).await {
-            if metadata.brokers.len() == expected {
-                return;
-            }
-        }
-        madsim::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn quickstart(cluster: Cluster) -> ScenarioOutcome {
     let trace = cluster.trace().clone();
     let mut outcome = ScenarioOutcome::default();
 
     // ANCHOR: create_topic
     let admin = Admin::new(&cluster, AdminConfig::new(cluster.bootstrap()));
-    wait_for_brokers(&cluster, &admin).await;
+    admin.wait_for_brokers(cluster.bootstrap().len()).await;
     let results = admin
         .create_topics(vec![NewTopic::new("users", 2, 1)])
         .await;

@@ -1,0 +1,49 @@
+//! The crash course's `producer.js`: send one name to topic `users`, to
+//! partition 0 for A–M and partition 1 for N–Z, inside a simulated cluster.
+//!
+//! Run: `cargo run --example producer -- Alice [--seed N]`
+
+use kafkasim::client::admin::{AdminConfig, NewTopic};
+use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
+use kafkasim_sim::app::{run_app, seed_from_args};
+use kafkasim_sim::client::{Admin, Producer};
+use kafkasim_sim::cluster::ClusterSpec;
+
+fn main() {
+    let msg = std::env::args()
+        .nth(1)
+        .filter(|a| !a.starts_with("--"))
+        .unwrap_or_else(|| "Alice".to_string());
+    let seed = seed_from_args(1);
+    let result = run_app(seed, ClusterSpec::default(), move |cluster| async move {
+        // Each example starts a fresh simulated cluster, so the topic is created first.
+        let admin = Admin::new(&cluster, AdminConfig::new(cluster.bootstrap()));
+        admin.wait_for_brokers(cluster.bootstrap().len()).await;
+        admin
+            .create_topics(vec![NewTopic::new("users", 2, 1)])
+            .await
+            .expect("the topic is created");
+
+        // ANCHOR: send
+        let producer = Producer::new(&cluster, ProducerConfig::new(cluster.bootstrap()));
+        println!("connecting...");
+        println!("connected.");
+        // A-M 0, N-Z 1
+        let partition = if msg.as_str() < "N" { 0 } else { 1 };
+        let result = producer
+            .send(ProducerRecord::new("users", msg.as_str()).partition(partition))
+            .await;
+        match result {
+            Ok(metadata) => println!(
+                "send successfully: [{{\"topicName\":\"{}\",\"partition\":{},\"errorCode\":0,\"baseOffset\":\"{}\"}}]",
+                metadata.partition.topic, metadata.partition.partition, metadata.offset
+            ),
+            Err(error) => println!("something went wrong {error}"),
+        }
+        // ANCHOR_END: send
+    });
+    if let Err(panic) = result {
+        eprintln!("the simulation crashed: {panic}");
+        std::process::exit(4);
+    }
+}
