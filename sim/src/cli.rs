@@ -182,6 +182,15 @@ fn fresh_seed() -> u64 {
     (nanos ^ (std::process::id() as u64).rotate_left(32)) % 1_000_000_000
 }
 
+/// What `kafkasim scenarios` prints: one line per built-in scenario, name then
+/// summary. A function of its own so the book can show the listing verbatim.
+pub fn scenarios_listing() -> String {
+    SCENARIOS
+        .iter()
+        .map(|s| format!("{:<12} {}\n", s.name, s.summary))
+        .collect()
+}
+
 /// Runs a parsed command, printing to stdout; returns the exit code.
 pub fn execute(command: Command) -> i32 {
     match command {
@@ -190,9 +199,7 @@ pub fn execute(command: Command) -> i32 {
             EXIT_OK
         }
         Command::Scenarios => {
-            for s in SCENARIOS {
-                println!("{:<12} {}", s.name, s.summary);
-            }
+            print!("{}", scenarios_listing());
             EXIT_OK
         }
         Command::Run { seed, scenario } => {

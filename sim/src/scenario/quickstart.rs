@@ -23,10 +23,12 @@ pub const SCENARIO: Scenario = Scenario {
     run,
 };
 
+// ANCHOR: names
 /// The names the producer sends, in order.
 pub const NAMES: [&str; 10] = [
     "Olivia", "Alice", "Bob", "Niaj", "Carol", "Trent", "Dave", "Mallory", "Peggy", "Zoe",
 ];
+// ANCHOR_END: names
 
 /// How long the consumer keeps polling for the records it expects.
 const CONSUME_DEADLINE_MS: u64 = 60_000;

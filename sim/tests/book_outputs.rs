@@ -1,0 +1,218 @@
+//! The book's outputs, kept fresh.
+//!
+//! Every output the book shows lives in `book/src/generated/` and is produced here
+//! through the library API, exactly as the `kafkasim` command produces it. This
+//! test regenerates each file and fails when the checked-in copy differs, so the
+//! book can never show a run the program no longer makes. With
+//! `KAFKASIM_UPDATE_BOOK=1` it rewrites the files instead.
+//!
+//! It also checks that every `{{#include …}}` in the book points at a file that
+//! exists and, for `file:anchor`, at an anchor that file still has. `mdbook build`
+//! only warns about a missing file and says nothing about a missing anchor: the
+//! listing would silently go empty.
+
+use kafkasim::partitioner::partition_for_key;
+use kafkasim_sim::cli::scenarios_listing;
+use kafkasim_sim::render::render;
+use kafkasim_sim::run::{run_seed, RunReport};
+use kafkasim_sim::scenario::{self, quickstart};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+const UPDATE_VAR: &str = "KAFKASIM_UPDATE_BOOK";
+const REFRESH_COMMAND: &str =
+    "KAFKASIM_UPDATE_BOOK=1 cargo test -p kafkasim-sim --test book_outputs";
+
+fn book_src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../book/src")
+}
+
+fn quickstart_run(seed: u64, keep_trace: bool) -> RunReport {
+    let scenario = scenario::find("quickstart").expect("quickstart is built in");
+    run_seed(seed, scenario, keep_trace)
+}
+
+/// `kafkasim run --seed 7`, the run the introduction walks through.
+fn quickstart_seed_7() -> String {
+    render(&quickstart_run(7, false))
+}
+
+/// The last three lines of `kafkasim run` for seeds 7, 7 and 8: equal seeds give
+/// equal runs, different seeds give different trace hashes and the same verdict.
+fn seeds() -> String {
+    let mut out = String::new();
+    for seed in [7, 7, 8] {
+        let text = render(&quickstart_run(seed, false));
+        let lines: Vec<&str> = text.lines().collect();
+        let _ = writeln!(out, "$ kafkasim run --seed {seed} | tail -n 3");
+        for line in &lines[lines.len() - 3..] {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    out
+}
+
+/// `kafkasim run --seed 7 | grep PATTERN`: the lines of the run containing `pattern`.
+fn grep_seed_7(pattern: &str) -> String {
+    let mut out = format!("$ kafkasim run --seed 7 | grep '{pattern}'\n");
+    for line in quickstart_seed_7().lines().filter(|l| l.contains(pattern)) {
+        let _ = writeln!(out, "{line}");
+    }
+    out
+}
+
+/// What the controller did in the run of seed 7.
+fn controller_seed_7() -> String {
+    grep_seed_7(" controller ")
+}
+
+/// What the producer saw in the run of seed 7: each name's partition and offset.
+fn producer_seed_7() -> String {
+    grep_seed_7(" producer ")
+}
+
+/// The `partitions at the end` part of `kafkasim run --seed 7`.
+fn partitions_seed_7() -> String {
+    let report = quickstart_run(7, false);
+    let after = report.partitions.len();
+    let text = render(&report);
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("partitions at the end"))
+        .expect("the report lists partitions");
+    let mut out = format!("$ kafkasim run --seed 7 | grep -A {after} 'partitions at the end'\n");
+    for line in &lines[at..=at + after] {
+        let _ = writeln!(out, "{line}");
+    }
+    out
+}
+
+/// The start and the end of `kafkasim replay --seed 7`.
+fn replay_seed_7() -> String {
+    let report = quickstart_run(7, true);
+    let mut full: Vec<String> = report.trace_lines.clone();
+    full.push(format!("trace hash {:016x}", report.trace_hash));
+    let mut out = String::from("$ kafkasim replay --seed 7 | head -n 6\n");
+    for line in full.iter().take(6) {
+        let _ = writeln!(out, "{line}");
+    }
+    out.push_str("$ kafkasim replay --seed 7 | tail -n 1\n");
+    let _ = writeln!(out, "{}", full.last().expect("the hash line"));
+    out
+}
+
+/// The quickstart's names: the partition the crash course's rule picks, and the
+/// one Kafka's default partitioner would pick if the name were the record's key.
+fn key_partitions() -> String {
+    let mut out = String::from("name      A-M/N-Z rule   murmur2 key hash (2 partitions)\n");
+    for name in quickstart::NAMES {
+        let _ = writeln!(
+            out,
+            "{name:<9} {:<14} {}",
+            quickstart::partition_for_name(name),
+            partition_for_key(name, 2)
+        );
+    }
+    out
+}
+
+/// A generated file's name under `book/src/generated/`, and what produces it.
+type Generated = (&'static str, fn() -> String);
+
+/// Every generated file.
+const GENERATED: &[Generated] = &[
+    ("quickstart-seed-7.txt", quickstart_seed_7),
+    ("scenarios.txt", scenarios_listing),
+    ("controller-seed-7.txt", controller_seed_7),
+    ("producer-seed-7.txt", producer_seed_7),
+    ("partitions-seed-7.txt", partitions_seed_7),
+    ("seeds.txt", seeds),
+    ("replay-seed-7.txt", replay_seed_7),
+    ("key-partitions.txt", key_partitions),
+];
+
+#[test]
+fn generated_book_outputs_match_the_program() {
+    let dir = book_src().join("generated");
+    let update = std::env::var(UPDATE_VAR).is_ok_and(|v| v == "1");
+    let mut stale = Vec::new();
+    for (name, produce) in GENERATED {
+        let path = dir.join(name);
+        let fresh = produce();
+        if update {
+            std::fs::create_dir_all(&dir).expect("book/src/generated can be created");
+            std::fs::write(&path, &fresh).expect("the generated file can be written");
+            println!("{UPDATE_VAR}=1: rewrote book/src/generated/{name}");
+            continue;
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(checked_in) if checked_in == fresh => {}
+            Ok(checked_in) => stale.push(format!(
+                "book/src/generated/{name} is out of date.\n--- checked in\n{checked_in}\n--- the program now prints\n{fresh}"
+            )),
+            Err(error) => stale.push(format!("book/src/generated/{name} cannot be read: {error}")),
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "{}\n\nThe book shows outputs the program no longer produces. If the change is intended, refresh them with:\n\n    {REFRESH_COMMAND}\n",
+        stale.join("\n\n")
+    );
+}
+
+#[test]
+fn every_generated_file_has_a_producer() {
+    let dir = book_src().join("generated");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return; // Nothing generated yet; the test above says how to create them.
+    };
+    for entry in entries {
+        let name = entry.expect("a directory entry").file_name();
+        let name = name.to_string_lossy();
+        assert!(
+            GENERATED.iter().any(|(known, _)| *known == name),
+            "book/src/generated/{name} is not produced by sim/tests/book_outputs.rs: \
+             add it to GENERATED or delete it"
+        );
+    }
+}
+
+#[test]
+fn every_book_include_points_at_an_existing_file_and_anchor() {
+    let src = book_src();
+    let mut chapters: Vec<PathBuf> = std::fs::read_dir(&src)
+        .expect("book/src exists")
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    chapters.sort();
+    let mut includes = 0;
+    for chapter in chapters {
+        let text = std::fs::read_to_string(&chapter).expect("a chapter is readable");
+        for directive in text.split("{{#include ").skip(1) {
+            let target = directive.split("}}").next().expect("split yields one part");
+            let (file, anchor) = match target.split_once(':') {
+                Some((file, anchor)) => (file, Some(anchor)),
+                None => (target, None),
+            };
+            let path = src.join(file);
+            let shown = chapter.file_name().expect("a file name").to_string_lossy();
+            let content = std::fs::read_to_string(&path).unwrap_or_else(|error| {
+                panic!("{shown} includes {file}, which cannot be read: {error}")
+            });
+            // `file:2`, `file:2:10`, `file::10` are line ranges, not anchors.
+            let is_range = |a: &str| a.chars().all(|c| c.is_ascii_digit() || c == ':');
+            if let Some(anchor) = anchor.filter(|a| !is_range(a)) {
+                assert!(
+                    content.contains(&format!("ANCHOR: {anchor}"))
+                        && content.contains(&format!("ANCHOR_END: {anchor}")),
+                    "{shown} includes {file}:{anchor}, but that file has no `// ANCHOR: {anchor}` \
+                     … `// ANCHOR_END: {anchor}` pair"
+                );
+            }
+            includes += 1;
+        }
+    }
+    assert!(includes > 0, "the book includes no listings or outputs");
+}
