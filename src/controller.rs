@@ -22,6 +22,10 @@ use std::collections::BTreeMap;
 
 pub mod election;
 
+/// Followers do not fetch from leaders yet, so a topic with more replicas would
+/// never commit an `acks=all` write. Replication lifts this limit.
+pub const MAX_REPLICATION_FACTOR: i16 = 1;
+
 /// A broker's metadata fetch, held until the metadata changes or it expires.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ParkedMetadataFetch {
@@ -249,6 +253,13 @@ impl Controller {
             } else {
                 message
             };
+            return Err((ErrorCode::InvalidReplicationFactor, message));
+        }
+        if rf > MAX_REPLICATION_FACTOR {
+            let message = format!(
+                "Replication factor: {rf} is not supported yet: followers do not replicate in this \
+                 version of the model, so use replication factor {MAX_REPLICATION_FACTOR}."
+            );
             return Err((ErrorCode::InvalidReplicationFactor, message));
         }
         let config = TopicConfig::from_map(&topic.configs)

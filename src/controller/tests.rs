@@ -1,1 +1,553 @@
 use super::*;
+
+/// Every request in these tests carries this correlation id; replies must echo it.
+const CID: CorrelationId = 7;
+const ADMIN: Peer = Peer {
+    node: NodeId::Client(1),
+    connection: 100,
+};
+const SESSION_TIMEOUT_MS: u64 = 9_000;
+const FETCH_MAX_WAIT_MS: u64 = 500;
+
+type Effects = Vec<Effect<ClusterEvent>>;
+
+fn broker(id: BrokerId) -> Peer {
+    Peer {
+        node: NodeId::Broker(id),
+        connection: id as u64,
+    }
+}
+
+fn new_controller() -> Controller {
+    let config = ControllerConfig::default();
+    assert_eq!(config.broker_session_timeout_ms, SESSION_TIMEOUT_MS);
+    assert_eq!(config.metadata_fetch_max_wait_ms, FETCH_MAX_WAIT_MS);
+    Controller::new(config, Disk::default(), 0)
+}
+
+/// Delivers one request and returns everything the controller did about it.
+fn handle(c: &mut Controller, now_ms: u64, from: Peer, request: Request) -> Effects {
+    let message = Message::Request {
+        correlation_id: CID,
+        request,
+    };
+    c.on_message(now_ms, from, message);
+    c.invariants();
+    c.take_effects()
+}
+
+fn tick(c: &mut Controller, now_ms: u64) -> Effects {
+    c.on_tick(now_ms);
+    c.invariants();
+    c.take_effects()
+}
+
+/// The single reply in `effects` that goes to `to`.
+fn reply_to(to: Peer, effects: &Effects) -> Response {
+    let replies: Vec<&Response> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Reply {
+                to: peer,
+                message:
+                    Message::Response {
+                        correlation_id,
+                        response,
+                    },
+            } if *peer == to => {
+                assert_eq!(*correlation_id, CID, "a reply echoes the correlation id");
+                Some(response)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(replies.len(), 1, "one reply to {to:?} in {effects:?}");
+    replies[0].clone()
+}
+
+fn events(effects: &Effects) -> Vec<ClusterEvent> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Emit(event) => Some(event.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Registers broker `id`; returns its broker epoch.
+fn register(c: &mut Controller, now_ms: u64, id: BrokerId) -> i64 {
+    let request = Request::BrokerRegistration(BrokerRegistrationRequest {
+        broker_id: id,
+        listener: format!("broker-{id}:9092"),
+    });
+    let effects = handle(c, now_ms, broker(id), request);
+    let Response::BrokerRegistration(r) = reply_to(broker(id), &effects) else {
+        panic!("not a registration response: {effects:?}");
+    };
+    assert_eq!(r.error_code, ErrorCode::None);
+    r.broker_epoch
+}
+
+fn heartbeat(c: &mut Controller, now_ms: u64, id: BrokerId, epoch: i64) -> BrokerHeartbeatResponse {
+    let request = Request::BrokerHeartbeat(BrokerHeartbeatRequest {
+        broker_id: id,
+        broker_epoch: epoch,
+        current_metadata_offset: 0,
+    });
+    let effects = handle(c, now_ms, broker(id), request);
+    let Response::BrokerHeartbeat(r) = reply_to(broker(id), &effects) else {
+        panic!("not a heartbeat response: {effects:?}");
+    };
+    r
+}
+
+/// Registers each broker and heartbeats it once at time 0, so all are live.
+fn controller_with_live_brokers(ids: &[BrokerId]) -> Controller {
+    let mut c = new_controller();
+    for &id in ids {
+        let epoch = register(&mut c, 0, id);
+        assert_eq!(heartbeat(&mut c, 0, id, epoch).error_code, ErrorCode::None);
+    }
+    assert_eq!(c.image().live_brokers(), ids);
+    c
+}
+
+fn topic(name: &str, num_partitions: i32, replication_factor: i16) -> CreatableTopic {
+    CreatableTopic {
+        name: name.into(),
+        num_partitions,
+        replication_factor,
+        configs: BTreeMap::new(),
+    }
+}
+
+fn with_config(mut topic: CreatableTopic, key: &str, value: &str) -> CreatableTopic {
+    topic.configs.insert(key.into(), value.into());
+    topic
+}
+
+fn create(c: &mut Controller, now_ms: u64, topic: CreatableTopic) -> CreatableTopicResult {
+    let request = Request::CreateTopics(CreateTopicsRequest {
+        topics: vec![topic],
+        timeout_ms: 30_000,
+    });
+    let effects = handle(c, now_ms, ADMIN, request);
+    let Response::CreateTopics(mut r) = reply_to(ADMIN, &effects) else {
+        panic!("not a CreateTopics response: {effects:?}");
+    };
+    assert_eq!(r.topics.len(), 1);
+    r.topics.remove(0)
+}
+
+/// Creating `topic` fails with `code` and changes nothing.
+fn assert_create_fails(c: &mut Controller, topic: CreatableTopic, code: ErrorCode) {
+    let before = c.image().clone();
+    let result = create(c, 0, topic);
+    assert_eq!(result.error_code, code, "{:?}", result.error_message);
+    assert!(result.error_message.is_some());
+    assert_eq!(c.image(), &before, "a failed CreateTopics commits nothing");
+}
+
+fn metadata_fetch(c: &mut Controller, now_ms: u64, id: BrokerId, known_version: u64) -> Effects {
+    let request = Request::ClusterMetadataFetch(ClusterMetadataFetchRequest {
+        broker_id: id,
+        known_version,
+        max_wait_ms: 10_000,
+    });
+    handle(c, now_ms, broker(id), request)
+}
+
+fn fetched_image(to: Peer, effects: &Effects) -> Option<MetadataImage> {
+    let Response::ClusterMetadataFetch(r) = reply_to(to, effects) else {
+        panic!("not a metadata fetch response: {effects:?}");
+    };
+    r.image
+}
+
+fn partition<'a>(c: &'a Controller, topic: &str, index: i32) -> &'a PartitionInfo {
+    c.image()
+        .partition(&TopicPartition::new(topic, index))
+        .expect("partition exists")
+}
+
+// ---- Registration and heartbeats ------------------------------------------------
+
+#[test]
+fn a_registering_broker_gets_a_new_epoch_and_starts_fenced() {
+    let mut c = new_controller();
+    let request = Request::BrokerRegistration(BrokerRegistrationRequest {
+        broker_id: 1,
+        listener: "broker-1:9092".into(),
+    });
+    let effects = handle(&mut c, 0, broker(1), request);
+    assert_eq!(
+        reply_to(broker(1), &effects),
+        Response::BrokerRegistration(BrokerRegistrationResponse {
+            error_code: ErrorCode::None,
+            broker_epoch: 1,
+        })
+    );
+    assert_eq!(
+        events(&effects),
+        vec![ClusterEvent::BrokerRegistered {
+            broker: 1,
+            broker_epoch: 1
+        }]
+    );
+    assert_eq!(
+        c.image().brokers[&1],
+        BrokerInfo {
+            broker_id: 1,
+            broker_epoch: 1,
+            listener: "broker-1:9092".into(),
+            fenced: true,
+        }
+    );
+    assert!(c.image().live_brokers().is_empty());
+    // The next registration (of any broker) gets a later epoch.
+    assert_eq!(register(&mut c, 0, 2), 2);
+}
+
+#[test]
+fn the_first_heartbeat_unfences_a_broker() {
+    let mut c = new_controller();
+    let epoch = register(&mut c, 0, 1);
+    let request = Request::BrokerHeartbeat(BrokerHeartbeatRequest {
+        broker_id: 1,
+        broker_epoch: epoch,
+        current_metadata_offset: 1,
+    });
+    let effects = handle(&mut c, 10, broker(1), request);
+    assert_eq!(
+        reply_to(broker(1), &effects),
+        Response::BrokerHeartbeat(BrokerHeartbeatResponse {
+            error_code: ErrorCode::None,
+            is_fenced: false,
+        })
+    );
+    assert_eq!(
+        events(&effects),
+        vec![ClusterEvent::BrokerUnfenced { broker: 1 }]
+    );
+    assert_eq!(c.image().live_brokers(), vec![1]);
+}
+
+#[test]
+fn a_heartbeat_with_a_stale_broker_epoch_is_rejected() {
+    let mut c = new_controller();
+    let old_epoch = register(&mut c, 0, 1);
+    let new_epoch = register(&mut c, 0, 1); // the broker restarted
+    assert!(new_epoch > old_epoch);
+    let response = heartbeat(&mut c, 0, 1, old_epoch);
+    assert_eq!(
+        response,
+        BrokerHeartbeatResponse {
+            error_code: ErrorCode::StaleBrokerEpoch,
+            is_fenced: true,
+        }
+    );
+    assert!(!c.image().is_live(1), "a stale heartbeat unfences nothing");
+    assert_eq!(
+        heartbeat(&mut c, 0, 1, new_epoch).error_code,
+        ErrorCode::None
+    );
+}
+
+#[test]
+fn a_heartbeat_from_an_unregistered_broker_is_rejected() {
+    let mut c = new_controller();
+    let response = heartbeat(&mut c, 0, 3, 1);
+    assert_eq!(
+        response,
+        BrokerHeartbeatResponse {
+            error_code: ErrorCode::BrokerIdNotRegistered,
+            is_fenced: true,
+        }
+    );
+    assert!(c.image().brokers.is_empty());
+    assert_eq!(c.image().version, 0);
+}
+
+#[test]
+fn a_broker_silent_for_the_session_timeout_is_fenced_and_loses_leadership() {
+    let mut c = controller_with_live_brokers(&[1]);
+    assert_eq!(
+        create(&mut c, 0, topic("orders", 1, 1)).error_code,
+        ErrorCode::None
+    );
+    assert_eq!(partition(&c, "orders", 0).leader, Some(1));
+    assert_eq!(c.next_deadline_ms(), Some(SESSION_TIMEOUT_MS));
+
+    assert!(tick(&mut c, SESSION_TIMEOUT_MS - 1).is_empty());
+    assert!(c.image().is_live(1));
+
+    let effects = tick(&mut c, SESSION_TIMEOUT_MS);
+    assert!(!c.image().is_live(1));
+    let p = partition(&c, "orders", 0);
+    assert_eq!(p.leader, None, "the only replica is gone: no leader");
+    assert_eq!(p.isr, vec![1], "the last ISR member stays");
+    assert_eq!(p.leader_epoch, 1, "going offline is a leader change");
+    assert_eq!(
+        events(&effects),
+        vec![
+            ClusterEvent::LeaderElected {
+                partition: TopicPartition::new("orders", 0),
+                leader: None,
+                leader_epoch: 1,
+                isr: vec![1],
+                unclean: false,
+            },
+            ClusterEvent::BrokerFenced { broker: 1 },
+        ]
+    );
+    assert_eq!(c.next_deadline_ms(), None, "fenced brokers have no session");
+}
+
+#[test]
+fn heartbeats_keep_a_broker_alive_past_the_session_timeout() {
+    let mut c = controller_with_live_brokers(&[1]);
+    let epoch = c.image().brokers[&1].broker_epoch;
+    assert_eq!(
+        heartbeat(&mut c, 5_000, 1, epoch).error_code,
+        ErrorCode::None
+    );
+    assert_eq!(c.next_deadline_ms(), Some(5_000 + SESSION_TIMEOUT_MS));
+    assert!(tick(&mut c, SESSION_TIMEOUT_MS).is_empty());
+    assert!(c.image().is_live(1));
+}
+
+#[test]
+fn a_fenced_broker_that_heartbeats_again_leads_its_partitions_in_a_new_epoch() {
+    let mut c = controller_with_live_brokers(&[1]);
+    create(&mut c, 0, topic("orders", 1, 1));
+    tick(&mut c, SESSION_TIMEOUT_MS);
+    assert_eq!(partition(&c, "orders", 0).leader, None);
+
+    let epoch = c.image().brokers[&1].broker_epoch;
+    let response = heartbeat(&mut c, SESSION_TIMEOUT_MS + 1, 1, epoch);
+    assert!(!response.is_fenced);
+    let p = partition(&c, "orders", 0);
+    assert_eq!((p.leader, p.leader_epoch), (Some(1), 2));
+}
+
+// ---- CreateTopics ---------------------------------------------------------------
+
+#[test]
+fn creating_an_existing_topic_fails_with_topic_already_exists() {
+    let mut c = controller_with_live_brokers(&[1]);
+    assert_eq!(
+        create(&mut c, 0, topic("orders", 1, 1)).error_code,
+        ErrorCode::None
+    );
+    assert_create_fails(&mut c, topic("orders", 3, 1), ErrorCode::TopicAlreadyExists);
+    assert_eq!(c.image().topics["orders"].partitions.len(), 1);
+}
+
+#[test]
+fn a_topic_with_no_partitions_fails_with_invalid_partitions() {
+    let mut c = controller_with_live_brokers(&[1]);
+    assert_create_fails(&mut c, topic("orders", 0, 1), ErrorCode::InvalidPartitions);
+}
+
+#[test]
+fn a_replication_factor_above_the_live_broker_count_fails() {
+    let mut c = controller_with_live_brokers(&[1]);
+    assert_create_fails(
+        &mut c,
+        topic("orders", 1, 2),
+        ErrorCode::InvalidReplicationFactor,
+    );
+    // A registered but fenced broker does not count as live.
+    let mut c = new_controller();
+    register(&mut c, 0, 1);
+    assert_create_fails(
+        &mut c,
+        topic("orders", 1, 1),
+        ErrorCode::InvalidReplicationFactor,
+    );
+}
+
+#[test]
+fn min_insync_replicas_above_the_replication_factor_fails_with_invalid_config() {
+    let mut c = controller_with_live_brokers(&[1]);
+    let t = with_config(topic("orders", 1, 1), "min.insync.replicas", "2");
+    assert_create_fails(&mut c, t, ErrorCode::InvalidConfig);
+}
+
+#[test]
+fn an_unknown_topic_config_key_fails_with_invalid_config() {
+    let mut c = controller_with_live_brokers(&[1]);
+    let t = with_config(topic("orders", 1, 1), "retention.bytes.typo", "1");
+    assert_create_fails(&mut c, t, ErrorCode::InvalidConfig);
+}
+
+#[test]
+fn replicas_are_placed_round_robin_over_live_brokers_and_the_first_leads() {
+    let mut c = controller_with_live_brokers(&[1, 2, 3]);
+    let result = create(&mut c, 0, topic("orders", 4, 1));
+    assert_eq!(
+        (result.error_code, result.error_message),
+        (ErrorCode::None, None)
+    );
+    let placed = |c: &Controller, name: &str| -> Vec<(Vec<BrokerId>, Option<BrokerId>)> {
+        c.image().topics[name]
+            .partitions
+            .iter()
+            .map(|p| {
+                assert_eq!(
+                    p.isr, p.replicas,
+                    "a new partition's ISR is all its replicas"
+                );
+                assert_eq!((p.leader_epoch, p.partition_epoch), (0, 0));
+                (p.replicas.clone(), p.leader)
+            })
+            .collect()
+    };
+    assert_eq!(
+        placed(&c, "orders"),
+        vec![
+            (vec![1], Some(1)),
+            (vec![2], Some(2)),
+            (vec![3], Some(3)),
+            (vec![1], Some(1)),
+        ]
+    );
+    // The next topic starts one broker further, so small topics spread out.
+    create(&mut c, 0, topic("payments", 2, 1));
+    assert_eq!(
+        placed(&c, "payments"),
+        vec![(vec![2], Some(2)), (vec![3], Some(3))]
+    );
+}
+
+#[test]
+fn creating_a_topic_emits_its_placement() {
+    let mut c = controller_with_live_brokers(&[1, 2]);
+    let request = Request::CreateTopics(CreateTopicsRequest {
+        topics: vec![topic("orders", 2, 1)],
+        timeout_ms: 30_000,
+    });
+    let effects = handle(&mut c, 0, ADMIN, request);
+    assert_eq!(
+        events(&effects),
+        vec![ClusterEvent::TopicCreated {
+            topic: "orders".into(),
+            replicas: vec![vec![1], vec![2]],
+        }]
+    );
+}
+
+// ---- Metadata versions and fetches ----------------------------------------------
+
+#[test]
+fn every_metadata_change_gets_a_strictly_higher_version() {
+    let mut c = new_controller();
+    let mut versions = vec![c.image().version];
+    let epoch = register(&mut c, 0, 1);
+    versions.push(c.image().version);
+    heartbeat(&mut c, 0, 1, epoch);
+    versions.push(c.image().version);
+    create(&mut c, 0, topic("orders", 1, 1));
+    versions.push(c.image().version);
+    tick(&mut c, SESSION_TIMEOUT_MS);
+    versions.push(c.image().version);
+    assert_eq!(versions, vec![0, 1, 2, 3, 4]);
+
+    // Requests that change nothing leave the version alone.
+    create(&mut c, 0, topic("orders", 1, 1));
+    tick(&mut c, SESSION_TIMEOUT_MS + 1);
+    assert_eq!(c.image().version, 4);
+}
+
+#[test]
+fn a_metadata_fetch_behind_the_current_version_is_answered_at_once() {
+    let mut c = controller_with_live_brokers(&[1]);
+    create(&mut c, 0, topic("orders", 1, 1));
+    let effects = metadata_fetch(&mut c, 0, 1, 1);
+    assert_eq!(fetched_image(broker(1), &effects).as_ref(), Some(c.image()));
+    assert_eq!(
+        c.next_deadline_ms(),
+        Some(SESSION_TIMEOUT_MS),
+        "nothing parked"
+    );
+}
+
+#[test]
+fn a_metadata_fetch_at_the_current_version_waits_for_the_next_change() {
+    let mut c = controller_with_live_brokers(&[1]);
+    let version = c.image().version;
+    assert!(metadata_fetch(&mut c, 100, 1, version).is_empty());
+    assert_eq!(c.next_deadline_ms(), Some(100 + FETCH_MAX_WAIT_MS));
+
+    let effects = handle(&mut c, 200, ADMIN, {
+        Request::CreateTopics(CreateTopicsRequest {
+            topics: vec![topic("orders", 1, 1)],
+            timeout_ms: 30_000,
+        })
+    });
+    let image = fetched_image(broker(1), &effects).expect("the change is sent");
+    assert_eq!(image.version, version + 1);
+    assert!(image.topics.contains_key("orders"));
+    assert!(
+        tick(&mut c, 100 + FETCH_MAX_WAIT_MS).is_empty(),
+        "answered once"
+    );
+}
+
+#[test]
+fn a_metadata_fetch_at_the_current_version_is_answered_empty_at_its_deadline() {
+    let mut c = controller_with_live_brokers(&[1]);
+    let version = c.image().version;
+    assert!(metadata_fetch(&mut c, 100, 1, version).is_empty());
+    assert!(tick(&mut c, 100 + FETCH_MAX_WAIT_MS - 1).is_empty());
+    let effects = tick(&mut c, 100 + FETCH_MAX_WAIT_MS);
+    assert_eq!(fetched_image(broker(1), &effects), None);
+    assert_eq!(c.next_deadline_ms(), Some(SESSION_TIMEOUT_MS));
+}
+
+#[test]
+fn a_parked_metadata_fetch_is_dropped_when_its_broker_disconnects() {
+    let mut c = controller_with_live_brokers(&[1]);
+    let version = c.image().version;
+    metadata_fetch(&mut c, 0, 1, version);
+    c.on_disconnect(10, NodeId::Broker(1));
+    c.invariants();
+    let effects = handle(&mut c, 20, ADMIN, {
+        Request::CreateTopics(CreateTopicsRequest {
+            topics: vec![topic("orders", 1, 1)],
+            timeout_ms: 30_000,
+        })
+    });
+    assert!(
+        effects
+            .iter()
+            .all(|e| !matches!(e, Effect::Reply { to, .. } if *to == broker(1))),
+        "{effects:?}"
+    );
+}
+
+// ---- Restart --------------------------------------------------------------------
+
+#[test]
+fn a_restarted_controller_keeps_topics_and_brokers() {
+    let mut c = controller_with_live_brokers(&[1, 2]);
+    create(&mut c, 0, topic("orders", 2, 1));
+    let before = c.image().clone();
+    let epoch = before.brokers[&1].broker_epoch;
+
+    let mut c = Controller::new(ControllerConfig::default(), c.into_disk(), 5_000);
+    c.invariants();
+    assert_eq!(c.image(), &before);
+    // Every broker gets a fresh session from the restart.
+    assert_eq!(c.next_deadline_ms(), Some(5_000 + SESSION_TIMEOUT_MS));
+    assert!(tick(&mut c, 5_000 + SESSION_TIMEOUT_MS - 1).is_empty());
+    // Brokers keep their epochs, so their heartbeats are still accepted.
+    assert_eq!(
+        heartbeat(&mut c, 6_000, 1, epoch).error_code,
+        ErrorCode::None
+    );
+    // And the next change continues from the persisted version.
+    create(&mut c, 6_000, topic("payments", 1, 1));
+    assert_eq!(c.image().version, before.version + 1);
+}
