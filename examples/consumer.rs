@@ -7,12 +7,11 @@
 //!
 //! Run: `cargo run --example consumer [-- --seed N]`
 
-use kafkasim::client::admin::{AdminConfig, NewTopic};
 use kafkasim::client::consumer::ConsumerConfig;
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
 use kafkasim::ids::TopicPartition;
-use kafkasim_sim::app::{run_app, seed_from_args};
-use kafkasim_sim::client::{Admin, Consumer, Producer};
+use kafkasim_sim::app::{create_users_topic, run_app, seed_from_args};
+use kafkasim_sim::client::{Consumer, Producer};
 use kafkasim_sim::cluster::ClusterSpec;
 
 const NAMES: [&str; 4] = ["Alice", "Niaj", "Bob", "Zoe"];
@@ -20,12 +19,7 @@ const NAMES: [&str; 4] = ["Alice", "Niaj", "Bob", "Zoe"];
 fn main() {
     let seed = seed_from_args(1);
     let result = run_app(seed, ClusterSpec::default(), |cluster| async move {
-        let admin = Admin::new(&cluster, AdminConfig::new(cluster.bootstrap()));
-        admin.wait_for_brokers(cluster.bootstrap().len()).await;
-        admin
-            .create_topics(vec![NewTopic::new("users", 2, 1)])
-            .await
-            .expect("the topic is created");
+        create_users_topic(&cluster).await;
         let producer = Producer::new(&cluster, ProducerConfig::new(cluster.bootstrap()));
         for name in NAMES {
             let partition = if name < "N" { 0 } else { 1 };

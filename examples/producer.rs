@@ -3,10 +3,9 @@
 //!
 //! Run: `cargo run --example producer -- Alice [--seed N]`
 
-use kafkasim::client::admin::{AdminConfig, NewTopic};
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
-use kafkasim_sim::app::{run_app, seed_from_args};
-use kafkasim_sim::client::{Admin, Producer};
+use kafkasim_sim::app::{create_users_topic, run_app, seed_from_args};
+use kafkasim_sim::client::Producer;
 use kafkasim_sim::cluster::ClusterSpec;
 
 fn main() {
@@ -17,12 +16,7 @@ fn main() {
     let seed = seed_from_args(1);
     let result = run_app(seed, ClusterSpec::default(), move |cluster| async move {
         // Each example starts a fresh simulated cluster, so the topic is created first.
-        let admin = Admin::new(&cluster, AdminConfig::new(cluster.bootstrap()));
-        admin.wait_for_brokers(cluster.bootstrap().len()).await;
-        admin
-            .create_topics(vec![NewTopic::new("users", 2, 1)])
-            .await
-            .expect("the topic is created");
+        create_users_topic(&cluster).await;
 
         // ANCHOR: send
         let producer = Producer::new(&cluster, ProducerConfig::new(cluster.bootstrap()));

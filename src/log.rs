@@ -223,19 +223,6 @@ fn clip(batch: &RecordBatch, from: Offset, up_to: Offset) -> RecordBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Record;
-
-    fn batch(values: &[&str]) -> RecordBatch {
-        let records = values
-            .iter()
-            .map(|v| Record {
-                key: None,
-                value: v.to_string(),
-                timestamp_ms: 0,
-            })
-            .collect();
-        RecordBatch::new(records)
-    }
 
     fn values(result: &ReadResult) -> Vec<(Offset, String)> {
         result
@@ -248,8 +235,11 @@ mod tests {
     #[test]
     fn appends_get_dense_offsets_from_zero() {
         let mut log = Log::default();
-        assert_eq!(log.append_as_leader(batch(&["a", "b"]), 0), 0);
-        assert_eq!(log.append_as_leader(batch(&["c"]), 0), 2);
+        assert_eq!(
+            log.append_as_leader(RecordBatch::from_values(&["a", "b"]), 0),
+            0
+        );
+        assert_eq!(log.append_as_leader(RecordBatch::from_values(&["c"]), 0), 2);
         assert_eq!(log.log_end_offset(), 3);
         log.invariants();
     }
@@ -257,8 +247,8 @@ mod tests {
     #[test]
     fn reads_are_clipped_to_the_requested_range() {
         let mut log = Log::default();
-        log.append_as_leader(batch(&["a", "b", "c"]), 0);
-        log.append_as_leader(batch(&["d", "e"]), 0);
+        log.append_as_leader(RecordBatch::from_values(&["a", "b", "c"]), 0);
+        log.append_as_leader(RecordBatch::from_values(&["d", "e"]), 0);
         let read = log.read(1, 4, usize::MAX);
         assert_eq!(
             values(&read),
@@ -269,15 +259,15 @@ mod tests {
     #[test]
     fn a_read_returns_at_least_one_batch_even_past_max_bytes() {
         let mut log = Log::default();
-        log.append_as_leader(batch(&["a"]), 0);
-        log.append_as_leader(batch(&["b"]), 0);
+        log.append_as_leader(RecordBatch::from_values(&["a"]), 0);
+        log.append_as_leader(RecordBatch::from_values(&["b"]), 0);
         assert_eq!(log.read(0, 2, 1).batches.len(), 1);
     }
 
     #[test]
     fn the_high_watermark_never_passes_the_log_end() {
         let mut log = Log::default();
-        log.append_as_leader(batch(&["a"]), 0);
+        log.append_as_leader(RecordBatch::from_values(&["a"]), 0);
         log.set_high_watermark(10);
         assert_eq!(log.high_watermark(), 1);
     }
@@ -285,8 +275,8 @@ mod tests {
     #[test]
     fn truncation_cuts_mid_batch_and_forgets_later_epochs() {
         let mut log = Log::default();
-        log.append_as_leader(batch(&["a", "b"]), 0);
-        log.append_as_leader(batch(&["c"]), 1);
+        log.append_as_leader(RecordBatch::from_values(&["a", "b"]), 0);
+        log.append_as_leader(RecordBatch::from_values(&["c"]), 1);
         assert_eq!(log.truncate_to(1), 2);
         assert_eq!(log.log_end_offset(), 1);
         assert_eq!(log.epoch_starts(), &[(0, 0)]);
@@ -296,9 +286,9 @@ mod tests {
     #[test]
     fn recovery_after_power_loss_keeps_flushed_records_and_clamps_the_hw() {
         let mut log = Log::default();
-        log.append_as_leader(batch(&["a"]), 0);
+        log.append_as_leader(RecordBatch::from_values(&["a"]), 0);
         log.flush();
-        log.append_as_leader(batch(&["b"]), 0);
+        log.append_as_leader(RecordBatch::from_values(&["b"]), 0);
         log.set_high_watermark(2);
         log.lose_unflushed();
         log.recover();

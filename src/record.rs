@@ -58,6 +58,20 @@ impl RecordBatch {
         }
     }
 
+    /// A batch of keyless records with these values, stamped at time 0 (for tests
+    /// and examples that care only about values).
+    pub fn from_values(values: &[&str]) -> Self {
+        let records = values
+            .iter()
+            .map(|v| Record {
+                key: None,
+                value: v.to_string(),
+                timestamp_ms: 0,
+            })
+            .collect();
+        RecordBatch::new(records)
+    }
+
     /// Number of records, as an offset delta.
     pub fn len(&self) -> i64 {
         self.records.len() as i64

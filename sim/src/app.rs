@@ -44,6 +44,24 @@ where
         .map_err(|panic| crate::run::panic_message(&panic))
 }
 
+/// Waits for every broker, then creates the crash course's topic `users` with 2
+/// partitions: the set-up each example needs on its fresh cluster.
+pub async fn create_users_topic(cluster: &Cluster) {
+    let admin = crate::client::Admin::new(
+        cluster,
+        kafkasim::client::admin::AdminConfig::new(cluster.bootstrap()),
+    );
+    admin.wait_for_brokers(cluster.bootstrap().len()).await;
+    let results = admin
+        .create_topics(vec![kafkasim::client::admin::NewTopic::new("users", 2, 1)])
+        .await;
+    let created = results.is_ok_and(|r| {
+        r.iter()
+            .all(|t| t.error_code == kafkasim::error::ErrorCode::None)
+    });
+    assert!(created, "a fresh cluster creates topic users");
+}
+
 /// Reads an optional `--seed N` from the command line of an example.
 pub fn seed_from_args(default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();

@@ -4,7 +4,7 @@ use crate::controller::Controller;
 use crate::disk::CrashKind;
 use crate::error::ErrorCode;
 use crate::metadata::{BrokerInfo, PartitionInfo, TopicInfo};
-use crate::record::{Record, RecordBatch};
+use crate::record::RecordBatch;
 
 const CLIENT: Peer = Peer {
     node: NodeId::Client(1),
@@ -29,18 +29,6 @@ type Effects = Vec<Effect<ClusterEvent>>;
 
 fn orders(partition: i32) -> TopicPartition {
     TopicPartition::new("orders", partition)
-}
-
-fn batch(values: &[&str]) -> RecordBatch {
-    let records = values
-        .iter()
-        .map(|v| Record {
-            key: None,
-            value: v.to_string(),
-            timestamp_ms: 0,
-        })
-        .collect();
-    RecordBatch::new(records)
 }
 
 /// A real controller and broker 1, with a tiny relay carrying messages between
@@ -270,7 +258,7 @@ impl Cluster {
             timeout_ms: 30_000,
             partitions: vec![PartitionProduceData {
                 partition: tp,
-                records: batch(values),
+                records: RecordBatch::from_values(values),
             }],
         }))
     }
@@ -614,7 +602,7 @@ fn produce_all(timeout_ms: u64) -> Request {
         timeout_ms,
         partitions: vec![PartitionProduceData {
             partition: orders(0),
-            records: batch(&["a", "b"]),
+            records: RecordBatch::from_values(&["a", "b"]),
         }],
     })
 }
