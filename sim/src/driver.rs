@@ -258,7 +258,7 @@ where
                 if unreachable.contains(&to) {
                     continue;
                 }
-                if !conns.outgoing.contains_key(&to) && !connect(me, to, conns, inbox).await {
+                if !conns.outgoing.contains_key(&to) && !connect(to, conns, inbox).await {
                     unreachable.push(to);
                     continue;
                 }
@@ -300,7 +300,6 @@ fn futures_send(sender: &Sender, envelope: Envelope) -> bool {
 }
 
 async fn connect<N: Send + 'static>(
-    me: NodeId,
     to: NodeId,
     conns: &mut Connections,
     inbox: &mpsc::UnboundedSender<Inbound<N>>,
@@ -314,7 +313,6 @@ async fn connect<N: Send + 'static>(
     let connection = allocate(&conns.next_connection);
     conns.outgoing.insert(to, (connection, sender));
     madsim::task::spawn(read_loop(receiver, connection, Some(to), inbox.clone()));
-    let _ = me;
     true
 }
 
