@@ -56,23 +56,25 @@ pub struct RunReport {
 
 /// Runs `scenario` with `seed` in a fresh simulator on a fresh thread.
 pub fn run_seed(seed: u64, scenario: &'static Scenario, keep_trace: bool) -> RunReport {
-    let worker = std::thread::Builder::new()
-        .name(format!("seed-{seed}"))
-        .spawn(move || simulate(seed, scenario, keep_trace))
-        .expect("the OS can start a thread");
-    match worker.join() {
-        Ok(report) => report,
-        Err(panic) => crash_report(seed, scenario, panic_message(&panic)),
-    }
-}
-
-fn simulate(seed: u64, scenario: &'static Scenario, keep_trace: bool) -> RunReport {
-    let runtime = crate::app::runtime(seed);
+    // The trace lives outside the worker so that a crash still shows what led to it.
     let trace = if keep_trace {
         Trace::keeping_lines()
     } else {
         Trace::default()
     };
+    let worker_trace = trace.clone();
+    let worker = std::thread::Builder::new()
+        .name(format!("seed-{seed}"))
+        .spawn(move || simulate(seed, scenario, worker_trace))
+        .expect("the OS can start a thread");
+    match worker.join() {
+        Ok(report) => report,
+        Err(panic) => crash_report(seed, scenario, &trace, panic_message(&panic)),
+    }
+}
+
+fn simulate(seed: u64, scenario: &'static Scenario, trace: Trace) -> RunReport {
+    let runtime = crate::app::runtime(seed);
     let spec = (scenario.cluster)();
     let run_trace = trace.clone();
     let (outcome, partitions, simulated_ms, finished) = runtime.block_on(async move {
@@ -143,18 +145,23 @@ fn summarize(cluster: &Cluster) -> Vec<PartitionSummary> {
         .collect()
 }
 
-fn crash_report(seed: u64, scenario: &'static Scenario, message: String) -> RunReport {
+fn crash_report(
+    seed: u64,
+    scenario: &'static Scenario,
+    trace: &Trace,
+    message: String,
+) -> RunReport {
     RunReport {
         seed,
         scenario: scenario.name,
         brokers: spec_brokers(scenario),
-        timeline: vec![],
+        timeline: trace.timeline_entries(),
         partitions: vec![],
-        trace_hash: 0,
-        trace_events: 0,
-        messages: 0,
-        simulated_ms: 0,
-        trace_lines: vec![],
+        trace_hash: trace.hash(),
+        trace_events: trace.events(),
+        messages: trace.messages(),
+        simulated_ms: trace.timeline_entries().last().map_or(0, |e| e.time_ms),
+        trace_lines: trace.lines(),
         outcome: ScenarioOutcome::default(),
         verdict: Verdict::Crash(message),
     }
