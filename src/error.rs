@@ -28,6 +28,14 @@ pub enum ErrorCode {
     UnknownLeaderEpoch,
     StaleBrokerEpoch,
     BrokerIdNotRegistered,
+    CoordinatorNotAvailable,
+    OutOfOrderSequenceNumber,
+    DuplicateSequenceNumber,
+    InvalidProducerEpoch,
+    PreferredLeaderNotAvailable,
+    ElectionNotNeeded,
+    InvalidUpdateVersion,
+    IneligibleReplica,
 }
 
 impl ErrorCode {
@@ -53,6 +61,14 @@ impl ErrorCode {
             ErrorCode::UnknownLeaderEpoch => 75,
             ErrorCode::StaleBrokerEpoch => 77,
             ErrorCode::BrokerIdNotRegistered => 102,
+            ErrorCode::CoordinatorNotAvailable => 15,
+            ErrorCode::OutOfOrderSequenceNumber => 45,
+            ErrorCode::DuplicateSequenceNumber => 46,
+            ErrorCode::InvalidProducerEpoch => 47,
+            ErrorCode::PreferredLeaderNotAvailable => 80,
+            ErrorCode::ElectionNotNeeded => 84,
+            ErrorCode::InvalidUpdateVersion => 95,
+            ErrorCode::IneligibleReplica => 107,
         }
     }
 
@@ -78,6 +94,14 @@ impl ErrorCode {
             ErrorCode::UnknownLeaderEpoch => "UNKNOWN_LEADER_EPOCH",
             ErrorCode::StaleBrokerEpoch => "STALE_BROKER_EPOCH",
             ErrorCode::BrokerIdNotRegistered => "BROKER_ID_NOT_REGISTERED",
+            ErrorCode::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
+            ErrorCode::OutOfOrderSequenceNumber => "OUT_OF_ORDER_SEQUENCE_NUMBER",
+            ErrorCode::DuplicateSequenceNumber => "DUPLICATE_SEQUENCE_NUMBER",
+            ErrorCode::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
+            ErrorCode::PreferredLeaderNotAvailable => "PREFERRED_LEADER_NOT_AVAILABLE",
+            ErrorCode::ElectionNotNeeded => "ELECTION_NOT_NEEDED",
+            ErrorCode::InvalidUpdateVersion => "INVALID_UPDATE_VERSION",
+            ErrorCode::IneligibleReplica => "INELIGIBLE_REPLICA",
         }
     }
 
@@ -95,6 +119,7 @@ impl ErrorCode {
                 | ErrorCode::NotEnoughReplicasAfterAppend
                 | ErrorCode::FencedLeaderEpoch
                 | ErrorCode::UnknownLeaderEpoch
+                | ErrorCode::CoordinatorNotAvailable
         )
     }
 

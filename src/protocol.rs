@@ -33,6 +33,10 @@ pub enum Request {
     Produce(ProduceRequest),
     Fetch(FetchRequest),
     ListOffsets(ListOffsetsRequest),
+    OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest),
+    InitProducerId(InitProducerIdRequest),
+    ElectLeaders(ElectLeadersRequest),
+    AlterPartition(AlterPartitionRequest),
     BrokerRegistration(BrokerRegistrationRequest),
     BrokerHeartbeat(BrokerHeartbeatRequest),
     ClusterMetadataFetch(ClusterMetadataFetchRequest),
@@ -45,6 +49,10 @@ pub enum Response {
     Produce(ProduceResponse),
     Fetch(FetchResponse),
     ListOffsets(ListOffsetsResponse),
+    OffsetsForLeaderEpoch(OffsetsForLeaderEpochResponse),
+    InitProducerId(InitProducerIdResponse),
+    ElectLeaders(ElectLeadersResponse),
+    AlterPartition(AlterPartitionResponse),
     BrokerRegistration(BrokerRegistrationResponse),
     BrokerHeartbeat(BrokerHeartbeatResponse),
     ClusterMetadataFetch(ClusterMetadataFetchResponse),
@@ -59,6 +67,10 @@ impl Request {
             Request::Produce(_) => "Produce",
             Request::Fetch(_) => "Fetch",
             Request::ListOffsets(_) => "ListOffsets",
+            Request::OffsetsForLeaderEpoch(_) => "OffsetsForLeaderEpoch",
+            Request::InitProducerId(_) => "InitProducerId",
+            Request::ElectLeaders(_) => "ElectLeaders",
+            Request::AlterPartition(_) => "AlterPartition",
             Request::BrokerRegistration(_) => "BrokerRegistration",
             Request::BrokerHeartbeat(_) => "BrokerHeartbeat",
             Request::ClusterMetadataFetch(_) => "ClusterMetadataFetch",
@@ -74,6 +86,10 @@ impl Response {
             Response::Produce(_) => "Produce",
             Response::Fetch(_) => "Fetch",
             Response::ListOffsets(_) => "ListOffsets",
+            Response::OffsetsForLeaderEpoch(_) => "OffsetsForLeaderEpoch",
+            Response::InitProducerId(_) => "InitProducerId",
+            Response::ElectLeaders(_) => "ElectLeaders",
+            Response::AlterPartition(_) => "AlterPartition",
             Response::BrokerRegistration(_) => "BrokerRegistration",
             Response::BrokerHeartbeat(_) => "BrokerHeartbeat",
             Response::ClusterMetadataFetch(_) => "ClusterMetadataFetch",
@@ -178,6 +194,10 @@ impl Acks {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionProduceData {
     pub partition: TopicPartition,
+    /// The producer's view of the leader epoch, checked like a Fetch's; `None`
+    /// skips the check. Kafka's Produce request has no such field: there a stale
+    /// producer is refused only once the broker it writes to stops leading.
+    pub current_leader_epoch: Option<LeaderEpoch>,
     pub records: RecordBatch,
 }
 
@@ -275,6 +295,131 @@ pub struct ListOffsetsPartitionResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListOffsetsResponse {
     pub partitions: Vec<ListOffsetsPartitionResponse>,
+}
+
+// ---- OffsetsForLeaderEpoch --------------------------------------------------------
+
+/// A leader epoch / end offset the leader does not know (Kafka's
+/// `UNDEFINED_EPOCH` and `UNDEFINED_EPOCH_OFFSET`).
+pub const UNDEFINED_EPOCH: LeaderEpoch = -1;
+pub const UNDEFINED_EPOCH_OFFSET: Offset = -1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OffsetForLeaderPartition {
+    pub partition: TopicPartition,
+    /// The sender's view of the current leader epoch (fencing, as in Fetch).
+    pub current_leader_epoch: LeaderEpoch,
+    /// The epoch whose end offset the follower asks for: its latest epoch.
+    pub leader_epoch: LeaderEpoch,
+}
+
+/// A follower asks its new leader where an epoch of its log ended, to find
+/// where the two logs diverge (KIP-101).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OffsetsForLeaderEpochRequest {
+    pub replica_id: BrokerId,
+    pub partitions: Vec<OffsetForLeaderPartition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochEndOffset {
+    pub partition: TopicPartition,
+    pub error_code: ErrorCode,
+    /// The largest epoch ≤ the requested one in the leader's log …
+    pub leader_epoch: LeaderEpoch,
+    /// … and the offset where it ends: the start of the next epoch, or the LEO.
+    pub end_offset: Offset,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OffsetsForLeaderEpochResponse {
+    pub partitions: Vec<EpochEndOffset>,
+}
+
+// ---- InitProducerId ---------------------------------------------------------------
+
+/// An idempotent producer asks for its producer id and epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitProducerIdRequest {
+    /// Transactions are not modelled: always `None`.
+    pub transactional_id: Option<String>,
+    pub transaction_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitProducerIdResponse {
+    pub error_code: ErrorCode,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+}
+
+// ---- ElectLeaders -------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ElectionType {
+    /// Move leadership back to the preferred replica (`replicas[0]`) if it is in sync.
+    Preferred,
+    /// Elect a leader for leaderless partitions, from out-of-sync replicas if need be.
+    Unclean,
+}
+
+/// An admin asks the controller to run leader elections (`kafka-leader-election.sh`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ElectLeadersRequest {
+    pub election_type: ElectionType,
+    /// `None`: every partition.
+    pub partitions: Option<Vec<TopicPartition>>,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionElectionResult {
+    pub partition: TopicPartition,
+    /// `ELECTION_NOT_NEEDED` when the leader already is the one asked for.
+    pub error_code: ErrorCode,
+    pub error_message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ElectLeadersResponse {
+    pub error_code: ErrorCode,
+    pub results: Vec<PartitionElectionResult>,
+}
+
+// ---- AlterPartition ---------------------------------------------------------------
+
+/// A leader proposes a new ISR for a partition it leads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlterPartitionData {
+    pub partition: TopicPartition,
+    pub leader_epoch: LeaderEpoch,
+    pub new_isr: Vec<BrokerId>,
+    /// The partition epoch the proposal is based on; a stale one is rejected.
+    pub partition_epoch: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlterPartitionRequest {
+    pub broker_id: BrokerId,
+    pub broker_epoch: i64,
+    pub partitions: Vec<AlterPartitionData>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlterPartitionResult {
+    pub partition: TopicPartition,
+    pub error_code: ErrorCode,
+    /// The partition's state after the change (or as it is, on error).
+    pub leader_id: Option<BrokerId>,
+    pub leader_epoch: LeaderEpoch,
+    pub isr: Vec<BrokerId>,
+    pub partition_epoch: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlterPartitionResponse {
+    pub error_code: ErrorCode,
+    pub partitions: Vec<AlterPartitionResult>,
 }
 
 // ---- Broker ↔ controller ----------------------------------------------------------

@@ -257,6 +257,7 @@ impl Cluster {
             acks,
             timeout_ms: 30_000,
             partitions: vec![PartitionProduceData {
+                current_leader_epoch: None,
                 partition: tp,
                 records: RecordBatch::from_values(values),
             }],
@@ -601,6 +602,7 @@ fn produce_all(timeout_ms: u64) -> Request {
         acks: Acks::All,
         timeout_ms,
         partitions: vec![PartitionProduceData {
+            current_leader_epoch: None,
             partition: orders(0),
             records: RecordBatch::from_values(&["a", "b"]),
         }],

@@ -361,6 +361,7 @@ impl ProducerCore {
                 b.attempts += 1;
                 PartitionProduceData {
                     partition: b.partition.clone(),
+                    current_leader_epoch: None,
                     records: RecordBatch::new(b.records.clone()),
                 }
             })
