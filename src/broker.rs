@@ -12,27 +12,23 @@
 use crate::config::BrokerConfig;
 use crate::disk::Disk;
 use crate::event::ClusterEvent;
-use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId, Offset, TopicPartition};
+use crate::ids::{BrokerId, CorrelationId, NodeId, TopicPartition};
 use crate::log::Log;
-use crate::metadata::MetadataImage;
+use crate::metadata::{MetadataImage, PartitionInfo};
 use crate::node::{Effect, Node, Peer};
 use crate::protocol::*;
 use std::collections::BTreeMap;
 
 mod controller_link;
+mod follower;
+mod leader;
 mod purgatory;
 mod requests;
 
 use controller_link::ControllerLink;
+use follower::{Following, ReplicaFetcher};
+use leader::Leadership;
 use purgatory::{ParkedFetch, ParkedProduce};
-
-/// What a broker knows about a partition it currently leads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Leadership {
-    leader_epoch: LeaderEpoch,
-    /// Log end offsets of the other ISR members, as last reported by their fetches.
-    follower_leo: BTreeMap<BrokerId, Offset>,
-}
 
 #[derive(Debug)]
 pub struct Broker {
@@ -43,6 +39,10 @@ pub struct Broker {
     image: MetadataImage,
     link: ControllerLink,
     leading: BTreeMap<TopicPartition, Leadership>,
+    following: BTreeMap<TopicPartition, Following>,
+    fetcher: ReplicaFetcher,
+    /// Producer ids handed out since registration (`InitProducerId`).
+    producer_ids_issued: i64,
     parked_fetches: Vec<ParkedFetch>,
     parked_produces: Vec<ParkedProduce>,
     effects: Vec<Effect<ClusterEvent>>,
@@ -63,6 +63,9 @@ impl Broker {
             disk,
             image: MetadataImage::default(),
             leading: BTreeMap::new(),
+            following: BTreeMap::new(),
+            fetcher: ReplicaFetcher::default(),
+            producer_ids_issued: 0,
             parked_fetches: Vec::new(),
             parked_produces: Vec::new(),
             effects: Vec::new(),
@@ -96,72 +99,60 @@ impl Broker {
         self.effects.push(Effect::Emit(event));
     }
 
-    /// Adopts a newer metadata image: take up or give up leadership.
+    /// Adopts a newer metadata image: lead, follow, or drop each partition.
     fn on_metadata_image(&mut self, now_ms: u64, image: MetadataImage) {
         if image.version <= self.image.version {
             return;
         }
         self.image = image;
         let me = self.broker_id;
-        let should_lead: BTreeMap<TopicPartition, LeaderEpoch> = self
+        let mine: Vec<(TopicPartition, PartitionInfo)> = self
             .image
             .partitions()
-            .filter(|(_, p)| p.leader == Some(me))
-            .map(|(tp, p)| (tp, p.leader_epoch))
+            .filter(|(_, p)| p.replicas.contains(&me))
+            .map(|(tp, p)| (tp, p.clone()))
             .collect();
-        self.leading
-            .retain(|tp, l| should_lead.get(tp) == Some(&l.leader_epoch));
-        for (tp, leader_epoch) in should_lead {
-            if self.leading.contains_key(&tp) {
-                continue;
+        let assigned: Vec<&TopicPartition> = mine.iter().map(|(tp, _)| tp).collect();
+        self.leading.retain(|tp, _| assigned.contains(&tp));
+        self.following.retain(|tp, _| assigned.contains(&tp));
+        for (tp, p) in &mine {
+            match p.leader {
+                Some(leader) if leader == me => {
+                    let same_epoch = self
+                        .leading
+                        .get(tp)
+                        .is_some_and(|l| l.leader_epoch == p.leader_epoch);
+                    if same_epoch {
+                        self.refresh_leadership(tp, p);
+                    } else {
+                        self.become_leader(now_ms, tp, p);
+                    }
+                }
+                Some(leader) => {
+                    let same_epoch = self
+                        .following
+                        .get(tp)
+                        .is_some_and(|f| f.leader_epoch == p.leader_epoch && f.leader == leader);
+                    if !same_epoch {
+                        self.become_follower(tp, leader, p.leader_epoch);
+                    }
+                }
+                None => {
+                    // Offline: nobody to follow, nothing to lead.
+                    self.leading.remove(tp);
+                    self.following.remove(tp);
+                }
             }
-            self.disk.logs.entry(tp.clone()).or_default();
-            self.leading.insert(
-                tp.clone(),
-                Leadership {
-                    leader_epoch,
-                    follower_leo: BTreeMap::new(),
-                },
-            );
-            self.emit(ClusterEvent::BecameLeader {
-                broker: me,
-                partition: tp.clone(),
-                leader_epoch,
-            });
-            self.maybe_advance_high_watermark(&tp);
         }
         self.complete_parked(now_ms);
+        self.drive_fetchers(now_ms);
     }
 
-    /// HW = min LEO over the ISR; it never moves back on a leader.
-    fn maybe_advance_high_watermark(&mut self, tp: &TopicPartition) {
-        let Some(leadership) = self.leading.get(tp) else {
-            return;
-        };
-        let Some(partition) = self.image.partition(tp) else {
-            return;
-        };
-        let log = self.disk.logs.get_mut(tp).expect("a leader has a log");
-        let min_isr_leo = partition
-            .isr
-            .iter()
-            .map(|b| {
-                if *b == self.broker_id {
-                    log.log_end_offset()
-                } else {
-                    leadership.follower_leo.get(b).copied().unwrap_or(0)
-                }
-            })
-            .min()
-            .expect("the ISR is never empty");
-        if min_isr_leo > log.high_watermark() {
-            log.set_high_watermark(min_isr_leo);
-            let event = ClusterEvent::HighWatermark {
-                broker: self.broker_id,
-                partition: tp.clone(),
-                high_watermark: min_isr_leo,
-            };
-            self.emit(event);
+    /// Acts on what the controller link finished: AlterPartition answers.
+    fn after_link(&mut self, now_ms: u64) {
+        let outcomes = self.link.take_alter_outcomes();
+        if !outcomes.is_empty() {
+            self.on_alter_partition_outcomes(now_ms, outcomes);
         }
     }
 
@@ -188,6 +179,17 @@ impl Node for Broker {
                 Request::Produce(req) => self.on_produce(now_ms, from, correlation_id, req),
                 Request::Fetch(req) => self.on_fetch(now_ms, from, correlation_id, req),
                 Request::ListOffsets(req) => self.on_list_offsets(from, correlation_id, req),
+                Request::OffsetsForLeaderEpoch(req) => {
+                    self.on_offsets_for_leader_epoch(from, correlation_id, req)
+                }
+                Request::InitProducerId(req) => self.on_init_producer_id(from, correlation_id, req),
+                Request::ElectLeaders(req) => self.link.forward_elect_leaders(
+                    now_ms,
+                    from,
+                    correlation_id,
+                    req,
+                    &mut self.effects,
+                ),
                 other => panic!(
                     "{} is a controller API; brokers never receive it",
                     other.api_name()
@@ -196,39 +198,62 @@ impl Node for Broker {
             Message::Response {
                 correlation_id,
                 response,
-            } => {
-                if from.node == NodeId::Controller {
+            } => match from.node {
+                NodeId::Controller => {
                     let outcome =
                         self.link
                             .on_response(now_ms, correlation_id, response, &mut self.effects);
                     if let Some(image) = outcome.image {
                         self.on_metadata_image(now_ms, image);
                     }
+                    self.after_link(now_ms);
                 }
-            }
+                NodeId::Broker(leader) => {
+                    self.on_fetcher_response(now_ms, leader, correlation_id, response)
+                }
+                NodeId::Client(_) => {} // clients send no responses
+            },
         }
+        self.drive_fetchers(now_ms);
     }
 
     fn on_disconnect(&mut self, now_ms: u64, peer: NodeId) {
-        if peer == NodeId::Controller {
-            self.link.on_disconnect(now_ms, &mut self.effects);
+        match peer {
+            NodeId::Controller => {
+                self.link.on_disconnect(now_ms, &mut self.effects);
+                self.after_link(now_ms);
+            }
+            NodeId::Broker(leader) => self.on_leader_disconnect(now_ms, leader),
+            NodeId::Client(_) => {}
         }
         self.parked_fetches.retain(|p| p.from.node != peer);
         self.parked_produces.retain(|p| p.from.node != peer);
+        self.drive_fetchers(now_ms);
     }
 
     fn on_tick(&mut self, now_ms: u64) {
         self.link
             .on_tick(now_ms, self.image.version, &mut self.effects);
+        self.after_link(now_ms);
+        self.expire_fetcher_requests(now_ms);
+        self.shrink_isrs(now_ms);
         self.complete_parked(now_ms);
+        self.drive_fetchers(now_ms);
     }
 
     fn next_deadline_ms(&self) -> Option<u64> {
         let parked = self.parked_fetches.iter().map(|p| p.deadline_ms);
         let produces = self.parked_produces.iter().map(|p| p.deadline_ms);
+        let lag_max_ms = self.config.replica_lag_time_max_ms;
+        let shrinks = self
+            .leading
+            .values()
+            .filter_map(|l| l.next_shrink_check_ms(lag_max_ms));
         parked
             .chain(produces)
+            .chain(shrinks)
             .chain(self.link.next_deadline_ms())
+            .chain(self.fetcher_deadline_ms())
             .min()
     }
 
@@ -254,8 +279,15 @@ impl Node for Broker {
         assert!(
             self.leading
                 .keys()
+                .chain(self.following.keys())
                 .all(|tp| self.disk.logs.contains_key(tp)),
-            "a leader has a log"
+            "a replica has a log"
+        );
+        assert!(
+            self.leading
+                .keys()
+                .all(|tp| !self.following.contains_key(tp)),
+            "a broker never leads and follows the same partition"
         );
     }
 }

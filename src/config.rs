@@ -97,6 +97,39 @@ impl TopicConfig {
     }
 }
 
+/// How a follower finds the point where its log and a new leader's log agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Truncation {
+    /// Kafka since 0.11 (KIP-101): ask the leader where the follower's latest epoch
+    /// ended (`OffsetsForLeaderEpoch`) and cut exactly the divergent tail.
+    LeaderEpoch,
+    /// Kafka before 0.11: cut the log back to the follower's own high watermark,
+    /// then fetch. Kept to replay KIP-101's data loss; never the default.
+    HighWatermark,
+}
+
+impl Truncation {
+    /// Parses the scenario key `truncation`.
+    pub fn parse(value: &str) -> Result<Self, ConfigError> {
+        match value.trim() {
+            "leader-epoch" => Ok(Truncation::LeaderEpoch),
+            "high-watermark" => Ok(Truncation::HighWatermark),
+            _ => Err(error(
+                "truncation",
+                value,
+                "expected leader-epoch or high-watermark",
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Truncation::LeaderEpoch => "leader-epoch",
+            Truncation::HighWatermark => "high-watermark",
+        }
+    }
+}
+
 /// Broker configuration (`server.properties`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokerConfig {
@@ -109,8 +142,23 @@ pub struct BrokerConfig {
     pub log_flush_interval_messages: Option<u64>,
     /// `replica.fetch.wait.max.ms` (default 500), also used for metadata fetches.
     pub replica_fetch_wait_max_ms: u64,
-    /// `request.timeout.ms` for the broker's own requests to the controller.
+    /// `request.timeout.ms` for the broker's own requests (to the controller and,
+    /// as a follower, to leaders).
     pub request_timeout_ms: u64,
+    /// `replica.lag.time.max.ms` (default 30000): a follower that has not caught up
+    /// with the leader's log end for this long leaves the ISR.
+    pub replica_lag_time_max_ms: u64,
+    /// `replica.fetch.backoff.ms` (default 1000): pause after a failed replica fetch.
+    pub replica_fetch_backoff_ms: u64,
+    /// `replica.fetch.max.bytes` (default 1 MiB) per partition.
+    pub replica_fetch_max_bytes: usize,
+    /// How followers truncate when they meet a new leader (not a Kafka key: the
+    /// rule changed in Kafka 0.11, and the old one is kept to replay its failure).
+    pub truncation: Truncation,
+    /// Keep the high watermark still while the ISR is smaller than
+    /// `min.insync.replicas`, as Kafka does since 3.7 with eligible leader
+    /// replicas (KIP-966). Off by default: the classic rule.
+    pub min_isr_gates_high_watermark: bool,
 }
 
 impl BrokerConfig {
@@ -121,6 +169,11 @@ impl BrokerConfig {
             log_flush_interval_messages: None,
             replica_fetch_wait_max_ms: 500,
             request_timeout_ms: 30_000,
+            replica_lag_time_max_ms: 30_000,
+            replica_fetch_backoff_ms: 1_000,
+            replica_fetch_max_bytes: 1_048_576,
+            truncation: Truncation::LeaderEpoch,
+            min_isr_gates_high_watermark: false,
         }
     }
 }

@@ -22,10 +22,6 @@ use std::collections::BTreeMap;
 
 pub mod election;
 
-/// Followers do not fetch from leaders yet, so a topic with more replicas would
-/// never commit an `acks=all` write. Replication lifts this limit.
-pub const MAX_REPLICATION_FACTOR: i16 = 1;
-
 /// A broker's metadata fetch, held until the metadata changes or it expires.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ParkedMetadataFetch {
@@ -112,7 +108,9 @@ impl Controller {
         req: BrokerRegistrationRequest,
     ) {
         // A (re-)registering broker starts fenced: it may have lost data or metadata
-        // while away, so it leads nothing until its first heartbeat.
+        // while away, so it leads nothing until its first heartbeat. It keeps its
+        // ISR places (Kafka before KIP-966): only a session expiry removes them.
+        let restarted = self.image.brokers.contains_key(&req.broker_id);
         let broker_epoch = self.image.version as i64 + 1;
         self.image.brokers.insert(
             req.broker_id,
@@ -124,7 +122,9 @@ impl Controller {
             },
         );
         self.last_heartbeat_ms.insert(req.broker_id, now_ms);
-        self.remove_from_leadership(req.broker_id);
+        if restarted {
+            self.partition_changes(req.broker_id, election::on_broker_reregistered);
+        }
         self.commit(now_ms);
         self.emit(ClusterEvent::BrokerRegistered {
             broker: req.broker_id,
@@ -218,6 +218,137 @@ impl Controller {
         );
     }
 
+    fn on_alter_partition(
+        &mut self,
+        now_ms: u64,
+        from: Peer,
+        cid: CorrelationId,
+        req: AlterPartitionRequest,
+    ) {
+        let current_epoch = self
+            .image
+            .brokers
+            .get(&req.broker_id)
+            .map(|b| b.broker_epoch);
+        if current_epoch != Some(req.broker_epoch) {
+            let response = AlterPartitionResponse {
+                error_code: ErrorCode::StaleBrokerEpoch,
+                partitions: vec![],
+            };
+            self.reply(from, cid, Response::AlterPartition(response));
+            return;
+        }
+        let live = self.image.live_brokers();
+        let mut results = Vec::new();
+        let mut changes = Vec::new();
+        for data in req.partitions {
+            let Some(p) = self.image.partition(&data.partition) else {
+                results.push(AlterPartitionResult {
+                    partition: data.partition,
+                    error_code: ErrorCode::UnknownTopicOrPartition,
+                    leader_id: None,
+                    leader_epoch: -1,
+                    isr: vec![],
+                    partition_epoch: -1,
+                });
+                continue;
+            };
+            let outcome = election::alter_isr(
+                p,
+                req.broker_id,
+                data.leader_epoch,
+                data.partition_epoch,
+                &data.new_isr,
+                &live,
+            );
+            let (error_code, state) = match outcome {
+                Ok(next) => {
+                    changes.push((data.partition.clone(), next.clone(), false));
+                    (ErrorCode::None, next)
+                }
+                Err(code) => (code, p.clone()),
+            };
+            results.push(AlterPartitionResult {
+                partition: data.partition,
+                error_code,
+                leader_id: state.leader,
+                leader_epoch: state.leader_epoch,
+                isr: state.isr,
+                partition_epoch: state.partition_epoch,
+            });
+        }
+        if !changes.is_empty() {
+            self.apply_partition_changes(changes);
+            self.commit(now_ms);
+        }
+        let response = AlterPartitionResponse {
+            error_code: ErrorCode::None,
+            partitions: results,
+        };
+        self.reply(from, cid, Response::AlterPartition(response));
+    }
+
+    fn on_elect_leaders(
+        &mut self,
+        now_ms: u64,
+        from: Peer,
+        cid: CorrelationId,
+        req: ElectLeadersRequest,
+    ) {
+        let live = self.image.live_brokers();
+        let wanted: Vec<TopicPartition> = match req.partitions {
+            Some(list) => list,
+            None => self.image.partitions().map(|(tp, _)| tp).collect(),
+        };
+        let mut results = Vec::new();
+        let mut changes = Vec::new();
+        for tp in wanted {
+            let outcome = match self.image.partition(&tp) {
+                None => Err(ErrorCode::UnknownTopicOrPartition),
+                Some(p) => match req.election_type {
+                    ElectionType::Preferred => {
+                        election::elect_preferred(p, &live).map(|next| (next, false))
+                    }
+                    ElectionType::Unclean if p.leader.is_some() => {
+                        Err(ErrorCode::ElectionNotNeeded)
+                    }
+                    ElectionType::Unclean => election::elect(p, &live, true)
+                        .ok_or(ErrorCode::EligibleLeadersNotAvailable),
+                },
+            };
+            let error_code = match outcome {
+                Ok((next, unclean)) => {
+                    changes.push((tp.clone(), next, unclean));
+                    ErrorCode::None
+                }
+                Err(code) => code,
+            };
+            let error_message = (error_code != ErrorCode::None).then(|| match error_code {
+                ErrorCode::ElectionNotNeeded => {
+                    "Leader election not needed for topic partition.".into()
+                }
+                ErrorCode::PreferredLeaderNotAvailable => {
+                    "The preferred leader is not alive or not in the ISR.".into()
+                }
+                other => other.name().to_string(),
+            });
+            results.push(PartitionElectionResult {
+                partition: tp,
+                error_code,
+                error_message,
+            });
+        }
+        if !changes.is_empty() {
+            self.apply_partition_changes(changes);
+            self.commit(now_ms);
+        }
+        let response = ElectLeadersResponse {
+            error_code: ErrorCode::None,
+            results,
+        };
+        self.reply(from, cid, Response::ElectLeaders(response));
+    }
+
     fn create_topic(&mut self, topic: CreatableTopic) -> Result<(), (ErrorCode, String)> {
         if topic.name.is_empty()
             || topic.name.len() > 249
@@ -253,13 +384,6 @@ impl Controller {
             } else {
                 message
             };
-            return Err((ErrorCode::InvalidReplicationFactor, message));
-        }
-        if rf > MAX_REPLICATION_FACTOR {
-            let message = format!(
-                "Replication factor: {rf} is not supported yet: followers do not replicate in this \
-                 version of the model, so use replication factor {MAX_REPLICATION_FACTOR}."
-            );
             return Err((ErrorCode::InvalidReplicationFactor, message));
         }
         let config = TopicConfig::from_map(&topic.configs)
@@ -308,7 +432,7 @@ impl Controller {
         if let Some(info) = self.image.brokers.get_mut(&broker) {
             info.fenced = true;
         }
-        self.remove_from_leadership(broker);
+        self.partition_changes(broker, election::on_broker_fenced);
         self.commit(now_ms);
         self.emit(ClusterEvent::BrokerFenced { broker });
     }
@@ -322,7 +446,12 @@ impl Controller {
         self.emit(ClusterEvent::BrokerUnfenced { broker });
     }
 
-    fn remove_from_leadership(&mut self, broker: BrokerId) {
+    /// Applies `rule` to every partition `broker` is a replica of.
+    fn partition_changes(
+        &mut self,
+        broker: BrokerId,
+        rule: fn(&PartitionInfo, BrokerId, &[BrokerId], bool) -> Option<(PartitionInfo, bool)>,
+    ) {
         let live: Vec<BrokerId> = self.image.live_brokers();
         let changes: Vec<(TopicPartition, PartitionInfo, bool)> = self
             .image
@@ -332,7 +461,7 @@ impl Controller {
                 let unclean = self.image.topics[&tp.topic]
                     .config
                     .unclean_leader_election_enable;
-                election::on_broker_fenced(p, broker, &live, unclean).map(|(p, u)| (tp, p, u))
+                rule(p, broker, &live, unclean).map(|(p, u)| (tp, p, u))
             })
             .collect();
         self.apply_partition_changes(changes);
@@ -361,8 +490,15 @@ impl Controller {
                 .partition_mut(&tp)
                 .expect("changed partitions exist");
             let leader_changed = slot.leader != new.leader;
+            let isr_changed = slot.isr != new.isr;
             *slot = new.clone();
-            if leader_changed {
+            if !leader_changed && isr_changed {
+                self.emit(ClusterEvent::IsrChanged {
+                    partition: tp,
+                    isr: new.isr,
+                    partition_epoch: new.partition_epoch,
+                });
+            } else if leader_changed {
                 self.emit(ClusterEvent::LeaderElected {
                     partition: tp,
                     leader: new.leader,
@@ -397,6 +533,8 @@ impl Node for Controller {
                 self.on_cluster_metadata_fetch(now_ms, from, cid, req)
             }
             Request::CreateTopics(req) => self.on_create_topics(now_ms, from, cid, req),
+            Request::AlterPartition(req) => self.on_alter_partition(now_ms, from, cid, req),
+            Request::ElectLeaders(req) => self.on_elect_leaders(now_ms, from, cid, req),
             other => panic!(
                 "{} is a broker API; the controller never receives it",
                 other.api_name()

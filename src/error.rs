@@ -36,6 +36,7 @@ pub enum ErrorCode {
     ElectionNotNeeded,
     InvalidUpdateVersion,
     IneligibleReplica,
+    EligibleLeadersNotAvailable,
 }
 
 impl ErrorCode {
@@ -69,6 +70,7 @@ impl ErrorCode {
             ErrorCode::ElectionNotNeeded => 84,
             ErrorCode::InvalidUpdateVersion => 95,
             ErrorCode::IneligibleReplica => 107,
+            ErrorCode::EligibleLeadersNotAvailable => 83,
         }
     }
 
@@ -102,6 +104,7 @@ impl ErrorCode {
             ErrorCode::ElectionNotNeeded => "ELECTION_NOT_NEEDED",
             ErrorCode::InvalidUpdateVersion => "INVALID_UPDATE_VERSION",
             ErrorCode::IneligibleReplica => "INELIGIBLE_REPLICA",
+            ErrorCode::EligibleLeadersNotAvailable => "ELIGIBLE_LEADERS_NOT_AVAILABLE",
         }
     }
 

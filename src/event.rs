@@ -27,6 +27,27 @@ pub enum ClusterEvent {
         isr: Vec<BrokerId>,
         unclean: bool,
     },
+    /// The controller accepted a new ISR for a partition (an `AlterPartition`, or a
+    /// fenced broker leaving it).
+    IsrChanged {
+        partition: TopicPartition,
+        isr: Vec<BrokerId>,
+        partition_epoch: i32,
+    },
+    /// A broker started following a leader of a partition in an epoch.
+    BecameFollower {
+        broker: BrokerId,
+        partition: TopicPartition,
+        leader: BrokerId,
+        leader_epoch: LeaderEpoch,
+    },
+    /// A follower cut its log back to `log_end_offset`, dropping `records`.
+    Truncated {
+        broker: BrokerId,
+        partition: TopicPartition,
+        log_end_offset: Offset,
+        records: i64,
+    },
     /// A broker started acting as leader of a partition in an epoch.
     BecameLeader {
         broker: BrokerId,

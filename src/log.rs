@@ -80,8 +80,26 @@ impl Log {
             self.log_end_offset(),
             "a follower appends at its LEO"
         );
-        self.assign_epoch_start(batch.partition_leader_epoch, batch.base_offset);
+        // A follower that kept a divergent tail (only possible with the old
+        // high-watermark truncation) can meet an older epoch here: like Kafka's
+        // epoch cache, forget the entries it contradicts.
+        let (epoch, start) = (batch.partition_leader_epoch, batch.base_offset);
+        while self
+            .epoch_starts
+            .last()
+            .is_some_and(|&(e, s)| e > epoch || (e < epoch && s >= start))
+        {
+            self.epoch_starts.pop();
+        }
+        self.assign_epoch_start(epoch, start);
         self.segment.append(batch);
+    }
+
+    /// Records that a new leader epoch begins at the log end, as a new leader does
+    /// before its first append (so `OffsetsForLeaderEpoch` knows where it began).
+    pub fn begin_epoch(&mut self, epoch: LeaderEpoch) {
+        let start = self.log_end_offset();
+        self.assign_epoch_start(epoch, start);
     }
 
     fn assign_epoch_start(&mut self, epoch: LeaderEpoch, start_offset: Offset) {
@@ -101,6 +119,20 @@ impl Log {
     /// Each leader epoch with the offset of its first batch in this log.
     pub fn epoch_starts(&self) -> &[(LeaderEpoch, Offset)] {
         &self.epoch_starts
+    }
+
+    /// Where `epoch` ends in this log, as a leader answers `OffsetsForLeaderEpoch`:
+    /// the largest epoch ≤ `epoch` present here, and the start offset of the epoch
+    /// after it (or the log end when it is the latest). `None` when every epoch in
+    /// the log is newer than `epoch`, or the log has none.
+    pub fn end_offset_for_epoch(&self, epoch: LeaderEpoch) -> Option<(LeaderEpoch, Offset)> {
+        let index = self.epoch_starts.partition_point(|&(e, _)| e <= epoch);
+        let (found, _) = *self.epoch_starts.get(index.checked_sub(1)?)?;
+        let end = self
+            .epoch_starts
+            .get(index)
+            .map_or(self.log_end_offset(), |&(_, start)| start);
+        Some((found, end))
     }
 
     /// Moves the high watermark. It never passes the log end.
@@ -281,6 +313,24 @@ mod tests {
         assert_eq!(log.log_end_offset(), 1);
         assert_eq!(log.epoch_starts(), &[(0, 0)]);
         log.invariants();
+    }
+
+    #[test]
+    fn an_epoch_ends_where_the_next_one_starts_or_at_the_log_end() {
+        let mut log = Log::default();
+        log.append_as_leader(RecordBatch::from_values(&["a", "b"]), 0);
+        log.append_as_leader(RecordBatch::from_values(&["c"]), 2);
+        log.append_as_leader(RecordBatch::from_values(&["d"]), 5);
+        assert_eq!(log.end_offset_for_epoch(0), Some((0, 2)));
+        assert_eq!(log.end_offset_for_epoch(1), Some((0, 2)));
+        assert_eq!(log.end_offset_for_epoch(2), Some((2, 3)));
+        assert_eq!(log.end_offset_for_epoch(4), Some((2, 3)));
+        assert_eq!(log.end_offset_for_epoch(5), Some((5, 4)));
+        assert_eq!(log.end_offset_for_epoch(9), Some((5, 4)));
+        assert_eq!(Log::default().end_offset_for_epoch(0), None);
+        let mut later = Log::default();
+        later.append_as_leader(RecordBatch::from_values(&["x"]), 3);
+        assert_eq!(later.end_offset_for_epoch(2), None);
     }
 
     #[test]

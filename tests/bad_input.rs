@@ -52,14 +52,6 @@ fn a_replication_factor_above_the_live_brokers_answers_invalid_replication_facto
 }
 
 #[test]
-fn a_replication_factor_the_model_cannot_replicate_yet_is_refused_not_accepted_silently() {
-    assert_eq!(
-        create(vec![NewTopic::new("users", 1, 3)]),
-        vec![ErrorCode::InvalidReplicationFactor]
-    );
-}
-
-#[test]
 fn min_insync_replicas_above_the_replication_factor_answers_invalid_config() {
     let topic = NewTopic::new("users", 1, 1).config("min.insync.replicas", "2");
     assert_eq!(create(vec![topic]), vec![ErrorCode::InvalidConfig]);

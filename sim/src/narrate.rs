@@ -43,7 +43,19 @@ pub fn narrate(event: &ClusterEvent) -> Option<String> {
                 brokers(isr)
             ),
         }),
+        ClusterEvent::IsrChanged {
+            partition, isr, ..
+        } => Some(format!("{partition}: ISR now {}", brokers(isr))),
+        ClusterEvent::Truncated {
+            broker,
+            partition,
+            log_end_offset,
+            records,
+        } => Some(format!(
+            "broker-{broker} truncated {partition} to offset {log_end_offset}, dropping {records} record(s)"
+        )),
         ClusterEvent::BecameLeader { .. }
+        | ClusterEvent::BecameFollower { .. }
         | ClusterEvent::Appended { .. }
         | ClusterEvent::HighWatermark { .. } => None,
     }

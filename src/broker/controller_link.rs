@@ -10,7 +10,7 @@
 use crate::config::BrokerConfig;
 use crate::error::ErrorCode;
 use crate::event::ClusterEvent;
-use crate::ids::{BrokerId, CorrelationId, NodeId};
+use crate::ids::{BrokerId, CorrelationId, NodeId, TopicPartition};
 use crate::metadata::MetadataImage;
 use crate::node::{Effect, Peer};
 use crate::protocol::*;
@@ -33,6 +33,13 @@ enum Call {
         correlation_id: CorrelationId,
         topics: Vec<String>,
     },
+    ElectLeaders {
+        from: Peer,
+        correlation_id: CorrelationId,
+    },
+    AlterPartition {
+        partitions: Vec<TopicPartition>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +55,15 @@ pub(super) struct LinkOutcome {
     pub image: Option<MetadataImage>,
 }
 
+/// How an `AlterPartition` the broker sent ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct AlterPartitionOutcome {
+    pub partitions: Vec<TopicPartition>,
+    /// `None`: no answer (timeout or broken connection); the proposal may or may
+    /// not have been applied, and the next metadata image will tell.
+    pub response: Option<AlterPartitionResponse>,
+}
+
 #[derive(Debug)]
 pub(super) struct ControllerLink {
     broker_id: BrokerId,
@@ -61,6 +77,7 @@ pub(super) struct ControllerLink {
     /// When to send the next metadata fetch; `None` while one is in flight.
     metadata_fetch_at_ms: Option<u64>,
     known_version: u64,
+    alter_outcomes: Vec<AlterPartitionOutcome>,
 }
 
 impl ControllerLink {
@@ -76,6 +93,7 @@ impl ControllerLink {
             next_heartbeat_ms: 0,
             metadata_fetch_at_ms: None,
             known_version: 0,
+            alter_outcomes: Vec::new(),
         }
     }
 
@@ -105,6 +123,58 @@ impl ControllerLink {
             listener,
         });
         self.send(now_ms, Call::Registration, request, effects);
+    }
+
+    /// The broker epoch the controller gave this broker, once registered.
+    pub fn broker_epoch(&self) -> Option<i64> {
+        match self.state {
+            State::Registered { broker_epoch } => Some(broker_epoch),
+            _ => None,
+        }
+    }
+
+    /// Proposes ISR changes for partitions this broker leads. Returns false when
+    /// not registered (nothing sent).
+    pub fn alter_partition(
+        &mut self,
+        now_ms: u64,
+        partitions: Vec<AlterPartitionData>,
+        effects: &mut Effects,
+    ) -> bool {
+        let Some(broker_epoch) = self.broker_epoch() else {
+            return false;
+        };
+        let call = Call::AlterPartition {
+            partitions: partitions.iter().map(|p| p.partition.clone()).collect(),
+        };
+        let request = Request::AlterPartition(AlterPartitionRequest {
+            broker_id: self.broker_id,
+            broker_epoch,
+            partitions,
+        });
+        self.send(now_ms, call, request, effects);
+        true
+    }
+
+    /// AlterPartition answers (or give-ups) since the last call.
+    pub fn take_alter_outcomes(&mut self) -> Vec<AlterPartitionOutcome> {
+        std::mem::take(&mut self.alter_outcomes)
+    }
+
+    /// Forwards a client's ElectLeaders to the controller.
+    pub fn forward_elect_leaders(
+        &mut self,
+        now_ms: u64,
+        from: Peer,
+        correlation_id: CorrelationId,
+        req: ElectLeadersRequest,
+        effects: &mut Effects,
+    ) {
+        let call = Call::ElectLeaders {
+            from,
+            correlation_id,
+        };
+        self.send(now_ms, call, Request::ElectLeaders(req), effects);
     }
 
     /// Forwards a client's CreateTopics to the controller; the answer goes back to `from`.
@@ -185,6 +255,30 @@ impl ControllerLink {
                 };
                 effects.push(Effect::Reply { to: from, message });
             }
+            (
+                Call::ElectLeaders {
+                    from,
+                    correlation_id,
+                },
+                Response::ElectLeaders(r),
+            ) => {
+                let message = Message::Response {
+                    correlation_id,
+                    response: Response::ElectLeaders(r),
+                };
+                effects.push(Effect::Reply { to: from, message });
+            }
+            (Call::AlterPartition { partitions }, Response::AlterPartition(r)) => {
+                if r.error_code == ErrorCode::StaleBrokerEpoch {
+                    self.state = State::Unregistered {
+                        retry_at_ms: now_ms,
+                    };
+                }
+                self.alter_outcomes.push(AlterPartitionOutcome {
+                    partitions,
+                    response: Some(r),
+                });
+            }
             (call, response) => panic!("controller answered {call:?} with {}", response.api_name()),
         }
         self.on_tick(now_ms, self.known_version, effects);
@@ -234,6 +328,26 @@ impl ControllerLink {
                     response,
                 };
                 effects.push(Effect::Reply { to: from, message });
+            }
+            Call::ElectLeaders {
+                from,
+                correlation_id,
+            } => {
+                let response = Response::ElectLeaders(ElectLeadersResponse {
+                    error_code: ErrorCode::RequestTimedOut,
+                    results: vec![],
+                });
+                let message = Message::Response {
+                    correlation_id,
+                    response,
+                };
+                effects.push(Effect::Reply { to: from, message });
+            }
+            Call::AlterPartition { partitions } => {
+                self.alter_outcomes.push(AlterPartitionOutcome {
+                    partitions,
+                    response: None,
+                })
             }
         }
     }

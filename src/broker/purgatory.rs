@@ -7,7 +7,7 @@
 
 use super::Broker;
 use crate::error::ErrorCode;
-use crate::ids::{CorrelationId, Offset, TopicPartition};
+use crate::ids::{CorrelationId, LeaderEpoch, Offset, TopicPartition};
 use crate::node::Peer;
 use crate::protocol::*;
 
@@ -25,8 +25,9 @@ pub(super) struct ParkedProduce {
     pub correlation_id: CorrelationId,
     /// Per-partition answers so far; successful ones still wait for the HW.
     pub responses: Vec<PartitionProduceResponse>,
-    /// Appended partitions and the offset the HW must reach for each.
-    pub waiting_for: Vec<(TopicPartition, Offset)>,
+    /// Appended partitions, the offset the HW must reach for each, and the
+    /// leader epoch of the append (a later epoch may have truncated it).
+    pub waiting_for: Vec<(TopicPartition, Offset, LeaderEpoch)>,
     pub deadline_ms: u64,
 }
 
@@ -62,11 +63,24 @@ impl Broker {
         let parked = std::mem::take(&mut self.parked_produces);
         for mut produce in parked {
             let mut still_waiting = Vec::new();
-            for (tp, required) in std::mem::take(&mut produce.waiting_for) {
-                let outcome = match self.leading.get(&tp) {
+            for (tp, required, epoch) in std::mem::take(&mut produce.waiting_for) {
+                let min_isr = self
+                    .image
+                    .topics
+                    .get(&tp.topic)
+                    .map_or(1, |t| t.config.min_insync_replicas);
+                let outcome = match self.leading.get(&tp).filter(|l| l.leader_epoch == epoch) {
                     // Leadership moved after the append: whether the write survives
                     // is unknown (ambiguous for the client).
                     None => Some(ErrorCode::NotLeaderOrFollower),
+                    // Committed, but by fewer replicas than asked for: the ISR
+                    // shrank after the append (also ambiguous for the client).
+                    Some(l)
+                        if self.disk.logs[&tp].high_watermark() >= required
+                            && (l.maximal_isr().len() as i32) < min_isr =>
+                    {
+                        Some(ErrorCode::NotEnoughReplicasAfterAppend)
+                    }
                     Some(_) if self.disk.logs[&tp].high_watermark() >= required => {
                         Some(ErrorCode::None)
                     }
@@ -85,7 +99,7 @@ impl Broker {
                             response.base_offset = -1;
                         }
                     }
-                    None => still_waiting.push((tp, required)),
+                    None => still_waiting.push((tp, required, epoch)),
                 }
             }
             produce.waiting_for = still_waiting;

@@ -1,11 +1,12 @@
-//! The broker's client-facing handlers: Metadata, CreateTopics, Produce, Fetch,
-//! ListOffsets. One `on_<api>` function per request kind.
+//! The broker's request handlers: Metadata, CreateTopics, Produce, Fetch,
+//! ListOffsets, OffsetsForLeaderEpoch and InitProducerId. One `on_<api>` function
+//! per request kind.
 
 use super::purgatory::{ParkedFetch, ParkedProduce};
 use super::Broker;
 use crate::error::ErrorCode;
 use crate::event::ClusterEvent;
-use crate::ids::{CorrelationId, Offset, TopicPartition};
+use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, Offset, TopicPartition};
 use crate::node::Peer;
 use crate::protocol::*;
 use crate::record::RecordBatch;
@@ -95,10 +96,12 @@ impl Broker {
         let mut waiting_for = Vec::new();
         for data in req.partitions {
             let tp = data.partition;
-            let result = self.append_for_produce(&tp, data.records, req.acks);
+            let result =
+                self.append_for_produce(&tp, data.current_leader_epoch, data.records, req.acks);
             let (error_code, base_offset) = match result {
                 Ok((base_offset, next_offset)) => {
-                    waiting_for.push((tp.clone(), next_offset));
+                    let epoch = self.leading[&tp].leader_epoch;
+                    waiting_for.push((tp.clone(), next_offset, epoch));
                     (ErrorCode::None, base_offset)
                 }
                 Err(code) => (code, -1),
@@ -136,16 +139,17 @@ impl Broker {
     fn append_for_produce(
         &mut self,
         tp: &TopicPartition,
+        current_leader_epoch: Option<LeaderEpoch>,
         batch: RecordBatch,
         acks: Acks,
     ) -> Result<(Offset, Offset), ErrorCode> {
-        let partition = self
-            .image
-            .partition(tp)
-            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        if self.image.partition(tp).is_none() {
+            return Err(ErrorCode::UnknownTopicOrPartition);
+        }
         let leadership = self.leading.get(tp).ok_or(ErrorCode::NotLeaderOrFollower)?;
+        check_epoch(current_leader_epoch, leadership.leader_epoch)?;
         let min_isr = self.image.topics[&tp.topic].config.min_insync_replicas;
-        if acks == Acks::All && (partition.isr.len() as i32) < min_isr {
+        if acks == Acks::All && (leadership.isr.len() as i32) < min_isr {
             return Err(ErrorCode::NotEnoughReplicas);
         }
         let leader_epoch = leadership.leader_epoch;
@@ -178,7 +182,9 @@ impl Broker {
         req: FetchRequest,
     ) {
         if req.replica_id >= 0 {
-            self.record_follower_positions(&req);
+            for p in &req.partitions {
+                self.record_follower_fetch(now_ms, &p.partition, req.replica_id, p.fetch_offset);
+            }
         }
         let deadline_ms = now_ms + req.max_wait_ms;
         self.parked_fetches.push(ParkedFetch {
@@ -188,25 +194,6 @@ impl Broker {
             deadline_ms,
         });
         self.complete_parked(now_ms);
-    }
-
-    /// A follower's fetch offset is its log end offset: the leader tracks it to move
-    /// the high watermark.
-    fn record_follower_positions(&mut self, req: &FetchRequest) {
-        let touched: Vec<TopicPartition> = req
-            .partitions
-            .iter()
-            .filter_map(|p| {
-                let leadership = self.leading.get_mut(&p.partition)?;
-                leadership
-                    .follower_leo
-                    .insert(req.replica_id, p.fetch_offset);
-                Some(p.partition.clone())
-            })
-            .collect();
-        for tp in touched {
-            self.maybe_advance_high_watermark(&tp);
-        }
     }
 
     /// Reads one partition for a fetch: Kafka's checks in Kafka's order.
@@ -251,18 +238,97 @@ impl Broker {
         }
     }
 
+    pub(super) fn on_offsets_for_leader_epoch(
+        &mut self,
+        from: Peer,
+        correlation_id: CorrelationId,
+        req: OffsetsForLeaderEpochRequest,
+    ) {
+        let partitions = req
+            .partitions
+            .iter()
+            .map(|p| self.epoch_end_offset(p))
+            .collect();
+        let response = OffsetsForLeaderEpochResponse { partitions };
+        self.reply(
+            from,
+            correlation_id,
+            Response::OffsetsForLeaderEpoch(response),
+        );
+    }
+
+    fn epoch_end_offset(&self, p: &OffsetForLeaderPartition) -> EpochEndOffset {
+        let answer = |error_code, leader_epoch, end_offset| EpochEndOffset {
+            partition: p.partition.clone(),
+            error_code,
+            leader_epoch,
+            end_offset,
+        };
+        let undefined = |code| answer(code, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET);
+        if self.image.partition(&p.partition).is_none() {
+            return undefined(ErrorCode::UnknownTopicOrPartition);
+        }
+        let Some(leadership) = self.leading.get(&p.partition) else {
+            return undefined(ErrorCode::NotLeaderOrFollower);
+        };
+        if let Err(code) = check_epoch(Some(p.current_leader_epoch), leadership.leader_epoch) {
+            return undefined(code);
+        }
+        match self.disk.logs[&p.partition].end_offset_for_epoch(p.leader_epoch) {
+            Some((epoch, end)) => answer(ErrorCode::None, epoch, end),
+            None => undefined(ErrorCode::None),
+        }
+    }
+
+    /// Hands out a producer id. Simplification: Kafka's brokers take blocks of
+    /// ids from the controller (`AllocateProducerIds`); here a broker derives
+    /// them from its broker epoch, which the controller never gives twice, so ids
+    /// are unique across brokers and restarts just the same.
+    pub(super) fn on_init_producer_id(
+        &mut self,
+        from: Peer,
+        correlation_id: CorrelationId,
+        _req: InitProducerIdRequest,
+    ) {
+        let response = match self.link.broker_epoch() {
+            Some(broker_epoch) => {
+                self.producer_ids_issued += 1;
+                InitProducerIdResponse {
+                    error_code: ErrorCode::None,
+                    producer_id: broker_epoch * PRODUCER_IDS_PER_BROKER_EPOCH
+                        + self.producer_ids_issued,
+                    producer_epoch: 0,
+                }
+            }
+            None => InitProducerIdResponse {
+                error_code: ErrorCode::CoordinatorNotAvailable,
+                producer_id: -1,
+                producer_epoch: -1,
+            },
+        };
+        self.reply(from, correlation_id, Response::InitProducerId(response));
+    }
+
     pub(super) fn on_list_offsets(
         &mut self,
         from: Peer,
         correlation_id: CorrelationId,
         req: ListOffsetsRequest,
     ) {
-        let partitions = req.partitions.iter().map(|p| self.list_offset(p)).collect();
+        let partitions = req
+            .partitions
+            .iter()
+            .map(|p| self.list_offset(req.replica_id, p))
+            .collect();
         let response = ListOffsetsResponse { partitions };
         self.reply(from, correlation_id, Response::ListOffsets(response));
     }
 
-    fn list_offset(&self, p: &ListOffsetsPartition) -> ListOffsetsPartitionResponse {
+    fn list_offset(
+        &self,
+        replica_id: BrokerId,
+        p: &ListOffsetsPartition,
+    ) -> ListOffsetsPartitionResponse {
         let answer = |error_code, offset, leader_epoch| ListOffsetsPartitionResponse {
             partition: p.partition.clone(),
             error_code,
@@ -285,6 +351,12 @@ impl Broker {
                 log.log_start_offset(),
                 leadership.leader_epoch,
             ),
+            // Consumers get the end of what is committed; a follower the log end.
+            LATEST_TIMESTAMP if replica_id >= 0 => answer(
+                ErrorCode::None,
+                log.log_end_offset(),
+                leadership.leader_epoch,
+            ),
             LATEST_TIMESTAMP => answer(
                 ErrorCode::None,
                 log.high_watermark(),
@@ -294,6 +366,9 @@ impl Broker {
         }
     }
 }
+
+/// Producer ids a broker may hand out per broker epoch.
+const PRODUCER_IDS_PER_BROKER_EPOCH: i64 = 1_000_000;
 
 /// A request from an older epoch is fenced; one from a newer epoch means this
 /// broker has not heard of the change yet.

@@ -3,6 +3,7 @@ use crate::config::ControllerConfig;
 use crate::controller::Controller;
 use crate::disk::CrashKind;
 use crate::error::ErrorCode;
+use crate::ids::{LeaderEpoch, Offset};
 use crate::metadata::{BrokerInfo, PartitionInfo, TopicInfo};
 use crate::record::RecordBatch;
 

@@ -1,4 +1,4 @@
-//! Leader election rules, as pure functions over one partition.
+//! Leader election and ISR change rules, as pure functions over one partition.
 //!
 //! Kafka's rule: keep a live leader; otherwise pick the first replica, in
 //! assignment order, that is in the ISR and alive. If there is none and
@@ -7,7 +7,8 @@
 //! The ISR never becomes empty: when its last member dies it stays, so that the
 //! controller remembers who holds the committed data.
 
-use crate::ids::BrokerId;
+use crate::error::ErrorCode;
+use crate::ids::{BrokerId, LeaderEpoch};
 use crate::metadata::PartitionInfo;
 
 /// The partition after `fenced` lost its liveness, if anything changed.
@@ -18,14 +19,47 @@ pub fn on_broker_fenced(
     live: &[BrokerId],
     unclean: bool,
 ) -> Option<(PartitionInfo, bool)> {
+    on_broker_unavailable(p, fenced, live, unclean, true)
+}
+
+/// The partition after `broker` registered again (it restarted): it loses
+/// leadership but keeps its ISR places. This is Kafka's behaviour before KIP-966:
+/// a broker that restarts within its session is still trusted to hold what it
+/// acknowledged, even if a power loss took its unflushed tail.
+pub fn on_broker_reregistered(
+    p: &PartitionInfo,
+    broker: BrokerId,
+    live: &[BrokerId],
+    unclean: bool,
+) -> Option<(PartitionInfo, bool)> {
+    on_broker_unavailable(p, broker, live, unclean, false)
+}
+
+fn on_broker_unavailable(
+    p: &PartitionInfo,
+    fenced: BrokerId,
+    live: &[BrokerId],
+    unclean: bool,
+    leave_isr: bool,
+) -> Option<(PartitionInfo, bool)> {
     let mut next = p.clone();
-    if next.isr.len() > 1 {
+    if leave_isr && next.isr.len() > 1 {
         next.isr.retain(|&b| b != fenced);
     }
     if next.leader == Some(fenced) {
         next.leader = None;
-        if let Some(elected) = elect(&next, live, unclean) {
-            return Some(elected);
+        if let Some((mut elected, was_unclean)) = elect(&next, live, unclean) {
+            if !leave_isr && !was_unclean {
+                // The new leader's election drops dead ISR members; a restarted
+                // one keeps its place.
+                elected.isr = p
+                    .isr
+                    .iter()
+                    .copied()
+                    .filter(|b| elected.isr.contains(b) || *b == fenced)
+                    .collect();
+            }
+            return Some((elected, was_unclean));
         }
         // No eligible replica: the partition goes offline, which is a leader change too.
         next.leader_epoch += 1;
@@ -53,11 +87,69 @@ pub fn elect(p: &PartitionInfo, live: &[BrokerId], unclean: bool) -> Option<(Par
         // Dead ISR members leave the ISR now that a live leader exists.
         next.isr.retain(|b| is_live(b) || *b == leader);
     }
+    Some((with_leader(&next, leader), was_unclean))
+}
+
+/// The partition with a new leader: every leader change starts a new epoch,
+/// including one from "no leader".
+fn with_leader(p: &PartitionInfo, leader: BrokerId) -> PartitionInfo {
+    let mut next = p.clone();
     next.leader = Some(leader);
-    // Every leader change starts a new epoch, including one from "no leader".
     next.leader_epoch = p.leader_epoch + 1;
     next.partition_epoch = p.partition_epoch + 1;
-    Some((next, was_unclean))
+    next
+}
+
+/// Preferred leader election (`ElectLeaders` with type PREFERRED): move
+/// leadership back to `replicas[0]` if it is alive and in sync.
+pub fn elect_preferred(p: &PartitionInfo, live: &[BrokerId]) -> Result<PartitionInfo, ErrorCode> {
+    let preferred = p.replicas[0];
+    if p.leader == Some(preferred) {
+        return Err(ErrorCode::ElectionNotNeeded);
+    }
+    if !live.contains(&preferred) || !p.isr.contains(&preferred) {
+        return Err(ErrorCode::PreferredLeaderNotAvailable);
+    }
+    Ok(with_leader(p, preferred))
+}
+
+/// A proposed ISR change (`AlterPartition`) from the broker `from`, checked the
+/// way Kafka's controller checks it: only the current leader in the current
+/// leader epoch, based on the current partition epoch, may change the ISR; it
+/// stays inside the replicas, keeps the leader, and adds only live brokers.
+pub fn alter_isr(
+    p: &PartitionInfo,
+    from: BrokerId,
+    leader_epoch: LeaderEpoch,
+    partition_epoch: i32,
+    new_isr: &[BrokerId],
+    live: &[BrokerId],
+) -> Result<PartitionInfo, ErrorCode> {
+    if p.leader != Some(from) {
+        return Err(ErrorCode::NotLeaderOrFollower);
+    }
+    if leader_epoch != p.leader_epoch {
+        return Err(ErrorCode::FencedLeaderEpoch);
+    }
+    if partition_epoch != p.partition_epoch {
+        return Err(ErrorCode::InvalidUpdateVersion);
+    }
+    let well_formed = new_isr.contains(&from)
+        && new_isr.iter().all(|b| p.replicas.contains(b))
+        && (1..new_isr.len()).all(|i| !new_isr[..i].contains(&new_isr[i]));
+    if !well_formed {
+        return Err(ErrorCode::InvalidRequest);
+    }
+    let adds_ineligible = new_isr
+        .iter()
+        .any(|b| !p.isr.contains(b) && !live.contains(b));
+    if adds_ineligible {
+        return Err(ErrorCode::IneligibleReplica);
+    }
+    let mut next = p.clone();
+    next.isr = new_isr.to_vec();
+    next.partition_epoch += 1;
+    Ok(next)
 }
 
 #[cfg(test)]
@@ -121,6 +213,69 @@ mod tests {
         let (next, _) = elect(&p, &[1], false).unwrap();
         assert_eq!(next.leader, Some(1));
         assert_eq!(next.leader_epoch, 4);
+    }
+
+    #[test]
+    fn a_reregistered_leader_loses_leadership_but_keeps_its_isr_place() {
+        let p = partition(&[1, 2], &[1, 2], Some(1));
+        let (next, _) = on_broker_reregistered(&p, 1, &[2], false).unwrap();
+        assert_eq!((next.leader, next.isr.clone()), (Some(2), vec![1, 2]));
+    }
+
+    #[test]
+    fn preferred_election_moves_leadership_back_to_the_first_replica_when_in_sync() {
+        let p = partition(&[1, 2], &[2, 1], Some(2));
+        let next = elect_preferred(&p, &[1, 2]).unwrap();
+        assert_eq!((next.leader, next.leader_epoch), (Some(1), 4));
+        let leading = partition(&[1, 2], &[1, 2], Some(1));
+        assert_eq!(
+            elect_preferred(&leading, &[1, 2]),
+            Err(ErrorCode::ElectionNotNeeded)
+        );
+        let out_of_sync = partition(&[1, 2], &[2], Some(2));
+        assert_eq!(
+            elect_preferred(&out_of_sync, &[1, 2]),
+            Err(ErrorCode::PreferredLeaderNotAvailable)
+        );
+    }
+
+    #[test]
+    fn only_the_current_leader_in_the_current_epochs_may_change_the_isr() {
+        let p = partition(&[1, 2, 3], &[1, 2, 3], Some(1));
+        let shrunk = alter_isr(&p, 1, 3, 7, &[1, 2], &[1, 2, 3]).unwrap();
+        assert_eq!(
+            (shrunk.isr.clone(), shrunk.partition_epoch),
+            (vec![1, 2], 8)
+        );
+        assert_eq!(
+            alter_isr(&p, 2, 3, 7, &[2], &[1, 2, 3]),
+            Err(ErrorCode::NotLeaderOrFollower)
+        );
+        assert_eq!(
+            alter_isr(&p, 1, 2, 7, &[1], &[1, 2, 3]),
+            Err(ErrorCode::FencedLeaderEpoch)
+        );
+        assert_eq!(
+            alter_isr(&p, 1, 3, 6, &[1], &[1, 2, 3]),
+            Err(ErrorCode::InvalidUpdateVersion)
+        );
+        assert_eq!(
+            alter_isr(&p, 1, 3, 7, &[2, 3], &[1, 2, 3]),
+            Err(ErrorCode::InvalidRequest)
+        );
+    }
+
+    #[test]
+    fn an_isr_expansion_may_add_only_live_brokers() {
+        let p = partition(&[1, 2, 3], &[1], Some(1));
+        assert_eq!(
+            alter_isr(&p, 1, 3, 7, &[1, 2], &[1, 3]),
+            Err(ErrorCode::IneligibleReplica)
+        );
+        assert_eq!(
+            alter_isr(&p, 1, 3, 7, &[1, 3], &[1, 3]).unwrap().isr,
+            vec![1, 3]
+        );
     }
 
     #[test]

@@ -1,0 +1,285 @@
+//! The leader's side of replication: follower progress, the ISR and the high
+//! watermark.
+//!
+//! A leader learns each follower's log end offset from the follower's fetches
+//! (the fetch offset *is* the follower's LEO). A follower is caught up when it has
+//! fetched up to the leader's LEO; one that has not been caught up for
+//! `replica.lag.time.max.ms` is dropped from the ISR, and one whose LEO reaches the
+//! high watermark (and the start of the current leader epoch) is added back. Every
+//! ISR change is a proposal to the controller (`AlterPartition`); the leader uses
+//! the new ISR only once the controller accepted it, except that a pending
+//! expansion already counts for the high watermark (Kafka's "maximal ISR").
+//!
+//! The high watermark is the minimum LEO over the (maximal) ISR and never moves
+//! back on a leader.
+
+use super::controller_link::AlterPartitionOutcome;
+use super::Broker;
+use crate::error::ErrorCode;
+use crate::event::ClusterEvent;
+use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicPartition};
+use crate::metadata::PartitionInfo;
+use crate::protocol::AlterPartitionData;
+use std::collections::BTreeMap;
+
+/// What the leader knows about one follower.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct FollowerProgress {
+    /// `None` until the follower's first fetch in this leader epoch.
+    pub log_end_offset: Option<Offset>,
+    /// When the follower last had everything the leader had.
+    pub last_caught_up_ms: u64,
+    /// The leader's LEO and the time at the follower's previous fetch.
+    pub last_fetch_leader_leo: Offset,
+    pub last_fetch_ms: u64,
+}
+
+/// What a broker knows about a partition it currently leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Leadership {
+    pub leader_epoch: LeaderEpoch,
+    /// The ISR the controller last confirmed, with the partition epoch it had.
+    pub isr: Vec<BrokerId>,
+    pub partition_epoch: i32,
+    /// The ISR proposed in an `AlterPartition` still waiting for its answer.
+    pub pending_isr: Option<Vec<BrokerId>>,
+    /// The log end offset when this leader epoch began: a follower rejoins the
+    /// ISR only once it has everything before it.
+    pub epoch_start_offset: Offset,
+    pub followers: BTreeMap<BrokerId, FollowerProgress>,
+}
+
+impl Leadership {
+    fn new(p: &PartitionInfo, me: BrokerId, log_end_offset: Offset, now_ms: u64) -> Self {
+        let followers = p
+            .replicas
+            .iter()
+            .filter(|&&b| b != me)
+            .map(|&b| {
+                let progress = FollowerProgress {
+                    log_end_offset: None,
+                    last_caught_up_ms: now_ms,
+                    last_fetch_leader_leo: log_end_offset,
+                    last_fetch_ms: now_ms,
+                };
+                (b, progress)
+            })
+            .collect();
+        Leadership {
+            leader_epoch: p.leader_epoch,
+            isr: p.isr.clone(),
+            partition_epoch: p.partition_epoch,
+            pending_isr: None,
+            epoch_start_offset: log_end_offset,
+            followers,
+        }
+    }
+
+    /// The ISR the high watermark waits for: the confirmed one plus any member a
+    /// pending expansion adds.
+    pub fn maximal_isr(&self) -> Vec<BrokerId> {
+        let mut members = self.isr.clone();
+        for b in self.pending_isr.iter().flatten() {
+            if !members.contains(b) {
+                members.push(*b);
+            }
+        }
+        members
+    }
+
+    /// When the next ISR-shrink check is due.
+    pub fn next_shrink_check_ms(&self, lag_max_ms: u64) -> Option<u64> {
+        if self.pending_isr.is_some() {
+            return None;
+        }
+        self.followers
+            .iter()
+            .filter(|(b, _)| self.isr.contains(b))
+            .map(|(_, f)| f.last_caught_up_ms + lag_max_ms + 1)
+            .min()
+    }
+}
+
+impl Broker {
+    /// Starts leading `tp` in the epoch the metadata names.
+    pub(super) fn become_leader(&mut self, now_ms: u64, tp: &TopicPartition, p: &PartitionInfo) {
+        self.following.remove(tp);
+        let log = self.disk.logs.entry(tp.clone()).or_default();
+        log.begin_epoch(p.leader_epoch);
+        let leadership = Leadership::new(p, self.broker_id, log.log_end_offset(), now_ms);
+        self.leading.insert(tp.clone(), leadership);
+        self.emit(ClusterEvent::BecameLeader {
+            broker: self.broker_id,
+            partition: tp.clone(),
+            leader_epoch: p.leader_epoch,
+        });
+        self.maybe_advance_high_watermark(tp);
+    }
+
+    /// A newer image of a partition this broker still leads in the same epoch:
+    /// adopt the controller's ISR if it is newer than the one known here.
+    pub(super) fn refresh_leadership(&mut self, tp: &TopicPartition, p: &PartitionInfo) {
+        let Some(leadership) = self.leading.get_mut(tp) else {
+            return;
+        };
+        if p.partition_epoch > leadership.partition_epoch {
+            leadership.isr = p.isr.clone();
+            leadership.partition_epoch = p.partition_epoch;
+            leadership.pending_isr = None;
+        }
+        self.maybe_advance_high_watermark(tp);
+    }
+
+    /// A follower fetched at `fetch_offset` (its LEO): update its progress, the
+    /// high watermark, and propose adding it back to the ISR if it caught up.
+    pub(super) fn record_follower_fetch(
+        &mut self,
+        now_ms: u64,
+        tp: &TopicPartition,
+        follower: BrokerId,
+        fetch_offset: Offset,
+    ) {
+        let Some(leadership) = self.leading.get_mut(tp) else {
+            return;
+        };
+        let log = &self.disk.logs[tp];
+        let leader_leo = log.log_end_offset();
+        let Some(progress) = leadership.followers.get_mut(&follower) else {
+            return; // not a replica of this partition
+        };
+        if fetch_offset >= leader_leo {
+            progress.last_caught_up_ms = now_ms;
+        } else if fetch_offset >= progress.last_fetch_leader_leo {
+            progress.last_caught_up_ms = progress.last_caught_up_ms.max(progress.last_fetch_ms);
+        }
+        progress.log_end_offset = Some(fetch_offset);
+        progress.last_fetch_leader_leo = leader_leo;
+        progress.last_fetch_ms = now_ms;
+        let rejoins = !leadership.isr.contains(&follower)
+            && leadership.pending_isr.is_none()
+            && fetch_offset >= log.high_watermark()
+            && fetch_offset >= leadership.epoch_start_offset
+            && self.image.is_live(follower);
+        if rejoins {
+            let mut new_isr = leadership.isr.clone();
+            new_isr.push(follower);
+            self.propose_isr(now_ms, tp, new_isr);
+        }
+        self.maybe_advance_high_watermark(tp);
+    }
+
+    /// Drops followers that have not caught up for `replica.lag.time.max.ms`.
+    pub(super) fn shrink_isrs(&mut self, now_ms: u64) {
+        let lag_max_ms = self.config.replica_lag_time_max_ms;
+        let proposals: Vec<(TopicPartition, Vec<BrokerId>)> = self
+            .leading
+            .iter()
+            .filter(|(_, l)| l.pending_isr.is_none())
+            .filter_map(|(tp, l)| {
+                let lagging = |b: &BrokerId| {
+                    l.followers
+                        .get(b)
+                        .is_some_and(|f| now_ms > f.last_caught_up_ms + lag_max_ms)
+                };
+                let new_isr: Vec<BrokerId> =
+                    l.isr.iter().copied().filter(|b| !lagging(b)).collect();
+                (new_isr.len() < l.isr.len()).then(|| (tp.clone(), new_isr))
+            })
+            .collect();
+        for (tp, new_isr) in proposals {
+            self.propose_isr(now_ms, &tp, new_isr);
+        }
+    }
+
+    fn propose_isr(&mut self, now_ms: u64, tp: &TopicPartition, new_isr: Vec<BrokerId>) {
+        let Some(leadership) = self.leading.get_mut(tp) else {
+            return;
+        };
+        let data = AlterPartitionData {
+            partition: tp.clone(),
+            leader_epoch: leadership.leader_epoch,
+            new_isr: new_isr.clone(),
+            partition_epoch: leadership.partition_epoch,
+        };
+        if self
+            .link
+            .alter_partition(now_ms, vec![data], &mut self.effects)
+        {
+            leadership.pending_isr = Some(new_isr);
+        }
+    }
+
+    /// The controller answered (or did not answer) ISR proposals.
+    pub(super) fn on_alter_partition_outcomes(
+        &mut self,
+        now_ms: u64,
+        outcomes: Vec<AlterPartitionOutcome>,
+    ) {
+        for outcome in outcomes {
+            for tp in &outcome.partitions {
+                let answer = outcome
+                    .response
+                    .as_ref()
+                    .and_then(|r| r.partitions.iter().find(|p| &p.partition == tp));
+                let Some(leadership) = self.leading.get_mut(tp) else {
+                    continue;
+                };
+                leadership.pending_isr = None;
+                match answer {
+                    Some(a)
+                        if a.error_code == ErrorCode::None
+                            && a.leader_epoch == leadership.leader_epoch
+                            && a.partition_epoch > leadership.partition_epoch =>
+                    {
+                        leadership.isr = a.isr.clone();
+                        leadership.partition_epoch = a.partition_epoch;
+                    }
+                    // Rejected or unanswered: the next metadata image brings the
+                    // controller's view, and the checks propose again if needed.
+                    _ => {}
+                }
+                self.maybe_advance_high_watermark(tp);
+            }
+        }
+        self.complete_parked(now_ms);
+    }
+
+    /// HW = min LEO over the maximal ISR; it never moves back on a leader.
+    pub(super) fn maybe_advance_high_watermark(&mut self, tp: &TopicPartition) {
+        let Some(leadership) = self.leading.get(tp) else {
+            return;
+        };
+        let min_isr = self
+            .image
+            .topics
+            .get(&tp.topic)
+            .map_or(1, |t| t.config.min_insync_replicas);
+        if self.config.min_isr_gates_high_watermark && (leadership.isr.len() as i32) < min_isr {
+            return;
+        }
+        let log = self.disk.logs.get_mut(tp).expect("a leader has a log");
+        let leos: Option<Vec<Offset>> = leadership
+            .maximal_isr()
+            .iter()
+            .map(|b| {
+                if *b == self.broker_id {
+                    Some(log.log_end_offset())
+                } else {
+                    leadership.followers.get(b).and_then(|f| f.log_end_offset)
+                }
+            })
+            .collect();
+        let Some(min_isr_leo) = leos.and_then(|l| l.into_iter().min()) else {
+            return; // an ISR member has not fetched in this epoch yet
+        };
+        if min_isr_leo > log.high_watermark() {
+            log.set_high_watermark(min_isr_leo);
+            let event = ClusterEvent::HighWatermark {
+                broker: self.broker_id,
+                partition: tp.clone(),
+                high_watermark: log.high_watermark(),
+            };
+            self.emit(event);
+        }
+    }
+}
