@@ -13,7 +13,9 @@ use kafkasim::client::producer::{ProducerConfig, ProducerCore, ProducerRecord, R
 use kafkasim::client::{ClientError, Completion, Token};
 use kafkasim::ids::{NodeId, Offset, TopicPartition};
 use kafkasim::node::Node;
-use kafkasim::protocol::{CreatableTopicResult, MetadataResponse};
+use kafkasim::protocol::{
+    CreatableTopicResult, ElectionType, MetadataResponse, PartitionElectionResult,
+};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
@@ -144,6 +146,22 @@ impl Admin {
         {
             AdminOutcome::Describe(result) => result,
             other => panic!("describe completed as {other:?}"),
+        }
+    }
+
+    /// Runs leader elections (`kafka-leader-election.sh`); `None`: every partition.
+    pub async fn elect_leaders(
+        &self,
+        election_type: ElectionType,
+        partitions: Option<Vec<TopicPartition>>,
+    ) -> Result<Vec<PartitionElectionResult>, ClientError> {
+        match self
+            .0
+            .call(move |core, now, token| core.elect_leaders(now, token, election_type, partitions))
+            .await
+        {
+            AdminOutcome::ElectLeaders(result) => result,
+            other => panic!("elect_leaders completed as {other:?}"),
         }
     }
 }

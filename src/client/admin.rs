@@ -1,4 +1,4 @@
-//! The admin client's core: create topics, describe the cluster.
+//! The admin client's core: create topics, describe the cluster, elect leaders.
 //!
 //! Any broker can take an admin request (brokers forward CreateTopics to the
 //! controller). A call whose request is lost (broken connection, no answer within
@@ -7,7 +7,8 @@
 
 use super::network::NetworkClient;
 use super::{ClientError, Completion, Token};
-use crate::ids::{BrokerId, NodeId};
+use crate::error::ErrorCode;
+use crate::ids::{BrokerId, NodeId, TopicPartition};
 use crate::node::{Effect, Node, Peer};
 use crate::protocol::*;
 use std::collections::BTreeMap;
@@ -65,6 +66,8 @@ pub enum AdminOutcome {
     /// One result per topic; a topic's error is in its `error_code`.
     CreateTopics(Result<Vec<CreatableTopicResult>, ClientError>),
     Describe(Result<MetadataResponse, ClientError>),
+    /// One result per partition; `ELECTION_NOT_NEEDED` when nothing had to move.
+    ElectLeaders(Result<Vec<PartitionElectionResult>, ClientError>),
 }
 
 #[derive(Debug, Clone)]
@@ -121,6 +124,22 @@ impl AdminCore {
         self.start(now_ms, token, Request::Metadata(MetadataRequest { topics }));
     }
 
+    /// Runs leader elections (`Admin.electLeaders`); `None` asks for every partition.
+    pub fn elect_leaders(
+        &mut self,
+        now_ms: u64,
+        token: Token,
+        election_type: ElectionType,
+        partitions: Option<Vec<TopicPartition>>,
+    ) {
+        let request = ElectLeadersRequest {
+            election_type,
+            partitions,
+            timeout_ms: self.config.request_timeout_ms,
+        };
+        self.start(now_ms, token, Request::ElectLeaders(request));
+    }
+
     fn start(&mut self, now_ms: u64, token: Token, request: Request) {
         let deadline_ms = now_ms + self.config.default_api_timeout_ms;
         self.calls.insert(
@@ -153,6 +172,7 @@ impl AdminCore {
         };
         let outcome = match call.request {
             Request::CreateTopics(_) => AdminOutcome::CreateTopics(Err(error)),
+            Request::ElectLeaders(_) => AdminOutcome::ElectLeaders(Err(error)),
             _ => AdminOutcome::Describe(Err(error)),
         };
         self.finish(token, outcome);
@@ -162,7 +182,7 @@ impl AdminCore {
 impl Node for AdminCore {
     type Event = Completion<AdminOutcome>;
 
-    fn on_message(&mut self, _now_ms: u64, _from: Peer, message: Message) {
+    fn on_message(&mut self, now_ms: u64, _from: Peer, message: Message) {
         let Message::Response {
             correlation_id,
             response,
@@ -176,6 +196,21 @@ impl Node for AdminCore {
         match response {
             Response::CreateTopics(r) => {
                 self.finish(token, AdminOutcome::CreateTopics(Ok(r.topics)))
+            }
+            Response::ElectLeaders(r) if r.error_code.is_retriable() => {
+                let reason = format!("the controller answered {}", r.error_code);
+                self.retry_or_fail(now_ms, token, reason);
+            }
+            Response::ElectLeaders(r) => {
+                let outcome = if r.error_code == ErrorCode::None {
+                    Ok(r.results)
+                } else {
+                    Err(ClientError::Broker {
+                        code: r.error_code,
+                        message: String::new(),
+                    })
+                };
+                self.finish(token, AdminOutcome::ElectLeaders(outcome));
             }
             Response::Metadata(r) => {
                 self.network.on_metadata_response(correlation_id, &r);
