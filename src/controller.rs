@@ -432,9 +432,9 @@ impl Controller {
         if let Some(info) = self.image.brokers.get_mut(&broker) {
             info.fenced = true;
         }
+        self.emit(ClusterEvent::BrokerFenced { broker });
         self.partition_changes(broker, election::on_broker_fenced);
         self.commit(now_ms);
-        self.emit(ClusterEvent::BrokerFenced { broker });
     }
 
     fn unfence(&mut self, now_ms: u64, broker: BrokerId) {

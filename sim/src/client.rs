@@ -167,15 +167,27 @@ impl Admin {
 }
 
 /// Kafka's `KafkaProducer`.
-pub struct Producer(ClientHandle<ProducerCore, kafkasim::client::producer::SendOutcome>);
+pub struct Producer(
+    ClientHandle<ProducerCore, kafkasim::client::producer::SendOutcome>,
+    kafkasim::protocol::Acks,
+);
 
 impl Producer {
     pub fn new(cluster: &Cluster, config: ProducerConfig) -> Self {
-        Producer(ClientHandle::start(cluster, ProducerCore::new(config)))
+        let acks = config.acks;
+        Producer(
+            ClientHandle::start(cluster, ProducerCore::new(config)),
+            acks,
+        )
     }
 
     pub fn node(&self) -> NodeId {
         self.0.node
+    }
+
+    /// The `acks` this producer sends with.
+    pub fn acks(&self) -> kafkasim::protocol::Acks {
+        self.1
     }
 
     /// Sends a record and waits for the broker's acknowledgement.

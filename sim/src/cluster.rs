@@ -9,7 +9,7 @@ use crate::driver::{ip_of, now_ms, run_node, NodeCell};
 use crate::narrate::narrate;
 use crate::trace::Trace;
 use kafkasim::broker::Broker;
-use kafkasim::config::{BrokerConfig, ControllerConfig};
+use kafkasim::config::{BrokerConfig, ControllerConfig, Truncation};
 use kafkasim::controller::Controller;
 use kafkasim::disk::{CrashKind, Disk};
 use kafkasim::ids::{BrokerId, NodeId, TopicPartition};
@@ -26,6 +26,8 @@ pub struct ClusterSpec {
     pub controller: ControllerConfig,
     /// Applied to every broker's default configuration.
     pub log_flush_interval_messages: Option<u64>,
+    /// How followers truncate when they meet a new leader (every broker).
+    pub truncation: Truncation,
 }
 
 impl Default for ClusterSpec {
@@ -34,6 +36,7 @@ impl Default for ClusterSpec {
             brokers: 3,
             controller: ControllerConfig::default(),
             log_flush_interval_messages: None,
+            truncation: Truncation::LeaderEpoch,
         }
     }
 }
@@ -148,6 +151,7 @@ impl Cluster {
             .map(|id| {
                 let mut config = BrokerConfig::new(id);
                 config.log_flush_interval_messages = spec.log_flush_interval_messages;
+                config.truncation = spec.truncation;
                 let server = start_server(
                     format!("broker-{id}"),
                     NodeId::Broker(id),

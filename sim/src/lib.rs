@@ -18,6 +18,7 @@
 //! Kafka's, it lives in `kafkasim`; this crate only moves messages and time.
 
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod client;
 pub mod cluster;

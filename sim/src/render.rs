@@ -49,6 +49,13 @@ pub fn render(report: &RunReport) -> String {
         );
     }
     let _ = writeln!(out);
+    if !report.outcome.allowed_anomalies.is_empty() {
+        let _ = writeln!(out, "anomalies Kafka allows here:");
+        for anomaly in &report.outcome.allowed_anomalies {
+            let _ = writeln!(out, "  {anomaly}");
+        }
+        let _ = writeln!(out);
+    }
     let verdict = match &report.verdict {
         Verdict::Ok => "ok: every check passed".to_string(),
         Verdict::Failed(why) => format!("FAILED (correctness): {why}"),

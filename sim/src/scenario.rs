@@ -6,10 +6,13 @@
 
 use crate::cluster::{Cluster, ClusterSpec};
 use kafkasim::ids::{Offset, TopicPartition};
+use kafkasim::protocol::Acks;
 use std::future::Future;
 use std::pin::Pin;
 
+pub mod failover;
 pub mod quickstart;
+mod toolkit;
 
 /// A send the broker acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +21,20 @@ pub struct SentRecord {
     pub value: String,
     pub partition: TopicPartition,
     pub offset: Offset,
+    /// The `acks` it was sent with: what its acknowledgement promised.
+    pub acks: Acks,
+}
+
+/// A send that ended in an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedSend {
+    pub time_ms: u64,
+    pub value: String,
+    /// The client's error, as printed.
+    pub error: String,
+    /// True when the write may still have happened (a timeout, or an error after
+    /// the append): a checker must treat it as unknown, not as failed.
+    pub ambiguous: bool,
 }
 
 /// A record a consumer's poll returned.
@@ -33,7 +50,11 @@ pub struct ConsumedRecord {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScenarioOutcome {
     pub sent: Vec<SentRecord>,
+    pub failed: Vec<FailedSend>,
     pub consumed: Vec<ConsumedRecord>,
+    /// Anomalies the run showed that Kafka's promises allow under its settings
+    /// (e.g. an `acks=1` write lost in a failover), each with the reason.
+    pub allowed_anomalies: Vec<String>,
     /// `None` when the scenario's checks passed; otherwise what went wrong.
     pub failure: Option<String>,
 }
@@ -48,7 +69,15 @@ pub struct Scenario {
 }
 
 /// Every built-in scenario; the first is the default of `kafkasim run`.
-pub static SCENARIOS: &[Scenario] = &[quickstart::SCENARIO];
+pub static SCENARIOS: &[Scenario] = &[
+    quickstart::SCENARIO,
+    failover::LEADER_CRASH_ACKS_ALL,
+    failover::PREFERRED_LEADER_RETURNS,
+    failover::KIP_101,
+    failover::KIP_101_HIGH_WATERMARK_TRUNCATION,
+    failover::LAST_REPLICA_POWER_LOSS,
+    failover::LAST_REPLICA_PROCESS_CRASH,
+];
 
 pub fn find(name: &str) -> Option<&'static Scenario> {
     SCENARIOS.iter().find(|s| s.name == name)

@@ -92,6 +92,7 @@ async fn quickstart(cluster: Cluster) -> ScenarioOutcome {
                     value: name.into(),
                     partition,
                     offset,
+                    acks: producer.acks(),
                 });
             }
             Err(error) => {

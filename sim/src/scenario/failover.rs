@@ -1,0 +1,399 @@
+//! Failure scenarios: explicit fault schedules that replay how Kafka behaves when
+//! brokers crash, and the famous ways it lost data before its rules changed.
+//!
+//! Each scenario runs a fixed schedule (the seed varies only latencies), ends with
+//! a final read of the partition, and judges what the clients saw with
+//! [`crate::check::write_anomalies`]. An anomaly Kafka's promises forbid under the
+//! scenario's settings fails the run; one they allow (an `acks=1` write lost in a
+//! failover, a write lost to an unclean election) is reported with the reason.
+
+use super::toolkit::{create_topic, pause, producer, read_back, send, wait_for};
+use super::{Scenario, ScenarioFuture, ScenarioOutcome};
+use crate::check::write_anomalies;
+use crate::client::Admin;
+use crate::cluster::{Cluster, ClusterSpec};
+use crate::driver::now_ms;
+use kafkasim::client::admin::{AdminConfig, NewTopic};
+use kafkasim::config::Truncation;
+use kafkasim::disk::CrashKind;
+use kafkasim::ids::{BrokerId, TopicPartition};
+use kafkasim::protocol::ElectionType;
+use std::future::Future;
+
+/// Every failure scenario, in the order the book meets them.
+pub const ALL: &[Scenario] = &[
+    LEADER_CRASH_ACKS_ALL,
+    PREFERRED_LEADER_RETURNS,
+    KIP_101,
+    KIP_101_HIGH_WATERMARK_TRUNCATION,
+    LAST_REPLICA_POWER_LOSS,
+    LAST_REPLICA_PROCESS_CRASH,
+];
+
+/// The partition every failure scenario writes to.
+const TOPIC: &str = "orders";
+
+fn orders() -> TopicPartition {
+    TopicPartition::new(TOPIC, 0)
+}
+
+/// Runs a scenario body on a client machine named `app`; a body that cannot go
+/// on returns `Err`, which becomes the run's failure.
+fn on_app<F, Fut>(cluster: Cluster, body: F) -> ScenarioFuture
+where
+    F: FnOnce(Cluster, ScenarioOutcome) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<ScenarioOutcome, (ScenarioOutcome, String)>> + Send + 'static,
+{
+    Box::pin(async move {
+        let app = cluster.clone();
+        let result = cluster
+            .spawn_client(
+                "app",
+                async move { body(app, ScenarioOutcome::default()).await },
+            )
+            .await
+            .expect("the app task finishes");
+        match result {
+            Ok(outcome) => outcome,
+            Err((mut outcome, why)) => {
+                outcome.failure = Some(why);
+                outcome
+            }
+        }
+    })
+}
+
+/// Judges the final read: anomalies fail the run when `promised`, else they are
+/// reported as allowed, with `why_allowed`.
+fn judge(outcome: &mut ScenarioOutcome, promised: bool, why_allowed: &str) {
+    let anomalies = write_anomalies(outcome);
+    if anomalies.is_empty() {
+        return;
+    }
+    let lines: Vec<String> = anomalies.iter().map(ToString::to_string).collect();
+    if promised {
+        outcome.failure = Some(lines.join("; "));
+    } else {
+        outcome.allowed_anomalies.extend(
+            lines
+                .into_iter()
+                .map(|l| format!("{l} (allowed: {why_allowed})")),
+        );
+    }
+}
+
+/// Shorthand for a step that may fail the scenario.
+macro_rules! step {
+    ($outcome:ident, $result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(why) => return Err(($outcome, why)),
+        }
+    };
+}
+
+// ---- leader-crash-acks-all ---------------------------------------------------------
+
+pub const LEADER_CRASH_ACKS_ALL: Scenario = Scenario {
+    name: "leader-crash-acks-all",
+    summary: "RF 3, min.insync.replicas 2, acks=all: the leader crashes mid-stream; no acknowledged write is lost",
+    cluster: ClusterSpec::default,
+    run: |cluster| on_app(cluster, leader_crash_acks_all),
+};
+
+async fn leader_crash_acks_all(
+    cluster: Cluster,
+    mut outcome: ScenarioOutcome,
+) -> Result<ScenarioOutcome, (ScenarioOutcome, String)> {
+    let topic = NewTopic::new(TOPIC, 1, 3).config("min.insync.replicas", "2");
+    step!(outcome, create_topic(&cluster, topic).await);
+    let first_leader = step!(
+        outcome,
+        wait_for(&cluster, &orders(), "a leader", |p| p.leader.is_some()).await
+    )
+    .leader
+    .expect("waited for");
+    let producer = producer(&cluster, &[("acks", "all")]);
+    for i in 0..10 {
+        if i == 4 {
+            cluster.crash_broker(first_leader, CrashKind::ProcessCrash);
+        }
+        send(
+            &cluster,
+            "producer",
+            &producer,
+            TOPIC,
+            &format!("v{i}"),
+            &mut outcome,
+        )
+        .await;
+    }
+    cluster.restart_broker(first_leader);
+    step!(
+        outcome,
+        wait_for(&cluster, &orders(), "the old leader back in the ISR", |p| p
+            .isr
+            .len()
+            == 3)
+        .await
+    );
+    read_back(&cluster, TOPIC, &mut outcome).await;
+    judge(&mut outcome, true, "");
+    Ok(outcome)
+}
+
+// ---- preferred-leader-returns ------------------------------------------------------
+
+pub const PREFERRED_LEADER_RETURNS: Scenario = Scenario {
+    name: "preferred-leader-returns",
+    summary: "3 partitions, RF 3: broker-1 leads one and follows two, crashes and returns; leadership comes back when asked",
+    cluster: ClusterSpec::default,
+    run: |cluster| on_app(cluster, preferred_leader_returns),
+};
+
+async fn preferred_leader_returns(
+    cluster: Cluster,
+    mut outcome: ScenarioOutcome,
+) -> Result<ScenarioOutcome, (ScenarioOutcome, String)> {
+    step!(
+        outcome,
+        create_topic(&cluster, NewTopic::new(TOPIC, 3, 3)).await
+    );
+    let partitions: Vec<TopicPartition> = (0..3).map(|p| TopicPartition::new(TOPIC, p)).collect();
+    let leaders = |cluster: &Cluster| -> Vec<Option<BrokerId>> {
+        let image = cluster.metadata();
+        partitions
+            .iter()
+            .map(|tp| image.partition(tp).and_then(|p| p.leader))
+            .collect()
+    };
+    let preferred = leaders(&cluster);
+    let trace = cluster.trace().clone();
+    trace.timeline(
+        now_ms(),
+        "app",
+        format!("leaders of {TOPIC}-0,1,2: {preferred:?}"),
+    );
+    let producer = producer(&cluster, &[("acks", "all")]);
+    send(
+        &cluster,
+        "producer",
+        &producer,
+        TOPIC,
+        "before",
+        &mut outcome,
+    )
+    .await;
+
+    cluster.crash_broker(1, CrashKind::ProcessCrash);
+    step!(
+        outcome,
+        wait_for(&cluster, &orders(), "a new leader", |p| p
+            .leader
+            .is_some_and(|l| l != 1))
+        .await
+    );
+    trace.timeline(
+        now_ms(),
+        "app",
+        format!("leaders while broker-1 is down: {:?}", leaders(&cluster)),
+    );
+    send(
+        &cluster,
+        "producer",
+        &producer,
+        TOPIC,
+        "during",
+        &mut outcome,
+    )
+    .await;
+
+    cluster.restart_broker(1);
+    for tp in &partitions {
+        step!(
+            outcome,
+            wait_for(&cluster, tp, "broker-1 back in the ISR", |p| p
+                .isr
+                .contains(&1))
+            .await
+        );
+    }
+    trace.timeline(
+        now_ms(),
+        "app",
+        format!("leaders after broker-1 caught up: {:?}", leaders(&cluster)),
+    );
+    let admin = Admin::new(&cluster, AdminConfig::new(cluster.bootstrap()));
+    let results = step!(
+        outcome,
+        admin
+            .elect_leaders(ElectionType::Preferred, None)
+            .await
+            .map_err(|e| format!("elect_leaders failed: {e}"))
+    );
+    for r in &results {
+        let answer = r
+            .error_message
+            .clone()
+            .unwrap_or_else(|| "leader moved".into());
+        trace.timeline(
+            now_ms(),
+            "admin",
+            format!("preferred election of {}: {answer}", r.partition),
+        );
+    }
+    pause(2_000).await;
+    let after = leaders(&cluster);
+    trace.timeline(
+        now_ms(),
+        "app",
+        format!("leaders after the preferred election: {after:?}"),
+    );
+    read_back(&cluster, TOPIC, &mut outcome).await;
+    judge(&mut outcome, true, "");
+    if after != preferred && outcome.failure.is_none() {
+        outcome.failure = Some(format!(
+            "leaders {after:?} after the preferred election, expected {preferred:?}"
+        ));
+    }
+    Ok(outcome)
+}
+
+// ---- kip-101 -----------------------------------------------------------------------
+
+fn two_brokers() -> ClusterSpec {
+    ClusterSpec {
+        brokers: 2,
+        ..ClusterSpec::default()
+    }
+}
+
+fn two_brokers_high_watermark_truncation() -> ClusterSpec {
+    ClusterSpec {
+        truncation: Truncation::HighWatermark,
+        ..two_brokers()
+    }
+}
+
+pub const KIP_101: Scenario = Scenario {
+    name: "kip-101",
+    summary: "KIP-101's schedule with leader epochs (Kafka 0.11+): the follower keeps the acknowledged m2",
+    cluster: two_brokers,
+    run: |cluster| on_app(cluster, kip_101),
+};
+
+pub const KIP_101_HIGH_WATERMARK_TRUNCATION: Scenario = Scenario {
+    name: "kip-101-high-watermark-truncation",
+    summary: "KIP-101's schedule with pre-0.11 truncation to the high watermark: the acknowledged m2 is lost",
+    cluster: two_brokers_high_watermark_truncation,
+    run: |cluster| on_app(cluster, kip_101),
+};
+
+/// RF 2, leader B (broker-1), follower A (broker-2). A fetches m2 and B
+/// acknowledges it, but A learns the new high watermark only on its next fetch.
+/// Before that, A crashes and restarts, and B crashes. A becomes the leader.
+async fn kip_101(
+    cluster: Cluster,
+    mut outcome: ScenarioOutcome,
+) -> Result<ScenarioOutcome, (ScenarioOutcome, String)> {
+    step!(
+        outcome,
+        create_topic(&cluster, NewTopic::new(TOPIC, 1, 2)).await
+    );
+    let p = step!(
+        outcome,
+        wait_for(&cluster, &orders(), "both replicas in sync", |p| p
+            .isr
+            .len()
+            == 2)
+        .await
+    );
+    let (b, a) = (p.replicas[0], p.replicas[1]);
+    let producer = producer(&cluster, &[("acks", "all")]);
+    send(&cluster, "producer", &producer, TOPIC, "m1", &mut outcome).await;
+    send(&cluster, "producer", &producer, TOPIC, "m2", &mut outcome).await;
+    // Within the follower's fetch wait: A has m2, but its high watermark is 1.
+    cluster.crash_broker(a, CrashKind::ProcessCrash);
+    cluster.restart_broker(a);
+    cluster.crash_broker(b, CrashKind::ProcessCrash);
+    step!(
+        outcome,
+        wait_for(&cluster, &orders(), "broker A as leader", |p| p.leader
+            == Some(a))
+        .await
+    );
+    send(&cluster, "producer", &producer, TOPIC, "m3", &mut outcome).await;
+    cluster.restart_broker(b);
+    step!(
+        outcome,
+        wait_for(&cluster, &orders(), "B back in the ISR", |p| p.isr.len()
+            == 2)
+        .await
+    );
+    read_back(&cluster, TOPIC, &mut outcome).await;
+    judge(&mut outcome, true, "");
+    Ok(outcome)
+}
+
+// ---- last-replica-power-loss / last-replica-process-crash ---------------------------
+
+pub const LAST_REPLICA_POWER_LOSS: Scenario = Scenario {
+    name: "last-replica-power-loss",
+    summary: "RF 2, min.insync.replicas 2: the ISR shrinks to one broker, which then loses power; an acks=all write is lost",
+    cluster: two_brokers,
+    run: |cluster| on_app(cluster, |c, o| last_replica(c, o, CrashKind::PowerLoss)),
+};
+
+pub const LAST_REPLICA_PROCESS_CRASH: Scenario = Scenario {
+    name: "last-replica-process-crash",
+    summary: "the same schedule with a process crash instead of a power loss: nothing is lost",
+    cluster: two_brokers,
+    run: |cluster| on_app(cluster, |c, o| last_replica(c, o, CrashKind::ProcessCrash)),
+};
+
+async fn last_replica(
+    cluster: Cluster,
+    mut outcome: ScenarioOutcome,
+    kind: CrashKind,
+) -> Result<ScenarioOutcome, (ScenarioOutcome, String)> {
+    let topic = NewTopic::new(TOPIC, 1, 2).config("min.insync.replicas", "2");
+    step!(outcome, create_topic(&cluster, topic).await);
+    let p = step!(
+        outcome,
+        wait_for(&cluster, &orders(), "both replicas in sync", |p| p
+            .isr
+            .len()
+            == 2)
+        .await
+    );
+    let (leader, follower) = (p.replicas[0], p.replicas[1]);
+    let producer = producer(&cluster, &[("acks", "all")]);
+    send(&cluster, "producer", &producer, TOPIC, "w1", &mut outcome).await;
+    cluster.crash_broker(follower, CrashKind::ProcessCrash);
+    step!(
+        outcome,
+        wait_for(&cluster, &orders(), "the ISR down to the leader", |p| p.isr
+            == vec![leader])
+        .await
+    );
+    cluster.crash_broker(leader, kind);
+    pause(1_000).await;
+    cluster.restart_broker(follower);
+    cluster.restart_broker(leader);
+    step!(
+        outcome,
+        wait_for(&cluster, &orders(), "both replicas in sync again", |p| p
+            .leader
+            .is_some()
+            && p.isr.len() == 2)
+        .await
+    );
+    read_back(&cluster, TOPIC, &mut outcome).await;
+    judge(
+        &mut outcome,
+        kind == CrashKind::ProcessCrash,
+        "the last in-sync replica lost its unflushed tail; Kafka acknowledges from the page \
+         cache and promises durability only while an in-sync copy keeps the write",
+    );
+    Ok(outcome)
+}

@@ -1,0 +1,180 @@
+//! Steps the failure scenarios share: create a topic, send and record, wait for
+//! the cluster to reach a state, and read everything back at the end.
+
+use super::{ConsumedRecord, FailedSend, ScenarioOutcome, SentRecord};
+use crate::client::{Admin, Consumer, Producer};
+use crate::cluster::Cluster;
+use crate::driver::now_ms;
+use kafkasim::client::admin::{AdminConfig, NewTopic};
+use kafkasim::client::consumer::ConsumerConfig;
+use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
+use kafkasim::client::ClientError;
+use kafkasim::error::ErrorCode;
+use kafkasim::ids::{BrokerId, TopicPartition};
+use kafkasim::metadata::PartitionInfo;
+use std::time::Duration;
+
+/// How long a scenario waits for the cluster to reach a state it expects.
+const WAIT_LIMIT_MS: u64 = 120_000;
+
+/// Waits for every broker, then creates `topic`; `Err` says why it failed.
+pub async fn create_topic(cluster: &Cluster, topic: NewTopic) -> Result<(), String> {
+    let admin = Admin::new(cluster, AdminConfig::new(cluster.bootstrap()));
+    admin.wait_for_brokers(cluster.bootstrap().len()).await;
+    let name = topic.name.clone();
+    match admin.create_topics(vec![topic]).await.as_deref() {
+        Ok([result]) if result.error_code == ErrorCode::None => {
+            cluster
+                .trace()
+                .timeline(now_ms(), "admin", format!("topic {name} created"));
+            Ok(())
+        }
+        other => Err(format!("creating topic {name} failed: {other:?}")),
+    }
+}
+
+/// A producer configured by Kafka keys.
+pub fn producer(cluster: &Cluster, settings: &[(&str, &str)]) -> Producer {
+    let mut config = ProducerConfig::new(cluster.bootstrap());
+    for (key, value) in settings {
+        config
+            .set(key, value)
+            .unwrap_or_else(|e| panic!("a scenario's producer config is valid: {e}"));
+    }
+    Producer::new(cluster, config)
+}
+
+/// Sends `value` to partition 0 of `topic` as `who`, and records the outcome both
+/// in `outcome` and on the timeline. Returns the offset when acknowledged.
+pub async fn send(
+    cluster: &Cluster,
+    who: &str,
+    producer: &Producer,
+    topic: &str,
+    value: &str,
+    outcome: &mut ScenarioOutcome,
+) -> Option<i64> {
+    let record = ProducerRecord::new(topic, value).partition(0);
+    let trace = cluster.trace();
+    match producer.send(record).await {
+        Ok(metadata) => {
+            let acks = producer.acks().as_i16();
+            let acks = if acks == -1 {
+                "all".to_string()
+            } else {
+                acks.to_string()
+            };
+            let text = format!(
+                "{value} acknowledged (acks={acks}) at {}@{}",
+                metadata.partition, metadata.offset
+            );
+            trace.timeline(now_ms(), who, text);
+            outcome.sent.push(SentRecord {
+                time_ms: now_ms(),
+                value: value.into(),
+                partition: metadata.partition,
+                offset: metadata.offset,
+                acks: producer.acks(),
+            });
+            Some(metadata.offset)
+        }
+        Err(error) => {
+            let ambiguous = error.is_ambiguous();
+            let kind = if ambiguous {
+                "ambiguous: may or may not be written"
+            } else {
+                "not written"
+            };
+            trace.timeline(now_ms(), who, format!("{value} failed ({kind}): {error}"));
+            outcome.failed.push(FailedSend {
+                time_ms: now_ms(),
+                value: value.into(),
+                error: error.to_string(),
+                ambiguous,
+            });
+            None
+        }
+    }
+}
+
+/// The controller's view of a partition now.
+pub fn partition(cluster: &Cluster, tp: &TopicPartition) -> PartitionInfo {
+    cluster
+        .metadata()
+        .partition(tp)
+        .cloned()
+        .unwrap_or_else(|| panic!("{tp} exists"))
+}
+
+/// Waits until the controller's view of `tp` satisfies `done`; `Err` after the
+/// wait limit, naming `what` was awaited.
+pub async fn wait_for(
+    cluster: &Cluster,
+    tp: &TopicPartition,
+    what: &str,
+    done: impl Fn(&PartitionInfo) -> bool,
+) -> Result<PartitionInfo, String> {
+    let deadline_ms = now_ms() + WAIT_LIMIT_MS;
+    loop {
+        let p = partition(cluster, tp);
+        if done(&p) {
+            return Ok(p);
+        }
+        if now_ms() >= deadline_ms {
+            return Err(format!(
+                "{tp}: gave up waiting for {what} after {} s (leader {:?}, ISR {:?})",
+                WAIT_LIMIT_MS / 1000,
+                p.leader,
+                p.isr
+            ));
+        }
+        madsim::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Sleeps `ms` of simulated time.
+pub async fn pause(ms: u64) {
+    madsim::time::sleep(Duration::from_millis(ms)).await;
+}
+
+/// Reads partition 0 of `topic` from the beginning with a fresh consumer until
+/// three polls in a row bring nothing, and records what it read as the run's
+/// final read.
+pub async fn read_back(cluster: &Cluster, topic: &str, outcome: &mut ScenarioOutcome) {
+    let mut config = ConsumerConfig::new(cluster.bootstrap());
+    config
+        .set("auto.offset.reset", "earliest")
+        .expect("a valid value");
+    let consumer = Consumer::new(cluster, config);
+    consumer.assign(vec![TopicPartition::new(topic, 0)]);
+    let mut empty_polls = 0;
+    let deadline_ms = now_ms() + WAIT_LIMIT_MS;
+    while empty_polls < 3 && now_ms() < deadline_ms {
+        match consumer.poll(1_000).await {
+            Ok(records) if !records.is_empty() => {
+                empty_polls = 0;
+                for record in records {
+                    outcome.consumed.push(ConsumedRecord {
+                        time_ms: now_ms(),
+                        value: record.value,
+                        partition: record.partition,
+                        offset: record.offset,
+                    });
+                }
+            }
+            Ok(_) => empty_polls += 1,
+            Err(ClientError::Broker { .. } | ClientError::Timeout { .. }) => empty_polls += 1,
+            Err(other) => panic!("the final read failed: {other}"),
+        }
+    }
+    let read: Vec<String> = outcome
+        .consumed
+        .iter()
+        .map(|c| format!("{}@{}", c.value, c.offset))
+        .collect();
+    cluster.trace().timeline(
+        now_ms(),
+        "reader",
+        format!("final read of {topic}-0: [{}]", read.join(", ")),
+    );
+}
