@@ -10,7 +10,7 @@ use kafkasim::client::consumer::ConsumerConfig;
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
 use kafkasim::client::ClientError;
 use kafkasim::error::ErrorCode;
-use kafkasim::ids::{BrokerId, TopicPartition};
+use kafkasim::ids::TopicPartition;
 use kafkasim::metadata::PartitionInfo;
 use std::time::Duration;
 
