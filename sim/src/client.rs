@@ -55,6 +55,7 @@ where
             node,
             cell,
             cluster.trace().clone(),
+            cluster.faults().clone(),
             on_event,
             Some(receiver),
         ));
