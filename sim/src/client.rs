@@ -57,6 +57,7 @@ where
             node,
             cell,
             cluster.trace().clone(),
+            cluster.faults().clone(),
             on_event,
             Some(receiver),
         ));

@@ -4,8 +4,10 @@
 //! The cluster keeps every server's state in a cell outside the machine, so that
 //! after a kill the restarted machine can be rebuilt from what its disk kept: all
 //! of it after a process crash, only the flushed part after a power loss.
+//! Network partitions, lost responses and pauses are in `faults`.
 
 use crate::driver::{ip_of, now_ms, run_node, NodeCell};
+use crate::faults::{Faults, Partitions};
 use crate::narrate::narrate;
 use crate::trace::Trace;
 use kafkasim::broker::Broker;
@@ -17,7 +19,7 @@ use kafkasim::log::Log;
 use kafkasim::metadata::MetadataImage;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The shape of a cluster.
 #[derive(Debug, Clone)]
@@ -50,6 +52,8 @@ struct Server<N> {
 
 struct Inner {
     trace: Trace,
+    faults: Faults,
+    partitions: Mutex<Partitions>,
     controller: Server<Controller>,
     brokers: BTreeMap<BrokerId, Server<Broker>>,
     next_client: Mutex<u32>,
@@ -59,7 +63,13 @@ struct Inner {
 #[derive(Clone)]
 pub struct Cluster(Arc<Inner>);
 
-fn start_server<N, M>(name: String, me: NodeId, trace: &Trace, make: M) -> Server<N>
+fn start_server<N, M>(
+    name: String,
+    me: NodeId,
+    trace: &Trace,
+    faults: &Faults,
+    make: M,
+) -> Server<N>
 where
     N: kafkasim::node::Node<Event = kafkasim::event::ClusterEvent> + Send + 'static,
     M: Fn(Disk, u64) -> N + Send + Sync + 'static,
@@ -70,10 +80,12 @@ where
     let make = Arc::new(make);
     let handle = madsim::runtime::Handle::current();
     let init = {
-        let (cell, crash, trace) = (cell.clone(), crash.clone(), trace.clone());
+        let (cell, crash, trace, faults) =
+            (cell.clone(), crash.clone(), trace.clone(), faults.clone());
         move || {
             let (cell, crash, trace, make) =
                 (cell.clone(), crash.clone(), trace.clone(), make.clone());
+            let faults = faults.clone();
             async move {
                 let now = now_ms();
                 let previous = cell.lock().expect("node lock").take();
@@ -96,7 +108,7 @@ where
                         timeline.timeline(now, me.to_string(), text);
                     }
                 };
-                run_node(me, cell, trace, on_event, None).await;
+                run_node(me, cell, trace, faults, on_event, None).await;
             }
         }
     };
@@ -140,11 +152,13 @@ impl IntoDisk for Controller {
 impl Cluster {
     /// Starts the controller and the brokers. Call inside the simulation.
     pub fn start(spec: &ClusterSpec, trace: Trace) -> Cluster {
+        let faults = Faults::default();
         let controller_config = spec.controller.clone();
         let controller = start_server(
             "controller".into(),
             NodeId::Controller,
             &trace,
+            &faults,
             move |disk, now| Controller::new(controller_config.clone(), disk, now),
         );
         let brokers = (1..=spec.brokers as BrokerId)
@@ -156,13 +170,21 @@ impl Cluster {
                     format!("broker-{id}"),
                     NodeId::Broker(id),
                     &trace,
+                    &faults,
                     move |disk, now| Broker::new(config.clone(), disk, now),
                 );
                 (id, server)
             })
-            .collect();
+            .collect::<BTreeMap<_, _>>();
+        let mut partitions = Partitions::default();
+        partitions.add_server(NodeId::Controller, controller.handle.id());
+        for (&id, server) in &brokers {
+            partitions.add_server(NodeId::Broker(id), server.handle.id());
+        }
         Cluster(Arc::new(Inner {
             trace,
+            faults,
+            partitions: Mutex::new(partitions),
             controller,
             brokers,
             next_client: Mutex::new(0),
@@ -171,6 +193,15 @@ impl Cluster {
 
     pub fn trace(&self) -> &Trace {
         &self.0.trace
+    }
+
+    /// The faults every driver of this cluster (servers and clients) carries out.
+    pub fn faults(&self) -> &Faults {
+        &self.0.faults
+    }
+
+    pub(crate) fn partitions(&self) -> MutexGuard<'_, Partitions> {
+        self.0.partitions.lock().expect("partitions lock")
     }
 
     /// `bootstrap.servers` for clients: every broker.
@@ -197,6 +228,7 @@ impl Cluster {
             .name(name)
             .ip(ip_of(NodeId::Client(id)))
             .build();
+        self.partitions().add_client(name, node.id());
         node.spawn(future)
     }
 
@@ -207,24 +239,45 @@ impl Cluster {
             .unwrap_or_else(|| panic!("no broker {id} in this cluster"))
     }
 
-    /// Kills a broker's machine. `kind` decides what its disk keeps at restart.
-    pub fn crash_broker(&self, id: BrokerId, kind: CrashKind) {
-        let server = self.broker(id);
+    /// Kills a server's machine; `kind` decides what its disk keeps at restart.
+    fn crash<N>(&self, server: &Server<N>, node: NodeId, kind: CrashKind) {
         *server.crash.lock().expect("crash lock") = kind;
+        let now = now_ms();
         self.0
             .trace
-            .record(now_ms(), NodeId::Broker(id), format_args!("crash {kind:?}"));
+            .record(now, node, format_args!("crash {kind:?}"));
         self.0.trace.timeline(
-            now_ms(),
-            format!("broker-{id}"),
+            now,
+            node.to_string(),
             format!("crashed ({})", describe_crash(kind)),
         );
         madsim::runtime::Handle::current().kill(server.handle.id());
     }
 
+    /// Kills a broker's machine. `kind` decides what its disk keeps at restart.
+    pub fn crash_broker(&self, id: BrokerId, kind: CrashKind) {
+        self.crash(self.broker(id), NodeId::Broker(id), kind);
+    }
+
     /// Restarts a crashed broker; it rebuilds itself from its disk.
     pub fn restart_broker(&self, id: BrokerId) {
         madsim::runtime::Handle::current().restart(self.broker(id).handle.id());
+    }
+
+    /// Kills the controller's process. Metadata freezes until it returns: no
+    /// fencing, no elections (real KRaft would fail over to another voter).
+    pub fn crash_controller(&self) {
+        self.crash(
+            &self.0.controller,
+            NodeId::Controller,
+            CrashKind::ProcessCrash,
+        );
+    }
+
+    /// Restarts the crashed controller; it rebuilds the metadata from its disk and
+    /// gives every registered broker a fresh session timeout.
+    pub fn restart_controller(&self) {
+        madsim::runtime::Handle::current().restart(self.0.controller.handle.id());
     }
 
     /// The controller's current metadata image.

@@ -7,8 +7,16 @@
 //! Connections use madsim's reliable ordered channel (`Endpoint::connect1`, the
 //! primitive its simulated TCP is built on), so they have TCP's semantics: order
 //! is kept per connection, a clogged link stalls instead of dropping, and a crashed
-//! peer breaks the connection. Messages travel as Rust values, not bytes.
+//! peer breaks the connection (see `faults` for what a clog does exactly).
+//! Messages travel as Rust values, not bytes.
+//!
+//! A connection the driver closes is closed on both ends at once, as a TCP reset:
+//! the peer reads end-of-stream, and nothing that was still in flight on it, in
+//! either direction, reaches a node afterwards. Besides forgetting connections
+//! that already broke, the driver closes one only when a fault says a response on
+//! it is lost (`Faults::take_lost_response`).
 
+use crate::faults::Faults;
 use crate::trace::Trace;
 use kafkasim::ids::NodeId;
 use kafkasim::node::{Effect, Node, Peer};
@@ -18,7 +26,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// The port brokers listen on, as in the crash course.
 pub const BROKER_PORT: u16 = 9092;
@@ -68,18 +76,62 @@ enum Inbound<N> {
         from: Peer,
         message: Message,
     },
+    /// The peer closed the connection, or its machine went away.
     Closed {
         peer: Option<NodeId>,
         connection: u64,
     },
+    /// This driver reset an incoming connection from `peer` (a lost response).
+    Reset {
+        peer: NodeId,
+    },
     Command(Command<N>),
+}
+
+/// One open connection: the sending half, and the reader task's stop signal.
+/// Dropping a `Link` closes the connection: the peer's reader sees end-of-stream
+/// and the local reader stops, dropping whatever was still on its way in.
+struct Link {
+    connection: u64,
+    sender: Sender,
+    _stop: oneshot::Sender<()>,
 }
 
 struct Connections {
     endpoint: Arc<Endpoint>,
-    outgoing: BTreeMap<NodeId, (u64, Sender)>,
-    incoming: Arc<Mutex<BTreeMap<u64, Sender>>>,
+    /// Connections this node opened, one per peer, as Kafka's network client keeps.
+    outgoing: BTreeMap<NodeId, Link>,
+    /// Connections peers opened to this node, by connection number.
+    incoming: Arc<Mutex<BTreeMap<u64, Link>>>,
     next_connection: Arc<Mutex<u64>>,
+}
+
+impl Connections {
+    /// Whether a connection is still open at this end.
+    fn is_open(&self, connection: u64) -> bool {
+        self.outgoing.values().any(|l| l.connection == connection)
+            || self
+                .incoming
+                .lock()
+                .expect("conn lock")
+                .contains_key(&connection)
+    }
+
+    /// Forgets a connection that closed. Returns `None` when it was already
+    /// forgotten (this end closed it first), else the peer if it is known.
+    fn forget(&mut self, connection: u64) -> Option<Option<NodeId>> {
+        let outgoing = self
+            .outgoing
+            .iter()
+            .find(|(_, l)| l.connection == connection)
+            .map(|(peer, _)| *peer);
+        if let Some(peer) = outgoing {
+            self.outgoing.remove(&peer);
+            return Some(Some(peer));
+        }
+        let incoming = self.incoming.lock().expect("conn lock").remove(&connection);
+        incoming.map(|_| None)
+    }
 }
 
 fn allocate(counter: &Mutex<u64>) -> u64 {
@@ -94,6 +146,7 @@ pub async fn run_node<N, F>(
     me: NodeId,
     cell: NodeCell<N>,
     trace: Trace,
+    faults: Faults,
     mut on_event: F,
     commands: Option<mpsc::UnboundedReceiver<Command<N>>>,
 ) where
@@ -140,7 +193,13 @@ pub async fn run_node<N, F>(
         .as_mut()
         .map(Node::take_effects)
         .unwrap_or_default();
-    let unreachable = carry_out(me, &mut conns, &trace, &inbox_tx, startup, &mut on_event).await;
+    let wiring = Wiring {
+        me,
+        trace: &trace,
+        faults: &faults,
+        inbox: &inbox_tx,
+    };
+    let unreachable = carry_out(&wiring, &mut conns, startup, &mut on_event).await;
     if let Some(node) = cell.lock().expect("node lock").as_mut() {
         for peer in unreachable {
             node.on_disconnect(now_ms(), peer);
@@ -180,31 +239,7 @@ pub async fn run_node<N, F>(
             let mut guard = cell.lock().expect("node lock");
             let Some(node) = guard.as_mut() else { return };
             match inbound {
-                Some(Inbound::Message { from, message }) => {
-                    trace.record(now, me, format_args!("recv {} {:?}", from.node, message));
-                    trace.count_message();
-                    node.on_message(now, from, message);
-                }
-                Some(Inbound::Closed { peer, connection }) => {
-                    let outgoing = conns
-                        .outgoing
-                        .iter()
-                        .find(|(_, (c, _))| *c == connection)
-                        .map(|(p, _)| *p);
-                    if let Some(peer) = outgoing {
-                        conns.outgoing.remove(&peer);
-                    }
-                    conns
-                        .incoming
-                        .lock()
-                        .expect("conn lock")
-                        .remove(&connection);
-                    if let Some(peer) = outgoing.or(peer) {
-                        trace.record(now, me, format_args!("disconnected {peer}"));
-                        node.on_disconnect(now, peer);
-                    }
-                }
-                Some(Inbound::Command(command)) => command(node, now),
+                Some(inbound) => deliver(me, node, now, inbound, &mut conns, &trace),
                 None => {
                     last_tick_ms = Some(now);
                     node.on_tick(now);
@@ -213,7 +248,7 @@ pub async fn run_node<N, F>(
             node.invariants();
             node.take_effects()
         };
-        let broken = carry_out(me, &mut conns, &trace, &inbox_tx, effects, &mut on_event).await;
+        let broken = carry_out(&wiring, &mut conns, effects, &mut on_event).await;
         if !broken.is_empty() {
             let effects = {
                 let mut guard = cell.lock().expect("node lock");
@@ -226,7 +261,7 @@ pub async fn run_node<N, F>(
             };
             // The node retries failed connects itself after its backoff, so one more
             // round is enough here; what fails again is reported and left alone.
-            let again = carry_out(me, &mut conns, &trace, &inbox_tx, effects, &mut on_event).await;
+            let again = carry_out(&wiring, &mut conns, effects, &mut on_event).await;
             let mut guard = cell.lock().expect("node lock");
             if let Some(node) = guard.as_mut() {
                 for peer in again {
@@ -237,12 +272,56 @@ pub async fn run_node<N, F>(
     }
 }
 
-/// Carries out effects; returns peers that could not be reached.
-async fn carry_out<N, F>(
+/// Hands one inbound event to the node. Messages still in flight on a connection
+/// this end already closed are dropped, as a closed socket reads nothing more.
+fn deliver<N: Node>(
     me: NodeId,
+    node: &mut N,
+    now: u64,
+    inbound: Inbound<N>,
     conns: &mut Connections,
     trace: &Trace,
-    inbox: &mpsc::UnboundedSender<Inbound<N>>,
+) {
+    match inbound {
+        Inbound::Message { from, message } => {
+            if !conns.is_open(from.connection) {
+                trace.record(now, me, format_args!("discard {} {:?}", from.node, message));
+                return;
+            }
+            trace.record(now, me, format_args!("recv {} {:?}", from.node, message));
+            trace.count_message();
+            node.on_message(now, from, message);
+        }
+        Inbound::Closed { peer, connection } => {
+            // A connection this end closed first was reported when it closed.
+            if let Some(known) = conns.forget(connection) {
+                if let Some(peer) = known.or(peer) {
+                    trace.record(now, me, format_args!("disconnected {peer}"));
+                    node.on_disconnect(now, peer);
+                }
+            }
+        }
+        Inbound::Reset { peer } => {
+            trace.record(now, me, format_args!("reset connection from {peer}"));
+            node.on_disconnect(now, peer);
+        }
+        Inbound::Command(command) => command(node, now),
+    }
+}
+
+/// What `carry_out` needs besides the connections: who this node is and where
+/// its reports go.
+struct Wiring<'a, N> {
+    me: NodeId,
+    trace: &'a Trace,
+    faults: &'a Faults,
+    inbox: &'a mpsc::UnboundedSender<Inbound<N>>,
+}
+
+/// Carries out effects; returns peers that could not be reached.
+async fn carry_out<N, F>(
+    wiring: &Wiring<'_, N>,
+    conns: &mut Connections,
     effects: Vec<Effect<N::Event>>,
     on_event: &mut F,
 ) -> Vec<NodeId>
@@ -251,6 +330,9 @@ where
     N::Event: std::fmt::Debug,
     F: FnMut(u64, N::Event),
 {
+    let Wiring {
+        me, trace, inbox, ..
+    } = *wiring;
     let mut unreachable = Vec::new();
     for effect in effects {
         match effect {
@@ -262,8 +344,9 @@ where
                     unreachable.push(to);
                     continue;
                 }
-                let (_, sender) = &conns.outgoing[&to];
-                if sender
+                let link = &conns.outgoing[&to];
+                if link
+                    .sender
                     .send(Box::new(Envelope { from: me, message }))
                     .await
                     .is_err()
@@ -273,11 +356,17 @@ where
                 }
             }
             Effect::Reply { to, message } => {
-                let incoming = conns.incoming.lock().expect("conn lock");
-                if let Some(sender) = incoming.get(&to.connection) {
-                    // A reply on a connection that just broke is lost, as in TCP.
-                    let _ = futures_send(sender, Envelope { from: me, message });
+                let mut incoming = conns.incoming.lock().expect("conn lock");
+                if !incoming.contains_key(&to.connection) {
+                    continue; // A reply on a connection that just broke is lost, as in TCP.
                 }
+                if let Some(api) = lost_response(wiring, &message) {
+                    incoming.remove(&to.connection);
+                    report_reset(wiring, to, api);
+                    continue;
+                }
+                let link = &incoming[&to.connection];
+                let _ = futures_send(&link.sender, Envelope { from: me, message });
             }
             Effect::Emit(event) => {
                 let now = now_ms();
@@ -287,6 +376,39 @@ where
         }
     }
     unreachable
+}
+
+/// The API of this response if a fault says it is lost (consuming the fault).
+fn lost_response<N>(wiring: &Wiring<'_, N>, message: &Message) -> Option<&'static str> {
+    let Message::Response { response, .. } = message else {
+        return None;
+    };
+    let api = response.api_name();
+    wiring
+        .faults
+        .take_lost_response(wiring.me, api)
+        .then_some(api)
+}
+
+/// Reports an incoming connection closed instead of answering `api` on it (its
+/// `Link` is already dropped): the requester reads end-of-stream, so its requests
+/// in flight fail, this node is told next, and the work the request did stays done.
+fn report_reset<N>(wiring: &Wiring<'_, N>, to: Peer, api: &str) {
+    let (now, me) = (now_ms(), wiring.me);
+    wiring.trace.record(
+        now,
+        me,
+        format_args!("fault lost {api} response to {}, connection reset", to.node),
+    );
+    wiring.trace.timeline(
+        now,
+        "network",
+        format!(
+            "{api} response from {me} to {} lost, connection reset",
+            to.node
+        ),
+    );
+    let _ = wiring.inbox.send(Inbound::Reset { peer: to.node });
 }
 
 /// `Sender::send` is async in signature but completes at once; poll it in place
@@ -311,36 +433,65 @@ async fn connect<N: Send + 'static>(
         return false;
     };
     let connection = allocate(&conns.next_connection);
-    conns.outgoing.insert(to, (connection, sender));
-    madsim::task::spawn(read_loop(receiver, connection, Some(to), inbox.clone()));
+    let (stop, stopped) = oneshot::channel();
+    let link = Link {
+        connection,
+        sender,
+        _stop: stop,
+    };
+    conns.outgoing.insert(to, link);
+    madsim::task::spawn(read_loop(
+        receiver,
+        connection,
+        Some(to),
+        stopped,
+        inbox.clone(),
+    ));
     true
 }
 
 async fn accept_loop<N: Send + 'static>(
     endpoint: Arc<Endpoint>,
-    incoming: Arc<Mutex<BTreeMap<u64, Sender>>>,
+    incoming: Arc<Mutex<BTreeMap<u64, Link>>>,
     next: Arc<Mutex<u64>>,
     inbox: mpsc::UnboundedSender<Inbound<N>>,
 ) {
     while let Ok((sender, receiver, _addr)) = endpoint.accept1().await {
         let connection = allocate(&next);
-        incoming
-            .lock()
-            .expect("conn lock")
-            .insert(connection, sender);
-        madsim::task::spawn(read_loop(receiver, connection, None, inbox.clone()));
+        let (stop, stopped) = oneshot::channel();
+        let link = Link {
+            connection,
+            sender,
+            _stop: stop,
+        };
+        incoming.lock().expect("conn lock").insert(connection, link);
+        madsim::task::spawn(read_loop(
+            receiver,
+            connection,
+            None,
+            stopped,
+            inbox.clone(),
+        ));
     }
 }
 
 /// Forwards what arrives on one connection to the node's inbox, then reports
-/// the connection closed.
+/// the connection closed. Stops silently when this end closes the connection
+/// (its `Link` is dropped), dropping the receiver and what was still queued in it.
 async fn read_loop<N: Send + 'static>(
     mut receiver: Receiver,
     connection: u64,
     mut peer: Option<NodeId>,
+    mut stopped: oneshot::Receiver<()>,
     inbox: mpsc::UnboundedSender<Inbound<N>>,
 ) {
-    while let Ok(payload) = receiver.recv().await {
+    loop {
+        let received = tokio::select! {
+            biased;
+            _ = &mut stopped => return,
+            received = receiver.recv() => received,
+        };
+        let Ok(payload) = received else { break };
         let envelope = payload
             .downcast::<Envelope>()
             .expect("only envelopes travel on kafkasim connections");

@@ -6,6 +6,7 @@
 //! - [`app`]: run application code against a fresh simulated cluster.
 //! - [`driver`]: runs one node on one simulated machine (connections, timers).
 //! - [`cluster`]: a controller and brokers, crash and restart, client machines.
+//! - [`faults`]: partitions, lost responses and pauses a scenario injects.
 //! - [`client`]: async `Admin`, `Producer` and `Consumer` over the client cores.
 //! - [`trace`]: the run's trace, its hash, and the human timeline.
 //! - [`narrate`]: cluster events as timeline sentences.
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod client;
 pub mod cluster;
 pub mod driver;
+pub mod faults;
 pub mod narrate;
 pub mod render;
 pub mod run;
