@@ -16,7 +16,7 @@ use crate::driver::now_ms;
 use kafkasim::client::admin::{AdminConfig, NewTopic};
 use kafkasim::config::Truncation;
 use kafkasim::disk::CrashKind;
-use kafkasim::ids::{BrokerId, TopicPartition};
+use kafkasim::ids::{BrokerId, NodeId, TopicPartition};
 use kafkasim::protocol::ElectionType;
 use std::future::Future;
 
@@ -28,6 +28,10 @@ pub const ALL: &[Scenario] = &[
     KIP_101_HIGH_WATERMARK_TRUNCATION,
     LAST_REPLICA_POWER_LOSS,
     LAST_REPLICA_PROCESS_CRASH,
+    ACKS_1_FAILOVER,
+    UNCLEAN_ELECTION,
+    UNCLEAN_ELECTION_DISABLED,
+    SPLIT_BRAIN_OLD_LEADER,
 ];
 
 /// The partition every failure scenario writes to.
@@ -394,6 +398,286 @@ async fn last_replica(
         kind == CrashKind::ProcessCrash,
         "the last in-sync replica lost its unflushed tail; Kafka acknowledges from the page \
          cache and promises durability only while an in-sync copy keeps the write",
+    );
+    Ok(outcome)
+}
+
+// ---- acks-1-failover ---------------------------------------------------------------
+
+pub const ACKS_1_FAILOVER: Scenario = Scenario {
+    name: "acks-1-failover",
+    summary: "acks=1: the leader acknowledges a write and crashes before any follower fetched it; the write is gone",
+    cluster: ClusterSpec::default,
+    run: |cluster| on_app(cluster, acks_1_failover),
+};
+
+async fn acks_1_failover(
+    cluster: Cluster,
+    mut outcome: ScenarioOutcome,
+) -> Result<ScenarioOutcome, (ScenarioOutcome, String)> {
+    step!(
+        outcome,
+        create_topic(&cluster, NewTopic::new(TOPIC, 1, 3)).await
+    );
+    let p = step!(
+        outcome,
+        wait_for(&cluster, &orders(), "all replicas in sync", |p| p.isr.len()
+            == 3)
+        .await
+    );
+    let leader = p.replicas[0];
+    let followers: Vec<BrokerId> = p.replicas[1..].to_vec();
+    let producer = producer(&cluster, &[("acks", "1")]);
+    send(
+        &cluster,
+        "producer",
+        &producer,
+        TOPIC,
+        "before",
+        &mut outcome,
+    )
+    .await;
+    pause(1_000).await; // the followers fetch it
+    for &f in &followers {
+        cluster.cut_link(NodeId::Broker(leader), NodeId::Broker(f));
+    }
+    send(
+        &cluster,
+        "producer",
+        &producer,
+        TOPIC,
+        "acked-then-lost",
+        &mut outcome,
+    )
+    .await;
+    cluster.crash_broker(leader, CrashKind::ProcessCrash);
+    step!(
+        outcome,
+        wait_for(&cluster, &orders(), "a new leader", |p| p
+            .leader
+            .is_some_and(|l| l != leader))
+        .await
+    );
+    for &f in &followers {
+        cluster.restore_link(NodeId::Broker(leader), NodeId::Broker(f));
+    }
+    send(
+        &cluster,
+        "producer",
+        &producer,
+        TOPIC,
+        "after",
+        &mut outcome,
+    )
+    .await;
+    cluster.restart_broker(leader);
+    step!(
+        outcome,
+        wait_for(&cluster, &orders(), "the old leader back in the ISR", |p| p
+            .isr
+            .len()
+            == 3)
+        .await
+    );
+    read_back(&cluster, TOPIC, &mut outcome).await;
+    judge(
+        &mut outcome,
+        false,
+        "acks=1 acknowledges after the leader's own append, before any follower has the write",
+    );
+    Ok(outcome)
+}
+
+// ---- unclean-election / unclean-election-disabled ------------------------------------
+
+pub const UNCLEAN_ELECTION: Scenario = Scenario {
+    name: "unclean-election",
+    summary: "unclean.leader.election.enable=true: the only in-sync replica dies and a lagging one takes over; acknowledged writes are lost and their offsets reused",
+    cluster: two_brokers,
+    run: |cluster| on_app(cluster, |c, o| unclean_election(c, o, true)),
+};
+
+pub const UNCLEAN_ELECTION_DISABLED: Scenario = Scenario {
+    name: "unclean-election-disabled",
+    summary: "the same schedule with unclean election off (Kafka's default): the partition stays offline until the in-sync replica returns, and nothing is lost",
+    cluster: two_brokers,
+    run: |cluster| on_app(cluster, |c, o| unclean_election(c, o, false)),
+};
+
+/// RF 2, leader L, follower F. The link between them breaks; after
+/// `replica.lag.time.max.ms` L drops F from the ISR and keeps acknowledging
+/// writes alone. Then L crashes.
+async fn unclean_election(
+    cluster: Cluster,
+    mut outcome: ScenarioOutcome,
+    unclean: bool,
+) -> Result<ScenarioOutcome, (ScenarioOutcome, String)> {
+    let topic = NewTopic::new(TOPIC, 1, 2).config(
+        "unclean.leader.election.enable",
+        if unclean { "true" } else { "false" },
+    );
+    step!(outcome, create_topic(&cluster, topic).await);
+    let p = step!(
+        outcome,
+        wait_for(&cluster, &orders(), "both replicas in sync", |p| p
+            .isr
+            .len()
+            == 2)
+        .await
+    );
+    let (leader, follower) = (p.replicas[0], p.replicas[1]);
+    let producer = producer(
+        &cluster,
+        &[
+            ("acks", "all"),
+            ("request.timeout.ms", "5000"),
+            ("delivery.timeout.ms", "10000"),
+        ],
+    );
+    send(
+        &cluster,
+        "producer",
+        &producer,
+        TOPIC,
+        "before",
+        &mut outcome,
+    )
+    .await;
+    cluster.cut_link(NodeId::Broker(leader), NodeId::Broker(follower));
+    step!(
+        outcome,
+        wait_for(&cluster, &orders(), "the ISR down to the leader", |p| p.isr
+            == vec![leader])
+        .await
+    );
+    send(&cluster, "producer", &producer, TOPIC, "a", &mut outcome).await;
+    send(&cluster, "producer", &producer, TOPIC, "b", &mut outcome).await;
+    cluster.crash_broker(leader, CrashKind::ProcessCrash);
+    cluster.restore_link(NodeId::Broker(leader), NodeId::Broker(follower));
+    if unclean {
+        step!(
+            outcome,
+            wait_for(&cluster, &orders(), "the lagging replica as leader", |p| p
+                .leader
+                == Some(follower))
+            .await
+        );
+        send(&cluster, "producer", &producer, TOPIC, "c", &mut outcome).await;
+    } else {
+        // Fenced after the session timeout: no eligible leader, so no leader.
+        step!(
+            outcome,
+            wait_for(&cluster, &orders(), "the partition offline", |p| p
+                .leader
+                .is_none())
+            .await
+        );
+        send(&cluster, "producer", &producer, TOPIC, "c", &mut outcome).await;
+        cluster.restart_broker(leader);
+        step!(
+            outcome,
+            wait_for(
+                &cluster,
+                &orders(),
+                "the in-sync replica back as leader",
+                |p| p.leader == Some(leader)
+            )
+            .await
+        );
+        send(&cluster, "producer", &producer, TOPIC, "d", &mut outcome).await;
+    }
+    if unclean {
+        cluster.restart_broker(leader);
+    }
+    step!(
+        outcome,
+        wait_for(&cluster, &orders(), "both replicas in sync again", |p| p
+            .isr
+            .len()
+            == 2)
+        .await
+    );
+    read_back(&cluster, TOPIC, &mut outcome).await;
+    judge(
+        &mut outcome,
+        !unclean,
+        "an unclean election makes an out-of-sync replica leader; it never had these writes",
+    );
+    Ok(outcome)
+}
+
+// ---- split-brain-old-leader ------------------------------------------------------------
+
+pub const SPLIT_BRAIN_OLD_LEADER: Scenario = Scenario {
+    name: "split-brain-old-leader",
+    summary: "the leader is cut off from the controller and the followers but not from producers: acks=1 writes to it are acknowledged then truncated, acks=all writes time out",
+    cluster: ClusterSpec::default,
+    run: |cluster| on_app(cluster, split_brain_old_leader),
+};
+
+async fn split_brain_old_leader(
+    cluster: Cluster,
+    mut outcome: ScenarioOutcome,
+) -> Result<ScenarioOutcome, (ScenarioOutcome, String)> {
+    let topic = NewTopic::new(TOPIC, 1, 3).config("min.insync.replicas", "2");
+    step!(outcome, create_topic(&cluster, topic).await);
+    let p = step!(
+        outcome,
+        wait_for(&cluster, &orders(), "all replicas in sync", |p| p.isr.len()
+            == 3)
+        .await
+    );
+    let old_leader = p.replicas[0];
+    let short = [
+        ("request.timeout.ms", "5000"),
+        ("delivery.timeout.ms", "5000"),
+    ];
+    let acks_1 = producer(&cluster, &[&[("acks", "1")][..], &short].concat());
+    let acks_all = producer(&cluster, &[&[("acks", "all")][..], &short].concat());
+    send(&cluster, "producer-1", &acks_1, TOPIC, "w1", &mut outcome).await;
+    send(
+        &cluster,
+        "producer-all",
+        &acks_all,
+        TOPIC,
+        "w2",
+        &mut outcome,
+    )
+    .await;
+
+    cluster.isolate_broker(old_leader);
+    send(&cluster, "producer-1", &acks_1, TOPIC, "s1", &mut outcome).await;
+    send(&cluster, "producer-1", &acks_1, TOPIC, "s2", &mut outcome).await;
+    send(
+        &cluster,
+        "producer-all",
+        &acks_all,
+        TOPIC,
+        "s3",
+        &mut outcome,
+    )
+    .await;
+    step!(
+        outcome,
+        wait_for(&cluster, &orders(), "a new leader", |p| p
+            .leader
+            .is_some_and(|l| l != old_leader))
+        .await
+    );
+    cluster.heal_broker(old_leader);
+    step!(
+        outcome,
+        wait_for(&cluster, &orders(), "the old leader back in the ISR", |p| p
+            .isr
+            .len()
+            == 3)
+        .await
+    );
+    read_back(&cluster, TOPIC, &mut outcome).await;
+    judge(
+        &mut outcome,
+        false,
+        "acks=1 trusts the leader alone, and an isolated old leader still believes it leads",
     );
     Ok(outcome)
 }
