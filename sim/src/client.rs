@@ -11,6 +11,7 @@ use kafkasim::client::admin::{AdminConfig, AdminCore, AdminOutcome, NewTopic};
 use kafkasim::client::consumer::{ConsumerConfig, ConsumerCore, ConsumerRecord};
 use kafkasim::client::producer::{ProducerConfig, ProducerCore, ProducerRecord, RecordMetadata};
 use kafkasim::client::{ClientError, Completion, Token};
+use kafkasim::config::ConfigError;
 use kafkasim::ids::{NodeId, Offset, TopicPartition};
 use kafkasim::node::Node;
 use kafkasim::protocol::{CreatableTopicResult, MetadataResponse};
@@ -152,8 +153,11 @@ impl Admin {
 pub struct Producer(ClientHandle<ProducerCore, kafkasim::client::producer::SendOutcome>);
 
 impl Producer {
-    pub fn new(cluster: &Cluster, config: ProducerConfig) -> Self {
-        Producer(ClientHandle::start(cluster, ProducerCore::new(config)))
+    /// Starts a producer, or says which configuration Kafka would refuse and why
+    /// (e.g. `enable.idempotence=true` with `acks=1`).
+    pub fn new(cluster: &Cluster, config: ProducerConfig) -> Result<Self, ConfigError> {
+        let core = ProducerCore::new(config)?;
+        Ok(Producer(ClientHandle::start(cluster, core)))
     }
 
     pub fn node(&self) -> NodeId {
