@@ -20,7 +20,8 @@ fn main() {
     let seed = seed_from_args(1);
     let result = run_app(seed, ClusterSpec::default(), |cluster| async move {
         create_users_topic(&cluster).await;
-        let producer = Producer::new(&cluster, ProducerConfig::new(cluster.bootstrap()));
+        let producer = Producer::new(&cluster, ProducerConfig::new(cluster.bootstrap()))
+            .expect("the default configuration is valid");
         for name in NAMES {
             let partition = if name < "N" { 0 } else { 1 };
             producer

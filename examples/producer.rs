@@ -19,7 +19,8 @@ fn main() {
         create_users_topic(&cluster).await;
 
         // ANCHOR: send
-        let producer = Producer::new(&cluster, ProducerConfig::new(cluster.bootstrap()));
+        let producer = Producer::new(&cluster, ProducerConfig::new(cluster.bootstrap()))
+            .expect("the default configuration is valid");
         println!("connecting...");
         println!("connected.");
         // A-M 0, N-Z 1

@@ -11,6 +11,7 @@
 //! - [`record`]: records and record batches.
 //! - [`disk`]: a node's disk, which knows what was flushed (power loss vs crash).
 //! - [`log`]: the partition log: offsets, log end offset, high watermark.
+//! - [`producer_state`]: idempotent producers' sequences a replica remembers.
 //! - [`metadata`]: the cluster metadata image the controller publishes.
 //! - [`config`]: configuration with Kafka's key names and defaults.
 //! - [`error`]: Kafka's error codes.
@@ -39,6 +40,7 @@ pub mod log;
 pub mod metadata;
 pub mod node;
 pub mod partitioner;
+pub mod producer_state;
 pub mod protocol;
 pub mod record;
 

@@ -11,7 +11,9 @@
 //! lets the client skip records before its position).
 
 use crate::disk::AppendFile;
+use crate::error::ErrorCode;
 use crate::ids::{LeaderEpoch, Offset};
+use crate::producer_state::{ProducerStateTable, SequenceCheck};
 use crate::record::RecordBatch;
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +29,9 @@ pub struct Log {
     hw_checkpoint: Offset,
     /// On disk (`leader-epoch-checkpoint`): each leader epoch with its start offset.
     epoch_starts: Vec<(LeaderEpoch, Offset)>,
+    /// In memory: idempotent producers' latest sequences, derived from the batches
+    /// and rebuilt from them after a restart or a truncation.
+    producers: ProducerStateTable,
 }
 
 /// What a read returns: records in `[from, up_to)`, clipped to whole records.
@@ -69,8 +74,18 @@ impl Log {
         batch.base_offset = base_offset;
         batch.partition_leader_epoch = leader_epoch;
         self.assign_epoch_start(leader_epoch, base_offset);
+        self.producers.record(&batch);
         self.segment.append(batch);
         base_offset
+    }
+
+    /// What a leader must do with an idempotent producer's batch before appending
+    /// it: append, answer a duplicate with its first offset, or refuse it.
+    pub fn check_producer_sequence(&self, batch: &RecordBatch) -> Result<SequenceCheck, ErrorCode> {
+        if batch.producer.is_none() {
+            return Ok(SequenceCheck::Append);
+        }
+        self.producers.check(batch)
     }
 
     /// Appends a batch copied from the leader, keeping its offsets and epoch.
@@ -92,6 +107,7 @@ impl Log {
             self.epoch_starts.pop();
         }
         self.assign_epoch_start(epoch, start);
+        self.producers.record(&batch);
         self.segment.append(batch);
     }
 
@@ -184,6 +200,7 @@ impl Log {
         self.epoch_starts.retain(|&(_, start)| start < offset);
         self.high_watermark = self.high_watermark.min(offset);
         self.hw_checkpoint = self.hw_checkpoint.min(offset);
+        self.producers = ProducerStateTable::rebuild(self.segment.entries());
         leo - offset
     }
 
@@ -206,11 +223,13 @@ impl Log {
         self.segment.lose_unflushed();
         let leo = self.log_end_offset();
         self.epoch_starts.retain(|&(_, start)| start < leo);
+        self.producers = ProducerStateTable::rebuild(self.segment.entries());
     }
 
     /// Rebuilds the in-memory state from what is on disk, after a restart.
     pub fn recover(&mut self) {
         self.high_watermark = self.hw_checkpoint.min(self.log_end_offset());
+        self.producers = ProducerStateTable::rebuild(self.segment.entries());
         self.invariants();
     }
 
@@ -234,6 +253,7 @@ impl Log {
             .epoch_starts
             .windows(2)
             .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));
+        self.producers.invariants();
     }
 }
 

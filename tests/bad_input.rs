@@ -68,7 +68,7 @@ fn send_one(record: ProducerRecord) -> Result<i64, ClientError> {
             .expect("created");
         let mut config = ProducerConfig::new(cluster.bootstrap());
         config.set("max.block.ms", "5000").expect("valid");
-        let producer = Producer::new(&cluster, config);
+        let producer = Producer::new(&cluster, config).expect("a valid configuration");
         producer.send(record).await.map(|m| m.offset)
     })
     .expect("the simulation runs")
@@ -104,5 +104,18 @@ fn an_invalid_acks_value_is_rejected_naming_the_key() {
     assert_eq!(
         error.to_string(),
         "invalid value '2' for configuration 'acks': String must be one of: all, -1, 0, 1"
+    );
+}
+
+#[test]
+fn an_idempotent_producer_with_acks_1_is_refused_naming_the_key() {
+    let mut config = ProducerConfig::new(vec![1]);
+    config.set("enable.idempotence", "true").expect("valid");
+    config.set("acks", "1").expect("valid on its own");
+    let error = kafkasim::client::producer::ProducerCore::new(config).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid value '1' for configuration 'acks': Must set acks to all in order to use \
+         the idempotent producer. Otherwise we cannot guarantee idempotence."
     );
 }

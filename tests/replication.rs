@@ -18,7 +18,7 @@ fn every_replica_holds_an_acks_all_write_and_learns_the_high_watermark() {
         assert_eq!(results[0].error_code, kafkasim::error::ErrorCode::None);
         let mut config = ProducerConfig::new(cluster.bootstrap());
         config.set("acks", "all").expect("valid");
-        let producer = Producer::new(&cluster, config);
+        let producer = Producer::new(&cluster, config).expect("a valid producer config");
         for value in ["a", "b", "c"] {
             producer
                 .send(ProducerRecord::new("orders", value))

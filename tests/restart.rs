@@ -31,7 +31,7 @@ fn values_after_crash(kind: CrashKind, flush_every: Option<u64>) -> Vec<String> 
             .expect("a leader");
         let mut config = ProducerConfig::new(cluster.bootstrap());
         config.set("acks", "1").expect("valid");
-        let producer = Producer::new(&cluster, config);
+        let producer = Producer::new(&cluster, config).expect("a valid configuration");
         for value in ["a", "b", "c"] {
             producer
                 .send(ProducerRecord::new("events", value))

@@ -11,6 +11,7 @@ use kafkasim::client::admin::{AdminConfig, AdminCore, AdminOutcome, NewTopic};
 use kafkasim::client::consumer::{ConsumerConfig, ConsumerCore, ConsumerRecord};
 use kafkasim::client::producer::{ProducerConfig, ProducerCore, ProducerRecord, RecordMetadata};
 use kafkasim::client::{ClientError, Completion, Token};
+use kafkasim::config::ConfigError;
 use kafkasim::ids::{NodeId, Offset, TopicPartition};
 use kafkasim::node::Node;
 use kafkasim::protocol::{
@@ -174,12 +175,12 @@ pub struct Producer(
 );
 
 impl Producer {
-    pub fn new(cluster: &Cluster, config: ProducerConfig) -> Self {
+    /// Starts a producer, or says which configuration Kafka would refuse and why
+    /// (e.g. `enable.idempotence=true` with `acks=1`).
+    pub fn new(cluster: &Cluster, config: ProducerConfig) -> Result<Self, ConfigError> {
         let acks = config.acks;
-        Producer(
-            ClientHandle::start(cluster, ProducerCore::new(config)),
-            acks,
-        )
+        let core = ProducerCore::new(config)?;
+        Ok(Producer(ClientHandle::start(cluster, core), acks))
     }
 
     pub fn node(&self) -> NodeId {

@@ -44,7 +44,7 @@ async fn one_partition_topic(cluster: &Cluster, topic: &str) -> BrokerId {
 fn acks_1_producer(cluster: &Cluster) -> Producer {
     let mut config = ProducerConfig::new(cluster.bootstrap());
     config.set("acks", "1").expect("valid");
-    Producer::new(cluster, config)
+    Producer::new(cluster, config).expect("a valid producer config")
 }
 
 /// The values in a broker's log of partition 0 of `topic`.

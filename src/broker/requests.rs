@@ -8,6 +8,7 @@ use crate::error::ErrorCode;
 use crate::event::ClusterEvent;
 use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, Offset, TopicPartition};
 use crate::node::Peer;
+use crate::producer_state::SequenceCheck;
 use crate::protocol::*;
 use crate::record::RecordBatch;
 
@@ -155,6 +156,13 @@ impl Broker {
         let leader_epoch = leadership.leader_epoch;
         let records = batch.len();
         let log = self.disk.logs.get_mut(tp).expect("a leader has a log");
+        match log.check_producer_sequence(&batch)? {
+            SequenceCheck::Append => {}
+            // A retry of a batch already written: answer with where it went.
+            SequenceCheck::Duplicate { base_offset } => {
+                return Ok((base_offset, base_offset + records));
+            }
+        }
         let base_offset = log.append_as_leader(batch, leader_epoch);
         if self
             .config

@@ -11,6 +11,16 @@
 //! Without idempotence, a retried batch can land after a later one (reordering),
 //! and a retry after a lost *response* writes the records twice: both are Kafka's
 //! real behaviour and both are kept.
+//!
+//! With idempotence (`enable.idempotence`, on by default with `acks=all`), the
+//! producer first gets a producer id with `InitProducerId`, then numbers each
+//! partition's batches from sequence 0 (see `producer/idempotence.rs`). A retry
+//! carries the same numbers, so the broker writes it once and answers a duplicate
+//! with the original offset; retries of a partition go out in sequence order, and
+//! a batch the broker refuses as `OUT_OF_ORDER_SEQUENCE_NUMBER` waits for an
+//! earlier batch still pending. Order and exactly-once writing then hold per
+//! partition, with up to 5 requests in flight. A restarted producer gets a new id
+//! and may duplicate.
 
 use super::network::{Failed, NetworkClient};
 use super::{ClientError, Completion, Token};
@@ -20,101 +30,20 @@ use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::node::{Effect, Node, Peer};
 use crate::partitioner::{partition_for_key, PartitionerKind};
 use crate::protocol::*;
-use crate::record::{Record, RecordBatch};
+use crate::record::{ProducerIdentity, Record, RecordBatch};
 use std::collections::{BTreeMap, VecDeque};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProducerConfig {
-    /// `bootstrap.servers`, as broker ids.
-    pub bootstrap: Vec<BrokerId>,
-    /// `acks` (default `all` since Kafka 3.0).
-    pub acks: Acks,
-    /// `linger.ms` (default 5 since Kafka 4.0).
-    pub linger_ms: u64,
-    /// `batch.size` in bytes (default 16384).
-    pub batch_size: usize,
-    /// `retries` (default 2147483647: retry until `delivery.timeout.ms`).
-    pub retries: u32,
-    /// `retry.backoff.ms` (default 100).
-    pub retry_backoff_ms: u64,
-    /// `delivery.timeout.ms` (default 120000).
-    pub delivery_timeout_ms: u64,
-    /// `request.timeout.ms` (default 30000).
-    pub request_timeout_ms: u64,
-    /// `max.block.ms` (default 60000): how long `send` waits for topic metadata.
-    pub max_block_ms: u64,
-    /// `max.in.flight.requests.per.connection` (default 5).
-    pub max_in_flight_requests_per_connection: usize,
-    /// `partitioner.class` for keyless records.
-    pub partitioner: PartitionerKind,
-}
+mod config;
+mod idempotence;
+#[cfg(test)]
+mod tests;
 
-impl ProducerConfig {
-    pub fn new(bootstrap: Vec<BrokerId>) -> Self {
-        ProducerConfig {
-            bootstrap,
-            acks: Acks::All,
-            linger_ms: 5,
-            batch_size: 16_384,
-            retries: i32::MAX as u32,
-            retry_backoff_ms: 100,
-            delivery_timeout_ms: 120_000,
-            request_timeout_ms: 30_000,
-            max_block_ms: 60_000,
-            max_in_flight_requests_per_connection: 5,
-            partitioner: PartitionerKind::Sticky,
-        }
-    }
+pub use config::{ProducerConfig, MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION_FOR_IDEMPOTENCE};
+use idempotence::Idempotence;
 
-    /// Sets a configuration by its Kafka key, as in a `producer.properties` file.
-    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
-        let err = |reason: &str| ConfigError {
-            key: key.into(),
-            value: value.into(),
-            reason: reason.into(),
-        };
-        let num = |v: &str| {
-            v.trim()
-                .parse::<u64>()
-                .map_err(|_| err("not a valid non-negative number"))
-        };
-        match key {
-            "acks" => {
-                self.acks = match value.trim() {
-                    "0" => Acks::None,
-                    "1" => Acks::Leader,
-                    "all" | "-1" => Acks::All,
-                    _ => return Err(err("String must be one of: all, -1, 0, 1")),
-                }
-            }
-            "linger.ms" => self.linger_ms = num(value)?,
-            "batch.size" => self.batch_size = num(value)? as usize,
-            "retries" => self.retries = num(value)?.min(u32::MAX as u64) as u32,
-            "retry.backoff.ms" => self.retry_backoff_ms = num(value)?,
-            "delivery.timeout.ms" => self.delivery_timeout_ms = num(value)?,
-            "request.timeout.ms" => self.request_timeout_ms = num(value)?,
-            "max.block.ms" => self.max_block_ms = num(value)?,
-            "max.in.flight.requests.per.connection" => {
-                let n = num(value)?;
-                if n == 0 {
-                    return Err(err("must be at least 1"));
-                }
-                self.max_in_flight_requests_per_connection = n as usize;
-            }
-            "partitioner.class" => {
-                self.partitioner = match value.trim() {
-                    "sticky" | "default" => PartitionerKind::Sticky,
-                    "round-robin" | "org.apache.kafka.clients.producer.RoundRobinPartitioner" => {
-                        PartitionerKind::RoundRobin
-                    }
-                    _ => return Err(err("expected sticky or round-robin")),
-                }
-            }
-            _ => return Err(err("unknown producer configuration")),
-        }
-        Ok(())
-    }
-}
+/// `InitProducerId`'s `transaction_timeout_ms` (Kafka's `transaction.timeout.ms`
+/// default). Unused without transactions, sent as Kafka's client sends it.
+const TRANSACTION_TIMEOUT_MS: u64 = 60_000;
 
 /// What the application sends (Kafka's `ProducerRecord`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,11 +94,15 @@ struct ProducerBatch {
     attempts: u32,
     retry_at_ms: u64,
     size_bytes: usize,
+    /// Producer id, epoch and first sequence, given when the batch is first sent
+    /// by an idempotent producer and kept through its retries.
+    identity: Option<ProducerIdentity>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Purpose {
     Metadata,
+    InitProducerId,
     Produce(Vec<ProducerBatch>),
 }
 
@@ -182,24 +115,30 @@ pub struct ProducerCore {
     waiting_for_metadata: Vec<(Token, ProducerRecord, u64)>,
     /// Per topic, the sticky partition or the next round-robin one.
     next_partition: BTreeMap<String, i32>,
+    /// Producer id and sequences; `None` when the producer is not idempotent.
+    idempotence: Option<Idempotence>,
     effects: Vec<Effect<Completion<SendOutcome>>>,
 }
 
 impl ProducerCore {
-    pub fn new(config: ProducerConfig) -> Self {
+    /// A producer with this configuration, or the reason Kafka would refuse it.
+    pub fn new(config: ProducerConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
         let network = NetworkClient::new(
             config.bootstrap.clone(),
             config.request_timeout_ms,
             config.retry_backoff_ms,
         );
-        ProducerCore {
+        let idempotence = config.idempotent().then(Idempotence::new);
+        Ok(ProducerCore {
             config,
             network,
             accumulator: BTreeMap::new(),
             waiting_for_metadata: Vec::new(),
             next_partition: BTreeMap::new(),
+            idempotence,
             effects: Vec::new(),
-        }
+        })
     }
 
     pub fn config(&self) -> &ProducerConfig {
@@ -208,6 +147,9 @@ impl ProducerCore {
 
     /// Starts sending a record; its outcome comes back as a completion with `token`.
     pub fn send(&mut self, now_ms: u64, token: Token, record: ProducerRecord) {
+        if let Some(error) = self.fatal_error() {
+            return self.complete(token, Err(error));
+        }
         self.network.want_topic(&record.topic);
         match self.network.metadata.partition_count(&record.topic) {
             Some(Ok(count)) => self.accumulate(now_ms, token, record, count),
@@ -231,7 +173,7 @@ impl ProducerCore {
             .in_flight()
             .map(|p| match p {
                 Purpose::Produce(batches) => batches.iter().map(|b| b.tokens.len()).sum(),
-                Purpose::Metadata => 0,
+                Purpose::Metadata | Purpose::InitProducerId => 0,
             })
             .sum();
         queued + in_flight + self.waiting_for_metadata.len()
@@ -288,6 +230,7 @@ impl ProducerCore {
                 attempts: 0,
                 retry_at_ms: now_ms,
                 size_bytes: size,
+                identity: None,
             }),
         }
     }
@@ -304,6 +247,15 @@ impl ProducerCore {
         Some(linger_done_ms.max(front.retry_at_ms))
     }
 
+    /// The leader to send `tp`'s front batch to, if it is known, has a free
+    /// in-flight slot, and the idempotent producer's rules let the batch go now.
+    fn sendable_to(&self, tp: &TopicPartition, front: &ProducerBatch) -> Option<BrokerId> {
+        let leader = self.network.metadata.leader(tp)?.leader?;
+        let slots = self.config.max_in_flight_requests_per_connection;
+        let free = self.network.in_flight_to(NodeId::Broker(leader)) < slots;
+        (free && self.may_send_in_sequence(tp, front)).then_some(leader)
+    }
+
     /// Sends every ready batch whose leader is known and has a free in-flight slot.
     fn send_ready(&mut self, now_ms: u64) {
         let mut by_leader: BTreeMap<BrokerId, Vec<ProducerBatch>> = BTreeMap::new();
@@ -314,19 +266,23 @@ impl ProducerCore {
             .map(|(tp, _)| tp.clone())
             .collect();
         for tp in ready {
-            let Some(leader) = self.network.metadata.leader(&tp).and_then(|l| l.leader) else {
+            let leader_known = self.network.metadata.leader(&tp).and_then(|l| l.leader);
+            if leader_known.is_none() {
                 self.network.request_metadata_update();
                 continue;
-            };
-            let slots = self.config.max_in_flight_requests_per_connection;
-            if self.network.in_flight_to(NodeId::Broker(leader)) >= slots {
-                continue;
             }
-            let batch = self
+            let front = self.accumulator[&tp].front().expect("ready");
+            let Some(leader) = self.sendable_to(&tp, front) else {
+                continue;
+            };
+            let mut batch = self
                 .accumulator
                 .get_mut(&tp)
                 .and_then(VecDeque::pop_front)
                 .expect("ready");
+            if let (Some(idempotence), None) = (&mut self.idempotence, batch.identity) {
+                batch.identity = Some(idempotence.number(&tp, batch.records.len()));
+            }
             self.advance_sticky(&tp);
             by_leader.entry(leader).or_default().push(batch);
         }
@@ -355,14 +311,17 @@ impl ProducerCore {
     }
 
     fn send_produce(&mut self, now_ms: u64, leader: BrokerId, mut batches: Vec<ProducerBatch>) {
+        let metadata = &self.network.metadata;
         let partitions = batches
             .iter_mut()
             .map(|b| {
                 b.attempts += 1;
+                let mut records = RecordBatch::new(b.records.clone());
+                records.producer = b.identity;
                 PartitionProduceData {
                     partition: b.partition.clone(),
-                    current_leader_epoch: None,
-                    records: RecordBatch::new(b.records.clone()),
+                    current_leader_epoch: metadata.leader(&b.partition).map(|l| l.leader_epoch),
+                    records,
                 }
             })
             .collect();
@@ -377,13 +336,7 @@ impl ProducerCore {
             self.network
                 .send_without_response(to, Request::Produce(request), &mut self.effects);
             for batch in batches {
-                for token in batch.tokens {
-                    let metadata = RecordMetadata {
-                        partition: batch.partition.clone(),
-                        offset: -1,
-                    };
-                    self.complete(token, Ok(metadata));
-                }
+                self.succeed(&batch, -1);
             }
             return;
         }
@@ -394,6 +347,22 @@ impl ProducerCore {
             Purpose::Produce(batches),
             &mut self.effects,
         );
+    }
+
+    /// Completes every record of `batch`; `base_offset` -1 when it is unknown.
+    fn succeed(&mut self, batch: &ProducerBatch, base_offset: Offset) {
+        for (i, token) in batch.tokens.iter().enumerate() {
+            let offset = if base_offset < 0 {
+                -1
+            } else {
+                base_offset + i as i64
+            };
+            let metadata = RecordMetadata {
+                partition: batch.partition.clone(),
+                offset,
+            };
+            self.complete(*token, Ok(metadata));
+        }
     }
 
     fn on_produce_response(
@@ -408,17 +377,16 @@ impl ProducerCore {
                 .iter()
                 .find(|r| r.partition == batch.partition);
             let code = answer.map_or(ErrorCode::UnknownTopicOrPartition, |r| r.error_code);
-            if code == ErrorCode::None {
-                let base_offset = answer.expect("answered").base_offset;
-                for (i, token) in batch.tokens.iter().enumerate() {
-                    let metadata = RecordMetadata {
-                        partition: batch.partition.clone(),
-                        offset: base_offset + i as i64,
-                    };
-                    self.complete(*token, Ok(metadata));
+            match code {
+                // A duplicate the broker recognised also answers NONE, with the
+                // offset the batch was first written at.
+                ErrorCode::None => self.succeed(&batch, answer.expect("answered").base_offset),
+                // The broker has seen this sequence but no longer knows where it
+                // was written: Kafka's client counts the send as done, offset unknown.
+                ErrorCode::DuplicateSequenceNumber if batch.identity.is_some() => {
+                    self.succeed(&batch, -1)
                 }
-            } else {
-                self.retry_or_fail(now_ms, batch, code);
+                code => self.retry_or_fail(now_ms, batch, code),
             }
         }
     }
@@ -428,13 +396,11 @@ impl ProducerCore {
             self.network.request_metadata_update();
         }
         let expired = now_ms >= batch.created_ms + self.config.delivery_timeout_ms;
-        if code.is_retriable() && !expired && batch.attempts <= self.config.retries {
+        let retriable = code.is_retriable()
+            || (code == ErrorCode::OutOfOrderSequenceNumber && self.earlier_batch_pending(&batch));
+        if retriable && !expired && batch.attempts <= self.config.retries {
             batch.retry_at_ms = now_ms + self.config.retry_backoff_ms;
-            self.accumulator
-                .entry(batch.partition.clone())
-                .or_default()
-                .push_front(batch);
-            return;
+            return self.requeue(batch);
         }
         let error = if expired {
             let message = format!(
@@ -450,16 +416,51 @@ impl ProducerCore {
                 message: String::new(),
             }
         };
+        self.fail(batch, error);
+    }
+
+    /// Puts a batch back for a retry. Without idempotence it goes first in its
+    /// queue; with idempotence, among the retries in sequence order, so the
+    /// partition's batches are sent again in the order they were numbered.
+    fn requeue(&mut self, batch: ProducerBatch) {
+        let queue = self.accumulator.entry(batch.partition.clone()).or_default();
+        let Some(identity) = batch.identity else {
+            return queue.push_front(batch);
+        };
+        let at = queue
+            .iter()
+            .position(|b| {
+                b.identity
+                    .map_or(true, |o| o.base_sequence > identity.base_sequence)
+            })
+            .unwrap_or(queue.len());
+        queue.insert(at, batch);
+    }
+
+    /// Fails every record of `batch`; a numbered batch leaves a hole in its
+    /// partition's sequence, which the producer epoch bump closes.
+    fn fail(&mut self, batch: ProducerBatch, error: ClientError) {
+        if let (Some(idempotence), Some(identity)) = (&mut self.idempotence, &batch.identity) {
+            idempotence.on_batch_failed(identity);
+        }
         for token in batch.tokens {
             self.complete(token, Err(error.clone()));
         }
     }
 
     fn on_failed(&mut self, now_ms: u64, failed: Failed<Purpose>) {
-        if let Purpose::Produce(batches) = failed.purpose {
-            for batch in batches {
-                self.retry_or_fail(now_ms, batch, failed.code);
+        match failed.purpose {
+            Purpose::Produce(batches) => {
+                for batch in batches {
+                    self.retry_or_fail(now_ms, batch, failed.code);
+                }
             }
+            Purpose::InitProducerId => self
+                .idempotence
+                .as_mut()
+                .expect("only an idempotent producer asks for an id")
+                .on_init_failed(now_ms, self.config.retry_backoff_ms),
+            Purpose::Metadata => {}
         }
     }
 
@@ -521,6 +522,9 @@ impl Node for ProducerCore {
             (Purpose::Metadata, Response::Metadata(r)) => {
                 self.network.on_metadata_response(correlation_id, &r)
             }
+            (Purpose::InitProducerId, Response::InitProducerId(r)) => {
+                self.on_init_producer_id_response(now_ms, &r)
+            }
             (Purpose::Produce(batches), Response::Produce(r)) => {
                 self.on_produce_response(now_ms, batches, r)
             }
@@ -541,7 +545,9 @@ impl Node for ProducerCore {
             self.on_failed(now_ms, failed);
         }
         self.place_waiting(now_ms);
+        self.fail_all_if_fatal();
         self.expire_batches(now_ms);
+        self.maybe_init_producer_id(now_ms);
         self.send_ready(now_ms);
         self.network
             .maybe_update_metadata(now_ms, Purpose::Metadata, &mut self.effects);
@@ -549,10 +555,8 @@ impl Node for ProducerCore {
 
     fn next_deadline_ms(&self) -> Option<u64> {
         let sendable = self.accumulator.iter().filter_map(|(tp, q)| {
-            let leader = self.network.metadata.leader(tp)?.leader?;
-            let free = self.network.in_flight_to(NodeId::Broker(leader))
-                < self.config.max_in_flight_requests_per_connection;
-            free.then(|| self.ready_at_ms(q)).flatten()
+            self.sendable_to(tp, q.front()?)?;
+            self.ready_at_ms(q)
         });
         let expiries = self
             .accumulator
@@ -566,6 +570,7 @@ impl Node for ProducerCore {
         let network = [
             self.network.next_timeout_ms(),
             self.network.next_metadata_attempt_ms(),
+            self.idempotence.as_ref().and_then(Idempotence::init_due_ms),
         ];
         sendable
             .chain(expiries)
@@ -589,6 +594,10 @@ impl Node for ProducerCore {
                     "one token per record"
                 );
             }
+            self.sequence_invariants(queue);
+        }
+        if let Some(idempotence) = &self.idempotence {
+            idempotence.invariants();
         }
     }
 }

@@ -291,6 +291,7 @@ fn a_broker_silent_for_the_session_timeout_is_fenced_and_loses_leadership() {
     assert_eq!(
         events(&effects),
         vec![
+            ClusterEvent::BrokerFenced { broker: 1 },
             ClusterEvent::LeaderElected {
                 partition: TopicPartition::new("orders", 0),
                 leader: None,
@@ -298,7 +299,6 @@ fn a_broker_silent_for_the_session_timeout_is_fenced_and_loses_leadership() {
                 isr: vec![1],
                 unclean: false,
             },
-            ClusterEvent::BrokerFenced { broker: 1 },
         ]
     );
     assert_eq!(c.next_deadline_ms(), None, "fenced brokers have no session");

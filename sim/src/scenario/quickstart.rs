@@ -76,7 +76,8 @@ async fn quickstart(cluster: Cluster) -> ScenarioOutcome {
     }
 
     // ANCHOR: produce
-    let producer = Producer::new(&cluster, ProducerConfig::new(cluster.bootstrap()));
+    let producer = Producer::new(&cluster, ProducerConfig::new(cluster.bootstrap()))
+        .expect("the default configuration is valid");
     for name in NAMES {
         let record = ProducerRecord::new("users", name).partition(partition_for_name(name));
         match producer.send(record).await {

@@ -42,6 +42,7 @@ pub fn producer(cluster: &Cluster, settings: &[(&str, &str)]) -> Producer {
             .unwrap_or_else(|e| panic!("a scenario's producer config is valid: {e}"));
     }
     Producer::new(cluster, config)
+        .unwrap_or_else(|e| panic!("a scenario's producer config is consistent: {e}"))
 }
 
 /// Sends `value` to partition 0 of `topic` as `who`, and records the outcome both
