@@ -10,11 +10,16 @@
 //!   back in the opposite order.
 //!
 //! Values are unique within a scenario, which is what lets a value identify a send.
+//!
+//! One check reads the brokers' logs at the end of a run instead: **divergent
+//! replicas**, two copies of a partition that disagree below the leader's high
+//! watermark, where every replica must hold the same committed prefix.
 //! Failed sends are never counted as lost, and an *ambiguous* failed send (a
 //! timeout) may legitimately appear in the read: it is "unknown", not "failed".
 
 use crate::scenario::ScenarioOutcome;
-use kafkasim::ids::{Offset, TopicPartition};
+use kafkasim::ids::{BrokerId, Offset, TopicPartition};
+use kafkasim::log::Log;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -129,6 +134,36 @@ pub fn write_anomalies(outcome: &ScenarioOutcome) -> Vec<Anomaly> {
     anomalies
 }
 
+/// Where each replica disagrees with the leader's committed records: one line per
+/// divergent replica, naming the first offset where they differ.
+pub fn replica_divergence(
+    partition: &TopicPartition,
+    leader: (BrokerId, &Log),
+    followers: &[(BrokerId, &Log)],
+) -> Vec<String> {
+    let values = |log: &Log| -> Vec<String> {
+        log.batches()
+            .iter()
+            .flat_map(|b| b.records.iter().map(|r| r.value.clone()))
+            .collect()
+    };
+    let (leader_id, leader_log) = leader;
+    let committed = values(leader_log);
+    let high_watermark = leader_log.high_watermark() as usize;
+    let mut lines = Vec::new();
+    for (id, log) in followers {
+        let theirs = values(log);
+        let end = high_watermark.min(theirs.len()).min(committed.len());
+        if let Some(offset) = (0..end).find(|&o| theirs[o] != committed[o]) {
+            lines.push(format!(
+                "divergent replicas: broker-{id} has {} at {partition}@{offset}, the leader broker-{leader_id} has {}",
+                theirs[offset], committed[offset]
+            ));
+        }
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +224,22 @@ mod tests {
                 offset: 1,
                 now_holds: Some("c".into()),
             }]
+        );
+    }
+
+    #[test]
+    fn replicas_that_disagree_below_the_high_watermark_are_divergent() {
+        use kafkasim::record::RecordBatch;
+        let mut leader = Log::default();
+        leader.append_as_leader(RecordBatch::from_values(&["m1", "m3"]), 1);
+        leader.set_high_watermark(2);
+        let mut same = Log::default();
+        same.append_as_leader(RecordBatch::from_values(&["m1", "m3"]), 1);
+        let mut other = Log::default();
+        other.append_as_leader(RecordBatch::from_values(&["m1", "m2"]), 0);
+        assert_eq!(
+            replica_divergence(&tp(), (2, &leader), &[(3, &same), (1, &other)]),
+            vec!["divergent replicas: broker-1 has m2 at t-0@1, the leader broker-2 has m3"]
         );
     }
 

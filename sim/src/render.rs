@@ -47,6 +47,9 @@ pub fn render(report: &RunReport) -> String {
             p.high_watermark,
             p.values.join(", ")
         );
+        for line in &p.divergence {
+            let _ = writeln!(out, "    {line}");
+        }
     }
     let _ = writeln!(out);
     if !report.outcome.allowed_anomalies.is_empty() {

@@ -5,10 +5,12 @@
 //! panic inside the simulation (a node invariant broke) becomes a `Crash` verdict
 //! instead of taking the caller down.
 
+use crate::check::replica_divergence;
 use crate::cluster::Cluster;
 use crate::scenario::{Scenario, ScenarioOutcome};
 use crate::trace::{TimelineEntry, Trace};
 use kafkasim::ids::{BrokerId, Offset, TopicPartition};
+use kafkasim::log::Log;
 use std::time::Duration;
 
 /// A scenario that has not finished after this much simulated time is stuck.
@@ -23,6 +25,8 @@ pub struct PartitionSummary {
     pub high_watermark: Offset,
     pub log_end_offset: Offset,
     pub values: Vec<String>,
+    /// Replicas that disagree with the leader's committed records.
+    pub divergence: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +94,15 @@ fn simulate(seed: u64, scenario: &'static Scenario, trace: Trace) -> RunReport {
             finished,
         )
     });
-    let verdict = match (&outcome.failure, finished) {
+    let divergence: Vec<String> = partitions
+        .iter()
+        .flat_map(|p| p.divergence.iter().cloned())
+        .collect();
+    let failure = outcome
+        .failure
+        .clone()
+        .or_else(|| (!divergence.is_empty()).then(|| divergence.join("; ")));
+    let verdict = match (&failure, finished) {
         (_, false) => Verdict::Stuck(format!(
             "the scenario did not finish within {} s of simulated time",
             SCENARIO_TIME_LIMIT_MS / 1000
@@ -133,7 +145,22 @@ fn summarize(cluster: &Cluster) -> Vec<PartitionSummary> {
                         .collect()
                 })
                 .unwrap_or_default();
+            let divergence = match (p.leader, &log) {
+                (Some(leader), Some(leader_log)) => {
+                    let followers: Vec<(BrokerId, Log)> = p
+                        .replicas
+                        .iter()
+                        .filter(|&&b| b != leader)
+                        .filter_map(|&b| cluster.log(b, &tp).map(|l| (b, l)))
+                        .collect();
+                    let followers: Vec<(BrokerId, &Log)> =
+                        followers.iter().map(|(b, l)| (*b, l)).collect();
+                    replica_divergence(&tp, (leader, leader_log), &followers)
+                }
+                _ => vec![],
+            };
             PartitionSummary {
+                divergence,
                 leader: p.leader,
                 log_start_offset: log.as_ref().map_or(0, |l| l.log_start_offset()),
                 high_watermark: log.as_ref().map_or(0, |l| l.high_watermark()),

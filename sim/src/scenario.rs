@@ -77,6 +77,8 @@ pub static SCENARIOS: &[Scenario] = &[
     failover::UNCLEAN_ELECTION,
     failover::UNCLEAN_ELECTION_DISABLED,
     failover::SPLIT_BRAIN_OLD_LEADER,
+    failover::LOST_PRODUCE_RESPONSE,
+    failover::LOST_PRODUCE_RESPONSE_IDEMPOTENT,
     failover::KIP_101,
     failover::KIP_101_HIGH_WATERMARK_TRUNCATION,
     failover::LAST_REPLICA_POWER_LOSS,

@@ -32,6 +32,8 @@ pub const ALL: &[Scenario] = &[
     UNCLEAN_ELECTION,
     UNCLEAN_ELECTION_DISABLED,
     SPLIT_BRAIN_OLD_LEADER,
+    LOST_PRODUCE_RESPONSE,
+    LOST_PRODUCE_RESPONSE_IDEMPOTENT,
 ];
 
 /// The partition every failure scenario writes to.
@@ -313,7 +315,11 @@ async fn kip_101(
         .await
     );
     let (b, a) = (p.replicas[0], p.replicas[1]);
-    let producer = producer(&cluster, &[("acks", "all")]);
+    // Kafka before 0.11 had no idempotent producer.
+    let producer = producer(
+        &cluster,
+        &[("acks", "all"), ("enable.idempotence", "false")],
+    );
     send(&cluster, "producer", &producer, TOPIC, "m1", &mut outcome).await;
     send(&cluster, "producer", &producer, TOPIC, "m2", &mut outcome).await;
     // Within the follower's fetch wait: A has m2, but its high watermark is 1.
@@ -562,7 +568,11 @@ async fn unclean_election(
                 == Some(follower))
             .await
         );
+        // The new leader's log ends before a and b: the idempotent producer's next
+        // sequence leaves a gap there, which is how a producer can notice the loss.
+        // It then starts a new producer epoch, and d takes a's old offset.
         send(&cluster, "producer", &producer, TOPIC, "c", &mut outcome).await;
+        send(&cluster, "producer", &producer, TOPIC, "d", &mut outcome).await;
     } else {
         // Fenced after the session timeout: no eligible leader, so no leader.
         step!(
@@ -678,6 +688,53 @@ async fn split_brain_old_leader(
         &mut outcome,
         false,
         "acks=1 trusts the leader alone, and an isolated old leader still believes it leads",
+    );
+    Ok(outcome)
+}
+
+// ---- lost-produce-response / lost-produce-response-idempotent --------------------------
+
+pub const LOST_PRODUCE_RESPONSE: Scenario = Scenario {
+    name: "lost-produce-response",
+    summary: "enable.idempotence=false: the leader appends a batch, the answer is lost, the producer retries; the record is written twice",
+    cluster: ClusterSpec::default,
+    run: |cluster| on_app(cluster, |c, o| lost_produce_response(c, o, false)),
+};
+
+pub const LOST_PRODUCE_RESPONSE_IDEMPOTENT: Scenario = Scenario {
+    name: "lost-produce-response-idempotent",
+    summary: "the same lost answer with the idempotent producer (Kafka's default): the retry is recognised and answered with the first offset",
+    cluster: ClusterSpec::default,
+    run: |cluster| on_app(cluster, |c, o| lost_produce_response(c, o, true)),
+};
+
+async fn lost_produce_response(
+    cluster: Cluster,
+    mut outcome: ScenarioOutcome,
+    idempotent: bool,
+) -> Result<ScenarioOutcome, (ScenarioOutcome, String)> {
+    let topic = NewTopic::new(TOPIC, 1, 3).config("min.insync.replicas", "2");
+    step!(outcome, create_topic(&cluster, topic).await);
+    let p = step!(
+        outcome,
+        wait_for(&cluster, &orders(), "all replicas in sync", |p| p.isr.len()
+            == 3)
+        .await
+    );
+    let idempotence = if idempotent { "true" } else { "false" };
+    let producer = producer(
+        &cluster,
+        &[("acks", "all"), ("enable.idempotence", idempotence)],
+    );
+    send(&cluster, "producer", &producer, TOPIC, "r1", &mut outcome).await;
+    cluster.drop_next_response("Produce", NodeId::Broker(p.replicas[0]));
+    send(&cluster, "producer", &producer, TOPIC, "r2", &mut outcome).await;
+    send(&cluster, "producer", &producer, TOPIC, "r3", &mut outcome).await;
+    read_back(&cluster, TOPIC, &mut outcome).await;
+    judge(
+        &mut outcome,
+        idempotent,
+        "without idempotence the broker cannot tell a retry from a new batch",
     );
     Ok(outcome)
 }
