@@ -1,0 +1,244 @@
+//! Kafka under broker crashes and network faults: each test runs one built-in
+//! failure scenario (an explicit fault schedule) on a fixed seed and asserts what
+//! the clients saw: which writes were acknowledged where, which failed and how,
+//! and what a final read of the partition returned.
+
+use kafkasim_sim::run::{run_seed, RunReport, Verdict};
+use kafkasim_sim::scenario::find;
+
+fn run(scenario: &str) -> RunReport {
+    let scenario = find(scenario).unwrap_or_else(|| panic!("scenario {scenario} exists"));
+    run_seed(1, scenario, false)
+}
+
+/// Acknowledged sends as `value@offset`, in acknowledgement order.
+fn acked(report: &RunReport) -> Vec<String> {
+    let sent = &report.outcome.sent;
+    sent.iter()
+        .map(|s| format!("{}@{}", s.value, s.offset))
+        .collect()
+}
+
+/// The final read as `value@offset`.
+fn read(report: &RunReport) -> Vec<String> {
+    let consumed = &report.outcome.consumed;
+    consumed
+        .iter()
+        .map(|c| format!("{}@{}", c.value, c.offset))
+        .collect()
+}
+
+/// Failed sends as `value: ambiguous|definite: error`.
+fn failed(report: &RunReport) -> Vec<String> {
+    let failed = &report.outcome.failed;
+    failed
+        .iter()
+        .map(|f| {
+            let kind = if f.ambiguous { "ambiguous" } else { "definite" };
+            format!("{}: {kind}: {}", f.value, f.error)
+        })
+        .collect()
+}
+
+fn timeline_has(report: &RunReport, text: &str) -> bool {
+    report.timeline.iter().any(|e| e.text.contains(text))
+}
+
+#[test]
+fn a_leader_crash_with_acks_all_rf_3_and_min_isr_2_loses_no_acknowledged_write() {
+    let report = run("leader-crash-acks-all");
+    assert_eq!(report.verdict, Verdict::Ok);
+    let all: Vec<String> = (0..10).map(|i| format!("v{i}@{i}")).collect();
+    assert_eq!(acked(&report), all, "every send was acknowledged");
+    assert_eq!(
+        read(&report),
+        all,
+        "each acknowledged record read once, in order"
+    );
+    assert!(timeline_has(&report, "crashed"));
+    assert!(timeline_has(&report, "orders-0: leader broker-"));
+}
+
+#[test]
+fn an_acks_1_write_the_leader_acknowledged_before_any_follower_fetched_it_is_gone_after_failover() {
+    let report = run("acks-1-failover");
+    assert_eq!(acked(&report), ["before@0", "acked-then-lost@1", "after@1"]);
+    assert_eq!(read(&report), ["before@0", "after@1"]);
+    assert_eq!(report.verdict, Verdict::Ok, "acks=1 promises nothing here");
+    assert_eq!(report.outcome.allowed_anomalies.len(), 1);
+    assert!(report.outcome.allowed_anomalies[0].starts_with(
+        "lost write: acked-then-lost was acknowledged at orders-0@1 but is not in the log (offset 1 now holds after)"
+    ));
+    assert!(timeline_has(&report, "truncated orders-0 to offset 1"));
+}
+
+#[test]
+fn an_unclean_election_of_a_lagging_follower_loses_acknowledged_writes_and_reuses_their_offsets() {
+    let report = run("unclean-election");
+    assert_eq!(acked(&report), ["before@0", "a@1", "b@2", "d@1"]);
+    assert_eq!(read(&report), ["before@0", "d@1"]);
+    assert_eq!(
+        failed(&report),
+        ["c: definite: OUT_OF_ORDER_SEQUENCE_NUMBER"],
+        "the idempotent producer's sequence gap is its only hint of the loss"
+    );
+    assert!(timeline_has(&report, "(UNCLEAN election)"));
+    assert_eq!(
+        report.verdict,
+        Verdict::Ok,
+        "unclean election promises nothing"
+    );
+    let lost: Vec<&str> = report
+        .outcome
+        .allowed_anomalies
+        .iter()
+        .map(|a| a.split(" (allowed").next().unwrap())
+        .collect();
+    assert_eq!(
+        lost,
+        [
+            "lost write: a was acknowledged at orders-0@1 but is not in the log (offset 1 now holds d)",
+            "lost write: b was acknowledged at orders-0@2 but is not in the log",
+        ]
+    );
+}
+
+#[test]
+fn with_unclean_election_off_the_partition_stays_offline_instead_and_loses_nothing() {
+    let report = run("unclean-election-disabled");
+    assert!(timeline_has(&report, "orders-0: no leader available"));
+    assert_eq!(failed(&report).len(), 1);
+    assert!(
+        failed(&report)[0].starts_with("c: ambiguous: timeout: Expiring 1 record(s)"),
+        "{:?}",
+        failed(&report)
+    );
+    assert_eq!(read(&report), ["before@0", "a@1", "b@2", "d@3"]);
+    assert_eq!(report.verdict, Verdict::Ok);
+    assert!(report.outcome.allowed_anomalies.is_empty());
+}
+
+#[test]
+fn the_kip_101_schedule_loses_the_acknowledged_write_when_followers_truncate_to_their_high_watermark(
+) {
+    let report = run("kip-101-high-watermark-truncation");
+    assert_eq!(acked(&report), ["m1@0", "m2@1", "m3@1"]);
+    assert_eq!(read(&report), ["m1@0", "m3@1"]);
+    let Verdict::Failed(why) = &report.verdict else {
+        panic!("a lost acks=all write fails the run: {:?}", report.verdict);
+    };
+    assert_eq!(
+        why,
+        "lost write: m2 was acknowledged at orders-0@1 but is not in the log (offset 1 now holds m3)"
+    );
+    assert_eq!(
+        report.partitions[0].divergence,
+        ["divergent replicas: broker-1 has m2 at orders-0@1, the leader broker-2 has m3"],
+        "the old leader kept m2 below its own high watermark: the replicas disagree for good"
+    );
+}
+
+#[test]
+fn the_kip_101_schedule_loses_nothing_with_leader_epochs() {
+    let report = run("kip-101");
+    assert_eq!(acked(&report), ["m1@0", "m2@1", "m3@2"]);
+    assert_eq!(read(&report), ["m1@0", "m2@1", "m3@2"]);
+    assert_eq!(report.verdict, Verdict::Ok);
+    assert!(report.partitions[0].divergence.is_empty());
+}
+
+#[test]
+fn a_power_loss_of_the_last_isr_member_loses_an_acks_all_write() {
+    let report = run("last-replica-power-loss");
+    assert_eq!(acked(&report), ["w1@0"]);
+    assert_eq!(read(&report), Vec::<String>::new());
+    assert_eq!(report.outcome.allowed_anomalies.len(), 1);
+    assert!(report.outcome.allowed_anomalies[0].starts_with("lost write: w1"));
+    assert!(timeline_has(&report, "orders-0: ISR now [1]"));
+}
+
+#[test]
+fn a_process_crash_of_the_last_isr_member_loses_nothing() {
+    let report = run("last-replica-process-crash");
+    assert_eq!(read(&report), ["w1@0"]);
+    assert_eq!(report.verdict, Verdict::Ok);
+    assert!(report.outcome.allowed_anomalies.is_empty());
+}
+
+#[test]
+fn a_split_brain_old_leader_acknowledges_acks_1_writes_that_are_truncated_and_times_out_acks_all() {
+    let report = run("split-brain-old-leader");
+    assert_eq!(acked(&report), ["w1@0", "w2@1", "s1@2", "s2@3"]);
+    let failed = failed(&report);
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0].starts_with("s3: ambiguous: timeout:"),
+        "{failed:?}"
+    );
+    assert_eq!(read(&report), ["w1@0", "w2@1"]);
+    assert!(timeline_has(
+        &report,
+        "truncated orders-0 to offset 2, dropping 3 record(s)"
+    ));
+    assert_eq!(report.outcome.allowed_anomalies.len(), 2);
+    assert_eq!(report.verdict, Verdict::Ok);
+}
+
+#[test]
+fn a_lost_produce_response_and_a_retry_write_the_record_twice_without_idempotence() {
+    let report = run("lost-produce-response");
+    assert!(timeline_has(&report, "Produce response from broker-1"));
+    assert_eq!(acked(&report), ["r1@0", "r2@2", "r3@3"]);
+    assert_eq!(read(&report), ["r1@0", "r2@1", "r2@2", "r3@3"]);
+    assert_eq!(report.outcome.allowed_anomalies.len(), 1);
+    assert!(report.outcome.allowed_anomalies[0]
+        .starts_with("duplicate: r2 is in the log 2 times, at orders-0@1, orders-0@2"));
+}
+
+#[test]
+fn with_idempotence_the_retry_is_answered_with_the_original_offset_and_written_once() {
+    let report = run("lost-produce-response-idempotent");
+    assert!(timeline_has(&report, "Produce response from broker-1"));
+    assert_eq!(acked(&report), ["r1@0", "r2@1", "r3@2"]);
+    assert_eq!(read(&report), ["r1@0", "r2@1", "r3@2"]);
+    assert_eq!(report.verdict, Verdict::Ok);
+    assert!(report.outcome.allowed_anomalies.is_empty());
+}
+
+#[test]
+fn a_broker_that_leads_one_partition_and_follows_two_crashes_returns_and_gets_leadership_back_when_asked(
+) {
+    let report = run("preferred-leader-returns");
+    assert_eq!(report.verdict, Verdict::Ok);
+    let lines = |prefix: &str| -> Vec<String> {
+        report
+            .timeline
+            .iter()
+            .filter(|e| e.text.starts_with(prefix))
+            .map(|e| e.text.clone())
+            .collect()
+    };
+    assert_eq!(
+        lines("leaders"),
+        [
+            "leaders of orders-0,1,2: [Some(1), Some(2), Some(3)]",
+            "leaders while broker-1 is down: [Some(2), Some(2), Some(3)]",
+            "leaders after broker-1 caught up: [Some(2), Some(2), Some(3)]",
+            "leaders after the preferred election: [Some(1), Some(2), Some(3)]",
+        ]
+    );
+    let leaders: Vec<Option<i32>> = report.partitions.iter().map(|p| p.leader).collect();
+    assert_eq!(leaders, [Some(1), Some(2), Some(3)]);
+    assert_eq!(read(&report), ["before@0", "during@1"]);
+}
+
+#[test]
+fn a_fault_scenario_replays_byte_for_byte_from_its_seed() {
+    let scenario = find("split-brain-old-leader").expect("exists");
+    let first = run_seed(3, scenario, false);
+    let second = run_seed(3, scenario, false);
+    assert_eq!(first.trace_hash, second.trace_hash);
+    assert_eq!(first.timeline.len(), second.timeline.len());
+    let other = run_seed(4, scenario, false);
+    assert_ne!(first.trace_hash, other.trace_hash);
+}
