@@ -242,3 +242,31 @@ fn a_fault_scenario_replays_byte_for_byte_from_its_seed() {
     let other = run_seed(4, scenario, false);
     assert_ne!(first.trace_hash, other.trace_hash);
 }
+
+#[test]
+fn while_the_controller_is_down_a_dead_leader_is_neither_fenced_nor_replaced() {
+    let report = run("controller-crash");
+    assert!(timeline_has(
+        &report,
+        "controller still down: orders-0 leader Some(1), ISR [1, 2, 3]"
+    ));
+    assert_eq!(acked(&report), ["a@0", "c@1"]);
+    assert_eq!(failed(&report).len(), 1);
+    assert!(failed(&report)[0].starts_with("b: ambiguous: timeout"));
+    let fenced = report
+        .timeline
+        .iter()
+        .find(|e| e.text == "broker-1 fenced: no heartbeat within the session timeout")
+        .expect("the restarted controller fences the dead leader");
+    let restarted = report
+        .timeline
+        .iter()
+        .find(|e| e.node == "controller" && e.text.starts_with("restarted"))
+        .expect("the controller restarts");
+    assert!(
+        fenced.time_ms >= restarted.time_ms + 9_000,
+        "a full session timeout after its restart"
+    );
+    assert_eq!(read(&report), ["a@0", "c@1"]);
+    assert_eq!(report.verdict, Verdict::Ok);
+}

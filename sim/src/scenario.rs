@@ -77,6 +77,7 @@ pub static SCENARIOS: &[Scenario] = &[
     failover::UNCLEAN_ELECTION,
     failover::UNCLEAN_ELECTION_DISABLED,
     failover::SPLIT_BRAIN_OLD_LEADER,
+    failover::CONTROLLER_CRASH,
     failover::LOST_PRODUCE_RESPONSE,
     failover::LOST_PRODUCE_RESPONSE_IDEMPOTENT,
     failover::KIP_101,

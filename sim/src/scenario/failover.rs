@@ -7,7 +7,7 @@
 //! scenario's settings fails the run; one they allow (an `acks=1` write lost in a
 //! failover, a write lost to an unclean election) is reported with the reason.
 
-use super::toolkit::{create_topic, pause, producer, read_back, send, wait_for};
+use super::toolkit::{create_topic, partition, pause, producer, read_back, send, wait_for};
 use super::{Scenario, ScenarioFuture, ScenarioOutcome};
 use crate::check::write_anomalies;
 use crate::client::Admin;
@@ -34,6 +34,7 @@ pub const ALL: &[Scenario] = &[
     SPLIT_BRAIN_OLD_LEADER,
     LOST_PRODUCE_RESPONSE,
     LOST_PRODUCE_RESPONSE_IDEMPOTENT,
+    CONTROLLER_CRASH,
 ];
 
 /// The partition every failure scenario writes to.
@@ -736,5 +737,73 @@ async fn lost_produce_response(
         idempotent,
         "without idempotence the broker cannot tell a retry from a new batch",
     );
+    Ok(outcome)
+}
+
+// ---- controller-crash ----------------------------------------------------------------
+
+pub const CONTROLLER_CRASH: Scenario = Scenario {
+    name: "controller-crash",
+    summary: "the single controller crashes, then a partition leader: nobody notices, nobody elects, writes stall until the controller returns",
+    cluster: ClusterSpec::default,
+    run: |cluster| on_app(cluster, controller_crash),
+};
+
+async fn controller_crash(
+    cluster: Cluster,
+    mut outcome: ScenarioOutcome,
+) -> Result<ScenarioOutcome, (ScenarioOutcome, String)> {
+    let topic = NewTopic::new(TOPIC, 1, 3).config("min.insync.replicas", "2");
+    step!(outcome, create_topic(&cluster, topic).await);
+    let p = step!(
+        outcome,
+        wait_for(&cluster, &orders(), "all replicas in sync", |p| p.isr.len()
+            == 3)
+        .await
+    );
+    let leader = p.replicas[0];
+    let producer = producer(
+        &cluster,
+        &[
+            ("acks", "all"),
+            ("request.timeout.ms", "5000"),
+            ("delivery.timeout.ms", "15000"),
+        ],
+    );
+    send(&cluster, "producer", &producer, TOPIC, "a", &mut outcome).await;
+    cluster.crash_controller();
+    cluster.crash_broker(leader, CrashKind::ProcessCrash);
+    // Far past the session timeout: with no controller, nobody fences the dead
+    // leader and nobody elects a new one.
+    send(&cluster, "producer", &producer, TOPIC, "b", &mut outcome).await;
+    let frozen = partition(&cluster, &orders());
+    cluster.trace().timeline(
+        now_ms(),
+        "app",
+        format!(
+            "controller still down: {TOPIC}-0 leader {:?}, ISR {:?}",
+            frozen.leader, frozen.isr
+        ),
+    );
+    cluster.restart_controller();
+    step!(
+        outcome,
+        wait_for(&cluster, &orders(), "a new leader", |p| p
+            .leader
+            .is_some_and(|l| l != leader))
+        .await
+    );
+    send(&cluster, "producer", &producer, TOPIC, "c", &mut outcome).await;
+    cluster.restart_broker(leader);
+    step!(
+        outcome,
+        wait_for(&cluster, &orders(), "all replicas in sync again", |p| p
+            .isr
+            .len()
+            == 3)
+        .await
+    );
+    read_back(&cluster, TOPIC, &mut outcome).await;
+    judge(&mut outcome, true, "");
     Ok(outcome)
 }
