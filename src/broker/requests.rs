@@ -7,6 +7,7 @@ use super::Broker;
 use crate::error::ErrorCode;
 use crate::event::ClusterEvent;
 use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, Offset, TopicPartition};
+use crate::log::Log;
 use crate::node::Peer;
 use crate::producer_state::SequenceCheck;
 use crate::protocol::*;
@@ -190,8 +191,18 @@ impl Broker {
         req: FetchRequest,
     ) {
         if req.replica_id >= 0 {
+            // Only a fetch the leader can serve tells where the follower's log ends;
+            // a fenced or out-of-range one says nothing about it (Kafka, too, updates
+            // a follower's state only after a successful read).
             for p in &req.partitions {
-                self.record_follower_fetch(now_ms, &p.partition, req.replica_id, p.fetch_offset);
+                if self.fetchable(p).is_ok() {
+                    self.record_follower_fetch(
+                        now_ms,
+                        &p.partition,
+                        req.replica_id,
+                        p.fetch_offset,
+                    );
+                }
             }
         }
         let deadline_ms = now_ms + req.max_wait_ms;
@@ -204,32 +215,41 @@ impl Broker {
         self.complete_parked(now_ms);
     }
 
-    /// Reads one partition for a fetch: Kafka's checks in Kafka's order.
+    /// Kafka's checks before reading one partition for a fetch, in Kafka's order.
+    fn fetchable(&self, p: &FetchPartition) -> Result<&Log, ErrorCode> {
+        if self.image.partition(&p.partition).is_none() {
+            return Err(ErrorCode::UnknownTopicOrPartition);
+        }
+        let leadership = self
+            .leading
+            .get(&p.partition)
+            .ok_or(ErrorCode::NotLeaderOrFollower)?;
+        check_epoch(p.current_leader_epoch, leadership.leader_epoch)?;
+        let log = &self.disk.logs[&p.partition];
+        if p.fetch_offset < log.log_start_offset() || p.fetch_offset > log.log_end_offset() {
+            return Err(ErrorCode::OffsetOutOfRange);
+        }
+        Ok(log)
+    }
+
+    /// Reads one partition for a fetch.
     pub(super) fn read_partition(
         &self,
         replica_id: i32,
         p: &FetchPartition,
     ) -> FetchablePartitionResponse {
-        let error = |error_code| FetchablePartitionResponse {
-            partition: p.partition.clone(),
-            error_code,
-            high_watermark: -1,
-            log_start_offset: -1,
-            records: vec![],
+        let log = match self.fetchable(p) {
+            Ok(log) => log,
+            Err(error_code) => {
+                return FetchablePartitionResponse {
+                    partition: p.partition.clone(),
+                    error_code,
+                    high_watermark: -1,
+                    log_start_offset: -1,
+                    records: vec![],
+                }
+            }
         };
-        if self.image.partition(&p.partition).is_none() {
-            return error(ErrorCode::UnknownTopicOrPartition);
-        }
-        let Some(leadership) = self.leading.get(&p.partition) else {
-            return error(ErrorCode::NotLeaderOrFollower);
-        };
-        if let Err(code) = check_epoch(p.current_leader_epoch, leadership.leader_epoch) {
-            return error(code);
-        }
-        let log = &self.disk.logs[&p.partition];
-        if p.fetch_offset < log.log_start_offset() || p.fetch_offset > log.log_end_offset() {
-            return error(ErrorCode::OffsetOutOfRange);
-        }
         // Consumers see only committed records; followers replicate the whole log.
         let up_to = if replica_id >= 0 {
             log.log_end_offset()
@@ -282,8 +302,17 @@ impl Broker {
         if let Err(code) = check_epoch(Some(p.current_leader_epoch), leadership.leader_epoch) {
             return undefined(code);
         }
-        match self.disk.logs[&p.partition].end_offset_for_epoch(p.leader_epoch) {
+        let log = &self.disk.logs[&p.partition];
+        match log.end_offset_for_epoch(p.leader_epoch) {
             Some((epoch, end)) => answer(ErrorCode::None, epoch, end),
+            // Older than every epoch here: as far as this log can tell, that epoch
+            // ended where its first epoch starts. Kafka answers the same, so the
+            // follower drops all it has of that epoch (after an unclean election,
+            // everything the new leader never had).
+            None if p.leader_epoch != UNDEFINED_EPOCH => match log.epoch_starts().first() {
+                Some(&(_, first_start)) => answer(ErrorCode::None, p.leader_epoch, first_start),
+                None => undefined(ErrorCode::None),
+            },
             None => undefined(ErrorCode::None),
         }
     }

@@ -7,6 +7,8 @@ use crate::ids::{LeaderEpoch, Offset};
 use crate::metadata::{BrokerInfo, PartitionInfo, TopicInfo};
 use crate::record::RecordBatch;
 
+mod replication;
+
 const CLIENT: Peer = Peer {
     node: NodeId::Client(1),
     connection: 100,

@@ -114,9 +114,11 @@ pub fn elect_preferred(p: &PartitionInfo, live: &[BrokerId]) -> Result<Partition
 }
 
 /// A proposed ISR change (`AlterPartition`) from the broker `from`, checked the
-/// way Kafka's controller checks it: only the current leader in the current
-/// leader epoch, based on the current partition epoch, may change the ISR; it
-/// stays inside the replicas, keeps the leader, and adds only live brokers.
+/// way Kafka's controller checks it, in its order: a proposal from an older leader
+/// epoch is fenced (`FENCED_LEADER_EPOCH`, what a deposed leader gets); in the
+/// current epoch only the leader may propose (`INVALID_REQUEST` otherwise), based
+/// on the current partition epoch; the ISR stays inside the replicas, keeps the
+/// leader, and adds only live brokers.
 pub fn alter_isr(
     p: &PartitionInfo,
     from: BrokerId,
@@ -125,11 +127,11 @@ pub fn alter_isr(
     new_isr: &[BrokerId],
     live: &[BrokerId],
 ) -> Result<PartitionInfo, ErrorCode> {
-    if p.leader != Some(from) {
-        return Err(ErrorCode::NotLeaderOrFollower);
-    }
     if leader_epoch != p.leader_epoch {
         return Err(ErrorCode::FencedLeaderEpoch);
+    }
+    if p.leader != Some(from) {
+        return Err(ErrorCode::InvalidRequest);
     }
     if partition_epoch != p.partition_epoch {
         return Err(ErrorCode::InvalidUpdateVersion);
@@ -249,7 +251,7 @@ mod tests {
         );
         assert_eq!(
             alter_isr(&p, 2, 3, 7, &[2], &[1, 2, 3]),
-            Err(ErrorCode::NotLeaderOrFollower)
+            Err(ErrorCode::InvalidRequest)
         );
         assert_eq!(
             alter_isr(&p, 1, 2, 7, &[1], &[1, 2, 3]),

@@ -527,6 +527,119 @@ fn a_parked_metadata_fetch_is_dropped_when_its_broker_disconnects() {
     );
 }
 
+// ---- AlterPartition -------------------------------------------------------------
+
+/// Broker `from` proposes `new_isr` for `orders-0`, based on the given epochs.
+fn alter_partition(
+    c: &mut Controller,
+    from: BrokerId,
+    broker_epoch: i64,
+    (leader_epoch, partition_epoch): (i32, i32),
+    new_isr: &[BrokerId],
+) -> AlterPartitionResponse {
+    let request = Request::AlterPartition(AlterPartitionRequest {
+        broker_id: from,
+        broker_epoch,
+        partitions: vec![AlterPartitionData {
+            partition: TopicPartition::new("orders", 0),
+            leader_epoch,
+            new_isr: new_isr.to_vec(),
+            partition_epoch,
+        }],
+    });
+    let effects = handle(c, 0, broker(from), request);
+    let Response::AlterPartition(r) = reply_to(broker(from), &effects) else {
+        panic!("not an AlterPartition response: {effects:?}");
+    };
+    r
+}
+
+/// The error code of the single partition in an AlterPartition answer.
+fn partition_error(response: &AlterPartitionResponse) -> ErrorCode {
+    assert_eq!(response.error_code, ErrorCode::None);
+    assert_eq!(response.partitions.len(), 1);
+    response.partitions[0].error_code
+}
+
+/// Brokers 1, 2, 3 live; `orders-0` on all three, led by broker 1 in epoch 0.
+fn controller_with_orders_on_three_brokers() -> Controller {
+    let mut c = controller_with_live_brokers(&[1, 2, 3]);
+    assert_eq!(
+        create(&mut c, 0, topic("orders", 1, 3)).error_code,
+        ErrorCode::None
+    );
+    let p = partition(&c, "orders", 0);
+    assert_eq!(
+        (p.leader, p.leader_epoch, p.partition_epoch),
+        (Some(1), 0, 0)
+    );
+    c
+}
+
+#[test]
+fn an_alter_partition_from_the_leader_changes_the_isr_and_bumps_the_partition_epoch() {
+    let mut c = controller_with_orders_on_three_brokers();
+    let epoch = c.image().brokers[&1].broker_epoch;
+    let response = alter_partition(&mut c, 1, epoch, (0, 0), &[1, 2]);
+    assert_eq!(
+        response.partitions,
+        vec![AlterPartitionResult {
+            partition: TopicPartition::new("orders", 0),
+            error_code: ErrorCode::None,
+            leader_id: Some(1),
+            leader_epoch: 0,
+            isr: vec![1, 2],
+            partition_epoch: 1,
+        }]
+    );
+    assert_eq!(partition(&c, "orders", 0).isr, vec![1, 2]);
+}
+
+#[test]
+fn an_alter_partition_from_a_stale_broker_epoch_is_rejected_with_stale_broker_epoch() {
+    let mut c = controller_with_orders_on_three_brokers();
+    let old_epoch = c.image().brokers[&1].broker_epoch;
+    let new_epoch = register(&mut c, 0, 1); // broker 1 restarted
+    assert!(new_epoch > old_epoch);
+    let before = c.image().clone();
+
+    let response = alter_partition(&mut c, 1, old_epoch, (0, 0), &[1]);
+    assert_eq!(
+        response,
+        AlterPartitionResponse {
+            error_code: ErrorCode::StaleBrokerEpoch,
+            partitions: vec![],
+        }
+    );
+    assert_eq!(c.image(), &before, "a rejected proposal commits nothing");
+}
+
+#[test]
+fn an_alter_partition_from_a_deposed_leader_is_fenced_by_its_leader_epoch() {
+    let mut c = controller_with_orders_on_three_brokers();
+    // Broker 1 restarts: leadership moves to broker 2 in epoch 1.
+    let new_epoch = register(&mut c, 0, 1);
+    assert_eq!(partition(&c, "orders", 0).leader, Some(2));
+    assert_eq!(partition(&c, "orders", 0).leader_epoch, 1);
+    let before = c.image().clone();
+
+    // The old leader, still in epoch 0, proposes a shrink.
+    let response = alter_partition(&mut c, 1, new_epoch, (0, 0), &[1]);
+    assert_eq!(partition_error(&response), ErrorCode::FencedLeaderEpoch);
+    assert_eq!(c.image(), &before);
+}
+
+#[test]
+fn an_alter_partition_from_a_replica_that_is_not_the_leader_is_an_invalid_request() {
+    let mut c = controller_with_orders_on_three_brokers();
+    let before = c.image().clone();
+    let epoch = c.image().brokers[&2].broker_epoch;
+    // Broker 2 is a follower in the current epochs: only the leader may propose.
+    let response = alter_partition(&mut c, 2, epoch, (0, 0), &[1, 2]);
+    assert_eq!(partition_error(&response), ErrorCode::InvalidRequest);
+    assert_eq!(c.image(), &before);
+}
+
 // ---- Restart --------------------------------------------------------------------
 
 #[test]

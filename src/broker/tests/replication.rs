@@ -1,0 +1,484 @@
+//! Replication between real brokers: followers copying the leader, the ISR and the
+//! high watermark, `acks=all`, an isolated leader, and the truncation a follower
+//! does when it meets a new leader.
+//!
+//! Each test runs one controller and two or three brokers through the relay in
+//! `relay.rs` and expects Kafka's exact numbers: offsets, epochs, ISRs, error codes
+//! and the millisecond a follower leaves the ISR.
+
+mod relay;
+
+use crate::config::Truncation;
+use crate::disk::CrashKind;
+use crate::error::ErrorCode;
+use crate::event::ClusterEvent;
+use crate::ids::{BrokerId, NodeId, Offset};
+use crate::metadata::PartitionInfo;
+use crate::protocol::*;
+use relay::{orders_0, Relay, PRODUCE_TIMEOUT_MS};
+
+/// `replica.lag.time.max.ms`, Kafka's default.
+const REPLICA_LAG_TIME_MAX_MS: u64 = 30_000;
+/// `replica.fetch.wait.max.ms`: how long a caught-up follower's fetch is parked.
+const REPLICA_FETCH_WAIT_MAX_MS: u64 = 500;
+/// `broker.session.timeout.ms`: the controller fences a silent broker after it.
+const BROKER_SESSION_TIMEOUT_MS: u64 = 9_000;
+/// `request.timeout.ms` of the broker's own requests.
+const REQUEST_TIMEOUT_MS: u64 = 30_000;
+
+fn broker(id: BrokerId) -> NodeId {
+    NodeId::Broker(id)
+}
+
+fn records(values: &[(Offset, &str)]) -> Vec<(Offset, String)> {
+    values.iter().map(|&(o, v)| (o, v.to_string())).collect()
+}
+
+/// `orders-0` as the controller should have it.
+fn partition(
+    replicas: &[BrokerId],
+    isr: &[BrokerId],
+    leader: BrokerId,
+    leader_epoch: i32,
+    partition_epoch: i32,
+) -> PartitionInfo {
+    PartitionInfo {
+        partition: 0,
+        replicas: replicas.to_vec(),
+        isr: isr.to_vec(),
+        leader: Some(leader),
+        leader_epoch,
+        partition_epoch,
+    }
+}
+
+/// The millisecond `leader` drops a silent `follower` from the ISR: the follower
+/// was last caught up at its last fetch, and Kafka drops it once the lag
+/// *exceeds* `replica.lag.time.max.ms`.
+fn isr_shrink_ms(relay: &Relay, leader: BrokerId, follower: BrokerId) -> u64 {
+    relay.last_heard_ms(broker(leader), broker(follower)) + REPLICA_LAG_TIME_MAX_MS + 1
+}
+
+/// Cuts `follower` off from `leader` and waits until it has left the ISR.
+fn drop_from_isr(relay: &mut Relay, leader: BrokerId, follower: BrokerId) {
+    relay.cut(broker(leader), broker(follower));
+    let shrink_ms = isr_shrink_ms(relay, leader, follower);
+    relay.advance_to(shrink_ms);
+    assert!(!relay.partition().isr.contains(&follower));
+}
+
+// ---- Followers and the high watermark ---------------------------------------------
+
+#[test]
+fn a_follower_copies_the_leaders_records_and_learns_the_high_watermark_one_fetch_later() {
+    let mut relay = Relay::with_brokers(2);
+    relay.create_orders(2, &[]);
+    let produced_ms = relay.now_ms();
+    assert_eq!(relay.produce_acks_1(1, &["a", "b"]), (ErrorCode::None, 0));
+
+    // The follower's parked fetch was answered with the batch at once, and its
+    // next fetch (from offset 2) told the leader it has both records.
+    assert_eq!(relay.log(2).batches(), relay.log(1).batches());
+    assert_eq!(relay.high_watermark(1), 2);
+    // The answer that carried the records said HW 0: min(0, own LEO 2) = 0.
+    assert_eq!(relay.high_watermark(2), 0);
+
+    // The next answer comes when that fetch's long poll ends, and carries HW 2.
+    relay.advance_to(produced_ms + REPLICA_FETCH_WAIT_MAX_MS - 1);
+    assert_eq!(relay.high_watermark(2), 0);
+    relay.advance_to(produced_ms + REPLICA_FETCH_WAIT_MAX_MS);
+    assert_eq!(relay.high_watermark(2), 2);
+}
+
+#[test]
+fn the_leaders_high_watermark_is_the_smallest_log_end_offset_in_the_isr() {
+    let mut relay = Relay::with_brokers(3);
+    relay.create_orders(3, &[]);
+    relay.produce_acks_1(1, &["a"]);
+    assert_eq!(relay.high_watermark(1), 1);
+
+    relay.cut(broker(1), broker(3));
+    let shrink_ms = isr_shrink_ms(&relay, 1, 3);
+    assert_eq!(relay.produce_acks_1(1, &["b", "c"]), (ErrorCode::None, 1));
+    let leos = [1, 2, 3].map(|b| relay.log_end_offset(b));
+    assert_eq!(leos, [3, 3, 1]);
+    assert_eq!(relay.high_watermark(1), 1);
+
+    // Broker 3 stays in the ISR without fetching: the HW waits for it ...
+    relay.advance_to(shrink_ms - 1);
+    assert_eq!(relay.partition().isr, vec![1, 2, 3]);
+    assert_eq!(relay.high_watermark(1), 1);
+    // ... until it leaves, and then covers what the remaining ISR has.
+    relay.advance_to(shrink_ms);
+    assert_eq!(relay.partition().isr, vec![1, 2]);
+    assert_eq!(relay.high_watermark(1), 3);
+}
+
+// ---- The ISR ------------------------------------------------------------------------
+
+#[test]
+fn a_follower_that_stops_fetching_leaves_the_isr_after_replica_lag_time_max_ms() {
+    let mut relay = Relay::with_brokers(3);
+    relay.create_orders(3, &[]);
+    relay.cut(broker(1), broker(3));
+    let shrink_ms = isr_shrink_ms(&relay, 1, 3);
+
+    relay.advance_to(shrink_ms - 1);
+    assert_eq!(
+        relay.partition(),
+        partition(&[1, 2, 3], &[1, 2, 3], 1, 0, 0)
+    );
+    relay.advance_to(shrink_ms);
+    assert_eq!(relay.partition(), partition(&[1, 2, 3], &[1, 2], 1, 0, 1));
+    assert_eq!(relay.isr_changes(), vec![(vec![1, 2], 1)]);
+}
+
+#[test]
+fn an_acks_all_produce_waits_for_a_silent_isr_member_and_completes_once_it_leaves() {
+    let mut relay = Relay::with_brokers(3);
+    relay.create_orders(3, &[]);
+    relay.cut(broker(1), broker(3));
+    let shrink_ms = isr_shrink_ms(&relay, 1, 3);
+    let acks_all = relay.produce(1, Acks::All, &["a"]);
+    assert_eq!(relay.log_end_offset(2), 1, "broker 2 fetched the record");
+
+    relay.advance_to(shrink_ms - 1);
+    assert_eq!(relay.produce_answer(acks_all), None);
+    assert_eq!(relay.high_watermark(1), 0);
+    relay.advance_to(shrink_ms);
+    assert_eq!(relay.high_watermark(1), 1);
+    assert_eq!(relay.produce_answer(acks_all), Some((ErrorCode::None, 0)));
+}
+
+#[test]
+fn a_follower_that_catches_up_again_rejoins_the_isr() {
+    let mut relay = Relay::with_brokers(3);
+    relay.create_orders(3, &[]);
+    drop_from_isr(&mut relay, 1, 3);
+    relay.produce_acks_1(1, &["a"]);
+    assert_eq!(relay.high_watermark(1), 1);
+
+    relay.heal(broker(1), broker(3));
+    // Broker 3's fetcher gives up the request the cut swallowed, backs off and
+    // fetches again: first up to the HW, then from it, which earns its place back.
+    relay.advance_by(REQUEST_TIMEOUT_MS + 5_000);
+    assert_eq!(
+        relay.partition(),
+        partition(&[1, 2, 3], &[1, 2, 3], 1, 0, 2)
+    );
+    assert_eq!(
+        relay.isr_changes(),
+        vec![(vec![1, 2], 1), (vec![1, 2, 3], 2)]
+    );
+    assert_eq!(relay.records(3), records(&[(0, "a")]));
+}
+
+#[test]
+fn a_replica_fetch_past_the_leaders_log_end_is_out_of_range_and_earns_no_isr_place() {
+    let mut relay = Relay::with_brokers(2);
+    relay.create_orders(2, &[]);
+    drop_from_isr(&mut relay, 1, 2);
+    relay.produce_acks_1(1, &["a"]);
+
+    // A fetch as replica 2 from offset 5, past the leader's end (1).
+    let fetch = Request::Fetch(FetchRequest {
+        replica_id: 2,
+        max_wait_ms: 0,
+        min_bytes: 1,
+        max_bytes: usize::MAX,
+        partitions: vec![FetchPartition {
+            partition: orders_0(),
+            current_leader_epoch: Some(0),
+            fetch_offset: 5,
+            partition_max_bytes: usize::MAX,
+        }],
+    });
+    let correlation_id = relay.send(broker(1), fetch);
+    let Some(Response::Fetch(r)) = relay.answer(correlation_id) else {
+        panic!("a fetch that cannot be served is answered at once");
+    };
+    assert_eq!(r.responses[0].error_code, ErrorCode::OffsetOutOfRange);
+    // The leader could not serve it, so it says nothing about replica 2's log.
+    assert_eq!(relay.partition().isr, vec![1]);
+    assert_eq!(relay.isr_changes(), vec![(vec![1], 1)]);
+}
+
+// ---- acks=all and min.insync.replicas --------------------------------------------------
+
+#[test]
+fn acks_all_below_min_insync_replicas_answers_not_enough_replicas_and_appends_nothing() {
+    let mut relay = Relay::with_brokers(2);
+    relay.create_orders(2, &[("min.insync.replicas", "2")]);
+    drop_from_isr(&mut relay, 1, 2);
+    assert_eq!(relay.partition().isr, vec![1]);
+
+    let acks_all = relay.produce(1, Acks::All, &["a"]);
+    assert_eq!(
+        relay.produce_answer(acks_all),
+        Some((ErrorCode::NotEnoughReplicas, -1))
+    );
+    assert_eq!(relay.log_end_offset(1), 0);
+    // acks=1 does not look at the ISR.
+    assert_eq!(relay.produce_acks_1(1, &["b"]), (ErrorCode::None, 0));
+}
+
+#[test]
+fn an_acks_all_produce_answers_not_enough_replicas_after_append_when_the_isr_shrinks_under_it() {
+    let mut relay = Relay::with_brokers(2);
+    relay.create_orders(2, &[("min.insync.replicas", "2")]);
+    relay.cut(broker(1), broker(2));
+    let shrink_ms = isr_shrink_ms(&relay, 1, 2);
+    // The ISR still has two members: the batch is appended and waits.
+    let acks_all = relay.produce(1, Acks::All, &["a"]);
+    relay.advance_to(shrink_ms - 1);
+    assert_eq!(relay.produce_answer(acks_all), None);
+
+    // The ISR shrinks to {1}: the HW passes the batch, but with one replica.
+    relay.advance_to(shrink_ms);
+    assert_eq!(relay.partition().isr, vec![1]);
+    assert_eq!(relay.high_watermark(1), 1);
+    let (error_code, _) = relay.produce_answer(acks_all).expect("answered");
+    assert_eq!(error_code, ErrorCode::NotEnoughReplicasAfterAppend);
+    // The write is in the log and committed: the error only says how few have it.
+    assert_eq!(relay.records(1), records(&[(0, "a")]));
+}
+
+#[test]
+fn a_leader_cut_off_from_the_controller_cannot_shrink_its_isr_so_acks_all_times_out() {
+    let mut relay = Relay::with_brokers(2);
+    relay.create_orders(2, &[]);
+    let isolated_ms = relay.now_ms();
+    relay.isolate(1);
+    let shrink_ms = isr_shrink_ms(&relay, 1, 2);
+    let acks_all = relay.produce(1, Acks::All, &["a"]);
+    // acks=1 needs nothing but the leader's own append.
+    assert_eq!(relay.produce_acks_1(1, &["b"]), (ErrorCode::None, 1));
+
+    // The controller fenced the silent broker 1 and moved leadership to broker 2.
+    relay.advance_to(shrink_ms);
+    assert_eq!(relay.partition(), partition(&[1, 2], &[2], 2, 1, 1));
+    // Broker 1 proposed ISR {1}; the controller never heard it.
+    let broker_epoch = relay.controller().image().brokers[&1].broker_epoch;
+    let proposal = Request::AlterPartition(AlterPartitionRequest {
+        broker_id: 1,
+        broker_epoch,
+        partitions: vec![AlterPartitionData {
+            partition: orders_0(),
+            leader_epoch: 0,
+            new_isr: vec![1],
+            partition_epoch: 0,
+        }],
+    });
+    let proposals: Vec<&Request> = relay
+        .dropped_requests(broker(1), NodeId::Controller)
+        .into_iter()
+        .filter(|r| matches!(r, Request::AlterPartition(_)))
+        .collect();
+    assert_eq!(proposals, vec![&proposal]);
+    assert_eq!(relay.isr_changes(), vec![]);
+
+    // So broker 1 keeps waiting for broker 2: its HW is frozen.
+    relay.advance_to(isolated_ms + PRODUCE_TIMEOUT_MS - 1);
+    assert_eq!(relay.produce_answer(acks_all), None);
+    relay.advance_to(isolated_ms + PRODUCE_TIMEOUT_MS);
+    let (error_code, _) = relay.produce_answer(acks_all).expect("answered");
+    assert_eq!(error_code, ErrorCode::RequestTimedOut);
+    assert_eq!((relay.log_end_offset(1), relay.high_watermark(1)), (2, 0));
+}
+
+#[test]
+fn with_min_isr_gating_the_high_watermark_stays_while_the_isr_is_below_min_insync_replicas() {
+    let mut relay = Relay::with_brokers_configured(2, |c| c.min_isr_gates_high_watermark = true);
+    relay.create_orders(2, &[("min.insync.replicas", "2")]);
+    drop_from_isr(&mut relay, 1, 2);
+    assert_eq!(relay.produce_acks_1(1, &["a"]), (ErrorCode::None, 0));
+    assert_eq!((relay.log_end_offset(1), relay.high_watermark(1)), (1, 0));
+
+    relay.heal(broker(1), broker(2));
+    relay.advance_by(REQUEST_TIMEOUT_MS + 5_000);
+    assert_eq!(relay.partition().isr, vec![1, 2]);
+    assert_eq!(relay.high_watermark(1), 1);
+}
+
+#[test]
+fn without_min_isr_gating_a_lone_leader_advances_the_high_watermark_by_itself() {
+    let mut relay = Relay::with_brokers(2);
+    relay.create_orders(2, &[("min.insync.replicas", "2")]);
+    drop_from_isr(&mut relay, 1, 2);
+    assert_eq!(relay.produce_acks_1(1, &["a"]), (ErrorCode::None, 0));
+    assert_eq!(relay.high_watermark(1), 1);
+}
+
+// ---- Truncation when a follower meets a new leader ----------------------------------------
+
+/// Three brokers. Broker 1 led epoch 0: `a`, `b` are committed on all three;
+/// then, its followers cut off, it appended `c`, `d` with acks=1 and crashed.
+/// Broker 2 leads epoch 1 and appended `x` at offset 2. Broker 1 restarted and
+/// follows broker 2.
+fn divergent_tail_after_a_failover() -> Relay {
+    let mut relay = Relay::with_brokers(3);
+    relay.create_orders(3, &[]);
+    let committed = relay.produce(1, Acks::All, &["a", "b"]);
+    assert_eq!(relay.produce_answer(committed), Some((ErrorCode::None, 0)));
+    relay.cut(broker(1), broker(2));
+    relay.cut(broker(1), broker(3));
+    assert_eq!(relay.produce_acks_1(1, &["c", "d"]), (ErrorCode::None, 2));
+    relay.crash(1, CrashKind::ProcessCrash);
+
+    relay.advance_by(BROKER_SESSION_TIMEOUT_MS);
+    assert_eq!(relay.partition(), partition(&[1, 2, 3], &[2, 3], 2, 1, 1));
+    assert_eq!(relay.produce_acks_1(2, &["x"]), (ErrorCode::None, 2));
+    relay.heal_all();
+    relay.restart(1);
+    relay.advance_by(5_000);
+    relay
+}
+
+#[test]
+fn a_follower_with_a_divergent_tail_truncates_to_the_new_leaders_end_of_that_epoch() {
+    let relay = divergent_tail_after_a_failover();
+    // Broker 2's epoch 0 ends at offset 2, where its epoch 1 starts.
+    assert_eq!(relay.truncations(), vec![(1, 2, 2)]);
+    let expected = records(&[(0, "a"), (1, "b"), (2, "x")]);
+    assert_eq!(relay.records(1), expected);
+    assert_eq!(relay.log(1).epoch_starts(), &[(0, 0), (1, 2)]);
+    assert_eq!(relay.log(1).batches(), relay.log(2).batches());
+    assert_eq!(relay.partition().isr, vec![2, 3, 1]);
+}
+
+#[test]
+fn a_follower_without_a_divergent_tail_keeps_everything_when_a_new_leader_is_elected() {
+    let relay = divergent_tail_after_a_failover();
+    let truncated: Vec<BrokerId> = relay.truncations().iter().map(|t| t.0).collect();
+    assert_eq!(truncated, vec![1], "broker 3 kept its log");
+    assert_eq!(relay.records(3), records(&[(0, "a"), (1, "b"), (2, "x")]));
+    assert_eq!(relay.log(3).epoch_starts(), &[(0, 0), (1, 2)]);
+}
+
+#[test]
+fn after_an_unclean_election_the_old_leader_truncates_to_match_the_new_leader() {
+    let mut relay = Relay::with_brokers(2);
+    relay.create_orders(2, &[("unclean.leader.election.enable", "true")]);
+    drop_from_isr(&mut relay, 1, 2);
+    assert_eq!(relay.produce_acks_1(1, &["a", "b"]), (ErrorCode::None, 0));
+    assert_eq!(relay.high_watermark(1), 2);
+    relay.crash(1, CrashKind::ProcessCrash);
+
+    // Broker 2 has nothing of epoch 0, yet it is elected: unclean. (Partition
+    // epoch 1 was the ISR shrink, 2 is the election.)
+    relay.advance_by(BROKER_SESSION_TIMEOUT_MS);
+    assert_eq!(relay.partition(), partition(&[1, 2], &[2], 2, 1, 2));
+    assert_eq!(relay.produce_acks_1(2, &["x"]), (ErrorCode::None, 0));
+    relay.heal_all();
+    relay.restart(1);
+    relay.advance_by(5_000);
+
+    // The acknowledged a, b are lost (that is what unclean means), but the two
+    // replicas agree again: broker 1 dropped its whole epoch-0 tail.
+    assert_eq!(relay.truncations(), vec![(1, 0, 2)]);
+    assert_eq!(relay.records(1), records(&[(0, "x")]));
+    assert_eq!(relay.log(1).batches(), relay.log(2).batches());
+}
+
+/// Two brokers; broker 1 has just appended `a`, `b` with acks=1 and broker 2 has
+/// copied them but not yet learned that they are committed. Then broker 2
+/// restarts (a process crash keeps its records).
+fn restarted_follower_behind_its_high_watermark(truncation: Truncation) -> Relay {
+    let mut relay = Relay::with_brokers_configured(2, |c| c.truncation = truncation);
+    relay.create_orders(2, &[]);
+    relay.produce_acks_1(1, &["a", "b"]);
+    assert_eq!(relay.high_watermark(1), 2);
+    assert_eq!((relay.log_end_offset(2), relay.high_watermark(2)), (2, 0));
+    relay.crash(2, CrashKind::ProcessCrash);
+    relay.restart(2);
+    relay
+}
+
+#[test]
+fn with_high_watermark_truncation_a_new_follower_truncates_to_its_own_high_watermark_at_once() {
+    let relay = restarted_follower_behind_its_high_watermark(Truncation::HighWatermark);
+    let events = relay.events();
+    let became_follower = events
+        .iter()
+        .rposition(|e| matches!(e, ClusterEvent::BecameFollower { broker: 2, .. }))
+        .expect("broker 2 follows again");
+    // Before any fetch: the pre-0.11 rule that loses committed records (KIP-101).
+    assert_eq!(
+        events[became_follower + 1],
+        ClusterEvent::Truncated {
+            broker: 2,
+            partition: orders_0(),
+            log_end_offset: 0,
+            records: 2,
+        }
+    );
+    assert_eq!(relay.truncations(), vec![(2, 0, 2)]);
+    // It fetched them back from the leader, which still has them.
+    assert_eq!(relay.records(2), records(&[(0, "a"), (1, "b")]));
+}
+
+#[test]
+fn with_leader_epoch_truncation_a_new_follower_keeps_what_the_leader_has() {
+    let relay = restarted_follower_behind_its_high_watermark(Truncation::LeaderEpoch);
+    assert_eq!(relay.truncations(), vec![]);
+    assert_eq!(relay.records(2), records(&[(0, "a"), (1, "b")]));
+}
+
+// ---- OffsetsForLeaderEpoch ---------------------------------------------------------------
+
+fn epoch_end(error_code: ErrorCode, leader_epoch: i32, end_offset: Offset) -> EpochEndOffset {
+    EpochEndOffset {
+        partition: orders_0(),
+        error_code,
+        leader_epoch,
+        end_offset,
+    }
+}
+
+#[test]
+fn offsets_for_leader_epoch_answers_where_an_epoch_ends_in_the_leaders_log() {
+    let mut relay = divergent_tail_after_a_failover();
+    // Broker 2 leads epoch 1; its log: epoch 0 at 0..2, epoch 1 from 2, LEO 3.
+    assert_eq!(
+        relay.offsets_for_leader_epoch(2, 1, 0),
+        epoch_end(ErrorCode::None, 0, 2)
+    );
+    assert_eq!(
+        relay.offsets_for_leader_epoch(2, 1, 1),
+        epoch_end(ErrorCode::None, 1, 3)
+    );
+}
+
+#[test]
+fn offsets_for_leader_epoch_for_an_epoch_older_than_the_log_answers_the_start_of_its_first_epoch() {
+    let mut relay = Relay::with_brokers(2);
+    relay.create_orders(2, &[]);
+    relay.crash(1, CrashKind::ProcessCrash);
+    relay.advance_by(BROKER_SESSION_TIMEOUT_MS);
+    assert_eq!(relay.produce_acks_1(2, &["x", "y"]), (ErrorCode::None, 0));
+    assert_eq!(relay.log(2).epoch_starts(), &[(1, 0)]);
+    // Kafka answers the requested epoch with the start offset of the first epoch
+    // the log knows, so a follower drops everything it has from that epoch on.
+    assert_eq!(
+        relay.offsets_for_leader_epoch(2, 1, 0),
+        epoch_end(ErrorCode::None, 0, 0)
+    );
+}
+
+#[test]
+fn offsets_for_leader_epoch_checks_the_current_leader_epoch_and_the_leadership() {
+    let mut relay = divergent_tail_after_a_failover();
+    let undefined = |code| epoch_end(code, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET);
+    assert_eq!(
+        relay.offsets_for_leader_epoch(2, 0, 0),
+        undefined(ErrorCode::FencedLeaderEpoch)
+    );
+    assert_eq!(
+        relay.offsets_for_leader_epoch(2, 2, 0),
+        undefined(ErrorCode::UnknownLeaderEpoch)
+    );
+    assert_eq!(
+        relay.offsets_for_leader_epoch(3, 1, 0),
+        undefined(ErrorCode::NotLeaderOrFollower)
+    );
+}
