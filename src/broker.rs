@@ -245,9 +245,12 @@ impl Node for Broker {
         let parked = self.parked_fetches.iter().map(|p| p.deadline_ms);
         let produces = self.parked_produces.iter().map(|p| p.deadline_ms);
         let lag_max_ms = self.config.replica_lag_time_max_ms;
+        // An unregistered broker cannot propose ISR changes: no shrink to wake for.
+        let registered = self.link.broker_epoch().is_some();
         let shrinks = self
             .leading
             .values()
+            .filter(|_| registered)
             .filter_map(|l| l.next_shrink_check_ms(lag_max_ms));
         parked
             .chain(produces)
