@@ -447,11 +447,7 @@ impl Controller {
     }
 
     /// Applies `rule` to every partition `broker` is a replica of.
-    fn partition_changes(
-        &mut self,
-        broker: BrokerId,
-        rule: fn(&PartitionInfo, BrokerId, &[BrokerId], bool) -> Option<(PartitionInfo, bool)>,
-    ) {
+    fn partition_changes(&mut self, broker: BrokerId, rule: election::BrokerRule) {
         let live: Vec<BrokerId> = self.image.live_brokers();
         let changes: Vec<(TopicPartition, PartitionInfo, bool)> = self
             .image

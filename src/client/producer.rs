@@ -431,7 +431,7 @@ impl ProducerCore {
             .iter()
             .position(|b| {
                 b.identity
-                    .map_or(true, |o| o.base_sequence > identity.base_sequence)
+                    .is_none_or(|o| o.base_sequence > identity.base_sequence)
             })
             .unwrap_or(queue.len());
         queue.insert(at, batch);

@@ -11,6 +11,12 @@ use crate::error::ErrorCode;
 use crate::ids::{BrokerId, LeaderEpoch};
 use crate::metadata::PartitionInfo;
 
+/// A rule for what a partition becomes when one of its replicas changes state:
+/// `(partition, broker, live brokers, unclean allowed)` → the changed partition
+/// and whether its new leader came from an unclean election.
+pub type BrokerRule =
+    fn(&PartitionInfo, BrokerId, &[BrokerId], bool) -> Option<(PartitionInfo, bool)>;
+
 /// The partition after `fenced` lost its liveness, if anything changed.
 /// The flag says whether the new leader came from an unclean election.
 pub fn on_broker_fenced(

@@ -297,7 +297,7 @@ impl ProducerCore {
         };
         if idempotence
             .init_due_ms()
-            .map_or(true, |due_ms| now_ms < due_ms)
+            .is_none_or(|due_ms| now_ms < due_ms)
         {
             return;
         }
