@@ -37,6 +37,17 @@ pub enum ErrorCode {
     InvalidUpdateVersion,
     IneligibleReplica,
     EligibleLeadersNotAvailable,
+    CoordinatorLoadInProgress,
+    NotCoordinator,
+    IllegalGeneration,
+    InconsistentGroupProtocol,
+    InvalidGroupId,
+    UnknownMemberId,
+    InvalidSessionTimeout,
+    RebalanceInProgress,
+    MemberIdRequired,
+    FencedInstanceId,
+    GroupMaxSizeReached,
 }
 
 impl ErrorCode {
@@ -71,6 +82,17 @@ impl ErrorCode {
             ErrorCode::InvalidUpdateVersion => 95,
             ErrorCode::IneligibleReplica => 107,
             ErrorCode::EligibleLeadersNotAvailable => 83,
+            ErrorCode::CoordinatorLoadInProgress => 14,
+            ErrorCode::NotCoordinator => 16,
+            ErrorCode::IllegalGeneration => 22,
+            ErrorCode::InconsistentGroupProtocol => 23,
+            ErrorCode::InvalidGroupId => 24,
+            ErrorCode::UnknownMemberId => 25,
+            ErrorCode::InvalidSessionTimeout => 26,
+            ErrorCode::RebalanceInProgress => 27,
+            ErrorCode::MemberIdRequired => 79,
+            ErrorCode::FencedInstanceId => 82,
+            ErrorCode::GroupMaxSizeReached => 81,
         }
     }
 
@@ -105,6 +127,17 @@ impl ErrorCode {
             ErrorCode::InvalidUpdateVersion => "INVALID_UPDATE_VERSION",
             ErrorCode::IneligibleReplica => "INELIGIBLE_REPLICA",
             ErrorCode::EligibleLeadersNotAvailable => "ELIGIBLE_LEADERS_NOT_AVAILABLE",
+            ErrorCode::CoordinatorLoadInProgress => "COORDINATOR_LOAD_IN_PROGRESS",
+            ErrorCode::NotCoordinator => "NOT_COORDINATOR",
+            ErrorCode::IllegalGeneration => "ILLEGAL_GENERATION",
+            ErrorCode::InconsistentGroupProtocol => "INCONSISTENT_GROUP_PROTOCOL",
+            ErrorCode::InvalidGroupId => "INVALID_GROUP_ID",
+            ErrorCode::UnknownMemberId => "UNKNOWN_MEMBER_ID",
+            ErrorCode::InvalidSessionTimeout => "INVALID_SESSION_TIMEOUT",
+            ErrorCode::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
+            ErrorCode::MemberIdRequired => "MEMBER_ID_REQUIRED",
+            ErrorCode::FencedInstanceId => "FENCED_INSTANCE_ID",
+            ErrorCode::GroupMaxSizeReached => "GROUP_MAX_SIZE_REACHED",
         }
     }
 
@@ -123,6 +156,8 @@ impl ErrorCode {
                 | ErrorCode::FencedLeaderEpoch
                 | ErrorCode::UnknownLeaderEpoch
                 | ErrorCode::CoordinatorNotAvailable
+                | ErrorCode::CoordinatorLoadInProgress
+                | ErrorCode::NotCoordinator
         )
     }
 

@@ -21,6 +21,7 @@
 //! - [`controller`]: registers and fences brokers, creates topics, elects leaders.
 //! - [`broker`]: leads partitions; answers Produce, Fetch, ListOffsets, Metadata.
 //! - [`partitioner`]: Kafka's murmur2 key partitioner, sticky and round-robin.
+//! - [`group`]: consumer groups: coordinator, assignors, `__consumer_offsets`.
 //! - [`client`]: the protocol cores of Admin, Producer and Consumer.
 //!
 //! Where teaching won over realism the module says so, and says what real Kafka
@@ -35,6 +36,7 @@ pub mod controller;
 pub mod disk;
 pub mod error;
 pub mod event;
+pub mod group;
 pub mod ids;
 pub mod log;
 pub mod metadata;

@@ -13,6 +13,9 @@ use crate::record::RecordBatch;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod group;
+pub use group::*;
+
 /// What travels over a connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
@@ -37,6 +40,13 @@ pub enum Request {
     InitProducerId(InitProducerIdRequest),
     ElectLeaders(ElectLeadersRequest),
     AlterPartition(AlterPartitionRequest),
+    FindCoordinator(FindCoordinatorRequest),
+    JoinGroup(JoinGroupRequest),
+    SyncGroup(SyncGroupRequest),
+    Heartbeat(HeartbeatRequest),
+    LeaveGroup(LeaveGroupRequest),
+    OffsetCommit(OffsetCommitRequest),
+    OffsetFetch(OffsetFetchRequest),
     BrokerRegistration(BrokerRegistrationRequest),
     BrokerHeartbeat(BrokerHeartbeatRequest),
     ClusterMetadataFetch(ClusterMetadataFetchRequest),
@@ -53,6 +63,13 @@ pub enum Response {
     InitProducerId(InitProducerIdResponse),
     ElectLeaders(ElectLeadersResponse),
     AlterPartition(AlterPartitionResponse),
+    FindCoordinator(FindCoordinatorResponse),
+    JoinGroup(JoinGroupResponse),
+    SyncGroup(SyncGroupResponse),
+    Heartbeat(HeartbeatResponse),
+    LeaveGroup(LeaveGroupResponse),
+    OffsetCommit(OffsetCommitResponse),
+    OffsetFetch(OffsetFetchResponse),
     BrokerRegistration(BrokerRegistrationResponse),
     BrokerHeartbeat(BrokerHeartbeatResponse),
     ClusterMetadataFetch(ClusterMetadataFetchResponse),
@@ -71,6 +88,13 @@ impl Request {
             Request::InitProducerId(_) => "InitProducerId",
             Request::ElectLeaders(_) => "ElectLeaders",
             Request::AlterPartition(_) => "AlterPartition",
+            Request::FindCoordinator(_) => "FindCoordinator",
+            Request::JoinGroup(_) => "JoinGroup",
+            Request::SyncGroup(_) => "SyncGroup",
+            Request::Heartbeat(_) => "Heartbeat",
+            Request::LeaveGroup(_) => "LeaveGroup",
+            Request::OffsetCommit(_) => "OffsetCommit",
+            Request::OffsetFetch(_) => "OffsetFetch",
             Request::BrokerRegistration(_) => "BrokerRegistration",
             Request::BrokerHeartbeat(_) => "BrokerHeartbeat",
             Request::ClusterMetadataFetch(_) => "ClusterMetadataFetch",
@@ -90,6 +114,13 @@ impl Response {
             Response::InitProducerId(_) => "InitProducerId",
             Response::ElectLeaders(_) => "ElectLeaders",
             Response::AlterPartition(_) => "AlterPartition",
+            Response::FindCoordinator(_) => "FindCoordinator",
+            Response::JoinGroup(_) => "JoinGroup",
+            Response::SyncGroup(_) => "SyncGroup",
+            Response::Heartbeat(_) => "Heartbeat",
+            Response::LeaveGroup(_) => "LeaveGroup",
+            Response::OffsetCommit(_) => "OffsetCommit",
+            Response::OffsetFetch(_) => "OffsetFetch",
             Response::BrokerRegistration(_) => "BrokerRegistration",
             Response::BrokerHeartbeat(_) => "BrokerHeartbeat",
             Response::ClusterMetadataFetch(_) => "ClusterMetadataFetch",
