@@ -16,30 +16,25 @@
 //! that already broke, the driver closes one only when a fault says a response on
 //! it is lost (`Faults::take_lost_response`).
 
+mod connections;
+
 use crate::faults::Faults;
 use crate::trace::Trace;
+use connections::{accept_loop, connect, futures_send, Connections, Envelope, Inbound};
 use kafkasim::ids::NodeId;
 use kafkasim::node::{Effect, Node, Peer};
 use kafkasim::protocol::Message;
-use madsim::net::{Endpoint, Receiver, Sender};
+use madsim::net::Endpoint;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// The port brokers listen on, as in the crash course.
 pub const BROKER_PORT: u16 = 9092;
 /// The port of KRaft's controller listener.
 pub const CONTROLLER_PORT: u16 = 9093;
-
-/// What travels on a simulated connection: the sender's id (Kafka's request header
-/// carries a client id) and the message.
-#[derive(Debug)]
-struct Envelope {
-    from: NodeId,
-    message: Message,
-}
 
 /// Simulated milliseconds since the run started.
 pub fn now_ms() -> u64 {
@@ -71,76 +66,6 @@ pub type NodeCell<N> = Arc<Mutex<Option<N>>>;
 /// A call into a client core from application code, run on the driver's task.
 pub type Command<N> = Box<dyn FnOnce(&mut N, u64) + Send>;
 
-enum Inbound<N> {
-    Message {
-        from: Peer,
-        message: Message,
-    },
-    /// The peer closed the connection, or its machine went away.
-    Closed {
-        peer: Option<NodeId>,
-        connection: u64,
-    },
-    /// This driver reset an incoming connection from `peer` (a lost response).
-    Reset {
-        peer: NodeId,
-    },
-    Command(Command<N>),
-}
-
-/// One open connection: the sending half, and the reader task's stop signal.
-/// Dropping a `Link` closes the connection: the peer's reader sees end-of-stream
-/// and the local reader stops, dropping whatever was still on its way in.
-struct Link {
-    connection: u64,
-    sender: Sender,
-    _stop: oneshot::Sender<()>,
-}
-
-struct Connections {
-    endpoint: Arc<Endpoint>,
-    /// Connections this node opened, one per peer, as Kafka's network client keeps.
-    outgoing: BTreeMap<NodeId, Link>,
-    /// Connections peers opened to this node, by connection number.
-    incoming: Arc<Mutex<BTreeMap<u64, Link>>>,
-    next_connection: Arc<Mutex<u64>>,
-}
-
-impl Connections {
-    /// Whether a connection is still open at this end.
-    fn is_open(&self, connection: u64) -> bool {
-        self.outgoing.values().any(|l| l.connection == connection)
-            || self
-                .incoming
-                .lock()
-                .expect("conn lock")
-                .contains_key(&connection)
-    }
-
-    /// Forgets a connection that closed. Returns `None` when it was already
-    /// forgotten (this end closed it first), else the peer if it is known.
-    fn forget(&mut self, connection: u64) -> Option<Option<NodeId>> {
-        let outgoing = self
-            .outgoing
-            .iter()
-            .find(|(_, l)| l.connection == connection)
-            .map(|(peer, _)| *peer);
-        if let Some(peer) = outgoing {
-            self.outgoing.remove(&peer);
-            return Some(Some(peer));
-        }
-        let incoming = self.incoming.lock().expect("conn lock").remove(&connection);
-        incoming.map(|_| None)
-    }
-}
-
-fn allocate(counter: &Mutex<u64>) -> u64 {
-    let mut next = counter.lock().expect("counter lock");
-    *next += 1;
-    *next
-}
-
-/// Runs `cell`'s node until the simulated machine is killed.
 /// `on_event` sees every event the node emits.
 pub async fn run_node<N, F>(
     me: NodeId,
@@ -409,106 +334,4 @@ fn report_reset<N>(wiring: &Wiring<'_, N>, to: Peer, api: &str) {
         ),
     );
     let _ = wiring.inbox.send(Inbound::Reset { peer: to.node });
-}
-
-/// `Sender::send` is async in signature but completes at once; poll it in place
-/// so no lock is held across an await.
-fn futures_send(sender: &Sender, envelope: Envelope) -> bool {
-    use std::future::Future;
-    use std::task::{Context, Poll, Waker};
-    let mut fut = std::pin::pin!(sender.send(Box::new(envelope)));
-    let mut cx = Context::from_waker(Waker::noop());
-    matches!(fut.as_mut().poll(&mut cx), Poll::Ready(Ok(())))
-}
-
-async fn connect<N: Send + 'static>(
-    to: NodeId,
-    conns: &mut Connections,
-    inbox: &mpsc::UnboundedSender<Inbound<N>>,
-) -> bool {
-    let Some(addr) = listen_addr(to) else {
-        return false;
-    };
-    let Ok((sender, receiver)) = conns.endpoint.connect1(addr).await else {
-        return false;
-    };
-    let connection = allocate(&conns.next_connection);
-    let (stop, stopped) = oneshot::channel();
-    let link = Link {
-        connection,
-        sender,
-        _stop: stop,
-    };
-    conns.outgoing.insert(to, link);
-    madsim::task::spawn(read_loop(
-        receiver,
-        connection,
-        Some(to),
-        stopped,
-        inbox.clone(),
-    ));
-    true
-}
-
-async fn accept_loop<N: Send + 'static>(
-    endpoint: Arc<Endpoint>,
-    incoming: Arc<Mutex<BTreeMap<u64, Link>>>,
-    next: Arc<Mutex<u64>>,
-    inbox: mpsc::UnboundedSender<Inbound<N>>,
-) {
-    while let Ok((sender, receiver, _addr)) = endpoint.accept1().await {
-        let connection = allocate(&next);
-        let (stop, stopped) = oneshot::channel();
-        let link = Link {
-            connection,
-            sender,
-            _stop: stop,
-        };
-        incoming.lock().expect("conn lock").insert(connection, link);
-        madsim::task::spawn(read_loop(
-            receiver,
-            connection,
-            None,
-            stopped,
-            inbox.clone(),
-        ));
-    }
-}
-
-/// Forwards what arrives on one connection to the node's inbox, then reports
-/// the connection closed. Stops silently when this end closes the connection
-/// (its `Link` is dropped), dropping the receiver and what was still queued in it.
-async fn read_loop<N: Send + 'static>(
-    mut receiver: Receiver,
-    connection: u64,
-    mut peer: Option<NodeId>,
-    mut stopped: oneshot::Receiver<()>,
-    inbox: mpsc::UnboundedSender<Inbound<N>>,
-) {
-    loop {
-        let received = tokio::select! {
-            biased;
-            _ = &mut stopped => return,
-            received = receiver.recv() => received,
-        };
-        let Ok(payload) = received else { break };
-        let envelope = payload
-            .downcast::<Envelope>()
-            .expect("only envelopes travel on kafkasim connections");
-        peer = Some(envelope.from);
-        let from = Peer {
-            node: envelope.from,
-            connection,
-        };
-        if inbox
-            .send(Inbound::Message {
-                from,
-                message: envelope.message,
-            })
-            .is_err()
-        {
-            return;
-        }
-    }
-    let _ = inbox.send(Inbound::Closed { peer, connection });
 }
