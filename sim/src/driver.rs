@@ -155,7 +155,11 @@ pub async fn run_node<N, F>(
                 None => std::future::pending::<()>().await,
             }
         };
+        // `biased`: without it, `select!` picks a branch with a random number
+        // seeded from a process-wide counter, so a run would depend on how many
+        // runs the process made before it.
         let inbound = tokio::select! {
+            biased;
             inbound = inbox.recv() => inbound,
             _ = sleep => None,
         };
