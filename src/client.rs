@@ -39,6 +39,7 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    // ANCHOR: ambiguous
     /// True when the operation might still have happened (Kafka's "ambiguous"
     /// outcome): the checkers must treat it as unknown, not as failed.
     pub fn is_ambiguous(&self) -> bool {
@@ -55,6 +56,7 @@ impl ClientError {
             ClientError::Invalid { .. } => false,
         }
     }
+    // ANCHOR_END: ambiguous
 }
 
 impl fmt::Display for ClientError {

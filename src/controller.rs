@@ -111,7 +111,9 @@ impl Controller {
         // while away, so it leads nothing until its first heartbeat. It keeps its
         // ISR places (Kafka before KIP-966): only a session expiry removes them.
         let restarted = self.image.brokers.contains_key(&req.broker_id);
+        // ANCHOR: broker_epoch
         let broker_epoch = self.image.version as i64 + 1;
+        // ANCHOR_END: broker_epoch
         self.image.brokers.insert(
             req.broker_id,
             BrokerInfo {
@@ -149,12 +151,14 @@ impl Controller {
             Some(b) if b.broker_epoch != req.broker_epoch => ErrorCode::StaleBrokerEpoch,
             Some(_) => ErrorCode::None,
         };
+        // ANCHOR: heartbeat
         if error_code == ErrorCode::None {
             self.last_heartbeat_ms.insert(req.broker_id, now_ms);
             if self.image.brokers[&req.broker_id].fenced {
                 self.unfence(now_ms, req.broker_id);
             }
         }
+        // ANCHOR_END: heartbeat
         let is_fenced = self
             .image
             .brokers
@@ -395,6 +399,7 @@ impl Controller {
             );
             return Err((ErrorCode::InvalidConfig, message));
         }
+        // ANCHOR: placement
         // Leaders spread round-robin; the start shifts per topic so that small
         // topics do not all lead on the first broker.
         let start = self.image.topics.len();
@@ -413,6 +418,7 @@ impl Controller {
                 }
             })
             .collect();
+        // ANCHOR_END: placement
         let replicas = partitions.iter().map(|p| p.replicas.clone()).collect();
         self.emit(ClusterEvent::TopicCreated {
             topic: topic.name.clone(),
@@ -543,6 +549,7 @@ impl Node for Controller {
     }
 
     fn on_tick(&mut self, now_ms: u64) {
+        // ANCHOR: session_expiry
         let timeout_ms = self.config.broker_session_timeout_ms;
         let expired: Vec<BrokerId> = self
             .image
@@ -554,6 +561,7 @@ impl Node for Controller {
         for broker in expired {
             self.fence(now_ms, broker);
         }
+        // ANCHOR_END: session_expiry
         self.answer_parked_fetches(now_ms);
     }
 

@@ -89,6 +89,7 @@ pub struct Disk {
     pub metadata: Option<MetadataImage>,
 }
 
+// ANCHOR: crash_kind
 /// How a node went down, which decides what its disk keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CrashKind {
@@ -108,6 +109,7 @@ impl Disk {
         }
     }
 }
+// ANCHOR_END: crash_kind
 
 #[cfg(test)]
 mod tests {

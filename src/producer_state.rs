@@ -94,6 +94,7 @@ fn last_sequence(identity: &ProducerIdentity, batch: &RecordBatch) -> i32 {
 }
 
 impl ProducerStateTable {
+    // ANCHOR: sequence_check
     /// Leader side, before appending `batch`: may it be appended, is it a retry of
     /// a batch already in the log, or must it be refused? Batches without a
     /// producer identity are always appended.
@@ -131,6 +132,7 @@ impl ProducerStateTable {
             Err(ErrorCode::OutOfOrderSequenceNumber)
         }
     }
+    // ANCHOR_END: sequence_check
 
     /// After any append, on the leader or a follower, with the batch's final offsets.
     /// Followers record without checking: the leader already decided.

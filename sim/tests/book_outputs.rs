@@ -1,9 +1,12 @@
 //! The book's outputs, kept fresh.
 //!
-//! Every output the book shows lives in `book/src/generated/` and is produced here
-//! through the library API, exactly as the `kafkasim` command produces it. This
-//! test regenerates each file and fails when the checked-in copy differs, so the
-//! book can never show a run the program no longer makes. With
+//! Every output the book shows lives in `book/src/generated/` and is produced here,
+//! exactly as the `kafkasim` command produces it: through the library API for the
+//! first chapters, and by running the `kafkasim` binary itself for the failure
+//! scenarios. Excerpts start with the shell command that prints them (a `grep`,
+//! `awk` or `head` of a run or a replay), and the filter here does what that command
+//! does. This test regenerates each file and fails when the checked-in copy
+//! differs, so the book can never show a run the program no longer makes. With
 //! `KAFKASIM_UPDATE_BOOK=1` it rewrites the files instead.
 //!
 //! It also checks that every `{{#include …}}` in the book points at a file that
@@ -18,6 +21,18 @@ use kafkasim_sim::run::{run_seed, RunReport};
 use kafkasim_sim::scenario::{self, quickstart};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+// A subdirectory, so that cargo does not build it as a test of its own.
+#[path = "book_outputs/failures.rs"]
+mod failures;
+use failures::{
+    acks_1_failover, controller_crash_connects, controller_crash_run, heartbeats, isr_expansion,
+    kip_101, kip_101_epoch_end, kip_101_high_watermark, kip_101_high_watermark_truncation_run,
+    last_replica_power_loss, last_replica_process_crash, leader_crash_acks_all_run,
+    lost_produce_response, lost_produce_response_idempotent, lost_response_reads, metadata_pull,
+    preferred_leader_returns_run, preferred_leaders, replication_fetches, split_brain,
+    unclean_election, unclean_election_disabled,
+};
 
 const UPDATE_VAR: &str = "KAFKASIM_UPDATE_BOOK";
 const REFRESH_COMMAND: &str =
@@ -130,6 +145,56 @@ const GENERATED: &[Generated] = &[
     ("seeds.txt", seeds),
     ("replay-seed-7.txt", replay_seed_7),
     ("key-partitions.txt", key_partitions),
+    // Leaders and followers.
+    (
+        "preferred-leader-returns-seed-1.txt",
+        preferred_leader_returns_run,
+    ),
+    ("preferred-leaders-seed-1.txt", preferred_leaders),
+    ("replication-fetches-seed-1.txt", replication_fetches),
+    ("isr-expansion-seed-1.txt", isr_expansion),
+    // The controller.
+    ("heartbeats-seed-1.txt", heartbeats),
+    ("metadata-pull-seed-1.txt", metadata_pull),
+    ("controller-crash-seed-1.txt", controller_crash_run),
+    (
+        "controller-crash-connects-seed-1.txt",
+        controller_crash_connects,
+    ),
+    // acks, ISR and durability.
+    (
+        "leader-crash-acks-all-seed-1.txt",
+        leader_crash_acks_all_run,
+    ),
+    ("acks-1-failover-seed-1.txt", acks_1_failover),
+    ("split-brain-old-leader-seed-1.txt", split_brain),
+    ("lost-produce-response-seed-1.txt", lost_produce_response),
+    (
+        "lost-produce-response-idempotent-seed-1.txt",
+        lost_produce_response_idempotent,
+    ),
+    ("lost-response-reads-seed-1.txt", lost_response_reads),
+    // When brokers crash.
+    (
+        "kip-101-high-watermark-truncation-seed-1.txt",
+        kip_101_high_watermark_truncation_run,
+    ),
+    ("kip-101-high-watermark-seed-1.txt", kip_101_high_watermark),
+    ("kip-101-seed-1.txt", kip_101),
+    ("kip-101-epoch-end-seed-1.txt", kip_101_epoch_end),
+    ("unclean-election-seed-1.txt", unclean_election),
+    (
+        "unclean-election-disabled-seed-1.txt",
+        unclean_election_disabled,
+    ),
+    (
+        "last-replica-power-loss-seed-1.txt",
+        last_replica_power_loss,
+    ),
+    (
+        "last-replica-process-crash-seed-1.txt",
+        last_replica_process_crash,
+    ),
 ];
 
 #[test]
@@ -215,4 +280,52 @@ fn every_book_include_points_at_an_existing_file_and_anchor() {
         }
     }
     assert!(includes > 0, "the book includes no listings or outputs");
+}
+
+/// Configuration values the prose may name in milliseconds without a run
+/// showing them (Kafka's defaults the chapters explain).
+const CONFIG_MILLISECONDS: &[u64] = &[500, 2_000, 3_000, 5_000, 9_000, 10_000, 30_000, 45_000];
+
+/// A simulated time in a chapter's prose ("at 9011 ms") must appear in one of the
+/// outputs that chapter includes, so the prose cannot drift from the runs.
+#[test]
+fn every_time_the_prose_names_is_in_an_output_of_its_chapter() {
+    let src = book_src();
+    for entry in std::fs::read_dir(&src).expect("book/src exists") {
+        let chapter = entry.expect("a directory entry").path();
+        if chapter.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&chapter).expect("a chapter is readable");
+        let outputs: String = text
+            .split("{{#include ")
+            .skip(1)
+            .filter_map(|d| d.split("}}").next())
+            .filter(|target| target.starts_with("generated/"))
+            .map(|file| std::fs::read_to_string(src.join(file)).unwrap_or_default())
+            .collect();
+        // Numbers as an output prints them: "  9011 ms" on the timeline, or
+        // "    9011 broker-1 recv …" in a replay.
+        let shown: std::collections::BTreeSet<u64> = outputs
+            .lines()
+            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+            .collect();
+        let prose: String = text.split("```").step_by(2).collect::<Vec<_>>().join(" ");
+        let words: Vec<&str> = prose.split_whitespace().collect();
+        for (i, word) in words.iter().enumerate() {
+            let unit = words
+                .get(i + 1)
+                .map(|w| w.trim_end_matches([',', '.', ')', ':', ';']));
+            let number = word.trim_start_matches(['(', '*']).trim_end_matches('*');
+            let (Some("ms" | "ms**"), Ok(ms)) = (unit, number.parse::<u64>()) else {
+                continue;
+            };
+            assert!(
+                shown.contains(&ms) || CONFIG_MILLISECONDS.contains(&ms),
+                "{} names {ms} ms, which none of its outputs shows: refresh the prose \
+                 after regenerating the outputs ({REFRESH_COMMAND})",
+                chapter.file_name().expect("a file name").to_string_lossy()
+            );
+        }
+    }
 }

@@ -95,6 +95,7 @@ impl Broker {
             leader,
             leader_epoch,
         });
+        // ANCHOR: truncation_rule
         let phase = match self.config.truncation {
             Truncation::HighWatermark => {
                 let high_watermark = self.disk.logs[tp].high_watermark();
@@ -106,6 +107,7 @@ impl Broker {
             }
             Truncation::LeaderEpoch => Phase::Fetching,
         };
+        // ANCHOR_END: truncation_rule
         let following = Following {
             leader,
             leader_epoch,
@@ -293,6 +295,7 @@ impl Broker {
             self.pause(now_ms, &tp);
             return;
         }
+        // ANCHOR: epoch_truncation
         let log = &self.disk.logs[&tp];
         let target = if answer.leader_epoch == UNDEFINED_EPOCH {
             // The leader has nothing from our epochs: keep only what is committed;
@@ -305,6 +308,7 @@ impl Broker {
             answer.end_offset.min(own_end)
         };
         self.truncate(&tp, target);
+        // ANCHOR_END: epoch_truncation
         if let Some(f) = self.following.get_mut(&tp) {
             f.phase = Phase::Fetching;
         }
@@ -365,10 +369,12 @@ impl Broker {
                 log.flush();
             }
         }
+        // ANCHOR: follower_high_watermark
         let high_watermark = answer.high_watermark.min(log.log_end_offset());
         if high_watermark != log.high_watermark() {
             log.set_high_watermark(high_watermark);
         }
+        // ANCHOR_END: follower_high_watermark
     }
 
     /// Requests to leaders unanswered for `request.timeout.ms` are given up.

@@ -155,6 +155,7 @@ impl Broker {
         progress.log_end_offset = Some(fetch_offset);
         progress.last_fetch_leader_leo = leader_leo;
         progress.last_fetch_ms = now_ms;
+        // ANCHOR: isr_rejoin
         let rejoins = !leadership.isr.contains(&follower)
             && leadership.pending_isr.is_none()
             && fetch_offset >= log.high_watermark()
@@ -165,9 +166,11 @@ impl Broker {
             new_isr.push(follower);
             self.propose_isr(now_ms, tp, new_isr);
         }
+        // ANCHOR_END: isr_rejoin
         self.maybe_advance_high_watermark(tp);
     }
 
+    // ANCHOR: isr_shrink
     /// Drops followers that have not caught up for `replica.lag.time.max.ms`.
     pub(super) fn shrink_isrs(&mut self, now_ms: u64) {
         let lag_max_ms = self.config.replica_lag_time_max_ms;
@@ -190,6 +193,7 @@ impl Broker {
             self.propose_isr(now_ms, &tp, new_isr);
         }
     }
+    // ANCHOR_END: isr_shrink
 
     fn propose_isr(&mut self, now_ms: u64, tp: &TopicPartition, new_isr: Vec<BrokerId>) {
         let Some(leadership) = self.leading.get_mut(tp) else {
@@ -244,6 +248,7 @@ impl Broker {
         self.complete_parked(now_ms);
     }
 
+    // ANCHOR: high_watermark
     /// HW = min LEO over the maximal ISR; it never moves back on a leader.
     pub(super) fn maybe_advance_high_watermark(&mut self, tp: &TopicPartition) {
         let Some(leadership) = self.leading.get(tp) else {
@@ -282,4 +287,5 @@ impl Broker {
             self.emit(event);
         }
     }
+    // ANCHOR_END: high_watermark
 }

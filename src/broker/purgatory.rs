@@ -69,6 +69,7 @@ impl Broker {
                     .topics
                     .get(&tp.topic)
                     .map_or(1, |t| t.config.min_insync_replicas);
+                // ANCHOR: acks_all_outcome
                 let outcome = match self.leading.get(&tp).filter(|l| l.leader_epoch == epoch) {
                     // Leadership moved after the append: whether the write survives
                     // is unknown (ambiguous for the client).
@@ -87,6 +88,7 @@ impl Broker {
                     Some(_) if now_ms >= produce.deadline_ms => Some(ErrorCode::RequestTimedOut),
                     Some(_) => None,
                 };
+                // ANCHOR_END: acks_all_outcome
                 match outcome {
                     Some(code) => {
                         let response = produce

@@ -116,6 +116,7 @@ impl Broker {
                 log_start_offset,
             });
         }
+        // ANCHOR: acks
         match req.acks {
             Acks::None => {} // the producer is not listening
             Acks::Leader => self.reply(
@@ -134,6 +135,7 @@ impl Broker {
                 });
             }
         }
+        // ANCHOR_END: acks
         self.complete_parked(now_ms);
     }
 
@@ -150,10 +152,12 @@ impl Broker {
         }
         let leadership = self.leading.get(tp).ok_or(ErrorCode::NotLeaderOrFollower)?;
         check_epoch(current_leader_epoch, leadership.leader_epoch)?;
+        // ANCHOR: min_isr
         let min_isr = self.image.topics[&tp.topic].config.min_insync_replicas;
         if acks == Acks::All && (leadership.isr.len() as i32) < min_isr {
             return Err(ErrorCode::NotEnoughReplicas);
         }
+        // ANCHOR_END: min_isr
         let leader_epoch = leadership.leader_epoch;
         let records = batch.len();
         let log = self.disk.logs.get_mut(tp).expect("a leader has a log");
@@ -250,12 +254,14 @@ impl Broker {
                 }
             }
         };
+        // ANCHOR: read_up_to
         // Consumers see only committed records; followers replicate the whole log.
         let up_to = if replica_id >= 0 {
             log.log_end_offset()
         } else {
             log.high_watermark()
         };
+        // ANCHOR_END: read_up_to
         let read = log.read(p.fetch_offset, up_to, p.partition_max_bytes);
         FetchablePartitionResponse {
             partition: p.partition.clone(),
@@ -407,6 +413,7 @@ impl Broker {
 /// Producer ids a broker may hand out per broker epoch.
 const PRODUCER_IDS_PER_BROKER_EPOCH: i64 = 1_000_000;
 
+// ANCHOR: check_epoch
 /// A request from an older epoch is fenced; one from a newer epoch means this
 /// broker has not heard of the change yet.
 fn check_epoch(requested: Option<i32>, mine: i32) -> Result<(), ErrorCode> {
@@ -416,3 +423,4 @@ fn check_epoch(requested: Option<i32>, mine: i32) -> Result<(), ErrorCode> {
         _ => Ok(()),
     }
 }
+// ANCHOR_END: check_epoch

@@ -868,6 +868,7 @@ fn abc() -> Vec<(Offset, String)> {
     vec![(0, "a".into()), (1, "b".into()), (2, "c".into())]
 }
 
+// ANCHOR: flush_tests
 #[test]
 fn a_process_crash_keeps_unflushed_records() {
     let records = records_after_crash(with_flush_interval(None), CrashKind::ProcessCrash);
@@ -893,3 +894,4 @@ fn a_power_loss_keeps_only_the_flushed_prefix_with_a_larger_flush_interval() {
     let records = records_after_crash(with_flush_interval(Some(2)), CrashKind::PowerLoss);
     assert_eq!(records, vec![(0, "a".into()), (1, "b".into())]);
 }
+// ANCHOR_END: flush_tests

@@ -97,6 +97,8 @@ struct ProducerBatch {
     /// Producer id, epoch and first sequence, given when the batch is first sent
     /// by an idempotent producer and kept through its retries.
     identity: Option<ProducerIdentity>,
+    /// The error of its last failed attempt, if it was ever sent.
+    last_error: Option<ErrorCode>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +225,7 @@ impl ProducerCore {
                 batch.size_bytes += size;
             }
             None => queue.push_back(ProducerBatch {
+                last_error: None,
                 partition: tp,
                 records: vec![record],
                 tokens: vec![token],
@@ -391,7 +394,9 @@ impl ProducerCore {
         }
     }
 
+    /// An attempt to send `batch` failed with `code`.
     fn retry_or_fail(&mut self, now_ms: u64, mut batch: ProducerBatch, code: ErrorCode) {
+        batch.last_error = Some(code);
         if code.invalidates_metadata() {
             self.network.request_metadata_update();
         }
@@ -403,13 +408,7 @@ impl ProducerCore {
             return self.requeue(batch);
         }
         let error = if expired {
-            let message = format!(
-                "Expiring {} record(s) for {}: {} ms has passed since batch creation (last error {code})",
-                batch.tokens.len(),
-                batch.partition,
-                now_ms - batch.created_ms
-            );
-            ClientError::Timeout { message }
+            expiry_error(now_ms, &batch)
         } else {
             ClientError::Broker {
                 code,
@@ -498,10 +497,27 @@ impl ProducerCore {
             }
         }
         for batch in expired {
-            self.retry_or_fail(now_ms, batch, ErrorCode::RequestTimedOut);
+            let error = expiry_error(now_ms, &batch);
+            self.fail(batch, error);
         }
         self.accumulator.retain(|_, q| !q.is_empty());
     }
+}
+
+/// Kafka's `TimeoutException` for a batch past `delivery.timeout.ms`, naming
+/// what went wrong last (the model's addition to Kafka's message).
+fn expiry_error(now_ms: u64, batch: &ProducerBatch) -> ClientError {
+    let last = match batch.last_error {
+        Some(code) => format!("last error {code}"),
+        None => "never sent: no leader was known".to_string(),
+    };
+    let message = format!(
+        "Expiring {} record(s) for {}: {} ms has passed since batch creation ({last})",
+        batch.tokens.len(),
+        batch.partition,
+        now_ms - batch.created_ms
+    );
+    ClientError::Timeout { message }
 }
 
 impl Node for ProducerCore {

@@ -28,6 +28,7 @@ pub fn on_broker_fenced(
     on_broker_unavailable(p, fenced, live, unclean, true)
 }
 
+// ANCHOR: reregistered
 /// The partition after `broker` registered again (it restarted): it loses
 /// leadership but keeps its ISR places. This is Kafka's behaviour before KIP-966:
 /// a broker that restarts within its session is still trusted to hold what it
@@ -40,6 +41,7 @@ pub fn on_broker_reregistered(
 ) -> Option<(PartitionInfo, bool)> {
     on_broker_unavailable(p, broker, live, unclean, false)
 }
+// ANCHOR_END: reregistered
 
 fn on_broker_unavailable(
     p: &PartitionInfo,
@@ -77,6 +79,7 @@ fn on_broker_unavailable(
     Some((next, false))
 }
 
+// ANCHOR: elect
 /// Elects a leader for a leaderless partition, if any replica is eligible.
 pub fn elect(p: &PartitionInfo, live: &[BrokerId], unclean: bool) -> Option<(PartitionInfo, bool)> {
     let is_live = |b: &BrokerId| live.contains(b);
@@ -95,6 +98,7 @@ pub fn elect(p: &PartitionInfo, live: &[BrokerId], unclean: bool) -> Option<(Par
     }
     Some((with_leader(&next, leader), was_unclean))
 }
+// ANCHOR_END: elect
 
 /// The partition with a new leader: every leader change starts a new epoch,
 /// including one from "no leader".
@@ -106,6 +110,7 @@ fn with_leader(p: &PartitionInfo, leader: BrokerId) -> PartitionInfo {
     next
 }
 
+// ANCHOR: elect_preferred
 /// Preferred leader election (`ElectLeaders` with type PREFERRED): move
 /// leadership back to `replicas[0]` if it is alive and in sync.
 pub fn elect_preferred(p: &PartitionInfo, live: &[BrokerId]) -> Result<PartitionInfo, ErrorCode> {
@@ -118,6 +123,7 @@ pub fn elect_preferred(p: &PartitionInfo, live: &[BrokerId]) -> Result<Partition
     }
     Ok(with_leader(p, preferred))
 }
+// ANCHOR_END: elect_preferred
 
 /// A proposed ISR change (`AlterPartition`) from the broker `from`, checked the
 /// way Kafka's controller checks it, in its order: a proposal from an older leader

@@ -230,6 +230,7 @@ async fn preferred_leader_returns(
         "app",
         format!("leaders after broker-1 caught up: {:?}", leaders(&cluster)),
     );
+    // ANCHOR: preferred_election
     let admin = Admin::new(&cluster, AdminConfig::new(cluster.bootstrap()));
     let results = step!(
         outcome,
@@ -238,6 +239,7 @@ async fn preferred_leader_returns(
             .await
             .map_err(|e| format!("elect_leaders failed: {e}"))
     );
+    // ANCHOR_END: preferred_election
     for r in &results {
         let answer = r
             .error_message
@@ -315,6 +317,7 @@ async fn kip_101(
             == 2)
         .await
     );
+    // ANCHOR: kip_101_schedule
     let (b, a) = (p.replicas[0], p.replicas[1]);
     // Kafka before 0.11 had no idempotent producer.
     let producer = producer(
@@ -327,6 +330,7 @@ async fn kip_101(
     cluster.crash_broker(a, CrashKind::ProcessCrash);
     cluster.restart_broker(a);
     cluster.crash_broker(b, CrashKind::ProcessCrash);
+    // ANCHOR_END: kip_101_schedule
     step!(
         outcome,
         wait_for(&cluster, &orders(), "broker A as leader", |p| p.leader
@@ -380,6 +384,7 @@ async fn last_replica(
     let (leader, follower) = (p.replicas[0], p.replicas[1]);
     let producer = producer(&cluster, &[("acks", "all")]);
     send(&cluster, "producer", &producer, TOPIC, "w1", &mut outcome).await;
+    // ANCHOR: last_replica_schedule
     cluster.crash_broker(follower, CrashKind::ProcessCrash);
     step!(
         outcome,
@@ -391,6 +396,7 @@ async fn last_replica(
     pause(1_000).await;
     cluster.restart_broker(follower);
     cluster.restart_broker(leader);
+    // ANCHOR_END: last_replica_schedule
     step!(
         outcome,
         wait_for(&cluster, &orders(), "both replicas in sync again", |p| p
@@ -645,29 +651,13 @@ async fn split_brain_old_leader(
     ];
     let acks_1 = producer(&cluster, &[&[("acks", "1")][..], &short].concat());
     let acks_all = producer(&cluster, &[&[("acks", "all")][..], &short].concat());
-    send(&cluster, "producer-1", &acks_1, TOPIC, "w1", &mut outcome).await;
-    send(
-        &cluster,
-        "producer-all",
-        &acks_all,
-        TOPIC,
-        "w2",
-        &mut outcome,
-    )
-    .await;
+    send(&cluster, "acks=1", &acks_1, TOPIC, "w1", &mut outcome).await;
+    send(&cluster, "acks=all", &acks_all, TOPIC, "w2", &mut outcome).await;
 
     cluster.isolate_broker(old_leader);
-    send(&cluster, "producer-1", &acks_1, TOPIC, "s1", &mut outcome).await;
-    send(&cluster, "producer-1", &acks_1, TOPIC, "s2", &mut outcome).await;
-    send(
-        &cluster,
-        "producer-all",
-        &acks_all,
-        TOPIC,
-        "s3",
-        &mut outcome,
-    )
-    .await;
+    send(&cluster, "acks=1", &acks_1, TOPIC, "s1", &mut outcome).await;
+    send(&cluster, "acks=1", &acks_1, TOPIC, "s2", &mut outcome).await;
+    send(&cluster, "acks=all", &acks_all, TOPIC, "s3", &mut outcome).await;
     step!(
         outcome,
         wait_for(&cluster, &orders(), "a new leader", |p| p
@@ -727,10 +717,12 @@ async fn lost_produce_response(
         &cluster,
         &[("acks", "all"), ("enable.idempotence", idempotence)],
     );
+    // ANCHOR: lost_response
     send(&cluster, "producer", &producer, TOPIC, "r1", &mut outcome).await;
     cluster.drop_next_response("Produce", NodeId::Broker(p.replicas[0]));
     send(&cluster, "producer", &producer, TOPIC, "r2", &mut outcome).await;
     send(&cluster, "producer", &producer, TOPIC, "r3", &mut outcome).await;
+    // ANCHOR_END: lost_response
     read_back(&cluster, TOPIC, &mut outcome).await;
     judge(
         &mut outcome,
