@@ -7,3 +7,6 @@
 //! `__consumer_offsets`. Committed offsets and group metadata are records in that
 //! partition, replicated like any data, so a coordinator failover is a leader
 //! change: the new leader rebuilds the groups by reading the partition.
+
+pub mod coordinator;
+pub mod offsets_topic;
