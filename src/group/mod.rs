@@ -9,3 +9,5 @@
 //! change: the new leader rebuilds the groups by reading the partition.
 
 pub mod assignor;
+pub mod coordinator;
+pub mod offsets_topic;
