@@ -35,7 +35,7 @@ fn main() {
         config
             .set("auto.offset.reset", "earliest")
             .expect("a valid value"); // fromBeginning: true
-        let consumer = Consumer::new(&cluster, config);
+        let consumer = Consumer::new(&cluster, config).expect("a valid configuration");
         println!("connecting...");
         println!("connected.");
         consumer.assign(vec![

@@ -44,7 +44,7 @@ fn values_after_crash(kind: CrashKind, flush_every: Option<u64>) -> Vec<String> 
 
         let mut config = ConsumerConfig::new(cluster.bootstrap());
         config.set("auto.offset.reset", "earliest").expect("valid");
-        let consumer = Consumer::new(&cluster, config);
+        let consumer = Consumer::new(&cluster, config).expect("valid");
         consumer.assign(vec![TopicPartition::new("events", 0)]);
         let mut values = Vec::new();
         // Nothing more arrives after the restart; read until a few empty polls.

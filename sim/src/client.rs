@@ -8,7 +8,10 @@
 use crate::cluster::Cluster;
 use crate::driver::{run_node, Command, NodeCell};
 use kafkasim::client::admin::{AdminConfig, AdminCore, AdminOutcome, NewTopic};
-use kafkasim::client::consumer::{ConsumerConfig, ConsumerCore, ConsumerRecord};
+use kafkasim::client::consumer::{
+    CommitResult, ConsumerConfig, ConsumerCore, ConsumerOutcome, ConsumerRecord, RebalanceEvent,
+    DEFAULT_CLOSE_TIMEOUT_MS,
+};
 use kafkasim::client::producer::{ProducerConfig, ProducerCore, ProducerRecord, RecordMetadata};
 use kafkasim::client::{ClientError, Completion, Token};
 use kafkasim::config::ConfigError;
@@ -91,6 +94,19 @@ where
         self.commands
             .send(Box::new(action))
             .expect("the client's driver runs as long as the client");
+    }
+
+    /// Runs `query` on the core and returns what it returns (for calls the core
+    /// answers at once, without a completion).
+    async fn query<R: Send + 'static>(
+        &self,
+        query: impl FnOnce(&mut N, u64) -> R + Send + 'static,
+    ) -> R {
+        let (tx, rx) = oneshot::channel();
+        self.tell(move |core, now| {
+            let _ = tx.send(query(core, now));
+        });
+        rx.await.expect("the client's driver runs every command")
     }
 }
 
@@ -200,20 +216,35 @@ impl Producer {
     }
 }
 
-/// Kafka's `KafkaConsumer` with manual assignment.
-pub struct Consumer(ClientHandle<ConsumerCore, kafkasim::client::consumer::PollOutcome>);
+/// Kafka's `KafkaConsumer`: manual assignment, or membership of a consumer group.
+pub struct Consumer(ClientHandle<ConsumerCore, ConsumerOutcome>);
 
 impl Consumer {
-    pub fn new(cluster: &Cluster, config: ConsumerConfig) -> Self {
-        Consumer(ClientHandle::start(cluster, ConsumerCore::new(config)))
+    /// Starts a consumer, or says which configuration Kafka would refuse and why
+    /// (e.g. `heartbeat.interval.ms` not below `session.timeout.ms`).
+    pub fn new(cluster: &Cluster, config: ConsumerConfig) -> Result<Self, ConfigError> {
+        let core = ConsumerCore::new(config)?;
+        Ok(Consumer(ClientHandle::start(cluster, core)))
     }
 
     pub fn node(&self) -> NodeId {
         self.0.node
     }
 
+    /// Reads these partitions (manual assignment). Assigning after `subscribe`
+    /// is a mistake in the application, as in Kafka (`IllegalStateException`).
     pub fn assign(&self, partitions: Vec<TopicPartition>) {
-        self.0.tell(move |core, _now| core.assign(partitions));
+        self.0.tell(move |core, _now| {
+            core.assign(partitions)
+                .expect("assign and subscribe are mutually exclusive")
+        });
+    }
+
+    /// Joins the consumer group (at the next poll) to read these topics.
+    pub async fn subscribe(&self, topics: Vec<String>) -> Result<(), ClientError> {
+        self.0
+            .query(move |core, now| core.subscribe(now, topics))
+            .await
     }
 
     /// Sets the next offset `poll` returns; an unassigned partition is ignored.
@@ -225,8 +256,60 @@ impl Consumer {
 
     /// Waits up to `timeout_ms` of simulated time for records.
     pub async fn poll(&self, timeout_ms: u64) -> Result<Vec<ConsumerRecord>, ClientError> {
-        self.0
+        match self
+            .0
             .call(move |core, now, token| core.poll(now, token, timeout_ms))
             .await
+        {
+            ConsumerOutcome::Poll(result) => result,
+            other => panic!("poll completed as {other:?}"),
+        }
+    }
+
+    /// Commits `offsets` (`None`: the current positions) and waits for the answer,
+    /// retrying retriable errors.
+    pub async fn commit_sync(
+        &self,
+        offsets: Option<BTreeMap<TopicPartition, Offset>>,
+    ) -> Result<(), ClientError> {
+        match self
+            .0
+            .call(move |core, now, token| core.commit_sync(now, token, offsets))
+            .await
+        {
+            ConsumerOutcome::Commit(result) => result,
+            other => panic!("commit_sync completed as {other:?}"),
+        }
+    }
+
+    /// Commits without waiting; the outcome shows in `commit_results`.
+    pub fn commit_async(&self, offsets: Option<BTreeMap<TopicPartition, Offset>>) {
+        self.0
+            .tell(move |core, now| core.commit_async(now, offsets));
+    }
+
+    /// Outcomes of asynchronous and automatic commits since the last call.
+    pub async fn commit_results(&self) -> Vec<CommitResult> {
+        self.0.query(|core, _now| core.take_commit_results()).await
+    }
+
+    /// What the rebalance listener would have been told since the last call.
+    pub async fn rebalance_events(&self) -> Vec<RebalanceEvent> {
+        self.0
+            .query(|core, _now| core.take_rebalance_events())
+            .await
+    }
+
+    /// Commits (with auto-commit), leaves the group and waits for the coordinator
+    /// to hear it, for at most Kafka's default close timeout (30 s).
+    pub async fn close(&self) {
+        match self
+            .0
+            .call(move |core, now, token| core.close(now, token, DEFAULT_CLOSE_TIMEOUT_MS))
+            .await
+        {
+            ConsumerOutcome::Close => {}
+            other => panic!("close completed as {other:?}"),
+        }
     }
 }

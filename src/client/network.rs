@@ -65,6 +65,9 @@ impl MetadataCache {
 struct InFlight<P> {
     to: NodeId,
     sent_ms: u64,
+    /// How long the request may wait for its answer: `request.timeout.ms`, or
+    /// longer for a request the broker may hold on purpose (a JoinGroup).
+    timeout_ms: u64,
     purpose: P,
 }
 
@@ -127,6 +130,22 @@ impl<P: Clone> NetworkClient<P> {
         purpose: P,
         effects: &mut Vec<Effect<E>>,
     ) -> CorrelationId {
+        let timeout_ms = self.request_timeout_ms;
+        self.send_with_timeout(now_ms, to, request, purpose, timeout_ms, effects)
+    }
+
+    /// Sends a request that may wait `timeout_ms` for its answer instead of
+    /// `request.timeout.ms` (Kafka's client does this for JoinGroup, which the
+    /// coordinator holds for up to the rebalance timeout).
+    pub fn send_with_timeout<E>(
+        &mut self,
+        now_ms: u64,
+        to: NodeId,
+        request: Request,
+        purpose: P,
+        timeout_ms: u64,
+        effects: &mut Vec<Effect<E>>,
+    ) -> CorrelationId {
         let correlation_id = self.next_correlation_id;
         self.next_correlation_id += 1;
         self.in_flight.insert(
@@ -134,6 +153,7 @@ impl<P: Clone> NetworkClient<P> {
             InFlight {
                 to,
                 sent_ms: now_ms,
+                timeout_ms,
                 purpose,
             },
         );
@@ -174,6 +194,14 @@ impl<P: Clone> NetworkClient<P> {
         self.in_flight.values().filter(|f| f.to == to).count()
     }
 
+    /// Requests in flight to `to` whose purpose matches `pred`.
+    pub fn in_flight_to_where(&self, to: NodeId, pred: impl Fn(&P) -> bool) -> usize {
+        self.in_flight
+            .values()
+            .filter(|f| f.to == to && pred(&f.purpose))
+            .count()
+    }
+
     pub fn in_flight(&self) -> impl Iterator<Item = &P> {
         self.in_flight.values().map(|f| &f.purpose)
     }
@@ -183,12 +211,12 @@ impl<P: Clone> NetworkClient<P> {
         self.fail_where(|f| f.to == peer, ErrorCode::NetworkException)
     }
 
-    /// Requests unanswered for `request.timeout.ms`. Kafka closes the connection
-    /// then; the answer may still have been written, so callers see a timeout.
+    /// Requests unanswered for `request.timeout.ms` (or their own longer timeout).
+    /// Kafka closes the connection then; the answer may still have been written,
+    /// so callers see a timeout.
     pub fn expire(&mut self, now_ms: u64) -> Vec<Failed<P>> {
-        let timeout_ms = self.request_timeout_ms;
         self.fail_where(
-            |f| now_ms >= f.sent_ms + timeout_ms,
+            |f| now_ms >= f.sent_ms + f.timeout_ms,
             ErrorCode::RequestTimedOut,
         )
     }
@@ -223,7 +251,7 @@ impl<P: Clone> NetworkClient<P> {
     pub fn next_timeout_ms(&self) -> Option<u64> {
         self.in_flight
             .values()
-            .map(|f| f.sent_ms + self.request_timeout_ms)
+            .map(|f| f.sent_ms + f.timeout_ms)
             .min()
     }
 

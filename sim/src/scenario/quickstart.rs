@@ -108,7 +108,7 @@ async fn quickstart(cluster: Cluster) -> ScenarioOutcome {
     config
         .set("auto.offset.reset", "earliest")
         .expect("a valid value");
-    let consumer = Consumer::new(&cluster, config);
+    let consumer = Consumer::new(&cluster, config).expect("a valid configuration");
     consumer.assign(vec![
         TopicPartition::new("users", 0),
         TopicPartition::new("users", 1),

@@ -146,7 +146,7 @@ pub async fn read_back(cluster: &Cluster, topic: &str, outcome: &mut ScenarioOut
     config
         .set("auto.offset.reset", "earliest")
         .expect("a valid value");
-    let consumer = Consumer::new(cluster, config);
+    let consumer = Consumer::new(cluster, config).expect("a valid configuration");
     consumer.assign(vec![TopicPartition::new(topic, 0)]);
     let mut empty_polls = 0;
     let deadline_ms = now_ms() + WAIT_LIMIT_MS;
