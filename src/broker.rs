@@ -21,12 +21,15 @@ use std::collections::BTreeMap;
 
 mod controller_link;
 mod follower;
+mod groups;
 mod leader;
 mod purgatory;
 mod requests;
 
+use crate::group::coordinator::{GroupCoordinator, GroupCoordinatorConfig};
 use controller_link::ControllerLink;
 use follower::{Following, ReplicaFetcher};
+use groups::PendingGroupAppend;
 use leader::Leadership;
 use purgatory::{ParkedFetch, ParkedProduce};
 
@@ -43,6 +46,11 @@ pub struct Broker {
     fetcher: ReplicaFetcher,
     /// Producer ids handed out since registration (`InitProducerId`).
     producer_ids_issued: i64,
+    /// The group coordinator for the `__consumer_offsets` partitions led here.
+    groups: GroupCoordinator,
+    group_appends: Vec<PendingGroupAppend>,
+    /// When this broker last asked for `__consumer_offsets` to be created.
+    offsets_topic_requested_ms: Option<u64>,
     parked_fetches: Vec<ParkedFetch>,
     parked_produces: Vec<ParkedProduce>,
     effects: Vec<Effect<ClusterEvent>>,
@@ -56,6 +64,7 @@ impl Broker {
             log.recover();
         }
         let broker_id = config.node_id;
+        let offsets_topic_partitions = config.offsets_topic_num_partitions;
         let mut broker = Broker {
             link: ControllerLink::new(broker_id, &config),
             config,
@@ -66,6 +75,12 @@ impl Broker {
             following: BTreeMap::new(),
             fetcher: ReplicaFetcher::default(),
             producer_ids_issued: 0,
+            groups: GroupCoordinator::new(GroupCoordinatorConfig {
+                offsets_topic_num_partitions: offsets_topic_partitions,
+                ..GroupCoordinatorConfig::default()
+            }),
+            group_appends: Vec::new(),
+            offsets_topic_requested_ms: None,
             parked_fetches: Vec::new(),
             parked_produces: Vec::new(),
             effects: Vec::new(),
@@ -105,6 +120,7 @@ impl Broker {
             return;
         }
         self.image = image;
+        let coordinating = self.led_offsets_partitions();
         let me = self.broker_id;
         let mine: Vec<(TopicPartition, PartitionInfo)> = self
             .image
@@ -144,6 +160,7 @@ impl Broker {
                 }
             }
         }
+        self.move_group_coordination(now_ms, &coordinating);
         self.complete_parked(now_ms);
         self.drive_fetchers(now_ms);
     }
@@ -159,6 +176,9 @@ impl Broker {
     /// Answers parked requests that can now be answered.
     fn complete_parked(&mut self, now_ms: u64) {
         self.complete_parked_produces(now_ms);
+        if !self.group_appends.is_empty() {
+            self.complete_group_appends(now_ms);
+        }
         self.complete_parked_fetches(now_ms);
     }
 }
@@ -183,6 +203,17 @@ impl Node for Broker {
                     self.on_offsets_for_leader_epoch(from, correlation_id, req)
                 }
                 Request::InitProducerId(req) => self.on_init_producer_id(from, correlation_id, req),
+                Request::FindCoordinator(req) => {
+                    self.on_find_coordinator(now_ms, from, correlation_id, req)
+                }
+                request @ (Request::JoinGroup(_)
+                | Request::SyncGroup(_)
+                | Request::Heartbeat(_)
+                | Request::LeaveGroup(_)
+                | Request::OffsetCommit(_)
+                | Request::OffsetFetch(_)) => {
+                    self.on_group_request(now_ms, from, correlation_id, request)
+                }
                 Request::ElectLeaders(req) => self.link.forward_elect_leaders(
                     now_ms,
                     from,
@@ -237,6 +268,8 @@ impl Node for Broker {
         self.after_link(now_ms);
         self.expire_fetcher_requests(now_ms);
         self.shrink_isrs(now_ms);
+        self.groups.on_tick(now_ms);
+        self.drain_group_effects(now_ms);
         self.complete_parked(now_ms);
         self.drive_fetchers(now_ms);
     }
@@ -257,6 +290,7 @@ impl Node for Broker {
             .chain(shrinks)
             .chain(self.link.next_deadline_ms())
             .chain(self.fetcher_deadline_ms())
+            .chain(self.groups.next_deadline_ms())
             .min()
     }
 
@@ -265,6 +299,7 @@ impl Node for Broker {
     }
 
     fn invariants(&self) {
+        self.groups.invariants();
         for (tp, log) in &self.disk.logs {
             log.invariants();
             if self.leading.contains_key(tp) {

@@ -159,6 +159,12 @@ pub struct BrokerConfig {
     /// `min.insync.replicas`, as Kafka does since 3.7 with eligible leader
     /// replicas (KIP-966). Off by default: the classic rule.
     pub min_isr_gates_high_watermark: bool,
+    /// `offsets.topic.num.partitions`: Kafka's default is 50; the model's is 3,
+    /// so that a small run shows several coordinators without noise.
+    pub offsets_topic_num_partitions: i32,
+    /// `offsets.topic.replication.factor` (default 3; creating the topic waits
+    /// until that many brokers are alive).
+    pub offsets_topic_replication_factor: i16,
 }
 
 impl BrokerConfig {
@@ -174,6 +180,8 @@ impl BrokerConfig {
             replica_fetch_max_bytes: 1_048_576,
             truncation: Truncation::LeaderEpoch,
             min_isr_gates_high_watermark: false,
+            offsets_topic_num_partitions: 3,
+            offsets_topic_replication_factor: 3,
         }
     }
 }

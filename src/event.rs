@@ -3,6 +3,7 @@
 //! Events are facts a node *did*, never guesses about others. Checkers of replica
 //! invariants read these; they never look inside a node.
 
+use crate::group::coordinator::GroupEvent;
 use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicPartition};
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +62,8 @@ pub enum ClusterEvent {
         base_offset: Offset,
         records: i64,
     },
+    /// A group coordinator did something (a broker reports it).
+    Group(GroupEvent),
     /// A broker's high watermark for a partition moved.
     HighWatermark {
         broker: BrokerId,

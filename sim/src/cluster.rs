@@ -166,6 +166,8 @@ impl Cluster {
                 let mut config = BrokerConfig::new(id);
                 config.log_flush_interval_messages = spec.log_flush_interval_messages;
                 config.truncation = spec.truncation;
+                // A sensible operator's setting: Kafka's 3, or fewer on a smaller cluster.
+                config.offsets_topic_replication_factor = spec.brokers.min(3) as i16;
                 let server = start_server(
                     format!("broker-{id}"),
                     NodeId::Broker(id),

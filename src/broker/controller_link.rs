@@ -37,6 +37,8 @@ enum Call {
         from: Peer,
         correlation_id: CorrelationId,
     },
+    /// The broker's own request (`__consumer_offsets`); nobody waits for it.
+    CreateInternalTopic,
     AlterPartition {
         partitions: Vec<TopicPartition>,
     },
@@ -161,6 +163,21 @@ impl ControllerLink {
         std::mem::take(&mut self.alter_outcomes)
     }
 
+    /// Asks the controller to create an internal topic; the answer is not awaited
+    /// (the broker sees the topic in its metadata once it exists).
+    pub fn create_internal_topic(
+        &mut self,
+        now_ms: u64,
+        topic: CreatableTopic,
+        effects: &mut Effects,
+    ) {
+        let request = Request::CreateTopics(CreateTopicsRequest {
+            topics: vec![topic],
+            timeout_ms: self.request_timeout_ms,
+        });
+        self.send(now_ms, Call::CreateInternalTopic, request, effects);
+    }
+
     /// Forwards a client's ElectLeaders to the controller.
     pub fn forward_elect_leaders(
         &mut self,
@@ -268,6 +285,7 @@ impl ControllerLink {
                 };
                 effects.push(Effect::Reply { to: from, message });
             }
+            (Call::CreateInternalTopic, Response::CreateTopics(_)) => {}
             (Call::AlterPartition { partitions }, Response::AlterPartition(r)) => {
                 if r.error_code == ErrorCode::StaleBrokerEpoch {
                     self.state = State::Unregistered {
@@ -343,6 +361,7 @@ impl ControllerLink {
                 };
                 effects.push(Effect::Reply { to: from, message });
             }
+            Call::CreateInternalTopic => {}
             Call::AlterPartition { partitions } => {
                 self.alter_outcomes.push(AlterPartitionOutcome {
                     partitions,

@@ -158,7 +158,6 @@ impl Broker {
             return Err(ErrorCode::NotEnoughReplicas);
         }
         // ANCHOR_END: min_isr
-        let leader_epoch = leadership.leader_epoch;
         let records = batch.len();
         let log = self.disk.logs.get_mut(tp).expect("a leader has a log");
         match log.check_producer_sequence(&batch)? {
@@ -168,6 +167,17 @@ impl Broker {
                 return Ok((base_offset, base_offset + records));
             }
         }
+        let base_offset = self.leader_append(tp, batch);
+        Ok((base_offset, base_offset + records))
+    }
+
+    /// Appends a batch to a partition this broker leads, flushing as
+    /// `log.flush.interval.messages` says, and moves the high watermark if the
+    /// ISR allows. Returns the batch's base offset.
+    pub(super) fn leader_append(&mut self, tp: &TopicPartition, batch: RecordBatch) -> Offset {
+        let leader_epoch = self.leading[tp].leader_epoch;
+        let records = batch.len();
+        let log = self.disk.logs.get_mut(tp).expect("a leader has a log");
         let base_offset = log.append_as_leader(batch, leader_epoch);
         if self
             .config
@@ -184,7 +194,7 @@ impl Broker {
         };
         self.emit(event);
         self.maybe_advance_high_watermark(tp);
-        Ok((base_offset, base_offset + records))
+        base_offset
     }
 
     pub(super) fn on_fetch(
