@@ -112,6 +112,16 @@ impl Partitions {
         self.servers.insert(node, machine);
     }
 
+    /// The machines of the clients named `name`.
+    pub(crate) fn client_machines(&self, name: &str) -> Vec<MachineId> {
+        let machines = self.clients.get(name);
+        assert!(
+            machines.is_some(),
+            "no client machine named {name:?} (spawn_client names them)"
+        );
+        machines.cloned().unwrap_or_default()
+    }
+
     /// Records a client machine; it starts cut from whatever its name is cut from.
     pub(crate) fn add_client(&mut self, name: &str, machine: MachineId) {
         self.clients.entry(name.into()).or_default().push(machine);
@@ -284,6 +294,38 @@ impl Cluster {
         madsim::runtime::Handle::current().pause(machine);
         let text = "paused (stop-the-world: no thread runs)".to_string();
         self.note_fault(NodeId::Broker(id), &format!("broker-{id}"), text);
+    }
+
+    /// Kills every client machine named `name`: its application code and its
+    /// clients stop at once, without closing anything (a crashed consumer sends
+    /// no LeaveGroup). Client machines are not restarted; start a new one.
+    pub fn crash_client(&self, name: &str) {
+        for machine in self.partitions().client_machines(name) {
+            madsim::runtime::Handle::current().kill(machine);
+        }
+        self.note_client_fault(name, "crashed (process gone, nothing closed)");
+    }
+
+    /// Pauses every client machine named `name` (a long GC pause, a stopped VM):
+    /// it neither polls nor heartbeats, then carries on as if no time had passed.
+    pub fn pause_client(&self, name: &str) {
+        for machine in self.partitions().client_machines(name) {
+            madsim::runtime::Handle::current().pause(machine);
+        }
+        self.note_client_fault(name, "paused (stop-the-world: no thread runs)");
+    }
+
+    /// Lets paused client machines named `name` run again.
+    pub fn resume_client(&self, name: &str) {
+        for machine in self.partitions().client_machines(name) {
+            madsim::runtime::Handle::current().resume(machine);
+        }
+        self.note_client_fault(name, "resumed after the pause");
+    }
+
+    /// A client fault goes on the timeline, which is part of the trace too.
+    fn note_client_fault(&self, name: &str, text: &str) {
+        self.trace().timeline(now_ms(), name, text);
     }
 
     /// Lets a paused broker run again; it carries on where it stopped.
