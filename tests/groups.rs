@@ -53,3 +53,174 @@ fn two_consumers_of_one_group_split_the_partitions_and_read_every_record_once() 
     assert_eq!(partitions[1].len(), 1, "{per_consumer:?}");
     assert_ne!(partitions[0], partitions[1], "each partition has one owner");
 }
+
+mod scenarios {
+    //! The group scenarios, each on a fixed seed, asserted through what the
+    //! consumers processed and what the coordinator reported.
+
+    use kafkasim_sim::run::{run_seed, RunReport, Verdict};
+    use kafkasim_sim::scenario::find;
+    use std::collections::BTreeSet;
+
+    fn run(name: &str) -> RunReport {
+        run_seed(1, find(name).expect("a built-in scenario"), false)
+    }
+
+    fn lines(report: &RunReport, needle: &str) -> Vec<String> {
+        report
+            .timeline
+            .iter()
+            .map(|e| format!("{}: {}", e.node, e.text))
+            .filter(|line| line.contains(needle))
+            .collect()
+    }
+
+    /// Each generation's assignment, from the coordinator's timeline lines:
+    /// for every generation, the partitions each member got.
+    fn generations(report: &RunReport) -> Vec<Vec<Vec<String>>> {
+        lines(report, "group group-1: generation ")
+            .iter()
+            .map(|line| {
+                let owners = line.split("): ").nth(1).expect("an assignment");
+                owners
+                    .split("], ")
+                    .map(|owner| {
+                        let list = owner.split('[').nth(1).unwrap_or("").trim_end_matches(']');
+                        list.split(',')
+                            .filter(|p| !p.is_empty())
+                            .map(String::from)
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn assert_one_owner_per_partition_per_generation(report: &RunReport) {
+        for members in generations(report) {
+            let all: Vec<&String> = members.iter().flatten().collect();
+            let distinct: BTreeSet<&String> = all.iter().copied().collect();
+            assert_eq!(
+                all.len(),
+                distinct.len(),
+                "a partition has two owners: {members:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_crashed_consumers_partition_moves_after_the_session_timeout_and_nothing_is_processed_twice(
+    ) {
+        let report = run("consumer-crash");
+        assert_eq!(report.verdict, Verdict::Ok);
+        assert_eq!(lines(&report, "removed (SessionTimeout)").len(), 1);
+        let gens = generations(&report);
+        assert_eq!(gens.len(), 2);
+        assert_eq!(gens[0].len(), 2, "two members share the topic first");
+        assert_eq!(
+            gens[1],
+            vec![vec!["users-0".to_string(), "users-1".to_string()]]
+        );
+        assert_eq!(
+            report.outcome.consumed.len(),
+            20,
+            "every record processed once"
+        );
+        assert_one_owner_per_partition_per_generation(&report);
+    }
+
+    #[test]
+    fn a_member_joining_mid_stream_gets_a_partition_in_a_new_generation() {
+        let report = run("member-joins");
+        assert_eq!(report.verdict, Verdict::Ok);
+        let gens = generations(&report);
+        assert_eq!(gens.len(), 2);
+        assert_eq!(gens[0].len(), 1, "one member owns everything at first");
+        assert_eq!(gens[1].len(), 2, "then the partitions are split");
+        assert_one_owner_per_partition_per_generation(&report);
+        assert_eq!(report.outcome.consumed.len(), 20);
+    }
+
+    #[test]
+    fn a_zombie_consumer_processes_records_another_member_owns_and_its_commit_is_refused() {
+        let report = run("zombie-consumer");
+        assert_eq!(report.verdict, Verdict::Ok, "Kafka allows this");
+        let duplicates: Vec<&str> = report
+            .outcome
+            .allowed_anomalies
+            .iter()
+            .map(|a| a.split(" (allowed").next().unwrap())
+            .collect();
+        assert_eq!(duplicates, ["processed 2 times: b1 (users-1@5)"]);
+        assert_eq!(
+            lines(&report, "rejected: UNKNOWN_MEMBER_ID").len(),
+            1,
+            "the coordinator refuses the zombie's commit"
+        );
+        assert_eq!(
+            lines(&report, "consumer-2: commit failed: UNKNOWN_MEMBER_ID").len(),
+            1
+        );
+        assert_one_owner_per_partition_per_generation(&report);
+    }
+
+    #[test]
+    fn after_the_coordinators_broker_crashes_the_group_keeps_its_committed_offsets() {
+        let report = run("coordinator-crash");
+        let crashed = lines(&report, "group-1 is coordinated by broker-");
+        assert_eq!(crashed.len(), 1);
+        let old = crashed[0]
+            .split("broker-")
+            .nth(1)
+            .unwrap()
+            .chars()
+            .next()
+            .unwrap();
+        let loaded = lines(&report, "loaded group(s) group-1");
+        assert_eq!(loaded.len(), 1, "{loaded:?}");
+        assert!(
+            !loaded[0].starts_with(&format!("broker-{old}")),
+            "a new coordinator: {loaded:?}"
+        );
+        assert_eq!(
+            report.verdict,
+            Verdict::Ok,
+            "nothing processed twice or never"
+        );
+        assert_eq!(report.outcome.consumed.len(), 20);
+    }
+
+    fn anomalies(report: &RunReport) -> Vec<&str> {
+        report
+            .outcome
+            .allowed_anomalies
+            .iter()
+            .map(|a| a.split(" (allowed").next().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn committing_after_processing_redelivers_what_a_crash_interrupted() {
+        let report = run("commit-after-processing");
+        assert_eq!(
+            anomalies(&report),
+            [
+                "processed 2 times: p5 (users-0@5)",
+                "processed 2 times: p6 (users-0@6)",
+                "processed 2 times: p7 (users-0@7)",
+            ]
+        );
+    }
+
+    #[test]
+    fn committing_before_processing_loses_what_a_crash_interrupted() {
+        let report = run("commit-before-processing");
+        assert_eq!(
+            anomalies(&report),
+            [
+                "never processed: p8 (users-0@8) was acknowledged, but no consumer processed it",
+                "never processed: p9 (users-0@9) was acknowledged, but no consumer processed it",
+            ]
+        );
+    }
+}

@@ -41,6 +41,19 @@ pub enum Anomaly {
         second: String,
         partition: TopicPartition,
     },
+    /// A consumer group never processed an acknowledged record.
+    NotProcessed {
+        value: String,
+        partition: TopicPartition,
+        offset: Offset,
+    },
+    /// A consumer group processed one record more than once.
+    ProcessedAgain {
+        value: String,
+        partition: TopicPartition,
+        offset: Offset,
+        times: usize,
+    },
 }
 
 impl fmt::Display for Anomaly {
@@ -65,6 +78,23 @@ impl fmt::Display for Anomaly {
                 let at: Vec<String> = offsets.iter().map(|(tp, o)| format!("{tp}@{o}")).collect();
                 write!(f, "duplicate: {value} is in the log {} times, at {}", offsets.len(), at.join(", "))
             }
+            Anomaly::NotProcessed {
+                value,
+                partition,
+                offset,
+            } => write!(
+                f,
+                "never processed: {value} ({partition}@{offset}) was acknowledged, but no consumer processed it"
+            ),
+            Anomaly::ProcessedAgain {
+                value,
+                partition,
+                offset,
+                times,
+            } => write!(
+                f,
+                "processed {times} times: {value} ({partition}@{offset})"
+            ),
             Anomaly::Reordered {
                 first,
                 second,
@@ -130,6 +160,38 @@ pub fn write_anomalies(outcome: &ScenarioOutcome) -> Vec<Anomaly> {
             }
         }
         last_per_partition.insert(&sent.partition, (&sent.value, offset));
+    }
+    anomalies
+}
+
+/// Compares acknowledged sends with what a consumer group processed (in
+/// `outcome.consumed`): each record must be processed exactly once.
+pub fn processing_anomalies(outcome: &ScenarioOutcome) -> Vec<Anomaly> {
+    let mut times: BTreeMap<(&TopicPartition, Offset), usize> = BTreeMap::new();
+    for c in &outcome.consumed {
+        *times.entry((&c.partition, c.offset)).or_default() += 1;
+    }
+    let mut anomalies = Vec::new();
+    for sent in &outcome.sent {
+        let (value, partition, offset) = (sent.value.clone(), sent.partition.clone(), sent.offset);
+        match times
+            .get(&(&sent.partition, sent.offset))
+            .copied()
+            .unwrap_or(0)
+        {
+            0 => anomalies.push(Anomaly::NotProcessed {
+                value,
+                partition,
+                offset,
+            }),
+            1 => {}
+            times => anomalies.push(Anomaly::ProcessedAgain {
+                value,
+                partition,
+                offset,
+                times,
+            }),
+        }
     }
     anomalies
 }

@@ -11,6 +11,16 @@ pub fn replay_command(report: &RunReport) -> String {
     )
 }
 
+/// A partition's records as the report lists them. The coordinator's records
+/// in internal topics (`__consumer_offsets`) are counted, not printed.
+fn shown_values(p: &crate::run::PartitionSummary) -> String {
+    if p.partition.topic.starts_with("__") {
+        format!("{} coordinator records", p.values.len())
+    } else {
+        p.values.join(", ")
+    }
+}
+
 pub fn render(report: &RunReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -45,7 +55,7 @@ pub fn render(report: &RunReport) -> String {
             p.log_start_offset,
             p.log_end_offset,
             p.high_watermark,
-            p.values.join(", ")
+            shown_values(p)
         );
         for line in &p.divergence {
             let _ = writeln!(out, "    {line}");

@@ -11,6 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub mod failover;
+pub mod groups;
 pub mod quickstart;
 mod toolkit;
 
@@ -84,6 +85,12 @@ pub static SCENARIOS: &[Scenario] = &[
     failover::KIP_101_HIGH_WATERMARK_TRUNCATION,
     failover::LAST_REPLICA_POWER_LOSS,
     failover::LAST_REPLICA_PROCESS_CRASH,
+    groups::CONSUMER_CRASH,
+    groups::MEMBER_JOINS,
+    groups::ZOMBIE_CONSUMER,
+    groups::COORDINATOR_CRASH,
+    groups::COMMIT_AFTER_PROCESSING,
+    groups::COMMIT_BEFORE_PROCESSING,
 ];
 
 pub fn find(name: &str) -> Option<&'static Scenario> {
