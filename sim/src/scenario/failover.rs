@@ -7,7 +7,9 @@
 //! scenario's settings fails the run; one they allow (an `acks=1` write lost in a
 //! failover, a write lost to an unclean election) is reported with the reason.
 
-use super::toolkit::{create_topic, partition, pause, producer, read_back, send, wait_for};
+use super::toolkit::{
+    create_in_sync, create_topic, partition, pause, producer, read_back, send, wait_for,
+};
 use super::{Scenario, ScenarioFuture, ScenarioOutcome};
 use crate::check::write_anomalies;
 use crate::client::Admin;
@@ -113,13 +115,7 @@ async fn leader_crash_acks_all(
     mut outcome: ScenarioOutcome,
 ) -> Result<ScenarioOutcome, (ScenarioOutcome, String)> {
     let topic = NewTopic::new(TOPIC, 1, 3).config("min.insync.replicas", "2");
-    step!(outcome, create_topic(&cluster, topic).await);
-    let first_leader = step!(
-        outcome,
-        wait_for(&cluster, &orders(), "a leader", |p| p.leader.is_some()).await
-    )
-    .leader
-    .expect("waited for");
+    let first_leader = step!(outcome, create_in_sync(&cluster, topic).await).replicas[0];
     let producer = producer(&cluster, &[("acks", "all")]);
     for i in 0..10 {
         if i == 4 {
@@ -305,17 +301,9 @@ async fn kip_101(
     cluster: Cluster,
     mut outcome: ScenarioOutcome,
 ) -> Result<ScenarioOutcome, (ScenarioOutcome, String)> {
-    step!(
-        outcome,
-        create_topic(&cluster, NewTopic::new(TOPIC, 1, 2)).await
-    );
     let p = step!(
         outcome,
-        wait_for(&cluster, &orders(), "both replicas in sync", |p| p
-            .isr
-            .len()
-            == 2)
-        .await
+        create_in_sync(&cluster, NewTopic::new(TOPIC, 1, 2)).await
     );
     // ANCHOR: kip_101_schedule
     let (b, a) = (p.replicas[0], p.replicas[1]);
@@ -372,15 +360,7 @@ async fn last_replica(
     kind: CrashKind,
 ) -> Result<ScenarioOutcome, (ScenarioOutcome, String)> {
     let topic = NewTopic::new(TOPIC, 1, 2).config("min.insync.replicas", "2");
-    step!(outcome, create_topic(&cluster, topic).await);
-    let p = step!(
-        outcome,
-        wait_for(&cluster, &orders(), "both replicas in sync", |p| p
-            .isr
-            .len()
-            == 2)
-        .await
-    );
+    let p = step!(outcome, create_in_sync(&cluster, topic).await);
     let (leader, follower) = (p.replicas[0], p.replicas[1]);
     let producer = producer(&cluster, &[("acks", "all")]);
     send(&cluster, "producer", &producer, TOPIC, "w1", &mut outcome).await;
@@ -428,15 +408,9 @@ async fn acks_1_failover(
     cluster: Cluster,
     mut outcome: ScenarioOutcome,
 ) -> Result<ScenarioOutcome, (ScenarioOutcome, String)> {
-    step!(
-        outcome,
-        create_topic(&cluster, NewTopic::new(TOPIC, 1, 3)).await
-    );
     let p = step!(
         outcome,
-        wait_for(&cluster, &orders(), "all replicas in sync", |p| p.isr.len()
-            == 3)
-        .await
+        create_in_sync(&cluster, NewTopic::new(TOPIC, 1, 3)).await
     );
     let leader = p.replicas[0];
     let followers: Vec<BrokerId> = p.replicas[1..].to_vec();
@@ -529,15 +503,7 @@ async fn unclean_election(
         "unclean.leader.election.enable",
         if unclean { "true" } else { "false" },
     );
-    step!(outcome, create_topic(&cluster, topic).await);
-    let p = step!(
-        outcome,
-        wait_for(&cluster, &orders(), "both replicas in sync", |p| p
-            .isr
-            .len()
-            == 2)
-        .await
-    );
+    let p = step!(outcome, create_in_sync(&cluster, topic).await);
     let (leader, follower) = (p.replicas[0], p.replicas[1]);
     let producer = producer(
         &cluster,
@@ -637,13 +603,7 @@ async fn split_brain_old_leader(
     mut outcome: ScenarioOutcome,
 ) -> Result<ScenarioOutcome, (ScenarioOutcome, String)> {
     let topic = NewTopic::new(TOPIC, 1, 3).config("min.insync.replicas", "2");
-    step!(outcome, create_topic(&cluster, topic).await);
-    let p = step!(
-        outcome,
-        wait_for(&cluster, &orders(), "all replicas in sync", |p| p.isr.len()
-            == 3)
-        .await
-    );
+    let p = step!(outcome, create_in_sync(&cluster, topic).await);
     let old_leader = p.replicas[0];
     let short = [
         ("request.timeout.ms", "5000"),
@@ -705,13 +665,7 @@ async fn lost_produce_response(
     idempotent: bool,
 ) -> Result<ScenarioOutcome, (ScenarioOutcome, String)> {
     let topic = NewTopic::new(TOPIC, 1, 3).config("min.insync.replicas", "2");
-    step!(outcome, create_topic(&cluster, topic).await);
-    let p = step!(
-        outcome,
-        wait_for(&cluster, &orders(), "all replicas in sync", |p| p.isr.len()
-            == 3)
-        .await
-    );
+    let p = step!(outcome, create_in_sync(&cluster, topic).await);
     let idempotence = if idempotent { "true" } else { "false" };
     let producer = producer(
         &cluster,
@@ -746,13 +700,7 @@ async fn controller_crash(
     mut outcome: ScenarioOutcome,
 ) -> Result<ScenarioOutcome, (ScenarioOutcome, String)> {
     let topic = NewTopic::new(TOPIC, 1, 3).config("min.insync.replicas", "2");
-    step!(outcome, create_topic(&cluster, topic).await);
-    let p = step!(
-        outcome,
-        wait_for(&cluster, &orders(), "all replicas in sync", |p| p.isr.len()
-            == 3)
-        .await
-    );
+    let p = step!(outcome, create_in_sync(&cluster, topic).await);
     let leader = p.replicas[0];
     let producer = producer(
         &cluster,

@@ -33,6 +33,18 @@ pub async fn create_topic(cluster: &Cluster, topic: NewTopic) -> Result<(), Stri
     }
 }
 
+/// Creates `topic` (one partition is enough for the scenarios that use this)
+/// and waits until every replica of its partition 0 is in sync.
+pub async fn create_in_sync(cluster: &Cluster, topic: NewTopic) -> Result<PartitionInfo, String> {
+    let tp = TopicPartition::new(topic.name.clone(), 0);
+    let replicas = topic.replication_factor as usize;
+    create_topic(cluster, topic).await?;
+    wait_for(cluster, &tp, "every replica in sync", |p| {
+        p.isr.len() == replicas
+    })
+    .await
+}
+
 /// A producer configured by Kafka keys.
 pub fn producer(cluster: &Cluster, settings: &[(&str, &str)]) -> Producer {
     let mut config = ProducerConfig::new(cluster.bootstrap());
