@@ -1,15 +1,17 @@
-//! The crash course's `consumer.js`: read topic `users` from the beginning and
-//! print every message with its partition, inside a simulated cluster.
+//! The crash course's `consumer.js`: join consumer group `group-1`, subscribe
+//! to topic `users` from the beginning and print every message with its
+//! partition, inside a simulated cluster.
 //!
 //! Each example starts a fresh cluster, so this one first creates the topic and
-//! produces a few names. The consumer assigns itself both partitions; joining
-//! consumer group `group-1` as the seed does comes with consumer groups.
+//! produces a few names. The consumer is alone in its group, so the group gives
+//! it both partitions; `examples/queue_vs_pubsub.rs` shows a group sharing them.
+//! Where `consumer.js` runs forever, this program stops once it has received
+//! every name, and closes the consumer so that it leaves the group.
 //!
 //! Run: `cargo run --example consumer [-- --seed N]`
 
 use kafkasim::client::consumer::ConsumerConfig;
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
-use kafkasim::ids::TopicPartition;
 use kafkasim_sim::app::{create_users_topic, run_app, seed_from_args};
 use kafkasim_sim::client::{Consumer, Producer};
 use kafkasim_sim::cluster::ClusterSpec;
@@ -32,16 +34,17 @@ fn main() {
 
         // ANCHOR: consume
         let mut config = ConsumerConfig::new(cluster.bootstrap());
+        config.set("group.id", "group-1").expect("a valid value");
         config
             .set("auto.offset.reset", "earliest")
             .expect("a valid value"); // fromBeginning: true
         let consumer = Consumer::new(&cluster, config).expect("a valid configuration");
         println!("connecting...");
         println!("connected.");
-        consumer.assign(vec![
-            TopicPartition::new("users", 0),
-            TopicPartition::new("users", 1),
-        ]);
+        consumer
+            .subscribe(vec!["users".to_string()])
+            .await
+            .expect("a consumer with a group.id may subscribe");
         let mut received = 0;
         while received < NAMES.len() {
             for record in consumer.poll(1_000).await.expect("poll") {
@@ -52,6 +55,7 @@ fn main() {
                 received += 1;
             }
         }
+        consumer.close().await;
         // ANCHOR_END: consume
     });
     if let Err(panic) = result {

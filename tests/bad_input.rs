@@ -1,11 +1,12 @@
 //! Bad requests get Kafka's errors; bad configuration gets a message naming the key.
 
 use kafkasim::client::admin::{AdminConfig, NewTopic};
+use kafkasim::client::consumer::ConsumerConfig;
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
 use kafkasim::client::ClientError;
 use kafkasim::error::ErrorCode;
-use kafkasim_sim::app::run_app;
-use kafkasim_sim::client::{Admin, Producer};
+use kafkasim_sim::app::{create_users_topic, run_app};
+use kafkasim_sim::client::{Admin, Consumer, Producer};
 use kafkasim_sim::cluster::{Cluster, ClusterSpec};
 
 /// Creates `topics` one by one on a fresh 3-broker cluster; returns each error code.
@@ -118,4 +119,159 @@ fn an_idempotent_producer_with_acks_1_is_refused_naming_the_key() {
         "invalid value '1' for configuration 'acks': Must set acks to all in order to use \
          the idempotent producer. Otherwise we cannot guarantee idempotence."
     );
+}
+
+/// A consumer with `settings` subscribes to `topic` on a cluster where only topic
+/// `users` (2 partitions) exists, and polls until a poll fails: its error, or
+/// `None` if [`POLLS_MAX`] polls all succeed.
+fn first_poll_error(settings: &[(&str, &str)], topic: &str) -> Option<ClientError> {
+    let settings: Vec<(String, String)> = settings
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let topic = topic.to_string();
+    run_app(13, ClusterSpec::default(), |cluster: Cluster| async move {
+        create_users_topic(&cluster).await;
+        let mut config = ConsumerConfig::new(cluster.bootstrap());
+        config.set("group.id", "group-1").expect("valid");
+        for (key, value) in &settings {
+            config.set(key, value).expect("valid on its own");
+        }
+        let consumer = Consumer::new(&cluster, config).expect("a valid configuration");
+        consumer.subscribe(vec![topic]).await.expect("subscribed");
+        for _ in 0..POLLS_MAX {
+            if let Err(error) = consumer.poll(1_000).await {
+                return Some(error);
+            }
+        }
+        None
+    })
+    .expect("the simulation runs")
+}
+
+/// Polls of one second each a consumer makes before a test says it never failed.
+const POLLS_MAX: usize = 30;
+
+#[test]
+fn an_unknown_assignor_is_rejected_naming_the_key() {
+    let mut config = ConsumerConfig::new(vec![1]);
+    let error = config
+        .set("partition.assignment.strategy", "range, fastest")
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid value 'range, fastest' for configuration 'partition.assignment.strategy': \
+         unknown assignor 'fastest'; valid ones are: range, roundrobin, sticky, cooperative-sticky"
+    );
+}
+
+#[test]
+fn an_empty_group_id_is_rejected_naming_the_key() {
+    for value in ["", "   "] {
+        let mut config = ConsumerConfig::new(vec![1]);
+        let error = config.set("group.id", value).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "invalid value '{value}' for configuration 'group.id': group.id must not be empty"
+            )
+        );
+    }
+}
+
+#[test]
+fn a_session_timeout_below_the_brokers_minimum_fails_the_poll_with_invalid_session_timeout() {
+    let settings = [
+        ("session.timeout.ms", "1000"),
+        ("heartbeat.interval.ms", "300"),
+    ];
+    let error = first_poll_error(&settings, "users").expect("the poll fails");
+    let ClientError::Broker { code, message } = &error else {
+        panic!("a broker's definite answer, not {error:?}");
+    };
+    assert_eq!(*code, ErrorCode::InvalidSessionTimeout, "{error}");
+    assert!(message.contains("session.timeout.ms=1000"), "{error}");
+    assert!(!error.is_ambiguous());
+}
+
+#[test]
+fn a_session_timeout_above_the_brokers_maximum_fails_the_poll_with_invalid_session_timeout() {
+    let error =
+        first_poll_error(&[("session.timeout.ms", "1800001")], "users").expect("the poll fails");
+    assert!(
+        matches!(
+            &error,
+            ClientError::Broker { code: ErrorCode::InvalidSessionTimeout, message }
+                if message.contains("session.timeout.ms=1800001")
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_session_timeout_at_the_limits_of_the_allowed_range_is_accepted() {
+    for (session, heartbeat) in [("6000", "2000"), ("1800000", "3000")] {
+        let settings = [
+            ("session.timeout.ms", session),
+            ("heartbeat.interval.ms", heartbeat),
+        ];
+        assert_eq!(first_poll_error(&settings, "users"), None, "{session}");
+    }
+}
+
+#[test]
+fn subscribing_to_a_missing_topic_fails_the_poll_naming_the_topic() {
+    let error = first_poll_error(&[], "no-such-topic").expect("the poll fails");
+    let ClientError::Broker { code, message } = &error else {
+        panic!("a definite error, not {error:?}");
+    };
+    assert_eq!(*code, ErrorCode::UnknownTopicOrPartition, "{error}");
+    assert!(message.contains("topic 'no-such-topic'"), "{error}");
+}
+
+#[test]
+fn a_missing_topic_created_after_the_failed_poll_is_read_by_the_next_polls() {
+    let read = run_app(14, ClusterSpec::default(), |cluster: Cluster| async move {
+        let admin = Admin::new(&cluster, AdminConfig::new(cluster.bootstrap()));
+        admin.wait_for_brokers(3).await;
+        let mut config = ConsumerConfig::new(cluster.bootstrap());
+        config.set("group.id", "group-1").expect("valid");
+        config.set("auto.offset.reset", "earliest").expect("valid");
+        let consumer = Consumer::new(&cluster, config).expect("a valid configuration");
+        consumer
+            .subscribe(vec!["late".into()])
+            .await
+            .expect("subscribed");
+        let first = consumer.poll(1_000).await;
+        assert!(
+            matches!(
+                first,
+                Err(ClientError::Broker {
+                    code: ErrorCode::UnknownTopicOrPartition,
+                    ..
+                })
+            ),
+            "{first:?}"
+        );
+        admin
+            .create_topics(vec![NewTopic::new("late", 1, 1)])
+            .await
+            .expect("created");
+        let producer = Producer::new(&cluster, ProducerConfig::new(cluster.bootstrap()))
+            .expect("a valid configuration");
+        producer
+            .send(ProducerRecord::new("late", "hello"))
+            .await
+            .expect("acknowledged");
+        for _ in 0..POLLS_MAX {
+            if let Ok(records) = consumer.poll(1_000).await {
+                if let Some(record) = records.first() {
+                    return Some(record.value.clone());
+                }
+            }
+        }
+        None
+    })
+    .expect("the simulation runs");
+    assert_eq!(read.as_deref(), Some("hello"));
 }

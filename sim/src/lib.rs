@@ -4,6 +4,7 @@
 //! and gives application code async clients, the way a real cluster would.
 //!
 //! - [`app`]: run application code against a fresh simulated cluster.
+//! - [`demo`]: the crash course's queue vs. pub/sub, run with consumer groups.
 //! - [`driver`]: runs one node on one simulated machine (connections, timers).
 //! - [`cluster`]: a controller and brokers, crash and restart, client machines.
 //! - [`faults`]: partitions, lost responses and pauses a scenario injects.
@@ -23,6 +24,7 @@ pub mod check;
 pub mod cli;
 pub mod client;
 pub mod cluster;
+pub mod demo;
 pub mod driver;
 pub mod faults;
 pub mod narrate;

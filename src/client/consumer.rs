@@ -20,6 +20,15 @@
 //! and what Kafka's heartbeat thread does happens on every tick. A consumer whose
 //! machine is paused does nothing at all, so it can turn into a zombie.
 //!
+//! Subscribing to a topic that does not exist: Kafka's consumer (with
+//! `allow.auto.create.topics=false`, or brokers that do not create topics) logs
+//! `UNKNOWN_TOPIC_OR_PARTITION` and assigns nothing from that topic, so its polls
+//! quietly return nothing. kafkasim's brokers never create topics, and its
+//! consumer makes the mistake visible instead: while the metadata says a
+//! subscribed topic does not exist, `poll` fails with `UNKNOWN_TOPIC_OR_PARTITION`
+//! naming the topic. Each failed poll asks the metadata again, so a topic created
+//! later is read by the polls after that.
+//!
 //! Simplifications: no pattern subscriptions, no rack awareness, no `wakeup`;
 //! the rebalance listener is a queue of events the application reads
 //! ([`ConsumerCore::take_rebalance_events`]) after the fact, not a callback that

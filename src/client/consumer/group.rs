@@ -12,6 +12,7 @@
 
 use super::{exclusive, ConsumerCore, GroupMetadata, Mode};
 use crate::client::ClientError;
+use crate::error::ErrorCode;
 use crate::ids::TopicPartition;
 use crate::protocol::*;
 use std::collections::BTreeSet;
@@ -171,6 +172,9 @@ impl ConsumerCore {
         if let Some(error) = self.poll_error.take() {
             return self.finish_poll(Err(error));
         }
+        if let Some(error) = self.missing_subscribed_topic() {
+            return self.finish_poll(Err(error));
+        }
         if matches!(self.mode, Mode::Subscribed(_)) {
             self.apply_completed_assignment();
             self.join_group_if_needed(now_ms);
@@ -179,6 +183,27 @@ impl ConsumerCore {
             // Kafka's poll auto-commits only outside a rebalance.
             self.maybe_auto_commit(now_ms);
         }
+    }
+
+    /// A subscribed topic the metadata says does not exist, as an error for the
+    /// poll. The cached answer is dropped and the metadata asked again, so the
+    /// next poll waits for a fresh answer (and stops failing once the topic exists)
+    /// instead of failing at once, over and over, without time passing.
+    fn missing_subscribed_topic(&mut self) -> Option<ClientError> {
+        let metadata = &self.network.metadata;
+        let missing = self.subscribed_topics()?.iter().find(|t| {
+            metadata.partition_count(t) == Some(Err(ErrorCode::UnknownTopicOrPartition))
+        })?;
+        let missing = missing.clone();
+        self.network.metadata.topics.remove(&missing);
+        self.network.request_metadata_update();
+        Some(ClientError::Broker {
+            code: ErrorCode::UnknownTopicOrPartition,
+            message: format!(
+                "subscribed topic '{missing}' does not exist (the model's brokers never \
+                 create topics automatically)"
+            ),
+        })
     }
 
     /// Kafka's `rejoinNeededOrPending`: a subscribed member's rebalance is wanted

@@ -193,10 +193,24 @@ impl ConsumerCore {
                 // GROUP_MAX_SIZE_REACHED, …: Kafka throws them from poll; the next poll retries.
                 self.poll_error = Some(ClientError::Broker {
                     code,
-                    message: format!("JoinGroup failed: {code}"),
+                    message: self.join_error_message(code),
                 });
                 self.retry_join(backoff_ms);
             }
+        }
+    }
+
+    /// What the application is told when the coordinator refuses its JoinGroup.
+    fn join_error_message(&self, code: ErrorCode) -> String {
+        match code {
+            // Kafka's `InvalidSessionTimeoutException` text, with the value sent.
+            ErrorCode::InvalidSessionTimeout => format!(
+                "JoinGroup failed: the session timeout is not within the range allowed by the \
+                 broker (as configured by group.min.session.timeout.ms and \
+                 group.max.session.timeout.ms): session.timeout.ms={}",
+                self.config.session_timeout_ms
+            ),
+            _ => format!("JoinGroup failed: {code}"),
         }
     }
 
