@@ -66,6 +66,7 @@ pub type NodeCell<N> = Arc<Mutex<Option<N>>>;
 /// A call into a client core from application code, run on the driver's task.
 pub type Command<N> = Box<dyn FnOnce(&mut N, u64) + Send>;
 
+/// Runs `cell`'s node until the simulated machine is killed.
 /// `on_event` sees every event the node emits.
 pub async fn run_node<N, F>(
     me: NodeId,

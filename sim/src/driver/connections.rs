@@ -91,8 +91,6 @@ pub(super) fn allocate(counter: &Mutex<u64>) -> u64 {
     *next
 }
 
-/// Runs `cell`'s node until the simulated machine is killed.
-
 /// `Sender::send` is async in signature but completes at once; poll it in place
 /// so no lock is held across an await.
 pub(super) fn futures_send(sender: &Sender, envelope: Envelope) -> bool {
