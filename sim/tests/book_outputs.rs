@@ -34,6 +34,14 @@ use failures::{
     unclean_election, unclean_election_disabled,
 };
 
+#[path = "book_outputs/groups.rs"]
+mod groups;
+use groups::{
+    assignors, commit_after_processing_run, commit_before_processing, commit_record,
+    committed_offsets_read, consumer_crash_run, coordinator_crash, coordinator_failover,
+    group_coordinators, member_joins_protocol, member_joins_run, zombie_consumer, zombie_fencing,
+};
+
 const UPDATE_VAR: &str = "KAFKASIM_UPDATE_BOOK";
 const REFRESH_COMMAND: &str =
     "KAFKASIM_UPDATE_BOOK=1 cargo test -p kafkasim-sim --test book_outputs";
@@ -195,6 +203,28 @@ const GENERATED: &[Generated] = &[
         "last-replica-process-crash-seed-1.txt",
         last_replica_process_crash,
     ),
+    // Queue or pub/sub: consumer groups.
+    ("group-coordinators.txt", group_coordinators),
+    ("member-joins-seed-1.txt", member_joins_run),
+    ("member-joins-protocol-seed-1.txt", member_joins_protocol),
+    ("assignors.txt", assignors),
+    // Rebalancing, generations and zombies.
+    ("consumer-crash-seed-1.txt", consumer_crash_run),
+    ("zombie-consumer-seed-1.txt", zombie_consumer),
+    ("zombie-fencing-seed-1.txt", zombie_fencing),
+    ("coordinator-crash-seed-1.txt", coordinator_crash),
+    ("coordinator-failover-seed-1.txt", coordinator_failover),
+    // Committed offsets and delivery semantics.
+    ("commit-record-seed-1.txt", commit_record),
+    (
+        "commit-after-processing-seed-1.txt",
+        commit_after_processing_run,
+    ),
+    (
+        "commit-before-processing-seed-1.txt",
+        commit_before_processing,
+    ),
+    ("committed-offsets-read-seed-1.txt", committed_offsets_read),
 ];
 
 #[test]

@@ -145,6 +145,7 @@ impl Assignor {
     }
 }
 
+// ANCHOR: range
 /// Range: per topic, contiguous ranges over the subscribed members in Kafka's
 /// order, the first `count % members` of them getting one extra.
 fn range(
@@ -179,7 +180,9 @@ fn range(
     }
     assignment
 }
+// ANCHOR_END: range
 
+// ANCHOR: round_robin
 /// Roundrobin: every subscribed partition in (topic, partition) order, dealt to
 /// the members in Kafka's order, skipping members not subscribed to its topic.
 fn round_robin(
@@ -204,7 +207,9 @@ fn round_robin(
     }
     assignment
 }
+// ANCHOR_END: round_robin
 
+// ANCHOR: cooperative_sticky
 /// Cooperative-sticky: the sticky target, minus every partition that another
 /// member still lists as owned. Any listing counts, even a claim the sticky
 /// assignor ignored (stale generation, unsubscribed topic): until that member
@@ -230,6 +235,7 @@ fn cooperative_sticky(
     }
     assignment
 }
+// ANCHOR_END: cooperative_sticky
 
 /// Kafka's member order (`MemberInfo.compareTo`): static members first, by
 /// `group.instance.id`, then dynamic members by member id. The member id breaks

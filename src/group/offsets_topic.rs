@@ -48,6 +48,7 @@ pub fn java_string_hash(s: &str) -> i32 {
     })
 }
 
+// ANCHOR: partition_for_group
 /// The `__consumer_offsets` partition of a group: `Utils.abs(hash) % partitions`.
 ///
 /// Kafka's `Utils.abs` maps `Integer.MIN_VALUE` (whose absolute value does not fit
@@ -61,6 +62,7 @@ pub fn partition_for_group(group_id: &str, offsets_topic_partitions: i32) -> i32
     let abs = if hash == i32::MIN { 0 } else { hash.abs() };
     abs % offsets_topic_partitions
 }
+// ANCHOR_END: partition_for_group
 
 /// One member as the group metadata record stores it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -71,6 +71,7 @@ fn spawn_worker(
     cluster.spawn_client(name, async move {
         let cluster = worker_cluster;
         let trace = cluster.trace().clone();
+        // ANCHOR: worker_settings
         let mut config = ConsumerConfig::new(cluster.bootstrap());
         let settings = [
             ("group.id", GROUP),
@@ -85,6 +86,7 @@ fn spawn_worker(
         }
         let consumer = Consumer::new(&cluster, config).expect("a valid configuration");
         consumer.subscribe(topics).await.expect("subscribed");
+        // ANCHOR_END: worker_settings
         let mut done = 0;
         loop {
             let records = consumer.poll(500).await.unwrap_or_default();
@@ -108,6 +110,7 @@ fn spawn_worker(
                     pause(1).await; // stalls here until resumed
                 }
             }
+            // ANCHOR: commit_placement
             if commit == Commit::BeforeProcessing {
                 commit_now(&consumer, &cluster, name).await;
             }
@@ -135,6 +138,7 @@ fn spawn_worker(
             if commit == Commit::AfterProcessing {
                 commit_now(&consumer, &cluster, name).await;
             }
+            // ANCHOR_END: commit_placement
         }
     });
 }

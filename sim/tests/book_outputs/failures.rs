@@ -30,7 +30,7 @@ fn kafkasim(command: &str, name: &str) -> String {
 }
 
 /// `kafkasim run --seed 1 --scenario NAME`, whole, after the command line.
-fn whole_run(name: &str) -> String {
+pub(crate) fn whole_run(name: &str) -> String {
     format!(
         "$ kafkasim run --seed {FAILOVER_SEED} --scenario {name}\n{}",
         kafkasim("run", name)
@@ -57,7 +57,7 @@ fn grep_any(patterns: &[&str]) -> String {
 
 /// `kafkasim run --seed 1 --scenario NAME | grep -F -e …`: the report lines holding
 /// any of `patterns`.
-fn grep_run(name: &str, patterns: &[&str]) -> String {
+pub(crate) fn grep_run(name: &str, patterns: &[&str]) -> String {
     let mut out = format!(
         "$ kafkasim run --seed {FAILOVER_SEED} --scenario {name}{}\n",
         grep_any(patterns)
@@ -73,17 +73,17 @@ fn grep_run(name: &str, patterns: &[&str]) -> String {
 
 /// Which lines of `kafkasim replay` an excerpt keeps, each step a shell filter.
 #[derive(Default)]
-struct ReplayFilter {
+pub(crate) struct ReplayFilter {
     /// `awk '$1 >= FROM && $1 <= TO'`: trace lines in this simulated-time window.
-    window_ms: Option<(u64, u64)>,
+    pub(crate) window_ms: Option<(u64, u64)>,
     /// `grep -F -e …`: lines holding any of these.
-    any_of: &'static [&'static str],
+    pub(crate) any_of: &'static [&'static str],
     /// `grep -F …`, once each: lines holding every one of these.
-    all_of: &'static [&'static str],
+    pub(crate) all_of: &'static [&'static str],
     /// `grep -v -F -e …`: lines holding none of these.
-    none_of: &'static [&'static str],
+    pub(crate) none_of: &'static [&'static str],
     /// `head -n N`.
-    head: Option<usize>,
+    pub(crate) head: Option<usize>,
 }
 
 impl ReplayFilter {
@@ -131,7 +131,7 @@ impl ReplayFilter {
 }
 
 /// `kafkasim replay --seed 1 --scenario NAME | …`: the trace lines `filter` keeps.
-fn replay_excerpt(name: &str, filter: ReplayFilter) -> String {
+pub(crate) fn replay_excerpt(name: &str, filter: ReplayFilter) -> String {
     let mut out = format!(
         "$ kafkasim replay --seed {FAILOVER_SEED} --scenario {name}{}\n",
         filter.command()

@@ -50,6 +50,7 @@ impl GroupCoordinator {
 }
 
 impl Group {
+    // ANCHOR: heartbeat_answer
     fn on_heartbeat(&mut self, now_ms: u64, r: &HeartbeatRequest) -> ErrorCode {
         let error = self
             .validate_current_member(&r.member_id, r.group_instance_id.as_deref())
@@ -72,6 +73,7 @@ impl Group {
         member.session_deadline_ms = now_ms + member.session_timeout_ms;
         answer
     }
+    // ANCHOR_END: heartbeat_answer
 
     /// Removes one leaving member; an empty member id with a `group.instance.id`
     /// removes whoever holds that instance id (an admin's removal).

@@ -254,6 +254,7 @@ impl Group {
         }
     }
 
+    // ANCHOR: initial_delay
     pub(super) fn on_join_timer(&mut self, cx: &mut Ctx) {
         match self.join_timer {
             Some(JoinTimer::Initial {
@@ -273,6 +274,7 @@ impl Group {
             None => unreachable!("a join timer fired"),
         }
     }
+    // ANCHOR_END: initial_delay
 
     /// Kafka's `onCompleteJoin`: drop dynamic members that did not rejoin, then
     /// start the next generation and answer every parked join.

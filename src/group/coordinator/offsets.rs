@@ -78,6 +78,7 @@ impl GroupCoordinator {
 }
 
 impl Group {
+    // ANCHOR: commit_states
     fn on_offset_commit(&mut self, cx: &mut Ctx, parked: Parked, r: OffsetCommitRequest) {
         if let Some(error) = self.validate_offset_commit(&r) {
             return reject(cx.out, parked, &r, error);
@@ -99,6 +100,7 @@ impl Group {
             }
             GroupState::Dead => unreachable!("dead groups are forgotten"),
         }
+        // ANCHOR_END: commit_states
         if r.partitions.is_empty() {
             return cx.out.reply(&parked, commit_response(&r, ErrorCode::None));
         }
@@ -137,6 +139,7 @@ impl Group {
         cx.out.append(self.partition, records, waiter);
     }
 
+    // ANCHOR: validate_offset_commit
     /// Kafka's `validateOffsetCommit`.
     fn validate_offset_commit(&self, r: &OffsetCommitRequest) -> Option<ErrorCode> {
         if r.generation_id < 0 && self.state == GroupState::Empty {
@@ -150,6 +153,7 @@ impl Group {
             Some(ErrorCode::UnknownMemberId)
         }
     }
+    // ANCHOR_END: validate_offset_commit
 
     /// The commit's append is done: the offsets count from now on, or not at all.
     pub(super) fn on_offsets_appended(

@@ -241,6 +241,7 @@ impl GroupCoordinator {
 }
 
 impl Group {
+    // ANCHOR: load_group
     /// A group rebuilt from its latest metadata record and its offsets: Stable in
     /// its generation if it has members (who must heartbeat within their session
     /// timeout from now), Empty otherwise.
@@ -292,4 +293,5 @@ impl Group {
         }
         group
     }
+    // ANCHOR_END: load_group
 }
