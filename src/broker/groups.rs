@@ -154,6 +154,9 @@ impl Broker {
             leader_epoch,
             token,
         });
+        // Followers' fetches parked at this leader take the new records now, as
+        // they do after a Produce, so the write commits within a round trip.
+        self.complete_parked_fetches(now_ms);
         self.complete_group_appends(now_ms);
     }
 

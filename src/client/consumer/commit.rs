@@ -13,6 +13,10 @@
 //! A commit from a member the group no longer knows fails for good
 //! (`UNKNOWN_MEMBER_ID`, `ILLEGAL_GENERATION`, `REBALANCE_IN_PROGRESS`): its
 //! partitions may already belong to someone else. Kafka's `CommitFailedException`.
+//!
+//! Simplification: commits carry no leader epoch. Kafka commits the epoch of the
+//! last record read (KIP-320), so a consumer restarting from a commit can detect a
+//! log that was truncated under it.
 
 use super::Generation;
 use super::{CommitOutcome, CommitResult, ConsumerCore, ConsumerOutcome, Mode, Purpose};
