@@ -7,6 +7,8 @@
 use crate::render::render;
 use crate::run::{run_seed, Verdict};
 use crate::scenario::{self, SCENARIOS};
+use crate::sweep::{self, Progress, SeedRange, Selection, Shard, Sweep, VerdictKind};
+use std::io::IsTerminal as _;
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_CORRECTNESS: i32 = 1;
@@ -22,6 +24,7 @@ Usage: kafkasim <COMMAND> [OPTIONS]
 Commands:
   run        Run a scenario with a seed; print its timeline and a trace hash
   replay     Run a seed and print its full trace, message by message
+  sweep      Run many seeds of a scenario; print one summary
   scenarios  List the built-in scenarios
   help       Print this help, or the help of a command
 
@@ -54,6 +57,35 @@ Options:
   -h, --help         Print this help
 ";
 
+pub const SWEEP_HELP: &str = "\
+Run many seeds of a scenario; print one summary
+
+Usage: kafkasim sweep --seeds A..B [--scenario NAME] [--jobs N] [--shard I/N] [--json]
+
+Options:
+  --seeds A..B       The seeds to run (required): A..B is A up to B-1, A..=B includes B
+  --scenario NAME    A built-in scenario (default: quickstart); see `kafkasim scenarios`
+  --jobs N           How many seeds run at once (default: the number of cores).
+                     Results never depend on it: they are reported in seed order.
+  --shard I/N        Run only the I-th of N slices of the range (1 <= I <= N): the
+                     seeds s with (s - A) % N == I - 1. Shards 1/N to N/N cover the
+                     range exactly once, so N machines can split one sweep.
+  --json             Print one JSON object (on one line) instead of the text summary
+  -h, --help         Print this help
+
+The summary goes to stdout: verdict counts, how many runs showed each kind of
+allowed anomaly, and the first failing seeds with the command that replays each.
+Progress goes to stderr. The exit code is the worst verdict seen: 4 crash,
+3 liveness, 1 correctness, 0 ok.
+
+JSON fields: scenario; seeds {start, end} (half-open); shard {index, count} or
+null; seeds_run; verdicts {ok, correctness, liveness, crash}; worst_verdict;
+allowed_anomalies {kind: runs showing it}; first_failing [{seed, verdict,
+reason, replay}] (at most 10); runs [{seed, verdict, trace_hash,
+allowed_anomalies}] sorted by seed; timing {jobs, wall_time_s, seeds_per_s},
+the only fields that differ between two sweeps of the same seeds.
+";
+
 pub const SCENARIOS_HELP: &str = "\
 List the built-in scenarios
 
@@ -73,6 +105,13 @@ pub enum Command {
         scenario: &'static str,
     },
     Scenarios,
+    Sweep {
+        scenario: &'static str,
+        selection: Selection,
+        /// `None`: one job per core.
+        jobs: Option<usize>,
+        json: bool,
+    },
 }
 
 /// A usage error: one line for the user.
@@ -90,8 +129,9 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             Some("run") => Ok(Command::Help(RUN_HELP)),
             Some("replay") => Ok(Command::Help(REPLAY_HELP)),
             Some("scenarios") => Ok(Command::Help(SCENARIOS_HELP)),
+            Some("sweep") => Ok(Command::Help(SWEEP_HELP)),
             Some(other) => Err(UsageError(format!(
-                "no such command '{other}'; commands: run, replay, scenarios"
+                "no such command '{other}'; commands: run, replay, sweep, scenarios"
             ))),
         },
         "run" => {
@@ -109,6 +149,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             } => Ok(Command::Replay { seed, scenario }),
             Parsed::Options { seed: None, .. } => Err(UsageError("replay needs --seed N".into())),
         },
+        "sweep" => parse_sweep(rest),
         "scenarios" => match rest.first().map(String::as_str) {
             None => Ok(Command::Scenarios),
             Some("-h" | "--help") => Ok(Command::Help(SCENARIOS_HELP)),
@@ -117,7 +158,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             ))),
         },
         other => Err(UsageError(format!(
-            "no such command '{other}'; commands: run, replay, scenarios (try --help)"
+            "no such command '{other}'; commands: run, replay, sweep, scenarios (try --help)"
         ))),
     }
 }
@@ -156,21 +197,68 @@ fn parse_options(args: &[String], help: &'static str) -> Result<Parsed, UsageErr
                 })?;
                 seed = Some(parsed);
             }
-            "--scenario" => {
-                let name = value("--scenario")?;
-                let found = scenario::find(&name).ok_or_else(|| {
-                    let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
-                    UsageError(format!(
-                        "unknown scenario '{name}'; built-in scenarios: {}",
-                        names.join(", ")
-                    ))
-                })?;
-                scenario = found.name;
-            }
+            "--scenario" => scenario = scenario_named(&value("--scenario")?)?,
             other => return Err(UsageError(format!("unknown option '{other}' (try --help)"))),
         }
     }
     Ok(Parsed::Options { seed, scenario })
+}
+
+fn scenario_named(name: &str) -> Result<&'static str, UsageError> {
+    let found = scenario::find(name).ok_or_else(|| {
+        let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+        UsageError(format!(
+            "unknown scenario '{name}'; built-in scenarios: {}",
+            names.join(", ")
+        ))
+    })?;
+    Ok(found.name)
+}
+
+fn parse_sweep(args: &[String]) -> Result<Command, UsageError> {
+    let (mut seeds, mut shard, mut jobs, mut json) = (None, None, None, false);
+    let mut scenario = SCENARIOS[0].name;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        let json_value = inline.is_some();
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next().cloned())
+                .ok_or_else(|| UsageError(format!("{name} needs a value")))
+        };
+        match flag {
+            "-h" | "--help" => return Ok(Command::Help(SWEEP_HELP)),
+            "--seeds" => seeds = Some(SeedRange::parse(&value("--seeds")?).map_err(UsageError)?),
+            "--scenario" => scenario = scenario_named(&value("--scenario")?)?,
+            "--jobs" => jobs = Some(parse_jobs(&value("--jobs")?)?),
+            "--shard" => shard = Some(Shard::parse(&value("--shard")?).map_err(UsageError)?),
+            "--json" if json_value => return Err(UsageError("--json takes no value".into())),
+            "--json" => json = true,
+            other => return Err(UsageError(format!("unknown option '{other}' (try --help)"))),
+        }
+    }
+    let range = seeds.ok_or_else(|| UsageError("sweep needs --seeds A..B".into()))?;
+    Ok(Command::Sweep {
+        scenario,
+        selection: Selection { range, shard },
+        jobs,
+        json,
+    })
+}
+
+fn parse_jobs(text: &str) -> Result<usize, UsageError> {
+    match text.parse::<usize>() {
+        Ok(0) => Err(UsageError("--jobs must be at least 1, got '0'".into())),
+        Ok(jobs) => Ok(jobs),
+        Err(_) => Err(UsageError(format!(
+            "--jobs must be a whole number of at least 1, got '{text}'"
+        ))),
+    }
 }
 
 /// A seed for a run that was given none: different on every call, printed so
@@ -222,7 +310,40 @@ pub fn execute(command: Command) -> i32 {
             println!("trace hash {:016x}", report.trace_hash);
             exit_code(&report.verdict)
         }
+        Command::Sweep {
+            scenario,
+            selection,
+            jobs,
+            json,
+        } => {
+            let sweep = Sweep {
+                scenario: scenario::find(scenario).expect("parsed names exist"),
+                selection,
+                jobs: jobs.unwrap_or_else(cores),
+            };
+            execute_sweep(&sweep, json)
+        }
     }
+}
+
+/// One job per core the OS lets this process use; 1 when it will not say.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn execute_sweep(sweep: &Sweep, json: bool) -> i32 {
+    quiet_panics_in_seeds();
+    let stderr = std::io::stderr();
+    let terminal = stderr.is_terminal();
+    let mut progress = Progress::new(stderr, terminal);
+    let summary = sweep::run(sweep, &mut |tally| progress.update(tally));
+    progress.finish(&summary);
+    if json {
+        print!("{}", sweep::render_json(&summary));
+    } else {
+        print!("{}", sweep::render_text(&summary));
+    }
+    verdict_kind_exit_code(summary.worst())
 }
 
 pub fn exit_code(verdict: &Verdict) -> i32 {
@@ -231,6 +352,29 @@ pub fn exit_code(verdict: &Verdict) -> i32 {
         Verdict::Failed(_) => EXIT_CORRECTNESS,
         Verdict::Stuck(_) => EXIT_LIVENESS,
         Verdict::Crash(_) => EXIT_CRASH,
+    }
+}
+
+/// A crashing seed's panic is its verdict: the summary lists it with the command
+/// that replays it, and the replay prints the panic in full. Printing every one
+/// during a sweep would bury the progress line, so panics on seed threads (named
+/// `seed-N` by `run_seed`) stay quiet; any other panic is printed as usual.
+fn quiet_panics_in_seeds() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        if !thread.name().is_some_and(|name| name.starts_with("seed-")) {
+            default_hook(info);
+        }
+    }));
+}
+
+pub fn verdict_kind_exit_code(kind: VerdictKind) -> i32 {
+    match kind {
+        VerdictKind::Ok => EXIT_OK,
+        VerdictKind::Correctness => EXIT_CORRECTNESS,
+        VerdictKind::Liveness => EXIT_LIVENESS,
+        VerdictKind::Crash => EXIT_CRASH,
     }
 }
 
@@ -261,6 +405,49 @@ mod tests {
     }
 
     #[test]
+    fn sweep_takes_a_range_a_scenario_jobs_a_shard_and_json() {
+        assert_eq!(
+            parse(&args(
+                "sweep --seeds 1..=9 --scenario kip-101 --jobs 3 --shard 2/4 --json"
+            )),
+            Ok(Command::Sweep {
+                scenario: "kip-101",
+                selection: Selection {
+                    range: SeedRange { start: 1, end: 10 },
+                    shard: Some(Shard { index: 2, count: 4 }),
+                },
+                jobs: Some(3),
+                json: true,
+            })
+        );
+        assert_eq!(
+            parse(&args("sweep --seeds=0..5")),
+            Ok(Command::Sweep {
+                scenario: "quickstart",
+                selection: Selection {
+                    range: SeedRange { start: 0, end: 5 },
+                    shard: None,
+                },
+                jobs: None,
+                json: false,
+            })
+        );
+    }
+
+    #[test]
+    fn the_worst_verdict_kind_is_the_highest_exit_code() {
+        let codes: Vec<i32> = VerdictKind::ALL
+            .into_iter()
+            .map(verdict_kind_exit_code)
+            .collect();
+        assert_eq!(
+            codes,
+            [EXIT_OK, EXIT_CORRECTNESS, EXIT_LIVENESS, EXIT_CRASH]
+        );
+        assert!(codes.windows(2).all(|w| w[0] < w[1]), "severity order");
+    }
+
+    #[test]
     fn bad_input_is_a_one_line_usage_error() {
         for bad in [
             "run --seed x",
@@ -270,6 +457,17 @@ mod tests {
             "frobnicate",
             "run --seed",
             "replay",
+            "sweep",
+            "sweep --seeds 1-5",
+            "sweep --seeds 10..3",
+            "sweep --seeds 3..3",
+            "sweep --seeds 1..4 --scenario nope",
+            "sweep --seeds 1..4 --jobs 0",
+            "sweep --seeds 1..4 --jobs x",
+            "sweep --seeds 1..4 --shard 0/3",
+            "sweep --seeds 1..4 --shard 4/3",
+            "sweep --seeds 1..4 --shard x/y",
+            "sweep --seeds 1..4 --json=yes",
         ] {
             let err = parse(&args(bad)).expect_err(bad);
             assert!(!err.0.contains('\n'), "{bad}: {}", err.0);

@@ -282,6 +282,20 @@ impl Cluster {
         madsim::runtime::Handle::current().restart(self.0.controller.handle.id());
     }
 
+    /// Kills every machine of the cluster, servers and clients, at the end of a run.
+    /// Killing a machine drops the tasks on it. madsim does not drop pending tasks
+    /// when its runtime is dropped (madsim issue #242), and a task holding a
+    /// `Cluster` (which holds machine handles) would keep the whole run in memory:
+    /// a sweep of many seeds would grow by every run's size.
+    pub fn shut_down(&self) {
+        // Collected first: the partitions lock is not held while tasks are dropped.
+        let machines = self.partitions().machines();
+        let handle = madsim::runtime::Handle::current();
+        for machine in machines {
+            handle.kill(machine);
+        }
+    }
+
     /// The controller's current metadata image.
     pub fn metadata(&self) -> MetadataImage {
         let cell = self.0.controller.cell.lock().expect("node lock");

@@ -112,6 +112,12 @@ impl Partitions {
         self.servers.insert(node, machine);
     }
 
+    /// Every machine of the cluster: servers, then clients.
+    pub(crate) fn machines(&self) -> Vec<MachineId> {
+        let clients = self.clients.values().flatten();
+        self.servers.values().chain(clients).copied().collect()
+    }
+
     /// The machines of the clients named `name`.
     pub(crate) fn client_machines(&self, name: &str) -> Vec<MachineId> {
         let machines = self.clients.get(name);

@@ -14,6 +14,7 @@
 //! - [`render`]: a run report as the text `kafkasim run` prints.
 //! - [`run`]: one seeded run in a fresh simulator, and its report.
 //! - [`scenario`]: the built-in scenarios (`quickstart`, …).
+//! - [`sweep`]: many seeds of one scenario on worker threads, and their summary.
 //! - [`cli`]: the `kafkasim` command line.
 //!
 //! Architecture invariant: no protocol decision is made here. If a behaviour is
@@ -31,4 +32,5 @@ pub mod narrate;
 pub mod render;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 pub mod trace;

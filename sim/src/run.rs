@@ -86,6 +86,8 @@ fn simulate(seed: u64, scenario: &'static Scenario, trace: Trace) -> RunReport {
         let limit = Duration::from_millis(SCENARIO_TIME_LIMIT_MS);
         let result = madsim::time::timeout(limit, (scenario.run)(cluster.clone())).await;
         let partitions = summarize(&cluster);
+        // Drops the tasks still running, which would otherwise outlive the run.
+        cluster.shut_down();
         let finished = result.is_ok();
         (
             result.unwrap_or_default(),

@@ -124,5 +124,162 @@ fn help_texts_are_pinned() {
     insta::assert_snapshot!("help", stdout(&kafkasim(&["--help"])));
     insta::assert_snapshot!("run_help", stdout(&kafkasim(&["run", "--help"])));
     insta::assert_snapshot!("replay_help", stdout(&kafkasim(&["help", "replay"])));
+    insta::assert_snapshot!("sweep_help", stdout(&kafkasim(&["sweep", "--help"])));
     insta::assert_snapshot!("scenarios", stdout(&kafkasim(&["scenarios"])));
+}
+
+// ---- sweep ---------------------------------------------------------------------------
+
+/// The lines of a text summary that start with `prefix`, without it.
+fn lines_after<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .collect()
+}
+
+#[test]
+fn a_sweep_of_quickstart_lists_every_seed_ok_and_keeps_progress_off_stdout() {
+    let output = kafkasim(&["sweep", "--seeds", "1..=4", "--jobs", "2"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    for expected in [
+        "sweep: scenario quickstart, seeds 1..5\n",
+        "seeds run: 4 (2 jobs), wall time ",
+        " seeds/s\n",
+        "verdicts: 4 ok, 0 correctness, 0 liveness, 0 crash\n",
+        "allowed anomalies: none\n",
+        "failing seeds: none\n",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    // Not a terminal: no progress redraws, one final line on stderr.
+    let err = stderr(&output);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("swept 4 seeds in "), "{err}");
+}
+
+#[test]
+fn a_failing_sweep_exits_1_and_its_replay_commands_give_the_same_verdict() {
+    let scenario = "kip-101-high-watermark-truncation";
+    let output = kafkasim(&["sweep", "--seeds", "1..3", "--scenario", scenario]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("verdicts: 0 ok, 2 correctness, 0 liveness, 0 crash\n"),
+        "{text}"
+    );
+    let reasons = lines_after(&text, "  seed ");
+    let replays = lines_after(&text, "    replay: cargo run --release -- ");
+    assert_eq!((reasons.len(), replays.len()), (2, 2), "{text}");
+    for (seed, (reason, replay)) in (1..3).zip(reasons.iter().zip(&replays)) {
+        let reason = reason
+            .strip_prefix(&format!("{seed}: correctness: "))
+            .expect("seed, verdict, reason");
+        assert_eq!(*replay, format!("run --seed {seed} --scenario {scenario}"));
+        let args: Vec<&str> = replay.split(' ').collect();
+        let replayed = kafkasim(&args);
+        assert_eq!(replayed.status.code(), Some(1), "{replay}");
+        let expected = format!("verdict: FAILED (correctness): {reason}\n");
+        assert!(
+            stdout(&replayed).contains(&expected),
+            "{replay}: {expected}"
+        );
+    }
+}
+
+/// A sweep's JSON without its `timing`, the one part that may differ between runs.
+fn sweep_json(args: &[&str]) -> serde_json::Value {
+    let output = kafkasim(args);
+    let mut json: serde_json::Value =
+        serde_json::from_str(&stdout(&output)).expect("stdout is one JSON object");
+    let timing = json
+        .as_object_mut()
+        .unwrap()
+        .remove("timing")
+        .expect("timing");
+    for field in ["jobs", "wall_time_s", "seeds_per_s"] {
+        assert!(timing[field].is_number(), "timing.{field} in {timing}");
+    }
+    json
+}
+
+#[test]
+fn a_sweep_s_json_does_not_depend_on_the_number_of_jobs() {
+    let args = |jobs| {
+        [
+            "sweep",
+            "--seeds",
+            "1..5",
+            "--scenario",
+            "unclean-election",
+            "--json",
+            "--jobs",
+            jobs,
+        ]
+    };
+    let one = sweep_json(&args("1"));
+    let two = sweep_json(&args("2"));
+    assert_eq!(one, two);
+    assert_eq!(one["seeds_run"], 4);
+    assert_eq!(one["worst_verdict"], "ok");
+    let seeds: Vec<u64> = (one["runs"].as_array().unwrap().iter())
+        .map(|run| run["seed"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seeds, [1, 2, 3, 4]);
+    assert!(one["runs"][0]["trace_hash"].as_str().unwrap().len() == 16);
+    assert_eq!(one["allowed_anomalies"]["lost write"], 4, "{one}");
+}
+
+#[test]
+fn the_shards_of_a_sweep_together_run_the_whole_range_once() {
+    let runs = |json: &serde_json::Value| json["runs"].as_array().unwrap().clone();
+    let whole = runs(&sweep_json(&["sweep", "--seeds", "0..5", "--json"]));
+    let mut sharded: Vec<serde_json::Value> = ["1/2", "2/2"]
+        .iter()
+        .flat_map(|shard| {
+            runs(&sweep_json(&[
+                "sweep", "--seeds", "0..5", "--shard", shard, "--json",
+            ]))
+        })
+        .collect();
+    sharded.sort_by_key(|run| run["seed"].as_u64());
+    assert_eq!(sharded, whole);
+}
+
+#[test]
+fn bad_sweep_input_gives_one_line_and_exit_code_2() {
+    let cases: [(&[&str], &str); 9] = [
+        (&["sweep"], "sweep needs --seeds A..B"),
+        (
+            &["sweep", "--seeds", "1-5"],
+            "--seeds must look like A..B or A..=B",
+        ),
+        (&["sweep", "--seeds", "10..3"], "--seeds 10..3 is empty"),
+        (
+            &["sweep", "--seeds", "1..4", "--scenario", "nope"],
+            "unknown scenario 'nope'",
+        ),
+        (
+            &["sweep", "--seeds", "1..4", "--jobs", "0"],
+            "--jobs must be at least 1",
+        ),
+        (
+            &["sweep", "--seeds", "1..4", "--shard", "0/3"],
+            "--shard must look like I/N",
+        ),
+        (&["sweep", "--seeds", "1..4", "--shard", "4/3"], "got '4/3'"),
+        (&["sweep", "--seeds", "1..4", "--shard", "x/y"], "got 'x/y'"),
+        (
+            &["sweep", "--seeds", "1..4", "--verbose"],
+            "unknown option '--verbose'",
+        ),
+    ];
+    for (args, message) in cases {
+        let output = kafkasim(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let err = stderr(&output);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(stdout(&output).is_empty(), "{args:?}");
+    }
 }

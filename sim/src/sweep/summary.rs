@@ -1,0 +1,244 @@
+//! What `kafkasim sweep` prints: a text summary for people, or one JSON object for
+//! scripts. Both are pure functions of a `SweepSummary`, so tests pin them without
+//! running a single seed.
+//!
+//! Only the timing (wall time, seeds per second, workers) changes between two sweeps
+//! of the same seeds; the JSON keeps it apart, under `timing`, so scripts can compare
+//! the rest byte for byte.
+
+use super::{SeedResult, SweepSummary, VerdictKind};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// The summary lists at most this many failing seeds; the JSON lists every run.
+pub const FAILING_SHOWN_MAX: usize = 10;
+
+/// A reason longer than this is cut in the text summary (its replay shows it whole).
+pub const REASON_CHARS_MAX: usize = 200;
+
+/// The text summary `kafkasim sweep` prints on stdout.
+pub fn render_text(summary: &SweepSummary) -> String {
+    let mut out = String::new();
+    let shard = summary
+        .selection
+        .shard
+        .map_or(String::new(), |s| format!(", shard {s}"));
+    let _ = writeln!(
+        out,
+        "sweep: scenario {}, seeds {}{shard}",
+        summary.scenario, summary.selection.range
+    );
+    let _ = writeln!(
+        out,
+        "seeds run: {} ({}), wall time {:.3} s, {:.1} seeds/s",
+        summary.results.len(),
+        counted(summary.jobs, "job"),
+        summary.wall.as_secs_f64(),
+        summary.seeds_per_s(),
+    );
+    let counts: Vec<String> = VerdictKind::ALL
+        .iter()
+        .map(|&kind| format!("{} {}", summary.count(kind), kind.name()))
+        .collect();
+    let _ = writeln!(out, "verdicts: {}", counts.join(", "));
+    render_anomalies(&mut out, summary);
+    render_failing(&mut out, summary);
+    out
+}
+
+fn render_anomalies(out: &mut String, summary: &SweepSummary) {
+    let runs = summary.anomaly_runs();
+    if runs.is_empty() {
+        let _ = writeln!(out, "allowed anomalies: none");
+        return;
+    }
+    let _ = writeln!(out, "allowed anomalies (runs showing each kind):");
+    let width = runs.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+    for (kind, count) in runs {
+        let _ = writeln!(
+            out,
+            "  {kind:<width$}  {count} of {}",
+            counted(summary.results.len(), "run")
+        );
+    }
+}
+
+fn render_failing(out: &mut String, summary: &SweepSummary) {
+    let failing = summary.failing().count();
+    if failing == 0 {
+        let _ = writeln!(out, "failing seeds: none");
+        return;
+    }
+    let shown = failing.min(FAILING_SHOWN_MAX);
+    let _ = writeln!(out, "failing seeds (first {shown} of {failing}):");
+    for result in summary.failing().take(shown) {
+        let _ = writeln!(
+            out,
+            "  seed {}: {}: {}",
+            result.seed,
+            result.verdict.name(),
+            one_line(&result.reason)
+        );
+        let _ = writeln!(out, "    replay: {}", result.replay);
+    }
+}
+
+/// `1 job`, `2 jobs`.
+pub(super) fn counted(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
+
+/// A reason on one line, cut at `REASON_CHARS_MAX` characters.
+fn one_line(reason: &str) -> String {
+    let flat = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(REASON_CHARS_MAX) {
+        Some((cut, _)) => format!("{}…", &flat[..cut]),
+        None => flat,
+    }
+}
+
+/// The object `kafkasim sweep --json` prints, on one line. Fields, in order:
+#[derive(Debug, Serialize)]
+pub struct SweepJson<'a> {
+    /// The scenario's name.
+    pub scenario: &'a str,
+    /// The seed range, half-open: seeds `start` up to `end - 1`.
+    pub seeds: RangeJson,
+    /// The shard that ran (`index` from 1, of `count`), or null for the whole range.
+    pub shard: Option<ShardJson>,
+    /// How many seeds ran.
+    pub seeds_run: usize,
+    /// How many runs ended with each verdict.
+    pub verdicts: VerdictsJson,
+    /// The worst verdict seen ("ok", "correctness", "liveness", "crash"); the exit
+    /// code follows it.
+    pub worst_verdict: &'static str,
+    /// For each kind of allowed anomaly ("lost write", "duplicate", "processed 2
+    /// times", …), how many runs showed it.
+    pub allowed_anomalies: BTreeMap<String, usize>,
+    /// The first failing seeds (at most `FAILING_SHOWN_MAX`), as the text lists them.
+    pub first_failing: Vec<FailingJson<'a>>,
+    /// Every run, sorted by seed.
+    pub runs: Vec<RunJson<'a>>,
+    /// How this sweep ran here: the only fields that differ between two sweeps of
+    /// the same seeds.
+    pub timing: TimingJson,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RangeJson {
+    pub start: u64,
+    pub end: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ShardJson {
+    pub index: u64,
+    pub count: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VerdictsJson {
+    pub ok: usize,
+    pub correctness: usize,
+    pub liveness: usize,
+    pub crash: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FailingJson<'a> {
+    pub seed: u64,
+    pub verdict: &'static str,
+    /// The whole reason, uncut.
+    pub reason: &'a str,
+    /// The command that replays the run.
+    pub replay: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunJson<'a> {
+    pub seed: u64,
+    pub verdict: &'static str,
+    /// The trace hash as `kafkasim run` prints it: 16 hex digits.
+    pub trace_hash: String,
+    /// The kinds of allowed anomaly this run showed.
+    pub allowed_anomalies: Vec<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TimingJson {
+    /// Worker threads.
+    pub jobs: usize,
+    /// Real time the sweep took, in seconds.
+    pub wall_time_s: f64,
+    pub seeds_per_s: f64,
+}
+
+impl<'a> SweepJson<'a> {
+    pub fn new(summary: &'a SweepSummary) -> Self {
+        let selection = summary.selection;
+        SweepJson {
+            scenario: summary.scenario,
+            seeds: RangeJson {
+                start: selection.range.start,
+                end: selection.range.end,
+            },
+            shard: (selection.shard).map(|s| ShardJson {
+                index: s.index,
+                count: s.count,
+            }),
+            seeds_run: summary.results.len(),
+            verdicts: VerdictsJson {
+                ok: summary.count(VerdictKind::Ok),
+                correctness: summary.count(VerdictKind::Correctness),
+                liveness: summary.count(VerdictKind::Liveness),
+                crash: summary.count(VerdictKind::Crash),
+            },
+            worst_verdict: summary.worst().name(),
+            allowed_anomalies: summary.anomaly_runs(),
+            first_failing: (summary.failing().take(FAILING_SHOWN_MAX))
+                .map(FailingJson::new)
+                .collect(),
+            runs: summary.results.iter().map(RunJson::new).collect(),
+            timing: TimingJson {
+                jobs: summary.jobs,
+                wall_time_s: summary.wall.as_secs_f64(),
+                seeds_per_s: summary.seeds_per_s(),
+            },
+        }
+    }
+}
+
+impl<'a> FailingJson<'a> {
+    fn new(result: &'a SeedResult) -> Self {
+        FailingJson {
+            seed: result.seed,
+            verdict: result.verdict.name(),
+            reason: &result.reason,
+            replay: &result.replay,
+        }
+    }
+}
+
+impl<'a> RunJson<'a> {
+    fn new(result: &'a SeedResult) -> Self {
+        RunJson {
+            seed: result.seed,
+            verdict: result.verdict.name(),
+            trace_hash: format!("{:016x}", result.trace_hash),
+            allowed_anomalies: result.anomaly_kinds.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// The JSON `kafkasim sweep --json` prints: one object, one line.
+pub fn render_json(summary: &SweepSummary) -> String {
+    let mut text = serde_json::to_string(&SweepJson::new(summary))
+        .expect("plain structs of strings and numbers serialize");
+    text.push('\n');
+    text
+}
