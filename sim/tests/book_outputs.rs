@@ -235,6 +235,15 @@ fn generated_book_outputs_match_the_program() {
     for (name, produce) in GENERATED {
         let path = dir.join(name);
         let fresh = produce();
+        // An excerpt whose filter or time window no longer matches the run would
+        // show only its command line: the book would quietly lose its evidence.
+        let shown = fresh
+            .lines()
+            .filter(|l| !l.starts_with('$') && !l.trim().is_empty());
+        assert!(
+            shown.count() > 0,
+            "{name} shows nothing but its command: its filter no longer matches the run"
+        );
         if update {
             std::fs::create_dir_all(&dir).expect("book/src/generated can be created");
             std::fs::write(&path, &fresh).expect("the generated file can be written");

@@ -254,7 +254,7 @@ pub(crate) fn split_brain() -> String {
     grep_run(
         "split-brain-old-leader",
         &[
-            "producer-",
+            "ms  acks=",
             "cut off",
             "reconnected",
             "leader epoch",

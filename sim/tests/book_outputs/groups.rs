@@ -41,7 +41,7 @@ pub(crate) fn member_joins_protocol() -> String {
     replay_excerpt(
         "member-joins",
         ReplayFilter {
-            window_ms: Some((3740, 4390)),
+            window_ms: Some((3340, 4293)),
             any_of: &["FindCoordinator(", "JoinGroup(", "SyncGroup(", "Heartbeat("],
             none_of: &["BrokerHeartbeat"],
             ..ReplayFilter::default()
@@ -170,7 +170,7 @@ pub(crate) fn zombie_fencing() -> String {
     replay_excerpt(
         "zombie-consumer",
         ReplayFilter {
-            window_ms: Some((26637, 26662)),
+            window_ms: Some((26523, 26547)),
             any_of: &["client-7", "CommitRejected"],
             none_of: &["Metadata(", "event Completion"],
             ..ReplayFilter::default()
@@ -199,7 +199,7 @@ pub(crate) fn coordinator_failover() -> String {
     let mut out = replay_excerpt(
         "coordinator-crash",
         ReplayFilter {
-            window_ms: Some((7436, 7545)),
+            window_ms: Some((7336, 7441)),
             any_of: &["FindCoordinator(", "cannot connect"],
             all_of: &["client-7"],
             ..ReplayFilter::default()
@@ -225,7 +225,7 @@ pub(crate) fn commit_record() -> String {
     replay_excerpt(
         "commit-after-processing",
         ReplayFilter {
-            window_ms: Some((3885, 4015)),
+            window_ms: Some((3491, 3500)),
             any_of: &[
                 "OffsetCommit(",
                 "OffsetCommitted",
