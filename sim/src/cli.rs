@@ -74,13 +74,16 @@ Options:
   -h, --help         Print this help
 
 The summary goes to stdout: verdict counts, how many runs showed each kind of
-allowed anomaly, and the first failing seeds with the command that replays each.
+allowed anomaly, how many reached each \"sometimes\" goal (a leader changed, an
+ISR changed, a rebalance completed, ...), and the first failing seeds with the
+command that replays each.
 Progress goes to stderr. The exit code is the worst verdict seen: 4 crash,
 3 liveness, 1 correctness, 0 ok.
 
 JSON fields: scenario; seeds {start, end} (half-open); shard {index, count} or
 null; seeds_run; verdicts {ok, correctness, liveness, crash}; worst_verdict;
-allowed_anomalies {kind: runs showing it}; first_failing [{seed, verdict,
+allowed_anomalies {kind: runs showing it}; goals {goal: runs reaching it};
+first_failing [{seed, verdict,
 reason, replay}] (at most 10); runs [{seed, verdict, trace_hash,
 allowed_anomalies}] sorted by seed; timing {jobs, wall_time_s, seeds_per_s},
 the only fields that differ between two sweeps of the same seeds.

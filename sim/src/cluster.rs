@@ -8,6 +8,7 @@
 
 use crate::driver::{ip_of, now_ms, run_node, NodeCell};
 use crate::faults::{Faults, Partitions};
+use crate::goals::goal_of;
 use crate::narrate::narrate;
 use crate::trace::Trace;
 use kafkasim::broker::Broker;
@@ -104,6 +105,9 @@ where
                 *cell.lock().expect("node lock") = Some(make(disk, now));
                 let timeline = trace.clone();
                 let on_event = move |now, event| {
+                    if let Some(goal) = goal_of(&event) {
+                        timeline.reach_goal(goal);
+                    }
                     if let Some(text) = narrate(&event) {
                         timeline.timeline(now, me.to_string(), text);
                     }

@@ -11,6 +11,8 @@
 //! - [`client`]: async `Admin`, `Producer` and `Consumer` over the client cores.
 //! - [`trace`]: the run's trace, its hash, and the human timeline.
 //! - [`narrate`]: cluster events as timeline sentences.
+//! - [`goals`]: the "sometimes" goals a run reached (leader changed, …).
+//! - [`check`]: anomalies in what clients saw and in the replicas.
 //! - [`render`]: a run report as the text `kafkasim run` prints.
 //! - [`run`]: one seeded run in a fresh simulator, and its report.
 //! - [`scenario`]: the built-in scenarios (`quickstart`, …).
@@ -28,6 +30,7 @@ pub mod cluster;
 pub mod demo;
 pub mod driver;
 pub mod faults;
+pub mod goals;
 pub mod narrate;
 pub mod render;
 pub mod run;

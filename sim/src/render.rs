@@ -69,6 +69,14 @@ pub fn render(report: &RunReport) -> String {
         }
         let _ = writeln!(out);
     }
+    if !report.goals.is_empty() {
+        let reached: Vec<String> = report
+            .goals
+            .iter()
+            .map(|(goal, times)| format!("{goal} ×{times}"))
+            .collect();
+        let _ = writeln!(out, "reached: {}", reached.join(", "));
+    }
     let verdict = match &report.verdict {
         Verdict::Ok => "ok: every check passed".to_string(),
         Verdict::Failed(why) => format!("FAILED (correctness): {why}"),

@@ -54,6 +54,8 @@ pub struct RunReport {
     pub simulated_ms: u64,
     /// The full trace, when asked for.
     pub trace_lines: Vec<String>,
+    /// The "sometimes" goals the run reached, with how often (see `goals`).
+    pub goals: std::collections::BTreeMap<&'static str, u64>,
     pub outcome: ScenarioOutcome,
     pub verdict: Verdict,
 }
@@ -123,6 +125,7 @@ fn simulate(seed: u64, scenario: &'static Scenario, trace: Trace) -> RunReport {
         messages: trace.messages(),
         simulated_ms,
         trace_lines: trace.lines(),
+        goals: trace.goals(),
         outcome,
         verdict,
     }
@@ -191,6 +194,7 @@ fn crash_report(
         messages: trace.messages(),
         simulated_ms: trace.timeline_entries().last().map_or(0, |e| e.time_ms),
         trace_lines: trace.lines(),
+        goals: trace.goals(),
         outcome: ScenarioOutcome::default(),
         verdict: Verdict::Crash(message),
     }

@@ -197,6 +197,8 @@ pub struct SeedResult {
     pub trace_hash: u64,
     /// The kinds of allowed anomaly the run showed, each once.
     pub anomaly_kinds: BTreeSet<String>,
+    /// The "sometimes" goals the run reached.
+    pub goals: BTreeSet<&'static str>,
     /// The command that replays this run.
     pub replay: String,
 }
@@ -215,6 +217,7 @@ impl SeedResult {
             anomaly_kinds: (report.outcome.allowed_anomalies.iter())
                 .map(|line| anomaly_kind(line).to_string())
                 .collect(),
+            goals: report.goals.keys().copied().collect(),
             replay: replay_command(report),
         }
     }
@@ -257,6 +260,15 @@ impl SweepSummary {
         let mut runs = BTreeMap::new();
         for kind in self.results.iter().flat_map(|r| &r.anomaly_kinds) {
             *runs.entry(kind.clone()).or_insert(0) += 1;
+        }
+        runs
+    }
+
+    /// How many runs reached each "sometimes" goal.
+    pub fn goal_runs(&self) -> BTreeMap<&'static str, usize> {
+        let mut runs = BTreeMap::new();
+        for goal in self.results.iter().flat_map(|r| &r.goals) {
+            *runs.entry(*goal).or_insert(0) += 1;
         }
         runs
     }

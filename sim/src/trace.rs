@@ -6,6 +6,7 @@
 //! The *timeline* is the short, human story of the run that `kafkasim run` prints.
 
 use kafkasim::ids::NodeId;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
@@ -48,6 +49,8 @@ struct TraceState {
     /// The full trace text, kept only when `keep_lines` is set.
     lines: Option<Vec<String>>,
     timeline: Vec<TimelineEntry>,
+    /// How often each "sometimes" goal was reached (see `goals`).
+    goals: BTreeMap<&'static str, u64>,
     scratch: String,
 }
 
@@ -94,6 +97,22 @@ impl Trace {
             format!("timeline {} {} {}\n", entry.time_ms, entry.node, entry.text).as_bytes(),
         );
         state.timeline.push(entry);
+    }
+
+    /// Counts one more reach of a "sometimes" goal.
+    pub fn reach_goal(&self, goal: &'static str) {
+        *self
+            .0
+            .lock()
+            .expect("trace lock")
+            .goals
+            .entry(goal)
+            .or_insert(0) += 1;
+    }
+
+    /// Each goal reached, with how often.
+    pub fn goals(&self) -> BTreeMap<&'static str, u64> {
+        self.0.lock().expect("trace lock").goals.clone()
     }
 
     pub fn hash(&self) -> u64 {

@@ -43,6 +43,7 @@ pub fn render_text(summary: &SweepSummary) -> String {
         .collect();
     let _ = writeln!(out, "verdicts: {}", counts.join(", "));
     render_anomalies(&mut out, summary);
+    render_goals(&mut out, summary);
     render_failing(&mut out, summary);
     out
 }
@@ -59,6 +60,25 @@ fn render_anomalies(out: &mut String, summary: &SweepSummary) {
         let _ = writeln!(
             out,
             "  {kind:<width$}  {count} of {}",
+            counted(summary.results.len(), "run")
+        );
+    }
+}
+
+/// How many runs reached each "sometimes" goal: a mix that never exercises
+/// failover shows up here instead of passing silently.
+fn render_goals(out: &mut String, summary: &SweepSummary) {
+    let runs = summary.goal_runs();
+    if runs.is_empty() {
+        let _ = writeln!(out, "sometimes goals: none reached");
+        return;
+    }
+    let _ = writeln!(out, "sometimes goals (runs reaching each):");
+    let width = runs.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+    for (goal, count) in runs {
+        let _ = writeln!(
+            out,
+            "  {goal:<width$}  {count} of {}",
             counted(summary.results.len(), "run")
         );
     }
@@ -120,6 +140,9 @@ pub struct SweepJson<'a> {
     /// For each kind of allowed anomaly ("lost write", "duplicate", "processed 2
     /// times", …), how many runs showed it.
     pub allowed_anomalies: BTreeMap<String, usize>,
+    /// For each "sometimes" goal ("leader changed", "rebalance completed", …), how
+    /// many runs reached it.
+    pub goals: BTreeMap<&'static str, usize>,
     /// The first failing seeds (at most `FAILING_SHOWN_MAX`), as the text lists them.
     pub first_failing: Vec<FailingJson<'a>>,
     /// Every run, sorted by seed.
@@ -200,6 +223,7 @@ impl<'a> SweepJson<'a> {
             },
             worst_verdict: summary.worst().name(),
             allowed_anomalies: summary.anomaly_runs(),
+            goals: summary.goal_runs(),
             first_failing: (summary.failing().take(FAILING_SHOWN_MAX))
                 .map(FailingJson::new)
                 .collect(),

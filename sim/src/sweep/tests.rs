@@ -110,6 +110,11 @@ fn result(seed: u64, verdict: VerdictKind, reason: &str, anomalies: &[&str]) -> 
         reason: reason.into(),
         trace_hash: seed * 0x1111,
         anomaly_kinds: anomalies.iter().map(|a| a.to_string()).collect(),
+        goals: if seed % 2 == 0 {
+            ["leader changed"].into()
+        } else {
+            Default::default()
+        },
         replay: format!("cargo run --release -- run --seed {seed} --scenario planted"),
     }
 }
