@@ -56,6 +56,20 @@ impl<T> AppendFile<T> {
         self.flushed_len = self.flushed_len.min(len);
     }
 
+    /// Cuts the file inside its entry at `index`: the entries before it stay and
+    /// `head`, the part of that entry before the cut, replaces it. What was
+    /// flushed stays flushed: cutting a file does not undo the sync of what it keeps.
+    pub fn truncate_within(&mut self, index: usize, head: T) {
+        let head_was_flushed = self.flushed_len > index;
+        self.entries.truncate(index);
+        self.entries.push(head);
+        self.flushed_len = if head_was_flushed {
+            index + 1
+        } else {
+            self.flushed_len.min(index)
+        };
+    }
+
     /// Drops the first `count` entries (log start offset moved past them).
     pub fn drop_front(&mut self, count: usize) {
         let count = count.min(self.entries.len());

@@ -163,6 +163,14 @@ impl Log {
     pub fn read(&self, from: Offset, up_to: Offset, max_bytes: usize) -> ReadResult {
         let mut batches = Vec::new();
         let mut size_bytes = 0;
+        // A consumer can be ahead of a new leader's high watermark, which lags
+        // the old leader's for a round trip: there is nothing to read yet.
+        if from >= up_to {
+            return ReadResult {
+                batches,
+                size_bytes,
+            };
+        }
         let entries = self.segment.entries();
         let first = entries.partition_point(|b| b.next_offset() <= from);
         for batch in &entries[first..] {
@@ -193,9 +201,11 @@ impl Log {
             .get(keep)
             .filter(|b| b.base_offset < offset)
             .cloned();
-        self.segment.truncate(keep);
-        if let Some(batch) = straddler {
-            self.segment.append(clip(&batch, batch.base_offset, offset));
+        match straddler {
+            Some(batch) => self
+                .segment
+                .truncate_within(keep, clip(&batch, batch.base_offset, offset)),
+            None => self.segment.truncate(keep),
         }
         self.epoch_starts.retain(|&(_, start)| start < offset);
         self.high_watermark = self.high_watermark.min(offset);
@@ -351,6 +361,26 @@ mod tests {
         let mut later = Log::default();
         later.append_as_leader(RecordBatch::from_values(&["x"]), 3);
         assert_eq!(later.end_offset_for_epoch(2), None);
+    }
+
+    #[test]
+    fn a_read_starting_at_or_past_its_upper_bound_returns_nothing() {
+        let mut log = Log::default();
+        log.append_as_leader(RecordBatch::from_values(&["a", "b", "c"]), 0);
+        // A consumer at offset 2 reading below a high watermark of 1.
+        assert!(log.read(2, 1, usize::MAX).batches.is_empty());
+        assert!(log.read(1, 1, usize::MAX).batches.is_empty());
+    }
+
+    #[test]
+    fn truncating_inside_a_flushed_batch_keeps_its_head_through_a_power_loss() {
+        let mut log = Log::default();
+        log.append_as_leader(RecordBatch::from_values(&["a", "b"]), 0);
+        log.flush();
+        log.truncate_to(1);
+        log.lose_unflushed();
+        log.recover();
+        assert_eq!(values(&log.read(0, 1, usize::MAX)), vec![(0, "a".into())]);
     }
 
     #[test]

@@ -1,0 +1,194 @@
+//! Properties of the partition log, checked against a plain model over random
+//! sequences of appends, high-watermark moves, reads, truncations, flushes,
+//! power losses and leader-epoch changes.
+//!
+//! The model is a vector of (value, leader epoch): offset i holds entry i. After
+//! every step the log must agree with it: dense offsets, the same records in the
+//! same order, the high watermark within the log, epoch start offsets where the
+//! model says each epoch begins, and reads that return exactly the requested
+//! contiguous slice.
+//!
+//! Each property runs proptest's default 256 cases; raise them with
+//! `PROPTEST_CASES=10000 cargo test -p kafkasim --test log_properties`.
+
+use kafkasim::disk::{CrashKind, Disk};
+use kafkasim::ids::TopicPartition;
+use kafkasim::log::Log;
+use kafkasim::record::RecordBatch;
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// A leader appends a batch of this many records, in a new epoch if asked.
+    Append {
+        records: usize,
+        new_epoch: bool,
+    },
+    /// The high watermark moves to this fraction (per mille) of the log end.
+    SetHighWatermark {
+        per_mille: u16,
+    },
+    /// A read from and up to these fractions of the log end, capped in bytes.
+    Read {
+        from: u16,
+        up_to: u16,
+        max_bytes: usize,
+    },
+    /// The log is cut back to this fraction of its end.
+    Truncate {
+        per_mille: u16,
+    },
+    Flush,
+    PowerLoss,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (1..5usize, any::<bool>()).prop_map(|(records, new_epoch)| Step::Append { records, new_epoch }),
+        2 => (0..=1000u16).prop_map(|per_mille| Step::SetHighWatermark { per_mille }),
+        3 => (0..=1000u16, 0..=1000u16, 1..64usize)
+            .prop_map(|(from, up_to, max_bytes)| Step::Read { from, up_to, max_bytes }),
+        1 => (0..=1000u16).prop_map(|per_mille| Step::Truncate { per_mille }),
+        1 => Just(Step::Flush),
+        1 => Just(Step::PowerLoss),
+    ]
+}
+
+/// The plain model: what each offset holds, what was flushed, the epoch now.
+#[derive(Debug, Default)]
+struct Model {
+    entries: Vec<(String, i32)>,
+    flushed: usize,
+    epoch: i32,
+    next_value: usize,
+}
+
+fn at(per_mille: u16, len: usize) -> i64 {
+    (len as i64 * per_mille as i64) / 1000
+}
+
+fn values(log: &Log) -> Vec<(String, i32)> {
+    log.batches()
+        .iter()
+        .flat_map(|b| {
+            b.records
+                .iter()
+                .map(move |r| (r.value.clone(), b.partition_leader_epoch))
+        })
+        .collect()
+}
+
+/// Runs the steps on a log kept in a disk (so power loss is the disk's) and on
+/// the model, checking agreement after each step.
+fn run(steps: &[Step]) -> Result<(), TestCaseError> {
+    let tp = TopicPartition::new("t", 0);
+    let mut disk = Disk::default();
+    disk.logs.insert(tp.clone(), Log::default());
+    let mut model = Model::default();
+    for step in steps {
+        let len = model.entries.len();
+        match step {
+            Step::Append { records, new_epoch } => {
+                if *new_epoch {
+                    model.epoch += 1;
+                }
+                let values: Vec<String> = (0..*records)
+                    .map(|i| format!("v{}", model.next_value + i))
+                    .collect();
+                model.next_value += records;
+                let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+                let log = disk.logs.get_mut(&tp).expect("the log");
+                let base = log.append_as_leader(RecordBatch::from_values(&refs), model.epoch);
+                prop_assert_eq!(base, len as i64, "a batch lands at the log end");
+                model
+                    .entries
+                    .extend(values.into_iter().map(|v| (v, model.epoch)));
+            }
+            Step::SetHighWatermark { per_mille } => {
+                let log = disk.logs.get_mut(&tp).expect("the log");
+                log.set_high_watermark(at(*per_mille, len));
+                prop_assert_eq!(log.high_watermark(), at(*per_mille, len));
+            }
+            Step::Read {
+                from,
+                up_to,
+                max_bytes,
+            } => {
+                let (from, up_to) = (at(*from, len), at(*up_to, len));
+                let read = disk.logs[&tp].read(from, up_to, *max_bytes);
+                let got: Vec<(i64, String)> = read
+                    .batches
+                    .iter()
+                    .flat_map(|b| b.offset_records().map(|(o, r)| (o, r.value.clone())))
+                    .collect();
+                let expected: Vec<(i64, String)> = (from..up_to.max(from))
+                    .map(|o| (o, model.entries[o as usize].0.clone()))
+                    .collect();
+                prop_assert!(
+                    expected.starts_with(&got),
+                    "a read returns a contiguous in-order slice from its start: {:?} vs {:?}",
+                    got,
+                    expected
+                );
+                prop_assert!(
+                    expected.is_empty() || !got.is_empty(),
+                    "a read returns at least one record when there is one"
+                );
+                if read.size_bytes < *max_bytes {
+                    prop_assert_eq!(got.len(), expected.len(), "under the byte cap, all of it");
+                }
+            }
+            Step::Truncate { per_mille } => {
+                let to = at(*per_mille, len);
+                let log = disk.logs.get_mut(&tp).expect("the log");
+                let removed = log.truncate_to(to);
+                prop_assert_eq!(removed, len as i64 - to);
+                model.entries.truncate(to as usize);
+                model.flushed = model.flushed.min(to as usize);
+            }
+            Step::Flush => {
+                disk.logs.get_mut(&tp).expect("the log").flush();
+                model.flushed = len;
+            }
+            Step::PowerLoss => {
+                disk.crash(CrashKind::PowerLoss);
+                disk.logs.get_mut(&tp).expect("the log").recover();
+                model.entries.truncate(model.flushed);
+            }
+        }
+        let log = &disk.logs[&tp];
+        log.invariants();
+        prop_assert_eq!(values(log), model.entries.clone(), "after {:?}", step);
+        prop_assert_eq!(log.log_end_offset(), model.entries.len() as i64);
+        prop_assert!(log.high_watermark() <= log.log_end_offset());
+        // Each epoch in the cache starts where the model's first record of it is.
+        for &(epoch, start) in log.epoch_starts() {
+            let first = model.entries.iter().position(|(_, e)| *e == epoch);
+            if let Some(first) = first {
+                prop_assert_eq!(
+                    start,
+                    first as i64,
+                    "epoch {} starts at its first record",
+                    epoch
+                );
+            }
+        }
+        // Where an epoch ends, as OffsetsForLeaderEpoch answers, from the model.
+        for &(epoch, _) in log.epoch_starts() {
+            let (found, end) = log.end_offset_for_epoch(epoch).expect("a cached epoch");
+            prop_assert_eq!(found, epoch);
+            let later = model.entries.iter().position(|(_, e)| *e > epoch);
+            prop_assert_eq!(end, later.unwrap_or(model.entries.len()) as i64);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn the_log_agrees_with_a_plain_model_after_any_sequence_of_steps(
+        steps in proptest::collection::vec(step(), 1..40)
+    ) {
+        run(&steps)?;
+    }
+}
