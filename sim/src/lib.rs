@@ -12,6 +12,8 @@
 //! - [`trace`]: the run's trace, its hash, and the human timeline.
 //! - [`narrate`]: cluster events as timeline sentences.
 //! - [`render`]: a run report as the text `kafkasim run` prints.
+//! - [`history`]: what clients did, as invocations and completions (Jepsen's history).
+//! - [`checkers`]: named anomalies (`lost-write`, `poll-skip`, …) found in a history.
 //! - [`run`]: one seeded run in a fresh simulator, and its report.
 //! - [`scenario`]: the built-in scenarios (`quickstart`, …).
 //! - [`sweep`]: many seeds of one scenario on worker threads, and their summary.
@@ -22,12 +24,14 @@
 
 pub mod app;
 pub mod check;
+pub mod checkers;
 pub mod cli;
 pub mod client;
 pub mod cluster;
 pub mod demo;
 pub mod driver;
 pub mod faults;
+pub mod history;
 pub mod narrate;
 pub mod render;
 pub mod run;
