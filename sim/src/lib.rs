@@ -14,6 +14,8 @@
 //! - [`goals`]: the "sometimes" goals a run reached (leader changed, …).
 //! - [`check`]: anomalies in what clients saw and in the replicas.
 //! - [`render`]: a run report as the text `kafkasim run` prints.
+//! - [`history`]: what clients did, as invocations and completions (Jepsen's history).
+//! - [`checkers`]: named anomalies (`lost-write`, `poll-skip`, …) found in a history.
 //! - [`run`]: one seeded run in a fresh simulator, and its report.
 //! - [`scenario`]: the built-in scenarios (`quickstart`, …).
 //! - [`sweep`]: many seeds of one scenario on worker threads, and their summary.
@@ -24,6 +26,7 @@
 
 pub mod app;
 pub mod check;
+pub mod checkers;
 pub mod cli;
 pub mod client;
 pub mod cluster;
@@ -31,6 +34,7 @@ pub mod demo;
 pub mod driver;
 pub mod faults;
 pub mod goals;
+pub mod history;
 pub mod narrate;
 pub mod render;
 pub mod run;

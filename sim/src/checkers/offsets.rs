@@ -1,0 +1,74 @@
+//! The checkers of the version order itself: one value per offset, one offset per
+//! value.
+//!
+//! In Kafka an offset, once committed, names one record forever, and a record is
+//! written once. An offset seen holding two values means some replica's log was
+//! rewritten under a reader (a truncation after an unclean election or a power
+//! loss, or an `acks=1` write lost in a failover and its offset reused). A value
+//! at two offsets means a send landed twice: a retry after a lost response, which
+//! idempotence exists to prevent.
+
+use super::{Anomaly, AnomalyKind, Sighting, VersionOrder};
+use crate::history::History;
+use kafkasim::ids::Offset;
+use std::collections::BTreeMap;
+
+/// `inconsistent-offsets`: one offset of a partition seen holding two or more
+/// different values (by acked sends or polls).
+pub fn inconsistent_offsets(history: &History) -> Vec<Anomaly> {
+    let order = VersionOrder::of(history);
+    let mut anomalies = Vec::new();
+    for (partition, offsets) in order.partitions() {
+        for (offset, values) in offsets {
+            if values.len() < 2 {
+                continue;
+            }
+            let sightings: Vec<Sighting> = values.values().cloned().collect();
+            let seen: Vec<String> = sightings
+                .iter()
+                .map(|s| format!("{} ({})", s.value, s.how()))
+                .collect();
+            anomalies.push(Anomaly {
+                kind: AnomalyKind::InconsistentOffsets,
+                partition: partition.clone(),
+                description: format!(
+                    "{partition}@{offset} was seen holding {} values: {}",
+                    sightings.len(),
+                    seen.join(", ")
+                ),
+                sightings,
+            });
+        }
+    }
+    anomalies
+}
+
+/// `duplicate`: one value seen at two or more offsets of a partition.
+pub fn duplicate(history: &History) -> Vec<Anomaly> {
+    let order = VersionOrder::of(history);
+    let mut anomalies = Vec::new();
+    for (partition, offsets) in order.partitions() {
+        let mut places: BTreeMap<&str, Vec<(Offset, &Sighting)>> = BTreeMap::new();
+        for (&offset, values) in offsets {
+            for (value, sighting) in values {
+                places.entry(value).or_default().push((offset, sighting));
+            }
+        }
+        for (value, at) in places {
+            if at.len() < 2 {
+                continue;
+            }
+            let seen: Vec<String> = at
+                .iter()
+                .map(|(offset, s)| format!("{partition}@{offset} ({})", s.how()))
+                .collect();
+            anomalies.push(Anomaly {
+                kind: AnomalyKind::Duplicate,
+                partition: partition.clone(),
+                sightings: at.iter().map(|(_, s)| (*s).clone()).collect(),
+                description: format!("{value} is at {} offsets: {}", at.len(), seen.join(", ")),
+            });
+        }
+    }
+    anomalies
+}

@@ -1,0 +1,355 @@
+//! The history of a run: every client operation as an invocation and a completion.
+//!
+//! A checker must judge a run by what its clients saw, never by the nodes' insides.
+//! The history is that record, in the shape Jepsen gave the field: a client
+//! *invokes* an operation (a send, a poll) and later the operation *completes* as
+//! - `Ok`: it happened, with what it returned (the acked offset, the polled records);
+//! - `Fail`: it definitely did not happen (the client knows the write was refused);
+//! - `Info`: nobody knows (a timeout): the write may or may not be in the log.
+//!
+//! An operation still open when the run ends counts as `Info`. Between operations a
+//! consumer also reports the *events* that move its position without a poll: a
+//! rebalance giving it partitions or taking them away, and its own seeks.
+//!
+//! Every entry carries the simulated time and the client process (`producer-1`,
+//! `consumer-2`). Entries are kept in the order they were recorded, which in the
+//! simulator is also time order: that order is what "between two polls" means.
+//!
+//! Values are unique within a run, which is what lets a value stand for its send.
+//! Real Kafka records carry keys, headers and timestamps; the checkers need none
+//! of them, so the history leaves them out.
+
+use kafkasim::client::consumer::{ConsumerRecord, RebalanceEvent};
+use kafkasim::ids::{Offset, TopicPartition};
+use serde::{Serialize, Serializer};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+/// Names one operation of a history: the position of its invocation entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct OpId(pub(crate) usize);
+
+/// What a client asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// A producer sends `value` to `partition`; `Ok` carries the acked offset.
+    Send {
+        partition: TopicPartition,
+        value: String,
+    },
+    /// A consumer polls; `partitions` is its assignment as it knows it when it
+    /// polls (empty when it cannot know yet). `Ok` carries the records returned.
+    Poll { partitions: Vec<TopicPartition> },
+}
+
+/// One record a poll returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolledRecord {
+    pub partition: TopicPartition,
+    pub offset: Offset,
+    pub value: String,
+}
+
+/// What an operation that happened returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reply {
+    /// A send, acked at `offset`. `acks=0` acks without an offset: Kafka reports
+    /// `-1` there, and the checkers place such a send nowhere.
+    Sent { offset: Offset },
+    /// A poll, with its records in the order the consumer returned them.
+    Polled { records: Vec<PolledRecord> },
+}
+
+/// How an operation ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It happened.
+    Ok(Reply),
+    /// It definitely did not happen; `error` is the client's error, as printed.
+    Fail { error: String },
+    /// It may or may not have happened (a timeout, a lost response).
+    Info { error: String },
+}
+
+impl Outcome {
+    /// A send acked at `offset`.
+    pub fn sent(offset: Offset) -> Outcome {
+        Outcome::Ok(Reply::Sent { offset })
+    }
+
+    /// A poll that returned `records`.
+    pub fn polled(records: Vec<PolledRecord>) -> Outcome {
+        Outcome::Ok(Reply::Polled { records })
+    }
+}
+
+/// Something that changes what a consumer polls next without being a poll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsumerEvent {
+    /// `onPartitionsAssigned` (or a manual `assign`): these partitions start from
+    /// a position the consumer fetched or chose, not from where it last polled.
+    Assigned { partitions: Vec<TopicPartition> },
+    /// `onPartitionsRevoked`: given up in an orderly rebalance.
+    Revoked { partitions: Vec<TopicPartition> },
+    /// `onPartitionsLost`: taken away while the member was out of the group.
+    Lost { partitions: Vec<TopicPartition> },
+    /// The application moved its position in `partition` to `offset`.
+    Seek {
+        partition: TopicPartition,
+        offset: Offset,
+    },
+}
+
+/// One line of a history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entry {
+    Invoke {
+        op: OpId,
+        time_ms: u64,
+        process: String,
+        operation: Operation,
+    },
+    Complete {
+        op: OpId,
+        time_ms: u64,
+        process: String,
+        outcome: Outcome,
+    },
+    Event {
+        time_ms: u64,
+        process: String,
+        event: ConsumerEvent,
+    },
+}
+
+impl Entry {
+    pub fn time_ms(&self) -> u64 {
+        match self {
+            Entry::Invoke { time_ms, .. }
+            | Entry::Complete { time_ms, .. }
+            | Entry::Event { time_ms, .. } => *time_ms,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Recorded {
+    entries: Vec<Entry>,
+    /// Operations invoked and not yet completed.
+    open: BTreeSet<OpId>,
+}
+
+/// A shared handle to a run's history: clone it into every client task.
+///
+/// A std `Mutex`, not a tokio one, because no `await` happens while it is held;
+/// in the simulator every task runs on one thread, so it is never contended.
+#[derive(Debug, Clone, Default)]
+pub struct History(Arc<Mutex<Recorded>>);
+
+impl History {
+    pub fn new() -> History {
+        History::default()
+    }
+
+    /// Records that `process` asked for `operation` at `time_ms`.
+    pub fn invoke(&self, time_ms: u64, process: &str, operation: Operation) -> OpId {
+        let mut recorded = self.lock();
+        recorded.assert_in_time_order(time_ms);
+        if matches!(operation, Operation::Poll { .. }) {
+            // A Kafka consumer is not thread-safe: its polls never overlap.
+            assert!(
+                !recorded
+                    .open
+                    .iter()
+                    .any(|&op| recorded.is_poll_by(op, process)),
+                "{process} polls while its previous poll is still open"
+            );
+        }
+        let op = OpId(recorded.entries.len());
+        recorded.entries.push(Entry::Invoke {
+            op,
+            time_ms,
+            process: process.to_string(),
+            operation,
+        });
+        recorded.open.insert(op);
+        op
+    }
+
+    /// Records how `op` ended, at `time_ms`.
+    pub fn complete(&self, op: OpId, time_ms: u64, outcome: Outcome) {
+        let mut recorded = self.lock();
+        recorded.assert_in_time_order(time_ms);
+        assert!(
+            recorded.open.remove(&op),
+            "{op:?} completes once, after its invocation"
+        );
+        let Entry::Invoke {
+            process, operation, ..
+        } = &recorded.entries[op.0]
+        else {
+            unreachable!("an open OpId names an invocation");
+        };
+        if let Outcome::Ok(reply) = &outcome {
+            let matches = matches!(
+                (operation, reply),
+                (Operation::Send { .. }, Reply::Sent { .. })
+                    | (Operation::Poll { .. }, Reply::Polled { .. })
+            );
+            assert!(matches, "{op:?} ({operation:?}) cannot return {reply:?}");
+        }
+        let process = process.clone();
+        recorded.entries.push(Entry::Complete {
+            op,
+            time_ms,
+            process,
+            outcome,
+        });
+    }
+
+    /// Records an event of consumer `process`. Kafka runs the rebalance listener
+    /// inside `poll`, so a consumer records the events of a poll *before* that
+    /// poll's completion: the poll's records then count as coming after them.
+    pub fn event(&self, time_ms: u64, process: &str, event: ConsumerEvent) {
+        let mut recorded = self.lock();
+        recorded.assert_in_time_order(time_ms);
+        recorded.entries.push(Entry::Event {
+            time_ms,
+            process: process.to_string(),
+            event,
+        });
+    }
+
+    /// A copy of every entry, in the order they were recorded.
+    pub fn entries(&self) -> Vec<Entry> {
+        self.lock().entries.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Recorded> {
+        self.0.lock().expect("no thread panics while recording")
+    }
+}
+
+impl Recorded {
+    fn assert_in_time_order(&self, time_ms: u64) {
+        let last_ms = self.entries.last().map_or(0, Entry::time_ms);
+        assert!(
+            time_ms >= last_ms,
+            "history entries come in time order ({time_ms} ms after {last_ms} ms)"
+        );
+    }
+
+    fn is_poll_by(&self, op: OpId, process: &str) -> bool {
+        matches!(
+            &self.entries[op.0],
+            Entry::Invoke { process: p, operation: Operation::Poll { .. }, .. } if p == process
+        )
+    }
+}
+
+/// A history serializes as the list of its entries.
+impl Serialize for History {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.lock().entries.serialize(serializer)
+    }
+}
+
+impl From<&ConsumerRecord> for PolledRecord {
+    fn from(record: &ConsumerRecord) -> PolledRecord {
+        PolledRecord {
+            partition: record.partition.clone(),
+            offset: record.offset,
+            value: record.value.clone(),
+        }
+    }
+}
+
+impl From<RebalanceEvent> for ConsumerEvent {
+    fn from(event: RebalanceEvent) -> ConsumerEvent {
+        match event {
+            RebalanceEvent::Assigned(partitions) => ConsumerEvent::Assigned { partitions },
+            RebalanceEvent::Revoked(partitions) => ConsumerEvent::Revoked { partitions },
+            RebalanceEvent::Lost(partitions) => ConsumerEvent::Lost { partitions },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tp() -> TopicPartition {
+        TopicPartition::new("users", 0)
+    }
+
+    #[test]
+    fn a_history_records_invocations_completions_and_events_in_order() {
+        let history = History::new();
+        let send = history.invoke(
+            10,
+            "producer-1",
+            Operation::Send {
+                partition: tp(),
+                value: "a".into(),
+            },
+        );
+        history.event(
+            15,
+            "consumer-1",
+            ConsumerEvent::Assigned {
+                partitions: vec![tp()],
+            },
+        );
+        history.complete(send, 20, Outcome::sent(0));
+        let entries = history.entries();
+        assert_eq!(entries.len(), 3);
+        assert_eq!(
+            entries[2],
+            Entry::Complete {
+                op: send,
+                time_ms: 20,
+                process: "producer-1".into(),
+                outcome: Outcome::sent(0),
+            }
+        );
+    }
+
+    #[test]
+    fn a_history_serializes_as_its_list_of_entries() {
+        let history = History::new();
+        let poll = history.invoke(
+            5,
+            "consumer-1",
+            Operation::Poll {
+                partitions: vec![tp()],
+            },
+        );
+        history.complete(
+            poll,
+            7,
+            Outcome::Info {
+                error: "timed out".into(),
+            },
+        );
+        let json = serde_json::to_string(&history).expect("a history is plain data");
+        assert_eq!(
+            json,
+            r#"[{"invoke":{"op":0,"time_ms":5,"process":"consumer-1","operation":{"poll":{"partitions":[{"topic":"users","partition":0}]}}}},{"complete":{"op":0,"time_ms":7,"process":"consumer-1","outcome":{"info":{"error":"timed out"}}}}]"#
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "completes once")]
+    fn completing_an_operation_twice_is_a_bug() {
+        let history = History::new();
+        let poll = history.invoke(0, "consumer-1", Operation::Poll { partitions: vec![] });
+        history.complete(poll, 1, Outcome::polled(vec![]));
+        history.complete(poll, 2, Outcome::polled(vec![]));
+    }
+}
