@@ -49,3 +49,25 @@ fn every_scenario_repeats_its_trace_however_many_runs_came_before_in_the_process
         }
     }
 }
+
+/// madsim's own check: it runs the simulation twice and compares every random
+/// number drawn, in order, so a hidden source of nondeterminism (a real clock,
+/// an OS random number, an unordered map feeding a decision) is caught even
+/// where the trace would not show it.
+#[test]
+fn madsim_finds_every_random_draw_equal_in_two_runs_of_a_fault_scenario() {
+    let worker = std::thread::spawn(|| {
+        madsim::runtime::Runtime::check_determinism(1, kafkasim_sim::app::sim_config(), || async {
+            let scenario = scenario::find("kip-101").expect("built in");
+            let cluster = kafkasim_sim::cluster::Cluster::start(
+                &(scenario.cluster)(),
+                kafkasim_sim::trace::Trace::default(),
+            );
+            let outcome = (scenario.run)(cluster.clone()).await;
+            cluster.shut_down();
+            outcome.failure
+        })
+    });
+    let failure = worker.join().expect("both runs draw the same numbers");
+    assert_eq!(failure, None);
+}

@@ -13,12 +13,18 @@ use std::time::Duration;
 pub const SEND_LATENCY: std::ops::Range<Duration> =
     Duration::from_millis(1)..Duration::from_millis(5);
 
-/// A fresh madsim runtime for `seed` with the project's network settings.
-pub fn runtime(seed: u64) -> madsim::runtime::Runtime {
+/// The project's simulator settings: latencies of 1–5 ms, no packet loss
+/// (connections are TCP-like; faults come from the harness, not from noise).
+pub fn sim_config() -> madsim::Config {
     let mut config = madsim::Config::default();
     config.net.send_latency = SEND_LATENCY;
     config.net.packet_loss_rate = 0.0;
-    madsim::runtime::Runtime::with_seed_and_config(seed, config)
+    config
+}
+
+/// A fresh madsim runtime for `seed` with the project's network settings.
+pub fn runtime(seed: u64) -> madsim::runtime::Runtime {
+    madsim::runtime::Runtime::with_seed_and_config(seed, sim_config())
 }
 
 /// Runs `app` on a client machine of a fresh cluster; a panic anywhere in the
