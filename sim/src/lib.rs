@@ -8,6 +8,7 @@
 //! - [`driver`]: runs one node on one simulated machine (connections, timers).
 //! - [`cluster`]: a controller and brokers, crash and restart, client machines.
 //! - [`faults`]: partitions, lost responses and pauses a scenario injects.
+//! - [`nemesis`]: a fault mix and schedule drawn from the seed, and its execution.
 //! - [`client`]: async `Admin`, `Producer` and `Consumer` over the client cores.
 //! - [`trace`]: the run's trace, its hash, and the human timeline.
 //! - [`narrate`]: cluster events as timeline sentences.
@@ -36,6 +37,7 @@ pub mod faults;
 pub mod goals;
 pub mod history;
 pub mod narrate;
+pub mod nemesis;
 pub mod render;
 pub mod run;
 pub mod scenario;

@@ -11,13 +11,26 @@ pub fn replay_command(report: &RunReport) -> String {
     )
 }
 
+/// A partition holding more records than this is shown by its first and last.
+const SHOWN_VALUES_MAX: usize = 20;
+
 /// A partition's records as the report lists them. The coordinator's records
-/// in internal topics (`__consumer_offsets`) are counted, not printed.
+/// in internal topics (`__consumer_offsets`) are counted, not printed; a long
+/// partition shows its first and last records around a count.
 fn shown_values(p: &crate::run::PartitionSummary) -> String {
+    let values = &p.values;
     if p.partition.topic.starts_with("__") {
-        format!("{} coordinator records", p.values.len())
+        format!("{} coordinator records", values.len())
+    } else if values.len() > SHOWN_VALUES_MAX {
+        let edge = SHOWN_VALUES_MAX / 4;
+        format!(
+            "{}, … {} more …, {}",
+            values[..edge].join(", "),
+            values.len() - 2 * edge,
+            values[values.len() - edge..].join(", ")
+        )
     } else {
-        p.values.join(", ")
+        values.join(", ")
     }
 }
 

@@ -35,7 +35,8 @@ pub enum Verdict {
     Ok,
     /// The scenario finished but a check failed.
     Failed(String),
-    /// The scenario did not finish in simulated time.
+    /// The scenario did not finish in simulated time, or did not see the
+    /// progress it waits for within its own bound (a liveness failure).
     Stuck(String),
     /// A node or the scenario panicked.
     Crash(String),
@@ -106,13 +107,18 @@ fn simulate(seed: u64, scenario: &'static Scenario, trace: Trace) -> RunReport {
         .failure
         .clone()
         .or_else(|| (!divergence.is_empty()).then(|| divergence.join("; ")));
-    let verdict = match (&failure, finished) {
-        (_, false) => Verdict::Stuck(format!(
+    let verdict = match (&failure, &outcome.liveness_failure, finished) {
+        (_, _, false) => Verdict::Stuck(format!(
             "the scenario did not finish within {} s of simulated time",
             SCENARIO_TIME_LIMIT_MS / 1000
         )),
-        (Some(failure), true) => Verdict::Failed(failure.clone()),
-        (None, true) => Verdict::Ok,
+        // A broken promise outranks slowness; the slowness is still told.
+        (Some(failure), Some(stuck), true) => {
+            Verdict::Failed(format!("{failure}; and (liveness) {stuck}"))
+        }
+        (Some(failure), None, true) => Verdict::Failed(failure.clone()),
+        (None, Some(stuck), true) => Verdict::Stuck(stuck.clone()),
+        (None, None, true) => Verdict::Ok,
     };
     RunReport {
         seed,

@@ -13,7 +13,9 @@ use std::pin::Pin;
 pub mod failover;
 pub mod groups;
 pub mod quickstart;
+pub mod standard;
 mod toolkit;
+mod worker;
 
 /// A send the broker acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +60,10 @@ pub struct ScenarioOutcome {
     pub allowed_anomalies: Vec<String>,
     /// `None` when the scenario's checks passed; otherwise what went wrong.
     pub failure: Option<String>,
+    /// Progress the scenario waited for and did not see within its own bound
+    /// (e.g. a group that never processed some acknowledged records): a liveness
+    /// failure, told apart from a broken promise.
+    pub liveness_failure: Option<String>,
 }
 
 pub type ScenarioFuture = Pin<Box<dyn Future<Output = ScenarioOutcome> + Send>>;
@@ -91,6 +97,7 @@ pub static SCENARIOS: &[Scenario] = &[
     groups::COORDINATOR_CRASH,
     groups::COMMIT_AFTER_PROCESSING,
     groups::COMMIT_BEFORE_PROCESSING,
+    standard::STANDARD,
 ];
 
 pub fn find(name: &str) -> Option<&'static Scenario> {

@@ -1,24 +1,23 @@
 //! Consumer group scenarios: consumers share a topic's partitions, and crash,
 //! stall or lose their coordinator while doing it.
 //!
-//! Each consumer runs on its own client machine (so a fault can stop it alone)
-//! and "processes" a record by noting it; what was processed, by whom, is the
-//! scenario's final read, so the checks see duplicates (a record processed
-//! twice) and losses (a record never processed). Whether the application
-//! commits after or before processing decides which of the two a crash causes.
+//! Each consumer is a [`Worker`] on its own client machine (so a fault can stop
+//! it alone), which "processes" a record by noting it; what was processed, by
+//! whom, is the scenario's final read, so the checks see duplicates (a record
+//! processed twice) and losses (a record never processed). Whether the
+//! application commits after or before processing decides which of the two a
+//! crash causes.
 
 use super::toolkit::{create_topic, pause, producer};
-use super::{ConsumedRecord, Scenario, ScenarioFuture, ScenarioOutcome, SentRecord};
+use super::worker::{wait_processed, Commit, Narration, Processed, SelfFault, Worker};
+use super::{Scenario, ScenarioFuture, ScenarioOutcome, SentRecord};
 use crate::check::processing_anomalies;
-use crate::client::Consumer;
 use crate::cluster::{Cluster, ClusterSpec};
 use crate::driver::now_ms;
 use kafkasim::client::admin::NewTopic;
-use kafkasim::client::consumer::{ConsumerConfig, RebalanceEvent};
 use kafkasim::client::producer::ProducerRecord;
 use kafkasim::disk::CrashKind;
 use kafkasim::group::offsets_topic::{partition_for_group, OFFSETS_TOPIC};
-use std::sync::{Arc, Mutex};
 
 /// Every group scenario, in the order the book meets them.
 pub const ALL: &[Scenario] = &[
@@ -32,33 +31,9 @@ pub const ALL: &[Scenario] = &[
 
 const TOPIC: &str = "users";
 const GROUP: &str = "group-1";
-/// Short enough that a lost member is noticed within a run of seconds.
-const SESSION_TIMEOUT_MS: &str = "10000";
 
-/// When the application commits what it read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Commit {
-    /// Process the batch, then commit it: a crash in between redelivers.
-    AfterProcessing,
-    /// Commit the batch, then process it: a crash in between skips records.
-    BeforeProcessing,
-}
-
-/// A fault the worker brings on itself at an exact point of its processing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SelfFault {
-    None,
-    /// Crash after processing this many records in all.
-    CrashAfter(usize),
-    /// Stall (a stop-the-world pause) right after the first poll that returns
-    /// records once this many have been processed; the scenario resumes it.
-    PauseAfterPollAt(usize),
-}
-
-/// What the scenario's consumers share: everything processed, in order.
-type Processed = Arc<Mutex<Vec<ConsumedRecord>>>;
-
-/// Starts a consumer of `GROUP` on its own machine `name`.
+/// Starts a consumer of `GROUP` on its own machine `name`, telling every
+/// record it processes on the timeline.
 fn spawn_worker(
     cluster: &Cluster,
     name: &'static str,
@@ -67,89 +42,15 @@ fn spawn_worker(
     fault: SelfFault,
     processed: Processed,
 ) {
-    let worker_cluster = cluster.clone();
-    cluster.spawn_client(name, async move {
-        let cluster = worker_cluster;
-        let trace = cluster.trace().clone();
-        // ANCHOR: worker_settings
-        let mut config = ConsumerConfig::new(cluster.bootstrap());
-        let settings = [
-            ("group.id", GROUP),
-            ("auto.offset.reset", "earliest"),
-            ("enable.auto.commit", "false"),
-            ("session.timeout.ms", SESSION_TIMEOUT_MS),
-            ("heartbeat.interval.ms", "1000"),
-            ("max.poll.records", "5"),
-        ];
-        for (key, value) in settings {
-            config.set(key, value).expect("a valid setting");
-        }
-        let consumer = Consumer::new(&cluster, config).expect("a valid configuration");
-        consumer.subscribe(topics).await.expect("subscribed");
-        // ANCHOR_END: worker_settings
-        let mut done = 0;
-        loop {
-            let records = consumer.poll(500).await.unwrap_or_default();
-            for event in consumer.rebalance_events().await {
-                let (what, partitions) = match event {
-                    RebalanceEvent::Assigned(p) => ("assigned", p),
-                    RebalanceEvent::Revoked(p) => ("revoked", p),
-                    RebalanceEvent::Lost(p) => ("lost", p),
-                };
-                if !partitions.is_empty() {
-                    let names: Vec<String> = partitions.iter().map(|p| p.to_string()).collect();
-                    trace.timeline(now_ms(), name, format!("{what} [{}]", names.join(", ")));
-                }
-            }
-            if records.is_empty() {
-                continue;
-            }
-            if let SelfFault::PauseAfterPollAt(at) = fault {
-                if done >= at {
-                    cluster.pause_client(name);
-                    pause(1).await; // stalls here until resumed
-                }
-            }
-            // ANCHOR: commit_placement
-            if commit == Commit::BeforeProcessing {
-                commit_now(&consumer, &cluster, name).await;
-            }
-            for record in records {
-                let text = format!(
-                    "processed {} ({}@{})",
-                    record.value, record.partition, record.offset
-                );
-                trace.timeline(now_ms(), name, text);
-                processed
-                    .lock()
-                    .expect("processed lock")
-                    .push(ConsumedRecord {
-                        time_ms: now_ms(),
-                        value: record.value,
-                        partition: record.partition,
-                        offset: record.offset,
-                    });
-                done += 1;
-                if fault == SelfFault::CrashAfter(done) {
-                    cluster.crash_client(name);
-                    std::future::pending::<()>().await;
-                }
-            }
-            if commit == Commit::AfterProcessing {
-                commit_now(&consumer, &cluster, name).await;
-            }
-            // ANCHOR_END: commit_placement
-        }
-    });
-}
-
-/// Commits the consumer's positions, telling the timeline how it went.
-async fn commit_now(consumer: &Consumer, cluster: &Cluster, name: &str) {
-    let text = match consumer.commit_sync(None).await {
-        Ok(()) => "committed its positions".to_string(),
-        Err(error) => format!("commit failed: {error}"),
+    let worker = Worker {
+        name,
+        group: GROUP,
+        topics,
+        commit,
+        fault,
+        narration: Narration::EveryRecord,
     };
-    cluster.trace().timeline(now_ms(), name, text);
+    worker.spawn(cluster, processed);
 }
 
 /// Sends `values` round-robin over `partitions` partitions of `TOPIC`.
@@ -176,14 +77,6 @@ async fn produce(
 
 fn values(prefix: &str, count: usize) -> Vec<String> {
     (0..count).map(|i| format!("{prefix}{i}")).collect()
-}
-
-/// Waits until `count` records were processed, or `limit_ms` passed.
-async fn wait_processed(processed: &Processed, count: usize, limit_ms: u64) {
-    let deadline = now_ms() + limit_ms;
-    while processed.lock().expect("processed lock").len() < count && now_ms() < deadline {
-        pause(100).await;
-    }
 }
 
 /// Runs a group scenario body on a client machine named `app`.

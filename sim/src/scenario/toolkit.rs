@@ -10,8 +10,9 @@ use kafkasim::client::consumer::ConsumerConfig;
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
 use kafkasim::client::ClientError;
 use kafkasim::error::ErrorCode;
-use kafkasim::ids::TopicPartition;
+use kafkasim::ids::{Offset, TopicPartition};
 use kafkasim::metadata::PartitionInfo;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// How long a scenario waits for the cluster to reach a state it expects.
@@ -190,4 +191,59 @@ pub async fn read_back(cluster: &Cluster, topic: &str, outcome: &mut ScenarioOut
         "reader",
         format!("final read of {topic}-0: [{}]", read.join(", ")),
     );
+}
+
+/// Reads `partitions` from the beginning with a fresh consumer, as a run's final
+/// read, until it has read past `read_past[tp]` in each (the last offset that
+/// matters there) and a poll comes back empty, or the wait limit passes. A record
+/// read twice at one offset (the reader retried a fetch) is kept once; two
+/// different values read at one offset are both kept, for the checks to see.
+pub async fn read_partitions(
+    cluster: &Cluster,
+    partitions: Vec<TopicPartition>,
+    read_past: &BTreeMap<TopicPartition, Offset>,
+) -> Vec<ConsumedRecord> {
+    let mut config = ConsumerConfig::new(cluster.bootstrap());
+    config
+        .set("auto.offset.reset", "earliest")
+        .expect("a valid value");
+    let consumer = Consumer::new(cluster, config).expect("a valid configuration");
+    consumer.assign(partitions.clone());
+    let mut read: BTreeMap<(TopicPartition, Offset, String), ConsumedRecord> = BTreeMap::new();
+    let mut reached: BTreeMap<TopicPartition, Offset> = BTreeMap::new();
+    let deadline_ms = now_ms() + WAIT_LIMIT_MS;
+    while now_ms() < deadline_ms {
+        let records = match consumer.poll(1_000).await {
+            Ok(records) => records,
+            Err(ClientError::Broker { .. } | ClientError::Timeout { .. }) => vec![],
+            Err(other) => panic!("the final read failed: {other}"),
+        };
+        let covered =
+            (read_past.iter()).all(|(tp, &last)| reached.get(tp).is_some_and(|&at| at >= last));
+        if records.is_empty() && covered {
+            break;
+        }
+        for record in records {
+            let at = reached.entry(record.partition.clone()).or_insert(-1);
+            *at = (*at).max(record.offset);
+            let key = (
+                record.partition.clone(),
+                record.offset,
+                record.value.clone(),
+            );
+            read.entry(key).or_insert(ConsumedRecord {
+                time_ms: now_ms(),
+                value: record.value,
+                partition: record.partition,
+                offset: record.offset,
+            });
+        }
+    }
+    let names: Vec<String> = partitions.iter().map(ToString::to_string).collect();
+    cluster.trace().timeline(
+        now_ms(),
+        "reader",
+        format!("final read of {}: {} records", names.join(", "), read.len()),
+    );
+    read.into_values().collect()
 }

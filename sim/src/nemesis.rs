@@ -1,0 +1,393 @@
+//! The nemesis: a fault schedule drawn from the run's seed ("swarm testing").
+//!
+//! A hand-written fault schedule tests what its author thought of. Swarm testing
+//! (TigerBeetle's VOPR, FoundationDB's simulation) lets every seed first draw a
+//! **mix** (which fault kinds are on, how often each comes, how busy the run is),
+//! then a concrete **schedule** from that mix. Seeds whose mix leaves most kinds
+//! out reach states an even blend never reaches: a run of nothing but pauses
+//! stacks pauses; a run of nothing but link cuts shrinks ISRs one link at a time.
+//!
+//! Nothing is hidden: the mix and every fault of the schedule are printed at the
+//! top of the run's timeline, and the schedule is plain data ([`Schedule`], a
+//! list of [`TimedFault`]) that prints one fault a line. Drawing
+//! ([`draw`]) and carrying out ([`run_safety_phase`]) are separate, so a schedule
+//! can later be written by hand, read from a file or shrunk to a smaller one.
+//!
+//! Each fault lasts a drawn time and undoes itself (a restart, a resume, a heal).
+//! A run has phases: during the **safety phase** the schedule runs; at its end,
+//! the **heal phase** undoes every fault still on; then the scenario's bounded
+//! **liveness phase** checks that the cluster recovers.
+//!
+//! A [`Profile`] bounds what may be drawn. [`Profile::SAFE`] keeps Kafka's
+//! promises reachable: no power loss (Kafka acknowledges from the page cache, so a
+//! power loss may lose acknowledged writes), and never two server faults at once:
+//! at any time at most one broker is crashed, paused or isolated, or one link
+//! between two brokers is cut, or the controller is down (client cuts come on top
+//! of any of these). With RF 3 and `min.insync.replicas` 2, a partition can still dip below
+//! its minimum ISR (a broker that just restarted has not caught up yet when the
+//! next one fails): writes stall then, but nothing acknowledged may be lost.
+//! [`Profile::WILD`] also draws power losses and two server faults at once.
+//!
+//! Left out: lost responses (an armed loss waits for its response however long
+//! that takes, so it does not fit a timed schedule), client crashes (client
+//! machines are not restarted), clock faults, and disk corruption.
+
+use crate::cluster::Cluster;
+use crate::driver::now_ms;
+use kafkasim::disk::CrashKind;
+use kafkasim::ids::{BrokerId, NodeId};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A kind of fault, as the mix names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FaultKind {
+    /// A broker's process crashes and restarts (its page cache survives).
+    Crash,
+    /// A broker's machine loses power and restarts (unflushed data is gone).
+    PowerLoss,
+    /// A broker stops the world (a long GC pause, a stalled VM), then resumes.
+    Pause,
+    /// A broker is cut off from the controller and the other brokers.
+    Isolate,
+    /// The link between two brokers is cut, both ways.
+    LinkCut,
+    /// The single controller crashes and restarts: metadata freezes meanwhile.
+    ControllerCrash,
+    /// A client machine is cut off from one broker.
+    ClientCut,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 7] = [
+        FaultKind::Crash,
+        FaultKind::PowerLoss,
+        FaultKind::Pause,
+        FaultKind::Isolate,
+        FaultKind::LinkCut,
+        FaultKind::ControllerCrash,
+        FaultKind::ClientCut,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Crash => "crash",
+            FaultKind::PowerLoss => "power-loss",
+            FaultKind::Pause => "pause",
+            FaultKind::Isolate => "isolate",
+            FaultKind::LinkCut => "link-cut",
+            FaultKind::ControllerCrash => "controller-crash",
+            FaultKind::ClientCut => "client-cut",
+        }
+    }
+
+    /// How long a fault of this kind lasts, from..=to in ms. Ranges reach past
+    /// `broker.session.timeout.ms` (9 s), so some brokers are fenced and some come
+    /// back before anyone noticed; link cuts reach past `replica.lag.time.max.ms`
+    /// (30 s), so some shrink an ISR.
+    fn duration_ms(self) -> (u64, u64) {
+        match self {
+            FaultKind::Crash | FaultKind::PowerLoss => (1_000, 15_000),
+            FaultKind::Pause => (500, 15_000),
+            FaultKind::Isolate => (2_000, 20_000),
+            FaultKind::LinkCut => (2_000, 40_000),
+            FaultKind::ControllerCrash => (1_000, 10_000),
+            FaultKind::ClientCut => (2_000, 20_000),
+        }
+    }
+
+    /// The chance, in percent, that a mix turns this kind on. A controller
+    /// crash freezes all metadata, so it comes rarely.
+    fn odds_in_mix_percent(self) -> u32 {
+        match self {
+            FaultKind::ControllerCrash => 20,
+            _ => 50,
+        }
+    }
+}
+
+/// What a nemesis may draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Profile {
+    pub name: &'static str,
+    /// Whether power losses may be drawn.
+    pub power_loss: bool,
+    /// How many server faults (of brokers, links between them, the controller)
+    /// may be on at once. Client cuts never count.
+    pub server_faults_max: usize,
+}
+
+impl Profile {
+    /// Faults under which Kafka promises that no acknowledged write is lost.
+    pub const SAFE: Profile = Profile {
+        name: "safe",
+        power_loss: false,
+        server_faults_max: 1,
+    };
+
+    /// Also power losses, and two server faults at once: acknowledged writes may
+    /// be lost, and a scenario must judge its runs knowing that.
+    pub const WILD: Profile = Profile {
+        name: "wild",
+        power_loss: true,
+        server_faults_max: 2,
+    };
+}
+
+/// What faults may hit: the brokers, and the client machines by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Targets {
+    pub brokers: Vec<BrokerId>,
+    pub clients: Vec<String>,
+}
+
+impl Targets {
+    /// Whether a fault of `kind` has something to hit.
+    fn can_hit(&self, kind: FaultKind) -> bool {
+        match kind {
+            FaultKind::LinkCut => self.brokers.len() >= 2,
+            FaultKind::ControllerCrash => true,
+            FaultKind::ClientCut => !self.clients.is_empty() && !self.brokers.is_empty(),
+            _ => !self.brokers.is_empty(),
+        }
+    }
+}
+
+/// The fault kinds a seed turned on, each with a weight (how often it is picked
+/// among the others), and how busy the run is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mix {
+    pub weights: BTreeMap<FaultKind, u32>,
+    /// The mean time from one fault's start to the next one's.
+    pub mean_gap_ms: u64,
+}
+
+impl fmt::Display for Mix {
+    /// `crash×2+pause×1, a fault every ~6.2 s`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kinds: Vec<String> = (self.weights.iter())
+            .map(|(kind, weight)| format!("{}×{weight}", kind.name()))
+            .collect();
+        write!(
+            f,
+            "{}, a fault every ~{}",
+            kinds.join("+"),
+            seconds(self.mean_gap_ms)
+        )
+    }
+}
+
+/// One fault, with how long it lasts before it is undone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Kill a broker's machine (`kind` says what its disk keeps), restart it.
+    BrokerCrash {
+        broker: BrokerId,
+        kind: CrashKind,
+        down_ms: u64,
+    },
+    BrokerPause {
+        broker: BrokerId,
+        for_ms: u64,
+    },
+    BrokerIsolation {
+        broker: BrokerId,
+        for_ms: u64,
+    },
+    /// Cut the link between brokers `a` < `b`, both ways.
+    LinkCut {
+        a: BrokerId,
+        b: BrokerId,
+        for_ms: u64,
+    },
+    ControllerCrash {
+        down_ms: u64,
+    },
+    /// Cut every client machine named `client` off from `broker`.
+    ClientCut {
+        client: String,
+        broker: BrokerId,
+        for_ms: u64,
+    },
+}
+
+impl Fault {
+    pub fn duration_ms(&self) -> u64 {
+        match self {
+            Fault::BrokerCrash { down_ms, .. } | Fault::ControllerCrash { down_ms } => *down_ms,
+            Fault::BrokerPause { for_ms, .. }
+            | Fault::BrokerIsolation { for_ms, .. }
+            | Fault::LinkCut { for_ms, .. }
+            | Fault::ClientCut { for_ms, .. } => *for_ms,
+        }
+    }
+
+    pub fn kind(&self) -> FaultKind {
+        match self {
+            Fault::BrokerCrash {
+                kind: CrashKind::ProcessCrash,
+                ..
+            } => FaultKind::Crash,
+            Fault::BrokerCrash {
+                kind: CrashKind::PowerLoss,
+                ..
+            } => FaultKind::PowerLoss,
+            Fault::BrokerPause { .. } => FaultKind::Pause,
+            Fault::BrokerIsolation { .. } => FaultKind::Isolate,
+            Fault::LinkCut { .. } => FaultKind::LinkCut,
+            Fault::ControllerCrash { .. } => FaultKind::ControllerCrash,
+            Fault::ClientCut { .. } => FaultKind::ClientCut,
+        }
+    }
+
+    /// The servers this fault takes out of normal service; empty for a client cut.
+    pub fn servers(&self) -> Vec<NodeId> {
+        match self {
+            Fault::BrokerCrash { broker, .. }
+            | Fault::BrokerPause { broker, .. }
+            | Fault::BrokerIsolation { broker, .. } => vec![NodeId::Broker(*broker)],
+            Fault::LinkCut { a, b, .. } => vec![NodeId::Broker(*a), NodeId::Broker(*b)],
+            Fault::ControllerCrash { .. } => vec![NodeId::Controller],
+            Fault::ClientCut { .. } => vec![],
+        }
+    }
+
+    /// Whether two faults cannot be on at once whatever the profile: they hit
+    /// the same server, or cut the same client link (undoing one would undo both).
+    fn collides_with(&self, other: &Fault) -> bool {
+        let servers = other.servers();
+        let same_server = self.servers().iter().any(|s| servers.contains(s));
+        let same_client_link = match (self, other) {
+            (
+                Fault::ClientCut { client, broker, .. },
+                Fault::ClientCut {
+                    client: c,
+                    broker: b,
+                    ..
+                },
+            ) => client == c && broker == b,
+            _ => false,
+        };
+        same_server || same_client_link
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lasting = seconds(self.duration_ms());
+        match self {
+            Fault::BrokerCrash {
+                broker,
+                kind: CrashKind::ProcessCrash,
+                ..
+            } => write!(f, "crash broker-{broker}, restart after {lasting}"),
+            Fault::BrokerCrash {
+                broker,
+                kind: CrashKind::PowerLoss,
+                ..
+            } => write!(f, "power loss on broker-{broker}, restart after {lasting}"),
+            Fault::BrokerPause { broker, .. } => write!(f, "pause broker-{broker} for {lasting}"),
+            Fault::BrokerIsolation { broker, .. } => {
+                write!(f, "isolate broker-{broker} for {lasting}")
+            }
+            Fault::LinkCut { a, b, .. } => {
+                write!(f, "cut broker-{a} and broker-{b} apart for {lasting}")
+            }
+            Fault::ControllerCrash { .. } => {
+                write!(f, "crash the controller, restart after {lasting}")
+            }
+            Fault::ClientCut { client, broker, .. } => {
+                write!(f, "cut {client} off from broker-{broker} for {lasting}")
+            }
+        }
+    }
+}
+
+/// A fault and when it starts, in ms from the start of the safety phase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimedFault {
+    pub at_ms: u64,
+    pub fault: Fault,
+}
+
+impl TimedFault {
+    /// When the fault is undone (at the latest at the heal).
+    pub fn end_ms(&self) -> u64 {
+        self.at_ms + self.fault.duration_ms()
+    }
+}
+
+impl fmt::Display for TimedFault {
+    /// `at 12.345 s: crash broker-2, restart after 5.100 s`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "at {}: {}", seconds(self.at_ms), self.fault)
+    }
+}
+
+/// A safety phase of `phase_ms` and the faults in it, by start time. A fault
+/// that would outlast the phase is undone at its end, by the heal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    pub phase_ms: u64,
+    pub faults: Vec<TimedFault>,
+}
+
+impl fmt::Display for Schedule {
+    /// One line for the phase, then one line per fault.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "safety phase {}, {} fault(s), then heal",
+            seconds(self.phase_ms),
+            self.faults.len()
+        )?;
+        for fault in &self.faults {
+            writeln!(f, "{fault}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a seed drew: the profile it drew under, the mix, and the schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nemesis {
+    pub profile: Profile,
+    pub mix: Mix,
+    pub schedule: Schedule,
+}
+
+impl Nemesis {
+    /// `nemesis (safe): mix crash×2+pause×1, a fault every ~6.2 s; 7 faults in 60 s`
+    pub fn headline(&self) -> String {
+        format!(
+            "nemesis ({}): mix {}; {} faults in {}",
+            self.profile.name,
+            self.mix,
+            self.schedule.faults.len(),
+            seconds(self.schedule.phase_ms)
+        )
+    }
+
+    /// Tells the mix and the whole schedule at the top of the timeline.
+    pub fn tell(&self, cluster: &Cluster) {
+        let (trace, now) = (cluster.trace(), now_ms());
+        trace.timeline(now, "nemesis", self.headline());
+        for fault in &self.schedule.faults {
+            trace.timeline(now, "nemesis", fault.to_string());
+        }
+    }
+}
+
+/// `5.100 s`: times are printed to the ms, in seconds.
+fn seconds(ms: u64) -> String {
+    format!("{}.{:03} s", ms / 1000, ms % 1000)
+}
+
+mod draw;
+mod execute;
+
+pub use draw::{draw, draw_for_run};
+pub use execute::run_safety_phase;
+
+#[cfg(test)]
+mod tests;
