@@ -80,18 +80,39 @@ fn values(prefix: &str, count: usize) -> Vec<String> {
 }
 
 /// Runs a group scenario body on a client machine named `app`.
-fn on_app<F, Fut>(cluster: Cluster, body: F) -> ScenarioFuture
+fn on_app<F, Fut>(cluster: Cluster, partitions: i32, body: F) -> ScenarioFuture
 where
-    F: FnOnce(Cluster) -> Fut + Send + 'static,
+    F: FnOnce(Cluster, ScenarioOutcome) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ScenarioOutcome> + Send + 'static,
 {
     Box::pin(async move {
         let app = cluster.clone();
         cluster
-            .spawn_client("app", async move { body(app).await })
+            .spawn_client("app", async move {
+                let mut outcome = ScenarioOutcome::default();
+                match setup(&app, partitions).await {
+                    Ok(()) => body(app, outcome).await,
+                    Err(why) => {
+                        outcome.failure = Some(why);
+                        outcome
+                    }
+                }
+            })
             .await
             .expect("the app task finishes")
     })
+}
+
+/// A consumer of `TOPIC` that processes, then commits, and brings on no fault.
+fn spawn_consumer(cluster: &Cluster, name: &'static str, processed: &Processed) {
+    spawn_worker(
+        cluster,
+        name,
+        vec![TOPIC.into()],
+        Commit::AfterProcessing,
+        SelfFault::None,
+        processed.clone(),
+    );
 }
 
 /// The processed records become the final read; duplicates and losses are
@@ -119,26 +140,14 @@ pub const CONSUMER_CRASH: Scenario = Scenario {
     name: "consumer-crash",
     summary: "two consumers share topic users; one crashes and after session.timeout.ms the other takes its partition from the committed offset",
     cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, consumer_crash),
+    run: |cluster| on_app(cluster, 2, consumer_crash),
 };
 
-async fn consumer_crash(cluster: Cluster) -> ScenarioOutcome {
-    let mut outcome = ScenarioOutcome::default();
-    if let Err(why) = setup(&cluster, 2).await {
-        outcome.failure = Some(why);
-        return outcome;
-    }
+async fn consumer_crash(cluster: Cluster, mut outcome: ScenarioOutcome) -> ScenarioOutcome {
     produce(&cluster, &mut outcome, &values("a", 10), 2).await;
     let processed = Processed::default();
     for name in ["consumer-1", "consumer-2"] {
-        spawn_worker(
-            &cluster,
-            name,
-            vec![TOPIC.into()],
-            Commit::AfterProcessing,
-            SelfFault::None,
-            processed.clone(),
-        );
+        spawn_consumer(&cluster, name, &processed);
     }
     wait_processed(&processed, 10, 60_000).await;
     pause(1_000).await; // the last commits land
@@ -155,34 +164,15 @@ pub const MEMBER_JOINS: Scenario = Scenario {
     name: "member-joins",
     summary: "a second consumer joins group-1 mid-stream: a rebalance splits the partitions, each with one owner",
     cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, member_joins),
+    run: |cluster| on_app(cluster, 2, member_joins),
 };
 
-async fn member_joins(cluster: Cluster) -> ScenarioOutcome {
-    let mut outcome = ScenarioOutcome::default();
-    if let Err(why) = setup(&cluster, 2).await {
-        outcome.failure = Some(why);
-        return outcome;
-    }
+async fn member_joins(cluster: Cluster, mut outcome: ScenarioOutcome) -> ScenarioOutcome {
     let processed = Processed::default();
-    spawn_worker(
-        &cluster,
-        "consumer-1",
-        vec![TOPIC.into()],
-        Commit::AfterProcessing,
-        SelfFault::None,
-        processed.clone(),
-    );
+    spawn_consumer(&cluster, "consumer-1", &processed);
     produce(&cluster, &mut outcome, &values("a", 10), 2).await;
     wait_processed(&processed, 10, 60_000).await;
-    spawn_worker(
-        &cluster,
-        "consumer-2",
-        vec![TOPIC.into()],
-        Commit::AfterProcessing,
-        SelfFault::None,
-        processed.clone(),
-    );
+    spawn_consumer(&cluster, "consumer-2", &processed);
     pause(8_000).await; // the rebalance completes
     produce(&cluster, &mut outcome, &values("b", 10), 2).await;
     wait_processed(&processed, 20, 60_000).await;
@@ -196,24 +186,12 @@ pub const ZOMBIE_CONSUMER: Scenario = Scenario {
     name: "zombie-consumer",
     summary: "a consumer stalls past session.timeout.ms holding records; its partition moves on, it wakes up, processes them again, and its commit is refused",
     cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, zombie_consumer),
+    run: |cluster| on_app(cluster, 2, zombie_consumer),
 };
 
-async fn zombie_consumer(cluster: Cluster) -> ScenarioOutcome {
-    let mut outcome = ScenarioOutcome::default();
-    if let Err(why) = setup(&cluster, 2).await {
-        outcome.failure = Some(why);
-        return outcome;
-    }
+async fn zombie_consumer(cluster: Cluster, mut outcome: ScenarioOutcome) -> ScenarioOutcome {
     let processed = Processed::default();
-    spawn_worker(
-        &cluster,
-        "consumer-1",
-        vec![TOPIC.into()],
-        Commit::AfterProcessing,
-        SelfFault::None,
-        processed.clone(),
-    );
+    spawn_consumer(&cluster, "consumer-1", &processed);
     spawn_worker(
         &cluster,
         "consumer-2",
@@ -243,25 +221,13 @@ pub const COORDINATOR_CRASH: Scenario = Scenario {
     name: "coordinator-crash",
     summary: "the broker coordinating group-1 crashes: the group finds the new coordinator, which rebuilt the committed offsets from __consumer_offsets",
     cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, coordinator_crash),
+    run: |cluster| on_app(cluster, 2, coordinator_crash),
 };
 
-async fn coordinator_crash(cluster: Cluster) -> ScenarioOutcome {
-    let mut outcome = ScenarioOutcome::default();
-    if let Err(why) = setup(&cluster, 2).await {
-        outcome.failure = Some(why);
-        return outcome;
-    }
+async fn coordinator_crash(cluster: Cluster, mut outcome: ScenarioOutcome) -> ScenarioOutcome {
     let processed = Processed::default();
     for name in ["consumer-1", "consumer-2"] {
-        spawn_worker(
-            &cluster,
-            name,
-            vec![TOPIC.into()],
-            Commit::AfterProcessing,
-            SelfFault::None,
-            processed.clone(),
-        );
+        spawn_consumer(&cluster, name, &processed);
     }
     produce(&cluster, &mut outcome, &values("a", 10), 2).await;
     wait_processed(&processed, 10, 60_000).await;
@@ -291,24 +257,23 @@ pub const COMMIT_AFTER_PROCESSING: Scenario = Scenario {
     name: "commit-after-processing",
     summary: "process, then commit (at-least-once): a crash mid-batch makes the next consumer process part of the batch again",
     cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, |c| commit_strategy(c, Commit::AfterProcessing)),
+    run: |cluster| on_app(cluster, 1, |c, o| commit_strategy(c, o, Commit::AfterProcessing)),
 };
 
 pub const COMMIT_BEFORE_PROCESSING: Scenario = Scenario {
     name: "commit-before-processing",
     summary: "commit, then process (at-most-once): a crash mid-batch makes the rest of the batch never processed",
     cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, |c| commit_strategy(c, Commit::BeforeProcessing)),
+    run: |cluster| on_app(cluster, 1, |c, o| commit_strategy(c, o, Commit::BeforeProcessing)),
 };
 
 /// One partition, batches of 5; consumer-1 crashes after processing 8 records,
 /// in the middle of its second batch; consumer-2 then takes the partition over.
-async fn commit_strategy(cluster: Cluster, commit: Commit) -> ScenarioOutcome {
-    let mut outcome = ScenarioOutcome::default();
-    if let Err(why) = setup(&cluster, 1).await {
-        outcome.failure = Some(why);
-        return outcome;
-    }
+async fn commit_strategy(
+    cluster: Cluster,
+    mut outcome: ScenarioOutcome,
+    commit: Commit,
+) -> ScenarioOutcome {
     produce(&cluster, &mut outcome, &values("p", 10), 1).await;
     let processed = Processed::default();
     spawn_worker(
