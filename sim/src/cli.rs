@@ -200,9 +200,10 @@ fn fresh_seed() -> u64 {
 /// What `kafkasim scenarios` prints: one line per built-in scenario, name then
 /// summary. A function of its own so the book can show the listing verbatim.
 pub fn scenarios_listing() -> String {
+    let width = SCENARIOS.iter().map(|s| s.name.len()).max().unwrap_or(0);
     SCENARIOS
         .iter()
-        .map(|s| format!("{:<12} {}\n", s.name, s.summary))
+        .map(|s| format!("{:<width$}  {}\n", s.name, s.summary))
         .collect()
 }
 
