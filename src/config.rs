@@ -28,7 +28,8 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn error(key: &str, value: &str, reason: impl Into<String>) -> ConfigError {
+/// A configuration error naming `key` and `value`.
+pub(crate) fn error(key: &str, value: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
         key: key.into(),
         value: value.into(),
@@ -43,7 +44,15 @@ fn parse<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ConfigError>
         .map_err(|_| error(key, value, "not a valid number"))
 }
 
-fn parse_bool(key: &str, value: &str) -> Result<bool, ConfigError> {
+/// A count or a duration in a client's configuration: a whole number ≥ 0.
+pub(crate) fn parse_non_negative(key: &str, value: &str) -> Result<u64, ConfigError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| error(key, value, "not a valid non-negative number"))
+}
+
+pub(crate) fn parse_bool(key: &str, value: &str) -> Result<bool, ConfigError> {
     match value.trim() {
         "true" => Ok(true),
         "false" => Ok(false),

@@ -96,16 +96,8 @@ impl ConsumerConfig {
 
     /// Sets a configuration by its Kafka key, as in a `consumer.properties` file.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
-        let err = |reason: &str| ConfigError {
-            key: key.into(),
-            value: value.into(),
-            reason: reason.into(),
-        };
-        let num = |v: &str| {
-            v.trim()
-                .parse::<u64>()
-                .map_err(|_| err("not a valid non-negative number"))
-        };
+        let err = |reason: &str| crate::config::error(key, value, reason);
+        let num = |v: &str| crate::config::parse_non_negative(key, v);
         match key {
             "fetch.max.wait.ms" => self.fetch_max_wait_ms = num(value)?,
             "fetch.min.bytes" => self.fetch_min_bytes = num(value)? as usize,
@@ -146,11 +138,7 @@ impl ConsumerConfig {
             "max.poll.interval.ms" => self.max_poll_interval_ms = at_least_1(num(value)?, &err)?,
             "auto.commit.interval.ms" => self.auto_commit_interval_ms = num(value)?,
             "enable.auto.commit" => {
-                self.enable_auto_commit = match value.trim() {
-                    "true" => Some(true),
-                    "false" => Some(false),
-                    _ => return Err(err("expected true or false")),
-                }
+                self.enable_auto_commit = Some(crate::config::parse_bool(key, value)?)
             }
             "partition.assignment.strategy" => {
                 self.partition_assignment_strategy = parse_strategies(value).map_err(|r| err(&r))?

@@ -68,16 +68,8 @@ impl ProducerConfig {
 
     /// Sets a configuration by its Kafka key, as in a `producer.properties` file.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
-        let err = |reason: &str| ConfigError {
-            key: key.into(),
-            value: value.into(),
-            reason: reason.into(),
-        };
-        let num = |v: &str| {
-            v.trim()
-                .parse::<u64>()
-                .map_err(|_| err("not a valid non-negative number"))
-        };
+        let err = |reason: &str| crate::config::error(key, value, reason);
+        let num = |v: &str| crate::config::parse_non_negative(key, v);
         match key {
             "acks" => {
                 self.acks = match value.trim() {
@@ -88,11 +80,7 @@ impl ProducerConfig {
                 }
             }
             "enable.idempotence" => {
-                self.enable_idempotence = match value.trim() {
-                    "true" => Some(true),
-                    "false" => Some(false),
-                    _ => return Err(err("expected true or false")),
-                }
+                self.enable_idempotence = Some(crate::config::parse_bool(key, value)?)
             }
             "linger.ms" => self.linger_ms = num(value)?,
             "batch.size" => self.batch_size = num(value)? as usize,
