@@ -98,21 +98,33 @@ enum Parsed {
     },
 }
 
+/// Command-line flags, written `--flag value` or `--flag=value`.
+struct Flags<'a>(std::slice::Iter<'a, String>);
+
+impl<'a> Flags<'a> {
+    /// The next flag, with the value written after its `=`, if any.
+    fn next_flag(&mut self) -> Option<(&'a str, Option<String>)> {
+        let arg = self.0.next()?;
+        Some(match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_string())),
+            _ => (arg.as_str(), None),
+        })
+    }
+
+    /// A flag's value: the inline one, else the next argument.
+    fn value(&mut self, name: &str, inline: Option<String>) -> Result<String, UsageError> {
+        inline
+            .or_else(|| self.0.next().cloned())
+            .ok_or_else(|| UsageError(format!("{name} needs a value")))
+    }
+}
+
 fn parse_options(args: &[String], help: &'static str) -> Result<Parsed, UsageError> {
     let mut seed = None;
     let mut scenario = SCENARIOS[0].name;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next().cloned())
-                .ok_or_else(|| UsageError(format!("{name} needs a value")))
-        };
+    let mut args = Flags(args.iter());
+    while let Some((flag, inline)) = args.next_flag() {
+        let mut value = |name: &str| args.value(name, inline.clone());
         match flag {
             "-h" | "--help" => return Ok(Parsed::Help(help)),
             "--seed" => {
@@ -145,19 +157,10 @@ fn scenario_named(name: &str) -> Result<&'static str, UsageError> {
 fn parse_sweep(args: &[String]) -> Result<Command, UsageError> {
     let (mut seeds, mut shard, mut jobs, mut json) = (None, None, None, false);
     let mut scenario = SCENARIOS[0].name;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_string())),
-            _ => (arg.as_str(), None),
-        };
+    let mut args = Flags(args.iter());
+    while let Some((flag, inline)) = args.next_flag() {
         let json_value = inline.is_some();
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next().cloned())
-                .ok_or_else(|| UsageError(format!("{name} needs a value")))
-        };
+        let mut value = |name: &str| args.value(name, inline.clone());
         match flag {
             "-h" | "--help" => return Ok(Command::Help(SWEEP_HELP)),
             "--seeds" => seeds = Some(SeedRange::parse(&value("--seeds")?).map_err(UsageError)?),
