@@ -191,6 +191,9 @@ impl Log {
     pub fn truncate_to(&mut self, offset: Offset) -> i64 {
         let leo = self.log_end_offset();
         if offset >= leo {
+            // Nothing to cut, but an epoch that starts right at the end holds no
+            // records yet and goes too, as Kafka's `truncateFromEnd` drops it.
+            self.epoch_starts.retain(|&(_, start)| start < offset);
             return 0;
         }
         let offset = offset.max(self.log_start_offset);

@@ -5,7 +5,10 @@
 //! - first, for partitions that just met a new leader, it finds where its log and
 //!   the leader's agree and cuts its divergent tail. With leader epochs (Kafka
 //!   0.11+, KIP-101) it asks `OffsetsForLeaderEpoch(its latest epoch)` and truncates
-//!   to min(the leader's end of that epoch, its own end of it). With the old rule
+//!   to min(the leader's end of that epoch, its own end of it). When the leader
+//!   answers with an older epoch the follower never had (both led uncleanly, in
+//!   turn), it cuts back to its own end of the epoch below and asks again, until
+//!   the two name the same epoch (Kafka 2.0+, KIP-279). With the old rule
 //!   (`truncation = high-watermark`) it truncates to its own high watermark at once,
 //!   which can throw away records the leader already counted as committed;
 //! - then it sends `Fetch` from its log end offset. The leader answers with records
@@ -297,20 +300,33 @@ impl Broker {
         }
         // ANCHOR: epoch_truncation
         let log = &self.disk.logs[&tp];
-        let target = if answer.leader_epoch == UNDEFINED_EPOCH {
+        let (target, done) = if answer.leader_epoch == UNDEFINED_EPOCH {
             // The leader has nothing from our epochs: keep only what is committed;
             // a fetch past its end then finds the rest.
-            log.high_watermark()
+            (log.high_watermark(), true)
         } else {
-            let own_end = log
-                .end_offset_for_epoch(answer.leader_epoch)
-                .map_or(log.log_start_offset(), |(_, end)| end);
-            answer.end_offset.min(own_end)
+            match log.end_offset_for_epoch(answer.leader_epoch) {
+                // We know the epoch the leader answered with: both logs agree
+                // up to where the shorter copy of it ends.
+                Some((own, own_end)) if own == answer.leader_epoch => {
+                    (answer.end_offset.min(own_end), true)
+                }
+                // We never had the leader's epoch (it came and went while we
+                // led, uncleanly, in an epoch of our own). Cut back to the end of
+                // our last epoch below it and ask again from there: one round
+                // could keep records of an epoch the leader never had (KIP-279).
+                Some((_, own_end)) => (own_end, false),
+                None => (log.log_start_offset(), true),
+            }
         };
         self.truncate(&tp, target);
         // ANCHOR_END: epoch_truncation
         if let Some(f) = self.following.get_mut(&tp) {
-            f.phase = Phase::Fetching;
+            f.phase = if done {
+                Phase::Fetching
+            } else {
+                Phase::Truncating
+            };
         }
     }
 

@@ -380,6 +380,51 @@ fn after_an_unclean_election_the_old_leader_truncates_to_match_the_new_leader() 
     assert_eq!(relay.log(1).batches(), relay.log(2).batches());
 }
 
+/// Two brokers lead `orders-0` uncleanly in turn, each in epochs the other never
+/// had: broker 1 ends with epochs 0 and 2, broker 2 with 0, 1 and 3. Broker 1,
+/// back as a follower, asks where its epoch 2 ends; broker 2 answers with epoch
+/// 1, which broker 1 never had. Cutting to min(the answer, its own end of epoch
+/// ≤ 1) would keep its epoch-0 `b` at offset 1, where the leader has epoch 1's `x`:
+/// the replicas would diverge below the high watermark for good. Kafka 2.0
+/// (KIP-279) instead cuts to its own end of epoch 0 and asks again, for epoch 0.
+#[test]
+fn a_follower_asks_again_until_it_and_the_leader_name_the_same_epoch() {
+    let mut relay = Relay::with_brokers(2);
+    relay.create_orders(2, &[("unclean.leader.election.enable", "true")]);
+    assert_eq!(relay.produce_acks_1(1, &["a"]), (ErrorCode::None, 0));
+    relay.advance_by(1_000);
+    drop_from_isr(&mut relay, 1, 2);
+    assert_eq!(relay.produce_acks_1(1, &["b", "c"]), (ErrorCode::None, 1));
+    relay.crash(1, CrashKind::ProcessCrash);
+    relay.advance_by(BROKER_SESSION_TIMEOUT_MS);
+    assert_eq!(relay.partition().leader, Some(2), "epoch 1: unclean");
+    assert_eq!(relay.produce_acks_1(2, &["x"]), (ErrorCode::None, 1));
+
+    // Broker 1 comes back, still cut off from broker 2, and broker 2 crashes.
+    relay.restart(1);
+    relay.advance_by(1_000);
+    relay.crash(2, CrashKind::ProcessCrash);
+    relay.advance_by(BROKER_SESSION_TIMEOUT_MS);
+    assert_eq!(relay.partition().leader, Some(1), "epoch 2: unclean");
+    assert_eq!(relay.produce_acks_1(1, &["y"]), (ErrorCode::None, 3));
+    assert_eq!(relay.log(1).epoch_starts(), &[(0, 0), (2, 3)]);
+    relay.crash(1, CrashKind::ProcessCrash);
+    relay.restart(2);
+    relay.advance_by(BROKER_SESSION_TIMEOUT_MS);
+    assert_eq!(relay.partition().leader, Some(2), "epoch 3: unclean");
+    assert_eq!(relay.produce_acks_1(2, &["z"]), (ErrorCode::None, 2));
+    assert_eq!(relay.log(2).epoch_starts(), &[(0, 0), (1, 1), (3, 2)]);
+
+    relay.heal_all();
+    relay.restart(1);
+    relay.advance_by(5_000);
+    // First to offset 3 (its own end of epoch 0), then to 1 (epoch 0's end on
+    // the leader): then it copies x and z.
+    assert_eq!(relay.truncations(), vec![(1, 3, 1), (1, 1, 2)]);
+    assert_eq!(relay.records(1), records(&[(0, "a"), (1, "x"), (2, "z")]));
+    assert_eq!(relay.log(1).batches(), relay.log(2).batches());
+}
+
 /// Two brokers; broker 1 has just appended `a`, `b` with acks=1 and broker 2 has
 /// copied them but not yet learned that they are committed. Then broker 2
 /// restarts (a process crash keeps its records).
