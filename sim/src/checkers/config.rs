@@ -22,7 +22,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use AnomalyKind::{
-    Duplicate, InconsistentOffsets, LostWrite, NonmonotonicPoll, NonmonotonicSend, Unseen,
+    AbortedRead, Duplicate, InconsistentOffsets, LostWrite, NonmonotonicPoll, NonmonotonicSend,
+    Unseen,
 };
 
 /// What the checkers must know of a run's configuration.
@@ -93,7 +94,9 @@ const NO_IDEMPOTENCE: Rule = Rule {
 /// truncating committed records a reader may already have polled. Their offsets
 /// are reused, a consumer whose position falls off the end is reset to an
 /// earlier offset, later sends may land lower, and a send whose first copy was
-/// polled and then truncated may be retried to a new offset.
+/// polled and then truncated may be retried to a new offset, or refused
+/// (`OUT_OF_ORDER_SEQUENCE_NUMBER`: the new leader lacks the sequences before
+/// it), so a refused send may have been polled.
 const UNCLEAN_ELECTION: Rule = Rule {
     kinds: &[
         LostWrite,
@@ -102,6 +105,7 @@ const UNCLEAN_ELECTION: Rule = Rule {
         NonmonotonicSend,
         NonmonotonicPoll,
         Duplicate,
+        AbortedRead,
     ],
     reason: "an unclean election can elect a replica that lacks committed records",
 };

@@ -476,7 +476,7 @@ fn a_consumer_group_does_not_excuse_a_consumer_going_back_on_its_own() {
 }
 
 #[test]
-fn an_unclean_election_expects_truncation_anomalies_but_never_an_aborted_read() {
+fn an_unclean_election_expects_truncation_anomalies_and_a_refused_retry_of_a_polled_send() {
     let config = Config {
         unclean_leader_election: true,
         ..Config::safe()
@@ -495,6 +495,7 @@ fn an_unclean_election_expects_truncation_anomalies_but_never_an_aborted_read() 
             AnomalyKind::Unseen,
             AnomalyKind::NonmonotonicPoll,
             AnomalyKind::NonmonotonicSend,
+            AnomalyKind::AbortedRead,
         ]
     );
 }
