@@ -60,10 +60,10 @@ fn madsim_finds_every_random_draw_equal_in_two_runs_of_a_fault_scenario() {
         madsim::runtime::Runtime::check_determinism(1, kafkasim_sim::app::sim_config(), || async {
             let scenario = scenario::find("kip-101").expect("built in");
             let cluster = kafkasim_sim::cluster::Cluster::start(
-                &(scenario.cluster)(),
+                &scenario.cluster(),
                 kafkasim_sim::trace::Trace::default(),
             );
-            let outcome = (scenario.run)(cluster.clone()).await;
+            let outcome = scenario.start(cluster.clone()).await;
             cluster.shut_down();
             outcome.failure
         })

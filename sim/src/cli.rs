@@ -143,15 +143,23 @@ fn parse_options(args: &[String], help: &'static str) -> Result<Parsed, UsageErr
     Ok(Parsed::Options { seed, scenario })
 }
 
+/// A built-in scenario by name, or a scenario file by path (anything ending in
+/// `.toml` or naming a file). A file that does not parse or cannot run is a
+/// usage error that says why, with its line.
 fn scenario_named(name: &str) -> Result<&'static str, UsageError> {
-    let found = scenario::find(name).ok_or_else(|| {
-        let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
-        UsageError(format!(
-            "unknown scenario '{name}'; built-in scenarios: {}",
-            names.join(", ")
-        ))
-    })?;
-    Ok(found.name)
+    if let Some(found) = scenario::find(name) {
+        return Ok(found.name);
+    }
+    if name.ends_with(".toml") || std::path::Path::new(name).is_file() {
+        return scenario::load_file(name)
+            .map(|s| s.name)
+            .map_err(UsageError);
+    }
+    let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+    Err(UsageError(format!(
+        "unknown scenario '{name}'; built-in scenarios: {} (or a scenario file, NAME.toml)",
+        names.join(", ")
+    )))
 }
 
 fn parse_sweep(args: &[String]) -> Result<Command, UsageError> {

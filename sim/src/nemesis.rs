@@ -26,7 +26,10 @@
 //! of any of these). With RF 3 and `min.insync.replicas` 2, a partition can still dip below
 //! its minimum ISR (a broker that just restarted has not caught up yet when the
 //! next one fails): writes stall then, but nothing acknowledged may be lost.
-//! [`Profile::WILD`] also draws power losses and two server faults at once.
+//! [`Profile::DOUBLE`] draws two server faults at once, still without power
+//! loss: a partition may lose its whole ISR for a while, and a safe
+//! configuration must still lose nothing (elections wait for an in-sync replica).
+//! [`Profile::WILD`] also draws power losses.
 //!
 //! Left out: lost responses (an armed loss waits for its response however long
 //! that takes, so it does not fit a timed schedule), client crashes (client
@@ -123,6 +126,15 @@ impl Profile {
         name: "safe",
         power_loss: false,
         server_faults_max: 1,
+    };
+
+    /// Two server faults at once, no power loss: harder on the cluster, and
+    /// still within Kafka's promises (an election waits for an in-sync
+    /// replica), so a safe configuration must still lose nothing.
+    pub const DOUBLE: Profile = Profile {
+        name: "double",
+        power_loss: false,
+        server_faults_max: 2,
     };
 
     /// Also power losses, and two server faults at once: acknowledged writes may

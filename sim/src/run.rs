@@ -82,12 +82,12 @@ pub fn run_seed(seed: u64, scenario: &'static Scenario, keep_trace: bool) -> Run
 
 fn simulate(seed: u64, scenario: &'static Scenario, trace: Trace) -> RunReport {
     let runtime = crate::app::runtime(seed);
-    let spec = (scenario.cluster)();
+    let spec = scenario.cluster();
     let run_trace = trace.clone();
     let (outcome, partitions, simulated_ms, finished) = runtime.block_on(async move {
         let cluster = Cluster::start(&spec, run_trace);
         let limit = Duration::from_millis(SCENARIO_TIME_LIMIT_MS);
-        let result = madsim::time::timeout(limit, (scenario.run)(cluster.clone())).await;
+        let result = madsim::time::timeout(limit, scenario.start(cluster.clone())).await;
         let partitions = summarize(&cluster);
         // Drops the tasks still running, which would otherwise outlive the run.
         cluster.shut_down();
@@ -138,7 +138,7 @@ fn simulate(seed: u64, scenario: &'static Scenario, trace: Trace) -> RunReport {
 }
 
 fn spec_brokers(scenario: &Scenario) -> u32 {
-    (scenario.cluster)().brokers
+    scenario.cluster().brokers
 }
 
 fn summarize(cluster: &Cluster) -> Vec<PartitionSummary> {

@@ -4,18 +4,23 @@
 //! clients saw (`ScenarioOutcome`): every acknowledged send and every consumed
 //! record. Checks read only that, never the nodes' insides.
 
+use crate::checkers::CheckReport;
 use crate::cluster::{Cluster, ClusterSpec};
+use crate::history::Entry;
 use kafkasim::ids::{Offset, TopicPartition};
 use kafkasim::protocol::Acks;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use workload::Workload;
 
 pub mod failover;
 pub mod groups;
 pub mod quickstart;
 pub mod standard;
 mod toolkit;
-mod worker;
+pub mod worker;
+pub mod workload;
 
 /// A send the broker acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,15 +69,62 @@ pub struct ScenarioOutcome {
     /// (e.g. a group that never processed some acknowledged records): a liveness
     /// failure, told apart from a broken promise.
     pub liveness_failure: Option<String>,
+    /// Every client operation, when the scenario records a history.
+    pub history: Vec<Entry>,
+    /// What the history checkers found in it, allowed and failing.
+    pub checks: Option<CheckReport>,
 }
 
 pub type ScenarioFuture = Pin<Box<dyn Future<Output = ScenarioOutcome> + Send>>;
 
 pub struct Scenario {
+    /// A built-in scenario's name, or the path of a scenario file as given:
+    /// what `--scenario` takes to run it again.
     pub name: &'static str,
     pub summary: &'static str,
-    pub cluster: fn() -> ClusterSpec,
-    pub run: fn(Cluster) -> ScenarioFuture,
+    pub body: Body,
+}
+
+/// What a scenario runs.
+pub enum Body {
+    /// Application code, written for one story (`quickstart`, the failovers…).
+    Code {
+        cluster: fn() -> ClusterSpec,
+        run: fn(Cluster) -> ScenarioFuture,
+    },
+    /// A built-in workload (`standard`).
+    BuiltIn(fn() -> Workload),
+    /// A workload read from a scenario file.
+    File(Arc<Workload>),
+}
+
+impl Scenario {
+    /// The cluster the scenario runs on.
+    pub fn cluster(&self) -> ClusterSpec {
+        match &self.body {
+            Body::Code { cluster, .. } => cluster(),
+            Body::BuiltIn(workload) => workload().cluster,
+            Body::File(workload) => workload.cluster.clone(),
+        }
+    }
+
+    /// Starts the scenario's application code on `cluster`.
+    pub fn start(&self, cluster: Cluster) -> ScenarioFuture {
+        match &self.body {
+            Body::Code { run, .. } => run(cluster),
+            Body::BuiltIn(workload) => Arc::new(workload()).start(cluster),
+            Body::File(workload) => workload.clone().start(cluster),
+        }
+    }
+
+    /// The workload, when the scenario is one.
+    pub fn workload(&self) -> Option<Workload> {
+        match &self.body {
+            Body::Code { .. } => None,
+            Body::BuiltIn(workload) => Some(workload()),
+            Body::File(workload) => Some((**workload).clone()),
+        }
+    }
 }
 
 /// Every built-in scenario; the first is the default of `kafkasim run`.
@@ -100,6 +152,33 @@ pub static SCENARIOS: &[Scenario] = &[
     standard::STANDARD,
 ];
 
+/// A built-in scenario by name, or a scenario file loaded before by its path.
 pub fn find(name: &str) -> Option<&'static Scenario> {
-    SCENARIOS.iter().find(|s| s.name == name)
+    let loaded = LOADED.lock().expect("loaded scenarios lock");
+    (SCENARIOS.iter().find(|s| s.name == name))
+        .or_else(|| loaded.iter().copied().find(|s| s.name == name))
+}
+
+/// Scenario files loaded in this process, each once.
+static LOADED: Mutex<Vec<&'static Scenario>> = Mutex::new(Vec::new());
+
+/// Reads, checks and keeps the scenario file at `path`; the scenario's name is
+/// the path as given. A file is read once per process: it lives as long as the
+/// process, like the built-in scenarios.
+pub fn load_file(path: &str) -> Result<&'static Scenario, String> {
+    if let Some(found) = find(path) {
+        return Ok(found);
+    }
+    let workload = workload::file::read(std::path::Path::new(path))?;
+    let summary = match workload.summary.as_str() {
+        "" => format!("scenario file {path}"),
+        text => text.to_string(),
+    };
+    let scenario: &'static Scenario = Box::leak(Box::new(Scenario {
+        name: Box::leak(path.to_string().into_boxed_str()),
+        summary: Box::leak(summary.into_boxed_str()),
+        body: Body::File(Arc::new(workload)),
+    }));
+    LOADED.lock().expect("loaded scenarios lock").push(scenario);
+    Ok(scenario)
 }

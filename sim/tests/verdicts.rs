@@ -4,25 +4,29 @@ use kafkasim_sim::cli::{exit_code, EXIT_CRASH, EXIT_LIVENESS};
 use kafkasim_sim::cluster::ClusterSpec;
 use kafkasim_sim::driver::now_ms;
 use kafkasim_sim::run::{run_seed, Verdict, SCENARIO_TIME_LIMIT_MS};
-use kafkasim_sim::scenario::Scenario;
+use kafkasim_sim::scenario::{Body, Scenario};
 
 static PANICS: Scenario = Scenario {
     name: "panics",
     summary: "logs one line, then panics",
-    cluster: ClusterSpec::default,
-    run: |cluster| {
-        Box::pin(async move {
-            cluster.trace().timeline(now_ms(), "app", "about to fail");
-            panic!("planted failure");
-        })
+    body: Body::Code {
+        cluster: ClusterSpec::default,
+        run: |cluster| {
+            Box::pin(async move {
+                cluster.trace().timeline(now_ms(), "app", "about to fail");
+                panic!("planted failure");
+            })
+        },
     },
 };
 
 static HANGS: Scenario = Scenario {
     name: "hangs",
     summary: "never finishes",
-    cluster: ClusterSpec::default,
-    run: |_cluster| Box::pin(std::future::pending()),
+    body: Body::Code {
+        cluster: ClusterSpec::default,
+        run: |_cluster| Box::pin(std::future::pending()),
+    },
 };
 
 #[test]

@@ -10,7 +10,7 @@
 use super::toolkit::{
     create_in_sync, create_topic, partition, pause, producer, read_back, send, wait_for,
 };
-use super::{Scenario, ScenarioFuture, ScenarioOutcome};
+use super::{Body, Scenario, ScenarioFuture, ScenarioOutcome};
 use crate::check::write_anomalies;
 use crate::client::Admin;
 use crate::cluster::{Cluster, ClusterSpec};
@@ -106,8 +106,10 @@ macro_rules! step {
 pub const LEADER_CRASH_ACKS_ALL: Scenario = Scenario {
     name: "leader-crash-acks-all",
     summary: "RF 3, min.insync.replicas 2, acks=all: the leader crashes mid-stream; no acknowledged write is lost",
-    cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, leader_crash_acks_all),
+    body: Body::Code {
+        cluster: ClusterSpec::default,
+        run: |cluster| on_app(cluster, leader_crash_acks_all),
+    },
 };
 
 async fn leader_crash_acks_all(
@@ -150,8 +152,10 @@ async fn leader_crash_acks_all(
 pub const PREFERRED_LEADER_RETURNS: Scenario = Scenario {
     name: "preferred-leader-returns",
     summary: "3 partitions, RF 3: broker-1 leads one and follows two, crashes and returns; leadership comes back when asked",
-    cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, preferred_leader_returns),
+    body: Body::Code {
+        cluster: ClusterSpec::default,
+        run: |cluster| on_app(cluster, preferred_leader_returns),
+    },
 };
 
 async fn preferred_leader_returns(
@@ -283,15 +287,19 @@ fn two_brokers_high_watermark_truncation() -> ClusterSpec {
 pub const KIP_101: Scenario = Scenario {
     name: "kip-101",
     summary: "KIP-101's schedule with leader epochs (Kafka 0.11+): the follower keeps the acknowledged m2",
-    cluster: two_brokers,
-    run: |cluster| on_app(cluster, kip_101),
+    body: Body::Code {
+        cluster: two_brokers,
+        run: |cluster| on_app(cluster, kip_101),
+    },
 };
 
 pub const KIP_101_HIGH_WATERMARK_TRUNCATION: Scenario = Scenario {
     name: "kip-101-high-watermark-truncation",
     summary: "KIP-101's schedule with pre-0.11 truncation to the high watermark: the acknowledged m2 is lost",
-    cluster: two_brokers_high_watermark_truncation,
-    run: |cluster| on_app(cluster, kip_101),
+    body: Body::Code {
+        cluster: two_brokers_high_watermark_truncation,
+        run: |cluster| on_app(cluster, kip_101),
+    },
 };
 
 /// RF 2, leader B (broker-1), follower A (broker-2). A fetches m2 and B
@@ -343,15 +351,19 @@ async fn kip_101(
 pub const LAST_REPLICA_POWER_LOSS: Scenario = Scenario {
     name: "last-replica-power-loss",
     summary: "RF 2, min.insync.replicas 2: the ISR shrinks to one broker, which then loses power; an acks=all write is lost",
-    cluster: two_brokers,
-    run: |cluster| on_app(cluster, |c, o| last_replica(c, o, CrashKind::PowerLoss)),
+    body: Body::Code {
+        cluster: two_brokers,
+        run: |cluster| on_app(cluster, |c, o| last_replica(c, o, CrashKind::PowerLoss)),
+    },
 };
 
 pub const LAST_REPLICA_PROCESS_CRASH: Scenario = Scenario {
     name: "last-replica-process-crash",
     summary: "the same schedule with a process crash instead of a power loss: nothing is lost",
-    cluster: two_brokers,
-    run: |cluster| on_app(cluster, |c, o| last_replica(c, o, CrashKind::ProcessCrash)),
+    body: Body::Code {
+        cluster: two_brokers,
+        run: |cluster| on_app(cluster, |c, o| last_replica(c, o, CrashKind::ProcessCrash)),
+    },
 };
 
 async fn last_replica(
@@ -400,8 +412,10 @@ async fn last_replica(
 pub const ACKS_1_FAILOVER: Scenario = Scenario {
     name: "acks-1-failover",
     summary: "acks=1: the leader acknowledges a write and crashes before any follower fetched it; the write is gone",
-    cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, acks_1_failover),
+    body: Body::Code {
+        cluster: ClusterSpec::default,
+        run: |cluster| on_app(cluster, acks_1_failover),
+    },
 };
 
 async fn acks_1_failover(
@@ -480,15 +494,19 @@ async fn acks_1_failover(
 pub const UNCLEAN_ELECTION: Scenario = Scenario {
     name: "unclean-election",
     summary: "unclean.leader.election.enable=true: the only in-sync replica dies and a lagging one takes over; acknowledged writes are lost and their offsets reused",
-    cluster: two_brokers,
-    run: |cluster| on_app(cluster, |c, o| unclean_election(c, o, true)),
+    body: Body::Code {
+        cluster: two_brokers,
+        run: |cluster| on_app(cluster, |c, o| unclean_election(c, o, true)),
+    },
 };
 
 pub const UNCLEAN_ELECTION_DISABLED: Scenario = Scenario {
     name: "unclean-election-disabled",
     summary: "the same schedule with unclean election off (Kafka's default): the partition stays offline until the in-sync replica returns, and nothing is lost",
-    cluster: two_brokers,
-    run: |cluster| on_app(cluster, |c, o| unclean_election(c, o, false)),
+    body: Body::Code {
+        cluster: two_brokers,
+        run: |cluster| on_app(cluster, |c, o| unclean_election(c, o, false)),
+    },
 };
 
 /// RF 2, leader L, follower F. The link between them breaks; after
@@ -594,8 +612,10 @@ async fn unclean_election(
 pub const SPLIT_BRAIN_OLD_LEADER: Scenario = Scenario {
     name: "split-brain-old-leader",
     summary: "the leader is cut off from the controller and the followers but not from producers: acks=1 writes to it are acknowledged then truncated, acks=all writes time out",
-    cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, split_brain_old_leader),
+    body: Body::Code {
+        cluster: ClusterSpec::default,
+        run: |cluster| on_app(cluster, split_brain_old_leader),
+    },
 };
 
 async fn split_brain_old_leader(
@@ -648,15 +668,19 @@ async fn split_brain_old_leader(
 pub const LOST_PRODUCE_RESPONSE: Scenario = Scenario {
     name: "lost-produce-response",
     summary: "enable.idempotence=false: the leader appends a batch, the answer is lost, the producer retries; the record is written twice",
-    cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, |c, o| lost_produce_response(c, o, false)),
+    body: Body::Code {
+        cluster: ClusterSpec::default,
+        run: |cluster| on_app(cluster, |c, o| lost_produce_response(c, o, false)),
+    },
 };
 
 pub const LOST_PRODUCE_RESPONSE_IDEMPOTENT: Scenario = Scenario {
     name: "lost-produce-response-idempotent",
     summary: "the same lost answer with the idempotent producer (Kafka's default): the retry is recognised and answered with the first offset",
-    cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, |c, o| lost_produce_response(c, o, true)),
+    body: Body::Code {
+        cluster: ClusterSpec::default,
+        run: |cluster| on_app(cluster, |c, o| lost_produce_response(c, o, true)),
+    },
 };
 
 async fn lost_produce_response(
@@ -691,8 +715,10 @@ async fn lost_produce_response(
 pub const CONTROLLER_CRASH: Scenario = Scenario {
     name: "controller-crash",
     summary: "the single controller crashes, then a partition leader: nobody notices, nobody elects, writes stall until the controller returns",
-    cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, controller_crash),
+    body: Body::Code {
+        cluster: ClusterSpec::default,
+        run: |cluster| on_app(cluster, controller_crash),
+    },
 };
 
 async fn controller_crash(

@@ -10,7 +10,7 @@
 
 use super::toolkit::{create_topic, pause, producer};
 use super::worker::{wait_processed, Commit, Narration, Processed, SelfFault, Worker};
-use super::{Scenario, ScenarioFuture, ScenarioOutcome, SentRecord};
+use super::{Body, Scenario, ScenarioFuture, ScenarioOutcome, SentRecord};
 use crate::check::processing_anomalies;
 use crate::cluster::{Cluster, ClusterSpec};
 use crate::driver::now_ms;
@@ -43,12 +43,14 @@ fn spawn_worker(
     processed: Processed,
 ) {
     let worker = Worker {
-        name,
-        group: GROUP,
+        name: name.into(),
+        group: GROUP.into(),
         topics,
         commit,
         fault,
         narration: Narration::EveryRecord,
+        settings: vec![],
+        history: None,
     };
     worker.spawn(cluster, processed);
 }
@@ -139,8 +141,10 @@ async fn setup(cluster: &Cluster, partitions: i32) -> Result<(), String> {
 pub const CONSUMER_CRASH: Scenario = Scenario {
     name: "consumer-crash",
     summary: "two consumers share topic users; one crashes and after session.timeout.ms the other takes its partition from the committed offset",
-    cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, 2, consumer_crash),
+    body: Body::Code {
+        cluster: ClusterSpec::default,
+        run: |cluster| on_app(cluster, 2, consumer_crash),
+    },
 };
 
 async fn consumer_crash(cluster: Cluster, mut outcome: ScenarioOutcome) -> ScenarioOutcome {
@@ -163,8 +167,10 @@ async fn consumer_crash(cluster: Cluster, mut outcome: ScenarioOutcome) -> Scena
 pub const MEMBER_JOINS: Scenario = Scenario {
     name: "member-joins",
     summary: "a second consumer joins group-1 mid-stream: a rebalance splits the partitions, each with one owner",
-    cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, 2, member_joins),
+    body: Body::Code {
+        cluster: ClusterSpec::default,
+        run: |cluster| on_app(cluster, 2, member_joins),
+    },
 };
 
 async fn member_joins(cluster: Cluster, mut outcome: ScenarioOutcome) -> ScenarioOutcome {
@@ -185,8 +191,10 @@ async fn member_joins(cluster: Cluster, mut outcome: ScenarioOutcome) -> Scenari
 pub const ZOMBIE_CONSUMER: Scenario = Scenario {
     name: "zombie-consumer",
     summary: "a consumer stalls past session.timeout.ms holding records; its partition moves on, it wakes up, processes them again, and its commit is refused",
-    cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, 2, zombie_consumer),
+    body: Body::Code {
+        cluster: ClusterSpec::default,
+        run: |cluster| on_app(cluster, 2, zombie_consumer),
+    },
 };
 
 async fn zombie_consumer(cluster: Cluster, mut outcome: ScenarioOutcome) -> ScenarioOutcome {
@@ -220,8 +228,10 @@ async fn zombie_consumer(cluster: Cluster, mut outcome: ScenarioOutcome) -> Scen
 pub const COORDINATOR_CRASH: Scenario = Scenario {
     name: "coordinator-crash",
     summary: "the broker coordinating group-1 crashes: the group finds the new coordinator, which rebuilt the committed offsets from __consumer_offsets",
-    cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, 2, coordinator_crash),
+    body: Body::Code {
+        cluster: ClusterSpec::default,
+        run: |cluster| on_app(cluster, 2, coordinator_crash),
+    },
 };
 
 async fn coordinator_crash(cluster: Cluster, mut outcome: ScenarioOutcome) -> ScenarioOutcome {
@@ -256,15 +266,19 @@ async fn coordinator_crash(cluster: Cluster, mut outcome: ScenarioOutcome) -> Sc
 pub const COMMIT_AFTER_PROCESSING: Scenario = Scenario {
     name: "commit-after-processing",
     summary: "process, then commit (at-least-once): a crash mid-batch makes the next consumer process part of the batch again",
-    cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, 1, |c, o| commit_strategy(c, o, Commit::AfterProcessing)),
+    body: Body::Code {
+        cluster: ClusterSpec::default,
+        run: |cluster| on_app(cluster, 1, |c, o| commit_strategy(c, o, Commit::AfterProcessing)),
+    },
 };
 
 pub const COMMIT_BEFORE_PROCESSING: Scenario = Scenario {
     name: "commit-before-processing",
     summary: "commit, then process (at-most-once): a crash mid-batch makes the rest of the batch never processed",
-    cluster: ClusterSpec::default,
-    run: |cluster| on_app(cluster, 1, |c, o| commit_strategy(c, o, Commit::BeforeProcessing)),
+    body: Body::Code {
+        cluster: ClusterSpec::default,
+        run: |cluster| on_app(cluster, 1, |c, o| commit_strategy(c, o, Commit::BeforeProcessing)),
+    },
 };
 
 /// One partition, batches of 5; consumer-1 crashes after processing 8 records,

@@ -6,7 +6,7 @@
 //! beginning. The checks: every sent record is consumed exactly once, in offset
 //! order per partition, with offsets dense from 0, each name in its half.
 
-use super::{ConsumedRecord, Scenario, ScenarioFuture, ScenarioOutcome, SentRecord};
+use super::{Body, ConsumedRecord, Scenario, ScenarioFuture, ScenarioOutcome, SentRecord};
 use crate::client::{Admin, Consumer, Producer};
 use crate::cluster::{Cluster, ClusterSpec};
 use crate::driver::now_ms;
@@ -19,8 +19,10 @@ pub const SCENARIO: Scenario = Scenario {
     name: "quickstart",
     summary:
         "the crash course: topic users with 2 partitions, names A-M to 0 and N-Z to 1, read back",
-    cluster: ClusterSpec::default,
-    run,
+    body: Body::Code {
+        cluster: ClusterSpec::default,
+        run,
+    },
 };
 
 // ANCHOR: names

@@ -5,6 +5,7 @@ use super::{ConsumedRecord, FailedSend, ScenarioOutcome, SentRecord};
 use crate::client::{Admin, Consumer, Producer};
 use crate::cluster::Cluster;
 use crate::driver::now_ms;
+use crate::history::{ConsumerEvent, History, Operation, Outcome, PolledRecord};
 use kafkasim::client::admin::{AdminConfig, NewTopic};
 use kafkasim::client::consumer::ConsumerConfig;
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
@@ -14,6 +15,9 @@ use kafkasim::ids::{Offset, TopicPartition};
 use kafkasim::metadata::PartitionInfo;
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+/// The final read's process name in a history.
+pub const READER: &str = "reader";
 
 /// How long a scenario waits for the cluster to reach a state it expects.
 const WAIT_LIMIT_MS: u64 = 120_000;
@@ -198,10 +202,13 @@ pub async fn read_back(cluster: &Cluster, topic: &str, outcome: &mut ScenarioOut
 /// matters there) and a poll comes back empty, or the wait limit passes. A record
 /// read twice at one offset (the reader retried a fetch) is kept once; two
 /// different values read at one offset are both kept, for the checks to see.
+/// With a `history`, the reader's assignment and every poll go into it, as
+/// process `reader`.
 pub async fn read_partitions(
     cluster: &Cluster,
     partitions: Vec<TopicPartition>,
     read_past: &BTreeMap<TopicPartition, Offset>,
+    history: Option<&History>,
 ) -> Vec<ConsumedRecord> {
     let mut config = ConsumerConfig::new(cluster.bootstrap());
     config
@@ -209,11 +216,31 @@ pub async fn read_partitions(
         .expect("a valid value");
     let consumer = Consumer::new(cluster, config).expect("a valid configuration");
     consumer.assign(partitions.clone());
+    if let Some(history) = history {
+        let event = ConsumerEvent::Assigned {
+            partitions: partitions.clone(),
+        };
+        history.event(now_ms(), READER, event);
+    }
     let mut read: BTreeMap<(TopicPartition, Offset, String), ConsumedRecord> = BTreeMap::new();
     let mut reached: BTreeMap<TopicPartition, Offset> = BTreeMap::new();
     let deadline_ms = now_ms() + WAIT_LIMIT_MS;
     while now_ms() < deadline_ms {
-        let records = match consumer.poll(1_000).await {
+        let poll = Operation::Poll {
+            partitions: partitions.clone(),
+        };
+        let op = history.map(|h| h.invoke(now_ms(), READER, poll));
+        let polled = consumer.poll(1_000).await;
+        if let (Some(history), Some(op)) = (history, op) {
+            let outcome = match &polled {
+                Ok(records) => Outcome::polled(records.iter().map(PolledRecord::from).collect()),
+                Err(error) => Outcome::Fail {
+                    error: error.to_string(),
+                },
+            };
+            history.complete(op, now_ms(), outcome);
+        }
+        let records = match polled {
             Ok(records) => records,
             Err(ClientError::Broker { .. } | ClientError::Timeout { .. }) => vec![],
             Err(other) => panic!("the final read failed: {other}"),

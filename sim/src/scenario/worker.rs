@@ -15,7 +15,10 @@ use super::ConsumedRecord;
 use crate::client::Consumer;
 use crate::cluster::Cluster;
 use crate::driver::now_ms;
+use crate::history::{ConsumerEvent, History, Operation, Outcome, PolledRecord};
 use kafkasim::client::consumer::{ConsumerConfig, ConsumerRecord, RebalanceEvent};
+use kafkasim::ids::TopicPartition;
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 /// Short enough that a lost member is noticed within a run of seconds.
@@ -58,19 +61,24 @@ pub type Processed = Arc<Mutex<Vec<ConsumedRecord>>>;
 /// One consumer of a group, on its own client machine named `name`.
 #[derive(Debug, Clone)]
 pub struct Worker {
-    pub name: &'static str,
-    pub group: &'static str,
+    pub name: String,
+    pub group: String,
     pub topics: Vec<String>,
     pub commit: Commit,
     pub fault: SelfFault,
     pub narration: Narration,
+    /// Consumer configs by Kafka key, set after the worker's own.
+    pub settings: Vec<(String, String)>,
+    /// Where the worker records its polls and rebalances, if anywhere.
+    pub history: Option<History>,
 }
 
 impl Worker {
     /// Starts the worker; it polls until its machine is killed.
     pub fn spawn(self, cluster: &Cluster, processed: Processed) {
         let worker_cluster = cluster.clone();
-        cluster.spawn_client(self.name, async move {
+        let name = self.name.clone();
+        cluster.spawn_client(&name, async move {
             self.run(worker_cluster, processed).await;
         });
     }
@@ -83,28 +91,38 @@ impl Worker {
             commit,
             fault,
             narration,
+            settings: extra,
+            history,
         } = self;
+        let name = name.as_str();
         let trace = cluster.trace().clone();
         // ANCHOR: worker_settings
         let mut config = ConsumerConfig::new(cluster.bootstrap());
         let settings = [
-            ("group.id", group),
+            ("group.id", group.as_str()),
             ("auto.offset.reset", "earliest"),
             ("enable.auto.commit", "false"),
             ("session.timeout.ms", SESSION_TIMEOUT_MS),
             ("heartbeat.interval.ms", "1000"),
             ("max.poll.records", "5"),
         ];
-        for (key, value) in settings {
+        let extra = extra.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        for (key, value) in settings.into_iter().chain(extra) {
             config.set(key, value).expect("a valid setting");
         }
         let consumer = Consumer::new(&cluster, config).expect("a valid configuration");
         consumer.subscribe(topics).await.expect("subscribed");
         // ANCHOR_END: worker_settings
         let mut done = 0;
+        let mut polls = PollRecorder::new(name, history);
         loop {
-            let records = consumer.poll(500).await.unwrap_or_default();
-            for event in consumer.rebalance_events().await {
+            let op = polls.invoke();
+            let polled = consumer.poll(500).await;
+            let events = consumer.rebalance_events().await;
+            polls.events(&events);
+            polls.complete(op, &polled);
+            let records = polled.unwrap_or_default();
+            for event in events {
                 let (what, partitions) = match event {
                     RebalanceEvent::Assigned(p) => ("assigned", p),
                     RebalanceEvent::Revoked(p) => ("revoked", p),
@@ -141,6 +159,66 @@ impl Worker {
             }
             // ANCHOR_END: commit_placement
         }
+    }
+}
+
+/// Records a worker's polls, and the rebalances between them, in the history.
+///
+/// Kafka runs the rebalance listener inside `poll`, so the events a poll brought
+/// are recorded before its completion. The partitions a poll names are the
+/// worker's assignment as it knew it when it polled.
+struct PollRecorder<'a> {
+    name: &'a str,
+    history: Option<History>,
+    assigned: BTreeSet<TopicPartition>,
+}
+
+impl<'a> PollRecorder<'a> {
+    fn new(name: &'a str, history: Option<History>) -> Self {
+        PollRecorder {
+            name,
+            history,
+            assigned: BTreeSet::new(),
+        }
+    }
+
+    fn invoke(&self) -> Option<crate::history::OpId> {
+        let partitions = self.assigned.iter().cloned().collect();
+        let history = self.history.as_ref()?;
+        Some(history.invoke(now_ms(), self.name, Operation::Poll { partitions }))
+    }
+
+    fn events(&mut self, events: &[RebalanceEvent]) {
+        for event in events {
+            match event {
+                RebalanceEvent::Assigned(p) => self.assigned.extend(p.iter().cloned()),
+                RebalanceEvent::Revoked(p) | RebalanceEvent::Lost(p) => {
+                    p.iter().for_each(|tp| {
+                        self.assigned.remove(tp);
+                    });
+                }
+            }
+            if let Some(history) = &self.history {
+                history.event(now_ms(), self.name, ConsumerEvent::from(event.clone()));
+            }
+        }
+    }
+
+    fn complete<E: std::fmt::Display>(
+        &self,
+        op: Option<crate::history::OpId>,
+        polled: &Result<Vec<ConsumerRecord>, E>,
+    ) {
+        let (Some(history), Some(op)) = (&self.history, op) else {
+            return;
+        };
+        let outcome = match polled {
+            Ok(records) => Outcome::polled(records.iter().map(PolledRecord::from).collect()),
+            Err(error) => Outcome::Fail {
+                error: error.to_string(),
+            },
+        };
+        history.complete(op, now_ms(), outcome);
     }
 }
 

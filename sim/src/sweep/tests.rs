@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::cluster::ClusterSpec;
-use crate::scenario::ScenarioOutcome;
+use crate::scenario::{Body, ScenarioOutcome};
 
 fn range(start: u64, end: u64) -> SeedRange {
     SeedRange { start, end }
@@ -226,18 +226,20 @@ fn without_a_terminal_progress_is_one_final_line() {
 static PLANTED: Scenario = Scenario {
     name: "planted",
     summary: "the verdict depends on the seed",
-    cluster: ClusterSpec::default,
-    run: |_cluster| {
-        Box::pin(async move {
-            let seed = madsim::runtime::Handle::current().seed();
-            let mut outcome = ScenarioOutcome::default();
-            match seed % 3 {
-                0 => panic!("planted crash for seed {seed}"),
-                1 => outcome.failure = Some(format!("planted failure for seed {seed}")),
-                _ => outcome.allowed_anomalies = vec!["duplicate: v (allowed: planted)".into()],
-            }
-            outcome
-        })
+    body: Body::Code {
+        cluster: ClusterSpec::default,
+        run: |_cluster| {
+            Box::pin(async move {
+                let seed = madsim::runtime::Handle::current().seed();
+                let mut outcome = ScenarioOutcome::default();
+                match seed % 3 {
+                    0 => panic!("planted crash for seed {seed}"),
+                    1 => outcome.failure = Some(format!("planted failure for seed {seed}")),
+                    _ => outcome.allowed_anomalies = vec!["duplicate: v (allowed: planted)".into()],
+                }
+                outcome
+            })
+        },
     },
 };
 
@@ -285,16 +287,18 @@ impl Drop for SetsFlagOnDrop {
 static LEAVES_A_TASK: Scenario = Scenario {
     name: "leaves-a-task",
     summary: "returns while a client task holding the cluster never finishes",
-    cluster: ClusterSpec::default,
-    run: |cluster| {
-        Box::pin(async move {
-            let held = (cluster.clone(), SetsFlagOnDrop);
-            drop(cluster.spawn_client("idler", async move {
-                let _held = held;
-                std::future::pending::<()>().await;
-            }));
-            ScenarioOutcome::default()
-        })
+    body: Body::Code {
+        cluster: ClusterSpec::default,
+        run: |cluster| {
+            Box::pin(async move {
+                let held = (cluster.clone(), SetsFlagOnDrop);
+                drop(cluster.spawn_client("idler", async move {
+                    let _held = held;
+                    std::future::pending::<()>().await;
+                }));
+                ScenarioOutcome::default()
+            })
+        },
     },
 };
 
