@@ -59,10 +59,14 @@ pub enum FaultKind {
     ControllerCrash,
     /// A client machine is cut off from one broker.
     ClientCut,
+    /// A client machine stops the world, then resumes: a consumer that stalls
+    /// past its session comes back a zombie. Only written schedules have it.
+    ClientPause,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 7] = [
+    /// The kinds a swarm mix draws from (not [`FaultKind::ClientPause`]).
+    pub const DRAWN: [FaultKind; 7] = [
         FaultKind::Crash,
         FaultKind::PowerLoss,
         FaultKind::Pause,
@@ -81,6 +85,7 @@ impl FaultKind {
             FaultKind::LinkCut => "link-cut",
             FaultKind::ControllerCrash => "controller-crash",
             FaultKind::ClientCut => "client-cut",
+            FaultKind::ClientPause => "client-pause",
         }
     }
 
@@ -95,7 +100,7 @@ impl FaultKind {
             FaultKind::Isolate => (2_000, 20_000),
             FaultKind::LinkCut => (2_000, 40_000),
             FaultKind::ControllerCrash => (1_000, 10_000),
-            FaultKind::ClientCut => (2_000, 20_000),
+            FaultKind::ClientCut | FaultKind::ClientPause => (2_000, 20_000),
         }
     }
 
@@ -221,6 +226,11 @@ pub enum Fault {
         broker: BrokerId,
         for_ms: u64,
     },
+    /// Stop every client machine named `client`, then resume it.
+    ClientPause {
+        client: String,
+        for_ms: u64,
+    },
 }
 
 impl Fault {
@@ -230,7 +240,8 @@ impl Fault {
             Fault::BrokerPause { for_ms, .. }
             | Fault::BrokerIsolation { for_ms, .. }
             | Fault::LinkCut { for_ms, .. }
-            | Fault::ClientCut { for_ms, .. } => *for_ms,
+            | Fault::ClientCut { for_ms, .. }
+            | Fault::ClientPause { for_ms, .. } => *for_ms,
         }
     }
 
@@ -249,6 +260,7 @@ impl Fault {
             Fault::LinkCut { .. } => FaultKind::LinkCut,
             Fault::ControllerCrash { .. } => FaultKind::ControllerCrash,
             Fault::ClientCut { .. } => FaultKind::ClientCut,
+            Fault::ClientPause { .. } => FaultKind::ClientPause,
         }
     }
 
@@ -260,7 +272,7 @@ impl Fault {
             | Fault::BrokerIsolation { broker, .. } => vec![NodeId::Broker(*broker)],
             Fault::LinkCut { a, b, .. } => vec![NodeId::Broker(*a), NodeId::Broker(*b)],
             Fault::ControllerCrash { .. } => vec![NodeId::Controller],
-            Fault::ClientCut { .. } => vec![],
+            Fault::ClientCut { .. } | Fault::ClientPause { .. } => vec![],
         }
     }
 
@@ -278,6 +290,9 @@ impl Fault {
                     ..
                 },
             ) => client == c && broker == b,
+            (Fault::ClientPause { client, .. }, Fault::ClientPause { client: c, .. }) => {
+                client == c
+            }
             _ => false,
         };
         same_server || same_client_link
@@ -311,6 +326,7 @@ impl fmt::Display for Fault {
             Fault::ClientCut { client, broker, .. } => {
                 write!(f, "cut {client} off from broker-{broker} for {lasting}")
             }
+            Fault::ClientPause { client, .. } => write!(f, "pause {client} for {lasting}"),
         }
     }
 }

@@ -33,7 +33,7 @@ pub fn draw_for_run(profile: Profile, targets: &Targets, phase_ms: u64) -> Nemes
 }
 
 fn draw_mix(rng: &mut impl Rng, profile: Profile, targets: &Targets) -> Mix {
-    let allowed: Vec<FaultKind> = (FaultKind::ALL.into_iter())
+    let allowed: Vec<FaultKind> = (FaultKind::DRAWN.into_iter())
         .filter(|&kind| kind != FaultKind::PowerLoss || profile.power_loss)
         .filter(|&kind| targets.can_hit(kind))
         .collect();
@@ -138,6 +138,10 @@ fn draw_fault(rng: &mut impl Rng, kind: FaultKind, targets: &Targets) -> Fault {
             broker: broker(rng),
             for_ms: lasting,
         },
+        FaultKind::ClientPause => Fault::ClientPause {
+            client: targets.clients.choose(rng).expect("clients to hit").clone(),
+            for_ms: lasting,
+        },
     }
 }
 
@@ -145,7 +149,7 @@ fn draw_fault(rng: &mut impl Rng, kind: FaultKind, targets: &Targets) -> Fault {
 /// faults already placed (all of which start at or before `at_ms`): it must not
 /// collide with one still on, and server faults stay within the profile's bound.
 fn earliest_start(placed: &[TimedFault], fault: &Fault, at_ms: u64, profile: Profile) -> u64 {
-    let is_server_fault = fault.kind() != FaultKind::ClientCut;
+    let is_server_fault = !fault.servers().is_empty();
     let mut start_ms = at_ms;
     loop {
         let on: Vec<&TimedFault> = (placed.iter())
@@ -153,7 +157,7 @@ fn earliest_start(placed: &[TimedFault], fault: &Fault, at_ms: u64, profile: Pro
             .collect();
         let collides = on.iter().any(|p| p.fault.collides_with(fault));
         let servers_on = (on.iter())
-            .filter(|p| p.fault.kind() != FaultKind::ClientCut)
+            .filter(|p| !p.fault.servers().is_empty())
             .count();
         let too_many = is_server_fault && servers_on >= profile.server_faults_max;
         if !collides && !too_many {

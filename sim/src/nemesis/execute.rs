@@ -92,6 +92,8 @@ impl Step<'_> {
             (Action::Undo, Fault::ClientCut { client, broker, .. }) => {
                 cluster.restore_client(client, *broker)
             }
+            (Action::Start, Fault::ClientPause { client, .. }) => cluster.pause_client(client),
+            (Action::Undo, Fault::ClientPause { client, .. }) => cluster.resume_client(client),
         }
     }
 }

@@ -28,7 +28,7 @@ fn overlap(a: &TimedFault, b: &TimedFault) -> bool {
 }
 
 fn is_server_fault(f: &TimedFault) -> bool {
-    f.fault.kind() != FaultKind::ClientCut
+    !f.fault.servers().is_empty()
 }
 
 #[test]

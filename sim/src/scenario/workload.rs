@@ -347,7 +347,7 @@ impl Workload {
                 }
                 vec![*a, *b]
             }
-            Fault::ControllerCrash { .. } => vec![],
+            Fault::ControllerCrash { .. } | Fault::ClientPause { .. } => vec![],
         };
         if let Some(b) = brokers.into_iter().find(|&b| !known(b)) {
             return Err(format!(
@@ -355,7 +355,7 @@ impl Workload {
                 self.cluster.brokers
             ));
         }
-        if let Fault::ClientCut { client, .. } = &timed.fault {
+        if let Fault::ClientCut { client, .. } | Fault::ClientPause { client, .. } = &timed.fault {
             if !self.clients().contains(client) {
                 return Err(format!(
                     "{at}: there is no client {client} (clients: {})",

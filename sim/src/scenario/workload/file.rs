@@ -46,7 +46,9 @@
 //! A scheduled `fault` is one of `crash` and `power-loss` (a broker restarts after
 //! `for_ms`; a power loss keeps only what was flushed), `pause` and `isolate`
 //! (`broker`), `link-cut` (`brokers = [a, b]`, both ways), `controller-crash`,
-//! and `client-cut` (`client` off from `broker`). Producer and consumer names
+//! `client-cut` (`client` off from `broker`) and `client-pause` (`client` stops
+//! the world: a consumer that stalls past its session returns a zombie).
+//! Producer and consumer names
 //! count up across all `[[producer]]` and `[[group]]` tables.
 //!
 //! Configs take Kafka's keys; values may be strings, numbers or booleans.
@@ -379,9 +381,11 @@ impl FileFaults {
                     None | Some("safe") => Profile::SAFE,
                     Some("double") => Profile::DOUBLE,
                     Some("wild") => Profile::WILD,
-                    Some(other) => return Err(format!(
+                    Some(other) => {
+                        return Err(format!(
                         "faults: profile must be \"safe\", \"double\" or \"wild\", got \"{other}\""
-                    )),
+                    ))
+                    }
                 };
                 Ok((FaultPlan::Swarm(profile), blame))
             }
@@ -487,9 +491,18 @@ impl FileFault {
                 broker: one_broker()?,
                 for_ms,
             },
+            "client-pause" => {
+                if broker.is_some() || brokers.is_some() {
+                    return Err(unused("broker"));
+                }
+                Fault::ClientPause {
+                    client: client.ok_or_else(|| needs("client = \"name\""))?,
+                    for_ms,
+                }
+            }
             other => {
                 return Err(format!(
-                    "unknown fault \"{other}\"; faults: crash, power-loss, pause, isolate, link-cut, controller-crash, client-cut"
+                    "unknown fault \"{other}\"; faults: crash, power-loss, pause, isolate, link-cut, controller-crash, client-cut, client-pause"
                 ))
             }
         };
