@@ -17,7 +17,9 @@ pub const EXIT_LIVENESS: i32 = 3;
 pub const EXIT_CRASH: i32 = 4;
 
 mod help;
+mod shrink;
 pub use help::*;
+pub use shrink::ShrinkArgs;
 
 /// What the command line asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +41,7 @@ pub enum Command {
         jobs: Option<usize>,
         json: bool,
     },
+    Shrink(ShrinkArgs),
 }
 
 /// A usage error: one line for the user.
@@ -57,8 +60,9 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             Some("replay") => Ok(Command::Help(REPLAY_HELP)),
             Some("scenarios") => Ok(Command::Help(SCENARIOS_HELP)),
             Some("sweep") => Ok(Command::Help(SWEEP_HELP)),
+            Some("shrink") => Ok(Command::Help(SHRINK_HELP)),
             Some(other) => Err(UsageError(format!(
-                "no such command '{other}'; commands: run, replay, sweep, scenarios"
+                "no such command '{other}'; commands: run, replay, sweep, shrink, scenarios"
             ))),
         },
         "run" => {
@@ -77,6 +81,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             Parsed::Options { seed: None, .. } => Err(UsageError("replay needs --seed N".into())),
         },
         "sweep" => parse_sweep(rest),
+        "shrink" => shrink::parse_shrink(rest),
         "scenarios" => match rest.first().map(String::as_str) {
             None => Ok(Command::Scenarios),
             Some("-h" | "--help") => Ok(Command::Help(SCENARIOS_HELP)),
@@ -85,7 +90,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             ))),
         },
         other => Err(UsageError(format!(
-            "no such command '{other}'; commands: run, replay, sweep, scenarios (try --help)"
+            "no such command '{other}'; commands: run, replay, sweep, shrink, scenarios (try --help)"
         ))),
     }
 }
@@ -230,14 +235,25 @@ pub fn execute(command: Command) -> i32 {
             EXIT_OK
         }
         Command::Run { seed, scenario } => {
-            let picked = seed.is_none();
-            let seed = seed.unwrap_or_else(fresh_seed);
-            if picked {
-                println!("no --seed given: picked seed {seed}");
-            }
             let scenario = scenario::find(scenario).expect("parsed names exist");
+            let expect = scenario.workload().and_then(|w| w.expect);
+            let seed = match (seed, &expect) {
+                (Some(seed), _) => seed,
+                (None, Some(expect)) => {
+                    println!("no --seed given: the scenario file's seed {}", expect.seed);
+                    expect.seed
+                }
+                (None, None) => {
+                    let seed = fresh_seed();
+                    println!("no --seed given: picked seed {seed}");
+                    seed
+                }
+            };
             let report = run_seed(seed, scenario, false);
             print!("{}", render(&report));
+            if let Some(expect) = expect {
+                println!("{}", expectation_line(&expect, &report));
+            }
             exit_code(&report.verdict)
         }
         Command::Replay { seed, scenario } => {
@@ -262,7 +278,28 @@ pub fn execute(command: Command) -> i32 {
             };
             execute_sweep(&sweep, json)
         }
+        Command::Shrink(args) => shrink::execute_shrink(args),
     }
+}
+
+/// Whether a run shows what its scenario file says it shows (`expect`): a file
+/// written by `kafkasim shrink` that no longer reproduces is told as such.
+fn expectation_line(
+    expect: &crate::scenario::workload::Expectation,
+    report: &crate::run::RunReport,
+) -> String {
+    let shown = crate::shrink::shown_kinds(report);
+    if shown.contains(&expect.kind) {
+        return format!("expected {}: reproduced", expect.kind);
+    }
+    let shows = match shown.is_empty() {
+        true => "no anomaly".to_string(),
+        false => shown.into_iter().collect::<Vec<_>>().join(", "),
+    };
+    format!(
+        "expected {}: NOT reproduced (the run shows {shows}); this file no longer shows what it was written for",
+        expect.kind
+    )
 }
 
 /// One job per core the OS lets this process use; 1 when it will not say.

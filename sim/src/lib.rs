@@ -19,6 +19,7 @@
 //! - [`checkers`]: named anomalies (`lost-write`, `poll-skip`, …) found in a history.
 //! - [`run`]: one seeded run in a fresh simulator, and its report.
 //! - [`scenario`]: the built-in scenarios (`quickstart`, …).
+//! - [`shrink`]: a failing seed reduced to a minimal scenario file.
 //! - [`sweep`]: many seeds of one scenario on worker threads, and their summary.
 //! - [`cli`]: the `kafkasim` command line.
 //!
@@ -41,5 +42,6 @@ pub mod nemesis;
 pub mod render;
 pub mod run;
 pub mod scenario;
+pub mod shrink;
 pub mod sweep;
 pub mod trace;

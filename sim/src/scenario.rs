@@ -73,6 +73,8 @@ pub struct ScenarioOutcome {
     pub history: Vec<Entry>,
     /// What the history checkers found in it, allowed and failing.
     pub checks: Option<CheckReport>,
+    /// The faults the run carried out, when a workload ran them.
+    pub schedule: Option<crate::nemesis::Schedule>,
 }
 
 pub type ScenarioFuture = Pin<Box<dyn Future<Output = ScenarioOutcome> + Send>>;

@@ -88,9 +88,21 @@ pub enum FaultPlan {
     Schedule(Schedule),
 }
 
+/// What a scenario file says its runs show: written by `kafkasim shrink` into
+/// the minimal file it prints, so a replay can tell whether it still does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expectation {
+    /// The seed that shows it; `kafkasim run` uses it when given no `--seed`.
+    pub seed: u64,
+    /// The anomaly kind (`lost-write`, `processed-again`, …), as
+    /// [`crate::shrink::shown_kinds`] names it.
+    pub kind: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Workload {
     pub summary: String,
+    pub expect: Option<Expectation>,
     pub cluster: ClusterSpec,
     pub topics: Vec<TopicSpec>,
     pub producers: Vec<ProducerSpec>,
@@ -136,6 +148,7 @@ impl Workload {
         };
         Workload {
             summary: String::new(),
+            expect: None,
             cluster: ClusterSpec::default(),
             topics: vec![TopicSpec {
                 name: "events".into(),

@@ -2,6 +2,7 @@
 //!
 //! ```toml
 //! summary = "what this scenario shows"      # optional, one line
+//! expect = { seed = 31, kind = "lost-write" } # optional: what a run shows
 //!
 //! [cluster]
 //! brokers = 3                               # 1 to 9; default 3
@@ -102,6 +103,8 @@ struct File {
     #[serde(default)]
     summary: String,
     #[serde(default)]
+    expect: Option<Spanned<FileExpect>>,
+    #[serde(default)]
     cluster: Option<Spanned<FileCluster>>,
     #[serde(default, rename = "topic")]
     topics: Vec<Spanned<FileTopic>>,
@@ -113,6 +116,13 @@ struct File {
     faults: Option<Spanned<FileFaults>>,
     #[serde(default)]
     phases: FilePhases,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileExpect {
+    seed: u64,
+    kind: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -248,8 +258,22 @@ impl File {
             None => (Ok(ClusterSpec::default()), 0),
         };
         let cluster = cluster.map_err(|e| spanned(cluster_at, e))?;
+        let expect = match self.expect {
+            Some(expect) if expect.get_ref().kind.trim().is_empty() => {
+                return Err(spanned(
+                    expect.span().start,
+                    "expect: kind must not be empty".into(),
+                ))
+            }
+            Some(expect) => {
+                let FileExpect { seed, kind } = expect.into_inner();
+                Some(super::Expectation { seed, kind })
+            }
+            None => None,
+        };
         let mut workload = Workload {
             summary: self.summary,
+            expect,
             topics: Vec::new(),
             producers: Vec::new(),
             groups: Vec::new(),
@@ -509,6 +533,9 @@ impl FileFault {
         Ok(TimedFault { at_ms, fault })
     }
 }
+
+mod write;
+pub use write::to_toml;
 
 #[cfg(test)]
 mod tests;

@@ -65,7 +65,10 @@ fn tell_schedule(cluster: &Cluster, what: &str, schedule: &Schedule) {
 }
 
 async fn app_run(cluster: Cluster, workload: Arc<Workload>, schedule: Schedule) -> ScenarioOutcome {
-    let mut outcome = ScenarioOutcome::default();
+    let mut outcome = ScenarioOutcome {
+        schedule: Some(schedule.clone()),
+        ..ScenarioOutcome::default()
+    };
     if let Err(why) = set_up(&cluster, &workload).await {
         outcome.failure = Some(why);
         return outcome;

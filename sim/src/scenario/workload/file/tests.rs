@@ -214,3 +214,27 @@ fn a_missing_file_is_an_error_naming_it() {
         "{e}"
     );
 }
+
+#[test]
+fn a_written_workload_reads_back_the_same() {
+    let zombie = include_str!("../../../../scenarios/zombie-consumer.toml");
+    let unclean = include_str!("../../../../scenarios/unclean-election.toml");
+    for text in [STANDARD_FILE, zombie, unclean] {
+        let mut workload = parse(text).expect("parses");
+        workload.expect = Some(super::super::Expectation {
+            seed: 7,
+            kind: "lost-write".into(),
+        });
+        let header = vec!["a header line".to_string()];
+        let notes = vec!["why the first fault matters".to_string()];
+        let written = to_toml(&workload, &header, &notes);
+        assert!(written.starts_with("# a header line\n"), "{written}");
+        let again = parse(&written).unwrap_or_else(|e| panic!("{e}\n{written}"));
+        assert_eq!(again.topics, workload.topics);
+        assert_eq!(again.producers, workload.producers);
+        assert_eq!(again.groups, workload.groups);
+        assert_eq!(again.faults, workload.faults);
+        assert_eq!(again.expect, workload.expect);
+        assert_eq!(to_toml(&again, &header, &notes), written);
+    }
+}

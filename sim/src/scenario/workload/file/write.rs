@@ -1,0 +1,146 @@
+//! Writing a workload back as a scenario file, as `kafkasim shrink` prints its
+//! minimal counterexample. What is written reads back as the same workload.
+
+use super::super::{FaultPlan, Workload};
+use crate::nemesis::Fault;
+use crate::scenario::worker::Commit;
+use std::fmt::Write as _;
+
+/// The scenario file of `workload`: `header` lines first, as comments, and
+/// `notes[i]` as a comment above the i-th scheduled fault.
+pub fn to_toml(workload: &Workload, header: &[String], notes: &[String]) -> String {
+    let mut out = String::new();
+    for line in header {
+        let _ = writeln!(out, "# {line}");
+    }
+    if !workload.summary.is_empty() {
+        let _ = writeln!(out, "summary = {}", quoted(&workload.summary));
+    }
+    if let Some(expect) = &workload.expect {
+        let _ = writeln!(
+            out,
+            "expect = {{ seed = {}, kind = {} }}",
+            expect.seed,
+            quoted(&expect.kind)
+        );
+    }
+    write_cluster(&mut out, workload);
+    for topic in &workload.topics {
+        let _ = writeln!(out, "\n[[topic]]");
+        let _ = writeln!(out, "name = {}", quoted(&topic.name));
+        let _ = writeln!(out, "partitions = {}", topic.partitions);
+        let _ = writeln!(out, "replication_factor = {}", topic.replication_factor);
+        let configs: Vec<(String, String)> = topic.configs.clone().into_iter().collect();
+        write_configs(&mut out, &configs);
+    }
+    for producer in &workload.producers {
+        let _ = writeln!(out, "\n[[producer]]  # {}", producer.name);
+        let _ = writeln!(out, "topic = {}", quoted(&producer.topic));
+        let _ = writeln!(out, "rate = {}", 1000 / producer.interval_ms.max(1));
+        let _ = writeln!(out, "keys = {}", producer.keys);
+        write_configs(&mut out, &producer.settings);
+    }
+    for group in &workload.groups {
+        let _ = writeln!(out, "\n[[group]]  # {}", group.consumers.join(", "));
+        let _ = writeln!(out, "id = {}", quoted(&group.id));
+        let topics: Vec<String> = group.topics.iter().map(|t| quoted(t)).collect();
+        let _ = writeln!(out, "topics = [{}]", topics.join(", "));
+        let _ = writeln!(out, "consumers = {}", group.consumers.len());
+        let commit = match group.commit {
+            Commit::AfterProcessing => "after-processing",
+            Commit::BeforeProcessing => "before-processing",
+        };
+        let _ = writeln!(out, "commit = \"{commit}\"");
+        write_configs(&mut out, &group.settings);
+    }
+    write_faults(&mut out, &workload.faults, notes);
+    let _ = writeln!(out, "\n[phases]");
+    let _ = writeln!(out, "safety_ms = {}", workload.safety_ms);
+    let _ = writeln!(out, "liveness_ms = {}", workload.liveness_ms);
+    out
+}
+
+fn write_cluster(out: &mut String, workload: &Workload) {
+    let cluster = &workload.cluster;
+    let _ = writeln!(out, "\n[cluster]");
+    let _ = writeln!(out, "brokers = {}", cluster.brokers);
+    let _ = writeln!(out, "truncation = \"{}\"", cluster.truncation.as_str());
+    if let Some(every) = cluster.log_flush_interval_messages {
+        let _ = writeln!(out, "\"log.flush.interval.messages\" = {every}");
+    }
+}
+
+fn write_configs(out: &mut String, configs: &[(String, String)]) {
+    if configs.is_empty() {
+        return;
+    }
+    let pairs: Vec<String> = (configs.iter())
+        .map(|(k, v)| format!("{} = {}", quoted(k), quoted(v)))
+        .collect();
+    let _ = writeln!(out, "configs = {{ {} }}", pairs.join(", "));
+}
+
+fn write_faults(out: &mut String, faults: &FaultPlan, notes: &[String]) {
+    let _ = writeln!(out, "\n[faults]");
+    let schedule = match faults {
+        FaultPlan::None => {
+            let _ = writeln!(out, "mode = \"none\"");
+            return;
+        }
+        FaultPlan::Swarm(profile) => {
+            let _ = writeln!(out, "mode = \"swarm\"");
+            let _ = writeln!(out, "profile = \"{}\"", profile.name);
+            return;
+        }
+        FaultPlan::Schedule(schedule) => schedule,
+    };
+    let _ = writeln!(out, "mode = \"schedule\"");
+    for (i, timed) in schedule.faults.iter().enumerate() {
+        let _ = writeln!(out);
+        if let Some(note) = notes.get(i) {
+            for line in note.lines() {
+                let _ = writeln!(out, "# {line}");
+            }
+        }
+        let _ = writeln!(out, "[[faults.schedule]]");
+        let _ = writeln!(out, "at_ms = {}", timed.at_ms);
+        let _ = writeln!(out, "fault = \"{}\"", timed.fault.kind().name());
+        match &timed.fault {
+            Fault::BrokerCrash { broker, .. }
+            | Fault::BrokerPause { broker, .. }
+            | Fault::BrokerIsolation { broker, .. } => {
+                let _ = writeln!(out, "broker = {broker}");
+            }
+            Fault::LinkCut { a, b, .. } => {
+                let _ = writeln!(out, "brokers = [{a}, {b}]");
+            }
+            Fault::ControllerCrash { .. } => {}
+            Fault::ClientCut { client, broker, .. } => {
+                let _ = writeln!(out, "client = {}", quoted(client));
+                let _ = writeln!(out, "broker = {broker}");
+            }
+            Fault::ClientPause { client, .. } => {
+                let _ = writeln!(out, "client = {}", quoted(client));
+            }
+        }
+        let _ = writeln!(out, "for_ms = {}", timed.fault.duration_ms());
+    }
+}
+
+/// A TOML basic string.
+fn quoted(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}

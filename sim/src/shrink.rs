@@ -1,0 +1,571 @@
+//! `kafkasim shrink`: a failing seed, reduced to a small scenario file that
+//! still fails the same way.
+//!
+//! A swarm run that fails has a dozen faults, thousands of records, five
+//! clients; most of it is noise. Shrinking first writes the seed's drawn faults
+//! out as an explicit schedule (a scenario file no longer needs the draw), then
+//! tries smaller versions of the workload one at a time, keeping each that
+//! still shows the same anomaly kind with the same seed, until no step helps:
+//!
+//! 1. drop faults (half of them, then quarters, … then one at a time);
+//! 2. shorten each remaining fault (halve its duration), and start them sooner;
+//! 3. end the safety phase soon after the last fault;
+//! 4. drop producers, consumers and whole groups (the last first), and halve
+//!    the producers' rates;
+//! 5. halve the partitions of each topic.
+//!
+//! It is greedy, like delta debugging: the result is *a* minimal file (no single
+//! step makes it smaller), not the smallest. Every run is a full simulation with
+//! the same seed, so shrinking is as deterministic as a run: the same input
+//! gives the same minimal file. The result is a scenario file that says what it
+//! shows (`expect`), with a comment on what each remaining fault does.
+
+use crate::nemesis::{Fault, Schedule, TimedFault};
+use crate::run::{run_seed, RunReport, Verdict};
+use crate::scenario::workload::file::{parse, to_toml};
+use crate::scenario::workload::{Expectation, FaultPlan, Workload};
+use crate::scenario::{Body, Scenario};
+use crate::sweep::anomaly_kind;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// How many runs a shrink may take unless told otherwise.
+pub const MAX_RUNS_DEFAULT: usize = 300;
+/// A fault is not shortened below this.
+const SHORTEST_FAULT_MS: u64 = 100;
+/// How many seeds after the failing one are tried when the written-out schedule
+/// does not fail with the seed itself (the draw used random numbers the run
+/// with a written schedule no longer uses, so later choices differ).
+const NEARBY_SEEDS: u64 = 20;
+
+/// The anomaly kinds a run showed, allowed or failing, by their names
+/// (`lost-write`, `divergent-replicas`, `processed-again`, …); `liveness` for a
+/// run that did not make its bounds, `crash` for one that panicked.
+pub fn shown_kinds(report: &RunReport) -> BTreeSet<String> {
+    let mut kinds: BTreeSet<String> = (report.outcome.allowed_anomalies.iter())
+        .map(|line| kind_name(anomaly_kind(line)))
+        .collect();
+    kinds.extend(failing_kinds(report));
+    kinds
+}
+
+/// The kinds that failed the run, in the order its verdict names them.
+pub fn failing_kinds(report: &RunReport) -> Vec<String> {
+    match &report.verdict {
+        Verdict::Ok => vec![],
+        Verdict::Failed(why) => {
+            let mut kinds: Vec<String> = Vec::new();
+            for part in why.split("; ") {
+                if part.starts_with("and (liveness)") {
+                    continue;
+                }
+                let kind = kind_name(anomaly_kind(part));
+                if !kinds.contains(&kind) {
+                    kinds.push(kind);
+                }
+            }
+            kinds
+        }
+        Verdict::Stuck(_) => vec!["liveness".into()],
+        Verdict::Crash(_) => vec!["crash".into()],
+    }
+}
+
+/// `processed 3 times` → `processed-again`; `lost write` → `lost-write`.
+fn kind_name(kind: &str) -> String {
+    let kind = kind.trim();
+    if kind.starts_with("processed ") && kind.ends_with(" times") {
+        return "processed-again".into();
+    }
+    kind.to_lowercase().replace(' ', "-")
+}
+
+/// What to shrink.
+pub struct Request {
+    pub scenario: &'static Scenario,
+    pub seed: u64,
+    /// The kind to keep; `None`: the first kind that fails the run.
+    pub kind: Option<String>,
+    pub max_runs: usize,
+}
+
+/// A minimal workload that still shows the kind, and how it was reached.
+pub struct Shrunk {
+    pub workload: Workload,
+    pub kind: String,
+    pub runs: usize,
+    /// The faults of the original run, and of the minimal one.
+    pub faults_before: usize,
+    pub records_before: usize,
+    pub records_after: usize,
+}
+
+impl Shrunk {
+    /// The minimal scenario file, with what it came from and what each fault does.
+    pub fn scenario_file(&self, from: &str, seed: u64) -> String {
+        let faults = match &self.workload.faults {
+            FaultPlan::Schedule(s) => s.faults.clone(),
+            _ => vec![],
+        };
+        let header = vec![
+            format!(
+                "A minimal scenario showing {}: `kafkasim shrink --seed {seed} --scenario {from}`",
+                self.kind
+            ),
+            format!(
+                "reduced it in {} runs from {} faults and {} acknowledged records to {} and {}.",
+                self.runs,
+                self.faults_before,
+                self.records_before,
+                faults.len(),
+                self.records_after
+            ),
+            "Replay it with `kafkasim run --scenario FILE` (its seed is under expect).".into(),
+        ];
+        let notes: Vec<String> = faults.iter().map(explain).collect();
+        to_toml(&self.workload, &header, &notes)
+    }
+}
+
+/// What a fault does to the cluster, in a sentence or two.
+pub fn explain(timed: &TimedFault) -> String {
+    let what = match &timed.fault {
+        Fault::BrokerCrash { broker, kind, .. } => match kind {
+            kafkasim::disk::CrashKind::ProcessCrash => format!(
+                "broker-{broker}'s process dies (its page cache survives). The partitions it led elect new leaders;\nwhen it returns it truncates what the new leaders do not have."
+            ),
+            kafkasim::disk::CrashKind::PowerLoss => format!(
+                "broker-{broker} loses power: what it had not flushed is gone when it restarts,\nacknowledged or not."
+            ),
+        },
+        Fault::BrokerPause { broker, .. } => format!(
+            "broker-{broker} stops the world: it neither fetches nor answers. Past broker.session.timeout.ms the\ncontroller fences it and moves its leaderships; it resumes believing it still leads."
+        ),
+        Fault::BrokerIsolation { broker, .. } => format!(
+            "broker-{broker} is cut off from the controller and the other brokers (clients still reach it):\nit goes on acting as a leader with stale metadata until it is fenced."
+        ),
+        Fault::LinkCut { a, b, .. } => format!(
+            "broker-{a} and broker-{b} cannot talk: whichever follows the other falls behind and leaves the\nISR after replica.lag.time.max.ms."
+        ),
+        Fault::ControllerCrash { .. } => {
+            "the controller is down: no elections, fencing or ISR changes until it returns.".into()
+        }
+        Fault::ClientCut { client, broker, .. } => format!(
+            "{client} cannot reach broker-{broker}: its requests there time out and are retried."
+        ),
+        Fault::ClientPause { client, .. } => format!(
+            "{client} stops the world: a consumer paused past session.timeout.ms leaves its group and\nresumes a zombie, still holding the records it polled."
+        ),
+    };
+    format!("{timed}:\n{what}")
+}
+
+/// Shrinks; `progress` hears one line per step tried.
+pub fn shrink(request: &Request, progress: &mut dyn FnMut(&str)) -> Result<Shrunk, String> {
+    let name = request.scenario.name;
+    let mut workload = request.scenario.workload().ok_or_else(|| {
+        format!(
+            "scenario {name} is written as code, not as a workload; shrink works on `standard` and scenario files (see sim/scenarios/, e.g. high-watermark-truncation.toml for KIP-101)"
+        )
+    })?;
+    workload.expect = None;
+    let first = run_seed(request.seed, request.scenario, false);
+    let kind = target_kind(request, &first)?;
+    progress(&format!(
+        "seed {} of {name} shows {kind}; shrinking (at most {} runs)",
+        request.seed, request.max_runs
+    ));
+    let mut shrinker = Shrinker {
+        seed: request.seed,
+        kind: kind.clone(),
+        runs: 1,
+        max_runs: request.max_runs,
+        progress,
+    };
+    let faults_before = first
+        .outcome
+        .schedule
+        .as_ref()
+        .map_or(0, |s| s.faults.len());
+    let records_before = first.outcome.sent.len();
+    workload = shrinker.written_out(workload, &first)?;
+    let mut best = workload;
+    loop {
+        let before = shrinker.runs;
+        let smaller = shrinker.pass(best.clone());
+        let progressed = smaller.is_some();
+        if let Some(smaller) = smaller {
+            best = smaller;
+        }
+        if !progressed || shrinker.runs >= shrinker.max_runs || shrinker.runs == before {
+            break;
+        }
+    }
+    let last = shrinker.run(&best);
+    let records_after = last.as_ref().map_or(0, |r| r.outcome.sent.len());
+    if !best.summary.starts_with("minimal") {
+        best.summary = format!("minimal, shrunk from: {}", best.summary);
+    }
+    best.expect = Some(Expectation {
+        seed: shrinker.seed,
+        kind: kind.clone(),
+    });
+    Ok(Shrunk {
+        workload: best,
+        kind,
+        runs: shrinker.runs,
+        faults_before,
+        records_before,
+        records_after,
+    })
+}
+
+/// The kind to keep, or why there is nothing to shrink.
+fn target_kind(request: &Request, first: &RunReport) -> Result<String, String> {
+    let (name, seed) = (request.scenario.name, request.seed);
+    let shown = shown_kinds(first);
+    let listed = |kinds: &BTreeSet<String>| match kinds.is_empty() {
+        true => "no anomaly at all".to_string(),
+        false => kinds.iter().cloned().collect::<Vec<_>>().join(", "),
+    };
+    match &request.kind {
+        Some(kind) if shown.contains(kind) => Ok(kind.clone()),
+        Some(kind) => Err(format!(
+            "seed {seed} of {name} does not show {kind}; it shows {}",
+            listed(&shown)
+        )),
+        None => failing_kinds(first).into_iter().next().ok_or_else(|| {
+            let hint = match shown.is_empty() {
+                true => String::new(),
+                false => " (pass --kind KIND to shrink toward an allowed anomaly)".into(),
+            };
+            format!(
+                "seed {seed} of {name} does not fail (verdict ok; it shows {}): nothing to shrink{hint}",
+                listed(&shown)
+            )
+        }),
+    }
+}
+
+struct Shrinker<'p> {
+    seed: u64,
+    kind: String,
+    runs: usize,
+    max_runs: usize,
+    progress: &'p mut dyn FnMut(&str),
+}
+
+impl Shrinker<'_> {
+    /// Runs `workload` with the seed; `None` when it cannot be written as a
+    /// file (a step removed what a fault names) or the budget is spent.
+    fn run(&mut self, workload: &Workload) -> Option<RunReport> {
+        if self.runs >= self.max_runs {
+            return None;
+        }
+        // Only what a scenario file can say counts: the result must be one.
+        let text = to_toml(workload, &[], &[]);
+        let workload = parse(&text).ok()?;
+        self.runs += 1;
+        let scenario: &'static Scenario = Box::leak(Box::new(Scenario {
+            name: "shrinking",
+            summary: "a candidate of kafkasim shrink",
+            body: Body::File(Arc::new(workload)),
+        }));
+        Some(run_seed(self.seed, scenario, false))
+    }
+
+    fn shows(&mut self, workload: &Workload, step: &str) -> bool {
+        let Some(report) = self.run(workload) else {
+            return false;
+        };
+        let kept = shown_kinds(&report).contains(&self.kind);
+        let verdict = if kept { "still shows" } else { "loses" };
+        let line = format!("run {}: {step}: {verdict} {}", self.runs, self.kind);
+        (self.progress)(&line);
+        kept
+    }
+
+    /// The workload with the seed's drawn faults written out, and the seed that
+    /// shows the kind with them.
+    fn written_out(
+        &mut self,
+        mut workload: Workload,
+        first: &RunReport,
+    ) -> Result<Workload, String> {
+        if let FaultPlan::Schedule(_) | FaultPlan::None = workload.faults {
+            return Ok(workload);
+        }
+        let schedule = first
+            .outcome
+            .schedule
+            .clone()
+            .ok_or("the run left no schedule")?;
+        workload.faults = FaultPlan::Schedule(schedule);
+        let failing_seed = self.seed;
+        for seed in failing_seed..=failing_seed + NEARBY_SEEDS {
+            self.seed = seed;
+            if self.shows(
+                &workload,
+                &format!("the drawn faults written out, seed {seed}"),
+            ) {
+                return Ok(workload);
+            }
+        }
+        Err(format!(
+            "written out as a schedule, the faults of seed {failing_seed} no longer show {} with seeds {failing_seed}..={}: the failure needs the draw's exact timing",
+            self.kind,
+            failing_seed + NEARBY_SEEDS
+        ))
+    }
+
+    /// One pass over every kind of step; the smaller workload, if any step held.
+    fn pass(&mut self, start: Workload) -> Option<Workload> {
+        let mut best = start;
+        let mut progressed = false;
+        let steps: [fn(&Workload) -> Vec<(String, Workload)>; 6] = [
+            drop_faults,
+            shorten_faults,
+            start_sooner,
+            shorten_safety_phase,
+            fewer_clients,
+            fewer_partitions,
+        ];
+        for step in steps {
+            // Candidates are retried from the top after each success.
+            'again: loop {
+                for (what, candidate) in step(&best) {
+                    if self.runs >= self.max_runs {
+                        return progressed.then_some(best);
+                    }
+                    if self.shows(&candidate, &what) {
+                        best = candidate;
+                        progressed = true;
+                        continue 'again;
+                    }
+                }
+                break;
+            }
+        }
+        progressed.then_some(best)
+    }
+}
+
+fn schedule_of(workload: &Workload) -> Option<&Schedule> {
+    match &workload.faults {
+        FaultPlan::Schedule(s) => Some(s),
+        _ => None,
+    }
+}
+
+fn with_faults(workload: &Workload, faults: Vec<TimedFault>) -> Workload {
+    let mut smaller = workload.clone();
+    smaller.faults = FaultPlan::Schedule(Schedule {
+        phase_ms: workload.safety_ms,
+        faults,
+    });
+    smaller
+}
+
+/// Without half the faults, then without each quarter, …, then without each one.
+fn drop_faults(workload: &Workload) -> Vec<(String, Workload)> {
+    let Some(schedule) = schedule_of(workload) else {
+        return vec![];
+    };
+    let n = schedule.faults.len();
+    let mut candidates = Vec::new();
+    let mut chunk = n.div_ceil(2);
+    while chunk >= 1 && n > 0 {
+        for start in (0..n).step_by(chunk) {
+            let end = (start + chunk).min(n);
+            let kept: Vec<TimedFault> = (schedule.faults.iter().enumerate())
+                .filter(|(i, _)| *i < start || *i >= end)
+                .map(|(_, f)| f.clone())
+                .collect();
+            let what = match end - start {
+                1 => format!("without fault {}", schedule.faults[start]),
+                k => format!("without faults {}..{} ({k} of {n})", start + 1, end),
+            };
+            candidates.push((what, with_faults(workload, kept)));
+        }
+        if chunk == 1 {
+            break;
+        }
+        chunk = chunk.div_ceil(2);
+    }
+    candidates
+}
+
+/// Each fault lasting half as long.
+fn shorten_faults(workload: &Workload) -> Vec<(String, Workload)> {
+    let Some(schedule) = schedule_of(workload) else {
+        return vec![];
+    };
+    let mut candidates = Vec::new();
+    for (i, timed) in schedule.faults.iter().enumerate() {
+        let lasting = timed.fault.duration_ms();
+        if lasting / 2 < SHORTEST_FAULT_MS {
+            continue;
+        }
+        let mut faults = schedule.faults.clone();
+        faults[i].fault = with_duration(&timed.fault, lasting / 2);
+        let what = format!("fault {} lasting {} ms", timed, lasting / 2);
+        candidates.push((what, with_faults(workload, faults)));
+    }
+    candidates
+}
+
+fn with_duration(fault: &Fault, ms: u64) -> Fault {
+    let mut fault = fault.clone();
+    match &mut fault {
+        Fault::BrokerCrash { down_ms, .. } | Fault::ControllerCrash { down_ms } => *down_ms = ms,
+        Fault::BrokerPause { for_ms, .. }
+        | Fault::BrokerIsolation { for_ms, .. }
+        | Fault::LinkCut { for_ms, .. }
+        | Fault::ClientCut { for_ms, .. }
+        | Fault::ClientPause { for_ms, .. } => *for_ms = ms,
+    }
+    fault
+}
+
+/// Every fault starting sooner, by half the time before the first one (less
+/// producing before the story starts).
+fn start_sooner(workload: &Workload) -> Vec<(String, Workload)> {
+    let Some(schedule) = schedule_of(workload) else {
+        return vec![];
+    };
+    let Some(first) = schedule.faults.first() else {
+        return vec![];
+    };
+    let by = first.at_ms / 2;
+    if by < 500 {
+        return vec![];
+    }
+    let faults = (schedule.faults.iter())
+        .map(|f| TimedFault {
+            at_ms: f.at_ms - by,
+            fault: f.fault.clone(),
+        })
+        .collect();
+    vec![(
+        format!("every fault {by} ms sooner"),
+        with_faults(workload, faults),
+    )]
+}
+
+/// The safety phase ending a second after the last fault ends (or half as long
+/// without faults).
+fn shorten_safety_phase(workload: &Workload) -> Vec<(String, Workload)> {
+    let faults = schedule_of(workload).map_or(vec![], |s| s.faults.clone());
+    let last_end = faults.iter().map(TimedFault::end_ms).max();
+    let target = match last_end {
+        Some(end) => (end + 1_000).div_ceil(1_000) * 1_000,
+        None => workload.safety_ms / 2,
+    };
+    if target == 0 || target >= workload.safety_ms {
+        return vec![];
+    }
+    let mut smaller = with_faults(workload, faults);
+    smaller.safety_ms = target;
+    if let FaultPlan::Schedule(s) = &mut smaller.faults {
+        s.phase_ms = target;
+        if s.faults.is_empty() && workload.faults == FaultPlan::None {
+            smaller.faults = FaultPlan::None;
+        }
+    }
+    vec![(format!("a safety phase of {target} ms"), smaller)]
+}
+
+/// Without the last producer, the last consumer of each group, each group; the
+/// producers sending half as fast.
+fn fewer_clients(workload: &Workload) -> Vec<(String, Workload)> {
+    let mut candidates = Vec::new();
+    if workload.producers.len() > 1 {
+        let mut smaller = workload.clone();
+        let gone = smaller.producers.pop().expect("more than one").name;
+        candidates.push((format!("without {gone}"), without_client(smaller, &gone)));
+    }
+    for (i, group) in workload.groups.iter().enumerate() {
+        let mut smaller = workload.clone();
+        let removed: Vec<String> = smaller.groups.remove(i).consumers;
+        let smaller = removed.iter().fold(smaller, |w, c| without_client(w, c));
+        candidates.push((format!("without group {}", group.id), renumbered(smaller)));
+        if group.consumers.len() > 1 {
+            let mut smaller = workload.clone();
+            let gone = smaller.groups[i].consumers.pop().expect("more than one");
+            let smaller = renumbered(without_client(smaller, &gone));
+            candidates.push((format!("without {gone}"), smaller));
+        }
+    }
+    let slower: Vec<u64> = (workload.producers.iter())
+        .map(|p| (1000 / p.interval_ms.max(1)) / 2)
+        .collect();
+    if slower.iter().all(|&rate| rate >= 1) && !workload.producers.is_empty() {
+        let mut smaller = workload.clone();
+        for (producer, rate) in smaller.producers.iter_mut().zip(&slower) {
+            producer.interval_ms = 1000 / rate;
+        }
+        candidates.push(("the producers at half the rate".to_string(), smaller));
+    }
+    candidates
+}
+
+/// `workload` without the faults that name `client`.
+fn without_client(mut workload: Workload, client: &str) -> Workload {
+    if let FaultPlan::Schedule(schedule) = &mut workload.faults {
+        schedule.faults.retain(|f| match &f.fault {
+            Fault::ClientCut { client: c, .. } | Fault::ClientPause { client: c, .. } => {
+                c != client
+            }
+            _ => true,
+        });
+    }
+    workload
+}
+
+/// Consumers renamed in order (`consumer-1`, …), as a file names them, and the
+/// faults that name them renamed to match.
+fn renumbered(mut workload: Workload) -> Workload {
+    let mut renames: Vec<(String, String)> = Vec::new();
+    let mut n = 0;
+    for group in &mut workload.groups {
+        for consumer in &mut group.consumers {
+            n += 1;
+            let name = format!("consumer-{n}");
+            renames.push((consumer.clone(), name.clone()));
+            *consumer = name;
+        }
+    }
+    if let FaultPlan::Schedule(schedule) = &mut workload.faults {
+        for timed in &mut schedule.faults {
+            if let Fault::ClientCut { client, .. } | Fault::ClientPause { client, .. } =
+                &mut timed.fault
+            {
+                if let Some((_, to)) = renames.iter().find(|(from, _)| from == client) {
+                    *client = to.clone();
+                }
+            }
+        }
+    }
+    workload
+}
+
+/// Each topic with half its partitions.
+fn fewer_partitions(workload: &Workload) -> Vec<(String, Workload)> {
+    let mut candidates = Vec::new();
+    for (i, topic) in workload.topics.iter().enumerate() {
+        if topic.partitions > 1 {
+            let mut smaller = workload.clone();
+            smaller.topics[i].partitions = topic.partitions / 2;
+            let what = format!(
+                "topic {} with {} partitions",
+                topic.name,
+                topic.partitions / 2
+            );
+            candidates.push((what, smaller));
+        }
+    }
+    candidates
+}
+
+#[cfg(test)]
+mod tests;
