@@ -56,10 +56,10 @@ fn madsim_finds_every_random_draw_equal_in_two_runs_of_standard() {
         madsim::runtime::Runtime::check_determinism(3, kafkasim_sim::app::sim_config(), || async {
             let scenario = standard();
             let cluster = kafkasim_sim::cluster::Cluster::start(
-                &(scenario.cluster)(),
+                &scenario.cluster(),
                 kafkasim_sim::trace::Trace::default(),
             );
-            let outcome = (scenario.run)(cluster.clone()).await;
+            let outcome = scenario.start(cluster.clone()).await;
             cluster.shut_down();
             (outcome.failure, outcome.sent.len())
         })
