@@ -132,6 +132,8 @@ impl Scenario {
 /// Every built-in scenario; the first is the default of `kafkasim run`.
 pub static SCENARIOS: &[Scenario] = &[
     quickstart::SCENARIO,
+    standard::REPLICATED,
+    standard::GROUPS,
     failover::LEADER_CRASH_ACKS_ALL,
     failover::PREFERRED_LEADER_RETURNS,
     failover::ACKS_1_FAILOVER,

@@ -26,7 +26,7 @@
 use super::worker::Commit;
 use super::ScenarioFuture;
 use crate::cluster::{Cluster, ClusterSpec};
-use crate::nemesis::{FaultKind, Profile, Schedule};
+use crate::nemesis::{Fault, FaultKind, Profile, Schedule, TimedFault};
 use kafkasim::client::consumer::ConsumerConfig;
 use kafkasim::client::producer::ProducerConfig;
 use kafkasim::config::TopicConfig;
@@ -168,6 +168,79 @@ impl Workload {
             safety_ms: 60_000,
             liveness_ms: 60_000,
         }
+    }
+
+    /// `replicated`: the crash course's pieces together, and one failure. Three
+    /// brokers; topic `orders` with 3 partitions, RF 3, `min.insync.replicas` 2;
+    /// one idempotent `acks=all` producer, 10 keyed records a second; a group
+    /// of two consumers. At 10 s broker 1 crashes for 12 s: the partitions it led
+    /// fail over, the ISRs shrink, the group finds a new coordinator, and when
+    /// the broker returns it catches up and rejoins every ISR.
+    pub fn replicated() -> Workload {
+        Workload {
+            summary: String::new(),
+            expect: None,
+            cluster: ClusterSpec::default(),
+            topics: vec![TopicSpec {
+                name: "orders".into(),
+                partitions: 3,
+                replication_factor: 3,
+                configs: BTreeMap::from([("min.insync.replicas".into(), "2".into())]),
+            }],
+            producers: vec![ProducerSpec {
+                name: "producer-1".into(),
+                topic: "orders".into(),
+                interval_ms: 100,
+                keys: 12,
+                settings: settings(&[("acks", "all"), ("enable.idempotence", "true")]),
+            }],
+            groups: vec![GroupSpec {
+                id: "group-1".into(),
+                topics: vec!["orders".into()],
+                consumers: (1..=2).map(|n| format!("consumer-{n}")).collect(),
+                commit: Commit::AfterProcessing,
+                settings: vec![],
+            }],
+            faults: FaultPlan::Schedule(Schedule {
+                phase_ms: 30_000,
+                faults: vec![TimedFault {
+                    at_ms: 10_000,
+                    fault: Fault::BrokerCrash {
+                        broker: 1,
+                        kind: kafkasim::disk::CrashKind::ProcessCrash,
+                        down_ms: 12_000,
+                    },
+                }],
+            }),
+            safety_ms: 30_000,
+            liveness_ms: 30_000,
+        }
+    }
+
+    /// `groups`: a group of three shares six partitions, and one member stalls.
+    /// Topic `users` (RF 3); one producer, 10 keyed records a second; at 8 s
+    /// consumer-2 stops the world for 15 s, past its 10 s session: the group
+    /// rebalances without it, and takes it back when it resumes, a zombie for a
+    /// moment (its commit is refused; what it held is processed again).
+    pub fn groups() -> Workload {
+        let mut workload = Workload::replicated();
+        workload.topics[0].name = "users".into();
+        workload.topics[0].partitions = 6;
+        workload.producers[0].topic = "users".into();
+        workload.groups[0].topics = vec!["users".into()];
+        workload.groups[0].consumers = (1..=3).map(|n| format!("consumer-{n}")).collect();
+        workload.faults = FaultPlan::Schedule(Schedule {
+            phase_ms: 30_000,
+            faults: vec![TimedFault {
+                at_ms: 8_000,
+                fault: Fault::ClientPause {
+                    client: "consumer-2".into(),
+                    for_ms: 15_000,
+                },
+            }],
+        });
+        workload.safety_ms = 30_000;
+        workload
     }
 
     /// Runs the workload on `cluster`.
@@ -332,8 +405,7 @@ impl Workload {
         Ok(())
     }
 
-    fn validate_fault(&self, timed: &crate::nemesis::TimedFault) -> Result<(), String> {
-        use crate::nemesis::Fault;
+    fn validate_fault(&self, timed: &TimedFault) -> Result<(), String> {
         let at = format!(
             "fault at {} ms ({})",
             timed.at_ms,
