@@ -4,10 +4,11 @@
 //! code 2, never a panic. Exit codes: 0 ok, 1 a correctness check failed,
 //! 2 usage error, 3 liveness failure (the scenario got stuck), 4 crash.
 
+use crate::bench;
 use crate::render::render;
 use crate::run::{run_seed, Verdict};
 use crate::scenario::{self, SCENARIOS};
-use crate::sweep::{self, Progress, SeedRange, Selection, Shard, Sweep, VerdictKind};
+use crate::sweep::{self, merge, Progress, SeedRange, Selection, Shard, Sweep, VerdictKind};
 use std::io::IsTerminal as _;
 
 pub const EXIT_OK: i32 = 0;
@@ -42,6 +43,15 @@ pub enum Command {
         json: bool,
     },
     Shrink(ShrinkArgs),
+    Merge {
+        /// Summary files written by `sweep --json`.
+        files: Vec<String>,
+        json: bool,
+    },
+    Bench {
+        seeds: SeedRange,
+        json: bool,
+    },
 }
 
 /// A usage error: one line for the user.
@@ -61,8 +71,10 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             Some("scenarios") => Ok(Command::Help(SCENARIOS_HELP)),
             Some("sweep") => Ok(Command::Help(SWEEP_HELP)),
             Some("shrink") => Ok(Command::Help(SHRINK_HELP)),
+            Some("merge") => Ok(Command::Help(MERGE_HELP)),
+            Some("bench") => Ok(Command::Help(BENCH_HELP)),
             Some(other) => Err(UsageError(format!(
-                "no such command '{other}'; commands: run, replay, sweep, shrink, scenarios"
+                "no such command '{other}'; commands: run, replay, sweep, shrink, merge, bench, scenarios"
             ))),
         },
         "run" => {
@@ -82,6 +94,8 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         },
         "sweep" => parse_sweep(rest),
         "shrink" => shrink::parse_shrink(rest),
+        "merge" => parse_merge(rest),
+        "bench" => parse_bench(rest),
         "scenarios" => match rest.first().map(String::as_str) {
             None => Ok(Command::Scenarios),
             Some("-h" | "--help") => Ok(Command::Help(SCENARIOS_HELP)),
@@ -90,7 +104,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             ))),
         },
         other => Err(UsageError(format!(
-            "no such command '{other}'; commands: run, replay, sweep, shrink, scenarios (try --help)"
+            "no such command '{other}'; commands: run, replay, sweep, shrink, merge, bench, scenarios (try --help)"
         ))),
     }
 }
@@ -194,6 +208,45 @@ fn parse_sweep(args: &[String]) -> Result<Command, UsageError> {
     })
 }
 
+fn parse_merge(args: &[String]) -> Result<Command, UsageError> {
+    let (mut files, mut json) = (Vec::new(), false);
+    let mut args = Flags(args.iter());
+    while let Some((flag, inline)) = args.next_flag() {
+        match flag {
+            "-h" | "--help" => return Ok(Command::Help(MERGE_HELP)),
+            "--json" if inline.is_some() => return Err(UsageError("--json takes no value".into())),
+            "--json" => json = true,
+            other if other.starts_with('-') => {
+                return Err(UsageError(format!("unknown option '{other}' (try --help)")))
+            }
+            file => files.push(file.to_string()),
+        }
+    }
+    if files.is_empty() {
+        return Err(UsageError(
+            "merge needs at least one FILE (a summary written by `kafkasim sweep --json`)".into(),
+        ));
+    }
+    Ok(Command::Merge { files, json })
+}
+
+fn parse_bench(args: &[String]) -> Result<Command, UsageError> {
+    let (mut seeds, mut json) = (crate::bench::DEFAULT_SEEDS, false);
+    let mut args = Flags(args.iter());
+    while let Some((flag, inline)) = args.next_flag() {
+        let json_value = inline.is_some();
+        let mut value = |name: &str| args.value(name, inline.clone());
+        match flag {
+            "-h" | "--help" => return Ok(Command::Help(BENCH_HELP)),
+            "--seeds" => seeds = SeedRange::parse(&value("--seeds")?).map_err(UsageError)?,
+            "--json" if json_value => return Err(UsageError("--json takes no value".into())),
+            "--json" => json = true,
+            other => return Err(UsageError(format!("unknown option '{other}' (try --help)"))),
+        }
+    }
+    Ok(Command::Bench { seeds, json })
+}
+
 fn parse_jobs(text: &str) -> Result<usize, UsageError> {
     match text.parse::<usize>() {
         Ok(0) => Err(UsageError("--jobs must be at least 1, got '0'".into())),
@@ -279,6 +332,18 @@ pub fn execute(command: Command) -> i32 {
             execute_sweep(&sweep, json)
         }
         Command::Shrink(args) => shrink::execute_shrink(args),
+        Command::Merge { files, json } => execute_merge(&files, json),
+        Command::Bench { seeds, json } => {
+            quiet_panics_in_seeds();
+            let mut progress = bench::StderrProgress::new(std::io::stderr().is_terminal());
+            let figures = bench::run(seeds, &mut progress).figures();
+            if json {
+                print!("{}", bench::render_json(&figures));
+            } else {
+                print!("{}", bench::render_text(&figures));
+            }
+            EXIT_OK
+        }
     }
 }
 
@@ -320,6 +385,27 @@ fn execute_sweep(sweep: &Sweep, json: bool) -> i32 {
         print!("{}", sweep::render_text(&summary));
     }
     verdict_kind_exit_code(summary.worst())
+}
+
+/// Merges sweep summaries: a file that cannot be read or merged is an operator
+/// mistake (exit code 2); otherwise the exit code is the worst merged verdict's.
+fn execute_merge(files: &[String], json: bool) -> i32 {
+    let merged = match merge::read_and_merge(files) {
+        Ok(merged) => merged,
+        Err(why) => {
+            eprintln!("error: {why}");
+            return EXIT_USAGE;
+        }
+    };
+    if let Some(warning) = merged.warning() {
+        eprintln!("warning: {warning}");
+    }
+    if json {
+        print!("{}", merge::render_json(&merged));
+    } else {
+        print!("{}", merge::render_text(&merged));
+    }
+    verdict_kind_exit_code(merged.worst())
 }
 
 pub fn exit_code(verdict: &Verdict) -> i32 {
@@ -411,6 +497,33 @@ mod tests {
     }
 
     #[test]
+    fn merge_takes_files_and_json_and_bench_takes_seeds_and_json() {
+        assert_eq!(
+            parse(&args("merge a.json --json shards/b.json")),
+            Ok(Command::Merge {
+                files: vec!["a.json".into(), "shards/b.json".into()],
+                json: true,
+            })
+        );
+        assert_eq!(
+            parse(&args("bench")),
+            Ok(Command::Bench {
+                seeds: crate::bench::DEFAULT_SEEDS,
+                json: false,
+            })
+        );
+        assert_eq!(
+            parse(&args("bench --seeds=3..=4 --json")),
+            Ok(Command::Bench {
+                seeds: SeedRange { start: 3, end: 5 },
+                json: true,
+            })
+        );
+        assert_eq!(parse(&args("help merge")), Ok(Command::Help(MERGE_HELP)));
+        assert_eq!(parse(&args("bench -h")), Ok(Command::Help(BENCH_HELP)));
+    }
+
+    #[test]
     fn the_worst_verdict_kind_is_the_highest_exit_code() {
         let codes: Vec<i32> = VerdictKind::ALL
             .into_iter()
@@ -444,6 +557,14 @@ mod tests {
             "sweep --seeds 1..4 --shard 4/3",
             "sweep --seeds 1..4 --shard x/y",
             "sweep --seeds 1..4 --json=yes",
+            "merge",
+            "merge --json",
+            "merge a.json --bogus",
+            "merge a.json --json=yes",
+            "bench --seeds 10..3",
+            "bench --seeds",
+            "bench --jobs 2",
+            "bench --json=yes",
         ] {
             let err = parse(&args(bad)).expect_err(bad);
             assert!(!err.0.contains('\n'), "{bad}: {}", err.0);

@@ -4,6 +4,7 @@
 //! and gives application code async clients, the way a real cluster would.
 //!
 //! - [`app`]: run application code against a fresh simulated cluster.
+//! - [`bench`]: how fast the `standard` scenario runs, against madsim alone.
 //! - [`demo`]: the crash course's queue vs. pub/sub, run with consumer groups.
 //! - [`driver`]: runs one node on one simulated machine (connections, timers).
 //! - [`cluster`]: a controller and brokers, crash and restart, client machines.
@@ -27,6 +28,7 @@
 //! Kafka's, it lives in `kafkasim`; this crate only moves messages and time.
 
 pub mod app;
+pub mod bench;
 pub mod check;
 pub mod checkers;
 pub mod cli;

@@ -11,9 +11,11 @@
 //! with the I-th.
 //!
 //! This module holds the plan (range, shard, which seeds), the worker pool and the
-//! tally; `sweep/summary.rs` renders what a sweep found. Left out: stopping at the first
-//! failure, shrinking a failing seed to a smaller counterexample, and the "sometimes"
-//! counts (how often a leader changed, an ISR shrank) that runs do not record yet.
+//! tally; `sweep/summary.rs` renders what a sweep found, and `sweep/merge.rs` joins
+//! the summaries of several sweeps (the shards of one range) into one. Left out:
+//! stopping at the first failure, shrinking a failing seed to a smaller
+//! counterexample, and the "sometimes" counts (how often a leader changed, an ISR
+//! shrank) that runs do not record yet.
 
 use crate::render::replay_command;
 use crate::run::{run_seed, RunReport, Verdict};
@@ -24,6 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+pub mod merge;
 mod summary;
 
 pub use summary::{render_json, render_text, SweepJson};

@@ -34,6 +34,10 @@ use failures::{
     unclean_election, unclean_election_disabled,
 };
 
+#[path = "book_outputs/scale.rs"]
+mod scale;
+use scale::shards_and_merge;
+
 #[path = "book_outputs/groups.rs"]
 mod groups;
 use groups::{
@@ -225,6 +229,8 @@ const GENERATED: &[Generated] = &[
         commit_before_processing,
     ),
     ("committed-offsets-read-seed-1.txt", committed_offsets_read),
+    // Sweeping at scale.
+    ("shards-and-merge.txt", shards_and_merge),
 ];
 
 #[test]

@@ -125,6 +125,7 @@ fn help_texts_are_pinned() {
     insta::assert_snapshot!("run_help", stdout(&kafkasim(&["run", "--help"])));
     insta::assert_snapshot!("replay_help", stdout(&kafkasim(&["help", "replay"])));
     insta::assert_snapshot!("sweep_help", stdout(&kafkasim(&["sweep", "--help"])));
+    insta::assert_snapshot!("shrink_help", stdout(&kafkasim(&["shrink", "--help"])));
     insta::assert_snapshot!("scenarios", stdout(&kafkasim(&["scenarios"])));
 }
 

@@ -10,6 +10,8 @@ Commands:
   replay     Run a seed and print its full trace, message by message
   sweep      Run many seeds of a scenario; print one summary
   shrink     Reduce a failing seed to a minimal scenario file
+  merge      Merge the JSON summaries of several sweeps (e.g. of shards) into one
+  bench      Measure how fast the standard scenario runs, against madsim alone
   scenarios  List the built-in scenarios
   help       Print this help, or the help of a command
 
@@ -57,7 +59,8 @@ Options:
                      Results never depend on it: they are reported in seed order.
   --shard I/N        Run only the I-th of N slices of the range (1 <= I <= N): the
                      seeds s with (s - A) % N == I - 1. Shards 1/N to N/N cover the
-                     range exactly once, so N machines can split one sweep.
+                     range exactly once, so N machines can split one sweep;
+                     `kafkasim merge` joins their --json summaries into one.
   --json             Print one JSON object (on one line) instead of the text summary
   -h, --help         Print this help
 
@@ -101,6 +104,57 @@ file that names its seed and kind (`expect`), with a comment on each remaining
 fault; `kafkasim run --scenario FILE` replays it and says whether it still
 reproduces.
 Exit codes: 0 shrunk; 2 bad input, or a seed that does not show the kind.
+";
+
+pub const MERGE_HELP: &str = "\
+Merge the JSON summaries of several sweeps (e.g. of shards) into one
+
+Usage: kafkasim merge [--json] FILE...
+
+Arguments:
+  FILE...            Summaries written by `kafkasim sweep --json`, e.g. of the shards
+                     1/N to N/N of one range, or earlier merges
+
+Options:
+  --json             Print the merged summary as one JSON object, in the shape
+                     `sweep --json` prints (so merges can be merged again)
+  -h, --help         Print this help
+
+The merge is the summary one sweep of all the files' seeds would print, but for
+its timing. The files must be of the same scenario and must not share a seed;
+otherwise nothing is printed and the error names the files. The merged range
+goes from the lowest start to the highest end of the files' ranges; seeds of
+it that no file ran are listed in a warning on stderr, and the merge goes on.
+
+Timing is summed: wall_time_s and jobs are the sums over the files (the real
+time all the sweeps took one after the other), and seeds_per_s is the seeds run
+over that summed time. The merged shard is null.
+
+Exit code: the worst merged verdict, as for `sweep` (4 crash, 3 liveness,
+1 correctness, 0 ok); 2 when a file cannot be read or merged.
+";
+
+pub const BENCH_HELP: &str = "\
+Measure how fast the standard scenario runs, against madsim alone
+
+Usage: kafkasim bench [--seeds A..B] [--json]
+
+Options:
+  --seeds A..B       The seeds of the standard scenario to run (default: 1..=20)
+  --json             Print the figures as one JSON object instead of the text
+  -h, --help         Print this help
+
+Runs the seeds with 1 job, then with 2 jobs, then a baseline: for each seed, as
+many messages as its run delivered, exchanged as requests and responses between
+two simulated machines over madsim's connections, with nothing else running.
+Reports wall time per seed (mean, min, max), seeds/s with 1 and 2 jobs,
+simulated time per wall time, messages per wall-second, the model's wall time
+per message over the baseline's, the peak memory of the process (VmHWM), and
+whether each target is met: simulated/wall >= 1000x with 1 job; the model at
+most 2x the baseline per message; 2 jobs at least 1.7x the seeds/s of 1 job.
+
+Build with --release for figures worth reading. Progress goes to stderr. Wall
+times depend on the machine and its load (printed). Exit code 0.
 ";
 
 pub const SCENARIOS_HELP: &str = "\

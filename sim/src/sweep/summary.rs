@@ -1,13 +1,14 @@
 //! What `kafkasim sweep` prints: a text summary for people, or one JSON object for
 //! scripts. Both are pure functions of a `SweepSummary`, so tests pin them without
-//! running a single seed.
+//! running a single seed. `kafkasim merge` prints the same text after its own first
+//! two lines (`Findings`), and reads the JSON back (`merge::SummaryFile`).
 //!
 //! Only the timing (wall time, seeds per second, workers) changes between two sweeps
 //! of the same seeds; the JSON keeps it apart, under `timing`, so scripts can compare
 //! the rest byte for byte.
 
 use super::{SeedResult, SweepSummary, VerdictKind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -37,68 +38,129 @@ pub fn render_text(summary: &SweepSummary) -> String {
         summary.wall.as_secs_f64(),
         summary.seeds_per_s(),
     );
-    let counts: Vec<String> = VerdictKind::ALL
-        .iter()
-        .map(|&kind| format!("{} {}", summary.count(kind), kind.name()))
-        .collect();
-    let _ = writeln!(out, "verdicts: {}", counts.join(", "));
-    render_anomalies(&mut out, summary);
-    render_goals(&mut out, summary);
-    render_failing(&mut out, summary);
+    render_findings(&mut out, &Findings::of(summary));
     out
 }
 
-fn render_anomalies(out: &mut String, summary: &SweepSummary) {
-    let runs = summary.anomaly_runs();
+/// What both `sweep` and `merge` print after their first two lines: the verdict
+/// counts, how many runs showed each anomaly and reached each goal, and the first
+/// failing seeds.
+pub(super) struct Findings<'a> {
+    /// How many runs there were.
+    pub(super) runs: usize,
+    /// How many runs ended with each verdict, in the order of `VerdictKind::ALL`.
+    pub(super) verdicts: [usize; 4],
+    /// For each kind of allowed anomaly, how many runs showed it.
+    pub(super) anomaly_runs: BTreeMap<String, usize>,
+    /// For each "sometimes" goal, how many runs reached it.
+    pub(super) goal_runs: BTreeMap<&'a str, usize>,
+    /// How many runs failed.
+    pub(super) failing: usize,
+    /// The first failing runs, in seed order (at most `FAILING_SHOWN_MAX` are shown).
+    pub(super) first_failing: Vec<Failing<'a>>,
+}
+
+/// A failing run as the summary lists it.
+pub(super) struct Failing<'a> {
+    pub(super) seed: u64,
+    pub(super) verdict: &'a str,
+    pub(super) reason: &'a str,
+    pub(super) replay: &'a str,
+}
+
+impl<'a> Findings<'a> {
+    fn of(summary: &'a SweepSummary) -> Self {
+        Findings {
+            runs: summary.results.len(),
+            verdicts: VerdictKind::ALL.map(|kind| summary.count(kind)),
+            anomaly_runs: summary.anomaly_runs(),
+            goal_runs: summary.goal_runs(),
+            failing: summary.failing().count(),
+            first_failing: (summary.failing().take(FAILING_SHOWN_MAX))
+                .map(|r| Failing {
+                    seed: r.seed,
+                    verdict: r.verdict.name(),
+                    reason: &r.reason,
+                    replay: &r.replay,
+                })
+                .collect(),
+        }
+    }
+}
+
+pub(super) fn render_findings(out: &mut String, findings: &Findings<'_>) {
+    let counts: Vec<String> = (VerdictKind::ALL.iter().zip(findings.verdicts))
+        .map(|(kind, count)| format!("{count} {}", kind.name()))
+        .collect();
+    let _ = writeln!(out, "verdicts: {}", counts.join(", "));
+    render_anomalies(out, findings);
+    render_goals(out, findings);
+    render_failing(out, findings);
+}
+
+fn render_anomalies(out: &mut String, findings: &Findings<'_>) {
+    let runs = &findings.anomaly_runs;
     if runs.is_empty() {
         let _ = writeln!(out, "allowed anomalies: none");
         return;
     }
     let _ = writeln!(out, "allowed anomalies (runs showing each kind):");
-    let width = runs.keys().map(|k| k.chars().count()).max().unwrap_or(0);
-    for (kind, count) in runs {
-        let _ = writeln!(
-            out,
-            "  {kind:<width$}  {count} of {}",
-            counted(summary.results.len(), "run")
-        );
-    }
+    render_run_counts(
+        out,
+        runs.iter().map(|(k, n)| (k.as_str(), *n)),
+        findings.runs,
+    );
 }
 
 /// How many runs reached each "sometimes" goal: a mix that never exercises
 /// failover shows up here instead of passing silently.
-fn render_goals(out: &mut String, summary: &SweepSummary) {
-    let runs = summary.goal_runs();
+fn render_goals(out: &mut String, findings: &Findings<'_>) {
+    let runs = &findings.goal_runs;
     if runs.is_empty() {
         let _ = writeln!(out, "sometimes goals: none reached");
         return;
     }
     let _ = writeln!(out, "sometimes goals (runs reaching each):");
-    let width = runs.keys().map(|k| k.chars().count()).max().unwrap_or(0);
-    for (goal, count) in runs {
+    render_run_counts(out, runs.iter().map(|(k, n)| (*k, *n)), findings.runs);
+}
+
+/// `  lost write  2 of 15 runs`, names padded to the longest.
+fn render_run_counts<'a>(
+    out: &mut String,
+    counts: impl Iterator<Item = (&'a str, usize)> + Clone,
+    total: usize,
+) {
+    let width = counts
+        .clone()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (name, count) in counts {
         let _ = writeln!(
             out,
-            "  {goal:<width$}  {count} of {}",
-            counted(summary.results.len(), "run")
+            "  {name:<width$}  {count} of {}",
+            counted(total, "run")
         );
     }
 }
 
-fn render_failing(out: &mut String, summary: &SweepSummary) {
-    let failing = summary.failing().count();
+fn render_failing(out: &mut String, findings: &Findings<'_>) {
+    let failing = findings.failing;
     if failing == 0 {
         let _ = writeln!(out, "failing seeds: none");
         return;
     }
-    let shown = failing.min(FAILING_SHOWN_MAX);
+    let shown = failing
+        .min(FAILING_SHOWN_MAX)
+        .min(findings.first_failing.len());
     let _ = writeln!(out, "failing seeds (first {shown} of {failing}):");
-    for result in summary.failing().take(shown) {
+    for result in &findings.first_failing[..shown] {
         let _ = writeln!(
             out,
             "  seed {}: {}: {}",
             result.seed,
-            result.verdict.name(),
-            one_line(&result.reason)
+            result.verdict,
+            one_line(result.reason)
         );
         let _ = writeln!(out, "    replay: {}", result.replay);
     }
@@ -152,19 +214,19 @@ pub struct SweepJson<'a> {
     pub timing: TimingJson,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RangeJson {
     pub start: u64,
     pub end: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShardJson {
     pub index: u64,
     pub count: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerdictsJson {
     pub ok: usize,
     pub correctness: usize,
@@ -192,7 +254,7 @@ pub struct RunJson<'a> {
     pub allowed_anomalies: Vec<&'a str>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimingJson {
     /// Worker threads.
     pub jobs: usize,
