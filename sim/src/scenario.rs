@@ -131,8 +131,8 @@ impl Scenario {
 
 /// Every built-in scenario; the first is the default of `kafkasim run`.
 pub static SCENARIOS: &[Scenario] = &[
-    quickstart::SCENARIO,
     standard::REPLICATED,
+    quickstart::SCENARIO,
     standard::GROUPS,
     failover::LEADER_CRASH_ACKS_ALL,
     failover::PREFERRED_LEADER_RETURNS,

@@ -71,7 +71,7 @@ fn seeds() -> String {
     for seed in [7, 7, 8] {
         let text = render(&quickstart_run(seed, false));
         let lines: Vec<&str> = text.lines().collect();
-        let _ = writeln!(out, "$ kafkasim run --seed {seed} | tail -n 3");
+        let _ = writeln!(out, "$ kafkasim run --seed {seed} --scenario quickstart | tail -n 3");
         for line in &lines[lines.len() - 3..] {
             let _ = writeln!(out, "{line}");
         }
@@ -81,7 +81,7 @@ fn seeds() -> String {
 
 /// `kafkasim run --seed 7 | grep PATTERN`: the lines of the run containing `pattern`.
 fn grep_seed_7(pattern: &str) -> String {
-    let mut out = format!("$ kafkasim run --seed 7 | grep '{pattern}'\n");
+    let mut out = format!("$ kafkasim run --seed 7 --scenario quickstart | grep '{pattern}'\n");
     for line in quickstart_seed_7().lines().filter(|l| l.contains(pattern)) {
         let _ = writeln!(out, "{line}");
     }
@@ -108,7 +108,7 @@ fn partitions_seed_7() -> String {
         .iter()
         .position(|l| l.starts_with("partitions at the end"))
         .expect("the report lists partitions");
-    let mut out = format!("$ kafkasim run --seed 7 | grep -A {after} 'partitions at the end'\n");
+    let mut out = format!("$ kafkasim run --seed 7 --scenario quickstart | grep -A {after} 'partitions at the end'\n");
     for line in &lines[at..=at + after] {
         let _ = writeln!(out, "{line}");
     }
@@ -120,11 +120,11 @@ fn replay_seed_7() -> String {
     let report = quickstart_run(7, true);
     let mut full: Vec<String> = report.trace_lines.clone();
     full.push(format!("trace hash {:016x}", report.trace_hash));
-    let mut out = String::from("$ kafkasim replay --seed 7 | head -n 6\n");
+    let mut out = String::from("$ kafkasim replay --seed 7 --scenario quickstart | head -n 6\n");
     for line in full.iter().take(6) {
         let _ = writeln!(out, "{line}");
     }
-    out.push_str("$ kafkasim replay --seed 7 | tail -n 1\n");
+    out.push_str("$ kafkasim replay --seed 7 --scenario quickstart | tail -n 1\n");
     let _ = writeln!(out, "{}", full.last().expect("the hash line"));
     out
 }

@@ -25,13 +25,13 @@ fn run_prints_the_timeline_and_the_same_output_twice() {
     assert_eq!(stdout(&first), stdout(&second));
     let text = stdout(&first);
     for expected in [
-        "kafkasim: scenario quickstart, seed 7",
-        "topic users created: users-0 on [1], users-1 on [2]",
-        "send Alice    -> users-0 at offset 0",
-        "Received message Zoe on partition 1",
+        "kafkasim: scenario replicated, seed 7",
+        "topic orders created: orders-0 on [1,2,3]",
+        "at 10.000 s: crash broker-1, restart after 12.000 s",
+        "orders-0: leader broker-2, leader epoch 1, ISR [2,3]",
         "verdict: ok",
         "trace hash ",
-        "replay: cargo run --release -- run --seed 7 --scenario quickstart",
+        "replay: cargo run --release -- run --seed 7 --scenario replicated",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
@@ -64,7 +64,7 @@ fn without_a_seed_run_picks_one_and_prints_how_to_replay_it() {
         .strip_prefix("no --seed given: picked seed ")
         .expect("says which seed");
     assert!(text.contains(&format!(
-        "replay: cargo run --release -- run --seed {seed} --scenario quickstart"
+        "replay: cargo run --release -- run --seed {seed} --scenario replicated"
     )));
 }
 
@@ -77,7 +77,7 @@ fn bad_input_gives_one_line_and_exit_code_2() {
         ),
         (
             &["run", "--scenario", "nope"],
-            "unknown scenario 'nope'; built-in scenarios: quickstart",
+            "unknown scenario 'nope'; built-in scenarios: replicated, quickstart",
         ),
         (&["run", "--verbose"], "unknown option '--verbose'"),
         (&["run", "--seed"], "--seed needs a value"),
@@ -96,8 +96,9 @@ fn bad_input_gives_one_line_and_exit_code_2() {
 
 #[test]
 fn replay_prints_every_message_and_ends_with_the_run_s_hash() {
-    let replay = stdout(&kafkasim(&["replay", "--seed", "7"]));
-    let run = stdout(&kafkasim(&["run", "--seed", "7"]));
+    let quickstart = ["--seed", "7", "--scenario", "quickstart"];
+    let replay = stdout(&kafkasim(&[&["replay"], &quickstart[..]].concat()));
+    let run = stdout(&kafkasim(&[&["run"], &quickstart[..]].concat()));
     let hash = run
         .lines()
         .find(|l| l.starts_with("run: "))
@@ -140,7 +141,7 @@ fn lines_after<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
 
 #[test]
 fn a_sweep_of_quickstart_lists_every_seed_ok_and_keeps_progress_off_stdout() {
-    let output = kafkasim(&["sweep", "--seeds", "1..=4", "--jobs", "2"]);
+    let output = kafkasim(&["sweep", "--seeds", "1..=4", "--jobs", "2", "--scenario", "quickstart"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     for expected in [

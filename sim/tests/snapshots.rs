@@ -76,12 +76,20 @@ pinned_report! {
 
 #[test]
 fn the_quickstart_output_is_the_one_the_book_pins() {
-    let output = kafkasim(&["run", "--seed", "7"]);
+    let output = kafkasim(&["run", "--seed", "7", "--scenario", "quickstart"]);
     assert_eq!(output.status.code(), Some(0));
     let book = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../book/src/generated/quickstart-seed-7.txt");
     let pinned = std::fs::read_to_string(&book).expect("the book's quickstart output");
     assert_eq!(stdout(&output), pinned, "refresh it with book_outputs.rs");
+}
+
+/// What the README's first command prints: the default scenario, `replicated`.
+#[test]
+fn the_default_run_is_pinned() {
+    let output = kafkasim(&["run", "--seed", "7"]);
+    assert_eq!(output.status.code(), Some(0));
+    insta::assert_snapshot!("default_run_seed_7", stdout(&output));
 }
 
 #[test]

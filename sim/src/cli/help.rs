@@ -30,7 +30,7 @@ Options:
   --seed N           The simulation seed (a number). Without it, a scenario
                      file's own seed (its `expect`) is used, or one is picked
                      and the command that replays it is printed.
-  --scenario NAME    A built-in scenario (default: quickstart); see `kafkasim scenarios`.
+  --scenario NAME    A built-in scenario (default: replicated); see `kafkasim scenarios`.
                      Or a scenario file, such as sim/scenarios/standard.toml.
   -h, --help         Print this help
 ";
@@ -42,7 +42,7 @@ Usage: kafkasim replay --seed N [--scenario NAME|FILE.toml]
 
 Options:
   --seed N           The simulation seed to replay (required)
-  --scenario NAME    A built-in scenario (default: quickstart), or a scenario file
+  --scenario NAME    A built-in scenario (default: replicated), or a scenario file
   -h, --help         Print this help
 ";
 
@@ -53,7 +53,7 @@ Usage: kafkasim sweep --seeds A..B [--scenario NAME|FILE.toml] [--jobs N] [--sha
 
 Options:
   --seeds A..B       The seeds to run (required): A..B is A up to B-1, A..=B includes B
-  --scenario NAME    A built-in scenario (default: quickstart); see `kafkasim scenarios`.
+  --scenario NAME    A built-in scenario (default: replicated); see `kafkasim scenarios`.
                      Or a scenario file.
   --jobs N           How many seeds run at once (default: the number of cores).
                      Results never depend on it: they are reported in seed order.
