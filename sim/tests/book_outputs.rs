@@ -38,6 +38,10 @@ use failures::{
 mod scale;
 use scale::shards_and_merge;
 
+#[path = "book_outputs/seeds.rs"]
+mod seeds_chapter;
+use seeds_chapter::{bad_scenario_file, run_minimal_kip_101, shrink_kip_101, sweep_unsafe_file};
+
 #[path = "book_outputs/groups.rs"]
 mod groups;
 use groups::{
@@ -231,6 +235,10 @@ const GENERATED: &[Generated] = &[
     ("committed-offsets-read-seed-1.txt", committed_offsets_read),
     // Sweeping at scale.
     ("shards-and-merge.txt", shards_and_merge),
+    ("sweep-unsafe-file.txt", sweep_unsafe_file),
+    ("shrink-kip-101.txt", shrink_kip_101),
+    ("run-minimal-kip-101.txt", run_minimal_kip_101),
+    ("bad-scenario-file.txt", bad_scenario_file),
 ];
 
 #[test]
