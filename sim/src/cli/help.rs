@@ -6,28 +6,40 @@ kafkasim: Apache Kafka in a deterministic network simulator
 Usage: kafkasim <COMMAND> [OPTIONS]
 
 Commands:
-  run        Run a scenario with a seed; print its timeline and a trace hash
-  replay     Run a seed and print its full trace, message by message
-  sweep      Run many seeds of a scenario; print one summary
-  scenarios  List the built-in scenarios
-  help       Print this help, or the help of a command
+  run           Run a scenario with a seed; print its timeline and a trace hash
+  replay        Run a seed and print its full trace, message by message
+  sweep         Run many seeds of a scenario; print one summary
+  scenarios     List the built-in scenarios
+  report-check  Read a run report back and check its files
+  help          Print this help, or the help of a command
 
 The same seed always gives the same run, byte for byte.
 Run `kafkasim <COMMAND> --help` for a command's options.
 
-Exit codes: 0 ok, 1 correctness failure, 2 usage error, 3 liveness failure, 4 crash.
+Exit codes: 0 ok, 1 correctness failure, 2 usage error (also: a report that
+cannot be written or read), 3 liveness failure, 4 crash.
 ";
 
 pub const RUN_HELP: &str = "\
 Run a scenario with a seed; print its timeline and a trace hash
 
-Usage: kafkasim run [--seed N] [--scenario NAME]
+Usage: kafkasim run [--seed N] [--scenario NAME] [--report DIR [--force]]
 
 Options:
   --seed N           The simulation seed (a number). Without it, one is picked
                      and the command that replays it is printed.
   --scenario NAME    A built-in scenario (default: quickstart); see `kafkasim scenarios`
+  --report DIR       Also write a report of the run into DIR: index.html (open it
+                     in a browser, no network needed), trace.jsonl, history.jsonl
+                     and summary.json. DIR must be empty or new.
+  --force            Write the report into DIR even if it holds files
+  --safety-phase-s S
+                     For --scenario standard only: draw and carry out faults
+                     for S seconds instead of 60 (a longer, larger run)
   -h, --help         Print this help
+
+On a terminal the timeline is coloured (unless NO_COLOR is set); piped, it is
+plain text.
 ";
 
 pub const REPLAY_HELP: &str = "\
@@ -45,6 +57,7 @@ pub const SWEEP_HELP: &str = "\
 Run many seeds of a scenario; print one summary
 
 Usage: kafkasim sweep --seeds A..B [--scenario NAME] [--jobs N] [--shard I/N] [--json]
+                      [--report DIR [--force]]
 
 Options:
   --seeds A..B       The seeds to run (required): A..B is A up to B-1, A..=B includes B
@@ -55,6 +68,9 @@ Options:
                      seeds s with (s - A) % N == I - 1. Shards 1/N to N/N cover the
                      range exactly once, so N machines can split one sweep.
   --json             Print one JSON object (on one line) instead of the text summary
+  --report DIR       Write a report of each failing seed into DIR/seed-N (see
+                     `kafkasim run --help`); DIR must be empty or new
+  --force            Write the reports into DIR even if it holds files
   -h, --help         Print this help
 
 The summary goes to stdout: verdict counts, how many runs showed each kind of
@@ -77,4 +93,15 @@ pub const SCENARIOS_HELP: &str = "\
 List the built-in scenarios
 
 Usage: kafkasim scenarios
+";
+
+pub const REPORT_CHECK_HELP: &str = "\
+Read a run report back and check its files
+
+Usage: kafkasim report-check DIR
+
+Checks DIR/summary.json, every line of DIR/trace.jsonl and DIR/history.jsonl
+against the shapes the book's \"Reading a report\" chapter documents, and that
+DIR/index.html embeds the data. The first problem is printed with its file and
+line (e.g. `trace.jsonl line 17: ...`) and the exit code is 2.
 ";

@@ -66,7 +66,8 @@ fn run(cluster: Cluster) -> ScenarioFuture {
             clients: clients.map(|name| name.to_string()).collect(),
         };
         // Drawn before anything else runs, so the schedule is the seed's alone.
-        let nemesis = draw_for_run(Profile::SAFE, &targets, SAFETY_PHASE_MS);
+        let safety_ms = crate::run::safety_phase_ms().unwrap_or(SAFETY_PHASE_MS);
+        let nemesis = draw_for_run(Profile::SAFE, &targets, safety_ms);
         nemesis.tell(&cluster);
         let app = cluster.clone();
         cluster
