@@ -2,14 +2,17 @@
 //!
 //! Parsing is written out by hand so every mistake gets one clear line and exit
 //! code 2, never a panic. Exit codes: 0 ok, 1 a correctness check failed,
-//! 2 usage error, 3 liveness failure (the scenario got stuck), 4 crash.
+//! 2 usage error (also: a report that cannot be written or read), 3 liveness
+//! failure (the scenario got stuck), 4 crash.
 
 use crate::bench;
-use crate::render::render;
-use crate::run::{run_seed, Verdict};
+use crate::render::{render_styled, Style};
+use crate::report::{check_report, prepare_dir, write_report, ReportError};
+use crate::run::{run_seed, run_seed_with, RunOptions, RunReport, Verdict};
 use crate::scenario::{self, SCENARIOS};
 use crate::sweep::{self, merge, Progress, SeedRange, Selection, Shard, Sweep, VerdictKind};
 use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_CORRECTNESS: i32 = 1;
@@ -29,6 +32,10 @@ pub enum Command {
     Run {
         seed: Option<u64>,
         scenario: &'static str,
+        /// Where to write a report (`--report DIR [--force]`).
+        report: Option<ReportTarget>,
+        /// `--safety-phase-s`, in milliseconds (scenario `standard` only).
+        safety_phase_ms: Option<u64>,
     },
     Replay {
         seed: u64,
@@ -41,6 +48,12 @@ pub enum Command {
         /// `None`: one job per core.
         jobs: Option<usize>,
         json: bool,
+        /// Where to write one report per failing seed.
+        report: Option<ReportTarget>,
+    },
+    /// Reads a report back and checks its files.
+    ReportCheck {
+        dir: PathBuf,
     },
     Shrink(ShrinkArgs),
     Merge {
@@ -53,6 +66,16 @@ pub enum Command {
         json: bool,
     },
 }
+
+/// A report directory, and whether it may already hold files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportTarget {
+    pub dir: PathBuf,
+    pub force: bool,
+}
+
+/// The longest safety phase `--safety-phase-s` accepts, in seconds.
+pub const SAFETY_PHASE_S_MAX: u64 = 3600;
 
 /// A usage error: one line for the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,29 +96,51 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             Some("shrink") => Ok(Command::Help(SHRINK_HELP)),
             Some("merge") => Ok(Command::Help(MERGE_HELP)),
             Some("bench") => Ok(Command::Help(BENCH_HELP)),
+            Some("report-check") => Ok(Command::Help(REPORT_CHECK_HELP)),
             Some(other) => Err(UsageError(format!(
-                "no such command '{other}'; commands: run, replay, sweep, shrink, merge, bench, scenarios"
+                "no such command '{other}'; commands: run, replay, sweep, shrink, merge, bench, scenarios, report-check"
             ))),
         },
-        "run" => {
-            let options = parse_options(rest, RUN_HELP)?;
-            match options {
-                Parsed::Help(help) => Ok(Command::Help(help)),
-                Parsed::Options { seed, scenario } => Ok(Command::Run { seed, scenario }),
+        "run" => match parse_options(rest, RUN_HELP)? {
+            Parsed::Help(help) => Ok(Command::Help(help)),
+            Parsed::Options(o) => {
+                let report = report_target(o.report, o.force)?;
+                let safety_phase_ms = match o.safety_phase_s {
+                    Some(_) if scenario::find(o.scenario).and_then(|s| s.workload()).is_none() => {
+                        return Err(UsageError(
+                            "--safety-phase-s applies only to workloads: standard, replicated, groups or a scenario file".into(),
+                        ))
+                    }
+                    Some(s) => Some(s * 1000),
+                    None => None,
+                };
+                Ok(Command::Run {
+                    seed: o.seed,
+                    scenario: o.scenario,
+                    report,
+                    safety_phase_ms,
+                })
             }
-        }
+        },
         "replay" => match parse_options(rest, REPLAY_HELP)? {
             Parsed::Help(help) => Ok(Command::Help(help)),
-            Parsed::Options {
+            Parsed::Options(o) if o.report.is_some() || o.force || o.safety_phase_s.is_some() => {
+                Err(UsageError(
+                    "replay takes only --seed and --scenario (--report goes with run)".into(),
+                ))
+            }
+            Parsed::Options(RunFlags {
                 seed: Some(seed),
                 scenario,
-            } => Ok(Command::Replay { seed, scenario }),
-            Parsed::Options { seed: None, .. } => Err(UsageError("replay needs --seed N".into())),
+                ..
+            }) => Ok(Command::Replay { seed, scenario }),
+            Parsed::Options(_) => Err(UsageError("replay needs --seed N".into())),
         },
         "sweep" => parse_sweep(rest),
         "shrink" => shrink::parse_shrink(rest),
         "merge" => parse_merge(rest),
         "bench" => parse_bench(rest),
+        "report-check" => parse_report_check(rest),
         "scenarios" => match rest.first().map(String::as_str) {
             None => Ok(Command::Scenarios),
             Some("-h" | "--help") => Ok(Command::Help(SCENARIOS_HELP)),
@@ -104,17 +149,54 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             ))),
         },
         other => Err(UsageError(format!(
-            "no such command '{other}'; commands: run, replay, sweep, shrink, merge, bench, scenarios (try --help)"
+            "no such command '{other}'; commands: run, replay, sweep, shrink, merge, bench, scenarios, report-check (try --help)"
         ))),
     }
 }
 
+/// The flags of `run` and `replay`.
+struct RunFlags {
+    seed: Option<u64>,
+    scenario: &'static str,
+    report: Option<PathBuf>,
+    force: bool,
+    safety_phase_s: Option<u64>,
+}
+
 enum Parsed {
     Help(&'static str),
-    Options {
-        seed: Option<u64>,
-        scenario: &'static str,
-    },
+    Options(RunFlags),
+}
+
+/// `--report DIR` with `--force`; `--force` alone is a mistake.
+fn report_target(dir: Option<PathBuf>, force: bool) -> Result<Option<ReportTarget>, UsageError> {
+    match dir {
+        Some(dir) => Ok(Some(ReportTarget { dir, force })),
+        None if force => Err(UsageError("--force goes with --report DIR".into())),
+        None => Ok(None),
+    }
+}
+
+/// A `--report` directory: any non-empty path.
+fn report_dir(text: String) -> Result<PathBuf, UsageError> {
+    if text.is_empty() {
+        Err(UsageError("--report needs a directory".into()))
+    } else {
+        Ok(PathBuf::from(text))
+    }
+}
+
+fn parse_report_check(args: &[String]) -> Result<Command, UsageError> {
+    match args {
+        [flag] if flag == "-h" || flag == "--help" => Ok(Command::Help(REPORT_CHECK_HELP)),
+        [dir] if !dir.starts_with('-') => Ok(Command::ReportCheck {
+            dir: PathBuf::from(dir),
+        }),
+        [] => Err(UsageError("report-check needs a report directory".into())),
+        _ => Err(UsageError(
+            "report-check takes one argument: a report directory".into(),
+        )),
+    }
 }
 
 /// Command-line flags, written `--flag value` or `--flag=value`.
@@ -141,8 +223,10 @@ impl<'a> Flags<'a> {
 fn parse_options(args: &[String], help: &'static str) -> Result<Parsed, UsageError> {
     let mut seed = None;
     let mut scenario = SCENARIOS[0].name;
+    let (mut report, mut force, mut safety_phase_s) = (None, false, None);
     let mut args = Flags(args.iter());
     while let Some((flag, inline)) = args.next_flag() {
+        let has_value = inline.is_some();
         let mut value = |name: &str| args.value(name, inline.clone());
         match flag {
             "-h" | "--help" => return Ok(Parsed::Help(help)),
@@ -156,10 +240,29 @@ fn parse_options(args: &[String], help: &'static str) -> Result<Parsed, UsageErr
                 seed = Some(parsed);
             }
             "--scenario" => scenario = scenario_named(&value("--scenario")?)?,
+            "--report" => report = Some(report_dir(value("--report")?)?),
+            "--force" if has_value => return Err(UsageError("--force takes no value".into())),
+            "--force" => force = true,
+            "--safety-phase-s" => safety_phase_s = Some(parse_safety_phase(&value(flag)?)?),
             other => return Err(UsageError(format!("unknown option '{other}' (try --help)"))),
         }
     }
-    Ok(Parsed::Options { seed, scenario })
+    Ok(Parsed::Options(RunFlags {
+        seed,
+        scenario,
+        report,
+        force,
+        safety_phase_s,
+    }))
+}
+
+fn parse_safety_phase(text: &str) -> Result<u64, UsageError> {
+    match text.parse::<u64>() {
+        Ok(s) if (1..=SAFETY_PHASE_S_MAX).contains(&s) => Ok(s),
+        _ => Err(UsageError(format!(
+            "--safety-phase-s must be a whole number of seconds from 1 to {SAFETY_PHASE_S_MAX}, got '{text}'"
+        ))),
+    }
 }
 
 /// A built-in scenario by name, or a scenario file by path (anything ending in
@@ -183,6 +286,7 @@ fn scenario_named(name: &str) -> Result<&'static str, UsageError> {
 
 fn parse_sweep(args: &[String]) -> Result<Command, UsageError> {
     let (mut seeds, mut shard, mut jobs, mut json) = (None, None, None, false);
+    let (mut report, mut force) = (None, false);
     let mut scenario = SCENARIOS[0].name;
     let mut args = Flags(args.iter());
     while let Some((flag, inline)) = args.next_flag() {
@@ -196,6 +300,9 @@ fn parse_sweep(args: &[String]) -> Result<Command, UsageError> {
             "--shard" => shard = Some(Shard::parse(&value("--shard")?).map_err(UsageError)?),
             "--json" if json_value => return Err(UsageError("--json takes no value".into())),
             "--json" => json = true,
+            "--report" => report = Some(report_dir(value("--report")?)?),
+            "--force" if json_value => return Err(UsageError("--force takes no value".into())),
+            "--force" => force = true,
             other => return Err(UsageError(format!("unknown option '{other}' (try --help)"))),
         }
     }
@@ -205,6 +312,7 @@ fn parse_sweep(args: &[String]) -> Result<Command, UsageError> {
         selection: Selection { range, shard },
         jobs,
         json,
+        report: report_target(report, force)?,
     })
 }
 
@@ -287,7 +395,17 @@ pub fn execute(command: Command) -> i32 {
             print!("{}", scenarios_listing());
             EXIT_OK
         }
-        Command::Run { seed, scenario } => {
+        Command::Run {
+            seed,
+            scenario,
+            report: target,
+            safety_phase_ms,
+        } => {
+            if let Some(target) = &target {
+                if let Err(error) = prepare_dir(&target.dir, target.force) {
+                    return report_failed(&error);
+                }
+            }
             let scenario = scenario::find(scenario).expect("parsed names exist");
             let expect = scenario.workload().and_then(|w| w.expect);
             let seed = match (seed, &expect) {
@@ -302,13 +420,46 @@ pub fn execute(command: Command) -> i32 {
                     seed
                 }
             };
-            let report = run_seed(seed, scenario, false);
-            print!("{}", render(&report));
+            let options = RunOptions {
+                capture: target.is_some(),
+                safety_phase_ms,
+                ..RunOptions::default()
+            };
+            let report = run_seed_with(seed, scenario, &options);
+            let style = Style::choose(
+                std::io::stdout().is_terminal(),
+                std::env::var_os("NO_COLOR").as_deref(),
+            );
+            print!("{}", render_styled(&report, style));
             if let Some(expect) = expect {
                 println!("{}", expectation_line(&expect, &report));
             }
+            if let Some(target) = &target {
+                match write_report(&target.dir, &report) {
+                    Ok(written) => println!("report: {}", written.index.display()),
+                    Err(error) => return report_failed(&error),
+                }
+            }
             exit_code(&report.verdict)
         }
+        Command::ReportCheck { dir } => match check_report(&dir) {
+            Ok(checked) => {
+                println!(
+                    "ok: {}: scenario {}, seed {}, verdict {}; {} trace lines, {} history lines",
+                    dir.display(),
+                    checked.summary.scenario,
+                    checked.summary.seed,
+                    checked.summary.verdict.kind,
+                    checked.trace_lines,
+                    checked.history_lines
+                );
+                EXIT_OK
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                EXIT_USAGE
+            }
+        },
         Command::Replay { seed, scenario } => {
             let scenario = scenario::find(scenario).expect("parsed names exist");
             let report = run_seed(seed, scenario, true);
@@ -323,13 +474,19 @@ pub fn execute(command: Command) -> i32 {
             selection,
             jobs,
             json,
+            report,
         } => {
+            if let Some(target) = &report {
+                if let Err(error) = prepare_dir(&target.dir, target.force) {
+                    return report_failed(&error);
+                }
+            }
             let sweep = Sweep {
                 scenario: scenario::find(scenario).expect("parsed names exist"),
                 selection,
                 jobs: jobs.unwrap_or_else(cores),
             };
-            execute_sweep(&sweep, json)
+            execute_sweep(&sweep, json, report.as_ref().map(|t| t.dir.as_path()))
         }
         Command::Shrink(args) => shrink::execute_shrink(args),
         Command::Merge { files, json } => execute_merge(&files, json),
@@ -367,12 +524,31 @@ fn expectation_line(
     )
 }
 
+/// Prints why a report could not be written; a report error is an operator's.
+fn report_failed(error: &ReportError) -> i32 {
+    eprintln!("error: {error}");
+    EXIT_USAGE
+}
+
+/// Runs a failing seed of a sweep again, capturing, and writes its report into
+/// `dir/seed-N`.
+fn write_seed_report(dir: &Path, sweep: &Sweep, seed: u64) -> Result<PathBuf, ReportError> {
+    let seed_dir = dir.join(format!("seed-{seed}"));
+    prepare_dir(&seed_dir, true)?;
+    let options = RunOptions {
+        capture: true,
+        ..RunOptions::default()
+    };
+    let report: RunReport = run_seed_with(seed, sweep.scenario, &options);
+    write_report(&seed_dir, &report).map(|written| written.index)
+}
+
 /// One job per core the OS lets this process use; 1 when it will not say.
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn execute_sweep(sweep: &Sweep, json: bool) -> i32 {
+fn execute_sweep(sweep: &Sweep, json: bool, report_dir: Option<&Path>) -> i32 {
     quiet_panics_in_seeds();
     let stderr = std::io::stderr();
     let terminal = stderr.is_terminal();
@@ -383,6 +559,15 @@ fn execute_sweep(sweep: &Sweep, json: bool) -> i32 {
         print!("{}", sweep::render_json(&summary));
     } else {
         print!("{}", sweep::render_text(&summary));
+    }
+    if let Some(dir) = report_dir {
+        // Reports go to stderr's side, so `--json` output stays one JSON object.
+        for failing in summary.failing() {
+            match write_seed_report(dir, sweep, failing.seed) {
+                Ok(index) => eprintln!("report: {}", index.display()),
+                Err(error) => return report_failed(&error),
+            }
+        }
     }
     verdict_kind_exit_code(summary.worst())
 }
@@ -454,14 +639,42 @@ mod tests {
             parse(&args("run --seed 7 --scenario quickstart")),
             Ok(Command::Run {
                 seed: Some(7),
-                scenario: "quickstart"
+                scenario: "quickstart",
+                report: None,
+                safety_phase_ms: None,
             })
         );
         assert_eq!(
             parse(&args("run --seed=7")),
             Ok(Command::Run {
                 seed: Some(7),
-                scenario: "quickstart"
+                scenario: "quickstart",
+                report: None,
+                safety_phase_ms: None,
+            })
+        );
+    }
+
+    #[test]
+    fn run_takes_a_report_directory_and_a_longer_safety_phase() {
+        assert_eq!(
+            parse(&args(
+                "run --seed 3 --scenario standard --report out --force --safety-phase-s 240"
+            )),
+            Ok(Command::Run {
+                seed: Some(3),
+                scenario: "standard",
+                report: Some(ReportTarget {
+                    dir: PathBuf::from("out"),
+                    force: true
+                }),
+                safety_phase_ms: Some(240_000),
+            })
+        );
+        assert_eq!(
+            parse(&args("report-check out")),
+            Ok(Command::ReportCheck {
+                dir: PathBuf::from("out")
             })
         );
     }
@@ -480,6 +693,7 @@ mod tests {
                 },
                 jobs: Some(3),
                 json: true,
+                report: None,
             })
         );
         assert_eq!(
@@ -492,6 +706,7 @@ mod tests {
                 },
                 jobs: None,
                 json: false,
+                report: None,
             })
         );
     }
@@ -565,6 +780,17 @@ mod tests {
             "bench --seeds",
             "bench --jobs 2",
             "bench --json=yes",
+            "run --force",
+            "run --report",
+            "run --report=",
+            "run --report out --force=yes",
+            "run --safety-phase-s 60",
+            "run --scenario standard --safety-phase-s 0",
+            "run --scenario standard --safety-phase-s x",
+            "replay --seed 1 --report out",
+            "sweep --seeds 1..4 --force",
+            "report-check",
+            "report-check a b",
         ] {
             let err = parse(&args(bad)).expect_err(bad);
             assert!(!err.0.contains('\n'), "{bad}: {}", err.0);

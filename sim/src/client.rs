@@ -42,6 +42,11 @@ where
 {
     fn start(cluster: &Cluster, core: N) -> Self {
         let node = NodeId::Client(cluster.next_client_id());
+        if cluster.trace().is_capturing() {
+            if let Some(machine) = crate::cluster::current_machine() {
+                cluster.trace().name_machine(node, &machine);
+            }
+        }
         let (commands, receiver) = mpsc::unbounded_channel();
         let waiters: Waiters<T> = Arc::default();
         let cell: NodeCell<N> = Arc::new(Mutex::new(Some(core)));

@@ -10,7 +10,7 @@ use crate::driver::{ip_of, now_ms, run_node, NodeCell};
 use crate::faults::{Faults, Partitions};
 use crate::goals::goal_of;
 use crate::narrate::narrate;
-use crate::trace::Trace;
+use crate::trace::{FaultEvent, FaultKind, NodeEvent, Trace};
 use kafkasim::broker::Broker;
 use kafkasim::config::{BrokerConfig, ControllerConfig, Truncation};
 use kafkasim::controller::Controller;
@@ -60,6 +60,17 @@ struct Inner {
     next_client: Mutex<u32>,
 }
 
+tokio::task_local! {
+    /// The name of the client machine the current task's application code runs on.
+    static MACHINE: String;
+}
+
+/// The name of the client machine running the current application code
+/// (`spawn_client`'s name), if any.
+pub(crate) fn current_machine() -> Option<String> {
+    MACHINE.try_with(Clone::clone).ok()
+}
+
 /// A handle to the running cluster; cheap to clone into client code.
 #[derive(Clone)]
 pub struct Cluster(Arc<Inner>);
@@ -96,15 +107,14 @@ where
                 disk.crash(kind);
                 if restarted {
                     trace.record(now, me, format_args!("restart after {kind:?}"));
-                    trace.timeline(
-                        now,
-                        me.to_string(),
-                        format!("restarted after {}", describe_crash(kind)),
-                    );
+                    let text = format!("restarted after {}", describe_crash(kind));
+                    trace.capture(|| FaultEvent::new(now, FaultKind::Restart, &[me], &text));
+                    trace.timeline(now, me.to_string(), text);
                 }
                 *cell.lock().expect("node lock") = Some(make(disk, now));
                 let timeline = trace.clone();
                 let on_event = move |now, event| {
+                    timeline.capture(|| NodeEvent::new(now, me, &event));
                     if let Some(goal) = goal_of(&event) {
                         timeline.reach_goal(goal);
                     }
@@ -235,7 +245,7 @@ impl Cluster {
             .ip(ip_of(NodeId::Client(id)))
             .build();
         self.partitions().add_client(name, node.id());
-        node.spawn(future)
+        node.spawn(MACHINE.scope(name.to_string(), future))
     }
 
     fn broker(&self, id: BrokerId) -> &Server<Broker> {
@@ -252,11 +262,9 @@ impl Cluster {
         self.0
             .trace
             .record(now, node, format_args!("crash {kind:?}"));
-        self.0.trace.timeline(
-            now,
-            node.to_string(),
-            format!("crashed ({})", describe_crash(kind)),
-        );
+        let text = format!("crashed ({})", describe_crash(kind));
+        (self.0.trace).capture(|| FaultEvent::new(now, FaultKind::Crash, &[node], &text));
+        self.0.trace.timeline(now, node.to_string(), text);
         madsim::runtime::Handle::current().kill(server.handle.id());
     }
 

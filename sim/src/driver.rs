@@ -19,7 +19,7 @@
 mod connections;
 
 use crate::faults::Faults;
-use crate::trace::Trace;
+use crate::trace::{MessageEvent, Trace};
 use connections::{accept_loop, connect, futures_send, Connections, Envelope, Inbound};
 use kafkasim::ids::NodeId;
 use kafkasim::node::{Effect, Node, Peer};
@@ -213,13 +213,18 @@ fn deliver<N: Node>(
     trace: &Trace,
 ) {
     match inbound {
-        Inbound::Message { from, message } => {
+        Inbound::Message {
+            from,
+            message,
+            sent_ms,
+        } => {
             if !conns.is_open(from.connection) {
                 trace.record(now, me, format_args!("discard {} {:?}", from.node, message));
                 return;
             }
             trace.record(now, me, format_args!("recv {} {:?}", from.node, message));
             trace.count_message();
+            trace.capture(|| MessageEvent::delivered(now, sent_ms, from.node, me, &message));
             node.on_message(now, from, message);
         }
         Inbound::Closed { peer, connection } => {
@@ -263,6 +268,8 @@ where
     let Wiring {
         me, trace, inbox, ..
     } = *wiring;
+    // Only a trace that captures events reads the clock for the send time.
+    let sent_ms = || if trace.is_capturing() { now_ms() } else { 0 };
     let mut unreachable = Vec::new();
     for effect in effects {
         match effect {
@@ -277,7 +284,11 @@ where
                 let link = &conns.outgoing[&to];
                 if link
                     .sender
-                    .send(Box::new(Envelope { from: me, message }))
+                    .send(Box::new(Envelope {
+                        from: me,
+                        message,
+                        sent_ms: sent_ms(),
+                    }))
                     .await
                     .is_err()
                 {
@@ -296,7 +307,12 @@ where
                     continue;
                 }
                 let link = &incoming[&to.connection];
-                let _ = futures_send(&link.sender, Envelope { from: me, message });
+                let envelope = Envelope {
+                    from: me,
+                    message,
+                    sent_ms: sent_ms(),
+                };
+                let _ = futures_send(&link.sender, envelope);
             }
             Effect::Emit(event) => {
                 let now = now_ms();

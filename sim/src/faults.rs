@@ -43,6 +43,7 @@
 
 use crate::cluster::Cluster;
 use crate::driver::now_ms;
+use crate::trace::{Captured, FaultEvent, FaultKind};
 use kafkasim::ids::{BrokerId, NodeId};
 use madsim::net::NetSim;
 use madsim::task::NodeId as MachineId;
@@ -220,6 +221,15 @@ impl Partitions {
     }
 }
 
+/// A captured fault of the client machines named `client` (and `nodes`).
+fn client_fault(now: u64, kind: FaultKind, client: &str, nodes: &[NodeId], text: &str) -> Captured {
+    let mut event = FaultEvent::new(now, kind, nodes, text);
+    if let Captured::Fault(fault) = &mut event {
+        fault.client = Some(client.to_string());
+    }
+    event
+}
+
 fn names(nodes: &[NodeId]) -> String {
     let names: Vec<String> = nodes.iter().map(NodeId::to_string).collect();
     names.join(", ")
@@ -227,11 +237,19 @@ fn names(nodes: &[NodeId]) -> String {
 
 /// The fault-injection API of a running cluster (the "nemesis" of a scenario).
 impl Cluster {
-    /// Writes a fault to the trace and to the timeline under `who`.
-    fn note_fault(&self, node: NodeId, who: &str, text: String) {
+    /// Writes a fault to the trace and to the timeline under `who`; a trace that
+    /// captures events gets it typed, as `capture` makes it.
+    fn note_fault(
+        &self,
+        node: NodeId,
+        who: &str,
+        text: String,
+        capture: impl FnOnce(u64, &str) -> Captured,
+    ) {
         let now = now_ms();
         self.trace()
             .record(now, node, format_args!("fault {who}: {text}"));
+        self.trace().capture(|| capture(now, &text));
         self.trace().timeline(now, who, text);
     }
 
@@ -239,13 +257,19 @@ impl Cluster {
     /// messages on their connections stall and new connections are refused.
     pub fn cut_link(&self, a: NodeId, b: NodeId) {
         self.partitions().set_cut(a, b, true);
-        self.note_fault(a, "network", format!("{a} and {b} cut off from each other"));
+        let text = format!("{a} and {b} cut off from each other");
+        self.note_fault(a, "network", text, |now, text| {
+            FaultEvent::new(now, FaultKind::CutLink, &[a, b], text)
+        });
     }
 
     /// Restores a link cut by `cut_link`; stalled messages arrive in order.
     pub fn restore_link(&self, a: NodeId, b: NodeId) {
         self.partitions().set_cut(a, b, false);
-        self.note_fault(a, "network", format!("{a} and {b} reconnected"));
+        let text = format!("{a} and {b} reconnected");
+        self.note_fault(a, "network", text, |now, text| {
+            FaultEvent::new(now, FaultKind::RestoreLink, &[a, b], text)
+        });
     }
 
     /// Cuts a broker off from the controller and every other broker, but not from
@@ -256,7 +280,10 @@ impl Cluster {
         let others = names(&partitions.others(id));
         drop(partitions);
         let text = format!("broker-{id} cut off from {others} (clients still reach it)");
-        self.note_fault(NodeId::Broker(id), "network", text);
+        let node = NodeId::Broker(id);
+        self.note_fault(node, "network", text, |now, text| {
+            FaultEvent::new(now, FaultKind::Isolate, &[node], text)
+        });
     }
 
     /// Undoes `isolate_broker` (links cut on their own stay cut).
@@ -266,21 +293,30 @@ impl Cluster {
         let others = names(&partitions.others(id));
         drop(partitions);
         let text = format!("broker-{id} reconnected to {others}");
-        self.note_fault(NodeId::Broker(id), "network", text);
+        let node = NodeId::Broker(id);
+        self.note_fault(node, "network", text, |now, text| {
+            FaultEvent::new(now, FaultKind::Heal, &[node], text)
+        });
     }
 
     /// Cuts every client machine named `name` off from a broker, both ways.
     pub fn cut_client(&self, name: &str, broker: BrokerId) {
         self.partitions().set_client_cut(name, broker, true);
         let text = format!("{name} cut off from broker-{broker}");
-        self.note_fault(NodeId::Broker(broker), "network", text);
+        let node = NodeId::Broker(broker);
+        self.note_fault(node, "network", text, |now, text| {
+            client_fault(now, FaultKind::CutClient, name, &[node], text)
+        });
     }
 
     /// Restores what `cut_client` cut.
     pub fn restore_client(&self, name: &str, broker: BrokerId) {
         self.partitions().set_client_cut(name, broker, false);
         let text = format!("{name} reconnected to broker-{broker}");
-        self.note_fault(NodeId::Broker(broker), "network", text);
+        let node = NodeId::Broker(broker);
+        self.note_fault(node, "network", text, |now, text| {
+            client_fault(now, FaultKind::RestoreClient, name, &[node], text)
+        });
     }
 
     /// The next `api` response `from` sends (`api` as `Response::api_name`, e.g.
@@ -289,7 +325,9 @@ impl Cluster {
     pub fn drop_next_response(&self, api: &'static str, from: NodeId) {
         self.faults().arm_lost_response(from, api);
         let text = format!("the next {api} response from {from} will be lost");
-        self.note_fault(from, "network", text);
+        self.note_fault(from, "network", text, |now, text| {
+            FaultEvent::new(now, FaultKind::LostResponse, &[from], text)
+        });
     }
 
     /// Stops every thread of a broker's process, as a long GC pause or a stalled
@@ -299,7 +337,10 @@ impl Cluster {
         let machine = self.partitions().server_machine(NodeId::Broker(id));
         madsim::runtime::Handle::current().pause(machine);
         let text = "paused (stop-the-world: no thread runs)".to_string();
-        self.note_fault(NodeId::Broker(id), &format!("broker-{id}"), text);
+        let node = NodeId::Broker(id);
+        self.note_fault(node, &format!("broker-{id}"), text, |now, text| {
+            FaultEvent::new(now, FaultKind::Pause, &[node], text)
+        });
     }
 
     /// Kills every client machine named `name`: its application code and its
@@ -309,7 +350,11 @@ impl Cluster {
         for machine in self.partitions().client_machines(name) {
             madsim::runtime::Handle::current().kill(machine);
         }
-        self.note_client_fault(name, "crashed (process gone, nothing closed)");
+        self.note_client_fault(
+            name,
+            FaultKind::ClientCrash,
+            "crashed (process gone, nothing closed)",
+        );
     }
 
     /// Pauses every client machine named `name` (a long GC pause, a stopped VM):
@@ -318,7 +363,11 @@ impl Cluster {
         for machine in self.partitions().client_machines(name) {
             madsim::runtime::Handle::current().pause(machine);
         }
-        self.note_client_fault(name, "paused (stop-the-world: no thread runs)");
+        self.note_client_fault(
+            name,
+            FaultKind::ClientPause,
+            "paused (stop-the-world: no thread runs)",
+        );
     }
 
     /// Lets paused client machines named `name` run again.
@@ -326,12 +375,15 @@ impl Cluster {
         for machine in self.partitions().client_machines(name) {
             madsim::runtime::Handle::current().resume(machine);
         }
-        self.note_client_fault(name, "resumed after the pause");
+        self.note_client_fault(name, FaultKind::ClientResume, "resumed after the pause");
     }
 
     /// A client fault goes on the timeline, which is part of the trace too.
-    fn note_client_fault(&self, name: &str, text: &str) {
-        self.trace().timeline(now_ms(), name, text);
+    fn note_client_fault(&self, name: &str, kind: FaultKind, text: &str) {
+        let now = now_ms();
+        self.trace()
+            .capture(|| client_fault(now, kind, name, &[], text));
+        self.trace().timeline(now, name, text);
     }
 
     /// Lets a paused broker run again; it carries on where it stopped.
@@ -339,7 +391,10 @@ impl Cluster {
         let machine = self.partitions().server_machine(NodeId::Broker(id));
         madsim::runtime::Handle::current().resume(machine);
         let text = "resumed after the pause".to_string();
-        self.note_fault(NodeId::Broker(id), &format!("broker-{id}"), text);
+        let node = NodeId::Broker(id);
+        self.note_fault(node, &format!("broker-{id}"), text, |now, text| {
+            FaultEvent::new(now, FaultKind::Resume, &[node], text)
+        });
     }
 }
 

@@ -16,6 +16,7 @@
 //! - [`goals`]: the "sometimes" goals a run reached (leader changed, …).
 //! - [`check`]: anomalies in what clients saw and in the replicas.
 //! - [`render`]: a run report as the text `kafkasim run` prints.
+//! - [`report`]: a run as files a browser shows (`kafkasim run --report DIR`).
 //! - [`history`]: what clients did, as invocations and completions (Jepsen's history).
 //! - [`checkers`]: named anomalies (`lost-write`, `poll-skip`, …) found in a history.
 //! - [`run`]: one seeded run in a fresh simulator, and its report.
@@ -42,6 +43,7 @@ pub mod history;
 pub mod narrate;
 pub mod nemesis;
 pub mod render;
+pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod shrink;

@@ -1,14 +1,94 @@
 //! Renders a run report as the text `kafkasim run` prints.
+//!
+//! On a terminal (and without `NO_COLOR`, see <https://no-color.org>), `run`
+//! prints the same text with colours: each timeline line's node by its kind
+//! (controller, broker, client, network), faults and their undoing highlighted,
+//! the verdict green or red. Anywhere else (a pipe, a file, a test) the text is
+//! plain, byte for byte what [`render`] returns.
 
 use crate::run::{RunReport, Verdict};
 use std::fmt::Write as _;
 
 /// The replay command for a run, as printed under every report.
 pub fn replay_command(report: &RunReport) -> String {
+    let longer = report.safety_phase_ms.map_or(String::new(), |ms| {
+        format!(" --safety-phase-s {}", ms / 1000)
+    });
     format!(
-        "cargo run --release -- run --seed {} --scenario {}",
+        "cargo run --release -- run --seed {} --scenario {}{longer}",
         report.seed, report.scenario
     )
+}
+
+/// Plain text, or text with ANSI colours for a terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    Color,
+}
+
+impl Style {
+    /// Colours when `terminal` and the `NO_COLOR` variable (`no_color`) is unset
+    /// or empty.
+    pub fn choose(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> Style {
+        if terminal && no_color.is_none_or(|v| v.is_empty()) {
+            Style::Color
+        } else {
+            Style::Plain
+        }
+    }
+
+    /// `text` in the SGR colour `code`; `text` itself when plain.
+    fn paint(self, code: &str, text: &str) -> String {
+        match self {
+            Style::Plain => text.to_string(),
+            Style::Color => format!("\x1b[{code}m{text}\x1b[0m"),
+        }
+    }
+}
+
+const DIM: &str = "2";
+const RED: &str = "1;31";
+const YELLOW: &str = "33";
+const GREEN: &str = "32";
+const BLUE: &str = "34";
+const MAGENTA: &str = "35";
+const CYAN: &str = "36";
+
+/// The colour of a timeline line's node column, by the node's kind.
+fn node_color(node: &str) -> &'static str {
+    if node == "controller" {
+        MAGENTA
+    } else if node.starts_with("broker-") {
+        BLUE
+    } else if node == "network" || node == "nemesis" {
+        YELLOW
+    } else {
+        GREEN
+    }
+}
+
+/// The colour of a timeline line's text: faults red, their undoing cyan, what
+/// the cluster did about them (truncations, fencing, unclean elections) yellow.
+fn text_color(node: &str, text: &str) -> Option<&'static str> {
+    let starts = |words: &[&str]| words.iter().any(|w| text.starts_with(w));
+    if starts(&["crashed", "paused"])
+        || (node == "network" && (text.contains("cut off") || text.contains("lost")))
+    {
+        Some(RED)
+    } else if starts(&["restarted", "resumed"])
+        || (node == "network" && text.contains("reconnected"))
+    {
+        Some(CYAN)
+    } else if node == "nemesis"
+        || [" truncated ", " fenced:", "UNCLEAN", "no leader available"]
+            .iter()
+            .any(|w| text.contains(w))
+    {
+        Some(YELLOW)
+    } else {
+        None
+    }
 }
 
 /// A partition holding more records than this is shown by its first and last.
@@ -34,7 +114,13 @@ fn shown_values(p: &crate::run::PartitionSummary) -> String {
     }
 }
 
+/// The text `kafkasim run` prints, plain.
 pub fn render(report: &RunReport) -> String {
+    render_styled(report, Style::Plain)
+}
+
+/// The text `kafkasim run` prints, in `style`.
+pub fn render_styled(report: &RunReport, style: Style) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -48,11 +134,13 @@ pub fn render(report: &RunReport) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "timeline (simulated time):");
     for entry in &report.timeline {
-        let _ = writeln!(
-            out,
-            "{:>8} ms  {:<10}  {}",
-            entry.time_ms, entry.node, entry.text
-        );
+        let time = style.paint(DIM, &format!("{:>8} ms", entry.time_ms));
+        let node = style.paint(node_color(&entry.node), &format!("{:<10}", entry.node));
+        let text = match text_color(&entry.node, &entry.text) {
+            Some(color) => style.paint(color, &entry.text),
+            None => entry.text.clone(),
+        };
+        let _ = writeln!(out, "{time}  {node}  {text}");
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "partitions at the end:");
@@ -78,7 +166,7 @@ pub fn render(report: &RunReport) -> String {
     if !report.outcome.allowed_anomalies.is_empty() {
         let _ = writeln!(out, "anomalies Kafka allows here:");
         for anomaly in &report.outcome.allowed_anomalies {
-            let _ = writeln!(out, "  {anomaly}");
+            let _ = writeln!(out, "  {}", style.paint(YELLOW, anomaly));
         }
         let _ = writeln!(out);
     }
@@ -91,10 +179,10 @@ pub fn render(report: &RunReport) -> String {
         let _ = writeln!(out, "reached: {}", reached.join(", "));
     }
     let verdict = match &report.verdict {
-        Verdict::Ok => "ok: every check passed".to_string(),
-        Verdict::Failed(why) => format!("FAILED (correctness): {why}"),
-        Verdict::Stuck(why) => format!("FAILED (liveness): {why}"),
-        Verdict::Crash(why) => format!("FAILED (crash): {why}"),
+        Verdict::Ok => style.paint(GREEN, "ok: every check passed"),
+        Verdict::Failed(why) => style.paint(RED, &format!("FAILED (correctness): {why}")),
+        Verdict::Stuck(why) => style.paint(RED, &format!("FAILED (liveness): {why}")),
+        Verdict::Crash(why) => style.paint(RED, &format!("FAILED (crash): {why}")),
     };
     let _ = writeln!(out, "verdict: {verdict}");
     let _ = writeln!(
@@ -107,4 +195,27 @@ pub fn render(report: &RunReport) -> String {
     );
     let _ = writeln!(out, "replay: {}", replay_command(report));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        assert_eq!(Style::choose(true, None), Style::Color);
+        assert_eq!(Style::choose(true, Some(OsStr::new(""))), Style::Color);
+        assert_eq!(Style::choose(true, Some(OsStr::new("1"))), Style::Plain);
+        assert_eq!(Style::choose(false, None), Style::Plain);
+    }
+
+    #[test]
+    fn plain_paint_is_the_text_itself() {
+        assert_eq!(Style::Plain.paint(RED, "crashed"), "crashed");
+        assert_eq!(
+            Style::Color.paint(RED, "crashed"),
+            "\x1b[1;31mcrashed\x1b[0m"
+        );
+    }
 }

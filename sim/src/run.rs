@@ -8,13 +8,58 @@
 use crate::check::replica_divergence;
 use crate::cluster::Cluster;
 use crate::scenario::{Scenario, ScenarioOutcome};
-use crate::trace::{TimelineEntry, Trace};
+use crate::trace::{Captured, TimelineEntry, Trace};
 use kafkasim::ids::{BrokerId, Offset, TopicPartition};
 use kafkasim::log::Log;
+use kafkasim::metadata::PartitionInfo;
+use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// A scenario that has not finished after this much simulated time is stuck.
 pub const SCENARIO_TIME_LIMIT_MS: u64 = 600_000;
+
+/// What a run keeps besides its report, and the knobs a run may turn.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Keep every trace line (`kafkasim replay`).
+    pub keep_trace: bool,
+    /// Capture typed events and the replicas' logs (`kafkasim run --report`).
+    pub capture: bool,
+    /// How long the `standard` scenario draws and carries out faults, instead of
+    /// its 60 s (`kafkasim run --safety-phase-s`); other scenarios ignore it.
+    pub safety_phase_ms: Option<u64>,
+}
+
+thread_local! {
+    /// The current run's `RunOptions::safety_phase_ms` (each run has its own thread).
+    static SAFETY_PHASE_MS: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// The safety phase the current run asked for, if any (read by `standard`).
+pub fn safety_phase_ms() -> Option<u64> {
+    SAFETY_PHASE_MS.with(Cell::get)
+}
+
+/// What a run captured for its report (`RunOptions::capture`).
+#[derive(Debug, Clone, Default)]
+pub struct RunCapture {
+    /// Every captured event, in the order it happened.
+    pub events: Vec<Captured>,
+    /// The machine each client node ran on (`client-3` → `producer`).
+    pub machines: BTreeMap<String, String>,
+    /// Every partition at the end, with each replica's log.
+    pub logs: Vec<PartitionLogs>,
+}
+
+/// One partition at the end of a run: the controller's view and every replica's log.
+#[derive(Debug, Clone)]
+pub struct PartitionLogs {
+    pub partition: TopicPartition,
+    pub info: PartitionInfo,
+    /// Each assigned replica's log (`None`: the broker has none, or is down).
+    pub replicas: Vec<(BrokerId, Option<Log>)>,
+}
 
 /// What one partition looks like on its leader at the end of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,42 +104,77 @@ pub struct RunReport {
     pub goals: std::collections::BTreeMap<&'static str, u64>,
     pub outcome: ScenarioOutcome,
     pub verdict: Verdict,
+    /// What the run captured for a report (`None` unless asked for).
+    pub capture: Option<RunCapture>,
+    /// The longer safety phase the run was asked for (`RunOptions`), if any.
+    pub safety_phase_ms: Option<u64>,
 }
 
 /// Runs `scenario` with `seed` in a fresh simulator on a fresh thread.
 pub fn run_seed(seed: u64, scenario: &'static Scenario, keep_trace: bool) -> RunReport {
-    // The trace lives outside the worker so that a crash still shows what led to it.
-    let trace = if keep_trace {
-        Trace::keeping_lines()
-    } else {
-        Trace::default()
+    let options = RunOptions {
+        keep_trace,
+        ..RunOptions::default()
     };
+    run_seed_with(seed, scenario, &options)
+}
+
+/// Runs `scenario` with `seed` as `options` say, in a fresh simulator on a fresh thread.
+pub fn run_seed_with(seed: u64, scenario: &'static Scenario, options: &RunOptions) -> RunReport {
+    // The trace lives outside the worker so that a crash still shows what led to it.
+    let trace = Trace::new(options.keep_trace, options.capture);
     let worker_trace = trace.clone();
+    let worker_options = options.clone();
     let worker = std::thread::Builder::new()
         .name(format!("seed-{seed}"))
-        .spawn(move || simulate(seed, scenario, worker_trace))
+        .spawn(move || simulate(seed, scenario, worker_trace, &worker_options))
         .expect("the OS can start a thread");
     match worker.join() {
         Ok(report) => report,
-        Err(panic) => crash_report(seed, scenario, &trace, panic_message(&panic)),
+        Err(panic) => {
+            let mut report = crash_report(seed, scenario, &trace, panic_message(&panic));
+            report.safety_phase_ms = options.safety_phase_ms;
+            report
+        }
     }
 }
 
-fn simulate(seed: u64, scenario: &'static Scenario, trace: Trace) -> RunReport {
+/// The simulated time a scenario may take: the standard bound, longer by as much
+/// as a longer safety phase asks for.
+pub fn time_limit_ms(options: &RunOptions) -> u64 {
+    let extra = options.safety_phase_ms.unwrap_or(0);
+    SCENARIO_TIME_LIMIT_MS + extra
+}
+
+fn simulate(
+    seed: u64,
+    scenario: &'static Scenario,
+    trace: Trace,
+    options: &RunOptions,
+) -> RunReport {
+    SAFETY_PHASE_MS.with(|cell| cell.set(options.safety_phase_ms));
     let runtime = crate::app::runtime(seed);
     let spec = scenario.cluster();
     let run_trace = trace.clone();
-    let (outcome, partitions, simulated_ms, finished) = runtime.block_on(async move {
+    let limit_ms = time_limit_ms(options);
+    let capture = options.capture;
+    let (outcome, partitions, logs, simulated_ms, finished) = runtime.block_on(async move {
         let cluster = Cluster::start(&spec, run_trace);
-        let limit = Duration::from_millis(SCENARIO_TIME_LIMIT_MS);
+        let limit = Duration::from_millis(limit_ms);
         let result = madsim::time::timeout(limit, scenario.start(cluster.clone())).await;
         let partitions = summarize(&cluster);
+        let logs = if capture {
+            replica_logs(&cluster)
+        } else {
+            vec![]
+        };
         // Drops the tasks still running, which would otherwise outlive the run.
         cluster.shut_down();
         let finished = result.is_ok();
         (
             result.unwrap_or_default(),
             partitions,
+            logs,
             crate::driver::now_ms(),
             finished,
         )
@@ -110,7 +190,7 @@ fn simulate(seed: u64, scenario: &'static Scenario, trace: Trace) -> RunReport {
     let verdict = match (&failure, &outcome.liveness_failure, finished) {
         (_, _, false) => Verdict::Stuck(format!(
             "the scenario did not finish within {} s of simulated time",
-            SCENARIO_TIME_LIMIT_MS / 1000
+            limit_ms / 1000
         )),
         // A broken promise outranks slowness; the slowness is still told.
         (Some(failure), Some(stuck), true) => {
@@ -134,7 +214,28 @@ fn simulate(seed: u64, scenario: &'static Scenario, trace: Trace) -> RunReport {
         goals: trace.goals(),
         outcome,
         verdict,
+        capture: capture.then(|| RunCapture {
+            events: trace.captured(),
+            machines: trace.machines(),
+            logs,
+        }),
+        safety_phase_ms: options.safety_phase_ms,
     }
+}
+
+/// Every replica's log of every partition, for a report.
+fn replica_logs(cluster: &Cluster) -> Vec<PartitionLogs> {
+    let image = cluster.metadata();
+    image
+        .partitions()
+        .map(|(tp, info)| PartitionLogs {
+            replicas: (info.replicas.iter())
+                .map(|&b| (b, cluster.log(b, &tp)))
+                .collect(),
+            info: info.clone(),
+            partition: tp,
+        })
+        .collect()
 }
 
 fn spec_brokers(scenario: &Scenario) -> u32 {
@@ -203,6 +304,12 @@ fn crash_report(
         goals: trace.goals(),
         outcome: ScenarioOutcome::default(),
         verdict: Verdict::Crash(message),
+        capture: trace.is_capturing().then(|| RunCapture {
+            events: trace.captured(),
+            machines: trace.machines(),
+            logs: vec![],
+        }),
+        safety_phase_ms: None,
     }
 }
 

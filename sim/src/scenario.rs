@@ -110,12 +110,22 @@ impl Scenario {
         }
     }
 
-    /// Starts the scenario's application code on `cluster`.
+    /// Starts the scenario's application code on `cluster`. A workload's safety
+    /// phase is the run's `--safety-phase-s`, when one was given.
     pub fn start(&self, cluster: Cluster) -> ScenarioFuture {
+        let longer = |mut workload: Workload| {
+            if let Some(ms) = crate::run::safety_phase_ms() {
+                workload.safety_ms = ms;
+                if let workload::FaultPlan::Schedule(schedule) = &mut workload.faults {
+                    schedule.phase_ms = ms;
+                }
+            }
+            Arc::new(workload)
+        };
         match &self.body {
             Body::Code { run, .. } => run(cluster),
-            Body::BuiltIn(workload) => Arc::new(workload()).start(cluster),
-            Body::File(workload) => workload.clone().start(cluster),
+            Body::BuiltIn(workload) => longer(workload()).start(cluster),
+            Body::File(workload) => longer((**workload).clone()).start(cluster),
         }
     }
 

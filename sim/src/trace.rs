@@ -4,11 +4,21 @@
 //! trace, byte for byte, so the CLI prints a hash of it. The full text is kept only
 //! when asked for (`kafkasim replay`), since formatting every message costs time.
 //! The *timeline* is the short, human story of the run that `kafkasim run` prints.
+//!
+//! A trace can also *capture* typed events ([`Captured`]: delivered messages, node
+//! events, faults, timeline entries) for `kafkasim run --report`. Capture is
+//! chosen when the trace is made and never changes the hash or the lines; a trace
+//! that does not capture skips it without taking its lock.
 
 use kafkasim::ids::NodeId;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
+
+mod capture;
+pub use capture::{
+    Captured, Direction, FaultEvent, FaultKind, MessageEvent, NodeEvent, RecordAt, TimelineEvent,
+};
 
 /// FNV-1a, 64 bit: a stable hash that does not depend on the Rust version.
 #[derive(Debug, Clone, Copy)]
@@ -52,24 +62,86 @@ struct TraceState {
     /// How often each "sometimes" goal was reached (see `goals`).
     goals: BTreeMap<&'static str, u64>,
     scratch: String,
+    /// Typed events, in the order they happened (only when capturing).
+    captured: Vec<Captured>,
+    /// The machine each client node runs on (`client-3` → `producer`), when capturing.
+    machines: BTreeMap<String, String>,
 }
 
 /// A shared handle to the run's trace; cheap to clone into every node.
 #[derive(Debug, Clone, Default)]
-pub struct Trace(Arc<Mutex<TraceState>>);
+pub struct Trace {
+    state: Arc<Mutex<TraceState>>,
+    /// Set once when the trace is made, so a trace that does not capture never
+    /// locks for it.
+    capturing: bool,
+}
 
 impl Trace {
     /// A trace that also keeps every line, for `kafkasim replay`.
     pub fn keeping_lines() -> Self {
-        let trace = Trace::default();
-        trace.0.lock().expect("trace lock").lines = Some(Vec::new());
+        Trace::new(true, false)
+    }
+
+    /// A trace that also captures typed events, for `kafkasim run --report`.
+    pub fn keeping_events() -> Self {
+        Trace::new(false, true)
+    }
+
+    /// A trace that keeps its lines and/or captures typed events.
+    pub fn new(keep_lines: bool, capture: bool) -> Self {
+        let trace = Trace {
+            state: Arc::default(),
+            capturing: capture,
+        };
+        if keep_lines {
+            trace.lock().lines = Some(Vec::new());
+        }
         trace
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, TraceState> {
+        self.state.lock().expect("trace lock")
+    }
+
+    /// Whether this trace captures typed events.
+    pub fn is_capturing(&self) -> bool {
+        self.capturing
+    }
+
+    /// Captures the event `make` builds, only when capturing: the event is not
+    /// even built otherwise. Never part of the hash.
+    pub fn capture(&self, make: impl FnOnce() -> Captured) {
+        if self.capturing {
+            let event = make();
+            self.lock().captured.push(event);
+        }
+    }
+
+    /// Notes the machine a client node runs on (when capturing), so a report can
+    /// name its lane `client-3 (producer)`.
+    pub fn name_machine(&self, node: NodeId, machine: &str) {
+        if self.capturing {
+            self.lock()
+                .machines
+                .insert(node.to_string(), machine.to_string());
+        }
+    }
+
+    /// Every captured event, in order (empty when not capturing).
+    pub fn captured(&self) -> Vec<Captured> {
+        self.lock().captured.clone()
+    }
+
+    /// The machine of each client node named so far (see `name_machine`).
+    pub fn machines(&self) -> BTreeMap<String, String> {
+        self.lock().machines.clone()
     }
 
     /// Records one event. `what` is formatted only into a scratch buffer, hashed,
     /// and kept only when lines are kept.
     pub fn record(&self, time_ms: u64, node: NodeId, what: std::fmt::Arguments<'_>) {
-        let mut state = self.0.lock().expect("trace lock");
+        let mut state = self.lock();
         let state = &mut *state;
         state.scratch.clear();
         let _ = write!(state.scratch, "{time_ms:>8} {node:<12} {what}");
@@ -82,7 +154,7 @@ impl Trace {
     }
 
     pub fn count_message(&self) {
-        self.0.lock().expect("trace lock").messages += 1;
+        self.lock().messages += 1;
     }
 
     /// Adds a line to the human timeline (also part of the trace).
@@ -92,52 +164,48 @@ impl Trace {
             node: node.into(),
             text: text.into(),
         };
-        let mut state = self.0.lock().expect("trace lock");
+        let mut state = self.lock();
         state.hash.write(
             format!("timeline {} {} {}\n", entry.time_ms, entry.node, entry.text).as_bytes(),
         );
+        if self.capturing {
+            state.captured.push(Captured::Timeline(TimelineEvent {
+                time_ms: entry.time_ms,
+                node: entry.node.clone(),
+                text: entry.text.clone(),
+            }));
+        }
         state.timeline.push(entry);
     }
 
     /// Counts one more reach of a "sometimes" goal.
     pub fn reach_goal(&self, goal: &'static str) {
-        *self
-            .0
-            .lock()
-            .expect("trace lock")
-            .goals
-            .entry(goal)
-            .or_insert(0) += 1;
+        *self.lock().goals.entry(goal).or_insert(0) += 1;
     }
 
     /// Each goal reached, with how often.
     pub fn goals(&self) -> BTreeMap<&'static str, u64> {
-        self.0.lock().expect("trace lock").goals.clone()
+        self.lock().goals.clone()
     }
 
     pub fn hash(&self) -> u64 {
-        self.0.lock().expect("trace lock").hash.finish()
+        self.lock().hash.finish()
     }
 
     pub fn events(&self) -> u64 {
-        self.0.lock().expect("trace lock").events
+        self.lock().events
     }
 
     pub fn messages(&self) -> u64 {
-        self.0.lock().expect("trace lock").messages
+        self.lock().messages
     }
 
     pub fn timeline_entries(&self) -> Vec<TimelineEntry> {
-        self.0.lock().expect("trace lock").timeline.clone()
+        self.lock().timeline.clone()
     }
 
     pub fn lines(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .expect("trace lock")
-            .lines
-            .clone()
-            .unwrap_or_default()
+        self.lock().lines.clone().unwrap_or_default()
     }
 }
 

@@ -75,7 +75,10 @@ fn seeds() -> String {
     for seed in [7, 7, 8] {
         let text = render(&quickstart_run(seed, false));
         let lines: Vec<&str> = text.lines().collect();
-        let _ = writeln!(out, "$ kafkasim run --seed {seed} --scenario quickstart | tail -n 3");
+        let _ = writeln!(
+            out,
+            "$ kafkasim run --seed {seed} --scenario quickstart | tail -n 3"
+        );
         for line in &lines[lines.len() - 3..] {
             let _ = writeln!(out, "{line}");
         }
@@ -112,7 +115,9 @@ fn partitions_seed_7() -> String {
         .iter()
         .position(|l| l.starts_with("partitions at the end"))
         .expect("the report lists partitions");
-    let mut out = format!("$ kafkasim run --seed 7 --scenario quickstart | grep -A {after} 'partitions at the end'\n");
+    let mut out = format!(
+        "$ kafkasim run --seed 7 --scenario quickstart | grep -A {after} 'partitions at the end'\n"
+    );
     for line in &lines[at..=at + after] {
         let _ = writeln!(out, "{line}");
     }

@@ -141,7 +141,15 @@ fn lines_after<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
 
 #[test]
 fn a_sweep_of_quickstart_lists_every_seed_ok_and_keeps_progress_off_stdout() {
-    let output = kafkasim(&["sweep", "--seeds", "1..=4", "--jobs", "2", "--scenario", "quickstart"]);
+    let output = kafkasim(&[
+        "sweep",
+        "--seeds",
+        "1..=4",
+        "--jobs",
+        "2",
+        "--scenario",
+        "quickstart",
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     for expected in [

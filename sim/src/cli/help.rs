@@ -6,25 +6,27 @@ kafkasim: Apache Kafka in a deterministic network simulator
 Usage: kafkasim <COMMAND> [OPTIONS]
 
 Commands:
-  run        Run a scenario with a seed; print its timeline and a trace hash
-  replay     Run a seed and print its full trace, message by message
-  sweep      Run many seeds of a scenario; print one summary
-  shrink     Reduce a failing seed to a minimal scenario file
-  merge      Merge the JSON summaries of several sweeps (e.g. of shards) into one
-  bench      Measure how fast the standard scenario runs, against madsim alone
-  scenarios  List the built-in scenarios
-  help       Print this help, or the help of a command
+  run           Run a scenario with a seed; print its timeline and a trace hash
+  replay        Run a seed and print its full trace, message by message
+  sweep         Run many seeds of a scenario; print one summary
+  shrink        Reduce a failing seed to a minimal scenario file
+  merge         Merge the JSON summaries of several sweeps (e.g. of shards) into one
+  bench         Measure how fast the standard scenario runs, against madsim alone
+  scenarios     List the built-in scenarios
+  report-check  Read a run report back and check its files
+  help          Print this help, or the help of a command
 
 The same seed always gives the same run, byte for byte.
 Run `kafkasim <COMMAND> --help` for a command's options.
 
-Exit codes: 0 ok, 1 correctness failure, 2 usage error, 3 liveness failure, 4 crash.
+Exit codes: 0 ok, 1 correctness failure, 2 usage error (also: a report that
+cannot be written or read), 3 liveness failure, 4 crash.
 ";
 
 pub const RUN_HELP: &str = "\
 Run a scenario with a seed; print its timeline and a trace hash
 
-Usage: kafkasim run [--seed N] [--scenario NAME|FILE.toml]
+Usage: kafkasim run [--seed N] [--scenario NAME|FILE.toml] [--report DIR [--force]]
 
 Options:
   --seed N           The simulation seed (a number). Without it, a scenario
@@ -32,7 +34,18 @@ Options:
                      and the command that replays it is printed.
   --scenario NAME    A built-in scenario (default: replicated); see `kafkasim scenarios`.
                      Or a scenario file, such as sim/scenarios/standard.toml.
+  --report DIR       Also write a report of the run into DIR: index.html (open it
+                     in a browser, no network needed), trace.jsonl, history.jsonl
+                     and summary.json. DIR must be empty or new.
+  --force            Write the report into DIR even if it holds files
+  --safety-phase-s S
+                     For workloads (standard, replicated, groups, scenario
+                     files): run the safety phase for S seconds instead of the
+                     scenario's own (a longer, larger run)
   -h, --help         Print this help
+
+On a terminal the timeline is coloured (unless NO_COLOR is set); piped, it is
+plain text.
 ";
 
 pub const REPLAY_HELP: &str = "\
@@ -50,6 +63,7 @@ pub const SWEEP_HELP: &str = "\
 Run many seeds of a scenario; print one summary
 
 Usage: kafkasim sweep --seeds A..B [--scenario NAME|FILE.toml] [--jobs N] [--shard I/N] [--json]
+                      [--report DIR [--force]]
 
 Options:
   --seeds A..B       The seeds to run (required): A..B is A up to B-1, A..=B includes B
@@ -62,6 +76,9 @@ Options:
                      range exactly once, so N machines can split one sweep;
                      `kafkasim merge` joins their --json summaries into one.
   --json             Print one JSON object (on one line) instead of the text summary
+  --report DIR       Write a report of each failing seed into DIR/seed-N (see
+                     `kafkasim run --help`); DIR must be empty or new
+  --force            Write the reports into DIR even if it holds files
   -h, --help         Print this help
 
 The summary goes to stdout: verdict counts, how many runs showed each kind of
@@ -161,4 +178,15 @@ pub const SCENARIOS_HELP: &str = "\
 List the built-in scenarios
 
 Usage: kafkasim scenarios
+";
+
+pub const REPORT_CHECK_HELP: &str = "\
+Read a run report back and check its files
+
+Usage: kafkasim report-check DIR
+
+Checks DIR/summary.json, every line of DIR/trace.jsonl and DIR/history.jsonl
+against the shapes the book's \"Reading a report\" chapter documents, and that
+DIR/index.html embeds the data. The first problem is printed with its file and
+line (e.g. `trace.jsonl line 17: ...`) and the exit code is 2.
 ";

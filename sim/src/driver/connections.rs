@@ -20,12 +20,15 @@ use tokio::sync::{mpsc, oneshot};
 pub(super) struct Envelope {
     pub(super) from: NodeId,
     pub(super) message: Message,
+    /// When it was sent, for traces that capture events (0 when they do not).
+    pub(super) sent_ms: u64,
 }
 
 pub(super) enum Inbound<N> {
     Message {
         from: Peer,
         message: Message,
+        sent_ms: u64,
     },
     /// The peer closed the connection, or its machine went away.
     Closed {
@@ -184,6 +187,7 @@ pub(super) async fn read_loop<N: Send + 'static>(
             .send(Inbound::Message {
                 from,
                 message: envelope.message,
+                sent_ms: envelope.sent_ms,
             })
             .is_err()
         {

@@ -24,7 +24,15 @@ fn kafkasim(args: &[&str]) -> (String, String) {
 /// `kafkasim sweep --seeds 1..=10 --scenario …high-watermark-truncation.toml`,
 /// without its one line of wall time (the only part that changes between runs).
 pub(crate) fn sweep_unsafe_file() -> String {
-    let args = ["sweep", "--seeds", "1..=10", "--jobs", "1", "--scenario", SWEPT];
+    let args = [
+        "sweep",
+        "--seeds",
+        "1..=10",
+        "--jobs",
+        "1",
+        "--scenario",
+        SWEPT,
+    ];
     let (stdout, _) = kafkasim(&args);
     let mut out = format!("$ kafkasim {} | grep -v 'wall time'\n", args.join(" "));
     for line in stdout.lines().filter(|l| !l.contains("wall time")) {
@@ -39,7 +47,15 @@ pub(crate) fn shrink_kip_101() -> String {
     let out_file = Path::new(env!("CARGO_TARGET_TMPDIR")).join("book-kip-101.toml");
     let out_path = out_file.to_str().expect("a UTF-8 path");
     let args = [
-        "shrink", "--seed", "6", "--scenario", SWEPT, "--kind", "lost-write", "--out", out_path,
+        "shrink",
+        "--seed",
+        "6",
+        "--scenario",
+        SWEPT,
+        "--kind",
+        "lost-write",
+        "--out",
+        out_path,
     ];
     let (_, stderr) = kafkasim(&args);
     let shown = args.map(|a| if a == out_path { "kip-101.toml" } else { a });
@@ -49,9 +65,14 @@ pub(crate) fn shrink_kip_101() -> String {
         let _ = writeln!(out, "{}", line.replace(out_path, "kip-101.toml"));
     }
     let written = std::fs::read_to_string(&out_file).expect("shrink wrote its file");
-    let checked_in = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal/kip-101.toml"))
-        .expect("the checked-in minimal file");
-    assert_eq!(written, checked_in, "sim/scenarios/minimal/kip-101.toml is what shrink writes");
+    let checked_in = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal/kip-101.toml"),
+    )
+    .expect("the checked-in minimal file");
+    assert_eq!(
+        written, checked_in,
+        "sim/scenarios/minimal/kip-101.toml is what shrink writes"
+    );
     out
 }
 

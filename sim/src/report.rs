@@ -1,0 +1,465 @@
+//! Run reports: `kafkasim run --report DIR` writes a run as files a browser shows.
+//!
+//! A report is a directory of four files:
+//!
+//! - `index.html`: one self-contained page (no network access: its script, its
+//!   styles and all three data files are inside it) with a message diagram, the
+//!   partitions' logs, the consumer groups and the verdict. It works opened from
+//!   disk (`file://`). Opened as `index.html#selftest` it checks itself and
+//!   writes `PASS …` or `FAIL …` into `<pre id="selftest">`.
+//! - `trace.jsonl`: the captured events, one JSON object per line, in the order
+//!   they happened.
+//! - `history.jsonl`: what the scenario's clients saw, one JSON object per line.
+//! - `summary.json`: the run, its verdict, its anomalies (each linked to trace
+//!   events), faults as time periods, every replica's log at the end, the
+//!   consumer groups' generations and commits.
+//!
+//! `kafkasim report-check DIR` reads the three data files back and checks every
+//! line against the shapes below, naming the first line that fails.
+//!
+//! ## `trace.jsonl`
+//!
+//! Every line has `seq` (integer: the line's index, from 0), `time_ms` (integer:
+//! simulated milliseconds, never smaller than the line before) and `type`, one of
+//! `message`, `node`, `fault`, `timeline`:
+//!
+//! - `message`, a message delivered: `sent_ms` (integer), `from` and `to` (node
+//!   names: `controller`, `broker-N`, `client-N`), `kind` (Kafka's API name:
+//!   `Produce`, `Fetch`, …), `dir` (`request` or `response`), `correlation_id`
+//!   (integer), `partitions` (array of strings like `users-0`), `text` (string),
+//!   and, for Produce requests and Fetch responses only, `records`: an array of
+//!   `{partition, offset, epoch, value}` (offset and epoch are -1 in a Produce
+//!   request, where the leader has not placed the records yet).
+//! - `node`, something a server did: `node` (string), `kind` (the event's name:
+//!   `LeaderElected`, `IsrChanged`, `Truncated`, `Appended`, `HighWatermark`,
+//!   `BecameLeader`, `BecameFollower`, `GenerationStarted`, `OffsetCommitted`, …),
+//!   `partitions` (array of strings), `text` (string) and `event` (the model's
+//!   `ClusterEvent` as serde writes it, e.g. `{"Truncated":{"broker":2,…}}`).
+//! - `fault`, a fault carried out: `kind` (`crash`, `restart`, `pause`,
+//!   `resume`, `isolate`, `heal`, `cut_link`, `restore_link`, `cut_client`,
+//!   `restore_client`, `lost_response`, `client_crash`, `client_pause`,
+//!   `client_resume`), `nodes` (array of server names), optional `client` (a
+//!   client machine's name, e.g. `consumer-2`) and `text` (string).
+//! - `timeline`, a line of the timeline `kafkasim run` prints: `node` and `text`
+//!   (strings).
+//!
+//! ## `history.jsonl`
+//!
+//! Every line has `time_ms` (integer) and `kind`, in time order; all but
+//! `operation` lines have `value` (string):
+//! - `sent`: an acknowledged send, with `partition` (string), `offset` (integer)
+//!   and `acks` (`"0"`, `"1"` or `"all"`);
+//! - `send_failed`: a send that ended in an error, with `error` (string) and
+//!   `ambiguous` (boolean: the write may still have happened);
+//! - `consumed`: a record a consumer returned, with `partition` and `offset`.
+//! - `operation` (workload scenarios: `standard`, `replicated`, `groups`,
+//!   scenario files): one entry of the client history the checkers read, with
+//!   `process` (string) and `entry` (object): `{"invoke": {op, time_ms, process,
+//!   operation}}`, `{"complete": {op, time_ms, process, outcome}}` or
+//!   `{"event": {time_ms, process, event}}`, as `sim/src/history.rs` defines them.
+//!   These lines have no `value`.
+//!
+//! ## `summary.json`
+//!
+//! One object (see [`Summary`] for every field and its type): `format`
+//! (`"kafkasim-report/1"`), `seed`, `scenario`, `brokers`, `verdict` (`kind`:
+//! `ok`/`correctness`/`liveness`/`crash`, `reason`: string or null, `exit_code`),
+//! `replay`, `messages`, `trace_events`, `simulated_ms`, `trace_hash` (16 hex
+//! digits, as `kafkasim run` prints it), `trace_lines` and `history_lines` (how
+//! many lines the two other files hold), `goals` (`{goal: times}`), `nodes`
+//! (`[{id, kind, machine}]`: every lane of the diagram), `faults` (`[{kind, nodes,
+//! client, start_ms, end_ms, start_seq, end_seq, text}]`: `kind` is `crashed`,
+//! `paused`, `isolated`, `cut`, `client_cut`, `client_crashed`, `client_paused` or
+//! `lost_response`; `end_ms` is null while it lasts to the end), `anomalies`
+//! (`[{kind, allowed, text, values, partitions, start_ms, end_ms, focus_start_ms,
+//! focus_end_ms, events}]`: `events` are the `seq`s of the trace lines that show
+//! it, `start_ms`..`end_ms` their span, `focus_start_ms`..`focus_end_ms` the
+//! episode where it shows best, where a click on it moves the diagram), `partitions`
+//! (`[{partition, leader, leader_epoch, isr, replicas, high_watermark,
+//! log_end_offset, divergence, logs}]`, each of `logs` being `{broker, present,
+//! log_start_offset, log_end_offset, high_watermark, records, removed,
+//! high_watermarks}`: `records` `[{offset, epoch, value}]` as the replica holds them
+//! at the end, `removed` `[{offset, epoch, value, time_ms}]` the records it held
+//! and lost (truncated, or not on its disk after a crash; `time_ms` null when no
+//! event says when), `high_watermarks` `[[time_ms, offset]]`), `groups` (`[{group,
+//! generations: [{generation_id, leader, members: {member: [partitions]},
+//! start_ms, end_ms, seq}], commits: [{time_ms, member_id, generation_id,
+//! partition, offset, seq}]}]`) and `timeline` (`[{time_ms, node, text}]`).
+
+mod build;
+mod check;
+mod html;
+
+pub use build::build_summary;
+pub use check::{check_report, CheckedReport};
+
+use crate::run::RunReport;
+use crate::trace::Captured;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The `format` every summary carries.
+pub const FORMAT: &str = "kafkasim-report/1";
+
+/// A line of `trace.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceLine {
+    pub seq: u64,
+    #[serde(flatten)]
+    pub event: Captured,
+}
+
+/// A line of `history.jsonl`: what the scenario's clients saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HistoryLine {
+    Sent {
+        time_ms: u64,
+        value: String,
+        partition: String,
+        offset: i64,
+        acks: String,
+    },
+    SendFailed {
+        time_ms: u64,
+        value: String,
+        error: String,
+        ambiguous: bool,
+    },
+    Consumed {
+        time_ms: u64,
+        value: String,
+        partition: String,
+        offset: i64,
+    },
+    /// One entry of the run's client history (workload scenarios record one):
+    /// an invocation, a completion or a consumer event, in Jepsen's shape.
+    Operation {
+        time_ms: u64,
+        process: String,
+        entry: serde_json::Value,
+    },
+}
+
+impl HistoryLine {
+    pub fn time_ms(&self) -> u64 {
+        match self {
+            HistoryLine::Sent { time_ms, .. }
+            | HistoryLine::SendFailed { time_ms, .. }
+            | HistoryLine::Consumed { time_ms, .. }
+            | HistoryLine::Operation { time_ms, .. } => *time_ms,
+        }
+    }
+}
+
+/// `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub format: String,
+    pub seed: u64,
+    pub scenario: String,
+    pub brokers: u32,
+    pub verdict: VerdictSummary,
+    pub replay: String,
+    pub messages: u64,
+    pub trace_events: u64,
+    pub simulated_ms: u64,
+    pub trace_hash: String,
+    pub trace_lines: u64,
+    pub history_lines: u64,
+    pub goals: BTreeMap<String, u64>,
+    pub nodes: Vec<NodeSummary>,
+    pub faults: Vec<FaultPeriod>,
+    pub anomalies: Vec<AnomalySummary>,
+    pub partitions: Vec<PartitionReport>,
+    pub groups: Vec<GroupReport>,
+    pub timeline: Vec<crate::trace::TimelineEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerdictSummary {
+    /// `ok`, `correctness`, `liveness` or `crash`.
+    pub kind: String,
+    pub reason: Option<String>,
+    pub exit_code: i32,
+}
+
+/// A lane of the diagram.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeSummary {
+    /// `controller`, `broker-N` or `client-N`.
+    pub id: String,
+    /// `controller`, `broker` or `client`.
+    pub kind: String,
+    /// The client machine it ran on (`producer`, `consumer-1`), for clients.
+    pub machine: Option<String>,
+}
+
+/// A fault as a period of time (or an instant, for a lost response).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultPeriod {
+    pub kind: String,
+    pub nodes: Vec<String>,
+    pub client: Option<String>,
+    pub start_ms: u64,
+    pub end_ms: Option<u64>,
+    pub start_seq: u64,
+    pub end_seq: Option<u64>,
+    pub text: String,
+}
+
+/// An anomaly of the verdict, or one Kafka allows, with the events that show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnomalySummary {
+    /// Its words before the first colon (`lost write`, `divergent replicas`, …).
+    pub kind: String,
+    /// True for an anomaly Kafka's settings allow; false for a failure.
+    pub allowed: bool,
+    pub text: String,
+    /// The record values it names.
+    pub values: Vec<String>,
+    pub partitions: Vec<String>,
+    /// The span of all its events.
+    pub start_ms: u64,
+    pub end_ms: u64,
+    /// Where it shows best: the episode of its events (a run of them without a
+    /// gap of a second) with the most faults, elections and truncations.
+    pub focus_start_ms: u64,
+    pub focus_end_ms: u64,
+    /// The `seq`s of the trace lines that show it.
+    pub events: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionReport {
+    pub partition: String,
+    pub leader: Option<i32>,
+    pub leader_epoch: i32,
+    pub isr: Vec<i32>,
+    pub replicas: Vec<i32>,
+    /// The leader's, at the end (0 without a leader).
+    pub high_watermark: i64,
+    pub log_end_offset: i64,
+    pub divergence: Vec<String>,
+    pub logs: Vec<ReplicaReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaReport {
+    pub broker: i32,
+    /// False when the broker had no log for the partition at the end (or was down).
+    pub present: bool,
+    pub log_start_offset: i64,
+    pub log_end_offset: i64,
+    pub high_watermark: i64,
+    pub records: Vec<LogRecord>,
+    pub removed: Vec<RemovedRecord>,
+    /// `[time_ms, high watermark]`, each time it moved.
+    pub high_watermarks: Vec<(u64, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRecord {
+    pub offset: i64,
+    pub epoch: i32,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedRecord {
+    pub offset: i64,
+    pub epoch: i32,
+    pub value: String,
+    pub time_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupReport {
+    pub group: String,
+    pub generations: Vec<Generation>,
+    pub commits: Vec<Commit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Generation {
+    pub generation_id: i32,
+    pub leader: String,
+    pub members: BTreeMap<String, Vec<String>>,
+    pub start_ms: u64,
+    /// When the next rebalance began (null: it lasted to the end).
+    pub end_ms: Option<u64>,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commit {
+    pub time_ms: u64,
+    pub member_id: String,
+    pub generation_id: i32,
+    pub partition: String,
+    pub offset: i64,
+    pub seq: u64,
+}
+
+/// Why a report could not be written.
+#[derive(Debug)]
+pub enum ReportError {
+    /// The directory exists, holds files, and `--force` was not given.
+    NotEmpty(PathBuf),
+    /// The file system refused (a path under a regular file, no permission, …).
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// The run captured nothing (it was not run with `RunOptions::capture`).
+    NotCaptured,
+}
+
+impl fmt::Display for ReportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReportError::NotEmpty(dir) => write!(
+                f,
+                "report directory {} exists and is not empty; pass --force to write into it anyway",
+                dir.display()
+            ),
+            ReportError::Io { path, error } => {
+                write!(f, "cannot write the report at {}: {error}", path.display())
+            }
+            ReportError::NotCaptured => write!(f, "the run captured no events for a report"),
+        }
+    }
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
+    move |error| ReportError::Io {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+/// Makes `dir` ready for a report: creates it, or checks it is empty (any
+/// content is fine with `force`), and checks a file can be written there.
+/// Called before the run, so a bad path fails at once.
+pub fn prepare_dir(dir: &Path, force: bool) -> Result<(), ReportError> {
+    if dir.exists() {
+        if !dir.is_dir() {
+            return Err(ReportError::Io {
+                path: dir.to_path_buf(),
+                error: std::io::Error::other("it exists and is not a directory"),
+            });
+        }
+        let mut entries = std::fs::read_dir(dir).map_err(io_error(dir))?;
+        if entries.next().is_some() && !force {
+            return Err(ReportError::NotEmpty(dir.to_path_buf()));
+        }
+    } else {
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    }
+    let probe = dir.join(".kafkasim-write-check");
+    std::fs::write(&probe, b"").map_err(io_error(&probe))?;
+    std::fs::remove_file(&probe).map_err(io_error(&probe))?;
+    Ok(())
+}
+
+/// What a written report holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub index: PathBuf,
+    pub trace_lines: u64,
+    pub history_lines: u64,
+    /// The size of `index.html`, in bytes.
+    pub html_bytes: u64,
+}
+
+/// Writes the report of a run made with `RunOptions::capture` into `dir`
+/// (made ready by `prepare_dir`); files already there are replaced.
+pub fn write_report(dir: &Path, report: &RunReport) -> Result<Written, ReportError> {
+    let capture = report.capture.as_ref().ok_or(ReportError::NotCaptured)?;
+    let trace: Vec<String> = (capture.events.iter().enumerate())
+        .map(|(seq, event)| {
+            let line = TraceLine {
+                seq: seq as u64,
+                event: event.clone(),
+            };
+            serde_json::to_string(&line).expect("a trace line is plain data")
+        })
+        .collect();
+    let history: Vec<String> = history_lines(report)
+        .iter()
+        .map(|line| serde_json::to_string(line).expect("a history line is plain data"))
+        .collect();
+    let summary = build_summary(report, capture, history.len() as u64);
+    let summary_json = serde_json::to_string(&summary).expect("a summary is plain data");
+
+    write_lines(&dir.join("trace.jsonl"), &trace)?;
+    write_lines(&dir.join("history.jsonl"), &history)?;
+    let summary_path = dir.join("summary.json");
+    std::fs::write(&summary_path, format!("{summary_json}\n")).map_err(io_error(&summary_path))?;
+    let page = html::page(&summary, &summary_json, &trace, &history);
+    let index = dir.join("index.html");
+    std::fs::write(&index, &page).map_err(io_error(&index))?;
+    Ok(Written {
+        index,
+        trace_lines: trace.len() as u64,
+        history_lines: history.len() as u64,
+        html_bytes: page.len() as u64,
+    })
+}
+
+fn write_lines(path: &Path, lines: &[String]) -> Result<(), ReportError> {
+    let file = std::fs::File::create(path).map_err(io_error(path))?;
+    let mut out = std::io::BufWriter::new(file);
+    for line in lines {
+        out.write_all(line.as_bytes()).map_err(io_error(path))?;
+        out.write_all(b"\n").map_err(io_error(path))?;
+    }
+    out.flush().map_err(io_error(path))
+}
+
+/// What the scenario's clients saw, in time order (sends, failed sends, reads).
+pub fn history_lines(report: &RunReport) -> Vec<HistoryLine> {
+    let outcome = &report.outcome;
+    let acks = |a: kafkasim::protocol::Acks| match a.as_i16() {
+        -1 => "all".to_string(),
+        n => n.to_string(),
+    };
+    let mut lines: Vec<HistoryLine> = Vec::new();
+    lines.extend(outcome.sent.iter().map(|s| HistoryLine::Sent {
+        time_ms: s.time_ms,
+        value: s.value.clone(),
+        partition: s.partition.to_string(),
+        offset: s.offset,
+        acks: acks(s.acks),
+    }));
+    lines.extend(outcome.failed.iter().map(|f| HistoryLine::SendFailed {
+        time_ms: f.time_ms,
+        value: f.value.clone(),
+        error: f.error.clone(),
+        ambiguous: f.ambiguous,
+    }));
+    lines.extend(outcome.consumed.iter().map(|c| HistoryLine::Consumed {
+        time_ms: c.time_ms,
+        value: c.value.clone(),
+        partition: c.partition.to_string(),
+        offset: c.offset,
+    }));
+    for entry in &outcome.history {
+        let process = match entry {
+            crate::history::Entry::Invoke { process, .. }
+            | crate::history::Entry::Complete { process, .. }
+            | crate::history::Entry::Event { process, .. } => process.clone(),
+        };
+        lines.push(HistoryLine::Operation {
+            time_ms: entry.time_ms(),
+            process,
+            entry: serde_json::to_value(entry).expect("a history entry is plain data"),
+        });
+    }
+    // Stable: equal times keep sends before failures before reads before operations.
+    lines.sort_by_key(HistoryLine::time_ms);
+    lines
+}

@@ -1,0 +1,602 @@
+//! `kafkasim run --report DIR`: the files a report holds, their documented shape,
+//! and what happens with a directory that is taken, a path that cannot be
+//! written and a report file that is corrupt.
+
+use kafkasim_sim::render::render;
+use kafkasim_sim::run::{run_seed, run_seed_with, RunOptions};
+use kafkasim_sim::scenario;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn kafkasim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kafkasim"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A fresh directory of this test's own under the system's temporary directory.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kafkasim-report-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}
+
+fn text(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Writes the report of a seed-1 run of `scenario` into `dir`; returns the run.
+fn report(scenario: &str, dir: &Path) -> Output {
+    let dir = dir.to_str().expect("a UTF-8 path");
+    let output = kafkasim(&[
+        "run",
+        "--seed",
+        "1",
+        "--scenario",
+        scenario,
+        "--report",
+        dir,
+    ]);
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{}",
+        stderr(&output)
+    );
+    output
+}
+
+// ---- the documented shape, checked field by field ---------------------------------
+
+fn get<'a>(v: &'a Value, key: &str, at: &str) -> &'a Value {
+    v.get(key)
+        .unwrap_or_else(|| panic!("{at}: no field {key:?} in {v}"))
+}
+
+fn int(v: &Value, key: &str, at: &str) -> i64 {
+    get(v, key, at)
+        .as_i64()
+        .unwrap_or_else(|| panic!("{at}: {key:?} is not an integer in {v}"))
+}
+
+fn string<'a>(v: &'a Value, key: &str, at: &str) -> &'a str {
+    get(v, key, at)
+        .as_str()
+        .unwrap_or_else(|| panic!("{at}: {key:?} is not a string in {v}"))
+}
+
+fn array<'a>(v: &'a Value, key: &str, at: &str) -> &'a Vec<Value> {
+    get(v, key, at)
+        .as_array()
+        .unwrap_or_else(|| panic!("{at}: {key:?} is not an array in {v}"))
+}
+
+fn strings(v: &Value, key: &str, at: &str) -> Vec<String> {
+    array(v, key, at)
+        .iter()
+        .map(|s| {
+            s.as_str()
+                .unwrap_or_else(|| panic!("{at}: {key:?} holds a non-string"))
+                .to_string()
+        })
+        .collect()
+}
+
+fn opt_string(v: &Value, key: &str, at: &str) {
+    let value = get(v, key, at);
+    assert!(value.is_null() || value.is_string(), "{at}: {key:?} in {v}");
+}
+
+/// Checks every line of `trace.jsonl`; returns the lines.
+fn check_trace(text: &str) -> Vec<Value> {
+    let mut last_ms = 0;
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect(l))
+        .collect();
+    let nodes = ["controller", "broker-", "client-"];
+    let node = |name: &str, at: &str| {
+        assert!(
+            nodes.iter().any(|n| name.starts_with(n)),
+            "{at}: node {name:?}"
+        );
+    };
+    for (i, line) in lines.iter().enumerate() {
+        let at = format!("trace.jsonl line {}", i + 1);
+        assert_eq!(int(line, "seq", &at), i as i64, "{at}");
+        let time = int(line, "time_ms", &at);
+        assert!(time >= last_ms, "{at}: time goes back");
+        last_ms = time;
+        match string(line, "type", &at) {
+            "message" => {
+                assert!(
+                    int(line, "sent_ms", &at) <= time,
+                    "{at}: sent after delivery"
+                );
+                node(string(line, "from", &at), &at);
+                node(string(line, "to", &at), &at);
+                assert!(!string(line, "kind", &at).is_empty());
+                let dir = string(line, "dir", &at);
+                assert!(dir == "request" || dir == "response", "{at}: dir {dir}");
+                int(line, "correlation_id", &at);
+                strings(line, "partitions", &at);
+                string(line, "text", &at);
+                if line.get("records").is_some() {
+                    for r in array(line, "records", &at) {
+                        string(r, "partition", &at);
+                        int(r, "offset", &at);
+                        int(r, "epoch", &at);
+                        string(r, "value", &at);
+                    }
+                }
+            }
+            "node" => {
+                node(string(line, "node", &at), &at);
+                string(line, "kind", &at);
+                strings(line, "partitions", &at);
+                string(line, "text", &at);
+                assert!(get(line, "event", &at).is_object(), "{at}: event");
+            }
+            "fault" => {
+                let kinds = [
+                    "crash",
+                    "restart",
+                    "pause",
+                    "resume",
+                    "isolate",
+                    "heal",
+                    "cut_link",
+                    "restore_link",
+                    "cut_client",
+                    "restore_client",
+                    "lost_response",
+                    "client_crash",
+                    "client_pause",
+                    "client_resume",
+                ];
+                assert!(kinds.contains(&string(line, "kind", &at)), "{at}");
+                strings(line, "nodes", &at);
+                string(line, "text", &at);
+            }
+            "timeline" => {
+                string(line, "node", &at);
+                string(line, "text", &at);
+            }
+            other => panic!("{at}: type {other:?}"),
+        }
+    }
+    lines
+}
+
+fn check_history(text: &str) -> Vec<Value> {
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect(l))
+        .collect();
+    for (i, line) in lines.iter().enumerate() {
+        let at = format!("history.jsonl line {}", i + 1);
+        int(line, "time_ms", &at);
+        string(line, "value", &at);
+        match string(line, "kind", &at) {
+            "sent" => {
+                string(line, "partition", &at);
+                int(line, "offset", &at);
+                assert!(["0", "1", "all"].contains(&string(line, "acks", &at)));
+            }
+            "send_failed" => {
+                string(line, "error", &at);
+                assert!(get(line, "ambiguous", &at).is_boolean());
+            }
+            "consumed" => {
+                string(line, "partition", &at);
+                int(line, "offset", &at);
+            }
+            other => panic!("{at}: kind {other:?}"),
+        }
+    }
+    lines
+}
+
+fn check_summary(summary: &Value, trace_lines: usize, history_lines: usize) {
+    let at = "summary.json";
+    assert_eq!(string(summary, "format", at), "kafkasim-report/1");
+    int(summary, "seed", at);
+    string(summary, "scenario", at);
+    int(summary, "brokers", at);
+    let verdict = get(summary, "verdict", at);
+    assert!(["ok", "correctness", "liveness", "crash"].contains(&string(verdict, "kind", at)));
+    opt_string(verdict, "reason", at);
+    int(verdict, "exit_code", at);
+    assert!(string(summary, "replay", at).starts_with("cargo run --release -- run --seed"));
+    for key in ["messages", "trace_events", "simulated_ms"] {
+        int(summary, key, at);
+    }
+    assert_eq!(string(summary, "trace_hash", at).len(), 16);
+    assert_eq!(int(summary, "trace_lines", at), trace_lines as i64);
+    assert_eq!(int(summary, "history_lines", at), history_lines as i64);
+    assert!(get(summary, "goals", at).is_object());
+    for n in array(summary, "nodes", at) {
+        string(n, "id", at);
+        assert!(["controller", "broker", "client"].contains(&string(n, "kind", at)));
+        opt_string(n, "machine", at);
+    }
+    for f in array(summary, "faults", at) {
+        string(f, "kind", at);
+        strings(f, "nodes", at);
+        opt_string(f, "client", at);
+        int(f, "start_ms", at);
+        int(f, "start_seq", at);
+        let end = get(f, "end_ms", at);
+        assert!(end.is_null() || end.is_u64());
+        string(f, "text", at);
+    }
+    for a in array(summary, "anomalies", at) {
+        string(a, "kind", at);
+        assert!(get(a, "allowed", at).is_boolean());
+        string(a, "text", at);
+        strings(a, "values", at);
+        strings(a, "partitions", at);
+        let (start, end) = (int(a, "start_ms", at), int(a, "end_ms", at));
+        let (from, to) = (int(a, "focus_start_ms", at), int(a, "focus_end_ms", at));
+        assert!(start <= from && from <= to && to <= end, "{a}");
+        for seq in array(a, "events", at) {
+            let seq = seq.as_u64().expect("a seq");
+            assert!((seq as usize) < trace_lines, "{a}");
+        }
+    }
+    for p in array(summary, "partitions", at) {
+        string(p, "partition", at);
+        for key in ["leader_epoch", "high_watermark", "log_end_offset"] {
+            int(p, key, at);
+        }
+        strings(p, "divergence", at);
+        for log in array(p, "logs", at) {
+            int(log, "broker", at);
+            assert!(get(log, "present", at).is_boolean());
+            for key in ["log_start_offset", "log_end_offset", "high_watermark"] {
+                int(log, key, at);
+            }
+            for r in array(log, "records", at) {
+                int(r, "offset", at);
+                int(r, "epoch", at);
+                string(r, "value", at);
+            }
+            for r in array(log, "removed", at) {
+                int(r, "offset", at);
+                string(r, "value", at);
+                let t = get(r, "time_ms", at);
+                assert!(t.is_null() || t.is_u64());
+            }
+            for hw in array(log, "high_watermarks", at) {
+                let pair = hw.as_array().expect("[time_ms, offset]");
+                assert!(pair.len() == 2 && pair[0].is_u64() && pair[1].is_i64());
+            }
+        }
+    }
+    for g in array(summary, "groups", at) {
+        string(g, "group", at);
+        for gen in array(g, "generations", at) {
+            int(gen, "generation_id", at);
+            string(gen, "leader", at);
+            assert!(get(gen, "members", at).is_object());
+            int(gen, "start_ms", at);
+            int(gen, "seq", at);
+        }
+        for c in array(g, "commits", at) {
+            int(c, "time_ms", at);
+            string(c, "member_id", at);
+            string(c, "partition", at);
+            int(c, "offset", at);
+        }
+    }
+    for t in array(summary, "timeline", at) {
+        int(t, "time_ms", at);
+        string(t, "node", at);
+        string(t, "text", at);
+    }
+}
+
+/// The JSON inside `<script type="application/json" id="ID">`.
+fn embedded(page: &str, id: &str) -> Value {
+    let open = format!("<script type=\"application/json\" id=\"{id}\">");
+    let start = page.find(&open).unwrap_or_else(|| panic!("no {id}")) + open.len();
+    let end = start + page[start..].find("</script>").expect("closed");
+    serde_json::from_str(&page[start..end]).unwrap_or_else(|e| panic!("{id}: {e}"))
+}
+
+#[test]
+fn a_report_s_files_have_their_documented_shape_and_the_page_embeds_them() {
+    let dir = scratch("shape").join("kip-101");
+    let output = report("kip-101-high-watermark-truncation", &dir);
+    assert_eq!(output.status.code(), Some(1), "the lost write is a failure");
+    let index = dir.join("index.html");
+    assert!(
+        stdout(&output).ends_with(&format!("report: {}\n", index.display())),
+        "{}",
+        stdout(&output)
+    );
+    let trace = check_trace(&text(&dir.join("trace.jsonl")));
+    let history = check_history(&text(&dir.join("history.jsonl")));
+    let summary: Value = serde_json::from_str(&text(&dir.join("summary.json"))).expect("JSON");
+    check_summary(&summary, trace.len(), history.len());
+
+    // The run's story is there: the crash, the truncation, the lost write.
+    let has = |kind: &str, what: &str| {
+        trace
+            .iter()
+            .any(|l| l["type"] == kind && l["text"].as_str().is_some_and(|t| t.contains(what)))
+    };
+    assert!(has("fault", "crashed"), "a crash fault");
+    assert!(
+        has("node", "truncated orders-0 to offset 1"),
+        "the truncation"
+    );
+    assert!(
+        has("message", "Produce: acks=-1 orders-0 [m2]"),
+        "the produce of m2"
+    );
+    let anomaly = &summary["anomalies"][0];
+    assert_eq!(anomaly["kind"], "lost write");
+    assert!(anomaly["values"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("m2")));
+    let linked: Vec<&Value> = (anomaly["events"].as_array().unwrap().iter())
+        .map(|s| &trace[s.as_u64().unwrap() as usize])
+        .collect();
+    assert!(
+        linked.iter().any(|l| l["kind"] == "Truncated"),
+        "the lost write links the truncation: {linked:?}"
+    );
+    let broker_2 = &summary["partitions"][0]["logs"][1];
+    assert_eq!(broker_2["broker"], 2);
+    assert_eq!(
+        broker_2["removed"][0],
+        serde_json::json!({"offset": 1, "epoch": 0, "value": "m2", "time_ms": 187})
+    );
+
+    // The page is self-contained and holds the same data as the files.
+    let page = text(&index);
+    for forbidden in ["http://", "https://", "<link", "src=\"", "@import"] {
+        assert!(
+            !page.contains(forbidden),
+            "the page refers outside: {forbidden}"
+        );
+    }
+    assert_eq!(embedded(&page, "kafkasim-summary"), summary);
+    assert_eq!(embedded(&page, "kafkasim-trace"), Value::Array(trace));
+    assert_eq!(embedded(&page, "kafkasim-history"), Value::Array(history));
+
+    let check = kafkasim(&["report-check", dir.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    assert!(stdout(&check).contains("verdict correctness"));
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+}
+
+#[test]
+fn a_report_of_a_group_scenario_has_generations_and_commits() {
+    let dir = scratch("groups");
+    report("consumer-crash", &dir);
+    let summary: Value = serde_json::from_str(&text(&dir.join("summary.json"))).expect("JSON");
+    let group = &summary["groups"][0];
+    assert_eq!(group["group"], "group-1");
+    assert!(group["generations"].as_array().unwrap().len() >= 2);
+    assert!(!group["commits"].as_array().unwrap().is_empty());
+    let faults = summary["faults"].as_array().unwrap();
+    assert!(
+        faults
+            .iter()
+            .any(|f| f["kind"] == "client_crashed" && f["client"] == "consumer-2"),
+        "{faults:?}"
+    );
+    let nodes = summary["nodes"].as_array().unwrap();
+    assert!(
+        nodes.iter().any(|n| n["machine"] == "consumer-2"),
+        "{nodes:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn capturing_changes_neither_the_trace_hash_nor_the_printed_run() {
+    for name in ["quickstart", "split-brain-old-leader", "zombie-consumer"] {
+        let scenario = scenario::find(name).expect("built in");
+        let plain = run_seed(3, scenario, false);
+        let options = RunOptions {
+            capture: true,
+            ..RunOptions::default()
+        };
+        let captured = run_seed_with(3, scenario, &options);
+        assert_eq!(plain.trace_hash, captured.trace_hash, "{name}");
+        assert_eq!(plain.trace_events, captured.trace_events, "{name}");
+        assert_eq!(render(&plain), render(&captured), "{name}");
+        assert!(plain.capture.is_none());
+        let capture = captured.capture.expect("captured");
+        let messages = (capture.events.iter())
+            .filter(|e| matches!(e, kafkasim_sim::trace::Captured::Message(_)))
+            .count();
+        assert_eq!(messages as u64, captured.messages, "{name}: every delivery");
+    }
+}
+
+#[test]
+fn a_report_directory_that_holds_files_is_refused_unless_forced() {
+    let dir = scratch("taken");
+    std::fs::write(dir.join("notes.txt"), "mine").expect("a file");
+    let path = dir.to_str().unwrap();
+    let refused = kafkasim(&["run", "--seed", "7", "--report", path]);
+    assert_eq!(refused.status.code(), Some(2));
+    let err = stderr(&refused);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("exists and is not empty") && err.contains("--force"),
+        "{err}"
+    );
+    assert!(stdout(&refused).is_empty(), "refused before running");
+    assert!(!dir.join("index.html").exists());
+
+    let forced = kafkasim(&["run", "--seed", "7", "--report", path, "--force"]);
+    assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
+    for file in [
+        "index.html",
+        "trace.jsonl",
+        "history.jsonl",
+        "summary.json",
+        "notes.txt",
+    ] {
+        assert!(dir.join(file).exists(), "{file}");
+    }
+
+    let sweep = kafkasim(&["sweep", "--seeds", "1..2", "--report", path]);
+    assert_eq!(sweep.status.code(), Some(2), "sweep refuses it too");
+    assert!(stderr(&sweep).contains("--force"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_report_path_that_cannot_be_written_is_a_clear_error() {
+    let dir = scratch("unwritable");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "not a directory").expect("a file");
+    for target in [file.join("report"), file.clone()] {
+        let output = kafkasim(&["run", "--seed", "7", "--report", target.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(2), "{}", target.display());
+        let err = stderr(&output);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("error: cannot write the report at "),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_corrupt_or_truncated_report_file_is_named_with_its_line() {
+    let dir = scratch("corrupt");
+    report("leader-crash-acks-all", &dir);
+    let path = dir.to_str().unwrap();
+    let trace_path = dir.join("trace.jsonl");
+    let good = text(&trace_path);
+    let lines: Vec<&str> = good.lines().collect();
+    assert!(lines.len() > 40);
+    let check = |expected: &str| {
+        let output = kafkasim(&["report-check", path]);
+        assert_eq!(output.status.code(), Some(2), "{expected}");
+        let err = stderr(&output);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(expected), "expected {expected:?} in {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    };
+
+    // A line that is not JSON.
+    let mut corrupt = lines.clone();
+    corrupt[16] = "{\"seq\":16,\"type\":\"message\",garbage";
+    std::fs::write(&trace_path, corrupt.join("\n") + "\n").unwrap();
+    check("trace.jsonl line 17: ");
+    // A line of JSON without a field the shape requires.
+    let mut corrupt = lines.clone();
+    corrupt[16] = r#"{"seq":16,"type":"timeline","node":"x","text":"no time"}"#;
+    std::fs::write(&trace_path, corrupt.join("\n") + "\n").unwrap();
+    check("trace.jsonl line 17: missing field `time_ms`");
+    // A file cut in the middle of a line.
+    std::fs::write(&trace_path, &good[..good.len() - 25]).unwrap();
+    check(&format!("trace.jsonl line {}: ", lines.len()));
+    // A file cut at a line's end: the summary's count gives it away.
+    std::fs::write(&trace_path, lines[..30].join("\n") + "\n").unwrap();
+    check("trace.jsonl: 30 line(s), but summary.json says");
+    std::fs::write(&trace_path, &good).unwrap();
+
+    let history_path = dir.join("history.jsonl");
+    let history = text(&history_path);
+    std::fs::write(&history_path, format!("[1,2]\n{history}")).unwrap();
+    check("history.jsonl line 1: ");
+    std::fs::write(&history_path, &history).unwrap();
+
+    std::fs::write(dir.join("summary.json"), "{\"format\":").unwrap();
+    check("summary.json: ");
+    std::fs::remove_file(dir.join("summary.json")).unwrap();
+    check("summary.json: ");
+
+    let missing = kafkasim(&["report-check", dir.join("nowhere").to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sweep_writes_one_report_per_failing_seed() {
+    let dir = scratch("sweep");
+    let output = kafkasim(&[
+        "sweep",
+        "--seeds",
+        "1..=2",
+        "--scenario",
+        "kip-101-high-watermark-truncation",
+        "--report",
+        dir.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    serde_json::from_str::<Value>(&stdout(&output)).expect("stdout stays one JSON object");
+    for seed in [1, 2] {
+        let seed_dir = dir.join(format!("seed-{seed}"));
+        assert!(seed_dir.join("index.html").exists(), "seed {seed}");
+        let check = kafkasim(&["report-check", seed_dir.to_str().unwrap()]);
+        assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn piped_output_has_no_colours() {
+    let output = kafkasim(&["run", "--seed", "1", "--scenario", "leader-crash-acks-all"]);
+    assert!(
+        !stdout(&output).contains('\u{1b}'),
+        "no escape codes in a pipe"
+    );
+}
+
+#[test]
+fn report_check_has_its_help() {
+    for args in [
+        &["report-check", "--help"][..],
+        &["help", "report-check"][..],
+    ] {
+        let output = kafkasim(args);
+        assert_eq!(output.status.code(), Some(0));
+        assert!(stdout(&output).contains("Usage: kafkasim report-check DIR"));
+    }
+}
+
+#[test]
+fn a_longer_safety_phase_is_only_for_workloads() {
+    let output = kafkasim(&[
+        "run",
+        "--seed",
+        "1",
+        "--scenario",
+        "quickstart",
+        "--safety-phase-s",
+        "120",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("applies only to workloads"));
+    let output = kafkasim(&["run", "--seed", "7", "--safety-phase-s", "40"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        stdout(&output).contains("safety phase 40.000 s, 1 fault(s)"),
+        "{}",
+        stdout(&output)
+    );
+}
