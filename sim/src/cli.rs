@@ -648,7 +648,7 @@ mod tests {
             parse(&args("run --seed=7")),
             Ok(Command::Run {
                 seed: Some(7),
-                scenario: "quickstart",
+                scenario: "replicated",
                 report: None,
                 safety_phase_ms: None,
             })
@@ -699,7 +699,7 @@ mod tests {
         assert_eq!(
             parse(&args("sweep --seeds=0..5")),
             Ok(Command::Sweep {
-                scenario: "quickstart",
+                scenario: "replicated",
                 selection: Selection {
                     range: SeedRange { start: 0, end: 5 },
                     shard: None,
@@ -784,7 +784,7 @@ mod tests {
             "run --report",
             "run --report=",
             "run --report out --force=yes",
-            "run --safety-phase-s 60",
+            "run --scenario quickstart --safety-phase-s 60",
             "run --scenario standard --safety-phase-s 0",
             "run --scenario standard --safety-phase-s x",
             "replay --seed 1 --report out",
