@@ -37,6 +37,7 @@ use std::fmt;
 
 pub mod config;
 mod delivery;
+pub mod invariants;
 mod offsets;
 mod order;
 

@@ -106,6 +106,9 @@ where
                 let kind = *crash.lock().expect("crash lock");
                 disk.crash(kind);
                 if restarted {
+                    if let NodeId::Broker(broker) = me {
+                        trace.broker_restarted(broker);
+                    }
                     trace.record(now, me, format_args!("restart after {kind:?}"));
                     let text = format!("restarted after {}", describe_crash(kind));
                     trace.capture(|| FaultEvent::new(now, FaultKind::Restart, &[me], &text));
@@ -114,6 +117,7 @@ where
                 *cell.lock().expect("node lock") = Some(make(disk, now));
                 let timeline = trace.clone();
                 let on_event = move |now, event| {
+                    timeline.observe(now, &event);
                     timeline.capture(|| NodeEvent::new(now, me, &event));
                     if let Some(goal) = goal_of(&event) {
                         timeline.reach_goal(goal);

@@ -179,10 +179,13 @@ fn simulate(
             finished,
         )
     });
-    let divergence: Vec<String> = partitions
+    // Replicas that disagree below the high watermark, and broken replica or
+    // group invariants: model bugs, whatever the scenario allows.
+    let mut divergence: Vec<String> = partitions
         .iter()
         .flat_map(|p| p.divergence.iter().cloned())
         .collect();
+    divergence.extend(trace.invariant_violations());
     let failure = outcome
         .failure
         .clone()

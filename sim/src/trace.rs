@@ -66,6 +66,8 @@ struct TraceState {
     captured: Vec<Captured>,
     /// The machine each client node runs on (`client-3` → `producer`), when capturing.
     machines: BTreeMap<String, String>,
+    /// The replica and group invariants, fed every node event.
+    invariants: crate::checkers::invariants::Invariants,
 }
 
 /// A shared handle to the run's trace; cheap to clone into every node.
@@ -176,6 +178,27 @@ impl Trace {
             }));
         }
         state.timeline.push(entry);
+    }
+
+    /// Feeds a node's event to the invariant checks.
+    pub fn observe(&self, time_ms: u64, event: &kafkasim::event::ClusterEvent) {
+        let mut state = self.state.lock().expect("trace lock");
+        state.invariants.observe(time_ms, event);
+    }
+
+    /// A broker's process restarted: what it led before is over.
+    pub fn broker_restarted(&self, broker: kafkasim::ids::BrokerId) {
+        let mut state = self.state.lock().expect("trace lock");
+        state.invariants.restarted(broker);
+    }
+
+    /// The invariant violations seen so far (see `checkers::invariants`).
+    pub fn invariant_violations(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .expect("trace lock")
+            .invariants
+            .violations()
     }
 
     /// Counts one more reach of a "sometimes" goal.
