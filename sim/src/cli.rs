@@ -34,8 +34,10 @@ pub enum Command {
         scenario: &'static str,
         /// Where to write a report (`--report DIR [--force]`).
         report: Option<ReportTarget>,
-        /// `--safety-phase-s`, in milliseconds (scenario `standard` only).
+        /// `--safety-phase-s`, in milliseconds (workloads only).
         safety_phase_ms: Option<u64>,
+        /// Print the report as one JSON object instead of text.
+        json: bool,
     },
     Replay {
         seed: u64,
@@ -119,14 +121,18 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                     scenario: o.scenario,
                     report,
                     safety_phase_ms,
+                    json: o.json,
                 })
             }
         },
         "replay" => match parse_options(rest, REPLAY_HELP)? {
             Parsed::Help(help) => Ok(Command::Help(help)),
-            Parsed::Options(o) if o.report.is_some() || o.force || o.safety_phase_s.is_some() => {
+            Parsed::Options(o)
+                if o.report.is_some() || o.force || o.safety_phase_s.is_some() || o.json =>
+            {
                 Err(UsageError(
-                    "replay takes only --seed and --scenario (--report goes with run)".into(),
+                    "replay takes only --seed and --scenario (--report and --json go with run)"
+                        .into(),
                 ))
             }
             Parsed::Options(RunFlags {
@@ -161,6 +167,7 @@ struct RunFlags {
     report: Option<PathBuf>,
     force: bool,
     safety_phase_s: Option<u64>,
+    json: bool,
 }
 
 enum Parsed {
@@ -223,7 +230,7 @@ impl<'a> Flags<'a> {
 fn parse_options(args: &[String], help: &'static str) -> Result<Parsed, UsageError> {
     let mut seed = None;
     let mut scenario = SCENARIOS[0].name;
-    let (mut report, mut force, mut safety_phase_s) = (None, false, None);
+    let (mut report, mut force, mut safety_phase_s, mut json) = (None, false, None, false);
     let mut args = Flags(args.iter());
     while let Some((flag, inline)) = args.next_flag() {
         let has_value = inline.is_some();
@@ -244,6 +251,8 @@ fn parse_options(args: &[String], help: &'static str) -> Result<Parsed, UsageErr
             "--force" if has_value => return Err(UsageError("--force takes no value".into())),
             "--force" => force = true,
             "--safety-phase-s" => safety_phase_s = Some(parse_safety_phase(&value(flag)?)?),
+            "--json" if has_value => return Err(UsageError("--json takes no value".into())),
+            "--json" => json = true,
             other => return Err(UsageError(format!("unknown option '{other}' (try --help)"))),
         }
     }
@@ -253,6 +262,7 @@ fn parse_options(args: &[String], help: &'static str) -> Result<Parsed, UsageErr
         report,
         force,
         safety_phase_s,
+        json,
     }))
 }
 
@@ -400,23 +410,32 @@ pub fn execute(command: Command) -> i32 {
             scenario,
             report: target,
             safety_phase_ms,
+            json,
         } => {
             if let Some(target) = &target {
                 if let Err(error) = prepare_dir(&target.dir, target.force) {
                     return report_failed(&error);
                 }
             }
+            // With --json, stdout holds the JSON object alone.
+            let note = |text: String| match json {
+                true => eprintln!("{text}"),
+                false => println!("{text}"),
+            };
             let scenario = scenario::find(scenario).expect("parsed names exist");
             let expect = scenario.workload().and_then(|w| w.expect);
             let seed = match (seed, &expect) {
                 (Some(seed), _) => seed,
                 (None, Some(expect)) => {
-                    println!("no --seed given: the scenario file's seed {}", expect.seed);
+                    note(format!(
+                        "no --seed given: the scenario file's seed {}",
+                        expect.seed
+                    ));
                     expect.seed
                 }
                 (None, None) => {
                     let seed = fresh_seed();
-                    println!("no --seed given: picked seed {seed}");
+                    note(format!("no --seed given: picked seed {seed}"));
                     seed
                 }
             };
@@ -426,17 +445,26 @@ pub fn execute(command: Command) -> i32 {
                 ..RunOptions::default()
             };
             let report = run_seed_with(seed, scenario, &options);
-            let style = Style::choose(
-                std::io::stdout().is_terminal(),
-                std::env::var_os("NO_COLOR").as_deref(),
-            );
-            print!("{}", render_styled(&report, style));
-            if let Some(expect) = expect {
-                println!("{}", expectation_line(&expect, &report));
+            let reproduced = expect.as_ref().map(|e| {
+                let shown = crate::shrink::shown_kinds(&report);
+                (e, shown.contains(&e.kind), shown)
+            });
+            if json {
+                let expect = reproduced.as_ref().map(|(e, ok, _)| (e.kind.as_str(), *ok));
+                print!("{}", crate::render::render_json(&report, expect));
+            } else {
+                let style = Style::choose(
+                    std::io::stdout().is_terminal(),
+                    std::env::var_os("NO_COLOR").as_deref(),
+                );
+                print!("{}", render_styled(&report, style));
+                if let Some((expect, ok, shown)) = &reproduced {
+                    println!("{}", expectation_line(&expect.kind, *ok, shown));
+                }
             }
             if let Some(target) = &target {
                 match write_report(&target.dir, &report) {
-                    Ok(written) => println!("report: {}", written.index.display()),
+                    Ok(written) => note(format!("report: {}", written.index.display())),
                     Err(error) => return report_failed(&error),
                 }
             }
@@ -507,20 +535,19 @@ pub fn execute(command: Command) -> i32 {
 /// Whether a run shows what its scenario file says it shows (`expect`): a file
 /// written by `kafkasim shrink` that no longer reproduces is told as such.
 fn expectation_line(
-    expect: &crate::scenario::workload::Expectation,
-    report: &crate::run::RunReport,
+    kind: &str,
+    reproduced: bool,
+    shown: &std::collections::BTreeSet<String>,
 ) -> String {
-    let shown = crate::shrink::shown_kinds(report);
-    if shown.contains(&expect.kind) {
-        return format!("expected {}: reproduced", expect.kind);
+    if reproduced {
+        return format!("expected {kind}: reproduced");
     }
     let shows = match shown.is_empty() {
         true => "no anomaly".to_string(),
-        false => shown.into_iter().collect::<Vec<_>>().join(", "),
+        false => shown.iter().cloned().collect::<Vec<_>>().join(", "),
     };
     format!(
-        "expected {}: NOT reproduced (the run shows {shows}); this file no longer shows what it was written for",
-        expect.kind
+        "expected {kind}: NOT reproduced (the run shows {shows}); this file no longer shows what it was written for"
     )
 }
 
@@ -642,6 +669,7 @@ mod tests {
                 scenario: "quickstart",
                 report: None,
                 safety_phase_ms: None,
+                json: false,
             })
         );
         assert_eq!(
@@ -651,6 +679,7 @@ mod tests {
                 scenario: "replicated",
                 report: None,
                 safety_phase_ms: None,
+                json: false,
             })
         );
     }
@@ -659,7 +688,7 @@ mod tests {
     fn run_takes_a_report_directory_and_a_longer_safety_phase() {
         assert_eq!(
             parse(&args(
-                "run --seed 3 --scenario standard --report out --force --safety-phase-s 240"
+                "run --seed 3 --scenario standard --report out --force --safety-phase-s 240 --json"
             )),
             Ok(Command::Run {
                 seed: Some(3),
@@ -669,6 +698,7 @@ mod tests {
                     force: true
                 }),
                 safety_phase_ms: Some(240_000),
+                json: true,
             })
         );
         assert_eq!(
@@ -785,6 +815,8 @@ mod tests {
             "run --report=",
             "run --report out --force=yes",
             "run --scenario quickstart --safety-phase-s 60",
+            "run --json=yes",
+            "replay --seed 1 --json",
             "run --scenario standard --safety-phase-s 0",
             "run --scenario standard --safety-phase-s x",
             "replay --seed 1 --report out",

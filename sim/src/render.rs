@@ -219,3 +219,62 @@ mod tests {
         );
     }
 }
+
+/// `kafkasim run --json`: the run report as one JSON object on one line, for
+/// scripts. `expect` is a scenario file's expectation and whether the run
+/// reproduced it.
+///
+/// Fields: `seed`, `scenario`, `verdict` {`kind` (ok, correctness, liveness,
+/// crash), `reason` (string or null), `exit_code`}, `trace_hash` (16 hex digits),
+/// `messages`, `trace_events`, `simulated_ms`, `goals` {goal: times reached},
+/// `allowed_anomalies` [string], `checks` (the history checkers' `failing` and
+/// `allowed` anomalies, or null for a scenario without a history), `partitions`
+/// [{`partition`, `leader`, `log_start_offset`, `high_watermark`,
+/// `log_end_offset`, `divergence`}], `acknowledged`, `failed_sends`, `consumed`
+/// (counts), `expect` ({`kind`, `reproduced`} or null), `replay` (the command).
+pub fn render_json(report: &RunReport, expect: Option<(&str, bool)>) -> String {
+    use crate::sweep::VerdictKind;
+    let kind = VerdictKind::of(&report.verdict);
+    let reason = match &report.verdict {
+        Verdict::Ok => None,
+        Verdict::Failed(why) | Verdict::Stuck(why) | Verdict::Crash(why) => Some(why.clone()),
+    };
+    let partitions: Vec<serde_json::Value> = (report.partitions.iter())
+        .map(|p| {
+            serde_json::json!({
+                "partition": p.partition.to_string(),
+                "leader": p.leader,
+                "log_start_offset": p.log_start_offset,
+                "high_watermark": p.high_watermark,
+                "log_end_offset": p.log_end_offset,
+                "divergence": p.divergence,
+            })
+        })
+        .collect();
+    let outcome = &report.outcome;
+    let value = serde_json::json!({
+        "seed": report.seed,
+        "scenario": report.scenario,
+        "verdict": {
+            "kind": kind.name(),
+            "reason": reason,
+            "exit_code": crate::cli::exit_code(&report.verdict),
+        },
+        "trace_hash": format!("{:016x}", report.trace_hash),
+        "messages": report.messages,
+        "trace_events": report.trace_events,
+        "simulated_ms": report.simulated_ms,
+        "goals": report.goals,
+        "allowed_anomalies": outcome.allowed_anomalies,
+        "checks": outcome.checks,
+        "partitions": partitions,
+        "acknowledged": outcome.sent.len(),
+        "failed_sends": outcome.failed.len(),
+        "consumed": outcome.consumed.len(),
+        "expect": expect.map(|(kind, reproduced)| serde_json::json!({"kind": kind, "reproduced": reproduced})),
+        "replay": replay_command(report),
+    });
+    let mut line = serde_json::to_string(&value).expect("a run report is plain data");
+    line.push('\n');
+    line
+}

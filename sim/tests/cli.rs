@@ -293,3 +293,48 @@ fn bad_sweep_input_gives_one_line_and_exit_code_2() {
         assert!(stdout(&output).is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn run_json_is_one_object_with_the_verdict_the_text_gives() {
+    let out = kafkasim(&[
+        "run",
+        "--seed",
+        "1",
+        "--scenario",
+        "kip-101-high-watermark-truncation",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let run: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(run["seed"], 1);
+    assert_eq!(run["verdict"]["kind"], "correctness");
+    assert_eq!(run["verdict"]["exit_code"], 1);
+    assert!(run["verdict"]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("lost write: "));
+    let plain = stdout(&kafkasim(&[
+        "run",
+        "--seed",
+        "1",
+        "--scenario",
+        "kip-101-high-watermark-truncation",
+    ]));
+    let hash = run["trace_hash"].as_str().unwrap();
+    assert!(
+        plain.contains(&format!("trace hash {hash}")),
+        "the same run as the text one"
+    );
+    let file = kafkasim(&[
+        "run",
+        "--scenario",
+        "scenarios/minimal/zombie-consumer.toml",
+        "--json",
+    ]);
+    let file: serde_json::Value = serde_json::from_str(&stdout(&file)).expect("JSON");
+    assert_eq!(file["expect"]["kind"], "processed-again");
+    assert_eq!(file["expect"]["reproduced"], true);
+    assert!(file["checks"]["failing"].as_array().unwrap().is_empty());
+}

@@ -26,7 +26,7 @@ cannot be written or read), 3 liveness failure, 4 crash.
 pub const RUN_HELP: &str = "\
 Run a scenario with a seed; print its timeline and a trace hash
 
-Usage: kafkasim run [--seed N] [--scenario NAME|FILE.toml] [--report DIR [--force]]
+Usage: kafkasim run [--seed N] [--scenario NAME|FILE.toml] [--json] [--report DIR [--force]]
 
 Options:
   --seed N           The simulation seed (a number). Without it, a scenario
@@ -34,6 +34,10 @@ Options:
                      and the command that replays it is printed.
   --scenario NAME    A built-in scenario (default: replicated); see `kafkasim scenarios`.
                      Or a scenario file, such as sim/scenarios/standard.toml.
+  --json             Print the run as one JSON object on one line instead of
+                     text: seed, scenario, verdict {kind, reason, exit_code},
+                     trace_hash, messages, goals, allowed_anomalies, checks,
+                     partitions, expect, replay (other notes go to stderr)
   --report DIR       Also write a report of the run into DIR: index.html (open it
                      in a browser, no network needed), trace.jsonl, history.jsonl
                      and summary.json. DIR must be empty or new.
