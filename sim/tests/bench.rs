@@ -1,14 +1,8 @@
 //! `kafkasim bench`, as a user meets it: which figures it prints. Nothing here
 //! depends on how fast the machine is.
 
-use std::process::{Command, Output};
-
-fn kafkasim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kafkasim"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+mod common;
+use common::kafkasim;
 
 #[test]
 fn a_bench_of_one_seed_prints_every_figure_and_every_target() {

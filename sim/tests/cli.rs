@@ -1,21 +1,7 @@
 //! The `kafkasim` command line, as a user meets it: output, exit codes, errors.
 
-use std::process::{Command, Output};
-
-fn kafkasim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kafkasim"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+mod common;
+use common::{kafkasim, stderr, stdout};
 
 #[test]
 fn run_prints_the_timeline_and_the_same_output_twice() {

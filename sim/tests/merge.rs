@@ -1,23 +1,10 @@
 //! `kafkasim merge`, as a user meets it: the shards of a sweep, merged, give the
 //! sweep of the whole range; files that cannot be merged are refused by name.
 
+mod common;
+use common::{kafkasim, stderr, stdout};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn kafkasim<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kafkasim"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 /// A fresh directory for one test's files.
 fn scratch(test: &str) -> PathBuf {
@@ -27,10 +14,14 @@ fn scratch(test: &str) -> PathBuf {
     dir
 }
 
-/// Runs `kafkasim sweep ARGS --json`, writes its stdout to `dir/name`, returns the path.
+/// Runs `kafkasim sweep ARGS --json` (of `quickstart` unless ARGS name a
+/// scenario), writes its stdout to `dir/name`, returns the path.
 fn sweep_to(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     let mut all = vec!["sweep"];
     all.extend(args);
+    if !args.contains(&"--scenario") {
+        all.extend(["--scenario", "quickstart"]);
+    }
     all.push("--json");
     let output = kafkasim(&all);
     assert!(
@@ -66,7 +57,14 @@ fn the_merge_of_four_shards_is_the_sweep_of_the_whole_range_but_for_timing() {
             )
         })
         .collect();
-    let whole = kafkasim(&["sweep", "--seeds", "1..=8", "--json"]);
+    let whole = kafkasim(&[
+        "sweep",
+        "--seeds",
+        "1..=8",
+        "--scenario",
+        "quickstart",
+        "--json",
+    ]);
     let mut args = vec![Path::new("merge").to_path_buf()];
     args.extend(shards.iter().cloned());
     args.push("--json".into());
@@ -86,7 +84,13 @@ fn the_merge_of_four_shards_is_the_sweep_of_the_whole_range_but_for_timing() {
         "{text}"
     );
     let tail = |t: &str| t.lines().skip(2).map(String::from).collect::<Vec<_>>();
-    let whole_text = stdout(&kafkasim(&["sweep", "--seeds", "1..=8"]));
+    let whole_text = stdout(&kafkasim(&[
+        "sweep",
+        "--seeds",
+        "1..=8",
+        "--scenario",
+        "quickstart",
+    ]));
     assert_eq!(tail(&text), tail(&whole_text));
 
     // A merge merges again.

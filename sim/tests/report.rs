@@ -2,27 +2,15 @@
 //! and what happens with a directory that is taken, a path that cannot be
 //! written and a report file that is corrupt.
 
+mod common;
+use common::{kafkasim, stderr, stdout};
+
 use kafkasim_sim::render::render;
 use kafkasim_sim::run::{run_seed, run_seed_with, RunOptions};
 use kafkasim_sim::scenario;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn kafkasim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kafkasim"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use std::process::Output;
 
 /// A fresh directory of this test's own under the system's temporary directory.
 fn scratch(name: &str) -> PathBuf {

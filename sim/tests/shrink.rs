@@ -6,21 +6,15 @@
 //! says so) or the shrinker may find another minimal file; regenerate them with
 //! the commands at the top of each file.
 
+mod common;
+use common::kafkasim;
+
 use kafkasim_sim::run::run_seed;
 use kafkasim_sim::scenario::{self, workload::FaultPlan};
 use kafkasim_sim::shrink::{shown_kinds, shrink, Request, MAX_RUNS_DEFAULT};
-use std::process::{Command, Output};
 
 fn path(relative: &str) -> String {
     format!("{}/{relative}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn kafkasim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kafkasim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs")
 }
 
 /// Replays a minimal file at its own seed; returns how many faults it has.

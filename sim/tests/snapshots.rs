@@ -12,18 +12,8 @@
 //! `book_outputs.rs` keeps fresh, and the `--help` texts and the scenario list are
 //! pinned by `cli.rs`.
 
-use std::process::{Command, Output};
-
-fn kafkasim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kafkasim"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+mod common;
+use common::{kafkasim, stdout};
 
 /// `kafkasim run --seed 1 --scenario NAME`: its stdout, with the exit code it
 /// must have (0 ok, 1 a correctness failure).
