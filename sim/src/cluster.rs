@@ -4,7 +4,8 @@
 //! The cluster keeps every server's state in a cell outside the machine, so that
 //! after a kill the restarted machine can be rebuilt from what its disk kept: all
 //! of it after a process crash, only the flushed part after a power loss.
-//! Network partitions, lost responses and pauses are in `faults`.
+//! Network partitions, latency spikes, flaky links, lost responses and pauses
+//! are in `faults`.
 
 use crate::driver::{ip_of, now_ms, run_node, NodeCell};
 use crate::faults::{Faults, Partitions};
@@ -20,7 +21,7 @@ use kafkasim::log::Log;
 use kafkasim::metadata::MetadataImage;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 /// The shape of a cluster.
 #[derive(Debug, Clone)]
@@ -74,6 +75,18 @@ pub(crate) fn current_machine() -> Option<String> {
 /// A handle to the running cluster; cheap to clone into client code.
 #[derive(Clone)]
 pub struct Cluster(Arc<Inner>);
+
+/// A handle that does not keep the cluster alive: for a task that may be left
+/// pending when a run ends (see `Cluster::shut_down`).
+#[derive(Clone)]
+pub(crate) struct WeakCluster(Weak<Inner>);
+
+impl WeakCluster {
+    /// The cluster, while anything else still holds it.
+    pub(crate) fn upgrade(&self) -> Option<Cluster> {
+        self.0.upgrade().map(Cluster)
+    }
+}
 
 fn start_server<N, M>(
     name: String,
@@ -222,6 +235,10 @@ impl Cluster {
 
     pub(crate) fn partitions(&self) -> MutexGuard<'_, Partitions> {
         self.0.partitions.lock().expect("partitions lock")
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakCluster {
+        WeakCluster(Arc::downgrade(&self.0))
     }
 
     /// `bootstrap.servers` for clients: every broker.

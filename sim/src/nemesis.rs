@@ -31,6 +31,51 @@
 //! configuration must still lose nothing (elections wait for an in-sync replica).
 //! [`Profile::WILD`] also draws power losses.
 //!
+//! [`Profile::NETWORK`] is [`Profile::SAFE`] (no power loss, one server fault at
+//! a time) that also draws the network faults below ([`FaultKind::NETWORK`]).
+//! The three other profiles never draw them, and draw exactly what they drew
+//! before these faults existed: the same seed gives the same schedule.
+//!
+//! ## Network faults
+//!
+//! Every network fault works on madsim's reliable channels (see `faults`): a
+//! message is never dropped, only stalled, as on TCP. Clients are never cut by
+//! them (only by a client cut).
+//! - `isolate-controller`: the controller is cut off from every broker, both
+//!   ways. Brokers keep serving clients with the metadata they have; nothing is
+//!   elected, no ISR changes; heartbeats stall, so past
+//!   `broker.session.timeout.ms` the controller fences every broker it no longer
+//!   hears from, and the stalled heartbeats arriving after the heal unfence them.
+//! - `isolate-leader`: when it starts, the broker that leads the named partition
+//!   in the controller's metadata *then* is isolated (as `isolate`); the same
+//!   broker is reconnected when it ends, whoever leads by then. A partition
+//!   without a leader makes it do nothing, which the timeline says.
+//! - `split`: a minority of brokers is cut off from the other brokers and from
+//!   the controller, which stays with the majority; links inside each side stay.
+//! - `one-way`: messages from one server (a broker or the controller) to another
+//!   stall, while the other direction flows. madsim checks a new connection only
+//!   in its own direction: `to` can still open one to `from`, and its requests
+//!   arrive, but the answers stall; `from` cannot open one to `to`.
+//! - `slow-network`: every message sent while it lasts (between any two machines,
+//!   clients included) takes `extra_ms` longer to arrive: madsim's send latency
+//!   (1–5 ms) becomes 1+extra to 5+extra ms, set through its network
+//!   configuration at run time. Connections keep their order, so a message sent
+//!   just after the end still waits behind the slow ones.
+//! - `flaky-link`: packet loss, as a TCP user sees it. The link between two
+//!   brokers clogs and opens again over and over, both ways: clogged for
+//!   100–300 ms, then open for 600–1000 ms (each drawn from the seed's
+//!   generator while it runs), from its start to its end. No message is dropped:
+//!   what is sent into a clog stalls, as a lost segment does until TCP
+//!   retransmits it, and arrives in order at the receiver's next probe; a
+//!   connect during a clog is refused.
+//!
+//! Which servers a network fault takes out of normal service (the "one server
+//! fault at a time" rule, and what two faults may not both hit, see
+//! [`Fault::servers`]): `isolate-controller` the controller; `split` its
+//! minority; `one-way` and `flaky-link` both ends; `slow-network` every server.
+//! `isolate-leader` does not know its broker until it runs, so it counts as a
+//! fault on every broker: it never overlaps another fault on any broker.
+//!
 //! Left out: lost responses (an armed loss waits for its response however long
 //! that takes, so it does not fit a timed schedule), client crashes (client
 //! machines are not restarted), clock faults, and disk corruption.
@@ -38,7 +83,7 @@
 use crate::cluster::Cluster;
 use crate::driver::now_ms;
 use kafkasim::disk::CrashKind;
-use kafkasim::ids::{BrokerId, NodeId};
+use kafkasim::ids::{BrokerId, NodeId, TopicPartition};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -62,6 +107,18 @@ pub enum FaultKind {
     /// A client machine stops the world, then resumes: a consumer that stalls
     /// past its session comes back a zombie. Only written schedules have it.
     ClientPause,
+    /// The controller is cut off from every broker.
+    IsolateController,
+    /// Whichever broker leads a partition when the fault starts is isolated.
+    IsolateLeader,
+    /// A minority of brokers is cut off from the majority and the controller.
+    Split,
+    /// Messages from one server to another stall; the other direction flows.
+    OneWay,
+    /// Every message takes longer to arrive (a latency spike).
+    SlowNetwork,
+    /// The link between two brokers clogs and opens over and over (packet loss).
+    FlakyLink,
 }
 
 impl FaultKind {
@@ -76,6 +133,16 @@ impl FaultKind {
         FaultKind::ClientCut,
     ];
 
+    /// The network faults only [`Profile::NETWORK`] draws, besides [`Self::DRAWN`].
+    pub const NETWORK: [FaultKind; 6] = [
+        FaultKind::IsolateController,
+        FaultKind::IsolateLeader,
+        FaultKind::Split,
+        FaultKind::OneWay,
+        FaultKind::SlowNetwork,
+        FaultKind::FlakyLink,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             FaultKind::Crash => "crash",
@@ -86,13 +153,19 @@ impl FaultKind {
             FaultKind::ControllerCrash => "controller-crash",
             FaultKind::ClientCut => "client-cut",
             FaultKind::ClientPause => "client-pause",
+            FaultKind::IsolateController => "isolate-controller",
+            FaultKind::IsolateLeader => "isolate-leader",
+            FaultKind::Split => "split",
+            FaultKind::OneWay => "one-way",
+            FaultKind::SlowNetwork => "slow-network",
+            FaultKind::FlakyLink => "flaky-link",
         }
     }
 
     /// How long a fault of this kind lasts, from..=to in ms. Ranges reach past
     /// `broker.session.timeout.ms` (9 s), so some brokers are fenced and some come
     /// back before anyone noticed; link cuts reach past `replica.lag.time.max.ms`
-    /// (30 s), so some shrink an ISR.
+    /// (30 s), so some shrink an ISR; so do one-way stalls and flaky links.
     fn duration_ms(self) -> (u64, u64) {
         match self {
             FaultKind::Crash | FaultKind::PowerLoss => (1_000, 15_000),
@@ -101,14 +174,21 @@ impl FaultKind {
             FaultKind::LinkCut => (2_000, 40_000),
             FaultKind::ControllerCrash => (1_000, 10_000),
             FaultKind::ClientCut | FaultKind::ClientPause => (2_000, 20_000),
+            FaultKind::IsolateController | FaultKind::IsolateLeader => (2_000, 20_000),
+            FaultKind::Split => (2_000, 30_000),
+            FaultKind::OneWay => (2_000, 40_000),
+            FaultKind::SlowNetwork => (2_000, 20_000),
+            FaultKind::FlakyLink => (5_000, 40_000),
         }
     }
 
     /// The chance, in percent, that a mix turns this kind on. A controller
-    /// crash freezes all metadata, so it comes rarely.
+    /// crash or isolation freezes all metadata, so it comes rarely; a slow
+    /// network holds back every other server fault while it lasts.
     fn odds_in_mix_percent(self) -> u32 {
         match self {
-            FaultKind::ControllerCrash => 20,
+            FaultKind::ControllerCrash | FaultKind::IsolateController => 20,
+            FaultKind::SlowNetwork => 30,
             _ => 50,
         }
     }
@@ -123,6 +203,9 @@ pub struct Profile {
     /// How many server faults (of brokers, links between them, the controller)
     /// may be on at once. Client cuts never count.
     pub server_faults_max: usize,
+    /// Kinds drawn besides [`FaultKind::DRAWN`] (empty but for
+    /// [`Profile::NETWORK`]), so a profile without them draws as it always did.
+    pub extra_kinds: &'static [FaultKind],
 }
 
 impl Profile {
@@ -131,6 +214,7 @@ impl Profile {
         name: "safe",
         power_loss: false,
         server_faults_max: 1,
+        extra_kinds: &[],
     };
 
     /// Two server faults at once, no power loss: harder on the cluster, and
@@ -140,6 +224,7 @@ impl Profile {
         name: "double",
         power_loss: false,
         server_faults_max: 2,
+        extra_kinds: &[],
     };
 
     /// Also power losses, and two server faults at once: acknowledged writes may
@@ -148,24 +233,44 @@ impl Profile {
         name: "wild",
         power_loss: true,
         server_faults_max: 2,
+        extra_kinds: &[],
+    };
+
+    /// [`Profile::SAFE`] with network faults too: controller and leader
+    /// isolation, majority/minority splits, one-way stalls, latency spikes and
+    /// flaky links. Kafka keeps its promises under all of them.
+    pub const NETWORK: Profile = Profile {
+        name: "network",
+        power_loss: false,
+        server_faults_max: 1,
+        extra_kinds: &FaultKind::NETWORK,
     };
 }
 
-/// What faults may hit: the brokers, and the client machines by name.
+/// What faults may hit: the brokers, the client machines by name, and the
+/// partitions whose leaders may be isolated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Targets {
     pub brokers: Vec<BrokerId>,
     pub clients: Vec<String>,
+    pub partitions: Vec<TopicPartition>,
 }
 
 impl Targets {
     /// Whether a fault of `kind` has something to hit.
     fn can_hit(&self, kind: FaultKind) -> bool {
         match kind {
-            FaultKind::LinkCut => self.brokers.len() >= 2,
-            FaultKind::ControllerCrash => true,
+            FaultKind::LinkCut | FaultKind::Split | FaultKind::FlakyLink => self.brokers.len() >= 2,
+            FaultKind::ControllerCrash | FaultKind::SlowNetwork => true,
             FaultKind::ClientCut => !self.clients.is_empty() && !self.brokers.is_empty(),
-            _ => !self.brokers.is_empty(),
+            FaultKind::IsolateLeader => !self.partitions.is_empty(),
+            FaultKind::Crash
+            | FaultKind::PowerLoss
+            | FaultKind::Pause
+            | FaultKind::Isolate
+            | FaultKind::ClientPause
+            | FaultKind::IsolateController
+            | FaultKind::OneWay => !self.brokers.is_empty(),
         }
     }
 }
@@ -231,7 +336,46 @@ pub enum Fault {
         client: String,
         for_ms: u64,
     },
+    /// Cut the controller off from every broker, both ways.
+    IsolateController {
+        for_ms: u64,
+    },
+    /// Isolate the broker that leads `topic`-`partition` when the fault starts
+    /// (in the controller's metadata), and reconnect that broker at its end.
+    IsolateLeader {
+        topic: String,
+        partition: i32,
+        for_ms: u64,
+    },
+    /// Cut the `minority` brokers (sorted) off from the other brokers and the
+    /// controller; each side keeps its own links, clients reach everyone.
+    Split {
+        minority: Vec<BrokerId>,
+        for_ms: u64,
+    },
+    /// Messages from server `from` to server `to` (a broker or the controller)
+    /// stall; the other direction flows.
+    OneWay {
+        from: NodeId,
+        to: NodeId,
+        for_ms: u64,
+    },
+    /// Every message takes `extra_ms` longer to arrive.
+    SlowNetwork {
+        extra_ms: u64,
+        for_ms: u64,
+    },
+    /// The link between brokers `a` < `b` clogs and opens over and over.
+    FlakyLink {
+        a: BrokerId,
+        b: BrokerId,
+        for_ms: u64,
+    },
 }
+
+/// The most brokers a cluster may have (a workload's bound): the servers a
+/// fault on "every broker" names.
+const BROKERS_MAX: BrokerId = crate::scenario::workload::BROKERS_MAX as BrokerId;
 
 impl Fault {
     pub fn duration_ms(&self) -> u64 {
@@ -241,7 +385,13 @@ impl Fault {
             | Fault::BrokerIsolation { for_ms, .. }
             | Fault::LinkCut { for_ms, .. }
             | Fault::ClientCut { for_ms, .. }
-            | Fault::ClientPause { for_ms, .. } => *for_ms,
+            | Fault::ClientPause { for_ms, .. }
+            | Fault::IsolateController { for_ms }
+            | Fault::IsolateLeader { for_ms, .. }
+            | Fault::Split { for_ms, .. }
+            | Fault::OneWay { for_ms, .. }
+            | Fault::SlowNetwork { for_ms, .. }
+            | Fault::FlakyLink { for_ms, .. } => *for_ms,
         }
     }
 
@@ -261,18 +411,39 @@ impl Fault {
             Fault::ControllerCrash { .. } => FaultKind::ControllerCrash,
             Fault::ClientCut { .. } => FaultKind::ClientCut,
             Fault::ClientPause { .. } => FaultKind::ClientPause,
+            Fault::IsolateController { .. } => FaultKind::IsolateController,
+            Fault::IsolateLeader { .. } => FaultKind::IsolateLeader,
+            Fault::Split { .. } => FaultKind::Split,
+            Fault::OneWay { .. } => FaultKind::OneWay,
+            Fault::SlowNetwork { .. } => FaultKind::SlowNetwork,
+            Fault::FlakyLink { .. } => FaultKind::FlakyLink,
         }
     }
 
-    /// The servers this fault takes out of normal service; empty for a client cut.
+    /// The servers this fault takes out of normal service; empty for a client
+    /// fault. Where the servers are not known before the fault runs, every
+    /// server it might hit, up to the largest cluster a workload may have: an
+    /// isolated leader counts as a fault on every broker (broker-1 … broker-9),
+    /// a slow network on the controller and every broker.
     pub fn servers(&self) -> Vec<NodeId> {
+        let every_broker = || (1..=BROKERS_MAX).map(NodeId::Broker);
         match self {
             Fault::BrokerCrash { broker, .. }
             | Fault::BrokerPause { broker, .. }
             | Fault::BrokerIsolation { broker, .. } => vec![NodeId::Broker(*broker)],
-            Fault::LinkCut { a, b, .. } => vec![NodeId::Broker(*a), NodeId::Broker(*b)],
-            Fault::ControllerCrash { .. } => vec![NodeId::Controller],
+            Fault::LinkCut { a, b, .. } | Fault::FlakyLink { a, b, .. } => {
+                vec![NodeId::Broker(*a), NodeId::Broker(*b)]
+            }
+            Fault::ControllerCrash { .. } | Fault::IsolateController { .. } => {
+                vec![NodeId::Controller]
+            }
             Fault::ClientCut { .. } | Fault::ClientPause { .. } => vec![],
+            Fault::IsolateLeader { .. } => every_broker().collect(),
+            Fault::Split { minority, .. } => minority.iter().map(|&b| NodeId::Broker(b)).collect(),
+            Fault::OneWay { from, to, .. } => vec![*from, *to],
+            Fault::SlowNetwork { .. } => std::iter::once(NodeId::Controller)
+                .chain(every_broker())
+                .collect(),
         }
     }
 
@@ -327,6 +498,33 @@ impl fmt::Display for Fault {
                 write!(f, "cut {client} off from broker-{broker} for {lasting}")
             }
             Fault::ClientPause { client, .. } => write!(f, "pause {client} for {lasting}"),
+            Fault::IsolateController { .. } => {
+                write!(f, "isolate the controller from every broker for {lasting}")
+            }
+            Fault::IsolateLeader {
+                topic, partition, ..
+            } => write!(f, "isolate the leader of {topic}-{partition} for {lasting}"),
+            Fault::Split { minority, .. } => {
+                let names: Vec<String> = minority.iter().map(|b| format!("broker-{b}")).collect();
+                write!(
+                    f,
+                    "split {} off from the other brokers and the controller for {lasting}",
+                    names.join(" and ")
+                )
+            }
+            Fault::OneWay { from, to, .. } => {
+                write!(
+                    f,
+                    "stall messages from {from} to {to} (one way) for {lasting}"
+                )
+            }
+            Fault::SlowNetwork { extra_ms, .. } => {
+                write!(f, "slow every message down by {extra_ms} ms for {lasting}")
+            }
+            Fault::FlakyLink { a, b, .. } => write!(
+                f,
+                "make the link between broker-{a} and broker-{b} flaky for {lasting}"
+            ),
         }
     }
 }

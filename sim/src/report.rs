@@ -37,8 +37,9 @@
 //!   `ClusterEvent` as serde writes it, e.g. `{"Truncated":{"broker":2,…}}`).
 //! - `fault`, a fault carried out: `kind` (`crash`, `restart`, `pause`,
 //!   `resume`, `isolate`, `heal`, `cut_link`, `restore_link`, `cut_client`,
-//!   `restore_client`, `lost_response`, `client_crash`, `client_pause`,
-//!   `client_resume`), `nodes` (array of server names), optional `client` (a
+//!   `restore_client`, `split`, `heal_split`, `cut_one_way`, `restore_one_way`,
+//!   `slow_network`, `restore_speed`, `flaky_link`, `steady_link`,
+//!   `lost_response`, `client_crash`, `client_pause`, `client_resume`), `nodes` (array of server names), optional `client` (a
 //!   client machine's name, e.g. `consumer-2`) and `text` (string).
 //! - `timeline`, a line of the timeline `kafkasim run` prints: `node` and `text`
 //!   (strings).
@@ -69,8 +70,8 @@
 //! many lines the two other files hold), `goals` (`{goal: times}`), `nodes`
 //! (`[{id, kind, machine}]`: every lane of the diagram), `faults` (`[{kind, nodes,
 //! client, start_ms, end_ms, start_seq, end_seq, text}]`: `kind` is `crashed`,
-//! `paused`, `isolated`, `cut`, `client_cut`, `client_crashed`, `client_paused` or
-//! `lost_response`; `end_ms` is null while it lasts to the end), `anomalies`
+//! `paused`, `isolated`, `cut`, `split`, `one_way`, `slow`, `flaky`, `client_cut`,
+//! `client_crashed`, `client_paused` or `lost_response`; `end_ms` is null while it lasts to the end), `anomalies`
 //! (`[{kind, allowed, text, values, partitions, start_ms, end_ms, focus_start_ms,
 //! focus_end_ms, events}]`: `events` are the `seq`s of the trace lines that show
 //! it, `start_ms`..`end_ms` their span, `focus_start_ms`..`focus_end_ms` the

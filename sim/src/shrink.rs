@@ -156,6 +156,34 @@ pub fn explain(timed: &TimedFault) -> String {
         Fault::ClientPause { client, .. } => format!(
             "{client} stops the world: a consumer paused past session.timeout.ms leaves its group and\nresumes a zombie, still holding the records it polled."
         ),
+        Fault::IsolateController { .. } => {
+            "the controller is cut off from every broker: brokers serve clients with the metadata they have,\nnothing is elected and no ISR changes; past broker.session.timeout.ms it fences the brokers\nit no longer hears, and their stalled heartbeats unfence them after the heal.".into()
+        }
+        Fault::IsolateLeader {
+            topic, partition, ..
+        } => format!(
+            "whichever broker leads {topic}-{partition} is cut off from the controller and the other brokers\n(clients still reach it): it acts on as a stale leader until fenced, and a new leader is elected."
+        ),
+        Fault::Split { minority, .. } => {
+            let names: Vec<String> = minority.iter().map(|b| format!("broker-{b}")).collect();
+            let (lose, its, it) = match names.len() {
+                1 => ("loses", "its", "it"),
+                _ => ("lose", "their", "them"),
+            };
+            format!(
+                "{} {lose} the controller and the other brokers: fenced after broker.session.timeout.ms,\n{its} leaderships move to the majority, where the ISRs shrink to exclude {it}.",
+                names.join(" and ")
+            )
+        }
+        Fault::OneWay { from, to, .. } => format!(
+            "messages from {from} to {to} stall while the other way flows: requests arrive but their\nanswers (or the requests themselves) do not, so fetches lag, heartbeats go unheard or unanswered."
+        ),
+        Fault::SlowNetwork { extra_ms, .. } => format!(
+            "every message takes {extra_ms} ms longer: requests near their timeouts expire and are retried,\nfollowers lag, and acks=all writes wait longer for the ISR."
+        ),
+        Fault::FlakyLink { a, b, .. } => format!(
+            "the link between broker-{a} and broker-{b} clogs and opens over and over, as a lossy link looks\nto TCP: fetches between them stall and resume, connects are refused, the ISR may shrink and grow."
+        ),
     };
     format!("{timed}:\n{what}")
 }
@@ -422,7 +450,13 @@ fn with_duration(fault: &Fault, ms: u64) -> Fault {
         | Fault::BrokerIsolation { for_ms, .. }
         | Fault::LinkCut { for_ms, .. }
         | Fault::ClientCut { for_ms, .. }
-        | Fault::ClientPause { for_ms, .. } => *for_ms = ms,
+        | Fault::ClientPause { for_ms, .. }
+        | Fault::IsolateController { for_ms }
+        | Fault::IsolateLeader { for_ms, .. }
+        | Fault::Split { for_ms, .. }
+        | Fault::OneWay { for_ms, .. }
+        | Fault::SlowNetwork { for_ms, .. }
+        | Fault::FlakyLink { for_ms, .. } => *for_ms = ms,
     }
     fault
 }

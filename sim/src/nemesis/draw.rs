@@ -3,7 +3,7 @@
 
 use super::{Fault, FaultKind, Mix, Nemesis, Profile, Schedule, Targets, TimedFault};
 use kafkasim::disk::CrashKind;
-use kafkasim::ids::BrokerId;
+use kafkasim::ids::{BrokerId, NodeId};
 use madsim::rand::seq::SliceRandom;
 use madsim::rand::Rng;
 use std::collections::BTreeMap;
@@ -14,6 +14,8 @@ const WEIGHT_MAX: u32 = 3;
 const MEAN_GAP_MS: (u64, u64) = (2_000, 10_000);
 /// After a server fault is undone, the next one waits this long at least.
 const SETTLE_MS: u64 = 500;
+/// A slow network adds this much latency to every message, from..=to in ms.
+const EXTRA_LATENCY_MS: (u64, u64) = (50, 500);
 
 /// Draws a mix and a schedule of `phase_ms` from `rng`. Inside a run, pass
 /// `madsim::rand::thread_rng()`: the seed's generator (see [`draw_for_run`]).
@@ -34,6 +36,7 @@ pub fn draw_for_run(profile: Profile, targets: &Targets, phase_ms: u64) -> Nemes
 
 fn draw_mix(rng: &mut impl Rng, profile: Profile, targets: &Targets) -> Mix {
     let allowed: Vec<FaultKind> = (FaultKind::DRAWN.into_iter())
+        .chain(profile.extra_kinds.iter().copied())
         .filter(|&kind| kind != FaultKind::PowerLoss || profile.power_loss)
         .filter(|&kind| targets.can_hit(kind))
         .collect();
@@ -142,6 +145,55 @@ fn draw_fault(rng: &mut impl Rng, kind: FaultKind, targets: &Targets) -> Fault {
             client: targets.clients.choose(rng).expect("clients to hit").clone(),
             for_ms: lasting,
         },
+        FaultKind::IsolateController => Fault::IsolateController { for_ms: lasting },
+        FaultKind::IsolateLeader => {
+            let tp = targets.partitions.choose(rng).expect("partitions to hit");
+            Fault::IsolateLeader {
+                topic: tp.topic.clone(),
+                partition: tp.partition,
+                for_ms: lasting,
+            }
+        }
+        FaultKind::Split => {
+            // Fewer than half the brokers (one, on two brokers).
+            let most = ((targets.brokers.len() - 1) / 2).max(1);
+            let size = rng.gen_range(1..=most);
+            let mut minority: Vec<BrokerId> = targets
+                .brokers
+                .choose_multiple(rng, size)
+                .copied()
+                .collect();
+            minority.sort_unstable();
+            Fault::Split {
+                minority,
+                for_ms: lasting,
+            }
+        }
+        FaultKind::OneWay => {
+            let servers: Vec<NodeId> = std::iter::once(NodeId::Controller)
+                .chain(targets.brokers.iter().map(|&b| NodeId::Broker(b)))
+                .collect();
+            let from = *servers.choose(rng).expect("servers to hit");
+            let others: Vec<NodeId> = servers.into_iter().filter(|&s| s != from).collect();
+            let to = *others.choose(rng).expect("two servers at least");
+            Fault::OneWay {
+                from,
+                to,
+                for_ms: lasting,
+            }
+        }
+        FaultKind::SlowNetwork => Fault::SlowNetwork {
+            extra_ms: rng.gen_range(EXTRA_LATENCY_MS.0..=EXTRA_LATENCY_MS.1),
+            for_ms: lasting,
+        },
+        FaultKind::FlakyLink => {
+            let pair: Vec<BrokerId> = targets.brokers.choose_multiple(rng, 2).copied().collect();
+            Fault::FlakyLink {
+                a: pair[0].min(pair[1]),
+                b: pair[0].max(pair[1]),
+                for_ms: lasting,
+            }
+        }
     }
 }
 

@@ -4,7 +4,8 @@
 use super::{Fault, Schedule};
 use crate::cluster::Cluster;
 use crate::driver::now_ms;
-use kafkasim::ids::NodeId;
+use kafkasim::ids::{BrokerId, NodeId, TopicPartition};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Runs `schedule` from now: each fault at its time, each undone when it ends.
@@ -17,9 +18,10 @@ pub async fn run_safety_phase(cluster: &Cluster, schedule: &Schedule) {
     let mut steps = steps(schedule);
     let heal_at = steps.partition_point(|s| s.at_ms < schedule.phase_ms);
     let healing = steps.split_off(heal_at);
+    let mut isolated = IsolatedLeaders::new();
     for step in &steps {
         sleep_until(start_ms + step.at_ms).await;
-        step.carry_out(cluster);
+        step.carry_out(cluster, &mut isolated);
     }
     sleep_until(start_ms + schedule.phase_ms).await;
     let still_on = healing.len();
@@ -29,9 +31,13 @@ pub async fn run_safety_phase(cluster: &Cluster, schedule: &Schedule) {
         format!("safety phase over; heal: undo the {still_on} fault(s) still on"),
     );
     for step in &healing {
-        step.carry_out(cluster);
+        step.carry_out(cluster, &mut isolated);
     }
 }
+
+/// The broker each `isolate-leader` fault isolated when it started, by the
+/// fault's place in the schedule: its end heals that broker.
+type IsolatedLeaders = BTreeMap<usize, BrokerId>;
 
 /// Starting or undoing a fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,6 +51,8 @@ pub(super) enum Action {
 pub(super) struct Step<'a> {
     pub(super) at_ms: u64,
     pub(super) action: Action,
+    /// The fault's place in the schedule.
+    index: usize,
     fault: &'a Fault,
 }
 
@@ -57,16 +65,17 @@ pub(super) fn steps(schedule: &Schedule) -> Vec<Step<'_>> {
     }
     steps.sort_by_key(|&(at_ms, action, index, _)| (at_ms, action, index));
     (steps.into_iter())
-        .map(|(at_ms, action, _, fault)| Step {
+        .map(|(at_ms, action, index, fault)| Step {
             at_ms,
             action,
+            index,
             fault,
         })
         .collect()
 }
 
 impl Step<'_> {
-    fn carry_out(&self, cluster: &Cluster) {
+    fn carry_out(&self, cluster: &Cluster, isolated: &mut IsolatedLeaders) {
         match (self.action, self.fault) {
             (Action::Start, Fault::BrokerCrash { broker, kind, .. }) => {
                 cluster.crash_broker(*broker, *kind)
@@ -94,6 +103,34 @@ impl Step<'_> {
             }
             (Action::Start, Fault::ClientPause { client, .. }) => cluster.pause_client(client),
             (Action::Undo, Fault::ClientPause { client, .. }) => cluster.resume_client(client),
+            (Action::Start, Fault::IsolateController { .. }) => cluster.isolate_controller(),
+            (Action::Undo, Fault::IsolateController { .. }) => cluster.heal_controller(),
+            (
+                Action::Start,
+                Fault::IsolateLeader {
+                    topic, partition, ..
+                },
+            ) => {
+                let partition = TopicPartition::new(topic.clone(), *partition);
+                if let Some(leader) = cluster.isolate_leader(&partition) {
+                    isolated.insert(self.index, leader);
+                }
+            }
+            (Action::Undo, Fault::IsolateLeader { .. }) => {
+                if let Some(leader) = isolated.remove(&self.index) {
+                    cluster.heal_broker(leader);
+                }
+            }
+            (Action::Start, Fault::Split { minority, .. }) => cluster.split(minority),
+            (Action::Undo, Fault::Split { minority, .. }) => cluster.heal_split(minority),
+            (Action::Start, Fault::OneWay { from, to, .. }) => cluster.cut_one_way(*from, *to),
+            (Action::Undo, Fault::OneWay { from, to, .. }) => cluster.restore_one_way(*from, *to),
+            (Action::Start, Fault::SlowNetwork { extra_ms, .. }) => cluster.slow_network(*extra_ms),
+            (Action::Undo, Fault::SlowNetwork { extra_ms, .. }) => {
+                cluster.restore_network_speed(*extra_ms)
+            }
+            (Action::Start, Fault::FlakyLink { a, b, .. }) => cluster.flaky_link(*a, *b),
+            (Action::Undo, Fault::FlakyLink { a, b, .. }) => cluster.steady_link(*a, *b),
         }
     }
 }

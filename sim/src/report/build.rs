@@ -136,6 +136,14 @@ fn fault_periods(events: &[Captured]) -> Vec<FaultPeriod> {
             FaultKind::ClientCrash => ("client_crashed", true),
             FaultKind::ClientPause => ("client_paused", true),
             FaultKind::ClientResume => ("client_paused", false),
+            FaultKind::Split => ("split", true),
+            FaultKind::HealSplit => ("split", false),
+            FaultKind::CutOneWay => ("one_way", true),
+            FaultKind::RestoreOneWay => ("one_way", false),
+            FaultKind::SlowNetwork => ("slow", true),
+            FaultKind::RestoreSpeed => ("slow", false),
+            FaultKind::FlakyLink => ("flaky", true),
+            FaultKind::SteadyLink => ("flaky", false),
             FaultKind::LostResponse => {
                 periods.push(FaultPeriod {
                     kind: "lost_response".into(),

@@ -108,6 +108,10 @@
     cut: { fill: 'rgba(130, 80, 223, 0.12)', stroke: '#8250df', label: 'link cut' },
     client_cut: { fill: 'rgba(130, 80, 223, 0.12)', stroke: '#8250df', label: 'client cut' },
     lost_response: { fill: 'rgba(207, 34, 46, 0.5)', stroke: '#cf222e', label: 'lost response' },
+    split: { fill: 'rgba(130, 80, 223, 0.16)', stroke: '#8250df', label: 'split off' },
+    one_way: { fill: 'rgba(130, 80, 223, 0.10)', stroke: '#8250df', label: 'one way' },
+    flaky: { fill: 'rgba(130, 80, 223, 0.08)', stroke: '#8250df', label: 'flaky link' },
+    slow: { fill: 'rgba(9, 105, 218, 0.08)', stroke: '#0969da', label: 'slow network' },
   };
   const EPOCH_COLORS = ['#dbeafe', '#fde68a', '#bbf7d0', '#fbcfe8', '#ddd6fe', '#fed7aa', '#a5f3fc',
     '#e5e7eb', '#fecaca', '#d9f99d'];
@@ -479,7 +483,7 @@
         if (x2 - x1 > 60) {
           // Network faults label the bottom of the band, process faults the top,
           // so two bands on one lane keep both labels readable.
-          const network = b.kind === 'cut' || b.kind === 'isolated' || b.kind === 'client_cut';
+          const network = ['cut', 'isolated', 'client_cut', 'split', 'one_way', 'flaky', 'slow'].includes(b.kind);
           ctx.fillStyle = style.stroke;
           ctx.fillText(style.label, x1 + 4, network ? y + laneH / 2 - 9 : y - laneH / 2 + 9);
         }

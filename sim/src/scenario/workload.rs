@@ -30,6 +30,7 @@ use crate::nemesis::{Fault, FaultKind, Profile, Schedule, TimedFault};
 use kafkasim::client::consumer::ConsumerConfig;
 use kafkasim::client::producer::ProducerConfig;
 use kafkasim::config::TopicConfig;
+use kafkasim::ids::{NodeId, TopicPartition};
 use kafkasim::protocol::Acks;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -131,6 +132,8 @@ pub const PHASES_MS_MAX: u64 = 480_000;
 pub const BROKERS_MAX: u32 = 9;
 pub const PARTITIONS_MAX: i32 = 64;
 pub const RATE_PER_S_MAX: u64 = 1000;
+/// The most extra latency a slow network may add to every message, in ms.
+pub const EXTRA_LATENCY_MS_MAX: u64 = 10_000;
 
 impl Workload {
     /// `standard`: three brokers; topic `events` with 6 partitions, RF 3 and
@@ -250,6 +253,13 @@ impl Workload {
 
     pub fn topic(&self, name: &str) -> Option<&TopicSpec> {
         self.topics.iter().find(|t| t.name == name)
+    }
+
+    /// Every partition of the workload's topics, in order.
+    pub fn partitions(&self) -> Vec<TopicPartition> {
+        (self.topics.iter())
+            .flat_map(|t| (0..t.partitions).map(|p| TopicPartition::new(t.name.clone(), p)))
+            .collect()
     }
 
     /// Every client machine's name: the producers', then the consumers'.
@@ -426,13 +436,39 @@ impl Workload {
             | Fault::BrokerPause { broker, .. }
             | Fault::BrokerIsolation { broker, .. }
             | Fault::ClientCut { broker, .. } => vec![*broker],
-            Fault::LinkCut { a, b, .. } => {
+            Fault::LinkCut { a, b, .. } | Fault::FlakyLink { a, b, .. } => {
                 if a == b {
                     return Err(format!("{at}: cuts broker-{a} from itself"));
                 }
                 vec![*a, *b]
             }
-            Fault::ControllerCrash { .. } | Fault::ClientPause { .. } => vec![],
+            Fault::ControllerCrash { .. }
+            | Fault::ClientPause { .. }
+            | Fault::IsolateController { .. }
+            | Fault::IsolateLeader { .. }
+            | Fault::SlowNetwork { .. } => vec![],
+            Fault::Split { minority, .. } => {
+                self.validate_split(&at, minority)?;
+                minority.clone()
+            }
+            Fault::OneWay { from, to, .. } => {
+                if from == to {
+                    return Err(format!("{at}: stalls {from} from itself"));
+                }
+                let mut brokers = Vec::new();
+                for node in [from, to] {
+                    match node {
+                        NodeId::Broker(b) => brokers.push(*b),
+                        NodeId::Controller => {}
+                        NodeId::Client(_) => {
+                            return Err(format!(
+                                "{at}: {node} is not a server (the controller or a broker)"
+                            ))
+                        }
+                    }
+                }
+                brokers
+            }
         };
         if let Some(b) = brokers.into_iter().find(|&b| !known(b)) {
             return Err(format!(
@@ -447,6 +483,52 @@ impl Workload {
                     self.clients().join(", ")
                 ));
             }
+        }
+        if let Fault::IsolateLeader {
+            topic, partition, ..
+        } = &timed.fault
+        {
+            let Some(spec) = self.topic(topic) else {
+                return Err(format!(
+                    "{at}: there is no topic {topic} (topics: {})",
+                    (self.topics.iter().map(|t| t.name.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            };
+            if !(0..spec.partitions).contains(partition) {
+                return Err(format!(
+                    "{at}: there is no partition {topic}-{partition} (topic {topic} has partitions 0 to {})",
+                    spec.partitions - 1
+                ));
+            }
+        }
+        if let Fault::SlowNetwork { extra_ms, .. } = &timed.fault {
+            if !(1..=EXTRA_LATENCY_MS_MAX).contains(extra_ms) {
+                return Err(format!(
+                    "{at}: extra_ms must be 1 to {EXTRA_LATENCY_MS_MAX}, got {extra_ms}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A split's minority: some brokers, each once, and not all of them.
+    fn validate_split(&self, at: &str, minority: &[i32]) -> Result<(), String> {
+        if minority.is_empty() {
+            return Err(format!(
+                "{at}: a split needs at least one broker in its minority"
+            ));
+        }
+        let twice = (minority.iter().enumerate()).find(|&(i, b)| minority[..i].contains(b));
+        if let Some((_, b)) = twice {
+            return Err(format!("{at}: broker-{b} is named twice"));
+        }
+        if minority.len() as u32 >= self.cluster.brokers {
+            return Err(format!(
+                "{at}: a split must leave a majority: at least one of the {} broker(s) stays with the controller",
+                self.cluster.brokers
+            ));
         }
         Ok(())
     }

@@ -108,3 +108,58 @@ fn every_fault_kind_is_explained() {
     );
     assert!(text.contains("truncates"), "{text}");
 }
+
+#[test]
+fn network_faults_are_explained_and_shortened() {
+    use kafkasim::ids::NodeId;
+    let faults = [
+        (Fault::IsolateController { for_ms: 4000 }, "fences"),
+        (
+            Fault::IsolateLeader {
+                topic: "events".into(),
+                partition: 2,
+                for_ms: 4000,
+            },
+            "leads events-2",
+        ),
+        (
+            Fault::Split {
+                minority: vec![1],
+                for_ms: 4000,
+            },
+            "broker-1 loses the controller",
+        ),
+        (
+            Fault::OneWay {
+                from: NodeId::Controller,
+                to: NodeId::Broker(3),
+                for_ms: 4000,
+            },
+            "from controller to broker-3 stall",
+        ),
+        (
+            Fault::SlowNetwork {
+                extra_ms: 250,
+                for_ms: 4000,
+            },
+            "250 ms longer",
+        ),
+        (
+            Fault::FlakyLink {
+                a: 1,
+                b: 2,
+                for_ms: 4000,
+            },
+            "clogs and opens",
+        ),
+    ];
+    for (fault, says) in faults {
+        let timed = TimedFault { at_ms: 1000, fault };
+        let text = explain(&timed);
+        assert!(text.starts_with(&format!("{timed}:\n")), "{text}");
+        assert!(text.contains(says), "{text}");
+        let shorter = with_duration(&timed.fault, 2000);
+        assert_eq!(shorter.duration_ms(), 2000);
+        assert_eq!(shorter.kind(), timed.fault.kind());
+    }
+}

@@ -112,6 +112,18 @@ pub enum FaultKind {
     ClientCrash,
     ClientPause,
     ClientResume,
+    /// A minority of brokers (`nodes`) cut off from the rest and the controller.
+    Split,
+    HealSplit,
+    /// Messages from `nodes[0]` to `nodes[1]` stall; the other way flows.
+    CutOneWay,
+    RestoreOneWay,
+    /// Every message is slower (`nodes`: every server; clients too).
+    SlowNetwork,
+    RestoreSpeed,
+    /// The link between `nodes` clogs and opens over and over.
+    FlakyLink,
+    SteadyLink,
 }
 
 /// A fault: `nodes` are the servers it concerns, `client` the client machine

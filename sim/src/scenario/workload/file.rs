@@ -31,7 +31,7 @@
 //!
 //! [faults]
 //! mode = "swarm"                            # "none" (default), "swarm" or "schedule"
-//! profile = "safe"                          # swarm: "safe" (default), "double" or "wild"
+//! profile = "safe"                          # swarm: "safe" (default), "double", "wild" or "network"
 //!
 //! [[faults.schedule]]                       # mode = "schedule": one table a fault
 //! at_ms = 5000                              # from the start of the safety phase
@@ -48,7 +48,35 @@
 //! `for_ms`; a power loss keeps only what was flushed), `pause` and `isolate`
 //! (`broker`), `link-cut` (`brokers = [a, b]`, both ways), `controller-crash`,
 //! `client-cut` (`client` off from `broker`) and `client-pause` (`client` stops
-//! the world: a consumer that stalls past its session returns a zombie).
+//! the world: a consumer that stalls past its session returns a zombie), or one
+//! of the network faults (see [`crate::nemesis`] for what each does exactly):
+//!
+//! ```toml
+//! fault = "isolate-controller"              # the controller cut off from every broker
+//!
+//! fault = "isolate-leader"                  # whichever broker leads the partition
+//! topic = "events"                          #   when the fault starts is isolated,
+//! partition = 0                             #   and that broker healed at its end
+//!
+//! fault = "split"                           # the minority cut off from the other
+//! brokers = [1]                             #   brokers and the controller
+//!
+//! fault = "one-way"                         # messages from one server to another
+//! from = "broker-1"                         #   stall ("controller" or "broker-N");
+//! to = "controller"                         #   the other direction flows
+//!
+//! fault = "slow-network"                    # every message takes extra_ms longer
+//! extra_ms = 200                            #   (1 to 10000)
+//!
+//! fault = "flaky-link"                      # packet loss as TCP shows it: the link
+//! brokers = [1, 2]                          #   clogs ~200 ms of every second, both
+//!                                           #   ways; nothing is dropped
+//! ```
+//!
+//! A split's minority must leave at least one broker on the controller's side.
+//! With `mode = "swarm"`, `profile = "network"` draws these faults too (one
+//! server fault at a time, no power loss).
+//!
 //! Producer and consumer names
 //! count up across all `[[producer]]` and `[[group]]` tables.
 //!
@@ -66,6 +94,7 @@ use crate::nemesis::{Fault, Profile, Schedule, TimedFault};
 use crate::scenario::worker::Commit;
 use kafkasim::config::Truncation;
 use kafkasim::disk::CrashKind;
+use kafkasim::ids::{BrokerId, NodeId};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -187,8 +216,13 @@ struct FileFault {
     at_ms: u64,
     fault: String,
     broker: Option<i32>,
-    brokers: Option<[i32; 2]>,
+    brokers: Option<Vec<i32>>,
     client: Option<String>,
+    topic: Option<String>,
+    partition: Option<i32>,
+    from: Option<String>,
+    to: Option<String>,
+    extra_ms: Option<u64>,
     for_ms: u64,
 }
 
@@ -405,9 +439,10 @@ impl FileFaults {
                     None | Some("safe") => Profile::SAFE,
                     Some("double") => Profile::DOUBLE,
                     Some("wild") => Profile::WILD,
+                    Some("network") => Profile::NETWORK,
                     Some(other) => {
                         return Err(format!(
-                        "faults: profile must be \"safe\", \"double\" or \"wild\", got \"{other}\""
+                        "faults: profile must be \"safe\", \"double\", \"wild\" or \"network\", got \"{other}\""
                     ))
                     }
                 };
@@ -443,6 +478,44 @@ impl FileFaults {
     }
 }
 
+/// Every scheduled fault, by name, with the keys it takes besides `at_ms`,
+/// `fault` and `for_ms`.
+const FAULT_KEYS: [(&str, &[&str]); 14] = [
+    ("crash", &["broker"]),
+    ("power-loss", &["broker"]),
+    ("pause", &["broker"]),
+    ("isolate", &["broker"]),
+    ("link-cut", &["brokers"]),
+    ("controller-crash", &[]),
+    ("client-cut", &["client", "broker"]),
+    ("client-pause", &["client"]),
+    ("isolate-controller", &[]),
+    ("isolate-leader", &["topic", "partition"]),
+    ("split", &["brokers"]),
+    ("one-way", &["from", "to"]),
+    ("slow-network", &["extra_ms"]),
+    ("flaky-link", &["brokers"]),
+];
+
+/// `a` or `an`, as the fault's name sounds (`an isolate`, `a one-way`).
+fn article(fault: &str) -> &'static str {
+    match fault.starts_with(['a', 'e', 'i']) {
+        true => "an",
+        false => "a",
+    }
+}
+
+/// `"controller"` or `"broker-N"`: a server, as the trace names it.
+fn server(key: &str, name: &str) -> Result<NodeId, String> {
+    if name == "controller" {
+        return Ok(NodeId::Controller);
+    }
+    (name.strip_prefix("broker-"))
+        .and_then(|id| id.parse::<BrokerId>().ok())
+        .map(NodeId::Broker)
+        .ok_or_else(|| format!("{key} must be \"controller\" or \"broker-N\", got \"{name}\""))
+}
+
 impl FileFault {
     fn into_timed(self) -> Result<TimedFault, String> {
         let FileFault {
@@ -451,84 +524,115 @@ impl FileFault {
             broker,
             brokers,
             client,
+            topic,
+            partition,
+            from,
+            to,
+            extra_ms,
             for_ms,
         } = self;
-        let needs = |what: &str| format!("a {fault} fault needs {what}");
-        let unused = |what: &str| format!("a {fault} fault takes no {what}");
-        let one_broker = || match (broker, &brokers) {
-            (_, Some(_)) => Err(unused("brokers (use broker)")),
-            (Some(b), None) => Ok(b),
-            (None, None) => Err(needs("broker = N")),
+        let Some((_, takes)) = FAULT_KEYS.iter().find(|(name, _)| *name == fault) else {
+            let known: Vec<&str> = FAULT_KEYS.iter().map(|(name, _)| *name).collect();
+            return Err(format!(
+                "unknown fault \"{fault}\"; faults: {}",
+                known.join(", ")
+            ));
         };
-        let no_client = || match &client {
-            Some(_) => Err(unused("client")),
-            None => Ok(()),
+        let given = [
+            ("broker", broker.is_some()),
+            ("brokers", brokers.is_some()),
+            ("client", client.is_some()),
+            ("topic", topic.is_some()),
+            ("partition", partition.is_some()),
+            ("from", from.is_some()),
+            ("to", to.is_some()),
+            ("extra_ms", extra_ms.is_some()),
+        ];
+        if let Some((key, _)) = given.iter().find(|(key, on)| *on && !takes.contains(key)) {
+            let hint = match (*key, takes.first()) {
+                ("brokers", Some(&"broker")) => " (use broker)",
+                ("broker", Some(&"brokers")) => " (use brokers = [...])",
+                _ => "",
+            };
+            return Err(format!(
+                "{} {fault} fault takes no {key}{hint}",
+                article(&fault)
+            ));
+        }
+        let needs = |what: &str| format!("{} {fault} fault needs {what}", article(&fault));
+        let one_broker = || broker.ok_or_else(|| needs("broker = N"));
+        let client = || client.clone().ok_or_else(|| needs("client = \"name\""));
+        let pair = || match brokers.as_deref() {
+            Some(&[a, b]) => Ok((a.min(b), a.max(b))),
+            _ => Err(needs("brokers = [a, b]")),
         };
         let fault = match fault.as_str() {
-            "crash" | "power-loss" => {
-                no_client()?;
-                let kind = match fault.as_str() {
-                    "crash" => CrashKind::ProcessCrash,
-                    _ => CrashKind::PowerLoss,
-                };
-                Fault::BrokerCrash {
-                    broker: one_broker()?,
-                    kind,
-                    down_ms: for_ms,
-                }
-            }
-            "pause" => {
-                no_client()?;
-                Fault::BrokerPause {
-                    broker: one_broker()?,
-                    for_ms,
-                }
-            }
-            "isolate" => {
-                no_client()?;
-                Fault::BrokerIsolation {
-                    broker: one_broker()?,
-                    for_ms,
-                }
-            }
-            "link-cut" => {
-                no_client()?;
-                if broker.is_some() {
-                    return Err(unused("broker (use brokers = [a, b])"));
-                }
-                let [a, b] = brokers.ok_or_else(|| needs("brokers = [a, b]"))?;
-                Fault::LinkCut {
-                    a: a.min(b),
-                    b: a.max(b),
-                    for_ms,
-                }
-            }
-            "controller-crash" => {
-                no_client()?;
-                if broker.is_some() || brokers.is_some() {
-                    return Err(unused("broker"));
-                }
-                Fault::ControllerCrash { down_ms: for_ms }
-            }
-            "client-cut" => Fault::ClientCut {
-                client: client.ok_or_else(|| needs("client = \"name\""))?,
+            "crash" => Fault::BrokerCrash {
+                broker: one_broker()?,
+                kind: CrashKind::ProcessCrash,
+                down_ms: for_ms,
+            },
+            "power-loss" => Fault::BrokerCrash {
+                broker: one_broker()?,
+                kind: CrashKind::PowerLoss,
+                down_ms: for_ms,
+            },
+            "pause" => Fault::BrokerPause {
                 broker: one_broker()?,
                 for_ms,
             },
-            "client-pause" => {
-                if broker.is_some() || brokers.is_some() {
-                    return Err(unused("broker"));
-                }
-                Fault::ClientPause {
-                    client: client.ok_or_else(|| needs("client = \"name\""))?,
+            "isolate" => Fault::BrokerIsolation {
+                broker: one_broker()?,
+                for_ms,
+            },
+            "link-cut" => {
+                let (a, b) = pair()?;
+                Fault::LinkCut { a, b, for_ms }
+            }
+            "controller-crash" => Fault::ControllerCrash { down_ms: for_ms },
+            "client-cut" => Fault::ClientCut {
+                client: client()?,
+                broker: one_broker()?,
+                for_ms,
+            },
+            "client-pause" => Fault::ClientPause {
+                client: client()?,
+                for_ms,
+            },
+            "isolate-controller" => Fault::IsolateController { for_ms },
+            "isolate-leader" => Fault::IsolateLeader {
+                topic: topic.ok_or_else(|| needs("topic = \"name\""))?,
+                partition: partition.ok_or_else(|| needs("partition = N"))?,
+                for_ms,
+            },
+            "split" => {
+                let mut minority =
+                    brokers.ok_or_else(|| needs("brokers = [...] (its minority)"))?;
+                minority.sort_unstable();
+                Fault::Split { minority, for_ms }
+            }
+            "one-way" => {
+                let from = from.ok_or_else(|| needs("from = \"broker-N\" or \"controller\""))?;
+                let to = to.ok_or_else(|| needs("to = \"broker-N\" or \"controller\""))?;
+                let server = |key: &str, name: &str| {
+                    server(key, name)
+                        .map_err(|e| format!("{} {fault} fault's {e}", article(&fault)))
+                };
+                Fault::OneWay {
+                    from: server("from", &from)?,
+                    to: server("to", &to)?,
                     for_ms,
                 }
             }
-            other => {
-                return Err(format!(
-                    "unknown fault \"{other}\"; faults: crash, power-loss, pause, isolate, link-cut, controller-crash, client-cut, client-pause"
-                ))
+            "slow-network" => Fault::SlowNetwork {
+                extra_ms: extra_ms.ok_or_else(|| needs("extra_ms = N"))?,
+                for_ms,
+            },
+            "flaky-link" => {
+                let (a, b) = pair()?;
+                Fault::FlakyLink { a, b, for_ms }
             }
+            other => unreachable!("{other} is in FAULT_KEYS"),
         };
         Ok(TimedFault { at_ms, fault })
     }

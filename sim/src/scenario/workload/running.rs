@@ -35,6 +35,7 @@ pub(super) async fn run(workload: Arc<Workload>, cluster: Cluster) -> ScenarioOu
             let targets = Targets {
                 brokers: cluster.bootstrap(),
                 clients: workload.clients(),
+                partitions: workload.partitions(),
             };
             let nemesis = draw_for_run(*profile, &targets, workload.safety_ms);
             nemesis.tell(&cluster);

@@ -219,7 +219,30 @@ fn a_missing_file_is_an_error_naming_it() {
 fn a_written_workload_reads_back_the_same() {
     let zombie = include_str!("../../../../scenarios/zombie-consumer.toml");
     let unclean = include_str!("../../../../scenarios/unclean-election.toml");
-    for text in [STANDARD_FILE, zombie, unclean] {
+    let network = format!(
+        "{MINIMAL}\n[faults]\nmode = \"schedule\"\n{}",
+        [
+            "fault = \"isolate-controller\"",
+            "fault = \"isolate-leader\"\ntopic = \"t\"\npartition = 0",
+            "fault = \"split\"\nbrokers = [2]",
+            "fault = \"one-way\"\nfrom = \"controller\"\nto = \"broker-2\"",
+            "fault = \"one-way\"\nfrom = \"broker-3\"\nto = \"broker-1\"",
+            "fault = \"slow-network\"\nextra_ms = 300",
+            "fault = \"flaky-link\"\nbrokers = [1, 3]",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, fault)| format!(
+            "\n[[faults.schedule]]\nat_ms = {}\n{fault}\nfor_ms = 1500\n",
+            1000 * (i + 1)
+        ))
+        .collect::<String>()
+    );
+    let FaultPlan::Schedule(schedule) = parse(&network).expect("parses").faults else {
+        panic!("a schedule")
+    };
+    assert_eq!(schedule.faults.len(), 7, "every network fault is read");
+    for text in [STANDARD_FILE, zombie, unclean, &network] {
         let mut workload = parse(text).expect("parses");
         workload.expect = Some(super::super::Expectation {
             seed: 7,
@@ -237,4 +260,197 @@ fn a_written_workload_reads_back_the_same() {
         assert_eq!(again.expect, workload.expect);
         assert_eq!(to_toml(&again, &header, &notes), written);
     }
+}
+
+/// `MINIMAL` on topic `t` (one partition, three brokers) with one scheduled
+/// fault, written as `keys` (the lines after `fault = ...`).
+fn one_fault(fault: &str, keys: &str) -> String {
+    format!(
+        "{MINIMAL}\n[faults]\nmode = \"schedule\"\n\n[[faults.schedule]]\nat_ms = 1000\nfault = \"{fault}\"\n{keys}\nfor_ms = 2000\n"
+    )
+}
+
+/// The one fault `text` schedules.
+fn the_fault(text: &str) -> Fault {
+    let workload = parse(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let FaultPlan::Schedule(schedule) = workload.faults else {
+        panic!("a schedule")
+    };
+    assert_eq!(schedule.faults.len(), 1);
+    assert_eq!(schedule.faults[0].at_ms, 1000);
+    schedule.faults[0].fault.clone()
+}
+
+/// A refused one-fault file's error, which must name the fault's line
+/// (line 11: the `[[faults.schedule]]` table).
+fn refused(fault: &str, keys: &str) -> String {
+    let e = error(&one_fault(fault, keys));
+    assert!(e.starts_with("line 11, column 1: "), "{e}");
+    e
+}
+
+#[test]
+fn isolate_controller_takes_nothing_but_its_time() {
+    assert_eq!(
+        the_fault(&one_fault("isolate-controller", "")),
+        Fault::IsolateController { for_ms: 2000 }
+    );
+    let e = refused("isolate-controller", "broker = 1");
+    assert!(
+        e.contains("an isolate-controller fault takes no broker"),
+        "{e}"
+    );
+}
+
+#[test]
+fn isolate_leader_names_a_declared_partition() {
+    assert_eq!(
+        the_fault(&one_fault("isolate-leader", "topic = \"t\"\npartition = 0")),
+        Fault::IsolateLeader {
+            topic: "t".into(),
+            partition: 0,
+            for_ms: 2000
+        }
+    );
+    let e = refused("isolate-leader", "topic = \"t\"\npartition = 1");
+    assert!(
+        e.contains("fault at 1000 ms (isolate-leader): there is no partition t-1"),
+        "{e}"
+    );
+    let e = refused("isolate-leader", "topic = \"u\"\npartition = 0");
+    assert!(e.contains("there is no topic u"), "{e}");
+    let e = refused("isolate-leader", "topic = \"t\"");
+    assert!(
+        e.contains("an isolate-leader fault needs partition = N"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_split_names_its_minority_and_leaves_a_majority() {
+    assert_eq!(
+        the_fault(&one_fault("split", "brokers = [3, 1]")),
+        Fault::Split {
+            minority: vec![1, 3],
+            for_ms: 2000
+        }
+    );
+    let e = refused("split", "brokers = [1, 2, 3]");
+    assert!(
+        e.contains("fault at 1000 ms (split): a split must leave a majority"),
+        "{e}"
+    );
+    let e = refused("split", "brokers = []");
+    assert!(e.contains("at least one broker in its minority"), "{e}");
+    let e = refused("split", "brokers = [4]");
+    assert!(e.contains("there is no broker-4"), "{e}");
+    let e = refused("split", "brokers = [2, 2]");
+    assert!(e.contains("broker-2 is named twice"), "{e}");
+    let e = refused("split", "broker = 1");
+    assert!(
+        e.contains("a split fault takes no broker (use brokers"),
+        "{e}"
+    );
+}
+
+#[test]
+fn one_way_goes_from_one_server_to_another() {
+    assert_eq!(
+        the_fault(&one_fault(
+            "one-way",
+            "from = \"broker-1\"\nto = \"broker-2\""
+        )),
+        Fault::OneWay {
+            from: NodeId::Broker(1),
+            to: NodeId::Broker(2),
+            for_ms: 2000
+        }
+    );
+    assert_eq!(
+        the_fault(&one_fault(
+            "one-way",
+            "from = \"controller\"\nto = \"broker-3\""
+        )),
+        Fault::OneWay {
+            from: NodeId::Controller,
+            to: NodeId::Broker(3),
+            for_ms: 2000
+        }
+    );
+    let e = refused("one-way", "from = \"broker-1\"\nto = \"broker-1\"");
+    assert!(e.contains("(one-way): stalls broker-1 from itself"), "{e}");
+    let e = refused("one-way", "from = \"producer-1\"\nto = \"broker-1\"");
+    assert!(
+        e.contains("a one-way fault's from must be \"controller\" or \"broker-N\""),
+        "{e}"
+    );
+    let e = refused("one-way", "from = \"broker-1\"\nto = \"broker-7\"");
+    assert!(e.contains("there is no broker-7"), "{e}");
+    let e = refused("one-way", "from = \"broker-1\"");
+    assert!(e.contains("a one-way fault needs to = "), "{e}");
+}
+
+#[test]
+fn a_slow_network_says_how_much_slower() {
+    assert_eq!(
+        the_fault(&one_fault("slow-network", "extra_ms = 200")),
+        Fault::SlowNetwork {
+            extra_ms: 200,
+            for_ms: 2000
+        }
+    );
+    let e = refused("slow-network", "extra_ms = 0");
+    assert!(
+        e.contains("(slow-network): extra_ms must be 1 to 10000, got 0"),
+        "{e}"
+    );
+    let e = refused("slow-network", "");
+    assert!(e.contains("a slow-network fault needs extra_ms = N"), "{e}");
+}
+
+#[test]
+fn a_flaky_link_joins_two_brokers() {
+    assert_eq!(
+        the_fault(&one_fault("flaky-link", "brokers = [2, 1]")),
+        Fault::FlakyLink {
+            a: 1,
+            b: 2,
+            for_ms: 2000
+        }
+    );
+    let e = refused("flaky-link", "brokers = [1, 2, 3]");
+    assert!(
+        e.contains("a flaky-link fault needs brokers = [a, b]"),
+        "{e}"
+    );
+    let e = refused("flaky-link", "brokers = [2, 2]");
+    assert!(e.contains("(flaky-link): cuts broker-2 from itself"), "{e}");
+    let e = refused("flaky-link", "brokers = [1, 2]\nextra_ms = 5");
+    assert!(e.contains("a flaky-link fault takes no extra_ms"), "{e}");
+}
+
+#[test]
+fn the_network_profile_is_read_and_written() {
+    let text = format!("{MINIMAL}\n[faults]\nmode = \"swarm\"\nprofile = \"network\"\n");
+    let workload = parse(&text).expect("parses");
+    assert_eq!(workload.faults, FaultPlan::Swarm(Profile::NETWORK));
+    let written = to_toml(&workload, &[], &[]);
+    assert!(written.contains("profile = \"network\""), "{written}");
+    assert_eq!(parse(&written).unwrap().faults, workload.faults);
+    let bad = text.replace("\"network\"", "\"stormy\"");
+    assert!(error(&bad).contains("\"wild\" or \"network\", got \"stormy\""));
+}
+
+#[test]
+fn the_network_file_is_the_standard_workload_under_the_network_profile() {
+    let network = parse(include_str!("../../../../scenarios/network.toml")).expect("parses");
+    let standard = parse(STANDARD_FILE).expect("parses");
+    assert_eq!(network.faults, FaultPlan::Swarm(Profile::NETWORK));
+    assert_eq!(network.topics, standard.topics);
+    assert_eq!(network.producers, standard.producers);
+    assert_eq!(network.groups, standard.groups);
+    assert_eq!(
+        (network.safety_ms, network.liveness_ms),
+        (standard.safety_ms, standard.liveness_ms)
+    );
 }

@@ -122,6 +122,27 @@ fn write_faults(out: &mut String, faults: &FaultPlan, notes: &[String]) {
             Fault::ClientPause { client, .. } => {
                 let _ = writeln!(out, "client = {}", quoted(client));
             }
+            Fault::IsolateController { .. } => {}
+            Fault::IsolateLeader {
+                topic, partition, ..
+            } => {
+                let _ = writeln!(out, "topic = {}", quoted(topic));
+                let _ = writeln!(out, "partition = {partition}");
+            }
+            Fault::Split { minority, .. } => {
+                let names: Vec<String> = minority.iter().map(i32::to_string).collect();
+                let _ = writeln!(out, "brokers = [{}]", names.join(", "));
+            }
+            Fault::OneWay { from, to, .. } => {
+                let _ = writeln!(out, "from = \"{from}\"");
+                let _ = writeln!(out, "to = \"{to}\"");
+            }
+            Fault::SlowNetwork { extra_ms, .. } => {
+                let _ = writeln!(out, "extra_ms = {extra_ms}");
+            }
+            Fault::FlakyLink { a, b, .. } => {
+                let _ = writeln!(out, "brokers = [{a}, {b}]");
+            }
         }
         let _ = writeln!(out, "for_ms = {}", timed.fault.duration_ms());
     }

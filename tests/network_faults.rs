@@ -1,0 +1,305 @@
+//! The network faults, each on its own in a written schedule against a small
+//! safe workload: the fault shows (a fenced broker, a new leader, a shrunk
+//! ISR, slower messages, stalled fetches) and the run still keeps every promise.
+
+use kafkasim::client::admin::{AdminConfig, NewTopic};
+use kafkasim::disk::CrashKind;
+use kafkasim::ids::TopicPartition;
+use kafkasim_sim::app::run_app;
+use kafkasim_sim::client::Admin;
+use kafkasim_sim::cluster::ClusterSpec;
+use kafkasim_sim::run::{run_seed_with, RunOptions, RunReport, Verdict};
+use kafkasim_sim::scenario::workload::file::parse;
+use kafkasim_sim::scenario::{Body, Scenario};
+use kafkasim_sim::trace::{Captured, MessageEvent};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Three brokers; topic `events` with one partition (on brokers 1, 2, 3: broker-1
+/// leads it), RF 3, `min.insync.replicas` 2; one idempotent `acks=all` producer
+/// and a group of one. Then `faults`, a `[[faults.schedule]]` table or more.
+const WORKLOAD: &str = r#"
+[[topic]]
+name = "events"
+partitions = 1
+replication_factor = 3
+configs = { "min.insync.replicas" = 2 }
+
+[[producer]]
+topic = "events"
+rate = 20
+keys = 4
+configs = { acks = "all", "enable.idempotence" = true }
+
+[[group]]
+id = "group-1"
+topics = ["events"]
+consumers = 1
+
+[faults]
+mode = "schedule"
+"#;
+
+/// Runs the workload with `faults` (and `safety_ms` of safety phase) with seed 1,
+/// capturing events and keeping the trace lines.
+fn run(faults: &str, safety_ms: u64) -> RunReport {
+    let text =
+        format!("{WORKLOAD}{faults}\n[phases]\nsafety_ms = {safety_ms}\nliveness_ms = 60000\n");
+    let workload = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let scenario: &'static Scenario = Box::leak(Box::new(Scenario {
+        name: "network-faults",
+        summary: "a network fault against a small safe workload",
+        body: Body::File(Arc::new(workload)),
+    }));
+    let options = RunOptions {
+        keep_trace: true,
+        capture: true,
+        ..RunOptions::default()
+    };
+    let report = run_seed_with(1, scenario, &options);
+    assert_eq!(
+        report.verdict,
+        Verdict::Ok,
+        "{}",
+        timeline(&report).join("\n")
+    );
+    assert!(
+        report.outcome.sent.len() > 100,
+        "the producer kept producing ({} acknowledged)",
+        report.outcome.sent.len()
+    );
+    report
+}
+
+fn timeline(report: &RunReport) -> Vec<String> {
+    (report.timeline.iter())
+        .map(|e| format!("{:>8} {:<11} {}", e.time_ms, e.node, e.text))
+        .collect()
+}
+
+/// When the first timeline line containing `text` was told.
+fn told_at(report: &RunReport, text: &str) -> u64 {
+    (report.timeline.iter())
+        .find(|e| e.text.contains(text))
+        .map(|e| e.time_ms)
+        .unwrap_or_else(|| panic!("no {text:?} in:\n{}", timeline(report).join("\n")))
+}
+
+/// Whether a timeline line at or after `from_ms` contains `text`.
+fn told_after(report: &RunReport, from_ms: u64, text: &str) -> bool {
+    (report.timeline.iter()).any(|e| e.time_ms >= from_ms && e.text.contains(text))
+}
+
+/// Every message delivered, as captured.
+fn messages(report: &RunReport) -> Vec<MessageEvent> {
+    let capture = report.capture.as_ref().expect("captured");
+    (capture.events.iter())
+        .filter_map(|e| match e {
+            Captured::Message(m) => Some(m.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn latency(m: &MessageEvent) -> u64 {
+    m.time_ms - m.sent_ms
+}
+
+#[test]
+fn an_isolated_controller_fences_the_brokers_it_stops_hearing() {
+    let report = run(
+        "[[faults.schedule]]\nat_ms = 5000\nfault = \"isolate-controller\"\nfor_ms = 12000\n",
+        30_000,
+    );
+    let cut = told_at(
+        &report,
+        "controller cut off from broker-1, broker-2, broker-3",
+    );
+    let fenced = told_at(&report, "fenced: no heartbeat within the session timeout");
+    assert!(fenced > cut, "fenced only once cut off");
+    let healed = told_at(
+        &report,
+        "controller reconnected to broker-1, broker-2, broker-3",
+    );
+    assert!(
+        told_after(&report, healed, "unfenced"),
+        "and back after the heal"
+    );
+    assert!(report.goals.contains_key("broker fenced"));
+}
+
+#[test]
+fn an_isolated_leader_loses_its_leadership() {
+    let report = run(
+        "[[faults.schedule]]\nat_ms = 5000\nfault = \"isolate-leader\"\ntopic = \"events\"\npartition = 0\nfor_ms = 15000\n",
+        30_000,
+    );
+    let cut = told_at(&report, "broker-1, the leader of events-0, cut off from");
+    assert!(
+        told_after(&report, cut, "events-0: leader broker-2")
+            || told_after(&report, cut, "events-0: leader broker-3"),
+        "another broker leads events-0:\n{}",
+        timeline(&report).join("\n")
+    );
+    told_at(&report, "broker-1 reconnected to");
+    assert!(report.goals.contains_key("leader changed"));
+}
+
+#[test]
+fn a_split_fences_its_minority_and_the_majority_carries_on() {
+    let report = run(
+        "[[faults.schedule]]\nat_ms = 5000\nfault = \"split\"\nbrokers = [1]\nfor_ms = 15000\n",
+        30_000,
+    );
+    let split = told_at(
+        &report,
+        "split: broker-1 cut off from controller, broker-2, broker-3",
+    );
+    assert!(told_after(&report, split, "broker-1 fenced"));
+    assert!(
+        told_after(&report, split, "events-0: leader broker-2")
+            || told_after(&report, split, "events-0: leader broker-3"),
+        "the majority elects a leader"
+    );
+    told_at(&report, "split healed: broker-1 reconnected");
+}
+
+#[test]
+fn a_follower_whose_fetches_stall_one_way_leaves_the_isr() {
+    // broker-2 follows broker-1 on events-0: its fetches stall, and 30 s
+    // (replica.lag.time.max.ms) after the last one arrived it leaves the ISR.
+    let report = run(
+        "[[faults.schedule]]\nat_ms = 5000\nfault = \"one-way\"\nfrom = \"broker-2\"\nto = \"broker-1\"\nfor_ms = 40000\n",
+        50_000,
+    );
+    let cut = told_at(&report, "messages from broker-2 to broker-1 stall");
+    let shrunk = told_at(&report, "events-0: ISR now [1,3]");
+    assert!(
+        shrunk > cut + 25_000,
+        "after replica.lag.time.max.ms:\n{}",
+        timeline(&report).join("\n")
+    );
+    let flowing = told_at(&report, "messages from broker-2 to broker-1 flow again");
+    assert!(
+        told_after(&report, flowing, "events-0: ISR now [1,3,2]"),
+        "it catches up and rejoins:\n{}",
+        timeline(&report).join("\n")
+    );
+    // Only one direction stalled: what broker-1 sent broker-2 still arrived.
+    let from_1_to_2 = (messages(&report).into_iter())
+        .filter(|m| m.from == "broker-1" && m.to == "broker-2")
+        .filter(|m| m.sent_ms > cut && m.sent_ms + 1_000 < flowing)
+        .count();
+    assert!(from_1_to_2 > 0, "broker-1 still reached broker-2");
+}
+
+#[test]
+fn a_slow_network_delays_every_message_while_it_lasts() {
+    let report = run(
+        "[[faults.schedule]]\nat_ms = 5000\nfault = \"slow-network\"\nextra_ms = 300\nfor_ms = 10000\n",
+        30_000,
+    );
+    let slow = told_at(&report, "every message takes 300 ms longer to arrive");
+    let back = told_at(&report, "the 300 ms of extra latency are gone");
+    let messages = messages(&report);
+    let before: Vec<&MessageEvent> = (messages.iter()).filter(|m| m.time_ms < slow).collect();
+    let during: Vec<&MessageEvent> = (messages.iter())
+        .filter(|m| m.sent_ms > slow && m.sent_ms < back)
+        .collect();
+    assert!(before.len() > 100 && during.len() > 10);
+    // madsim's 1-5 ms, and a few ms more where a node was busy connecting.
+    let slowest = before.iter().max_by_key(|m| latency(m)).expect("messages");
+    assert!(latency(slowest) <= 50, "fast before: {slowest:?}");
+    assert!(
+        during.iter().all(|m| latency(m) >= 301),
+        "301-305 ms during: {:?}",
+        during.iter().map(|m| latency(m)).min()
+    );
+    let after = (messages.iter()).filter(|m| m.sent_ms > back + 2_000);
+    assert!(after.clone().count() > 100 && after.clone().all(|m| latency(m) <= 50));
+    // The producer's writes were still acknowledged meanwhile, only later.
+    let acked_during = (report.outcome.sent.iter())
+        .filter(|s| s.time_ms > slow + 1_000 && s.time_ms < back)
+        .count();
+    assert!(acked_during > 0, "writes were still acknowledged");
+}
+
+#[test]
+fn a_flaky_link_stalls_the_fetches_across_it_again_and_again() {
+    let report = run(
+        "[[faults.schedule]]\nat_ms = 5000\nfault = \"flaky-link\"\nbrokers = [1, 2]\nfor_ms = 20000\n",
+        30_000,
+    );
+    let flaky = told_at(
+        &report,
+        "the link between broker-1 and broker-2 turns flaky",
+    );
+    let steady = told_at(
+        &report,
+        "the link between broker-1 and broker-2 is steady again",
+    );
+    let clogs = (report.trace_lines.iter())
+        .filter(|l| l.contains("flaky link broker-1 - broker-2 clogged"))
+        .count();
+    assert!(
+        (15..=30).contains(&clogs),
+        "about one clog a second: {clogs}"
+    );
+    let between = |m: &&MessageEvent| {
+        (m.from == "broker-1" && m.to == "broker-2") || (m.from == "broker-2" && m.to == "broker-1")
+    };
+    let messages = messages(&report);
+    let stalled = (messages.iter())
+        .filter(between)
+        .filter(|m| m.sent_ms >= flaky && m.sent_ms < steady && latency(m) >= 50)
+        .count();
+    let on_time = (messages.iter())
+        .filter(between)
+        .filter(|m| m.sent_ms >= flaky && m.sent_ms < steady && latency(m) <= 5)
+        .count();
+    assert!(stalled >= 10, "fetches stalled in the clogs: {stalled}");
+    assert!(on_time > stalled, "and flowed in between: {on_time}");
+    let late = (messages.iter())
+        .filter(between)
+        .filter(|m| m.sent_ms > steady + 2_000 && latency(m) >= 50)
+        .count();
+    assert_eq!(late, 0, "steady after the end");
+}
+
+#[test]
+fn isolating_the_leader_of_a_partition_without_one_does_nothing_and_says_so() {
+    let told = run_app(1, ClusterSpec::default(), |cluster| async move {
+        let admin = Admin::new(&cluster, AdminConfig::new(cluster.bootstrap()));
+        admin.wait_for_brokers(3).await;
+        admin
+            .create_topics(vec![NewTopic::new("solo", 1, 1)])
+            .await
+            .expect("created");
+        let tp = TopicPartition::new("solo", 0);
+        let leader = (cluster.metadata().partition(&tp))
+            .and_then(|p| p.leader)
+            .expect("a fresh partition has a leader");
+        cluster.crash_broker(leader, CrashKind::ProcessCrash);
+        // Fenced after the session timeout: its only replica gone, no leader.
+        for _ in 0..300 {
+            if cluster
+                .metadata()
+                .partition(&tp)
+                .is_some_and(|p| p.leader.is_none())
+            {
+                break;
+            }
+            madsim::time::sleep(Duration::from_millis(100)).await;
+        }
+        let isolated = cluster.isolate_leader(&tp);
+        let told = (cluster.trace().timeline_entries().into_iter())
+            .any(|e| e.node == "network" && e.text == "solo-0 has no leader: no broker isolated");
+        let other = cluster.isolate_leader(&TopicPartition::new("solo", 7));
+        cluster.restart_broker(leader);
+        (isolated, told, other)
+    })
+    .expect("the app runs");
+    assert_eq!(told.0, None, "nothing isolated");
+    assert!(told.1, "the timeline says so");
+    assert_eq!(told.2, None, "nor for a partition that does not exist");
+}
