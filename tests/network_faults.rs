@@ -303,3 +303,23 @@ fn isolating_the_leader_of_a_partition_without_one_does_nothing_and_says_so() {
     assert!(told.1, "the timeline says so");
     assert_eq!(told.2, None, "nor for a partition that does not exist");
 }
+
+/// The standard workload under faults drawn from the `network` profile: a safe
+/// configuration keeps every promise. Seeds 30 and 96 once failed: a broker
+/// cut off from the controller answered a client's metadata request with an
+/// older leader, the client went back to it (a consumer reset its position, a
+/// producer was refused and its stalled send landed anyway); clients now keep a
+/// partition's newer leader epoch, as Kafka's do since KIP-320.
+#[test]
+fn the_network_profile_keeps_a_safe_configuration_s_promises() {
+    let path = format!("{}/sim/scenarios/network.toml", env!("CARGO_MANIFEST_DIR"));
+    let scenario = kafkasim_sim::scenario::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    let seeds: Vec<u64> = (1..=4).chain([30, 96]).collect();
+    let failing: Vec<String> = seeds
+        .iter()
+        .map(|&seed| (seed, kafkasim_sim::run::run_seed(seed, scenario, false)))
+        .filter(|(_, report)| report.verdict != Verdict::Ok)
+        .map(|(seed, report)| format!("seed {seed}: {:?}", report.verdict))
+        .collect();
+    assert!(failing.is_empty(), "{failing:#?}");
+}

@@ -40,16 +40,33 @@ impl MetadataCache {
         partitions.get(usize::try_from(tp.partition).ok()?).copied()
     }
 
+    /// Takes in a metadata response. A broker whose own metadata is behind (it
+    /// was cut off from the controller, or just restarted) can answer with a
+    /// partition's older leader: like Kafka's clients since KIP-320, the cache
+    /// keeps a partition's view when the answer's leader epoch is older than the
+    /// one it has, so a client never goes back to a leader it already saw
+    /// replaced.
     fn update(&mut self, response: &MetadataResponse) {
         self.brokers = response.brokers.iter().map(|b| b.node_id).collect();
         for topic in &response.topics {
+            let cached = match self.topics.get(&topic.name) {
+                Some(Ok(views)) => views.as_slice(),
+                _ => &[],
+            };
             let entry = if topic.error_code == ErrorCode::None {
                 let views = topic
                     .partitions
                     .iter()
-                    .map(|p| LeaderView {
-                        leader: p.leader_id,
-                        leader_epoch: p.leader_epoch,
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let heard = LeaderView {
+                            leader: p.leader_id,
+                            leader_epoch: p.leader_epoch,
+                        };
+                        match cached.get(i) {
+                            Some(known) if known.leader_epoch > heard.leader_epoch => *known,
+                            _ => heard,
+                        }
                     })
                     .collect();
                 Ok(views)
@@ -344,5 +361,50 @@ impl<P: Clone> NetworkClient<P> {
         if leaderless {
             self.metadata_update_wanted = true; // keep asking until every partition has a leader
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(leader: BrokerId, leader_epoch: LeaderEpoch) -> MetadataResponse {
+        MetadataResponse {
+            brokers: vec![MetadataResponseBroker {
+                node_id: leader,
+                listener: "PLAINTEXT".into(),
+            }],
+            topics: vec![MetadataResponseTopic {
+                error_code: ErrorCode::None,
+                name: "events".into(),
+                partitions: vec![MetadataResponsePartition {
+                    error_code: ErrorCode::None,
+                    partition_index: 0,
+                    leader_id: Some(leader),
+                    leader_epoch,
+                    replica_nodes: vec![1, 2, 3],
+                    isr_nodes: vec![leader],
+                }],
+            }],
+            metadata_version: 0,
+        }
+    }
+
+    #[test]
+    fn metadata_with_an_older_leader_epoch_does_not_replace_a_newer_one() {
+        let tp = TopicPartition::new("events", 0);
+        let mut cache = MetadataCache::default();
+        cache.update(&answer(2, 3));
+        // A broker cut off from the controller still believes broker-1 leads, in epoch 1.
+        cache.update(&answer(1, 1));
+        let view = cache.leader(&tp).expect("known");
+        assert_eq!((view.leader, view.leader_epoch), (Some(2), 3));
+        cache.update(&answer(3, 4));
+        let view = cache.leader(&tp).expect("known");
+        assert_eq!(
+            (view.leader, view.leader_epoch),
+            (Some(3), 4),
+            "a newer epoch replaces it"
+        );
     }
 }
