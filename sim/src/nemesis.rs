@@ -379,8 +379,19 @@ const BROKERS_MAX: BrokerId = crate::scenario::workload::BROKERS_MAX as BrokerId
 
 impl Fault {
     pub fn duration_ms(&self) -> u64 {
+        *self.clone().duration_mut()
+    }
+
+    /// The same fault, lasting `ms`.
+    pub fn with_duration(&self, ms: u64) -> Fault {
+        let mut fault = self.clone();
+        *fault.duration_mut() = ms;
+        fault
+    }
+
+    fn duration_mut(&mut self) -> &mut u64 {
         match self {
-            Fault::BrokerCrash { down_ms, .. } | Fault::ControllerCrash { down_ms } => *down_ms,
+            Fault::BrokerCrash { down_ms, .. } | Fault::ControllerCrash { down_ms } => down_ms,
             Fault::BrokerPause { for_ms, .. }
             | Fault::BrokerIsolation { for_ms, .. }
             | Fault::LinkCut { for_ms, .. }
@@ -391,7 +402,7 @@ impl Fault {
             | Fault::Split { for_ms, .. }
             | Fault::OneWay { for_ms, .. }
             | Fault::SlowNetwork { for_ms, .. }
-            | Fault::FlakyLink { for_ms, .. } => *for_ms,
+            | Fault::FlakyLink { for_ms, .. } => for_ms,
         }
     }
 

@@ -435,30 +435,11 @@ fn shorten_faults(workload: &Workload) -> Vec<(String, Workload)> {
             continue;
         }
         let mut faults = schedule.faults.clone();
-        faults[i].fault = with_duration(&timed.fault, lasting / 2);
+        faults[i].fault = timed.fault.with_duration(lasting / 2);
         let what = format!("fault {} lasting {} ms", timed, lasting / 2);
         candidates.push((what, with_faults(workload, faults)));
     }
     candidates
-}
-
-fn with_duration(fault: &Fault, ms: u64) -> Fault {
-    let mut fault = fault.clone();
-    match &mut fault {
-        Fault::BrokerCrash { down_ms, .. } | Fault::ControllerCrash { down_ms } => *down_ms = ms,
-        Fault::BrokerPause { for_ms, .. }
-        | Fault::BrokerIsolation { for_ms, .. }
-        | Fault::LinkCut { for_ms, .. }
-        | Fault::ClientCut { for_ms, .. }
-        | Fault::ClientPause { for_ms, .. }
-        | Fault::IsolateController { for_ms }
-        | Fault::IsolateLeader { for_ms, .. }
-        | Fault::Split { for_ms, .. }
-        | Fault::OneWay { for_ms, .. }
-        | Fault::SlowNetwork { for_ms, .. }
-        | Fault::FlakyLink { for_ms, .. } => *for_ms = ms,
-    }
-    fault
 }
 
 /// Every fault starting sooner, by half the time before the first one (less

@@ -158,7 +158,7 @@ fn network_faults_are_explained_and_shortened() {
         let text = explain(&timed);
         assert!(text.starts_with(&format!("{timed}:\n")), "{text}");
         assert!(text.contains(says), "{text}");
-        let shorter = with_duration(&timed.fault, 2000);
+        let shorter = timed.fault.with_duration(2000);
         assert_eq!(shorter.duration_ms(), 2000);
         assert_eq!(shorter.kind(), timed.fault.kind());
     }
