@@ -85,6 +85,17 @@ impl Outcome {
     pub fn polled(records: Vec<PolledRecord>) -> Outcome {
         Outcome::Ok(Reply::Polled { records })
     }
+
+    /// How a consumer's poll ended: its records, or its error (a poll that
+    /// failed returned nothing).
+    pub fn of_poll<E: std::fmt::Display>(polled: &Result<Vec<ConsumerRecord>, E>) -> Outcome {
+        match polled {
+            Ok(records) => Outcome::polled(records.iter().map(PolledRecord::from).collect()),
+            Err(error) => Outcome::Fail {
+                error: error.to_string(),
+            },
+        }
+    }
 }
 
 /// Something that changes what a consumer polls next without being a poll.
@@ -129,6 +140,15 @@ pub enum Entry {
 }
 
 impl Entry {
+    /// The client process the entry is about.
+    pub fn process(&self) -> &str {
+        match self {
+            Entry::Invoke { process, .. }
+            | Entry::Complete { process, .. }
+            | Entry::Event { process, .. } => process,
+        }
+    }
+
     pub fn time_ms(&self) -> u64 {
         match self {
             Entry::Invoke { time_ms, .. }

@@ -449,14 +449,9 @@ pub fn history_lines(report: &RunReport) -> Vec<HistoryLine> {
         offset: c.offset,
     }));
     for entry in &outcome.history {
-        let process = match entry {
-            crate::history::Entry::Invoke { process, .. }
-            | crate::history::Entry::Complete { process, .. }
-            | crate::history::Entry::Event { process, .. } => process.clone(),
-        };
         lines.push(HistoryLine::Operation {
             time_ms: entry.time_ms(),
-            process,
+            process: entry.process().to_string(),
             entry: serde_json::to_value(entry).expect("a history entry is plain data"),
         });
     }

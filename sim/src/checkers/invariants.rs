@@ -127,20 +127,19 @@ impl Invariants {
     }
 
     fn high_watermark(&mut self, time_ms: u64, broker: BrokerId, tp: &TopicPartition, hw: Offset) {
-        let Some((epoch, last)) = self.leading.get(&(broker, tp.clone())).copied() else {
+        let Some((epoch, last)) = self.leading.get_mut(&(broker, tp.clone())) else {
             return;
         };
-        if let Some(last) = last.filter(|&last| hw < last) {
+        let (epoch, before) = (*epoch, *last);
+        *last = Some(before.map_or(hw, |before| before.max(hw)));
+        if let Some(before) = before.filter(|&before| hw < before) {
             self.violate(
                 "hw-monotonic",
                 format!(
-                    "broker-{broker}, leading {tp} in epoch {epoch}, moved its high watermark back from {last} to {hw} at {time_ms} ms"
+                    "broker-{broker}, leading {tp} in epoch {epoch}, moved its high watermark back from {before} to {hw} at {time_ms} ms"
                 ),
             );
         }
-        let kept = last.map_or(hw, |last| last.max(hw));
-        self.leading
-            .insert((broker, tp.clone()), (epoch, Some(kept)));
     }
 
     fn generation_started(

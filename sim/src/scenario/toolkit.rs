@@ -5,7 +5,7 @@ use super::{ConsumedRecord, FailedSend, ScenarioOutcome, SentRecord};
 use crate::client::{Admin, Consumer, Producer};
 use crate::cluster::Cluster;
 use crate::driver::now_ms;
-use crate::history::{ConsumerEvent, History, Operation, Outcome, PolledRecord};
+use crate::history::{ConsumerEvent, History, Operation, Outcome};
 use kafkasim::client::admin::{AdminConfig, NewTopic};
 use kafkasim::client::consumer::ConsumerConfig;
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
@@ -232,12 +232,7 @@ pub async fn read_partitions(
         let op = history.map(|h| h.invoke(now_ms(), READER, poll));
         let polled = consumer.poll(1_000).await;
         if let (Some(history), Some(op)) = (history, op) {
-            let outcome = match &polled {
-                Ok(records) => Outcome::polled(records.iter().map(PolledRecord::from).collect()),
-                Err(error) => Outcome::Fail {
-                    error: error.to_string(),
-                },
-            };
+            let outcome = Outcome::of_poll(&polled);
             history.complete(op, now_ms(), outcome);
         }
         let records = match polled {

@@ -15,7 +15,7 @@ use super::ConsumedRecord;
 use crate::client::Consumer;
 use crate::cluster::Cluster;
 use crate::driver::now_ms;
-use crate::history::{ConsumerEvent, History, Operation, Outcome, PolledRecord};
+use crate::history::{ConsumerEvent, History, Operation, Outcome};
 use kafkasim::client::consumer::{ConsumerConfig, ConsumerRecord, RebalanceEvent};
 use kafkasim::ids::TopicPartition;
 use std::collections::BTreeSet;
@@ -212,12 +212,7 @@ impl<'a> PollRecorder<'a> {
         let (Some(history), Some(op)) = (&self.history, op) else {
             return;
         };
-        let outcome = match polled {
-            Ok(records) => Outcome::polled(records.iter().map(PolledRecord::from).collect()),
-            Err(error) => Outcome::Fail {
-                error: error.to_string(),
-            },
-        };
+        let outcome = Outcome::of_poll(polled);
         history.complete(op, now_ms(), outcome);
     }
 }
