@@ -15,6 +15,10 @@
 //! | [`nonmonotonic_send`] | a producer's later send lands below an earlier acked one |
 //! | [`aborted_read`] | a value whose send definitely failed is polled |
 //!
+//! Each checker reads [`Facts`]: what a history says, derived from it once for all
+//! the checkers (its entries, every sighting, the first poll of each value and the
+//! version order).
+//!
 //! Most of them read the *version order*: for each partition, which values were
 //! seen at which offset, by acked sends and by polls ([`VersionOrder`]). A healthy
 //! partition has one value per offset and each value at one offset.
@@ -187,21 +191,20 @@ pub type ValuesAt = BTreeMap<String, Sighting>;
 pub struct VersionOrder(BTreeMap<TopicPartition, BTreeMap<Offset, ValuesAt>>);
 
 impl VersionOrder {
-    pub fn of(history: &History) -> VersionOrder {
+    fn of(sightings: &[(TopicPartition, Sighting)]) -> VersionOrder {
         let mut order = VersionOrder::default();
-        for sighting in sightings(&history.entries()) {
-            let (partition, sighting) = sighting;
+        for (partition, sighting) in sightings {
             if sighting.evidence == Evidence::Failed || sighting.at() < 0 {
                 continue; // no offset to place it at (a failed or an acks=0 send)
             }
             order
                 .0
-                .entry(partition)
+                .entry(partition.clone())
                 .or_default()
                 .entry(sighting.at())
                 .or_default()
                 .entry(sighting.value.clone())
-                .or_insert(sighting);
+                .or_insert_with(|| sighting.clone());
         }
         order
     }
@@ -225,6 +228,43 @@ impl VersionOrder {
             .range(after + 1..before)
             .filter_map(|(_, values)| values.values().min_by_key(|s| s.time_ms))
             .collect()
+    }
+}
+
+/// What a history says, derived once and read by every checker.
+pub struct Facts {
+    entries: Vec<Entry>,
+    /// Every acked send, polled record and failed send, in order.
+    sightings: Vec<(TopicPartition, Sighting)>,
+    /// The first poll of each value, by partition and value.
+    first_polls: BTreeMap<(TopicPartition, String), Sighting>,
+    order: VersionOrder,
+}
+
+impl Facts {
+    pub fn of(history: &History) -> Facts {
+        let entries = history.entries();
+        let sightings = sightings(&entries);
+        let mut first_polls = BTreeMap::new();
+        for (partition, s) in &sightings {
+            if s.evidence == Evidence::Polled {
+                first_polls
+                    .entry((partition.clone(), s.value.clone()))
+                    .or_insert_with(|| s.clone());
+            }
+        }
+        let order = VersionOrder::of(&sightings);
+        Facts {
+            entries,
+            sightings,
+            first_polls,
+            order,
+        }
+    }
+
+    /// The version order of every partition.
+    pub fn version_order(&self) -> &VersionOrder {
+        &self.order
     }
 }
 

@@ -13,7 +13,7 @@
 
 use super::{
     aborted_read, duplicate, inconsistent_offsets, lost_write, nonmonotonic_poll,
-    nonmonotonic_send, poll_skip, unseen, Anomaly, AnomalyKind,
+    nonmonotonic_send, poll_skip, unseen, Anomaly, AnomalyKind, Facts,
 };
 use crate::history::History;
 use kafkasim::protocol::Acks;
@@ -200,7 +200,7 @@ impl CheckReport {
 
 /// Runs every log and delivery checker over `history` and splits what they find.
 pub fn check_all(history: &History, allowed: &AllowedAnomalies) -> CheckReport {
-    let checkers: [fn(&History) -> Vec<Anomaly>; 8] = [
+    let checkers: [fn(&Facts) -> Vec<Anomaly>; 8] = [
         inconsistent_offsets,
         duplicate,
         lost_write,
@@ -211,7 +211,8 @@ pub fn check_all(history: &History, allowed: &AllowedAnomalies) -> CheckReport {
         aborted_read,
     ];
     let mut report = CheckReport::default();
-    for anomaly in checkers.iter().flat_map(|checker| checker(history)) {
+    let facts = Facts::of(history);
+    for anomaly in checkers.iter().flat_map(|checker| checker(&facts)) {
         match allowed.reason(anomaly.kind) {
             Some(reason) => report.allowed.push(AllowedAnomaly { anomaly, reason }),
             None => report.failing.push(anomaly),

@@ -9,17 +9,17 @@
 //! The other way round, a value whose send definitely failed must never be
 //! polled: the client told the application the write did not happen.
 
-use super::{completions, sightings, Anomaly, AnomalyKind, Evidence, Sighting};
-use crate::history::{History, Operation, Outcome};
+use super::{completions, Anomaly, AnomalyKind, Evidence, Facts, Sighting};
+use crate::history::{Operation, Outcome};
 use kafkasim::ids::TopicPartition;
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 /// `lost-write`: a send acked at offset i was never polled, although some
 /// consumer polled its partition past i.
-pub fn lost_write(history: &History) -> Vec<Anomaly> {
+pub fn lost_write(facts: &Facts) -> Vec<Anomaly> {
     let mut anomalies = Vec::new();
-    for (partition, acked, highest) in never_polled(history) {
+    for (partition, acked, highest) in never_polled(facts) {
         let Some(highest) = highest.filter(|h| h.at() > acked.at()) else {
             continue;
         };
@@ -44,9 +44,9 @@ pub fn lost_write(history: &History) -> Vec<Anomaly> {
 
 /// `unseen`: a send acked at offset i was never polled, and no poll of its
 /// partition went past i. Reported apart from `lost-write`: it may only be slow.
-pub fn unseen(history: &History) -> Vec<Anomaly> {
+pub fn unseen(facts: &Facts) -> Vec<Anomaly> {
     let mut anomalies = Vec::new();
-    for (partition, acked, highest) in never_polled(history) {
+    for (partition, acked, highest) in never_polled(facts) {
         if highest.as_ref().is_some_and(|h| h.at() > acked.at()) {
             continue; // a lost write, not an unseen one
         }
@@ -76,11 +76,10 @@ pub fn unseen(history: &History) -> Vec<Anomaly> {
 }
 
 /// `aborted-read`: a value whose send definitely failed (`Fail`) was polled.
-pub fn aborted_read(history: &History) -> Vec<Anomaly> {
-    let entries = history.entries();
-    let polled = first_polls(history);
+pub fn aborted_read(facts: &Facts) -> Vec<Anomaly> {
+    let polled = &facts.first_polls;
     let mut anomalies = Vec::new();
-    for done in completions(&entries) {
+    for done in completions(&facts.entries) {
         let (Operation::Send { partition, value }, Outcome::Fail { error }) =
             (done.operation, done.outcome)
         else {
@@ -115,42 +114,31 @@ pub fn aborted_read(history: &History) -> Vec<Anomaly> {
     anomalies
 }
 
-/// The first poll of each value, by partition and value.
-fn first_polls(history: &History) -> BTreeMap<(TopicPartition, String), Sighting> {
-    let mut first = BTreeMap::new();
-    for (partition, s) in sightings(&history.entries()) {
-        if s.evidence == Evidence::Polled {
-            first.entry((partition, s.value.clone())).or_insert(s);
-        }
-    }
-    first
-}
-
 /// Every acked send (with an offset) that no poll returned, sorted by partition
 /// and offset, each with the first poll of its partition's highest polled offset.
-fn never_polled(history: &History) -> Vec<(TopicPartition, Sighting, Option<Sighting>)> {
-    let polled = first_polls(history);
+fn never_polled(facts: &Facts) -> Vec<(TopicPartition, Sighting, Option<Sighting>)> {
+    let polled = &facts.first_polls;
     let mut highest: BTreeMap<&TopicPartition, &Sighting> = BTreeMap::new();
-    for ((partition, _), s) in &polled {
+    for ((partition, _), s) in polled {
         // The highest offset; of two polls of it, the earlier.
         let top = highest.entry(partition).or_insert(s);
         if (s.at(), Reverse(s.time_ms)) > (top.at(), Reverse(top.time_ms)) {
             *top = s;
         }
     }
-    let mut missing: Vec<(TopicPartition, Sighting, Option<Sighting>)> =
-        sightings(&history.entries())
-            .into_iter()
-            .filter(|(partition, s)| {
-                s.evidence == Evidence::Acked
+    let mut missing: Vec<(TopicPartition, Sighting, Option<Sighting>)> = facts
+        .sightings
+        .iter()
+        .filter(|(partition, s)| {
+            s.evidence == Evidence::Acked
                 && s.at() >= 0 // acks=0 acks without an offset
                 && !polled.contains_key(&(partition.clone(), s.value.clone()))
-            })
-            .map(|(partition, s)| {
-                let top = highest.get(&partition).map(|h| (*h).clone());
-                (partition, s, top)
-            })
-            .collect();
+        })
+        .map(|(partition, s)| {
+            let top = highest.get(partition).map(|h| (*h).clone());
+            (partition.clone(), s.clone(), top)
+        })
+        .collect();
     missing.sort_by_key(|(partition, s, _)| (partition.clone(), s.at()));
     missing
 }

@@ -8,15 +8,14 @@
 //! at two offsets means a send landed twice: a retry after a lost response, which
 //! idempotence exists to prevent.
 
-use super::{Anomaly, AnomalyKind, Sighting, VersionOrder};
-use crate::history::History;
+use super::{Anomaly, AnomalyKind, Facts, Sighting};
 use kafkasim::ids::Offset;
 use std::collections::BTreeMap;
 
 /// `inconsistent-offsets`: one offset of a partition seen holding two or more
 /// different values (by acked sends or polls).
-pub fn inconsistent_offsets(history: &History) -> Vec<Anomaly> {
-    let order = VersionOrder::of(history);
+pub fn inconsistent_offsets(facts: &Facts) -> Vec<Anomaly> {
+    let order = facts.version_order();
     let mut anomalies = Vec::new();
     for (partition, offsets) in order.partitions() {
         for (offset, values) in offsets {
@@ -44,8 +43,8 @@ pub fn inconsistent_offsets(history: &History) -> Vec<Anomaly> {
 }
 
 /// `duplicate`: one value seen at two or more offsets of a partition.
-pub fn duplicate(history: &History) -> Vec<Anomaly> {
-    let order = VersionOrder::of(history);
+pub fn duplicate(facts: &Facts) -> Vec<Anomaly> {
+    let order = facts.version_order();
     let mut anomalies = Vec::new();
     for (partition, offsets) in order.partitions() {
         let mut places: BTreeMap<&str, Vec<(Offset, &Sighting)>> = BTreeMap::new();

@@ -17,17 +17,17 @@
 //! order (without idempotence, a retry can overtake), so only acked-then-issued
 //! pairs are compared.
 
-use super::{Anomaly, AnomalyKind, Evidence, Sighting, VersionOrder};
-use crate::history::{ConsumerEvent, Entry, History, OpId, Operation, Outcome, Reply};
+use super::{Anomaly, AnomalyKind, Evidence, Facts, Sighting};
+use crate::history::{ConsumerEvent, Entry, OpId, Operation, Outcome, Reply};
 use kafkasim::ids::TopicPartition;
 use std::collections::BTreeMap;
 
 /// `poll-skip`: two records one consumer polled from a partition one after the
 /// other (no seek or reassignment between) jump over offsets the log has.
-pub fn poll_skip(history: &History) -> Vec<Anomaly> {
-    let order = VersionOrder::of(history);
+pub fn poll_skip(facts: &Facts) -> Vec<Anomaly> {
+    let order = facts.version_order();
     let mut anomalies = Vec::new();
-    for (partition, earlier, later) in consecutive_polls(history) {
+    for (partition, earlier, later) in consecutive_polls(facts) {
         let skipped = order.between(&partition, earlier.at(), later.at());
         if later.at() <= earlier.at() || skipped.is_empty() {
             continue;
@@ -59,9 +59,9 @@ pub fn poll_skip(history: &History) -> Vec<Anomaly> {
 
 /// `nonmonotonic-poll`: a consumer's next record of a partition (no seek or
 /// reassignment between) is at or before one it already polled.
-pub fn nonmonotonic_poll(history: &History) -> Vec<Anomaly> {
+pub fn nonmonotonic_poll(facts: &Facts) -> Vec<Anomaly> {
     let mut anomalies = Vec::new();
-    for (partition, earlier, later) in consecutive_polls(history) {
+    for (partition, earlier, later) in consecutive_polls(facts) {
         if later.at() > earlier.at() {
             continue;
         }
@@ -84,14 +84,14 @@ pub fn nonmonotonic_poll(history: &History) -> Vec<Anomaly> {
 
 /// `nonmonotonic-send`: a producer's send, issued after an earlier send to the
 /// same partition was acked, is acked at a lower offset.
-pub fn nonmonotonic_send(history: &History) -> Vec<Anomaly> {
-    let entries = history.entries();
+pub fn nonmonotonic_send(facts: &Facts) -> Vec<Anomaly> {
+    let entries = &facts.entries;
     // The highest offset acked so far to each producer in each partition.
     let mut highest: BTreeMap<(&str, &TopicPartition), Sighting> = BTreeMap::new();
     // For each send in flight: the highest acked when it was issued.
     let mut before: BTreeMap<OpId, Sighting> = BTreeMap::new();
     let mut anomalies = Vec::new();
-    for entry in &entries {
+    for entry in entries {
         match entry {
             Entry::Invoke {
                 op,
@@ -151,11 +151,11 @@ pub fn nonmonotonic_send(history: &History) -> Vec<Anomaly> {
 
 /// Every pair of records one consumer polled from one partition one after the
 /// other, with no event of that consumer about that partition between.
-fn consecutive_polls(history: &History) -> Vec<(TopicPartition, Sighting, Sighting)> {
-    let entries = history.entries();
+fn consecutive_polls(facts: &Facts) -> Vec<(TopicPartition, Sighting, Sighting)> {
+    let entries = &facts.entries;
     let mut last: BTreeMap<(&str, &TopicPartition), Sighting> = BTreeMap::new();
     let mut pairs = Vec::new();
-    for entry in &entries {
+    for entry in entries {
         match entry {
             Entry::Event { process, event, .. } => {
                 for partition in touched(event) {
