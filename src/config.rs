@@ -61,7 +61,7 @@ pub(crate) fn parse_bool(key: &str, value: &str) -> Result<bool, ConfigError> {
 }
 
 /// Per-topic configuration, set with CreateTopics.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TopicConfig {
     /// `min.insync.replicas` (default 1).
     pub min_insync_replicas: i32,

@@ -10,7 +10,7 @@ use crate::ids::{BrokerId, LeaderEpoch, TopicPartition};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BrokerInfo {
     pub broker_id: BrokerId,
     /// Given by the controller at registration; a restarted broker gets a new one.
@@ -21,7 +21,7 @@ pub struct BrokerInfo {
     pub fenced: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PartitionInfo {
     pub partition: i32,
     /// Assigned replicas in preference order; `replicas[0]` is the preferred leader.
@@ -35,7 +35,7 @@ pub struct PartitionInfo {
     pub partition_epoch: i32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TopicInfo {
     pub name: String,
     pub config: TopicConfig,
@@ -48,7 +48,7 @@ impl TopicInfo {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MetadataImage {
     /// Monotonic: every change the controller makes bumps it.
     pub version: u64,

@@ -17,7 +17,7 @@ mod group;
 pub use group::*;
 
 /// What travels over a connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Message {
     Request {
         correlation_id: CorrelationId,
@@ -29,7 +29,7 @@ pub enum Message {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Request {
     Metadata(MetadataRequest),
     CreateTopics(CreateTopicsRequest),
@@ -52,7 +52,7 @@ pub enum Request {
     ClusterMetadataFetch(ClusterMetadataFetchRequest),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Response {
     Metadata(MetadataResponse),
     CreateTopics(CreateTopicsResponse),
@@ -131,19 +131,19 @@ impl Response {
 // ---- Metadata -------------------------------------------------------------------
 
 /// Asks a broker for brokers, topics and partition leaders.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MetadataRequest {
     /// `None` asks for every topic.
     pub topics: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MetadataResponseBroker {
     pub node_id: BrokerId,
     pub listener: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MetadataResponsePartition {
     pub error_code: ErrorCode,
     pub partition_index: i32,
@@ -153,14 +153,14 @@ pub struct MetadataResponsePartition {
     pub isr_nodes: Vec<BrokerId>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MetadataResponseTopic {
     pub error_code: ErrorCode,
     pub name: String,
     pub partitions: Vec<MetadataResponsePartition>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MetadataResponse {
     /// Live (unfenced) brokers only, as Kafka answers.
     pub brokers: Vec<MetadataResponseBroker>,
@@ -172,7 +172,7 @@ pub struct MetadataResponse {
 
 // ---- CreateTopics ---------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CreatableTopic {
     pub name: String,
     pub num_partitions: i32,
@@ -181,20 +181,20 @@ pub struct CreatableTopic {
     pub configs: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CreateTopicsRequest {
     pub topics: Vec<CreatableTopic>,
     pub timeout_ms: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CreatableTopicResult {
     pub name: String,
     pub error_code: ErrorCode,
     pub error_message: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CreateTopicsResponse {
     pub topics: Vec<CreatableTopicResult>,
 }
@@ -202,7 +202,7 @@ pub struct CreateTopicsResponse {
 // ---- Produce --------------------------------------------------------------------
 
 /// `acks`: how many replicas must have a write before the leader answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Acks {
     /// `acks=0`: the producer does not wait; the broker sends no response.
     None,
@@ -222,7 +222,7 @@ impl Acks {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PartitionProduceData {
     pub partition: TopicPartition,
     /// The producer's view of the leader epoch, checked like a Fetch's; `None`
@@ -232,14 +232,14 @@ pub struct PartitionProduceData {
     pub records: RecordBatch,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProduceRequest {
     pub acks: Acks,
     pub timeout_ms: u64,
     pub partitions: Vec<PartitionProduceData>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PartitionProduceResponse {
     pub partition: TopicPartition,
     pub error_code: ErrorCode,
@@ -248,7 +248,7 @@ pub struct PartitionProduceResponse {
     pub log_start_offset: Offset,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProduceResponse {
     pub responses: Vec<PartitionProduceResponse>,
 }
@@ -258,7 +258,7 @@ pub struct ProduceResponse {
 /// The `replica_id` a consumer puts in a Fetch (Kafka's `CONSUMER_REPLICA_ID`).
 pub const CONSUMER_REPLICA_ID: BrokerId = -1;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FetchPartition {
     pub partition: TopicPartition,
     /// The sender's view of the leader epoch, or `None` to skip the check.
@@ -267,7 +267,7 @@ pub struct FetchPartition {
     pub partition_max_bytes: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FetchRequest {
     /// `-1` for consumers; a follower puts its broker id.
     pub replica_id: BrokerId,
@@ -279,7 +279,7 @@ pub struct FetchRequest {
     pub partitions: Vec<FetchPartition>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FetchablePartitionResponse {
     pub partition: TopicPartition,
     pub error_code: ErrorCode,
@@ -288,7 +288,7 @@ pub struct FetchablePartitionResponse {
     pub records: Vec<RecordBatch>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FetchResponse {
     pub error_code: ErrorCode,
     pub responses: Vec<FetchablePartitionResponse>,
@@ -301,7 +301,7 @@ pub const EARLIEST_TIMESTAMP: i64 = -2;
 /// ListOffsets timestamp asking for the end (the high watermark, for consumers).
 pub const LATEST_TIMESTAMP: i64 = -1;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ListOffsetsPartition {
     pub partition: TopicPartition,
     pub current_leader_epoch: Option<LeaderEpoch>,
@@ -309,13 +309,13 @@ pub struct ListOffsetsPartition {
     pub timestamp: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ListOffsetsRequest {
     pub replica_id: BrokerId,
     pub partitions: Vec<ListOffsetsPartition>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ListOffsetsPartitionResponse {
     pub partition: TopicPartition,
     pub error_code: ErrorCode,
@@ -323,7 +323,7 @@ pub struct ListOffsetsPartitionResponse {
     pub leader_epoch: LeaderEpoch,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ListOffsetsResponse {
     pub partitions: Vec<ListOffsetsPartitionResponse>,
 }
@@ -335,7 +335,7 @@ pub struct ListOffsetsResponse {
 pub const UNDEFINED_EPOCH: LeaderEpoch = -1;
 pub const UNDEFINED_EPOCH_OFFSET: Offset = -1;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OffsetForLeaderPartition {
     pub partition: TopicPartition,
     /// The sender's view of the current leader epoch (fencing, as in Fetch).
@@ -346,13 +346,13 @@ pub struct OffsetForLeaderPartition {
 
 /// A follower asks its new leader where an epoch of its log ended, to find
 /// where the two logs diverge (KIP-101).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OffsetsForLeaderEpochRequest {
     pub replica_id: BrokerId,
     pub partitions: Vec<OffsetForLeaderPartition>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct EpochEndOffset {
     pub partition: TopicPartition,
     pub error_code: ErrorCode,
@@ -362,7 +362,7 @@ pub struct EpochEndOffset {
     pub end_offset: Offset,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OffsetsForLeaderEpochResponse {
     pub partitions: Vec<EpochEndOffset>,
 }
@@ -370,14 +370,14 @@ pub struct OffsetsForLeaderEpochResponse {
 // ---- InitProducerId ---------------------------------------------------------------
 
 /// An idempotent producer asks for its producer id and epoch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct InitProducerIdRequest {
     /// Transactions are not modelled: always `None`.
     pub transactional_id: Option<String>,
     pub transaction_timeout_ms: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct InitProducerIdResponse {
     pub error_code: ErrorCode,
     pub producer_id: i64,
@@ -386,7 +386,7 @@ pub struct InitProducerIdResponse {
 
 // ---- ElectLeaders -------------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ElectionType {
     /// Move leadership back to the preferred replica (`replicas[0]`) if it is in sync.
     Preferred,
@@ -395,7 +395,7 @@ pub enum ElectionType {
 }
 
 /// An admin asks the controller to run leader elections (`kafka-leader-election.sh`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ElectLeadersRequest {
     pub election_type: ElectionType,
     /// `None`: every partition.
@@ -403,7 +403,7 @@ pub struct ElectLeadersRequest {
     pub timeout_ms: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PartitionElectionResult {
     pub partition: TopicPartition,
     /// `ELECTION_NOT_NEEDED` when the leader already is the one asked for.
@@ -411,7 +411,7 @@ pub struct PartitionElectionResult {
     pub error_message: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ElectLeadersResponse {
     pub error_code: ErrorCode,
     pub results: Vec<PartitionElectionResult>,
@@ -420,7 +420,7 @@ pub struct ElectLeadersResponse {
 // ---- AlterPartition ---------------------------------------------------------------
 
 /// A leader proposes a new ISR for a partition it leads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AlterPartitionData {
     pub partition: TopicPartition,
     pub leader_epoch: LeaderEpoch,
@@ -429,14 +429,14 @@ pub struct AlterPartitionData {
     pub partition_epoch: i32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AlterPartitionRequest {
     pub broker_id: BrokerId,
     pub broker_epoch: i64,
     pub partitions: Vec<AlterPartitionData>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AlterPartitionResult {
     pub partition: TopicPartition,
     pub error_code: ErrorCode,
@@ -447,7 +447,7 @@ pub struct AlterPartitionResult {
     pub partition_epoch: i32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AlterPartitionResponse {
     pub error_code: ErrorCode,
     pub partitions: Vec<AlterPartitionResult>,
@@ -455,19 +455,19 @@ pub struct AlterPartitionResponse {
 
 // ---- Broker ↔ controller ----------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BrokerRegistrationRequest {
     pub broker_id: BrokerId,
     pub listener: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BrokerRegistrationResponse {
     pub error_code: ErrorCode,
     pub broker_epoch: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BrokerHeartbeatRequest {
     pub broker_id: BrokerId,
     pub broker_epoch: i64,
@@ -475,7 +475,7 @@ pub struct BrokerHeartbeatRequest {
     pub current_metadata_offset: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BrokerHeartbeatResponse {
     pub error_code: ErrorCode,
     pub is_fenced: bool,
@@ -484,14 +484,14 @@ pub struct BrokerHeartbeatResponse {
 /// Stands for the Fetch requests a KRaft broker sends to read the
 /// `__cluster_metadata` log. The controller holds it until the metadata changes
 /// past `known_version` or `max_wait_ms` passes, then answers with the whole image.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ClusterMetadataFetchRequest {
     pub broker_id: BrokerId,
     pub known_version: u64,
     pub max_wait_ms: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ClusterMetadataFetchResponse {
     /// `None` when nothing changed within the wait.
     pub image: Option<MetadataImage>,

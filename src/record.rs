@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 const RECORD_OVERHEAD_BYTES: usize = 8;
 
 /// One key/value record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Record {
     pub key: Option<String>,
     pub value: String,
@@ -28,7 +28,7 @@ impl Record {
 }
 
 /// Producer identity carried by idempotent batches (`enable.idempotence`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProducerIdentity {
     pub producer_id: i64,
     pub producer_epoch: i16,
@@ -36,7 +36,7 @@ pub struct ProducerIdentity {
 }
 
 /// A batch of records appended at consecutive offsets, as Kafka's `RecordBatch`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RecordBatch {
     /// Offset of the first record; set by the leader on append (0 in a produce request).
     pub base_offset: Offset,

@@ -219,10 +219,10 @@ fn deliver<N: Node>(
             sent_ms,
         } => {
             if !conns.is_open(from.connection) {
-                trace.record(now, me, format_args!("discard {} {:?}", from.node, message));
+                trace.record_message(now, me, "discard", from.node, &message);
                 return;
             }
-            trace.record(now, me, format_args!("recv {} {:?}", from.node, message));
+            trace.record_message(now, me, "recv", from.node, &message);
             trace.count_message();
             trace.capture(|| MessageEvent::delivered(now, sent_ms, from.node, me, &message));
             node.on_message(now, from, message);

@@ -18,13 +18,13 @@ pub const NO_GENERATION: i32 = -1;
 
 // ---- FindCoordinator ----------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FindCoordinatorRequest {
     /// The `group.id` (key type GROUP; transactions are not modelled).
     pub key: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FindCoordinatorResponse {
     pub error_code: ErrorCode,
     pub error_message: Option<String>,
@@ -35,7 +35,7 @@ pub struct FindCoordinatorResponse {
 // ---- JoinGroup ----------------------------------------------------------------------
 
 /// What a consumer member tells the group (`ConsumerProtocolSubscription`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Subscription {
     pub topics: Vec<String>,
     /// Partitions the member owns now: sticky assignors keep them where they can.
@@ -45,14 +45,14 @@ pub struct Subscription {
 }
 
 /// One assignor the member supports, with its subscription (a JoinGroup "protocol").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct JoinGroupRequestProtocol {
     /// The assignor's name: `range`, `roundrobin`, `sticky`, `cooperative-sticky`.
     pub name: String,
     pub metadata: Subscription,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct JoinGroupRequest {
     pub group_id: String,
     /// `session.timeout.ms`: silence after which the coordinator evicts the member.
@@ -70,14 +70,14 @@ pub struct JoinGroupRequest {
     pub protocols: Vec<JoinGroupRequestProtocol>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct JoinGroupResponseMember {
     pub member_id: String,
     pub group_instance_id: Option<String>,
     pub metadata: Subscription,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct JoinGroupResponse {
     pub error_code: ErrorCode,
     pub generation_id: i32,
@@ -95,18 +95,18 @@ pub struct JoinGroupResponse {
 // ---- SyncGroup ----------------------------------------------------------------------
 
 /// What a member is given (`ConsumerProtocolAssignment`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Assignment {
     pub partitions: Vec<TopicPartition>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SyncGroupRequestAssignment {
     pub member_id: String,
     pub assignment: Assignment,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SyncGroupRequest {
     pub group_id: String,
     pub generation_id: i32,
@@ -116,7 +116,7 @@ pub struct SyncGroupRequest {
     pub assignments: Vec<SyncGroupRequestAssignment>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SyncGroupResponse {
     pub error_code: ErrorCode,
     pub assignment: Assignment,
@@ -124,7 +124,7 @@ pub struct SyncGroupResponse {
 
 // ---- Heartbeat ----------------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct HeartbeatRequest {
     pub group_id: String,
     pub generation_id: i32,
@@ -132,7 +132,7 @@ pub struct HeartbeatRequest {
     pub group_instance_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct HeartbeatResponse {
     /// `REBALANCE_IN_PROGRESS` tells a member to rejoin.
     pub error_code: ErrorCode,
@@ -140,26 +140,26 @@ pub struct HeartbeatResponse {
 
 // ---- LeaveGroup ---------------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MemberIdentity {
     pub member_id: String,
     pub group_instance_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct LeaveGroupRequest {
     pub group_id: String,
     pub members: Vec<MemberIdentity>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct LeaveGroupResponse {
     pub error_code: ErrorCode,
 }
 
 // ---- OffsetCommit -------------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OffsetCommitRequestPartition {
     pub partition: TopicPartition,
     /// The next offset the group should read (last processed + 1).
@@ -168,7 +168,7 @@ pub struct OffsetCommitRequestPartition {
     pub committed_metadata: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OffsetCommitRequest {
     pub group_id: String,
     /// The committing member's generation (`NO_GENERATION` from outside a group).
@@ -178,27 +178,27 @@ pub struct OffsetCommitRequest {
     pub partitions: Vec<OffsetCommitRequestPartition>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OffsetCommitResponsePartition {
     pub partition: TopicPartition,
     pub error_code: ErrorCode,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OffsetCommitResponse {
     pub partitions: Vec<OffsetCommitResponsePartition>,
 }
 
 // ---- OffsetFetch --------------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OffsetFetchRequest {
     pub group_id: String,
     /// `None`: every partition the group has committed.
     pub partitions: Option<Vec<TopicPartition>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OffsetFetchResponsePartition {
     pub partition: TopicPartition,
     /// `-1` when the group has no committed offset for the partition.
@@ -208,7 +208,7 @@ pub struct OffsetFetchResponsePartition {
     pub error_code: ErrorCode,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OffsetFetchResponse {
     /// Group-level error (`NOT_COORDINATOR`, `COORDINATOR_LOAD_IN_PROGRESS`, …).
     pub error_code: ErrorCode,
