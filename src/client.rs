@@ -21,14 +21,14 @@ pub mod producer;
 pub type Token = u64;
 
 /// A finished call: the token the application gave, and what came of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Hash, Eq)]
 pub struct Completion<T> {
     pub token: Token,
     pub outcome: T,
 }
 
 /// Why a client call failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Hash, Eq)]
 pub enum ClientError {
     /// A broker answered with this error and retrying could not help (or ran out of time).
     Broker { code: ErrorCode, message: String },

@@ -7,7 +7,7 @@ use crate::group::coordinator::GroupEvent;
 use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicPartition};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Eq, Serialize, Deserialize)]
 pub enum ClusterEvent {
     /// The controller registered a broker and gave it an epoch.
     BrokerRegistered { broker: BrokerId, broker_epoch: i64 },

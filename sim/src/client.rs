@@ -38,7 +38,7 @@ struct ClientHandle<N, T> {
 impl<N, T> ClientHandle<N, T>
 where
     N: Node<Event = Completion<T>> + Send + 'static,
-    T: std::fmt::Debug + Send + 'static,
+    T: std::fmt::Debug + std::hash::Hash + Send + 'static,
 {
     fn start(cluster: &Cluster, core: N) -> Self {
         let node = NodeId::Client(cluster.next_client_id());

@@ -77,7 +77,7 @@ pub async fn run_node<N, F>(
     commands: Option<mpsc::UnboundedReceiver<Command<N>>>,
 ) where
     N: Node + Send + 'static,
-    N::Event: std::fmt::Debug,
+    N::Event: std::fmt::Debug + std::hash::Hash,
     F: FnMut(u64, N::Event) + Send,
 {
     let bind =
@@ -262,7 +262,7 @@ async fn carry_out<N, F>(
 ) -> Vec<NodeId>
 where
     N: Node + Send + 'static,
-    N::Event: std::fmt::Debug,
+    N::Event: std::fmt::Debug + std::hash::Hash,
     F: FnMut(u64, N::Event),
 {
     let Wiring {
@@ -316,7 +316,7 @@ where
             }
             Effect::Emit(event) => {
                 let now = now_ms();
-                trace.record(now, me, format_args!("event {event:?}"));
+                trace.record_event(now, me, &event);
                 on_event(now, event);
             }
         }

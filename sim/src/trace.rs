@@ -271,12 +271,23 @@ impl Trace {
         from: NodeId,
         message: &Message,
     ) {
+        self.record_fields(time_ms, node, (verb, from, message), || {
+            format!("{verb} {from} {message:?}")
+        });
+    }
+
+    /// Records an event a node emitted, hashed by its fields like a message.
+    pub fn record_event<E: Hash + std::fmt::Debug>(&self, time_ms: u64, node: NodeId, event: &E) {
+        self.record_fields(time_ms, node, ("event", event), || format!("event {event:?}"));
+    }
+
+    fn record_fields(&self, time_ms: u64, node: NodeId, fields: impl Hash, text: impl FnOnce() -> String) {
         let mut state = self.lock();
         let state = &mut *state;
-        (time_ms, node, verb, from, message).hash(&mut Fields(&mut state.hash));
+        (time_ms, node, fields).hash(&mut Fields(&mut state.hash));
         state.events += 1;
         if let Some(lines) = state.lines.as_mut() {
-            lines.push(format!("{time_ms:>8} {node:<12} {verb} {from} {message:?}"));
+            lines.push(format!("{time_ms:>8} {node:<12} {}", text()));
         }
     }
 

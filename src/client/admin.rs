@@ -61,7 +61,7 @@ impl NewTopic {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Hash, Eq)]
 pub enum AdminOutcome {
     /// One result per topic; a topic's error is in its `error_code`.
     CreateTopics(Result<Vec<CreatableTopicResult>, ClientError>),

@@ -76,7 +76,7 @@ impl ProducerRecord {
 }
 
 /// Where an acknowledged record landed (Kafka's `RecordMetadata`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Hash, Eq)]
 pub struct RecordMetadata {
     pub partition: TopicPartition,
     /// `-1` with `acks=0`: the producer never hears the offset.

@@ -136,7 +136,7 @@ pub enum CoordinatorEffect {
 }
 
 /// Why a member left a group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Hash, Eq, Serialize, Deserialize)]
 pub enum RemovalReason {
     /// No heartbeat (or other request) within `session.timeout.ms`.
     SessionTimeout,
@@ -149,7 +149,7 @@ pub enum RemovalReason {
 }
 
 /// Facts for timelines and checkers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Eq, Serialize, Deserialize)]
 pub enum GroupEvent {
     /// The coordinator took over a partition and rebuilt these groups from it.
     PartitionLoaded { partition: i32, groups: Vec<String> },

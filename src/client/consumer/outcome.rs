@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// A record as `poll` returns it (Kafka's `ConsumerRecord`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Hash, Eq)]
 pub struct ConsumerRecord {
     pub partition: TopicPartition,
     pub offset: Offset,
@@ -20,7 +20,7 @@ pub type PollOutcome = Result<Vec<ConsumerRecord>, ClientError>;
 pub type CommitOutcome = Result<(), ClientError>;
 
 /// What a consumer call completes with.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Hash, Eq)]
 pub enum ConsumerOutcome {
     Poll(PollOutcome),
     /// `commit_sync`: done, or failed for good (or timed out).
