@@ -300,34 +300,59 @@ impl Node for Broker {
 
     fn invariants(&self) {
         self.groups.invariants();
-        for (tp, log) in &self.disk.logs {
+        for log in self.disk.logs.values() {
             log.invariants();
-            if self.leading.contains_key(tp) {
-                let p = self
-                    .image
-                    .partition(tp)
-                    .expect("led partitions are in the metadata");
-                assert_eq!(
-                    p.leader,
-                    Some(self.broker_id),
-                    "{tp}: leading without the controller's word"
-                );
-            }
         }
+        for tp in self.leading.keys() {
+            let p = self
+                .image
+                .partition(tp)
+                .expect("led partitions are in the metadata");
+            assert_eq!(
+                p.leader,
+                Some(self.broker_id),
+                "{tp}: leading without the controller's word"
+            );
+        }
+        // All three maps are sorted by partition: one walk of each suffices.
+        let logs = self.disk.logs.keys();
         assert!(
-            self.leading
-                .keys()
-                .chain(self.following.keys())
-                .all(|tp| self.disk.logs.contains_key(tp)),
-            "a replica has a log"
+            sorted_subset(self.leading.keys(), logs.clone()),
+            "a leader has a log"
         );
         assert!(
-            self.leading
-                .keys()
-                .all(|tp| !self.following.contains_key(tp)),
+            sorted_subset(self.following.keys(), logs),
+            "a follower has a log"
+        );
+        assert!(
+            sorted_disjoint(self.leading.keys(), self.following.keys()),
             "a broker never leads and follows the same partition"
         );
     }
+}
+
+/// Whether every item of `small` is in `big`, both in ascending order.
+fn sorted_subset<'a, T: Ord + 'a>(
+    small: impl Iterator<Item = &'a T>,
+    big: impl Iterator<Item = &'a T>,
+) -> bool {
+    let mut big = big.peekable();
+    small.into_iter().all(|item| {
+        while big.next_if(|b| *b < item).is_some() {}
+        big.next_if(|b| *b == item).is_some()
+    })
+}
+
+/// Whether no item is in both, both in ascending order.
+fn sorted_disjoint<'a, T: Ord + 'a>(
+    a: impl Iterator<Item = &'a T>,
+    b: impl Iterator<Item = &'a T>,
+) -> bool {
+    let mut b = b.peekable();
+    a.into_iter().all(|item| {
+        while b.next_if(|x| *x < item).is_some() {}
+        b.peek() != Some(&item)
+    })
 }
 
 #[cfg(test)]

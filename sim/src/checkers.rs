@@ -33,7 +33,7 @@
 //! transaction markers leave gaps in real Kafka logs; this model writes no markers,
 //! so offsets serve.
 
-use crate::history::{Entry, History, Operation, Outcome};
+use crate::history::{Entry, Operation, Outcome};
 use kafkasim::ids::{Offset, TopicPartition};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -232,8 +232,8 @@ impl VersionOrder {
 }
 
 /// What a history says, derived once and read by every checker.
-pub struct Facts {
-    entries: Vec<Entry>,
+pub struct Facts<'a> {
+    entries: &'a [Entry],
     /// Every acked send, polled record and failed send, in order.
     sightings: Vec<(TopicPartition, Sighting)>,
     /// The first poll of each value, by partition and value.
@@ -241,10 +241,10 @@ pub struct Facts {
     order: VersionOrder,
 }
 
-impl Facts {
-    pub fn of(history: &History) -> Facts {
-        let entries = history.entries();
-        let sightings = sightings(&entries);
+impl<'a> Facts<'a> {
+    /// The facts of a history's entries (see [`History::with_entries`]).
+    pub fn of(entries: &'a [Entry]) -> Facts<'a> {
+        let sightings = sightings(entries);
         let mut first_polls = BTreeMap::new();
         for (partition, s) in &sightings {
             if s.evidence == Evidence::Polled {

@@ -246,6 +246,12 @@ impl History {
         });
     }
 
+    /// Hands every entry, in the order they were recorded, to `read`, without
+    /// copying them (nothing can be recorded meanwhile).
+    pub fn with_entries<R>(&self, read: impl FnOnce(&[Entry]) -> R) -> R {
+        read(&self.lock().entries)
+    }
+
     /// A copy of every entry, in the order they were recorded.
     pub fn entries(&self) -> Vec<Entry> {
         self.lock().entries.clone()

@@ -895,3 +895,23 @@ fn a_power_loss_keeps_only_the_flushed_prefix_with_a_larger_flush_interval() {
     assert_eq!(records, vec![(0, "a".into()), (1, "b".into())]);
 }
 // ANCHOR_END: flush_tests
+
+#[test]
+fn sorted_walks_agree_with_lookups() {
+    use super::{sorted_disjoint, sorted_subset};
+    let sets: [&[i32]; 6] = [&[], &[1], &[2], &[1, 3], &[1, 2, 3], &[0, 4]];
+    for a in sets {
+        for b in sets {
+            assert_eq!(
+                sorted_subset(a.iter(), b.iter()),
+                a.iter().all(|x| b.contains(x)),
+                "{a:?} in {b:?}"
+            );
+            assert_eq!(
+                sorted_disjoint(a.iter(), b.iter()),
+                a.iter().all(|x| !b.contains(x)),
+                "{a:?} apart from {b:?}"
+            );
+        }
+    }
+}

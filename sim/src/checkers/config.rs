@@ -200,7 +200,7 @@ impl CheckReport {
 
 /// Runs every log and delivery checker over `history` and splits what they find.
 pub fn check_all(history: &History, allowed: &AllowedAnomalies) -> CheckReport {
-    let checkers: [fn(&Facts) -> Vec<Anomaly>; 8] = [
+    let checkers: [fn(&Facts<'_>) -> Vec<Anomaly>; 8] = [
         inconsistent_offsets,
         duplicate,
         lost_write,
@@ -211,8 +211,11 @@ pub fn check_all(history: &History, allowed: &AllowedAnomalies) -> CheckReport {
         aborted_read,
     ];
     let mut report = CheckReport::default();
-    let facts = Facts::of(history);
-    for anomaly in checkers.iter().flat_map(|checker| checker(&facts)) {
+    let anomalies: Vec<Anomaly> = history.with_entries(|entries| {
+        let facts = Facts::of(entries);
+        checkers.iter().flat_map(|checker| checker(&facts)).collect()
+    });
+    for anomaly in anomalies {
         match allowed.reason(anomaly.kind) {
             Some(reason) => report.allowed.push(AllowedAnomaly { anomaly, reason }),
             None => report.failing.push(anomaly),

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 /// `lost-write`: a send acked at offset i was never polled, although some
 /// consumer polled its partition past i.
-pub fn lost_write(facts: &Facts) -> Vec<Anomaly> {
+pub fn lost_write(facts: &Facts<'_>) -> Vec<Anomaly> {
     let mut anomalies = Vec::new();
     for (partition, acked, highest) in never_polled(facts) {
         let Some(highest) = highest.filter(|h| h.at() > acked.at()) else {
@@ -44,7 +44,7 @@ pub fn lost_write(facts: &Facts) -> Vec<Anomaly> {
 
 /// `unseen`: a send acked at offset i was never polled, and no poll of its
 /// partition went past i. Reported apart from `lost-write`: it may only be slow.
-pub fn unseen(facts: &Facts) -> Vec<Anomaly> {
+pub fn unseen(facts: &Facts<'_>) -> Vec<Anomaly> {
     let mut anomalies = Vec::new();
     for (partition, acked, highest) in never_polled(facts) {
         if highest.as_ref().is_some_and(|h| h.at() > acked.at()) {
@@ -76,10 +76,10 @@ pub fn unseen(facts: &Facts) -> Vec<Anomaly> {
 }
 
 /// `aborted-read`: a value whose send definitely failed (`Fail`) was polled.
-pub fn aborted_read(facts: &Facts) -> Vec<Anomaly> {
+pub fn aborted_read(facts: &Facts<'_>) -> Vec<Anomaly> {
     let polled = &facts.first_polls;
     let mut anomalies = Vec::new();
-    for done in completions(&facts.entries) {
+    for done in completions(facts.entries) {
         let (Operation::Send { partition, value }, Outcome::Fail { error }) =
             (done.operation, done.outcome)
         else {
@@ -116,7 +116,7 @@ pub fn aborted_read(facts: &Facts) -> Vec<Anomaly> {
 
 /// Every acked send (with an offset) that no poll returned, sorted by partition
 /// and offset, each with the first poll of its partition's highest polled offset.
-fn never_polled(facts: &Facts) -> Vec<(TopicPartition, Sighting, Option<Sighting>)> {
+fn never_polled(facts: &Facts<'_>) -> Vec<(TopicPartition, Sighting, Option<Sighting>)> {
     let polled = &facts.first_polls;
     let mut highest: BTreeMap<&TopicPartition, &Sighting> = BTreeMap::new();
     for ((partition, _), s) in polled {

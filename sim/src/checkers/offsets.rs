@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 /// `inconsistent-offsets`: one offset of a partition seen holding two or more
 /// different values (by acked sends or polls).
-pub fn inconsistent_offsets(facts: &Facts) -> Vec<Anomaly> {
+pub fn inconsistent_offsets(facts: &Facts<'_>) -> Vec<Anomaly> {
     let order = facts.version_order();
     let mut anomalies = Vec::new();
     for (partition, offsets) in order.partitions() {
@@ -43,7 +43,7 @@ pub fn inconsistent_offsets(facts: &Facts) -> Vec<Anomaly> {
 }
 
 /// `duplicate`: one value seen at two or more offsets of a partition.
-pub fn duplicate(facts: &Facts) -> Vec<Anomaly> {
+pub fn duplicate(facts: &Facts<'_>) -> Vec<Anomaly> {
     let order = facts.version_order();
     let mut anomalies = Vec::new();
     for (partition, offsets) in order.partitions() {

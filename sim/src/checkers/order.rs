@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 /// `poll-skip`: two records one consumer polled from a partition one after the
 /// other (no seek or reassignment between) jump over offsets the log has.
-pub fn poll_skip(facts: &Facts) -> Vec<Anomaly> {
+pub fn poll_skip(facts: &Facts<'_>) -> Vec<Anomaly> {
     let order = facts.version_order();
     let mut anomalies = Vec::new();
     for (partition, earlier, later) in consecutive_polls(facts) {
@@ -59,7 +59,7 @@ pub fn poll_skip(facts: &Facts) -> Vec<Anomaly> {
 
 /// `nonmonotonic-poll`: a consumer's next record of a partition (no seek or
 /// reassignment between) is at or before one it already polled.
-pub fn nonmonotonic_poll(facts: &Facts) -> Vec<Anomaly> {
+pub fn nonmonotonic_poll(facts: &Facts<'_>) -> Vec<Anomaly> {
     let mut anomalies = Vec::new();
     for (partition, earlier, later) in consecutive_polls(facts) {
         if later.at() > earlier.at() {
@@ -84,8 +84,8 @@ pub fn nonmonotonic_poll(facts: &Facts) -> Vec<Anomaly> {
 
 /// `nonmonotonic-send`: a producer's send, issued after an earlier send to the
 /// same partition was acked, is acked at a lower offset.
-pub fn nonmonotonic_send(facts: &Facts) -> Vec<Anomaly> {
-    let entries = &facts.entries;
+pub fn nonmonotonic_send(facts: &Facts<'_>) -> Vec<Anomaly> {
+    let entries = facts.entries;
     // The highest offset acked so far to each producer in each partition.
     let mut highest: BTreeMap<(&str, &TopicPartition), Sighting> = BTreeMap::new();
     // For each send in flight: the highest acked when it was issued.
@@ -151,8 +151,8 @@ pub fn nonmonotonic_send(facts: &Facts) -> Vec<Anomaly> {
 
 /// Every pair of records one consumer polled from one partition one after the
 /// other, with no event of that consumer about that partition between.
-fn consecutive_polls(facts: &Facts) -> Vec<(TopicPartition, Sighting, Sighting)> {
-    let entries = &facts.entries;
+fn consecutive_polls(facts: &Facts<'_>) -> Vec<(TopicPartition, Sighting, Sighting)> {
+    let entries = facts.entries;
     let mut last: BTreeMap<(&str, &TopicPartition), Sighting> = BTreeMap::new();
     let mut pairs = Vec::new();
     for entry in entries {

@@ -67,7 +67,7 @@ fn an_offset_acked_with_one_value_and_polled_with_another_is_inconsistent() {
     let h = History::new();
     send(&h, 100, "producer-1", "a", Outcome::sent(0));
     poll(&h, 400, "consumer-1", &[(0, "b")]);
-    let found = inconsistent_offsets(&Facts::of(&h));
+    let found = inconsistent_offsets(&Facts::of(&h.entries()));
     assert_eq!(
         lines(&found),
         ["inconsistent-offsets: users-0@0 was seen holding 2 values: a (acked to producer-1 at 100 ms), b (polled by consumer-1 at 400 ms)"]
@@ -87,7 +87,7 @@ fn a_value_acked_at_one_offset_and_polled_at_another_is_a_duplicate() {
     let h = History::new();
     send(&h, 100, "producer-1", "a", Outcome::sent(0));
     poll(&h, 500, "consumer-1", &[(0, "a"), (1, "a")]);
-    let found = duplicate(&Facts::of(&h));
+    let found = duplicate(&Facts::of(&h.entries()));
     assert_eq!(
         lines(&found),
         ["duplicate: a is at 2 offsets: users-0@0 (acked to producer-1 at 100 ms), users-0@1 (polled by consumer-1 at 500 ms)"]
@@ -101,7 +101,7 @@ fn an_acked_send_never_polled_though_a_poll_went_past_it_is_a_lost_write() {
     let h = History::new();
     send(&h, 350, "producer-1", "v7", Outcome::sent(12));
     poll(&h, 900, "consumer-2", &[(15, "v10")]);
-    let found = lost_write(&Facts::of(&h));
+    let found = lost_write(&Facts::of(&h.entries()));
     assert_eq!(
         lines(&found),
         ["lost-write: v7 acked at users-0@12 by producer-1 at 350 ms was never polled, though consumer-2 polled users-0 up to offset 15 at 900 ms"]
@@ -113,7 +113,7 @@ fn an_acked_send_never_polled_though_a_poll_went_past_it_is_a_lost_write() {
     assert_eq!(lost.values(), ["v7", "v10"]);
     assert_eq!(lost.times_ms(), [350, 900]);
     assert_eq!(lost.processes(), ["producer-1", "consumer-2"]);
-    assert_eq!(unseen(&Facts::of(&h)), []);
+    assert_eq!(unseen(&Facts::of(&h.entries())), []);
 }
 
 #[test]
@@ -121,13 +121,13 @@ fn an_acked_send_no_poll_reached_is_unseen_not_lost() {
     let h = History::new();
     poll(&h, 700, "consumer-2", &[(15, "v10")]);
     send(&h, 800, "producer-1", "v9", Outcome::sent(20));
-    let found = unseen(&Facts::of(&h));
+    let found = unseen(&Facts::of(&h.entries()));
     assert_eq!(
         lines(&found),
         ["unseen: v9 acked at users-0@20 by producer-1 at 800 ms was never polled; consumer-2 polled users-0 only up to offset 15 at 700 ms (lost, or not consumed yet)"]
     );
     assert_eq!(found[0].offsets(), [20, 15]);
-    assert_eq!(lost_write(&Facts::of(&h)), []);
+    assert_eq!(lost_write(&Facts::of(&h.entries())), []);
 }
 
 #[test]
@@ -135,7 +135,7 @@ fn an_acked_send_to_a_partition_nobody_polled_is_unseen() {
     let h = History::new();
     send(&h, 800, "producer-1", "v9", Outcome::sent(0));
     assert_eq!(
-        lines(&unseen(&Facts::of(&h))),
+        lines(&unseen(&Facts::of(&h.entries()))),
         ["unseen: v9 acked at users-0@0 by producer-1 at 800 ms was never polled; no consumer polled users-0 at all (lost, or not consumed yet)"]
     );
 }
@@ -154,7 +154,7 @@ fn a_consumer_jumping_over_offsets_the_log_has_is_a_poll_skip() {
     }
     poll(&h, 200, "consumer-1", &[(0, "a"), (1, "b")]);
     poll(&h, 300, "consumer-1", &[(4, "e")]);
-    let found = poll_skip(&Facts::of(&h));
+    let found = poll_skip(&Facts::of(&h.entries()));
     assert_eq!(
         lines(&found),
         ["poll-skip: consumer-1 polled users-0@1 at 200 ms, then users-0@4 at 300 ms, skipping offsets 2, 3 (c, d) with no seek or reassignment between"]
@@ -193,7 +193,7 @@ fn a_jump_after_a_seek_or_a_reassignment_is_not_a_poll_skip() {
         },
     );
     poll(&h, 400, "consumer-1", &[(4, "e")]);
-    assert_eq!(poll_skip(&Facts::of(&h)), []);
+    assert_eq!(poll_skip(&Facts::of(&h.entries())), []);
 }
 
 #[test]
@@ -201,7 +201,7 @@ fn a_consumer_polling_again_what_it_already_had_is_a_nonmonotonic_poll() {
     let h = History::new();
     poll(&h, 200, "consumer-1", &[(3, "d"), (4, "e"), (5, "f")]);
     poll(&h, 300, "consumer-1", &[(3, "d")]);
-    let found = nonmonotonic_poll(&Facts::of(&h));
+    let found = nonmonotonic_poll(&Facts::of(&h.entries()));
     assert_eq!(
         lines(&found),
         ["nonmonotonic-poll: consumer-1 polled users-0@5 at 200 ms, then users-0@3 at 300 ms, with no seek or reassignment between"]
@@ -252,7 +252,7 @@ fn re_polling_after_a_rebalance_or_by_a_new_owner_is_not_nonmonotonic() {
         },
     );
     poll(&h, 400, "consumer-1", &[(1, "b"), (2, "c")]);
-    assert_eq!(nonmonotonic_poll(&Facts::of(&h)), []);
+    assert_eq!(nonmonotonic_poll(&Facts::of(&h.entries())), []);
 }
 
 #[test]
@@ -276,7 +276,7 @@ fn a_send_issued_after_an_ack_landing_lower_is_a_nonmonotonic_send() {
         },
     );
     h.complete(b, 300, Outcome::sent(5));
-    let found = nonmonotonic_send(&Facts::of(&h));
+    let found = nonmonotonic_send(&Facts::of(&h.entries()));
     assert_eq!(
         lines(&found),
         ["nonmonotonic-send: producer-1 sent b after a was acked at users-0@7 at 150 ms, yet b was acked at the lower offset users-0@5 at 300 ms"]
@@ -301,7 +301,7 @@ fn sends_in_flight_together_may_land_in_either_order() {
     let b = send(110, "b");
     h.complete(a, 150, Outcome::sent(7));
     h.complete(b, 160, Outcome::sent(5));
-    assert_eq!(nonmonotonic_send(&Facts::of(&h)), []);
+    assert_eq!(nonmonotonic_send(&Facts::of(&h.entries())), []);
 }
 
 #[test]
@@ -312,7 +312,7 @@ fn a_polled_value_whose_send_definitely_failed_is_an_aborted_read() {
     };
     send(&h, 300, "producer-1", "c", refused);
     poll(&h, 500, "consumer-1", &[(4, "c")]);
-    let found = aborted_read(&Facts::of(&h));
+    let found = aborted_read(&Facts::of(&h.entries()));
     assert_eq!(
         lines(&found),
         ["aborted-read: c was refused to producer-1 at 300 ms (NOT_LEADER_OR_FOLLOWER), yet consumer-1 polled it at users-0@4 at 500 ms"]
