@@ -164,6 +164,7 @@ impl ProducerStateTable {
         if entry.batches.len() > NUM_BATCHES_TO_RETAIN {
             entry.batches.pop_front();
         }
+        entry.invariants(identity.producer_id);
     }
 
     /// The table as it was after appending `batches`, in log order: how a replica
@@ -176,23 +177,25 @@ impl ProducerStateTable {
         table
     }
 
-    /// Asserts the table's shape: every producer has between one and
-    /// `NUM_BATCHES_TO_RETAIN` batches, each with sane sequence and offset ranges.
-    pub fn invariants(&self) {
-        for (producer_id, entry) in &self.producers {
-            assert!(
-                (1..=NUM_BATCHES_TO_RETAIN).contains(&entry.batches.len()),
-                "producer {producer_id} keeps 1..={NUM_BATCHES_TO_RETAIN} batches"
+}
+
+impl ProducerEntry {
+    /// Asserts an entry's shape, checked each time `record` changes it (the only
+    /// change a table sees): between one and `NUM_BATCHES_TO_RETAIN` batches, each
+    /// with sane sequence and offset ranges.
+    fn invariants(&self, producer_id: i64) {
+        assert!(
+            (1..=NUM_BATCHES_TO_RETAIN).contains(&self.batches.len()),
+            "producer {producer_id} keeps 1..={NUM_BATCHES_TO_RETAIN} batches"
+        );
+        for b in &self.batches {
+            assert!(0 <= b.first_seq && b.first_seq <= b.last_seq);
+            assert!(0 <= b.base_offset && b.base_offset <= b.last_offset);
+            assert_eq!(
+                i64::from(b.last_seq - b.first_seq),
+                b.last_offset - b.base_offset,
+                "one sequence number per record"
             );
-            for b in &entry.batches {
-                assert!(0 <= b.first_seq && b.first_seq <= b.last_seq);
-                assert!(0 <= b.base_offset && b.base_offset <= b.last_offset);
-                assert_eq!(
-                    i64::from(b.last_seq - b.first_seq),
-                    b.last_offset - b.base_offset,
-                    "one sequence number per record"
-                );
-            }
         }
     }
 }
