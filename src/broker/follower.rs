@@ -138,8 +138,14 @@ impl Broker {
     /// Sends what each idle leader should get next.
     pub(super) fn drive_fetchers(&mut self, now_ms: u64) {
         let mut by_leader: BTreeMap<BrokerId, Vec<(TopicPartition, Following)>> = BTreeMap::new();
+        let fetcher = &self.fetcher;
+        let free = |leader| {
+            !fetcher.busy(leader)
+                && !(fetcher.backoff_until_ms.get(&leader)).is_some_and(|&t| t > now_ms)
+        };
         for (tp, f) in &self.following {
-            if f.retry_at_ms <= now_ms {
+            // Most calls find the fetcher waiting on a long poll: copy nothing then.
+            if f.retry_at_ms <= now_ms && free(f.leader) {
                 by_leader
                     .entry(f.leader)
                     .or_default()
@@ -147,14 +153,6 @@ impl Broker {
             }
         }
         for (leader, partitions) in by_leader {
-            let backing_off = self
-                .fetcher
-                .backoff_until_ms
-                .get(&leader)
-                .is_some_and(|&t| t > now_ms);
-            if self.fetcher.busy(leader) || backing_off {
-                continue;
-            }
             let in_phase = |phase| {
                 partitions
                     .iter()
