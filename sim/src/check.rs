@@ -203,12 +203,12 @@ pub fn replica_divergence(
     leader: (BrokerId, &Log),
     followers: &[(BrokerId, &Log)],
 ) -> Vec<String> {
-    let values = |log: &Log| -> Vec<String> {
+    fn values(log: &Log) -> Vec<&str> {
         log.batches()
             .iter()
-            .flat_map(|b| b.records.iter().map(|r| r.value.clone()))
+            .flat_map(|b| b.records.iter().map(|r| r.value.as_str()))
             .collect()
-    };
+    }
     let (leader_id, leader_log) = leader;
     let committed = values(leader_log);
     let high_watermark = leader_log.high_watermark() as usize;

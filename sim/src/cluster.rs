@@ -337,7 +337,18 @@ impl Cluster {
 
     /// A broker's log of a partition, as it is now (for reports and tests).
     pub fn log(&self, broker: BrokerId, tp: &TopicPartition) -> Option<Log> {
+        self.with_log(broker, tp, Log::clone)
+    }
+
+    /// Reads one replica's log in place: `None` when the broker is down or has
+    /// no log of `tp`.
+    pub fn with_log<R>(
+        &self,
+        broker: BrokerId,
+        tp: &TopicPartition,
+        read: impl FnOnce(&Log) -> R,
+    ) -> Option<R> {
         let cell = self.broker(broker).cell.lock().expect("node lock");
-        cell.as_ref().and_then(|b| b.log(tp).cloned())
+        cell.as_ref().and_then(|b| b.log(tp)).map(read)
     }
 }

@@ -250,39 +250,43 @@ fn summarize(cluster: &Cluster) -> Vec<PartitionSummary> {
     image
         .partitions()
         .map(|(tp, p)| {
-            let log = p.leader.and_then(|l| cluster.log(l, &tp));
-            let values = log
-                .as_ref()
-                .map(|l| {
-                    l.batches()
-                        .iter()
-                        .flat_map(|b| b.records.iter().map(|r| r.value.clone()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let divergence = match (p.leader, &log) {
-                (Some(leader), Some(leader_log)) => {
-                    let followers: Vec<(BrokerId, Log)> = p
-                        .replicas
-                        .iter()
-                        .filter(|&&b| b != leader)
-                        .filter_map(|&b| cluster.log(b, &tp).map(|l| (b, l)))
-                        .collect();
-                    let followers: Vec<(BrokerId, &Log)> =
-                        followers.iter().map(|(b, l)| (*b, l)).collect();
-                    replica_divergence(&tp, (leader, leader_log), &followers)
-                }
-                _ => vec![],
-            };
-            PartitionSummary {
-                divergence,
+            let empty = PartitionSummary {
+                divergence: vec![],
                 leader: p.leader,
-                log_start_offset: log.as_ref().map_or(0, |l| l.log_start_offset()),
-                high_watermark: log.as_ref().map_or(0, |l| l.high_watermark()),
-                log_end_offset: log.as_ref().map_or(0, |l| l.log_end_offset()),
-                values,
-                partition: tp,
-            }
+                log_start_offset: 0,
+                high_watermark: 0,
+                log_end_offset: 0,
+                values: vec![],
+                partition: tp.clone(),
+            };
+            let Some(leader) = p.leader else {
+                return empty;
+            };
+            // The logs are read in place: copying every replica's log at the end
+            // of every run cost more than the comparison itself.
+            let summary = cluster.with_log(leader, &tp, |leader_log| {
+                let mut divergence = Vec::new();
+                for &follower in p.replicas.iter().filter(|&&b| b != leader) {
+                    cluster.with_log(follower, &tp, |log| {
+                        divergence.extend(replica_divergence(
+                            &tp,
+                            (leader, leader_log),
+                            &[(follower, log)],
+                        ))
+                    });
+                }
+                PartitionSummary {
+                    divergence,
+                    log_start_offset: leader_log.log_start_offset(),
+                    high_watermark: leader_log.high_watermark(),
+                    log_end_offset: leader_log.log_end_offset(),
+                    values: (leader_log.batches().iter())
+                        .flat_map(|b| b.records.iter().map(|r| r.value.clone()))
+                        .collect(),
+                    ..empty.clone()
+                }
+            });
+            summary.unwrap_or(empty)
         })
         .collect()
 }
