@@ -239,6 +239,9 @@ pub struct Facts<'a> {
     /// The first poll of each value, by partition and value.
     first_polls: BTreeMap<(TopicPartition, String), Sighting>,
     order: VersionOrder,
+    /// Each pair of records a consumer polled from a partition one after the
+    /// other, with no seek or reassignment between.
+    consecutive_polls: Vec<(TopicPartition, Sighting, Sighting)>,
 }
 
 impl<'a> Facts<'a> {
@@ -253,12 +256,12 @@ impl<'a> Facts<'a> {
                     .or_insert_with(|| s.clone());
             }
         }
-        let order = VersionOrder::of(&sightings);
         Facts {
             entries,
+            order: VersionOrder::of(&sightings),
             sightings,
             first_polls,
-            order,
+            consecutive_polls: order::consecutive_polls(entries),
         }
     }
 

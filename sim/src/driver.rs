@@ -132,6 +132,7 @@ pub async fn run_node<N, F>(
         }
     }
     let mut last_tick_ms = None;
+    let mut alarm = Alarm::default();
     loop {
         let deadline_ms = cell
             .lock()
@@ -150,9 +151,7 @@ pub async fn run_node<N, F>(
         });
         let sleep = async {
             match wake_ms {
-                Some(at) => {
-                    madsim::time::sleep(Duration::from_millis(at.saturating_sub(now))).await
-                }
+                Some(at) => alarm.wait_until(at).await,
                 None => std::future::pending::<()>().await,
             }
         };
@@ -199,6 +198,52 @@ pub async fn run_node<N, F>(
                 }
             }
         }
+    }
+}
+
+/// Wakes a node's task at its deadline, with one madsim timer per deadline.
+///
+/// A madsim `Sleep` adds a timer to the simulator each time it is polled while
+/// pending, and a timer is never taken back: a fresh sleep for every turn of the
+/// loop left a timer, and a spurious wake-up later, behind every message. The
+/// alarm arms one timer (a madsim sleep, polled once) when the deadline changes
+/// and, woken early, waits on without adding another.
+#[derive(Default)]
+struct Alarm {
+    armed_ms: Option<u64>,
+}
+
+impl Alarm {
+    fn wait_until(&mut self, at_ms: u64) -> WakeAt<'_> {
+        WakeAt { alarm: self, at_ms }
+    }
+}
+
+struct WakeAt<'a> {
+    alarm: &'a mut Alarm,
+    at_ms: u64,
+}
+
+impl std::future::Future for WakeAt<'_> {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let now = now_ms();
+        if now >= self.at_ms {
+            return std::task::Poll::Ready(());
+        }
+        if self.alarm.armed_ms != Some(self.at_ms) {
+            // The timer wakes this task (its waker) at `at_ms` or just after:
+            // `now` is the clock rounded down to the millisecond.
+            let sleep = madsim::time::sleep(Duration::from_millis(self.at_ms - now));
+            let pending = std::pin::pin!(sleep).poll(cx).is_pending();
+            assert!(pending, "a sleep of at least 1 ms is pending");
+            self.alarm.armed_ms = Some(self.at_ms);
+        }
+        std::task::Poll::Pending
     }
 }
 

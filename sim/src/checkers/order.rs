@@ -27,8 +27,8 @@ use std::collections::BTreeMap;
 pub fn poll_skip(facts: &Facts<'_>) -> Vec<Anomaly> {
     let order = facts.version_order();
     let mut anomalies = Vec::new();
-    for (partition, earlier, later) in consecutive_polls(facts) {
-        let skipped = order.between(&partition, earlier.at(), later.at());
+    for (partition, earlier, later) in &facts.consecutive_polls {
+        let skipped = order.between(partition, earlier.at(), later.at());
         if later.at() <= earlier.at() || skipped.is_empty() {
             continue;
         }
@@ -48,10 +48,11 @@ pub fn poll_skip(facts: &Facts<'_>) -> Vec<Anomaly> {
             ),
             sightings: [earlier]
                 .into_iter()
-                .chain(skipped.into_iter().cloned())
+                .chain(skipped)
                 .chain([later])
+                .cloned()
                 .collect(),
-            partition,
+            partition: partition.clone(),
         });
     }
     anomalies
@@ -61,7 +62,7 @@ pub fn poll_skip(facts: &Facts<'_>) -> Vec<Anomaly> {
 /// reassignment between) is at or before one it already polled.
 pub fn nonmonotonic_poll(facts: &Facts<'_>) -> Vec<Anomaly> {
     let mut anomalies = Vec::new();
-    for (partition, earlier, later) in consecutive_polls(facts) {
+    for (partition, earlier, later) in &facts.consecutive_polls {
         if later.at() > earlier.at() {
             continue;
         }
@@ -75,8 +76,8 @@ pub fn nonmonotonic_poll(facts: &Facts<'_>) -> Vec<Anomaly> {
                 later.at(),
                 later.time_ms
             ),
-            partition,
-            sightings: vec![earlier, later],
+            partition: partition.clone(),
+            sightings: vec![earlier.clone(), later.clone()],
         });
     }
     anomalies
@@ -151,8 +152,7 @@ pub fn nonmonotonic_send(facts: &Facts<'_>) -> Vec<Anomaly> {
 
 /// Every pair of records one consumer polled from one partition one after the
 /// other, with no event of that consumer about that partition between.
-fn consecutive_polls(facts: &Facts<'_>) -> Vec<(TopicPartition, Sighting, Sighting)> {
-    let entries = facts.entries;
+pub(super) fn consecutive_polls(entries: &[Entry]) -> Vec<(TopicPartition, Sighting, Sighting)> {
     let mut last: BTreeMap<(&str, &TopicPartition), Sighting> = BTreeMap::new();
     let mut pairs = Vec::new();
     for entry in entries {
