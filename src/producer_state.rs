@@ -59,6 +59,15 @@ struct ProducerEntry {
     batches: VecDeque<BatchMetadata>,
 }
 
+impl ProducerStateTable {
+    /// Asserts every entry's shape again (`record` checks the entry it changes).
+    pub fn invariants(&self) {
+        for (&producer_id, entry) in &self.producers {
+            entry.invariants(producer_id);
+        }
+    }
+}
+
 impl ProducerEntry {
     fn last_seq(&self) -> i32 {
         self.batches
@@ -176,7 +185,6 @@ impl ProducerStateTable {
         }
         table
     }
-
 }
 
 impl ProducerEntry {

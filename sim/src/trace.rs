@@ -15,8 +15,8 @@
 use kafkasim::ids::NodeId;
 use kafkasim::protocol::Message;
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 mod capture;
@@ -108,13 +108,15 @@ impl Hasher for Fields<'_> {
     fn write(&mut self, bytes: &[u8]) {
         let mut words = bytes.chunks_exact(8);
         for word in &mut words {
-            self.0.mix(u64::from_le_bytes(word.try_into().expect("8 bytes")));
+            self.0
+                .mix(u64::from_le_bytes(word.try_into().expect("8 bytes")));
         }
         let rest = words.remainder();
         if !rest.is_empty() {
             let mut last = [0u8; 8];
             last[..rest.len()].copy_from_slice(rest);
-            self.0.mix(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 59));
+            self.0
+                .mix(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 59));
         }
     }
 
@@ -278,10 +280,18 @@ impl Trace {
 
     /// Records an event a node emitted, hashed by its fields like a message.
     pub fn record_event<E: Hash + std::fmt::Debug>(&self, time_ms: u64, node: NodeId, event: &E) {
-        self.record_fields(time_ms, node, ("event", event), || format!("event {event:?}"));
+        self.record_fields(time_ms, node, ("event", event), || {
+            format!("event {event:?}")
+        });
     }
 
-    fn record_fields(&self, time_ms: u64, node: NodeId, fields: impl Hash, text: impl FnOnce() -> String) {
+    fn record_fields(
+        &self,
+        time_ms: u64,
+        node: NodeId,
+        fields: impl Hash,
+        text: impl FnOnce() -> String,
+    ) {
         let mut state = self.lock();
         let state = &mut *state;
         (time_ms, node, fields).hash(&mut Fields(&mut state.hash));
@@ -412,7 +422,11 @@ mod tests {
         for cut in 0..text.len() {
             let (a, b) = text.split_at(cut);
             assert_eq!(hash(&[a, b]), whole, "cut at {cut}");
-            assert_eq!(hash(&[a, &[], b]), whole, "cut at {cut}, with an empty write");
+            assert_eq!(
+                hash(&[a, &[], b]),
+                whole,
+                "cut at {cut}, with an empty write"
+            );
         }
     }
 

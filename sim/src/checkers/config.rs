@@ -213,7 +213,10 @@ pub fn check_all(history: &History, allowed: &AllowedAnomalies) -> CheckReport {
     let mut report = CheckReport::default();
     let anomalies: Vec<Anomaly> = history.with_entries(|entries| {
         let facts = Facts::of(entries);
-        checkers.iter().flat_map(|checker| checker(&facts)).collect()
+        checkers
+            .iter()
+            .flat_map(|checker| checker(&facts))
+            .collect()
     });
     for anomaly in anomalies {
         match allowed.reason(anomaly.kind) {

@@ -200,7 +200,7 @@ pub(crate) fn metadata_pull() -> String {
     replay_excerpt(
         "leader-crash-acks-all",
         ReplayFilter {
-            window_ms: Some((8740, 9015)),
+            window_ms: Some((8737, 9020)),
             any_of: &[
                 "controller event",
                 "controller recv broker-2",

@@ -41,7 +41,7 @@ pub(crate) fn member_joins_protocol() -> String {
     replay_excerpt(
         "member-joins",
         ReplayFilter {
-            window_ms: Some((3340, 4293)),
+            window_ms: Some((3320, 4295)),
             any_of: &["FindCoordinator(", "JoinGroup(", "SyncGroup(", "Heartbeat("],
             none_of: &["BrokerHeartbeat"],
             ..ReplayFilter::default()
@@ -170,7 +170,7 @@ pub(crate) fn zombie_fencing() -> String {
     replay_excerpt(
         "zombie-consumer",
         ReplayFilter {
-            window_ms: Some((26523, 26547)),
+            window_ms: Some((26520, 26531)),
             any_of: &["client-7", "CommitRejected"],
             none_of: &["Metadata(", "event Completion"],
             ..ReplayFilter::default()
@@ -199,7 +199,7 @@ pub(crate) fn coordinator_failover() -> String {
     let mut out = replay_excerpt(
         "coordinator-crash",
         ReplayFilter {
-            window_ms: Some((7336, 7441)),
+            window_ms: Some((7328, 7436)),
             any_of: &["FindCoordinator(", "cannot connect"],
             all_of: &["client-7"],
             ..ReplayFilter::default()
@@ -208,7 +208,7 @@ pub(crate) fn coordinator_failover() -> String {
     out.push_str(&replay_excerpt(
         "coordinator-crash",
         ReplayFilter {
-            window_ms: Some((15011, 15080)),
+            window_ms: Some((15009, 15071)),
             any_of: &["PartitionLoaded", "FindCoordinator(", "Heartbeat("],
             none_of: &["client-6"],
             ..ReplayFilter::default()
@@ -225,7 +225,7 @@ pub(crate) fn commit_record() -> String {
     replay_excerpt(
         "commit-after-processing",
         ReplayFilter {
-            window_ms: Some((3491, 3500)),
+            window_ms: Some((3475, 3486)),
             any_of: &[
                 "OffsetCommit(",
                 "OffsetCommitted",
