@@ -58,3 +58,26 @@ fn standard_passes_on_fifty_seeds() {
         .collect();
     assert!(shown.is_empty(), "the safe configuration showed {shown:?}");
 }
+
+#[test]
+fn a_restarted_broker_without_metadata_does_not_stall_a_producer() {
+    // In seed 58 broker-1 restarts as the faults heal and answers a producer's
+    // Metadata request before it has any metadata of its own: no brokers, topic
+    // unknown. A client that took that answer in waited for its batch's
+    // delivery.timeout.ms (30 s) before the liveness phase could end; like
+    // Kafka's, the client now ignores the empty answer and asks again.
+    let report = run_seed(58, standard(), false);
+    assert_eq!(report.verdict, Verdict::Ok);
+    let stalled: Vec<_> = (report.timeline.iter())
+        .filter(|e| e.text.contains("last error UNKNOWN_TOPIC_OR_PARTITION"))
+        .collect();
+    assert!(
+        stalled.is_empty(),
+        "a send waited on unknown metadata: {stalled:?}"
+    );
+    assert!(
+        report.simulated_ms < 70_000,
+        "the liveness phase ended {} ms in",
+        report.simulated_ms
+    );
+}

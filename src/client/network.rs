@@ -352,14 +352,24 @@ impl<P: Clone> NetworkClient<P> {
         if self.metadata_in_flight == Some(correlation_id) {
             self.metadata_in_flight = None;
         }
+        if response.brokers.is_empty() {
+            // A broker that has just started and holds no metadata yet answers
+            // with an empty cluster. Like Kafka's NetworkClient, ignore such an
+            // answer and ask again after the backoff: taken in, it would make
+            // every topic unknown and leave the client waiting for nothing.
+            self.metadata_update_wanted = true;
+            return;
+        }
         self.metadata.update(response);
-        let leaderless = response
-            .topics
-            .iter()
-            .flat_map(|t| &t.partitions)
-            .any(|p| p.leader_id.is_none());
-        if leaderless {
-            self.metadata_update_wanted = true; // keep asking until every partition has a leader
+        // Keep asking until every wanted topic is known and every partition has
+        // a leader (Kafka requests another update after any topic or partition
+        // error that invalidates metadata).
+        let incomplete = response.topics.iter().any(|t| {
+            (t.error_code != ErrorCode::None && self.interesting_topics.contains(&t.name))
+                || t.partitions.iter().any(|p| p.leader_id.is_none())
+        });
+        if incomplete {
+            self.metadata_update_wanted = true;
         }
     }
 }
@@ -388,6 +398,55 @@ mod tests {
             }],
             metadata_version: 0,
         }
+    }
+
+    fn client() -> NetworkClient<()> {
+        NetworkClient::new(vec![1, 2, 3], 30_000, 100)
+    }
+
+    #[test]
+    fn an_empty_answer_from_a_starting_broker_is_ignored_and_asked_again() {
+        let mut network = client();
+        network.want_topic("events");
+        let mut effects: Vec<Effect<()>> = Vec::new();
+        network.maybe_update_metadata(0, (), &mut effects);
+        network.on_metadata_response(0, &answer(2, 3));
+        assert!(
+            network.next_metadata_attempt_ms().is_none(),
+            "nothing more wanted"
+        );
+        network.request_metadata_update();
+        network.maybe_update_metadata(1_000, (), &mut effects);
+        let empty = MetadataResponse {
+            brokers: vec![],
+            topics: vec![MetadataResponseTopic {
+                error_code: ErrorCode::UnknownTopicOrPartition,
+                name: "events".into(),
+                partitions: vec![],
+            }],
+            metadata_version: 0,
+        };
+        network.on_metadata_response(1, &empty);
+        let view = network.metadata.leader(&TopicPartition::new("events", 0));
+        assert_eq!(view.map(|v| v.leader), Some(Some(2)), "the cache is kept");
+        assert_eq!(
+            network.next_metadata_attempt_ms(),
+            Some(1_100),
+            "asked again after the backoff"
+        );
+    }
+
+    #[test]
+    fn an_unknown_wanted_topic_is_asked_for_again() {
+        let mut network = client();
+        network.want_topic("events");
+        let mut effects: Vec<Effect<()>> = Vec::new();
+        network.maybe_update_metadata(0, (), &mut effects);
+        let mut unknown = answer(2, 3);
+        unknown.topics[0].error_code = ErrorCode::UnknownTopicOrPartition;
+        unknown.topics[0].partitions.clear();
+        network.on_metadata_response(0, &unknown);
+        assert_eq!(network.next_metadata_attempt_ms(), Some(100));
     }
 
     #[test]
