@@ -35,6 +35,15 @@ impl Broker {
     pub(super) fn complete_parked_fetches(&mut self, now_ms: u64) {
         let parked = std::mem::take(&mut self.parked_fetches);
         for fetch in parked {
+            // Most re-checks find nothing new: keep those parked without reading.
+            let request = &fetch.request;
+            if request.min_bytes > 0
+                && now_ms < fetch.deadline_ms
+                && (request.partitions.iter()).all(|p| self.nothing_to_read(request.replica_id, p))
+            {
+                self.parked_fetches.push(fetch);
+                continue;
+            }
             let responses: Vec<FetchablePartitionResponse> = fetch
                 .request
                 .partitions

@@ -246,6 +246,12 @@ impl Broker {
         Ok(log)
     }
 
+    /// Whether a fetch of `p` would now return neither an error nor a record.
+    pub(super) fn nothing_to_read(&self, replica_id: i32, p: &FetchPartition) -> bool {
+        self.fetchable(p)
+            .is_ok_and(|log| p.fetch_offset >= read_up_to(replica_id, log))
+    }
+
     /// Reads one partition for a fetch.
     pub(super) fn read_partition(
         &self,
@@ -264,15 +270,7 @@ impl Broker {
                 }
             }
         };
-        // ANCHOR: read_up_to
-        // Consumers see only committed records; followers replicate the whole log.
-        let up_to = if replica_id >= 0 {
-            log.log_end_offset()
-        } else {
-            log.high_watermark()
-        };
-        // ANCHOR_END: read_up_to
-        let read = log.read(p.fetch_offset, up_to, p.partition_max_bytes);
+        let read = log.read(p.fetch_offset, read_up_to(replica_id, log), p.partition_max_bytes);
         FetchablePartitionResponse {
             partition: p.partition.clone(),
             error_code: ErrorCode::None,
@@ -434,3 +432,15 @@ fn check_epoch(requested: Option<i32>, mine: i32) -> Result<(), ErrorCode> {
     }
 }
 // ANCHOR_END: check_epoch
+
+/// Where a fetch by `replica_id` stops reading `log`.
+fn read_up_to(replica_id: i32, log: &Log) -> Offset {
+    // ANCHOR: read_up_to
+    // Consumers see only committed records; followers replicate the whole log.
+    if replica_id >= 0 {
+        log.log_end_offset()
+    } else {
+        log.high_watermark()
+    }
+    // ANCHOR_END: read_up_to
+}
