@@ -140,6 +140,37 @@ impl Sighting {
     }
 }
 
+/// A sighting as the checkers read it, borrowed from the history's entries: an
+/// owned [`Sighting`] is made only for the anomalies found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seen<'a> {
+    evidence: Evidence,
+    value: &'a str,
+    offset: Option<Offset>,
+    process: &'a str,
+    time_ms: u64,
+}
+
+impl Seen<'_> {
+    fn owned(&self) -> Sighting {
+        Sighting {
+            evidence: self.evidence,
+            value: self.value.to_string(),
+            offset: self.offset,
+            process: self.process.to_string(),
+            time_ms: self.time_ms,
+        }
+    }
+
+    fn how(&self) -> String {
+        self.owned().how()
+    }
+
+    fn at(&self) -> Offset {
+        self.offset.expect("only a failed send has no offset")
+    }
+}
+
 /// One anomaly: its kind, its partition, the sightings it is made of (in the
 /// order its description names them) and the description, in plain words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -183,41 +214,41 @@ impl fmt::Display for Anomaly {
 }
 
 /// The values seen at one offset, each with its first sighting.
-pub type ValuesAt = BTreeMap<String, Sighting>;
+type ValuesAt<'a> = BTreeMap<&'a str, Seen<'a>>;
 
 /// For each partition, every offset that acked sends and polls saw, with the
 /// values seen there.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct VersionOrder(BTreeMap<TopicPartition, BTreeMap<Offset, ValuesAt>>);
+#[derive(Debug, Default)]
+struct VersionOrder<'a>(BTreeMap<&'a TopicPartition, BTreeMap<Offset, ValuesAt<'a>>>);
 
-impl VersionOrder {
-    fn of(sightings: &[(TopicPartition, Sighting)]) -> VersionOrder {
+impl<'a> VersionOrder<'a> {
+    fn of(sightings: &[(&'a TopicPartition, Seen<'a>)]) -> VersionOrder<'a> {
         let mut order = VersionOrder::default();
-        for (partition, sighting) in sightings {
-            if sighting.evidence == Evidence::Failed || sighting.at() < 0 {
+        for &(partition, seen) in sightings {
+            if seen.evidence == Evidence::Failed || seen.at() < 0 {
                 continue; // no offset to place it at (a failed or an acks=0 send)
             }
             order
                 .0
-                .entry(partition.clone())
+                .entry(partition)
                 .or_default()
-                .entry(sighting.at())
+                .entry(seen.at())
                 .or_default()
-                .entry(sighting.value.clone())
-                .or_insert_with(|| sighting.clone());
+                .entry(seen.value)
+                .or_insert(seen);
         }
         order
     }
 
-    pub fn partitions(
+    fn partitions(
         &self,
-    ) -> impl Iterator<Item = (&TopicPartition, &BTreeMap<Offset, ValuesAt>)> {
-        self.0.iter()
+    ) -> impl Iterator<Item = (&'a TopicPartition, &BTreeMap<Offset, ValuesAt<'a>>)> {
+        self.0.iter().map(|(p, offsets)| (*p, offsets))
     }
 
     /// The offsets of `partition` strictly between `after` and `before`, with
     /// the earliest sighting at each.
-    fn between(&self, partition: &TopicPartition, after: Offset, before: Offset) -> Vec<&Sighting> {
+    fn between(&self, partition: &TopicPartition, after: Offset, before: Offset) -> Vec<Seen<'a>> {
         let Some(offsets) = self.0.get(partition) else {
             return Vec::new();
         };
@@ -226,22 +257,23 @@ impl VersionOrder {
         }
         offsets
             .range(after + 1..before)
-            .filter_map(|(_, values)| values.values().min_by_key(|s| s.time_ms))
+            .filter_map(|(_, values)| values.values().min_by_key(|s| s.time_ms).copied())
             .collect()
     }
 }
 
-/// What a history says, derived once and read by every checker.
+/// What a history says, derived once and read by every checker. It borrows
+/// the history's entries rather than copying what it reads of them.
 pub struct Facts<'a> {
     entries: &'a [Entry],
     /// Every acked send, polled record and failed send, in order.
-    sightings: Vec<(TopicPartition, Sighting)>,
+    sightings: Vec<(&'a TopicPartition, Seen<'a>)>,
     /// The first poll of each value, by partition and value.
-    first_polls: BTreeMap<(TopicPartition, String), Sighting>,
-    order: VersionOrder,
+    first_polls: BTreeMap<(&'a TopicPartition, &'a str), Seen<'a>>,
+    order: VersionOrder<'a>,
     /// Each pair of records a consumer polled from a partition one after the
     /// other, with no seek or reassignment between.
-    consecutive_polls: Vec<(TopicPartition, Sighting, Sighting)>,
+    consecutive_polls: Vec<(&'a TopicPartition, Seen<'a>, Seen<'a>)>,
 }
 
 impl<'a> Facts<'a> {
@@ -249,11 +281,9 @@ impl<'a> Facts<'a> {
     pub fn of(entries: &'a [Entry]) -> Facts<'a> {
         let sightings = sightings(entries);
         let mut first_polls = BTreeMap::new();
-        for (partition, s) in &sightings {
-            if s.evidence == Evidence::Polled {
-                first_polls
-                    .entry((partition.clone(), s.value.clone()))
-                    .or_insert_with(|| s.clone());
+        for &(partition, seen) in &sightings {
+            if seen.evidence == Evidence::Polled {
+                first_polls.entry((partition, seen.value)).or_insert(seen);
             }
         }
         Facts {
@@ -263,11 +293,6 @@ impl<'a> Facts<'a> {
             first_polls,
             consecutive_polls: order::consecutive_polls(entries),
         }
-    }
-
-    /// The version order of every partition.
-    pub fn version_order(&self) -> &VersionOrder {
-        &self.order
     }
 }
 
@@ -307,32 +332,29 @@ fn completions(entries: &[Entry]) -> impl Iterator<Item = Completed<'_>> {
 
 /// Every acked send, polled record and failed send of the history, in order,
 /// with its partition.
-fn sightings(entries: &[Entry]) -> Vec<(TopicPartition, Sighting)> {
+fn sightings(entries: &[Entry]) -> Vec<(&TopicPartition, Seen<'_>)> {
     use crate::history::Reply;
     let mut found = Vec::new();
     for done in completions(entries) {
-        let sighting = |evidence, value: &str, offset| Sighting {
+        let seen = |evidence, value, offset| Seen {
             evidence,
-            value: value.to_string(),
+            value,
             offset,
-            process: done.process.to_string(),
+            process: done.process,
             time_ms: done.time_ms,
         };
         match (done.operation, done.outcome) {
             (Operation::Send { partition, value }, Outcome::Ok(Reply::Sent { offset })) => {
-                found.push((
-                    partition.clone(),
-                    sighting(Evidence::Acked, value, Some(*offset)),
-                ));
+                found.push((partition, seen(Evidence::Acked, value, Some(*offset))));
             }
             (Operation::Send { partition, value }, Outcome::Fail { .. }) => {
-                found.push((partition.clone(), sighting(Evidence::Failed, value, None)));
+                found.push((partition, seen(Evidence::Failed, value, None)));
             }
             (Operation::Poll { .. }, Outcome::Ok(Reply::Polled { records })) => {
                 for r in records {
                     found.push((
-                        r.partition.clone(),
-                        sighting(Evidence::Polled, &r.value, Some(r.offset)),
+                        &r.partition,
+                        seen(Evidence::Polled, r.value.as_str(), Some(r.offset)),
                     ));
                 }
             }

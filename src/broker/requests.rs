@@ -270,7 +270,11 @@ impl Broker {
                 }
             }
         };
-        let read = log.read(p.fetch_offset, read_up_to(replica_id, log), p.partition_max_bytes);
+        let read = log.read(
+            p.fetch_offset,
+            read_up_to(replica_id, log),
+            p.partition_max_bytes,
+        );
         FetchablePartitionResponse {
             partition: p.partition.clone(),
             error_code: ErrorCode::None,

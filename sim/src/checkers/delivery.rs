@@ -9,7 +9,7 @@
 //! The other way round, a value whose send definitely failed must never be
 //! polled: the client told the application the write did not happen.
 
-use super::{completions, Anomaly, AnomalyKind, Evidence, Facts, Sighting};
+use super::{completions, Anomaly, AnomalyKind, Evidence, Facts, Seen, Sighting};
 use crate::history::{Operation, Outcome};
 use kafkasim::ids::TopicPartition;
 use std::cmp::Reverse;
@@ -35,8 +35,8 @@ pub fn lost_write(facts: &Facts<'_>) -> Vec<Anomaly> {
                 highest.at(),
                 highest.time_ms
             ),
-            partition,
-            sightings: vec![acked, highest],
+            partition: partition.clone(),
+            sightings: vec![acked.owned(), highest.owned()],
         });
     }
     anomalies
@@ -68,8 +68,8 @@ pub fn unseen(facts: &Facts<'_>) -> Vec<Anomaly> {
                 acked.process,
                 acked.time_ms
             ),
-            partition,
-            sightings: [acked].into_iter().chain(highest).collect(),
+            partition: partition.clone(),
+            sightings: [acked].into_iter().chain(highest).map(|s| s.owned()).collect(),
         });
     }
     anomalies
@@ -77,7 +77,6 @@ pub fn unseen(facts: &Facts<'_>) -> Vec<Anomaly> {
 
 /// `aborted-read`: a value whose send definitely failed (`Fail`) was polled.
 pub fn aborted_read(facts: &Facts<'_>) -> Vec<Anomaly> {
-    let polled = &facts.first_polls;
     let mut anomalies = Vec::new();
     for done in completions(facts.entries) {
         let (Operation::Send { partition, value }, Outcome::Fail { error }) =
@@ -85,7 +84,7 @@ pub fn aborted_read(facts: &Facts<'_>) -> Vec<Anomaly> {
         else {
             continue;
         };
-        let Some(poll) = polled.get(&(partition.clone(), value.clone())) else {
+        let Some(poll) = facts.first_polls.get(&(partition, value.as_str())) else {
             continue;
         };
         anomalies.push(Anomaly {
@@ -107,7 +106,7 @@ pub fn aborted_read(facts: &Facts<'_>) -> Vec<Anomaly> {
                     process: done.process.to_string(),
                     time_ms: done.time_ms,
                 },
-                poll.clone(),
+                poll.owned(),
             ],
         });
     }
@@ -116,29 +115,26 @@ pub fn aborted_read(facts: &Facts<'_>) -> Vec<Anomaly> {
 
 /// Every acked send (with an offset) that no poll returned, sorted by partition
 /// and offset, each with the first poll of its partition's highest polled offset.
-fn never_polled(facts: &Facts<'_>) -> Vec<(TopicPartition, Sighting, Option<Sighting>)> {
+fn never_polled<'a>(facts: &Facts<'a>) -> Vec<(&'a TopicPartition, Seen<'a>, Option<Seen<'a>>)> {
     let polled = &facts.first_polls;
-    let mut highest: BTreeMap<&TopicPartition, &Sighting> = BTreeMap::new();
-    for ((partition, _), s) in polled {
+    let mut highest: BTreeMap<&TopicPartition, Seen<'a>> = BTreeMap::new();
+    for (&(partition, _), &s) in polled {
         // The highest offset; of two polls of it, the earlier.
         let top = highest.entry(partition).or_insert(s);
         if (s.at(), Reverse(s.time_ms)) > (top.at(), Reverse(top.time_ms)) {
             *top = s;
         }
     }
-    let mut missing: Vec<(TopicPartition, Sighting, Option<Sighting>)> = facts
+    let mut missing: Vec<(&TopicPartition, Seen<'a>, Option<Seen<'a>>)> = facts
         .sightings
         .iter()
         .filter(|(partition, s)| {
             s.evidence == Evidence::Acked
                 && s.at() >= 0 // acks=0 acks without an offset
-                && !polled.contains_key(&(partition.clone(), s.value.clone()))
+                && !polled.contains_key(&(*partition, s.value))
         })
-        .map(|(partition, s)| {
-            let top = highest.get(partition).map(|h| (*h).clone());
-            (partition.clone(), s.clone(), top)
-        })
+        .map(|&(partition, s)| (partition, s, highest.get(partition).copied()))
         .collect();
-    missing.sort_by_key(|(partition, s, _)| (partition.clone(), s.at()));
+    missing.sort_by_key(|(partition, s, _)| (*partition, s.at()));
     missing
 }

@@ -8,21 +8,20 @@
 //! at two offsets means a send landed twice: a retry after a lost response, which
 //! idempotence exists to prevent.
 
-use super::{Anomaly, AnomalyKind, Facts, Sighting};
+use super::{Anomaly, AnomalyKind, Facts, Seen, Sighting};
 use kafkasim::ids::Offset;
 use std::collections::BTreeMap;
 
 /// `inconsistent-offsets`: one offset of a partition seen holding two or more
 /// different values (by acked sends or polls).
 pub fn inconsistent_offsets(facts: &Facts<'_>) -> Vec<Anomaly> {
-    let order = facts.version_order();
     let mut anomalies = Vec::new();
-    for (partition, offsets) in order.partitions() {
+    for (partition, offsets) in facts.order.partitions() {
         for (offset, values) in offsets {
             if values.len() < 2 {
                 continue;
             }
-            let sightings: Vec<Sighting> = values.values().cloned().collect();
+            let sightings: Vec<Sighting> = values.values().map(Seen::owned).collect();
             let seen: Vec<String> = sightings
                 .iter()
                 .map(|s| format!("{} ({})", s.value, s.how()))
@@ -44,10 +43,9 @@ pub fn inconsistent_offsets(facts: &Facts<'_>) -> Vec<Anomaly> {
 
 /// `duplicate`: one value seen at two or more offsets of a partition.
 pub fn duplicate(facts: &Facts<'_>) -> Vec<Anomaly> {
-    let order = facts.version_order();
     let mut anomalies = Vec::new();
-    for (partition, offsets) in order.partitions() {
-        let mut places: BTreeMap<&str, Vec<(Offset, &Sighting)>> = BTreeMap::new();
+    for (partition, offsets) in facts.order.partitions() {
+        let mut places: BTreeMap<&str, Vec<(Offset, &Seen<'_>)>> = BTreeMap::new();
         for (&offset, values) in offsets {
             for (value, sighting) in values {
                 places.entry(value).or_default().push((offset, sighting));
@@ -64,7 +62,7 @@ pub fn duplicate(facts: &Facts<'_>) -> Vec<Anomaly> {
             anomalies.push(Anomaly {
                 kind: AnomalyKind::Duplicate,
                 partition: partition.clone(),
-                sightings: at.iter().map(|(_, s)| (*s).clone()).collect(),
+                sightings: at.iter().map(|(_, s)| s.owned()).collect(),
                 description: format!("{value} is at {} offsets: {}", at.len(), seen.join(", ")),
             });
         }

@@ -17,7 +17,7 @@
 //! order (without idempotence, a retry can overtake), so only acked-then-issued
 //! pairs are compared.
 
-use super::{Anomaly, AnomalyKind, Evidence, Facts, Sighting};
+use super::{Anomaly, AnomalyKind, Evidence, Facts, Seen, Sighting};
 use crate::history::{ConsumerEvent, Entry, OpId, Operation, Outcome, Reply};
 use kafkasim::ids::TopicPartition;
 use std::collections::BTreeMap;
@@ -25,15 +25,14 @@ use std::collections::BTreeMap;
 /// `poll-skip`: two records one consumer polled from a partition one after the
 /// other (no seek or reassignment between) jump over offsets the log has.
 pub fn poll_skip(facts: &Facts<'_>) -> Vec<Anomaly> {
-    let order = facts.version_order();
     let mut anomalies = Vec::new();
-    for (partition, earlier, later) in &facts.consecutive_polls {
-        let skipped = order.between(partition, earlier.at(), later.at());
+    for &(partition, earlier, later) in &facts.consecutive_polls {
+        let skipped = facts.order.between(partition, earlier.at(), later.at());
         if later.at() <= earlier.at() || skipped.is_empty() {
             continue;
         }
         let offsets: Vec<String> = skipped.iter().map(|s| s.at().to_string()).collect();
-        let values: Vec<&str> = skipped.iter().map(|s| s.value.as_str()).collect();
+        let values: Vec<&str> = skipped.iter().map(|s| s.value).collect();
         anomalies.push(Anomaly {
             kind: AnomalyKind::PollSkip,
             description: format!(
@@ -50,7 +49,7 @@ pub fn poll_skip(facts: &Facts<'_>) -> Vec<Anomaly> {
                 .into_iter()
                 .chain(skipped)
                 .chain([later])
-                .cloned()
+                .map(|s| s.owned())
                 .collect(),
             partition: partition.clone(),
         });
@@ -62,7 +61,7 @@ pub fn poll_skip(facts: &Facts<'_>) -> Vec<Anomaly> {
 /// reassignment between) is at or before one it already polled.
 pub fn nonmonotonic_poll(facts: &Facts<'_>) -> Vec<Anomaly> {
     let mut anomalies = Vec::new();
-    for (partition, earlier, later) in &facts.consecutive_polls {
+    for &(partition, earlier, later) in &facts.consecutive_polls {
         if later.at() > earlier.at() {
             continue;
         }
@@ -77,7 +76,7 @@ pub fn nonmonotonic_poll(facts: &Facts<'_>) -> Vec<Anomaly> {
                 later.time_ms
             ),
             partition: partition.clone(),
-            sightings: vec![earlier.clone(), later.clone()],
+            sightings: vec![earlier.owned(), later.owned()],
         });
     }
     anomalies
@@ -152,8 +151,8 @@ pub fn nonmonotonic_send(facts: &Facts<'_>) -> Vec<Anomaly> {
 
 /// Every pair of records one consumer polled from one partition one after the
 /// other, with no event of that consumer about that partition between.
-pub(super) fn consecutive_polls(entries: &[Entry]) -> Vec<(TopicPartition, Sighting, Sighting)> {
-    let mut last: BTreeMap<(&str, &TopicPartition), Sighting> = BTreeMap::new();
+pub(super) fn consecutive_polls(entries: &[Entry]) -> Vec<(&TopicPartition, Seen<'_>, Seen<'_>)> {
+    let mut last: BTreeMap<(&str, &TopicPartition), Seen<'_>> = BTreeMap::new();
     let mut pairs = Vec::new();
     for entry in entries {
         match entry {
@@ -169,17 +168,15 @@ pub(super) fn consecutive_polls(entries: &[Entry]) -> Vec<(TopicPartition, Sight
                 ..
             } => {
                 for r in records {
-                    let polled = Sighting {
+                    let polled = Seen {
                         evidence: Evidence::Polled,
-                        value: r.value.clone(),
+                        value: &r.value,
                         offset: Some(r.offset),
-                        process: process.clone(),
+                        process,
                         time_ms: *time_ms,
                     };
-                    if let Some(earlier) =
-                        last.insert((process.as_str(), &r.partition), polled.clone())
-                    {
-                        pairs.push((r.partition.clone(), earlier, polled));
+                    if let Some(earlier) = last.insert((process.as_str(), &r.partition), polled) {
+                        pairs.push((&r.partition, earlier, polled));
                     }
                 }
             }
