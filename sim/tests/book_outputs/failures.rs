@@ -71,11 +71,53 @@ pub(crate) fn grep_run(name: &str, patterns: &[&str]) -> String {
     out
 }
 
+/// A simulated-time window found in the run itself, so that it follows the run
+/// when timings move: it ends at the first trace line holding every string of
+/// `until` (after the first line holding every string of `after`, when given),
+/// and starts at the last line before that holding every string of `from`.
+#[derive(Default)]
+pub(crate) struct Window {
+    pub(crate) after: &'static [&'static str],
+    pub(crate) from: &'static [&'static str],
+    pub(crate) until: &'static [&'static str],
+}
+
+impl Window {
+    /// The window's first and last millisecond in `replay`.
+    fn find(&self, replay: &str) -> (u64, u64) {
+        let holds = |line: &str, all: &[&str]| all.iter().all(|p| line.contains(p));
+        let lines: Vec<&str> = replay.lines().collect();
+        let search_from = match self.after {
+            [] => 0,
+            after => (lines.iter().position(|l| holds(l, after)))
+                .unwrap_or_else(|| panic!("no replay line holds {after:?}")),
+        };
+        let end = search_from
+            + (lines[search_from..]
+                .iter()
+                .position(|l| holds(l, self.until)))
+            .unwrap_or_else(|| panic!("no replay line holds {:?}", self.until));
+        let start = (lines[..end].iter().rposition(|l| holds(l, self.from))).unwrap_or_else(|| {
+            panic!(
+                "no replay line before {:?} holds {:?}",
+                self.until, self.from
+            )
+        });
+        let time = |line: &str| -> u64 {
+            let first = line.split_whitespace().next().unwrap_or_default();
+            first
+                .parse()
+                .unwrap_or_else(|_| panic!("a trace line starts with its time: {line}"))
+        };
+        (time(lines[start]), time(lines[end]))
+    }
+}
+
 /// Which lines of `kafkasim replay` an excerpt keeps, each step a shell filter.
 #[derive(Default)]
 pub(crate) struct ReplayFilter {
     /// `awk '$1 >= FROM && $1 <= TO'`: trace lines in this simulated-time window.
-    pub(crate) window_ms: Option<(u64, u64)>,
+    pub(crate) window: Option<Window>,
     /// `grep -F -e …`: lines holding any of these.
     pub(crate) any_of: &'static [&'static str],
     /// `grep -F …`, once each: lines holding every one of these.
@@ -87,9 +129,9 @@ pub(crate) struct ReplayFilter {
 }
 
 impl ReplayFilter {
-    fn command(&self) -> String {
+    fn command(&self, window_ms: Option<(u64, u64)>) -> String {
         let mut command = String::new();
-        if let Some((from, to)) = self.window_ms {
+        if let Some((from, to)) = window_ms {
             let _ = write!(command, " | awk '$1 >= {from} && $1 <= {to}'");
         }
         if !self.any_of.is_empty() {
@@ -112,14 +154,14 @@ impl ReplayFilter {
         command
     }
 
-    fn keeps(&self, line: &str) -> bool {
+    fn keeps(&self, window_ms: Option<(u64, u64)>, line: &str) -> bool {
         // awk compares the first field as a number; the closing `trace hash` line
         // has none and falls outside every window.
         let time_ms = line
             .split_whitespace()
             .next()
             .and_then(|t| t.parse::<u64>().ok());
-        let in_window = match self.window_ms {
+        let in_window = match window_ms {
             None => true,
             Some((from, to)) => time_ms.is_some_and(|t| from <= t && t <= to),
         };
@@ -132,12 +174,13 @@ impl ReplayFilter {
 
 /// `kafkasim replay --seed 1 --scenario NAME | …`: the trace lines `filter` keeps.
 pub(crate) fn replay_excerpt(name: &str, filter: ReplayFilter) -> String {
+    let full = kafkasim("replay", name);
+    let window_ms = filter.window.as_ref().map(|w| w.find(&full));
     let mut out = format!(
         "$ kafkasim replay --seed {FAILOVER_SEED} --scenario {name}{}\n",
-        filter.command()
+        filter.command(window_ms)
     );
-    let full = kafkasim("replay", name);
-    let kept = full.lines().filter(|l| filter.keeps(l));
+    let kept = full.lines().filter(|l| filter.keeps(window_ms, l));
     for line in kept.take(filter.head.unwrap_or(usize::MAX)) {
         let _ = writeln!(out, "{line}");
     }
@@ -161,7 +204,11 @@ pub(crate) fn replication_fetches() -> String {
     replay_excerpt(
         "preferred-leader-returns",
         ReplayFilter {
-            window_ms: Some((150, 166)),
+            window: Some(Window {
+                from: &["request: Produce("],
+                until: &["response: Produce(ProduceResponse"],
+                ..Window::default()
+            }),
             any_of: &["Produce(", "Fetch(Fetch", "Appended", "HighWatermark"],
             all_of: &["partition: 0 }"],
             ..ReplayFilter::default()
@@ -200,7 +247,11 @@ pub(crate) fn metadata_pull() -> String {
     replay_excerpt(
         "leader-crash-acks-all",
         ReplayFilter {
-            window_ms: Some((8737, 9020)),
+            window: Some(Window {
+                from: &["broker-2 recv controller", "image: None"],
+                until: &["controller recv broker-2", "known_version: 8"],
+                ..Window::default()
+            }),
             any_of: &[
                 "controller event",
                 "controller recv broker-2",
@@ -305,7 +356,11 @@ pub(crate) fn kip_101_high_watermark() -> String {
     replay_excerpt(
         "kip-101-high-watermark-truncation",
         ReplayFilter {
-            window_ms: Some((160, 190)),
+            window: Some(Window {
+                from: &["broker-2 recv broker-1", "Fetch(FetchResponse"],
+                until: &["event Truncated"],
+                ..Window::default()
+            }),
             any_of: &[
                 "Fetch(Fetch",
                 "HighWatermark",

@@ -3,7 +3,7 @@
 //! library's own functions: where a group's coordinator lives, and what each
 //! assignor hands out.
 
-use crate::failures::{grep_run, replay_excerpt, whole_run, ReplayFilter};
+use crate::failures::{grep_run, replay_excerpt, whole_run, ReplayFilter, Window};
 use kafkasim::group::assignor::{Assignment, Assignor, Member};
 use kafkasim::group::offsets_topic::{java_string_hash, partition_for_group};
 use kafkasim::ids::TopicPartition;
@@ -41,7 +41,16 @@ pub(crate) fn member_joins_protocol() -> String {
     replay_excerpt(
         "member-joins",
         ReplayFilter {
-            window_ms: Some((3320, 4295)),
+            window: Some(Window {
+                from: &["client-7", "FindCoordinator(FindCoordinatorRequest"],
+                // Generation 2's answer to consumer-1: users-0 alone.
+                until: &[
+                    "client-5 recv broker-1",
+                    "SyncGroup(SyncGroupResponse",
+                    "partitions: [TopicPartition { topic: \"users\", partition: 0 }] }",
+                ],
+                ..Window::default()
+            }),
             any_of: &["FindCoordinator(", "JoinGroup(", "SyncGroup(", "Heartbeat("],
             none_of: &["BrokerHeartbeat"],
             ..ReplayFilter::default()
@@ -170,7 +179,11 @@ pub(crate) fn zombie_fencing() -> String {
     replay_excerpt(
         "zombie-consumer",
         ReplayFilter {
-            window_ms: Some((26520, 26531)),
+            window: Some(Window {
+                from: &["broker-1 recv client-7", "FindCoordinator("],
+                until: &["event Group(RebalanceStarted", "client-7-2"],
+                ..Window::default()
+            }),
             any_of: &["client-7", "CommitRejected"],
             none_of: &["Metadata(", "event Completion"],
             ..ReplayFilter::default()
@@ -199,7 +212,14 @@ pub(crate) fn coordinator_failover() -> String {
     let mut out = replay_excerpt(
         "coordinator-crash",
         ReplayFilter {
-            window_ms: Some((7328, 7436)),
+            window: Some(Window {
+                after: &["broker-1", "crash ProcessCrash"],
+                from: &["client-7 cannot connect broker-1"],
+                until: &[
+                    "client-7 recv broker-2",
+                    "FindCoordinator(FindCoordinatorResponse",
+                ],
+            }),
             any_of: &["FindCoordinator(", "cannot connect"],
             all_of: &["client-7"],
             ..ReplayFilter::default()
@@ -208,7 +228,11 @@ pub(crate) fn coordinator_failover() -> String {
     out.push_str(&replay_excerpt(
         "coordinator-crash",
         ReplayFilter {
-            window_ms: Some((15009, 15071)),
+            window: Some(Window {
+                from: &["event Group(PartitionLoaded"],
+                until: &["client-7 recv broker-2", "Heartbeat(HeartbeatResponse"],
+                ..Window::default()
+            }),
             any_of: &["PartitionLoaded", "FindCoordinator(", "Heartbeat("],
             none_of: &["client-6"],
             ..ReplayFilter::default()
@@ -225,7 +249,11 @@ pub(crate) fn commit_record() -> String {
     replay_excerpt(
         "commit-after-processing",
         ReplayFilter {
-            window_ms: Some((3475, 3486)),
+            window: Some(Window {
+                from: &["request: OffsetCommit("],
+                until: &["OffsetCommit(OffsetCommitResponse"],
+                ..Window::default()
+            }),
             any_of: &[
                 "OffsetCommit(",
                 "OffsetCommitted",
