@@ -141,7 +141,7 @@ impl Broker {
         let fetcher = &self.fetcher;
         let free = |leader| {
             !fetcher.busy(leader)
-                && !(fetcher.backoff_until_ms.get(&leader)).is_some_and(|&t| t > now_ms)
+                && (fetcher.backoff_until_ms.get(&leader)).is_none_or(|&t| t <= now_ms)
         };
         for (tp, f) in &self.following {
             // Most calls find the fetcher waiting on a long poll: copy nothing then.
