@@ -59,6 +59,7 @@ struct ProducerEntry {
     batches: VecDeque<BatchMetadata>,
 }
 
+#[cfg(test)]
 impl ProducerStateTable {
     /// Asserts every entry's shape again (`record` checks the entry it changes).
     pub fn invariants(&self) {

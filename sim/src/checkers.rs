@@ -125,19 +125,23 @@ pub struct Sighting {
 }
 
 impl Sighting {
-    /// "acked to producer-1 at 100 ms", "polled by consumer-2 at 900 ms".
     fn how(&self) -> String {
-        let (verb, to) = match self.evidence {
-            Evidence::Acked => ("acked", "to"),
-            Evidence::Polled => ("polled", "by"),
-            Evidence::Failed => ("refused", "to"),
-        };
-        format!("{verb} {to} {} at {} ms", self.process, self.time_ms)
+        how(self.evidence, &self.process, self.time_ms)
     }
 
     fn at(&self) -> Offset {
         self.offset.expect("only a failed send has no offset")
     }
+}
+
+/// "acked to producer-1 at 100 ms", "polled by consumer-2 at 900 ms".
+fn how(evidence: Evidence, process: &str, time_ms: u64) -> String {
+    let (verb, to) = match evidence {
+        Evidence::Acked => ("acked", "to"),
+        Evidence::Polled => ("polled", "by"),
+        Evidence::Failed => ("refused", "to"),
+    };
+    format!("{verb} {to} {process} at {time_ms} ms")
 }
 
 /// A sighting as the checkers read it, borrowed from the history's entries: an
@@ -163,7 +167,7 @@ impl Seen<'_> {
     }
 
     fn how(&self) -> String {
-        self.owned().how()
+        how(self.evidence, self.process, self.time_ms)
     }
 
     fn at(&self) -> Offset {
