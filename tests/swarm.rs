@@ -1,7 +1,7 @@
 //! The `standard` swarm scenario: a safe configuration under faults drawn from
 //! each seed keeps every acknowledged record, and its group processes them all.
 
-use kafkasim_sim::checkers::AnomalyKind;
+use kafkasim_check::checkers::AnomalyKind;
 use kafkasim_sim::run::{run_seed, Verdict};
 use kafkasim_sim::scenario::{self, Scenario};
 use kafkasim_sim::sweep::{self, SeedRange, Selection, Sweep, VerdictKind};

@@ -9,7 +9,7 @@
 //! model may move them; then sweep the file (`kafkasim sweep --seeds 1..=50
 //! --scenario sim/scenarios/NAME.toml`) and restate the bound here.
 
-use kafkasim_sim::checkers::AnomalyKind;
+use kafkasim_check::checkers::AnomalyKind;
 use kafkasim_sim::run::{run_seed, Verdict};
 use kafkasim_sim::scenario::{self, Scenario};
 

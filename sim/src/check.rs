@@ -203,27 +203,15 @@ pub fn replica_divergence(
     leader: (BrokerId, &Log),
     followers: &[(BrokerId, &Log)],
 ) -> Vec<String> {
-    fn values(log: &Log) -> Vec<&str> {
-        log.batches()
-            .iter()
-            .flat_map(|b| b.records.iter().map(|r| r.value.as_str()))
-            .collect()
-    }
-    let (leader_id, leader_log) = leader;
-    let committed = values(leader_log);
-    let high_watermark = leader_log.high_watermark() as usize;
-    let mut lines = Vec::new();
-    for (id, log) in followers {
-        let theirs = values(log);
-        let end = high_watermark.min(theirs.len()).min(committed.len());
-        if let Some(offset) = (0..end).find(|&o| theirs[o] != committed[o]) {
-            lines.push(format!(
-                "divergent replicas: broker-{id} has {} at {partition}@{offset}, the leader broker-{leader_id} has {}",
-                theirs[offset], committed[offset]
-            ));
-        }
-    }
-    lines
+    kafkasim_check::divergence::replica_divergence(partition, leader, followers)
+        .into_iter()
+        .map(|d| {
+            format!(
+                "divergent replicas: broker-{} has {} at {}@{}, the leader broker-{} has {}",
+                d.replica, d.replica_value, d.partition, d.offset, d.leader, d.leader_value
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -286,22 +274,6 @@ mod tests {
                 offset: 1,
                 now_holds: Some("c".into()),
             }]
-        );
-    }
-
-    #[test]
-    fn replicas_that_disagree_below_the_high_watermark_are_divergent() {
-        use kafkasim::record::RecordBatch;
-        let mut leader = Log::default();
-        leader.append_as_leader(RecordBatch::from_values(&["m1", "m3"]), 1);
-        leader.set_high_watermark(2);
-        let mut same = Log::default();
-        same.append_as_leader(RecordBatch::from_values(&["m1", "m3"]), 1);
-        let mut other = Log::default();
-        other.append_as_leader(RecordBatch::from_values(&["m1", "m2"]), 0);
-        assert_eq!(
-            replica_divergence(&tp(), (2, &leader), &[(3, &same), (1, &other)]),
-            vec!["divergent replicas: broker-1 has m2 at t-0@1, the leader broker-2 has m3"]
         );
     }
 

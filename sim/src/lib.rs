@@ -31,7 +31,6 @@
 pub mod app;
 pub mod bench;
 pub mod check;
-pub mod checkers;
 pub mod cli;
 pub mod client;
 pub mod cluster;
@@ -39,7 +38,6 @@ pub mod demo;
 pub mod driver;
 pub mod faults;
 pub mod goals;
-pub mod history;
 pub mod narrate;
 pub mod nemesis;
 pub mod render;

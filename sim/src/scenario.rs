@@ -4,11 +4,11 @@
 //! clients saw (`ScenarioOutcome`): every acknowledged send and every consumed
 //! record. Checks read only that, never the nodes' insides.
 
-use crate::checkers::CheckReport;
 use crate::cluster::{Cluster, ClusterSpec};
-use crate::history::Entry;
 use kafkasim::ids::{Offset, TopicPartition};
 use kafkasim::protocol::Acks;
+use kafkasim_check::checkers::CheckReport;
+use kafkasim_check::history::Entry;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};

@@ -189,7 +189,7 @@ struct TraceState {
     /// The machine each client node runs on (`client-3` → `producer`), when capturing.
     machines: BTreeMap<String, String>,
     /// The replica and group invariants, fed every node event.
-    invariants: crate::checkers::invariants::Invariants,
+    invariants: kafkasim_check::invariants::Invariants,
 }
 
 /// A shared handle to the run's trace; cheap to clone into every node.

@@ -5,7 +5,6 @@ use super::{ConsumedRecord, FailedSend, ScenarioOutcome, SentRecord};
 use crate::client::{Admin, Consumer, Producer};
 use crate::cluster::Cluster;
 use crate::driver::now_ms;
-use crate::history::{ConsumerEvent, History, Operation, Outcome};
 use kafkasim::client::admin::{AdminConfig, NewTopic};
 use kafkasim::client::consumer::ConsumerConfig;
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
@@ -13,6 +12,7 @@ use kafkasim::client::ClientError;
 use kafkasim::error::ErrorCode;
 use kafkasim::ids::{Offset, TopicPartition};
 use kafkasim::metadata::PartitionInfo;
+use kafkasim_check::history::{ConsumerEvent, History, Operation, Outcome};
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -15,9 +15,9 @@ use super::ConsumedRecord;
 use crate::client::Consumer;
 use crate::cluster::Cluster;
 use crate::driver::now_ms;
-use crate::history::{ConsumerEvent, History, Operation, Outcome};
 use kafkasim::client::consumer::{ConsumerConfig, ConsumerRecord, RebalanceEvent};
 use kafkasim::ids::TopicPartition;
+use kafkasim_check::history::{ConsumerEvent, History, Operation, Outcome};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
@@ -182,7 +182,7 @@ impl<'a> PollRecorder<'a> {
         }
     }
 
-    fn invoke(&self) -> Option<crate::history::OpId> {
+    fn invoke(&self) -> Option<kafkasim_check::history::OpId> {
         let partitions = self.assigned.iter().cloned().collect();
         let history = self.history.as_ref()?;
         Some(history.invoke(now_ms(), self.name, Operation::Poll { partitions }))
@@ -206,7 +206,7 @@ impl<'a> PollRecorder<'a> {
 
     fn complete<E: std::fmt::Display>(
         &self,
-        op: Option<crate::history::OpId>,
+        op: Option<kafkasim_check::history::OpId>,
         polled: &Result<Vec<ConsumerRecord>, E>,
     ) {
         let (Some(history), Some(op)) = (&self.history, op) else {

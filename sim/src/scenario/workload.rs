@@ -13,7 +13,7 @@
 //!
 //! Every client operation goes into the run's [`History`]: each send, each poll
 //! of the groups' consumers and of the reader, and the rebalances between polls.
-//! The verdict comes from the history checkers ([`crate::checkers`]), which know
+//! The verdict comes from the history checkers ([`kafkasim_check::checkers`]), which know
 //! what the workload's settings allow (`acks=1` may lose a write; idempotence off
 //! may duplicate one; …): an allowed anomaly is listed with its reason, any
 //! other fails the run. Divergent replicas fail it too (`run` checks those).

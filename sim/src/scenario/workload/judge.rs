@@ -3,13 +3,13 @@
 
 use super::{GroupSpec, Workload};
 use crate::check::{processing_anomalies, Anomaly as Processing};
-use crate::checkers::{check_all, AllowedAnomalies, AnomalyKind, CheckReport, Config};
-use crate::checkers::{DeliveryMode, FailureKind};
-use crate::history::History;
 use crate::scenario::worker::Commit;
 use crate::scenario::{ConsumedRecord, ScenarioOutcome};
 use kafkasim::config::TopicConfig;
 use kafkasim::ids::{Offset, TopicPartition};
+use kafkasim_check::checkers::{check_all, AllowedAnomalies, AnomalyKind, CheckReport, Config};
+use kafkasim_check::checkers::{DeliveryMode, FailureKind};
+use kafkasim_check::history::History;
 use std::collections::BTreeSet;
 
 /// What a run leaves to judge.

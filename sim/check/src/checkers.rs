@@ -41,7 +41,6 @@ use std::fmt;
 
 pub mod config;
 mod delivery;
-pub mod invariants;
 mod offsets;
 mod order;
 

@@ -1,0 +1,100 @@
+//! Divergent replicas: two copies of a partition that disagree below the leader's
+//! high watermark.
+//!
+//! Every replica of a partition must hold the same committed prefix (the
+//! `committed-prefix-agreement` rule of `checkers.md`): what is below the high
+//! watermark was acknowledged under the ISR rules, and no rule of Kafka's lets a
+//! replica keep another value there. The check reads the logs at the end of a
+//! run, after the liveness phase put every replica back in sync, so a follower
+//! that has not truncated yet is not mistaken for a divergent one.
+
+use kafkasim::ids::{BrokerId, Offset, TopicPartition};
+use kafkasim::log::Log;
+
+/// One replica that disagrees with the leader at `offset`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Divergence {
+    pub partition: TopicPartition,
+    pub leader: BrokerId,
+    pub replica: BrokerId,
+    /// The first offset where they differ.
+    pub offset: Offset,
+    /// The replica's value there.
+    pub replica_value: String,
+    /// The leader's value there.
+    pub leader_value: String,
+}
+
+/// Where each follower disagrees with the leader's committed records: one entry
+/// per divergent follower, at the first offset where they differ.
+pub fn replica_divergence(
+    partition: &TopicPartition,
+    leader: (BrokerId, &Log),
+    followers: &[(BrokerId, &Log)],
+) -> Vec<Divergence> {
+    fn values(log: &Log) -> Vec<&str> {
+        log.batches()
+            .iter()
+            .flat_map(|b| b.records.iter().map(|r| r.value.as_str()))
+            .collect()
+    }
+    let (leader_id, leader_log) = leader;
+    let committed = values(leader_log);
+    let high_watermark = leader_log.high_watermark() as usize;
+    let mut found = Vec::new();
+    for (id, log) in followers {
+        let theirs = values(log);
+        let end = high_watermark.min(theirs.len()).min(committed.len());
+        if let Some(offset) = (0..end).find(|&o| theirs[o] != committed[o]) {
+            found.push(Divergence {
+                partition: partition.clone(),
+                leader: leader_id,
+                replica: *id,
+                offset: offset as Offset,
+                replica_value: theirs[offset].to_string(),
+                leader_value: committed[offset].to_string(),
+            });
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafkasim::record::RecordBatch;
+
+    #[test]
+    fn replicas_that_disagree_below_the_high_watermark_are_divergent() {
+        let tp = TopicPartition::new("t", 0);
+        let mut leader = Log::default();
+        leader.append_as_leader(RecordBatch::from_values(&["m1", "m3"]), 1);
+        leader.set_high_watermark(2);
+        let mut same = Log::default();
+        same.append_as_leader(RecordBatch::from_values(&["m1", "m3"]), 1);
+        let mut other = Log::default();
+        other.append_as_leader(RecordBatch::from_values(&["m1", "m2"]), 0);
+        assert_eq!(
+            replica_divergence(&tp, (2, &leader), &[(3, &same), (1, &other)]),
+            vec![Divergence {
+                partition: tp.clone(),
+                leader: 2,
+                replica: 1,
+                offset: 1,
+                replica_value: "m2".into(),
+                leader_value: "m3".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_follower_that_lacks_the_tail_is_not_divergent() {
+        let tp = TopicPartition::new("t", 0);
+        let mut leader = Log::default();
+        leader.append_as_leader(RecordBatch::from_values(&["m1", "m2"]), 0);
+        leader.set_high_watermark(2);
+        let mut behind = Log::default();
+        behind.append_as_leader(RecordBatch::from_values(&["m1"]), 0);
+        assert!(replica_divergence(&tp, (1, &leader), &[(2, &behind)]).is_empty());
+    }
+}
