@@ -9,8 +9,7 @@ use kafkasim_sim::cli::{execute, parse, EXIT_USAGE};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = match parse(&args) {
+    let code = match parse(std::env::args_os().skip(1)) {
         Ok(command) => execute(command),
         Err(error) => {
             eprintln!("error: {}", error.0);

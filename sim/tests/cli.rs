@@ -66,9 +66,9 @@ fn bad_input_gives_one_line_and_exit_code_2() {
             "unknown scenario 'nope'; built-in scenarios: replicated, quickstart",
         ),
         (&["run", "--verbose"], "unknown option '--verbose'"),
-        (&["run", "--seed"], "--seed needs a value"),
+        (&["run", "--seed"], "--seed <N> needs a value"),
         (&["launch"], "no such command 'launch'"),
-        (&["replay"], "replay needs --seed N"),
+        (&["replay"], "replay needs --seed <N>"),
     ];
     for (args, message) in cases {
         let output = kafkasim(args);
@@ -78,6 +78,45 @@ fn bad_input_gives_one_line_and_exit_code_2() {
         assert!(err.contains(message), "{args:?}: {err}");
         assert!(stdout(&output).is_empty(), "{args:?}");
     }
+}
+
+/// Runs `kafkasim ARGS`, which must refuse them: exit code 2, one line on
+/// stderr containing `message`, nothing on stdout.
+fn refused<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S], message: &str) {
+    let output = kafkasim(args);
+    assert_eq!(output.status.code(), Some(2), "{args:?}");
+    let err = stderr(&output);
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    assert!(err.contains(message), "{args:?}: {err}");
+    assert!(stdout(&output).is_empty(), "{args:?}");
+}
+
+#[test]
+fn a_flag_given_twice_is_refused_rather_than_the_last_one_winning() {
+    refused(
+        &["run", "--seed", "1", "--seed", "2"],
+        "--seed <N> is given more than once",
+    );
+    refused(
+        &["sweep", "--seeds", "1..3", "--json", "--json"],
+        "--json is given more than once",
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn an_argument_that_is_not_utf8_is_refused_without_a_panic() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let bad = std::ffi::OsStr::from_bytes(b"out\xff");
+    refused(
+        &[
+            std::ffi::OsStr::new("run"),
+            std::ffi::OsStr::new("--report"),
+            bad,
+        ],
+        "is not valid UTF-8",
+    );
+    refused(&[std::ffi::OsStr::new("merge"), bad], "is not valid UTF-8");
 }
 
 #[test]
@@ -114,6 +153,10 @@ fn help_texts_are_pinned() {
     insta::assert_snapshot!("sweep_help", stdout(&kafkasim(&["sweep", "--help"])));
     insta::assert_snapshot!("shrink_help", stdout(&kafkasim(&["shrink", "--help"])));
     insta::assert_snapshot!("scenarios", stdout(&kafkasim(&["scenarios"])));
+    insta::assert_snapshot!(
+        "report_check_help",
+        stdout(&kafkasim(&["report-check", "--help"]))
+    );
 }
 
 // ---- sweep ---------------------------------------------------------------------------
@@ -245,7 +288,7 @@ fn the_shards_of_a_sweep_together_run_the_whole_range_once() {
 #[test]
 fn bad_sweep_input_gives_one_line_and_exit_code_2() {
     let cases: [(&[&str], &str); 9] = [
-        (&["sweep"], "sweep needs --seeds A..B"),
+        (&["sweep"], "sweep needs --seeds <A..B>"),
         (
             &["sweep", "--seeds", "1-5"],
             "--seeds must look like A..B or A..=B",

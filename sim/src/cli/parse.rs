@@ -1,0 +1,440 @@
+//! From the words typed to a `Command`: clap reads them into `args::Cli`, this
+//! module checks what spans more than one flag and says every mistake in one line.
+//!
+//! clap's own error pages (a message, a tip, the usage, a pointer to `--help`)
+//! are replaced by one line built from the error's kind and context, so a usage
+//! error reads the same for every command and fits a CI log line.
+
+use super::args::{Cli, RunFlags, Sub};
+use super::{Command, ReportTarget, ShrinkArgs, UsageError};
+use crate::scenario;
+use crate::sweep::Selection;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory as _, Parser as _};
+use std::error::Error as _;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// Parses the arguments after the program name. Asking for help (`--help`,
+/// `-h`, `help`, or no command at all) is `Command::Help` with the page to print.
+pub fn parse<I, T>(args: I) -> Result<Command, UsageError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    let args = utf8(args)?;
+    let program = std::iter::once("kafkasim");
+    match Cli::try_parse_from(program.chain(args.iter().map(String::as_str))) {
+        Ok(cli) => command(cli),
+        Err(error) if asks_for_help(error.kind()) => Ok(Command::Help(error.render().to_string())),
+        Err(error) => Err(UsageError(one_line(
+            &error,
+            args.first().map(String::as_str),
+        ))),
+    }
+}
+
+/// `--help`, `-h`, `help [COMMAND]`, or no command at all.
+fn asks_for_help(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    )
+}
+
+/// The arguments as text. Every flag, name and path kafkasim takes is printed
+/// back in reports and replay commands, so an argument that is not UTF-8 is
+/// refused here rather than shown garbled later.
+fn utf8<I, T>(args: I) -> Result<Vec<String>, UsageError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    (args.into_iter().map(Into::into))
+        .map(|arg| {
+            arg.into_string().map_err(|arg| {
+                UsageError(format!(
+                    "argument '{}' is not valid UTF-8",
+                    arg.to_string_lossy()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// The `Command` for what clap read, with the checks that span flags.
+fn command(cli: Cli) -> Result<Command, UsageError> {
+    Ok(match cli.command {
+        Sub::Run(flags) => run(flags)?,
+        Sub::Replay(flags) => Command::Replay {
+            seed: flags.seed,
+            scenario: flags.scenario,
+        },
+        Sub::Sweep(flags) => Command::Sweep {
+            scenario: flags.scenario,
+            selection: Selection {
+                range: flags.seeds,
+                shard: flags.shard,
+            },
+            jobs: flags.jobs,
+            json: flags.json,
+            report: report_target(flags.report, flags.force)?,
+        },
+        Sub::Shrink(flags) => Command::Shrink(ShrinkArgs {
+            seed: flags.seed,
+            scenario: flags.scenario,
+            kind: flags.kind,
+            max_runs: flags.max_runs,
+            out: flags.out,
+        }),
+        Sub::Merge(flags) => Command::Merge {
+            files: flags.files,
+            json: flags.json,
+        },
+        Sub::Bench(flags) => Command::Bench {
+            seeds: flags.seeds,
+            json: flags.json,
+        },
+        Sub::Scenarios => Command::Scenarios,
+        Sub::ReportCheck(flags) => Command::ReportCheck { dir: flags.dir },
+    })
+}
+
+fn run(flags: RunFlags) -> Result<Command, UsageError> {
+    let is_workload = scenario::find(flags.scenario).is_some_and(|s| s.workload().is_some());
+    let safety_phase_ms = match flags.safety_phase_s {
+        Some(_) if !is_workload => {
+            return Err(UsageError(
+                "--safety-phase-s applies only to workloads: standard, replicated, groups or a scenario file".into(),
+            ))
+        }
+        Some(s) => Some(s * 1000),
+        None => None,
+    };
+    Ok(Command::Run {
+        seed: flags.seed,
+        scenario: flags.scenario,
+        report: report_target(flags.report, flags.force)?,
+        safety_phase_ms,
+        json: flags.json,
+    })
+}
+
+/// `--report DIR` with `--force`; `--force` alone is a mistake.
+fn report_target(dir: Option<PathBuf>, force: bool) -> Result<Option<ReportTarget>, UsageError> {
+    match dir {
+        Some(dir) => Ok(Some(ReportTarget { dir, force })),
+        None if force => Err(UsageError("--force goes with --report DIR".into())),
+        None => Ok(None),
+    }
+}
+
+/// A clap error in one line, from its kind and context. `command` is the first
+/// argument typed: the command's name whenever a command's flag is missing, as
+/// `kafkasim` itself takes no flag but `--help`.
+fn one_line(error: &clap::Error, command: Option<&str>) -> String {
+    let context = |kind| match error.get(kind) {
+        Some(ContextValue::String(text)) => text.clone(),
+        Some(ContextValue::Strings(texts)) => texts.join(" and "),
+        _ => String::new(),
+    };
+    let (arg, value) = (
+        context(ContextKind::InvalidArg),
+        context(ContextKind::InvalidValue),
+    );
+    let command = command.unwrap_or("kafkasim");
+    match error.kind() {
+        // A value parser's own message, which names its flag (`values.rs`).
+        ErrorKind::ValueValidation => match error.source() {
+            Some(why) => why.to_string(),
+            None => format!("{arg}: invalid value '{value}'"),
+        },
+        ErrorKind::InvalidValue if value.is_empty() => format!("{arg} needs a value"),
+        ErrorKind::UnknownArgument if arg.starts_with('-') => {
+            let suggested = context(ContextKind::SuggestedArg);
+            match suggested.is_empty() {
+                true => format!("unknown option '{arg}' (try --help)"),
+                false => format!("unknown option '{arg}'; did you mean '{suggested}'?"),
+            }
+        }
+        ErrorKind::UnknownArgument => format!("unexpected argument '{arg}' (try --help)"),
+        ErrorKind::InvalidSubcommand => {
+            let typed = context(ContextKind::InvalidSubcommand);
+            let commands: Vec<String> = (Cli::command().get_subcommands())
+                .map(|c| c.get_name().to_string())
+                .collect();
+            format!(
+                "no such command '{typed}'; commands: {} (try --help)",
+                commands.join(", ")
+            )
+        }
+        ErrorKind::MissingRequiredArgument => format!("{command} needs {arg}"),
+        ErrorKind::ArgumentConflict if arg == context(ContextKind::PriorArg) => {
+            format!("{arg} is given more than once; give it once")
+        }
+        ErrorKind::ArgumentConflict => format!(
+            "{arg} cannot be used with {}",
+            context(ContextKind::PriorArg)
+        ),
+        ErrorKind::TooManyValues if value.is_empty() => format!("{arg} takes no value"),
+        ErrorKind::TooManyValues => format!("{arg} takes no value, got '{value}'"),
+        // Kinds kafkasim's flags do not lead to; clap's description still says why.
+        kind => {
+            let why = kind.as_str().unwrap_or("invalid arguments");
+            match arg.is_empty() {
+                true => format!("{why} (try --help)"),
+                false => format!("{arg}: {why} (try --help)"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::{SeedRange, Shard};
+
+    fn parse_words(words: &str) -> Result<Command, UsageError> {
+        parse(words.split_whitespace())
+    }
+
+    fn help_page(words: &str) -> String {
+        match parse_words(words) {
+            Ok(Command::Help(page)) => page,
+            other => panic!("{words}: not a help page: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn run_takes_a_seed_and_a_scenario() {
+        assert_eq!(
+            parse_words("run --seed 7 --scenario quickstart"),
+            Ok(Command::Run {
+                seed: Some(7),
+                scenario: "quickstart",
+                report: None,
+                safety_phase_ms: None,
+                json: false,
+            })
+        );
+        assert_eq!(
+            parse_words("run --seed=7"),
+            Ok(Command::Run {
+                seed: Some(7),
+                scenario: "replicated",
+                report: None,
+                safety_phase_ms: None,
+                json: false,
+            })
+        );
+    }
+
+    #[test]
+    fn run_takes_a_report_directory_and_a_longer_safety_phase() {
+        assert_eq!(
+            parse_words(
+                "run --seed 3 --scenario standard --report out --force --safety-phase-s 240 --json"
+            ),
+            Ok(Command::Run {
+                seed: Some(3),
+                scenario: "standard",
+                report: Some(ReportTarget {
+                    dir: PathBuf::from("out"),
+                    force: true
+                }),
+                safety_phase_ms: Some(240_000),
+                json: true,
+            })
+        );
+        assert_eq!(
+            parse_words("report-check out"),
+            Ok(Command::ReportCheck {
+                dir: PathBuf::from("out")
+            })
+        );
+    }
+
+    #[test]
+    fn sweep_takes_a_range_a_scenario_jobs_a_shard_and_json() {
+        assert_eq!(
+            parse_words("sweep --seeds 1..=9 --scenario kip-101 --jobs 3 --shard 2/4 --json"),
+            Ok(Command::Sweep {
+                scenario: "kip-101",
+                selection: Selection {
+                    range: SeedRange { start: 1, end: 10 },
+                    shard: Some(Shard { index: 2, count: 4 }),
+                },
+                jobs: Some(3),
+                json: true,
+                report: None,
+            })
+        );
+        assert_eq!(
+            parse_words("sweep --seeds=0..5"),
+            Ok(Command::Sweep {
+                scenario: "replicated",
+                selection: Selection {
+                    range: SeedRange { start: 0, end: 5 },
+                    shard: None,
+                },
+                jobs: None,
+                json: false,
+                report: None,
+            })
+        );
+    }
+
+    #[test]
+    fn shrink_takes_a_seed_and_defaults_to_the_standard_scenario() {
+        assert_eq!(
+            parse_words("shrink --seed 4"),
+            Ok(Command::Shrink(ShrinkArgs {
+                seed: 4,
+                scenario: "standard",
+                kind: None,
+                max_runs: crate::shrink::MAX_RUNS_DEFAULT,
+                out: None,
+            }))
+        );
+        assert_eq!(
+            parse_words("shrink --seed 4 --kind lost-write --max-runs 9 --out min.toml"),
+            Ok(Command::Shrink(ShrinkArgs {
+                seed: 4,
+                scenario: "standard",
+                kind: Some("lost-write".into()),
+                max_runs: 9,
+                out: Some("min.toml".into()),
+            }))
+        );
+    }
+
+    #[test]
+    fn merge_takes_files_and_json_and_bench_takes_seeds_and_json() {
+        assert_eq!(
+            parse_words("merge a.json --json shards/b.json"),
+            Ok(Command::Merge {
+                files: vec!["a.json".into(), "shards/b.json".into()],
+                json: true,
+            })
+        );
+        assert_eq!(
+            parse_words("bench"),
+            Ok(Command::Bench {
+                seeds: crate::bench::DEFAULT_SEEDS,
+                json: false,
+            })
+        );
+        assert_eq!(
+            parse_words("bench --seeds=3..=4 --json"),
+            Ok(Command::Bench {
+                seeds: SeedRange { start: 3, end: 5 },
+                json: true,
+            })
+        );
+        assert_eq!(parse_words("scenarios"), Ok(Command::Scenarios));
+    }
+
+    #[test]
+    fn every_way_of_asking_for_help_gives_the_command_s_page() {
+        assert_eq!(help_page(""), help_page("--help"));
+        assert_eq!(help_page("-h"), help_page("help"));
+        assert_eq!(help_page("help merge"), help_page("merge --help"));
+        assert_eq!(help_page("bench -h"), help_page("help bench"));
+        assert!(help_page("help merge").starts_with("Merge the JSON summaries"));
+    }
+
+    #[test]
+    fn the_help_names_the_bounds_the_parser_enforces() {
+        let run = help_page("run --help");
+        assert!(run.contains(&format!("1 to {}", crate::cli::SAFETY_PHASE_S_MAX)));
+    }
+
+    #[test]
+    fn a_flag_given_twice_is_a_usage_error_not_the_last_one_winning() {
+        for twice in [
+            "run --seed 1 --seed 2",
+            "run --json --json",
+            "sweep --seeds 1..3 --seeds 4..6",
+            "shrink --seed 1 --kind a --kind b",
+            "bench --seeds 1..2 --seeds=1..3",
+        ] {
+            let err = parse_words(twice).expect_err(twice);
+            assert!(err.0.contains("more than once"), "{twice}: {}", err.0);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_argument_that_is_not_utf8_is_a_usage_error() {
+        use std::os::unix::ffi::OsStringExt as _;
+        let bad = OsString::from_vec(vec![b'o', 0xff, b'k']);
+        for args in [
+            vec![
+                OsString::from("run"),
+                OsString::from("--report"),
+                bad.clone(),
+            ],
+            vec![OsString::from("merge"), bad.clone()],
+            vec![bad],
+        ] {
+            let err = parse(args).expect_err("not UTF-8");
+            assert_eq!(err.0, "argument 'o\u{fffd}k' is not valid UTF-8");
+        }
+    }
+
+    #[test]
+    fn bad_input_is_a_one_line_usage_error() {
+        for bad in [
+            "run --seed x",
+            "run --seed -1",
+            "run --scenario nope",
+            "run --bogus",
+            "frobnicate",
+            "help frobnicate",
+            "--bogus",
+            "run --seed",
+            "replay",
+            "sweep",
+            "sweep --seeds 1-5",
+            "sweep --seeds 10..3",
+            "sweep --seeds 3..3",
+            "sweep --seeds 1..4 --scenario nope",
+            "sweep --seeds 1..4 --jobs 0",
+            "sweep --seeds 1..4 --jobs x",
+            "sweep --seeds 1..4 --shard 0/3",
+            "sweep --seeds 1..4 --shard 4/3",
+            "sweep --seeds 1..4 --shard x/y",
+            "sweep --seeds 1..4 --json=yes",
+            "merge",
+            "merge --json",
+            "merge a.json --bogus",
+            "merge a.json --json=yes",
+            "bench --seeds 10..3",
+            "bench --seeds",
+            "bench --jobs 2",
+            "bench --json=yes",
+            "run --force",
+            "run --report",
+            "run --report=",
+            "run --report out --force=yes",
+            "run --scenario quickstart --safety-phase-s 60",
+            "run --json=yes",
+            "run --json=",
+            "replay --seed 1 --json",
+            "run --scenario standard --safety-phase-s 0",
+            "run --scenario standard --safety-phase-s 3601",
+            "run --scenario standard --safety-phase-s x",
+            "replay --seed 1 --report out",
+            "sweep --seeds 1..4 --force",
+            "shrink --seed 1 --max-runs 0",
+            "scenarios extra",
+            "report-check",
+            "report-check a b",
+            "--version",
+        ] {
+            let err = parse_words(bad).expect_err(bad);
+            assert!(!err.0.contains('\n'), "{bad}: {}", err.0);
+            assert!(!err.0.is_empty(), "{bad}");
+        }
+    }
+}
