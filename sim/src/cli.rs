@@ -86,6 +86,11 @@ pub struct ReportTarget {
 /// The longest safety phase `--safety-phase-s` accepts, in seconds.
 pub const SAFETY_PHASE_S_MAX: u64 = 3600;
 
+/// The most seeds a sweep runs at once (`--jobs`). Each job is a thread with a
+/// simulator of its own; past the machine's cores more only share them, so a
+/// larger number is a typo, not a wish for speed.
+pub const JOBS_MAX: usize = 256;
+
 /// A usage error: one line for the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageError(pub String);

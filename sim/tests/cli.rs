@@ -56,10 +56,14 @@ fn without_a_seed_run_picks_one_and_prints_how_to_replay_it() {
 
 #[test]
 fn bad_input_gives_one_line_and_exit_code_2() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (
             &["run", "--seed", "seven"],
-            "--seed must be a non-negative whole number, got 'seven'",
+            "--seed must be a whole number, digits only, got 'seven'",
+        ),
+        (
+            &["run", "--seed", "+5"],
+            "--seed must be a whole number, digits only, got '+5'",
         ),
         (
             &["run", "--scenario", "nope"],
@@ -287,7 +291,7 @@ fn the_shards_of_a_sweep_together_run_the_whole_range_once() {
 
 #[test]
 fn bad_sweep_input_gives_one_line_and_exit_code_2() {
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 10] = [
         (&["sweep"], "sweep needs --seeds <A..B>"),
         (
             &["sweep", "--seeds", "1-5"],
@@ -300,7 +304,11 @@ fn bad_sweep_input_gives_one_line_and_exit_code_2() {
         ),
         (
             &["sweep", "--seeds", "1..4", "--jobs", "0"],
-            "--jobs must be at least 1",
+            "--jobs must be a whole number from 1 to 256",
+        ),
+        (
+            &["sweep", "--seeds", "1..4", "--jobs", "257"],
+            "--jobs must be a whole number from 1 to 256",
         ),
         (
             &["sweep", "--seeds", "1..4", "--shard", "0/3"],

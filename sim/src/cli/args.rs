@@ -137,8 +137,8 @@ pub(super) struct SweepFlags {
     #[arg(long, value_name = "NAME|FILE.toml", default_value = "replicated")]
     #[arg(value_parser = values::scenario)]
     pub scenario: &'static str,
-    /// How many seeds run at once (default: the number of cores). Results never
-    /// depend on it: they are reported in seed order
+    /// How many seeds run at once, 1 to 256 (default: the number of cores).
+    /// Results never depend on it: they are reported in seed order
     #[arg(long, value_name = "N", value_parser = values::jobs)]
     #[arg(allow_negative_numbers = true)]
     pub jobs: Option<usize>,

@@ -347,6 +347,32 @@ mod tests {
     fn the_help_names_the_bounds_the_parser_enforces() {
         let run = help_page("run --help");
         assert!(run.contains(&format!("1 to {}", crate::cli::SAFETY_PHASE_S_MAX)));
+        let sweep = help_page("sweep --help");
+        assert!(sweep.contains(&format!("1 to {}", crate::cli::JOBS_MAX)));
+    }
+
+    #[test]
+    fn numbers_are_plain_digits_within_their_bounds() {
+        let jobs_max = crate::cli::JOBS_MAX;
+        match parse_words(&format!("sweep --seeds 1..2 --jobs {jobs_max}")) {
+            Ok(Command::Sweep { jobs, .. }) => assert_eq!(jobs, Some(jobs_max)),
+            other => panic!("{other:?}"),
+        }
+        for bad in [
+            "run --seed +5",
+            "run --seed 18446744073709551616",
+            "run --seed 0x10",
+            "run --seed 1_000",
+            "run --seed=",
+            "run --seed=+5",
+            "sweep --seeds 1..2 --jobs +2",
+            &format!("sweep --seeds 1..2 --jobs {}", jobs_max + 1),
+            "shrink --seed 1 --max-runs +3",
+            "run --scenario standard --safety-phase-s +60",
+        ] {
+            let err = parse_words(bad).expect_err(bad);
+            assert!(err.0.contains("digits only"), "{bad}: {}", err.0);
+        }
     }
 
     #[test]

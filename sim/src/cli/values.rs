@@ -8,45 +8,49 @@
 //! reads the `-1` of `--seed -1` as an unknown flag, and the user would be told
 //! about a flag they never meant instead of about their seed.
 
-use super::SAFETY_PHASE_S_MAX;
+use super::{JOBS_MAX, SAFETY_PHASE_S_MAX};
 use crate::scenario::{self, SCENARIOS};
+use std::ops::RangeInclusive;
+use std::str::FromStr;
 
 /// `--seed N`: any seed.
 pub(super) fn seed(text: &str) -> Result<u64, String> {
-    text.parse::<u64>()
-        .map_err(|_| format!("--seed must be a non-negative whole number, got '{text}'"))
+    number_in(text, 0..=u64::MAX)
+        .ok_or_else(|| format!("--seed must be a whole number, digits only, got '{text}'"))
 }
 
-/// `--jobs N`: at least 1.
+/// `--jobs N`: 1 to `JOBS_MAX`.
 pub(super) fn jobs(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(0) => Err("--jobs must be at least 1, got '0'".into()),
-        Ok(jobs) => Ok(jobs),
-        Err(_) => Err(format!(
-            "--jobs must be a whole number of at least 1, got '{text}'"
-        )),
-    }
+    number_in(text, 1..=JOBS_MAX).ok_or_else(|| {
+        format!("--jobs must be a whole number from 1 to {JOBS_MAX}, digits only, got '{text}'")
+    })
 }
 
 /// `--max-runs N`: at least 1.
 pub(super) fn max_runs(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(0) => Err("--max-runs must be at least 1, got '0'".into()),
-        Ok(runs) => Ok(runs),
-        Err(_) => Err(format!(
-            "--max-runs must be a whole number of at least 1, got '{text}'"
-        )),
-    }
+    number_in(text, 1..=usize::MAX).ok_or_else(|| {
+        format!("--max-runs must be a whole number of at least 1, digits only, got '{text}'")
+    })
 }
 
 /// `--safety-phase-s S`: 1 to `SAFETY_PHASE_S_MAX` seconds.
 pub(super) fn safety_phase_s(text: &str) -> Result<u64, String> {
-    match text.parse::<u64>() {
-        Ok(s) if (1..=SAFETY_PHASE_S_MAX).contains(&s) => Ok(s),
-        _ => Err(format!(
-            "--safety-phase-s must be a whole number of seconds from 1 to {SAFETY_PHASE_S_MAX}, got '{text}'"
-        )),
+    number_in(text, 1..=SAFETY_PHASE_S_MAX).ok_or_else(|| {
+        format!(
+            "--safety-phase-s must be a whole number of seconds from 1 to \
+             {SAFETY_PHASE_S_MAX}, digits only, got '{text}'"
+        )
+    })
+}
+
+/// A whole number in `range`, written in digits alone. `u64::from_str` would
+/// also take a leading `+`, which no number kafkasim prints has: a replay
+/// command, a report and a summary all say `--seed 5`, never `--seed +5`.
+fn number_in<T: FromStr + PartialOrd>(text: &str, range: RangeInclusive<T>) -> Option<T> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
+    text.parse().ok().filter(|number| range.contains(number))
 }
 
 /// `--scenario NAME|FILE.toml`: a built-in scenario by name, or a scenario file
