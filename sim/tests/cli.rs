@@ -124,6 +124,36 @@ fn an_argument_that_is_not_utf8_is_refused_without_a_panic() {
 }
 
 #[test]
+fn a_scenario_path_that_is_not_a_regular_file_is_refused_as_such() {
+    refused(
+        &["run", "--scenario", "scenarios"],
+        "--scenario scenarios is a directory, not a regular file",
+    );
+    #[cfg(unix)]
+    {
+        refused(
+            &["run", "--scenario", "/dev/null"],
+            "--scenario /dev/null is a device, not a regular file",
+        );
+        // A FIFO nobody writes to: opening it to read would wait forever.
+        let fifo = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-scenario.fifo");
+        let _ = std::fs::remove_file(&fifo);
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(
+            made.expect("mkfifo runs").success(),
+            "mkfifo {}",
+            fifo.display()
+        );
+        let fifo_path = fifo.to_str().expect("a UTF-8 path");
+        refused(
+            &["sweep", "--seeds", "1..2", "--scenario", fifo_path],
+            "is a FIFO (named pipe), not a regular file",
+        );
+        std::fs::remove_file(&fifo).expect("the FIFO is removed");
+    }
+}
+
+#[test]
 fn replay_prints_every_message_and_ends_with_the_run_s_hash() {
     let quickstart = ["--seed", "7", "--scenario", "quickstart"];
     let replay = stdout(&kafkasim(&[&["replay"], &quickstart[..]].concat()));

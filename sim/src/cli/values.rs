@@ -10,6 +10,7 @@
 
 use super::{JOBS_MAX, SAFETY_PHASE_S_MAX};
 use crate::scenario::{self, SCENARIOS};
+use std::fs::FileType;
 use std::ops::RangeInclusive;
 use std::str::FromStr;
 
@@ -55,17 +56,48 @@ fn number_in<T: FromStr + PartialOrd>(text: &str, range: RangeInclusive<T>) -> O
 
 /// `--scenario NAME|FILE.toml`: a built-in scenario by name, or a scenario file
 /// by path (anything ending in `.toml` or naming a file). A file that does not
-/// parse or cannot run is refused with why, and its line.
+/// parse or cannot run is refused with why, and its line. A path that names a
+/// directory, a FIFO or a device is refused before it is opened: reading a FIFO
+/// would wait for a writer that may never come.
 pub(super) fn scenario(name: &str) -> Result<&'static str, String> {
     if let Some(found) = scenario::find(name) {
         return Ok(found.name);
     }
-    if name.ends_with(".toml") || std::path::Path::new(name).is_file() {
-        return scenario::load_file(name).map(|s| s.name);
+    match std::fs::metadata(name) {
+        Ok(found) if found.is_file() => scenario::load_file(name).map(|s| s.name),
+        Ok(found) => Err(format!(
+            "--scenario {name} is {}, not a regular file",
+            file_kind(&found.file_type())
+        )),
+        // Reading it says why it cannot be read.
+        Err(_) if name.ends_with(".toml") => scenario::load_file(name).map(|s| s.name),
+        Err(_) => {
+            let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+            Err(format!(
+                "unknown scenario '{name}'; built-in scenarios: {} (or a scenario file, NAME.toml)",
+                names.join(", ")
+            ))
+        }
     }
-    let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
-    Err(format!(
-        "unknown scenario '{name}'; built-in scenarios: {} (or a scenario file, NAME.toml)",
-        names.join(", ")
-    ))
+}
+
+/// What a path that is not a regular file is, in words.
+fn file_kind(file_type: &FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if file_type.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if file_type.is_char_device() || file_type.is_block_device() {
+            return "a device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    match file_type.is_dir() {
+        true => "a directory",
+        false => "something other than a file",
+    }
 }
