@@ -8,6 +8,11 @@
 //! Exit codes: 0 ok, 1 a correctness check failed, 2 usage error (also: a report
 //! that cannot be written or read), 3 liveness failure (the scenario got stuck),
 //! 4 crash.
+//!
+//! Everything printed to stdout goes through `out!`/`outln!` (`cli/stdout.rs`),
+//! never `print!`, which panics when the reader of a pipe has left; the lint
+//! below keeps it so.
+#![warn(clippy::print_stdout)]
 
 use crate::bench;
 use crate::render::{render_styled, Style};
@@ -27,9 +32,12 @@ pub const EXIT_CRASH: i32 = 4;
 mod args;
 mod parse;
 mod shrink;
+mod stdout;
 mod values;
 pub use parse::parse;
 pub use shrink::ShrinkArgs;
+pub use stdout::finish_stdout;
+use stdout::{out, outln};
 
 /// What the command line asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,11 +126,11 @@ pub fn scenarios_listing() -> String {
 pub fn execute(command: Command) -> i32 {
     match command {
         Command::Help(text) => {
-            print!("{text}");
+            out!("{text}");
             EXIT_OK
         }
         Command::Scenarios => {
-            print!("{}", scenarios_listing());
+            out!("{}", scenarios_listing());
             EXIT_OK
         }
         Command::Run {
@@ -140,7 +148,7 @@ pub fn execute(command: Command) -> i32 {
             // With --json, stdout holds the JSON object alone.
             let note = |text: String| match json {
                 true => eprintln!("{text}"),
-                false => println!("{text}"),
+                false => outln!("{text}"),
             };
             let scenario = scenario::find(scenario).expect("parsed names exist");
             let expect = scenario.workload().and_then(|w| w.expect);
@@ -171,15 +179,15 @@ pub fn execute(command: Command) -> i32 {
             });
             if json {
                 let expect = reproduced.as_ref().map(|(e, ok, _)| (e.kind.as_str(), *ok));
-                print!("{}", crate::render::render_json(&report, expect));
+                out!("{}", crate::render::render_json(&report, expect));
             } else {
                 let style = Style::choose(
                     std::io::stdout().is_terminal(),
                     std::env::var_os("NO_COLOR").as_deref(),
                 );
-                print!("{}", render_styled(&report, style));
+                out!("{}", render_styled(&report, style));
                 if let Some((expect, ok, shown)) = &reproduced {
-                    println!("{}", expectation_line(&expect.kind, *ok, shown));
+                    outln!("{}", expectation_line(&expect.kind, *ok, shown));
                 }
             }
             if let Some(target) = &target {
@@ -192,7 +200,7 @@ pub fn execute(command: Command) -> i32 {
         }
         Command::ReportCheck { dir } => match check_report(&dir) {
             Ok(checked) => {
-                println!(
+                outln!(
                     "ok: {}: scenario {}, seed {}, verdict {}; {} trace lines, {} history lines",
                     dir.display(),
                     checked.summary.scenario,
@@ -212,9 +220,9 @@ pub fn execute(command: Command) -> i32 {
             let scenario = scenario::find(scenario).expect("parsed names exist");
             let report = run_seed(seed, scenario, true);
             for line in &report.trace_lines {
-                println!("{line}");
+                outln!("{line}");
             }
-            println!("trace hash {:016x}", report.trace_hash);
+            outln!("trace hash {:016x}", report.trace_hash);
             exit_code(&report.verdict)
         }
         Command::Sweep {
@@ -243,9 +251,9 @@ pub fn execute(command: Command) -> i32 {
             let mut progress = bench::StderrProgress::new(std::io::stderr().is_terminal());
             let figures = bench::run(seeds, &mut progress).figures();
             if json {
-                print!("{}", bench::render_json(&figures));
+                out!("{}", bench::render_json(&figures));
             } else {
-                print!("{}", bench::render_text(&figures));
+                out!("{}", bench::render_text(&figures));
             }
             EXIT_OK
         }
@@ -303,9 +311,9 @@ fn execute_sweep(sweep: &Sweep, json: bool, report_dir: Option<&Path>) -> i32 {
     let summary = sweep::run(sweep, &mut |tally| progress.update(tally));
     progress.finish(&summary);
     if json {
-        print!("{}", sweep::render_json(&summary));
+        out!("{}", sweep::render_json(&summary));
     } else {
-        print!("{}", sweep::render_text(&summary));
+        out!("{}", sweep::render_text(&summary));
     }
     if let Some(dir) = report_dir {
         // Reports go to stderr's side, so `--json` output stays one JSON object.
@@ -333,9 +341,9 @@ fn execute_merge(files: &[String], json: bool) -> i32 {
         eprintln!("warning: {warning}");
     }
     if json {
-        print!("{}", merge::render_json(&merged));
+        out!("{}", merge::render_json(&merged));
     } else {
-        print!("{}", merge::render_text(&merged));
+        out!("{}", merge::render_text(&merged));
     }
     verdict_kind_exit_code(merged.worst())
 }

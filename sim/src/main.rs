@@ -1,6 +1,6 @@
 //! The `kafkasim` binary: see `kafkasim --help`.
 
-use kafkasim_sim::cli::{execute, parse, EXIT_USAGE};
+use kafkasim_sim::cli::{execute, finish_stdout, parse, EXIT_USAGE};
 
 // A simulation allocates and frees small values (messages, records, events) at
 // a high rate; mimalloc does that faster than the system allocator. Nothing in
@@ -16,5 +16,5 @@ fn main() {
             EXIT_USAGE
         }
     };
-    std::process::exit(code);
+    std::process::exit(finish_stdout(code));
 }

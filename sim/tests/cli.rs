@@ -193,6 +193,50 @@ fn help_texts_are_pinned() {
     );
 }
 
+/// `kafkasim ARGS` with stdout set to `stdout`; stderr is captured.
+fn kafkasim_with_stdout(args: &[&str], stdout: std::process::Stdio) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_kafkasim"))
+        .args(args)
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts")
+}
+
+#[test]
+fn a_reader_that_leaves_early_ends_the_output_quietly_with_the_run_s_exit_code() {
+    use std::io::BufRead as _;
+    // A replay prints megabytes, far more than a pipe holds: the reader leaves
+    // while kafkasim is still writing.
+    let mut child = kafkasim_with_stdout(&["replay", "--seed", "1"], std::process::Stdio::piped());
+    let mut reader = std::io::BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let mut first = String::new();
+    reader.read_line(&mut first).expect("a first line");
+    assert!(first.contains(" recv "), "{first}");
+    drop(reader);
+    let output = child.wait_with_output().expect("kafkasim ends");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "", "no panic, no message");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_stdout_that_cannot_be_written_is_exit_code_2_with_one_line() {
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full opens");
+    let child = kafkasim_with_stdout(
+        &["run", "--seed", "1", "--scenario", "quickstart", "--json"],
+        full.into(),
+    );
+    let output = child.wait_with_output().expect("kafkasim ends");
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: cannot write to stdout: "), "{err}");
+}
+
 // ---- sweep ---------------------------------------------------------------------------
 
 /// The lines of a text summary that start with `prefix`, without it.

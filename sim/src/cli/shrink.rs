@@ -1,5 +1,6 @@
 //! `kafkasim shrink`: carrying it out (its flags are in `args.rs`).
 
+use super::stdout::out;
 use super::{EXIT_OK, EXIT_USAGE};
 use crate::scenario;
 use crate::shrink::{shrink, Request};
@@ -35,7 +36,7 @@ pub(super) fn execute_shrink(args: ShrinkArgs) -> i32 {
     };
     let text = shrunk.scenario_file(args.scenario, args.seed);
     match &args.out {
-        None => print!("{text}"),
+        None => out!("{text}"),
         Some(path) => {
             if let Err(e) = std::fs::write(path, &text) {
                 eprintln!("error: cannot write {path}: {e}");
