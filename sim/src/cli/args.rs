@@ -30,7 +30,8 @@ macro_rules! exit_codes {
     name = "kafkasim",
     bin_name = "kafkasim",
     term_width = HELP_WIDTH,
-    disable_version_flag = true,
+    // `kafkasim` alone prints this page, as `--help` does, with exit code 0
+    // (`parse::asks_for_help`).
     subcommand_required = true,
     arg_required_else_help = true,
     after_help = concat!(
