@@ -1,6 +1,6 @@
 //! The `kafkasim` binary: see `kafkasim --help`.
 
-use kafkasim_sim::cli::{execute, parse, EXIT_USAGE};
+use kafkasim_sim::cli::{execute, finish_stdout, parse, EXIT_USAGE};
 
 // A simulation allocates and frees small values (messages, records, events) at
 // a high rate; mimalloc does that faster than the system allocator. Nothing in
@@ -9,13 +9,12 @@ use kafkasim_sim::cli::{execute, parse, EXIT_USAGE};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = match parse(&args) {
+    let code = match parse(std::env::args_os().skip(1)) {
         Ok(command) => execute(command),
         Err(error) => {
             eprintln!("error: {}", error.0);
             EXIT_USAGE
         }
     };
-    std::process::exit(code);
+    std::process::exit(finish_stdout(code));
 }

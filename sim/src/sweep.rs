@@ -51,7 +51,7 @@ impl SeedRange {
             },
             None => return Err(syntax()),
         };
-        let number = |s: &str| s.parse::<u64>().map_err(|_| syntax());
+        let number = |s: &str| digits(s).ok_or_else(syntax);
         let start = number(first)?;
         let end = match (number(last)?, inclusive) {
             (last, true) => last.checked_add(1).ok_or_else(|| {
@@ -86,13 +86,22 @@ impl Shard {
     pub fn parse(text: &str) -> Result<Shard, String> {
         let bad = || format!("--shard must look like I/N with 1 <= I <= N, got '{text}'");
         let (index, count) = text.split_once('/').ok_or_else(bad)?;
-        let index = index.parse::<u64>().map_err(|_| bad())?;
-        let count = count.parse::<u64>().map_err(|_| bad())?;
+        let index = digits(index).ok_or_else(bad)?;
+        let count = digits(count).ok_or_else(bad)?;
         if index == 0 || index > count {
             return Err(bad());
         }
         Ok(Shard { index, count })
     }
+}
+
+/// A number written in digits alone, as every number on the command line is:
+/// `u64::from_str` would also take a leading `+` (`--seeds +1..5`).
+fn digits(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 impl fmt::Display for Shard {

@@ -56,19 +56,23 @@ fn without_a_seed_run_picks_one_and_prints_how_to_replay_it() {
 
 #[test]
 fn bad_input_gives_one_line_and_exit_code_2() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (
             &["run", "--seed", "seven"],
-            "--seed must be a non-negative whole number, got 'seven'",
+            "--seed must be a whole number, digits only, got 'seven'",
+        ),
+        (
+            &["run", "--seed", "+5"],
+            "--seed must be a whole number, digits only, got '+5'",
         ),
         (
             &["run", "--scenario", "nope"],
             "unknown scenario 'nope'; built-in scenarios: replicated, quickstart",
         ),
         (&["run", "--verbose"], "unknown option '--verbose'"),
-        (&["run", "--seed"], "--seed needs a value"),
+        (&["run", "--seed"], "--seed <N> needs a value"),
         (&["launch"], "no such command 'launch'"),
-        (&["replay"], "replay needs --seed N"),
+        (&["replay"], "replay needs --seed <N>"),
     ];
     for (args, message) in cases {
         let output = kafkasim(args);
@@ -77,6 +81,75 @@ fn bad_input_gives_one_line_and_exit_code_2() {
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(err.contains(message), "{args:?}: {err}");
         assert!(stdout(&output).is_empty(), "{args:?}");
+    }
+}
+
+/// Runs `kafkasim ARGS`, which must refuse them: exit code 2, one line on
+/// stderr containing `message`, nothing on stdout.
+fn refused<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S], message: &str) {
+    let output = kafkasim(args);
+    assert_eq!(output.status.code(), Some(2), "{args:?}");
+    let err = stderr(&output);
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    assert!(err.contains(message), "{args:?}: {err}");
+    assert!(stdout(&output).is_empty(), "{args:?}");
+}
+
+#[test]
+fn a_flag_given_twice_is_refused_rather_than_the_last_one_winning() {
+    refused(
+        &["run", "--seed", "1", "--seed", "2"],
+        "--seed <N> is given more than once",
+    );
+    refused(
+        &["sweep", "--seeds", "1..3", "--json", "--json"],
+        "--json is given more than once",
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn an_argument_that_is_not_utf8_is_refused_without_a_panic() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let bad = std::ffi::OsStr::from_bytes(b"out\xff");
+    refused(
+        &[
+            std::ffi::OsStr::new("run"),
+            std::ffi::OsStr::new("--report"),
+            bad,
+        ],
+        "is not valid UTF-8",
+    );
+    refused(&[std::ffi::OsStr::new("merge"), bad], "is not valid UTF-8");
+}
+
+#[test]
+fn a_scenario_path_that_is_not_a_regular_file_is_refused_as_such() {
+    refused(
+        &["run", "--scenario", "scenarios"],
+        "--scenario scenarios is a directory, not a regular file",
+    );
+    #[cfg(unix)]
+    {
+        refused(
+            &["run", "--scenario", "/dev/null"],
+            "--scenario /dev/null is a device, not a regular file",
+        );
+        // A FIFO nobody writes to: opening it to read would wait forever.
+        let fifo = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-scenario.fifo");
+        let _ = std::fs::remove_file(&fifo);
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(
+            made.expect("mkfifo runs").success(),
+            "mkfifo {}",
+            fifo.display()
+        );
+        let fifo_path = fifo.to_str().expect("a UTF-8 path");
+        refused(
+            &["sweep", "--seeds", "1..2", "--scenario", fifo_path],
+            "is a FIFO (named pipe), not a regular file",
+        );
+        std::fs::remove_file(&fifo).expect("the FIFO is removed");
     }
 }
 
@@ -114,6 +187,54 @@ fn help_texts_are_pinned() {
     insta::assert_snapshot!("sweep_help", stdout(&kafkasim(&["sweep", "--help"])));
     insta::assert_snapshot!("shrink_help", stdout(&kafkasim(&["shrink", "--help"])));
     insta::assert_snapshot!("scenarios", stdout(&kafkasim(&["scenarios"])));
+    insta::assert_snapshot!(
+        "report_check_help",
+        stdout(&kafkasim(&["report-check", "--help"]))
+    );
+}
+
+/// `kafkasim ARGS` with stdout set to `stdout`; stderr is captured.
+fn kafkasim_with_stdout(args: &[&str], stdout: std::process::Stdio) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_kafkasim"))
+        .args(args)
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts")
+}
+
+#[test]
+fn a_reader_that_leaves_early_ends_the_output_quietly_with_the_run_s_exit_code() {
+    use std::io::BufRead as _;
+    // A replay prints megabytes, far more than a pipe holds: the reader leaves
+    // while kafkasim is still writing.
+    let mut child = kafkasim_with_stdout(&["replay", "--seed", "1"], std::process::Stdio::piped());
+    let mut reader = std::io::BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let mut first = String::new();
+    reader.read_line(&mut first).expect("a first line");
+    assert!(first.contains(" recv "), "{first}");
+    drop(reader);
+    let output = child.wait_with_output().expect("kafkasim ends");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "", "no panic, no message");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_stdout_that_cannot_be_written_is_exit_code_2_with_one_line() {
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full opens");
+    let child = kafkasim_with_stdout(
+        &["run", "--seed", "1", "--scenario", "quickstart", "--json"],
+        full.into(),
+    );
+    let output = child.wait_with_output().expect("kafkasim ends");
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: cannot write to stdout: "), "{err}");
 }
 
 // ---- sweep ---------------------------------------------------------------------------
@@ -244,8 +365,8 @@ fn the_shards_of_a_sweep_together_run_the_whole_range_once() {
 
 #[test]
 fn bad_sweep_input_gives_one_line_and_exit_code_2() {
-    let cases: [(&[&str], &str); 9] = [
-        (&["sweep"], "sweep needs --seeds A..B"),
+    let cases: [(&[&str], &str); 10] = [
+        (&["sweep"], "sweep needs --seeds <A..B>"),
         (
             &["sweep", "--seeds", "1-5"],
             "--seeds must look like A..B or A..=B",
@@ -257,7 +378,11 @@ fn bad_sweep_input_gives_one_line_and_exit_code_2() {
         ),
         (
             &["sweep", "--seeds", "1..4", "--jobs", "0"],
-            "--jobs must be at least 1",
+            "--jobs must be a whole number from 1 to 256",
+        ),
+        (
+            &["sweep", "--seeds", "1..4", "--jobs", "257"],
+            "--jobs must be a whole number from 1 to 256",
         ),
         (
             &["sweep", "--seeds", "1..4", "--shard", "0/3"],

@@ -202,7 +202,7 @@ fn a_file_that_is_not_a_summary_is_refused_with_its_name_and_exit_code_2() {
 #[test]
 fn bad_merge_input_gives_one_line_and_exit_code_2() {
     let cases: [(&[&str], &str); 3] = [
-        (&["merge"], "merge needs at least one FILE"),
+        (&["merge"], "merge needs <FILE>..."),
         (&["merge", "a.json", "--all"], "unknown option '--all'"),
         (&["merge", "--json=yes", "a.json"], "--json takes no value"),
     ];

@@ -563,7 +563,7 @@ fn report_check_has_its_help() {
     ] {
         let output = kafkasim(args);
         assert_eq!(output.status.code(), Some(0));
-        assert!(stdout(&output).contains("Usage: kafkasim report-check DIR"));
+        assert!(stdout(&output).contains("Usage: kafkasim report-check <DIR>"));
     }
 }
 

@@ -94,7 +94,8 @@ fn the_scenarios_help_is_pinned() {
 /// for the command's `--help`.
 #[test]
 fn every_way_of_asking_for_help_prints_the_same_text() {
-    let same: [(&[&str], &[&str]); 7] = [
+    let same: [(&[&str], &[&str]); 8] = [
+        (&[], &["--help"]),
         (&["-h"], &["--help"]),
         (&["help"], &["--help"]),
         (&["help", "run"], &["run", "--help"]),

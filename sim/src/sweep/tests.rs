@@ -22,7 +22,7 @@ fn a_range_is_half_open_or_inclusive_with_an_equals_sign() {
 fn bad_empty_reversed_and_overflowing_ranges_are_refused_in_one_line() {
     for bad in [
         "", "5", "1-5", "a..b", "..5", "5..", "1...5", "1..=2..3", "-1..3", "1 ..3", "10..3",
-        "3..3", "3..=2",
+        "3..3", "3..=2", "+1..3", "1..+3", "1..=+3",
     ] {
         let err = SeedRange::parse(bad).expect_err(bad);
         assert!(
@@ -40,7 +40,7 @@ fn a_shard_counts_from_one_up_to_its_count() {
     assert_eq!(Shard::parse("1/1"), Ok(Shard { index: 1, count: 1 }));
     assert_eq!(Shard::parse("3/3"), Ok(Shard { index: 3, count: 3 }));
     for bad in [
-        "0/3", "4/3", "x/y", "1/0", "0/0", "1", "1/2/3", "/3", "-1/3",
+        "0/3", "4/3", "x/y", "1/0", "0/0", "1", "1/2/3", "/3", "-1/3", "+1/3", "1/+3",
     ] {
         let err = Shard::parse(bad).expect_err(bad);
         assert!(

@@ -1,0 +1,265 @@
+//! The command line as clap sees it: every command, flag and help text.
+//!
+//! clap's derive turns these types into the parser and the `--help` pages: a
+//! doc comment is the help of what it documents, `after_help` holds the notes a
+//! page ends with. They are only the shape of what was typed; `parse.rs` turns
+//! them into a `Command`, checking what involves more than one flag.
+
+use super::values;
+use crate::bench;
+use crate::sweep::{SeedRange, Shard};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// The width help is wrapped to, whatever the terminal, so a page reads the same
+/// everywhere and the snapshot tests can pin it: wide enough to keep each line
+/// of the command list whole, narrow enough for prose.
+const HELP_WIDTH: usize = 90;
+
+/// The exit codes of the commands that run seeds, as a literal for `concat!`.
+macro_rules! exit_codes {
+    () => {
+        "Exit codes: 0 ok, 1 correctness failure, 2 usage error (also: a report that \
+         cannot be written or read), 3 liveness failure, 4 crash."
+    };
+}
+
+/// kafkasim: Apache Kafka in a deterministic network simulator
+#[derive(Debug, Parser)]
+#[command(
+    name = "kafkasim",
+    bin_name = "kafkasim",
+    term_width = HELP_WIDTH,
+    // `kafkasim` alone prints this page, as `--help` does, with exit code 0
+    // (`parse::asks_for_help`).
+    subcommand_required = true,
+    arg_required_else_help = true,
+    after_help = concat!(
+        "The same seed always gives the same run, byte for byte.\n",
+        "Run `kafkasim <COMMAND> --help` for a command's options.\n\n",
+        exit_codes!()
+    )
+)]
+pub(super) struct Cli {
+    #[command(subcommand)]
+    pub command: Sub,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum Sub {
+    Run(RunFlags),
+    Replay(ReplayFlags),
+    Sweep(SweepFlags),
+    Shrink(ShrinkFlags),
+    Merge(MergeFlags),
+    Bench(BenchFlags),
+    /// List the built-in scenarios
+    #[command(after_help = "Exit code 0.")]
+    Scenarios,
+    ReportCheck(ReportCheckFlags),
+}
+
+/// Run a scenario with a seed; print its timeline and a trace hash
+#[derive(Debug, Args)]
+#[command(after_help = concat!(
+    "On a terminal the timeline is coloured (unless NO_COLOR is set); piped, it is \
+     plain text.\n\n",
+    exit_codes!()
+))]
+pub(super) struct RunFlags {
+    /// The simulation seed. Without it, a scenario file's own seed (its `expect`)
+    /// is used, or one is picked and the command that replays it is printed
+    #[arg(long, value_name = "N", value_parser = values::seed)]
+    #[arg(allow_negative_numbers = true)]
+    pub seed: Option<u64>,
+    /// A built-in scenario (see `kafkasim scenarios`), or a scenario file such as
+    /// sim/scenarios/standard.toml
+    #[arg(long, value_name = "NAME|FILE.toml", default_value = "replicated")]
+    #[arg(value_parser = values::scenario)]
+    pub scenario: &'static str,
+    /// Print the run as one JSON object on one line instead of text: seed,
+    /// scenario, verdict {kind, reason, exit_code}, trace_hash, messages, goals,
+    /// allowed_anomalies, checks, partitions, expect, replay (other notes go to
+    /// stderr)
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a report of the run into DIR: index.html (open it in a
+    /// browser, no network needed), trace.jsonl, history.jsonl and summary.json.
+    /// DIR must be empty or new
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Write the report into DIR even if it holds files (only with --report)
+    #[arg(long)]
+    pub force: bool,
+    /// For workloads (standard, replicated, groups, scenario files): run the
+    /// safety phase for S seconds, 1 to 3600, instead of the scenario's own (a
+    /// longer, larger run)
+    #[arg(long, value_name = "S", value_parser = values::safety_phase_s)]
+    #[arg(allow_negative_numbers = true)]
+    pub safety_phase_s: Option<u64>,
+}
+
+/// Run a seed and print its full trace, message by message
+#[derive(Debug, Args)]
+#[command(after_help = exit_codes!())]
+pub(super) struct ReplayFlags {
+    /// The simulation seed to replay
+    #[arg(long, value_name = "N", value_parser = values::seed)]
+    #[arg(allow_negative_numbers = true)]
+    pub seed: u64,
+    /// A built-in scenario, or a scenario file
+    #[arg(long, value_name = "NAME|FILE.toml", default_value = "replicated")]
+    #[arg(value_parser = values::scenario)]
+    pub scenario: &'static str,
+}
+
+/// Run many seeds of a scenario; print one summary
+#[derive(Debug, Args)]
+#[command(after_help = concat!(
+    "The summary goes to stdout: verdict counts, how many runs showed each kind of \
+     allowed anomaly, how many reached each \"sometimes\" goal (a leader changed, an \
+     ISR changed, a rebalance completed, ...), and the first failing seeds with the \
+     command that replays each. Progress goes to stderr.\n\n",
+    "JSON fields: scenario; seeds {start, end} (half-open); shard {index, count} or \
+     null; seeds_run; verdicts {ok, correctness, liveness, crash}; worst_verdict; \
+     allowed_anomalies {kind: runs showing it}; goals {goal: runs reaching it}; \
+     first_failing [{seed, verdict, reason, replay}] (at most 10); runs [{seed, \
+     verdict, trace_hash, allowed_anomalies}] sorted by seed; timing {jobs, \
+     wall_time_s, seeds_per_s}, the only fields that differ between two sweeps of \
+     the same seeds.\n\n",
+    "The exit code is the worst verdict seen: 4 crash, 3 liveness, 1 correctness, \
+     0 ok; 2 is a usage error (also: a report that cannot be written)."
+))]
+pub(super) struct SweepFlags {
+    /// The seeds to run: A..B is A up to B-1, A..=B includes B
+    #[arg(long, value_name = "A..B", value_parser = SeedRange::parse)]
+    pub seeds: SeedRange,
+    /// A built-in scenario (see `kafkasim scenarios`), or a scenario file
+    #[arg(long, value_name = "NAME|FILE.toml", default_value = "replicated")]
+    #[arg(value_parser = values::scenario)]
+    pub scenario: &'static str,
+    /// How many seeds run at once, 1 to 256 (default: the number of cores).
+    /// Results never depend on it: they are reported in seed order
+    #[arg(long, value_name = "N", value_parser = values::jobs)]
+    #[arg(allow_negative_numbers = true)]
+    pub jobs: Option<usize>,
+    /// Run only the I-th of N slices of the range (1 <= I <= N): the seeds s with
+    /// (s - A) % N == I - 1. Shards 1/N to N/N cover the range exactly once, so N
+    /// machines can split one sweep; `kafkasim merge` joins their --json
+    /// summaries into one
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// Print one JSON object (on one line) instead of the text summary
+    #[arg(long)]
+    pub json: bool,
+    /// Write a report of each failing seed into DIR/seed-N (see `kafkasim run
+    /// --help`); DIR must be empty or new
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Write the reports into DIR even if it holds files (only with --report)
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Reduce a failing seed to a minimal scenario file
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The seed's drawn faults are written out as a schedule, then faults are dropped \
+and shortened, the safety phase cut, producers, consumers and partitions \
+removed, one step at a time, keeping each step that still shows the kind with \
+the same seed. Each step tried is printed on stderr. The result is a scenario \
+file that names its seed and kind (`expect`), with a comment on each remaining \
+fault; `kafkasim run --scenario FILE` replays it and says whether it still \
+reproduces.
+
+Exit codes: 0 shrunk; 2 bad input, or a seed that does not show the kind.")]
+pub(super) struct ShrinkFlags {
+    /// The failing seed
+    #[arg(long, value_name = "N", value_parser = values::seed)]
+    #[arg(allow_negative_numbers = true)]
+    pub seed: u64,
+    /// `standard` or a scenario file; scenarios written as code cannot be shrunk
+    #[arg(long, value_name = "NAME|FILE.toml", default_value = "standard")]
+    #[arg(value_parser = values::scenario)]
+    pub scenario: &'static str,
+    /// The anomaly kind to keep (lost-write, divergent-replicas, processed-again,
+    /// ...); default: the first kind that fails the run. An allowed kind can be
+    /// shrunk toward too
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+    /// Stop after N runs with the smallest so far
+    #[arg(long, value_name = "N", default_value_t = crate::shrink::MAX_RUNS_DEFAULT)]
+    #[arg(value_parser = values::max_runs, allow_negative_numbers = true)]
+    pub max_runs: usize,
+    /// Write the minimal scenario file there (default: stdout)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<String>,
+}
+
+/// Merge the JSON summaries of several sweeps (e.g. of shards) into one
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The merge is the summary one sweep of all the files' seeds would print, but for \
+its timing. The files must be of the same scenario and must not share a seed; \
+otherwise nothing is printed and the error names the files. The merged range \
+goes from the lowest start to the highest end of the files' ranges; seeds of \
+it that no file ran are listed in a warning on stderr, and the merge goes on.
+
+Timing is summed: wall_time_s and jobs are the sums over the files (the real \
+time all the sweeps took one after the other), and seeds_per_s is the seeds run \
+over that summed time. The merged shard is null.
+
+Exit code: the worst merged verdict, as for `sweep` (4 crash, 3 liveness, \
+1 correctness, 0 ok); 2 when a file cannot be read or merged.")]
+pub(super) struct MergeFlags {
+    /// Summaries written by `kafkasim sweep --json`, e.g. of the shards 1/N to
+    /// N/N of one range, or earlier merges
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<String>,
+    /// Print the merged summary as one JSON object, in the shape `sweep --json`
+    /// prints (so merges can be merged again)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Measure how fast the standard scenario runs, against madsim alone
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Runs the seeds with 1 job, then with 2 jobs, then a baseline: for each seed, as \
+many messages as its run delivered, exchanged as requests and responses between \
+two simulated machines over madsim's connections, with nothing else running. \
+Reports wall time per seed (mean, min, max), seeds/s with 1 and 2 jobs, \
+simulated time per wall time, messages per wall-second, the model's wall time \
+per message over the baseline's, the peak memory of the process (VmHWM), and \
+whether each target is met: simulated/wall >= 1000x with 1 job; the model at \
+most 2x the baseline per message; 2 jobs at least 1.7x the seeds/s of 1 job.
+
+Build with --release for figures worth reading. Progress goes to stderr. Wall \
+times depend on the machine and its load (printed).
+
+Exit code 0; 2 for a usage error.")]
+pub(super) struct BenchFlags {
+    /// The seeds of the standard scenario to run (A..B is A up to B-1, A..=B
+    /// includes B)
+    #[arg(long, value_name = "A..B", default_value_t = bench::DEFAULT_SEEDS)]
+    #[arg(value_parser = SeedRange::parse)]
+    pub seeds: SeedRange,
+    /// Print the figures as one JSON object instead of the text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Read a run report back and check its files
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Checks DIR/summary.json, every line of DIR/trace.jsonl and DIR/history.jsonl \
+against the shapes the book's \"Reading a report\" chapter documents, and that \
+DIR/index.html embeds the data. The first problem is printed with its file and \
+line (e.g. `trace.jsonl line 17: ...`).
+
+Exit codes: 0 the report checks out; 2 a problem, or a usage error.")]
+pub(super) struct ReportCheckFlags {
+    /// The report directory, as written by `kafkasim run --report DIR`
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
