@@ -9,6 +9,7 @@
 //!
 //! - [`ids`]: broker ids, node ids, topic-partitions, offsets.
 //! - [`record`]: records and record batches.
+//! - [`append_file`]: an append-only file that knows how much of it is flushed.
 //! - [`disk`]: a node's disk, which knows what was flushed (power loss vs crash).
 //! - [`log`]: the partition log: offsets, log end offset, high watermark.
 //! - [`producer_state`]: idempotent producers' sequences a replica remembers.
@@ -29,6 +30,7 @@
 //! quorum, one log segment per partition, and Rust values instead of Kafka's binary
 //! wire format.
 
+pub mod append_file;
 pub mod broker;
 pub mod client;
 pub mod config;
