@@ -24,6 +24,9 @@
 //! - [`partitioner`]: Kafka's murmur2 key partitioner, sticky and round-robin.
 //! - [`group`]: consumer groups: coordinator, assignors, `__consumer_offsets`.
 //! - [`client`]: the protocol cores of Admin, Producer and Consumer.
+//! - [`testing`]: a deterministic in-memory network that runs the real nodes for
+//!   tests, with no simulator: the clock, delivery order and faults in the test's
+//!   hands.
 //!
 //! Where teaching won over realism the module says so, and says what real Kafka
 //! does instead. The largest simplifications: one controller instead of a KRaft
@@ -47,5 +50,6 @@ pub mod partitioner;
 pub mod producer_state;
 pub mod protocol;
 pub mod record;
+pub mod testing;
 
 pub use ids::{BrokerId, NodeId, Offset, TopicPartition};
