@@ -1,8 +1,9 @@
 //! Replication properties of the real broker and controller state machines,
 //! driven directly with messages through random schedules.
 //!
-//! A small in-memory network carries the messages of one controller and three
-//! brokers (no madsim: every node is the plain sans-IO state machine). Each case
+//! The shared test network (`kafkasim::testing`) carries the messages of one
+//! controller and three brokers (no madsim: every node is the plain sans-IO state
+//! machine). Each case
 //! creates topic `orders` (one partition, replication factor 2 or 3, a random
 //! `min.insync.replicas`) and runs a random list of steps: produces (`acks=1` or
 //! `acks=all`, to the leader or to any broker), consumer reads, deliveries of one
@@ -46,26 +47,23 @@
 //! broker_properties` searches deeper. Failing cases are saved to
 //! `tests/broker_properties.proptest-regressions` and replayed first on every run.
 
-use kafkasim::broker::Broker;
-use kafkasim::config::{BrokerConfig, ControllerConfig, Truncation};
-use kafkasim::controller::Controller;
-use kafkasim::disk::{CrashKind, Disk};
+use kafkasim::config::{BrokerConfig, Truncation};
+use kafkasim::disk::CrashKind;
 use kafkasim::error::ErrorCode;
 use kafkasim::event::ClusterEvent;
 use kafkasim::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId, Offset, TopicPartition};
+use kafkasim::log::Log;
 use kafkasim::metadata::PartitionInfo;
-use kafkasim::node::{Effect, Node, Peer};
 use kafkasim::protocol::*;
 use kafkasim::record::RecordBatch;
+use kafkasim::testing::{Cluster, Delivery, Envelope, Observer, Server};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 const BROKERS: BrokerId = 3;
 const TOPIC: &str = "orders";
 const CLIENT: NodeId = NodeId::Client(1);
-/// Deliveries and ticks one instant may take before the network calls it a livelock.
-const STEPS_PER_INSTANT_MAX: usize = 100_000;
 /// How long the cluster gets to settle once every fault is healed.
 const FINAL_SETTLE_MS: u64 = 60_000;
 
@@ -199,14 +197,7 @@ fn topic() -> impl Strategy<Value = (i16, i32)> {
     (2..=3i16).prop_flat_map(|rf| (Just(rf), 1..=rf as i32))
 }
 
-// ---- The network ----------------------------------------------------------------------
-
-/// A message on its way, with the connection it travels on.
-struct Envelope {
-    to: NodeId,
-    from: Peer,
-    message: Message,
-}
+// ---- The cluster and what the properties remember ----------------------------------------
 
 /// What a request asked, kept until its answer comes.
 #[derive(Debug, Clone)]
@@ -225,22 +216,7 @@ enum Asked {
 /// A record as the properties compare it: its value and the epoch that wrote it.
 type Entry = (String, LeaderEpoch);
 
-fn connection_id(opener: NodeId, acceptor: NodeId) -> u64 {
-    fn number(node: NodeId) -> u64 {
-        match node {
-            NodeId::Controller => 0,
-            NodeId::Broker(id) => id as u64,
-            NodeId::Client(id) => 900 + id as u64,
-        }
-    }
-    number(opener) * 1_000 + number(acceptor)
-}
-
-fn unordered(a: NodeId, b: NodeId) -> (NodeId, NodeId) {
-    (a.min(b), a.max(b))
-}
-
-fn entries(log: &kafkasim::log::Log) -> Vec<Entry> {
+fn entries(log: &Log) -> Vec<Entry> {
     log.batches()
         .iter()
         .flat_map(|b| {
@@ -251,28 +227,25 @@ fn entries(log: &kafkasim::log::Log) -> Vec<Entry> {
         .collect()
 }
 
-type AnyNode = dyn Node<Event = ClusterEvent>;
-
+/// The cluster under test, on the shared test network, with the checker that
+/// watches every handler and every delivery.
 struct Net {
-    rules: Rules,
-    now_ms: u64,
-    controller: Controller,
-    brokers: BTreeMap<BrokerId, Broker>,
-    /// Disks of crashed brokers, waiting for a restart.
-    crashed: BTreeMap<BrokerId, Disk>,
-    queue: VecDeque<Envelope>,
-    /// Links that stall every message until healed.
-    cuts: BTreeSet<(NodeId, NodeId)>,
-    ticked_at_ms: BTreeMap<NodeId, u64>,
+    cluster: Cluster,
+    checker: Checker,
+    next_value: usize,
+}
+
+/// What the properties remember, checked after every message and every timer.
+struct Checker {
     /// Requests delivered and not answered yet: (requester, responder, id).
     asked: BTreeMap<(NodeId, NodeId, CorrelationId), Asked>,
-    next_correlation_id: CorrelationId,
-    next_value: usize,
-    // What the properties remember.
     /// The committed prefix: every record ever below some replica's HW.
     committed: Vec<Entry>,
     /// The epoch each running broker acts as leader in, from its events.
     acting_leader: BTreeMap<BrokerId, LeaderEpoch>,
+    /// The log of the broker about to handle something, as (entries, HW): what
+    /// a truncation is checked against.
+    before: Option<(Vec<Entry>, Offset)>,
     reached: Reached,
     /// Off for schedules that break the properties on purpose and look at the
     /// outcome themselves.
@@ -313,6 +286,20 @@ impl Reached {
 
 type Checked = Result<(), String>;
 
+/// `orders-0` as the controller has it.
+fn partition(cluster: &Cluster) -> Option<PartitionInfo> {
+    cluster.controller().image().partition(&orders_0()).cloned()
+}
+
+/// A broker's log of `orders-0`: a running broker's, else what a crashed
+/// broker's disk kept.
+fn log_of(cluster: &Cluster, broker: BrokerId) -> Option<&Log> {
+    match cluster.broker(broker) {
+        Some(b) => b.log(&orders_0()),
+        None => cluster.crashed_disk(broker)?.logs.get(&orders_0()),
+    }
+}
+
 impl Net {
     fn broker_config(rules: Rules, id: BrokerId) -> BrokerConfig {
         let mut config = BrokerConfig::new(id);
@@ -327,29 +314,12 @@ impl Net {
         replication_factor: i16,
         min_insync_replicas: i32,
     ) -> Result<Self, String> {
+        let configs = (1..=BROKERS).map(|id| Net::broker_config(rules, id));
         let mut net = Net {
-            rules,
-            now_ms: 0,
-            controller: Controller::new(ControllerConfig::default(), Disk::default(), 0),
-            brokers: BTreeMap::new(),
-            crashed: BTreeMap::new(),
-            queue: VecDeque::new(),
-            cuts: BTreeSet::new(),
-            ticked_at_ms: BTreeMap::new(),
-            asked: BTreeMap::new(),
-            next_correlation_id: 0,
+            cluster: Cluster::start(configs.collect()),
+            checker: Checker::new(),
             next_value: 0,
-            committed: Vec::new(),
-            acting_leader: BTreeMap::new(),
-            reached: Reached::default(),
-            checking: true,
         };
-        for id in 1..=BROKERS {
-            let broker = Broker::new(Net::broker_config(rules, id), Disk::default(), 0);
-            net.brokers.insert(id, broker);
-            net.on_node(NodeId::Broker(id), |_, _| {})?;
-        }
-        net.settle()?;
         let create = Request::CreateTopics(CreateTopicsRequest {
             topics: vec![CreatableTopic {
                 name: TOPIC.into(),
@@ -364,7 +334,7 @@ impl Net {
             }],
             timeout_ms: 30_000,
         });
-        net.send(NodeId::Controller, create);
+        net.cluster.send(CLIENT, NodeId::Controller, create);
         net.advance_by(1_000)?;
         if net.partition().is_none() {
             return Err("orders-0 was not created".into());
@@ -372,227 +342,53 @@ impl Net {
         Ok(net)
     }
 
+    fn now_ms(&self) -> u64 {
+        self.cluster.now_ms()
+    }
+
     fn partition(&self) -> Option<PartitionInfo> {
-        self.controller.image().partition(&orders_0()).cloned()
+        partition(&self.cluster)
     }
 
-    // ---- Time ---------------------------------------------------------------------------
-
-    fn running_nodes(&self) -> Vec<NodeId> {
-        let brokers = self.brokers.keys().map(|&id| NodeId::Broker(id));
-        std::iter::once(NodeId::Controller).chain(brokers).collect()
-    }
-
-    fn node(&self, id: NodeId) -> Option<&AnyNode> {
-        match id {
-            NodeId::Controller => Some(&self.controller),
-            NodeId::Broker(b) => self.brokers.get(&b).map(|b| b as &AnyNode),
-            NodeId::Client(_) => None,
-        }
-    }
-
-    fn node_mut(&mut self, id: NodeId) -> Option<&mut AnyNode> {
-        match id {
-            NodeId::Controller => Some(&mut self.controller),
-            NodeId::Broker(b) => self.brokers.get_mut(&b).map(|b| b as &mut AnyNode),
-            NodeId::Client(_) => None,
-        }
-    }
-
-    /// When `id` wants its next tick; at most one tick per node and millisecond,
-    /// as the madsim driver does.
-    fn wake_ms(&self, id: NodeId) -> Option<u64> {
-        let deadline = self.node(id)?.next_deadline_ms()?;
-        if self.ticked_at_ms.get(&id) == Some(&self.now_ms) {
-            Some(deadline.max(self.now_ms + 1))
-        } else {
-            Some(deadline)
-        }
-    }
-
-    fn tick_due_nodes(&mut self) -> Result<bool, String> {
-        let now = self.now_ms;
-        let due: Vec<NodeId> = self
-            .running_nodes()
-            .into_iter()
-            .filter(|&id| self.wake_ms(id).is_some_and(|t| t <= now))
-            .collect();
-        for &id in &due {
-            self.ticked_at_ms.insert(id, now);
-            self.on_node(id, |node, now| node.on_tick(now))?;
-        }
-        Ok(!due.is_empty())
+    fn log_of(&self, broker: BrokerId) -> Option<&Log> {
+        log_of(&self.cluster, broker)
     }
 
     /// Delivers every deliverable message and runs every due timer at this instant.
     fn settle(&mut self) -> Checked {
-        for _ in 0..STEPS_PER_INSTANT_MAX {
-            if !self.deliver(None)? && !self.tick_due_nodes()? {
-                return Ok(());
-            }
-        }
-        Err(format!("the cluster never settled at {} ms", self.now_ms))
+        self.cluster.settle(&mut self.checker)
     }
 
     fn advance_by(&mut self, ms: u64) -> Checked {
-        let target = self.now_ms + ms;
-        self.settle()?;
-        loop {
-            let next = self
-                .running_nodes()
-                .into_iter()
-                .filter_map(|id| self.wake_ms(id))
-                .min();
-            match next {
-                Some(next) if next <= target => {
-                    self.now_ms = next.max(self.now_ms);
-                    self.settle()?;
-                }
-                _ => break,
-            }
-        }
-        self.now_ms = target;
-        self.settle()
-    }
-
-    // ---- Messages ------------------------------------------------------------------------
-
-    fn stalled(&self, envelope: &Envelope) -> bool {
-        self.cuts
-            .contains(&unordered(envelope.from.node, envelope.to))
-    }
-
-    /// Delivers one message: the oldest deliverable one (`None`), or the first
-    /// waiting on the `pick`-th connection that has a deliverable message. Order
-    /// within a connection is kept. False when nothing is deliverable.
-    fn deliver(&mut self, pick: Option<u8>) -> Result<bool, String> {
-        let mut heads: Vec<usize> = Vec::new();
-        let mut seen: BTreeSet<(NodeId, NodeId)> = BTreeSet::new();
-        for (i, envelope) in self.queue.iter().enumerate() {
-            if seen.insert((envelope.from.node, envelope.to)) && !self.stalled(envelope) {
-                heads.push(i);
-                if pick.is_none() {
-                    break;
-                }
-            }
-        }
-        let Some(&index) = heads.get(pick.map_or(0, |p| p as usize % heads.len().max(1))) else {
-            return Ok(false);
-        };
-        let Envelope { to, from, message } = self.queue.remove(index).expect("a head");
-        match &message {
-            Message::Request {
-                correlation_id,
-                request,
-            } => {
-                if let Some(asked) = asked(request) {
-                    self.asked.insert((from.node, to, *correlation_id), asked);
-                }
-            }
-            Message::Response {
-                correlation_id,
-                response,
-            } => {
-                let asked = self.asked.remove(&(to, from.node, *correlation_id));
-                if let Some(asked) = asked.filter(|_| self.checking) {
-                    self.check_answer(to, from.node, &asked, response)?;
-                }
-            }
-        }
-        if self.node(to).is_some() {
-            self.on_node(to, |n, now| n.on_message(now, from, message))?;
-        }
-        Ok(true)
-    }
-
-    /// Runs `act` on a running node, checks its invariants, queues what it sent and
-    /// checks the properties.
-    fn on_node(&mut self, id: NodeId, act: impl FnOnce(&mut AnyNode, u64)) -> Checked {
-        let now = self.now_ms;
-        let before = match id {
-            NodeId::Broker(b) => self.log_of(b).map(|l| (entries(l), l.high_watermark())),
-            _ => None,
-        };
-        let Some(node) = self.node_mut(id) else {
-            return Ok(());
-        };
-        act(node, now);
-        node.invariants();
-        let mut events = Vec::new();
-        for effect in node.take_effects() {
-            match effect {
-                Effect::Send { to, message } => self.queue.push_back(Envelope {
-                    to,
-                    from: Peer {
-                        node: id,
-                        connection: connection_id(id, to),
-                    },
-                    message,
-                }),
-                Effect::Reply { to, message } => self.queue.push_back(Envelope {
-                    to: to.node,
-                    from: Peer {
-                        node: id,
-                        connection: to.connection,
-                    },
-                    message,
-                }),
-                Effect::Emit(event) => events.push(event),
-            }
-        }
-        if !self.checking {
-            return Ok(());
-        }
-        for event in events {
-            self.on_event(&event, before.as_ref())?;
-        }
-        self.observe()
+        self.cluster.advance_by(ms, &mut self.checker)
     }
 
     fn send(&mut self, to: NodeId, request: Request) {
-        let correlation_id = self.next_correlation_id;
-        self.next_correlation_id += 1;
-        self.queue.push_back(Envelope {
-            to,
-            from: Peer {
-                node: CLIENT,
-                connection: connection_id(CLIENT, to),
-            },
-            message: Message::Request {
-                correlation_id,
-                request,
-            },
-        });
+        self.cluster.send(CLIENT, to, request);
     }
 
     // ---- Faults -----------------------------------------------------------------------------
 
+    /// Crashes `broker` if it runs. It stops acting as a leader at once, and
+    /// nothing asked of it or by it will be answered.
     fn crash(&mut self, broker: BrokerId, kind: CrashKind) -> Checked {
-        let me = NodeId::Broker(broker);
-        let Some(node) = self.brokers.remove(&broker) else {
+        if self.cluster.broker(broker).is_none() {
             return Ok(());
-        };
-        let mut disk = node.into_disk();
-        disk.crash(kind);
-        self.crashed.insert(broker, disk);
-        self.acting_leader.remove(&broker);
-        self.queue.retain(|e| e.to != me && e.from.node != me);
-        self.asked.retain(|(a, b, _), _| *a != me && *b != me);
-        self.ticked_at_ms.remove(&me);
-        for other in self.running_nodes() {
-            self.on_node(other, |node, now| node.on_disconnect(now, me))?;
         }
-        Ok(())
+        let me = NodeId::Broker(broker);
+        self.checker.acting_leader.remove(&broker);
+        self.checker
+            .asked
+            .retain(|(a, b, _), _| *a != me && *b != me);
+        self.cluster.crash_broker(broker, kind, &mut self.checker)
     }
 
+    /// Restarts `broker` if it crashed.
     fn restart(&mut self, broker: BrokerId) -> Checked {
-        let Some(disk) = self.crashed.remove(&broker) else {
+        if self.cluster.crashed_disk(broker).is_none() {
             return Ok(());
-        };
-        let config = Net::broker_config(self.rules, broker);
-        self.brokers
-            .insert(broker, Broker::new(config, disk, self.now_ms));
-        self.on_node(NodeId::Broker(broker), |_, _| {})
+        }
+        self.cluster.restart_broker(broker, &mut self.checker)
     }
 
     // ---- Who is who -------------------------------------------------------------------------
@@ -600,24 +396,17 @@ impl Net {
     fn resolve(&self, who: Who) -> Option<BrokerId> {
         let p = self.partition()?;
         match who {
-            Who::Leader => p.leader.filter(|l| self.brokers.contains_key(l)),
+            Who::Leader => p.leader.filter(|&l| self.cluster.broker(l).is_some()),
             Who::Follower(n) => {
                 let followers: Vec<BrokerId> = p
                     .replicas
                     .iter()
                     .copied()
-                    .filter(|r| Some(*r) != p.leader && self.brokers.contains_key(r))
+                    .filter(|&r| Some(r) != p.leader && self.cluster.broker(r).is_some())
                     .collect();
                 followers.get(n as usize % followers.len().max(1)).copied()
             }
             Who::Broker(n) => Some(1 + n as BrokerId % BROKERS),
-        }
-    }
-
-    fn log_of(&self, broker: BrokerId) -> Option<&kafkasim::log::Log> {
-        match self.brokers.get(&broker) {
-            Some(b) => b.log(&orders_0()),
-            None => self.crashed.get(&broker)?.logs.get(&orders_0()),
         }
     }
 
@@ -669,7 +458,8 @@ impl Net {
                 self.send(NodeId::Broker(broker), request);
             }
             Step::DeliverOne { pick } => {
-                self.deliver(Some(pick))?;
+                let delivery = Delivery::NthStream(pick as usize);
+                self.cluster.deliver_one(delivery, &mut self.checker)?;
             }
             Step::Settle => self.settle()?,
             Step::Advance { ms } => self.advance_by(ms as u64)?,
@@ -684,7 +474,7 @@ impl Net {
                 }
             }
             Step::Restart { pick } => {
-                let crashed: Vec<BrokerId> = self.crashed.keys().copied().collect();
+                let crashed: Vec<BrokerId> = self.cluster.crashed_brokers().collect();
                 if let Some(&broker) = crashed.get(pick as usize % crashed.len().max(1)) {
                     self.restart(broker)?;
                 }
@@ -695,7 +485,7 @@ impl Net {
                     n => NodeId::Broker(n as BrokerId),
                 };
                 if a != b {
-                    self.cuts.insert(unordered(node(a), node(b)));
+                    self.cluster.stall(node(a), node(b));
                 }
             }
             Step::Isolate { who } => {
@@ -706,12 +496,12 @@ impl Net {
                         n => NodeId::Broker(n),
                     }) {
                         if other != me {
-                            self.cuts.insert(unordered(me, other));
+                            self.cluster.stall(me, other);
                         }
                     }
                 }
             }
-            Step::HealAll => self.cuts.clear(),
+            Step::HealAll => self.cluster.heal_all(),
             Step::ElectPreferred => {
                 let request = Request::ElectLeaders(ElectLeadersRequest {
                     election_type: ElectionType::Preferred,
@@ -726,12 +516,112 @@ impl Net {
 
     /// Heals everything, restarts every broker and lets the cluster settle.
     fn heal_and_settle(&mut self) -> Checked {
-        self.cuts.clear();
-        let crashed: Vec<BrokerId> = self.crashed.keys().copied().collect();
+        self.cluster.heal_all();
+        let crashed: Vec<BrokerId> = self.cluster.crashed_brokers().collect();
         for broker in crashed {
             self.restart(broker)?;
         }
         self.advance_by(FINAL_SETTLE_MS)
+    }
+
+    /// After the final settling: one log everywhere, all of it committed, every
+    /// replica in sync.
+    fn check_converged(&self) -> Checked {
+        let p = self.partition().expect("the partition exists");
+        let Some(leader) = p.leader else {
+            return Err(format!("no leader after healing: {p:?}"));
+        };
+        let leader_log = self.log_of(leader).expect("the leader has the log");
+        let leader_entries = entries(leader_log);
+        if leader_log.high_watermark() != leader_log.log_end_offset() {
+            return Err(format!(
+                "after healing the leader's high watermark {} is below its log end {}",
+                leader_log.high_watermark(),
+                leader_log.log_end_offset()
+            ));
+        }
+        for &replica in &p.replicas {
+            let log = self.log_of(replica).expect("every replica has the log");
+            if entries(log) != leader_entries || log.high_watermark() != leader_log.high_watermark()
+            {
+                return Err(format!(
+                    "after healing broker-{replica} has {:?} (HW {}), the leader broker-{leader} \
+                     {leader_entries:?} (HW {})",
+                    entries(log),
+                    log.high_watermark(),
+                    leader_log.high_watermark()
+                ));
+            }
+        }
+        let isr: BTreeSet<BrokerId> = p.isr.iter().copied().collect();
+        let replicas: BTreeSet<BrokerId> = p.replicas.iter().copied().collect();
+        if isr != replicas {
+            return Err(format!(
+                "after healing the ISR is {:?} of {:?}",
+                p.isr, p.replicas
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Observer<Server> for Checker {
+    type Error = String;
+
+    fn before(&mut self, cluster: &Cluster, node: NodeId) {
+        self.before = match node {
+            NodeId::Broker(b) => log_of(cluster, b).map(|l| (entries(l), l.high_watermark())),
+            _ => None,
+        };
+    }
+
+    fn after(&mut self, cluster: &Cluster, _node: NodeId, events: &[ClusterEvent]) -> Checked {
+        let before = self.before.take();
+        if !self.checking {
+            return Ok(());
+        }
+        for event in events {
+            self.on_event(event, before.as_ref())?;
+        }
+        self.observe(cluster)
+    }
+
+    /// Remembers what a request asked, and checks an answer against it.
+    fn on_delivery(&mut self, _cluster: &Cluster, envelope: &Envelope) -> Checked {
+        let (from, to) = (envelope.from.node, envelope.to);
+        match &envelope.message {
+            Message::Request {
+                correlation_id,
+                request,
+            } => {
+                if let Some(asked) = asked(request) {
+                    self.asked.insert((from, to, *correlation_id), asked);
+                }
+            }
+            Message::Response {
+                correlation_id,
+                response,
+            } => {
+                let asked = self.asked.remove(&(to, from, *correlation_id));
+                if let Some(asked) = asked.filter(|_| self.checking) {
+                    self.check_answer(to, from, &asked, response)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Checker {
+    fn new() -> Self {
+        Checker {
+            asked: BTreeMap::new(),
+            committed: Vec::new(),
+            acting_leader: BTreeMap::new(),
+            before: None,
+            reached: Reached::default(),
+            checking: true,
+        }
     }
 
     // ---- The properties -----------------------------------------------------------------------
@@ -792,8 +682,12 @@ impl Net {
     }
 
     /// What must hold after every message and every timer.
-    fn observe(&mut self) -> Checked {
-        for (&id, broker) in &self.brokers {
+    fn observe(&mut self, cluster: &Cluster) -> Checked {
+        let running = cluster.running().filter_map(|id| match id {
+            NodeId::Broker(b) => Some((b, cluster.broker(b)?)),
+            _ => None,
+        });
+        for (id, broker) in running {
             let Some(log) = broker.log(&orders_0()) else {
                 continue;
             };
@@ -824,7 +718,7 @@ impl Net {
             }
         }
         self.reached.committed = self.committed.len() as u32;
-        let Some(p) = self.partition() else {
+        let Some(p) = partition(cluster) else {
             return Ok(());
         };
         let Some(leader) = p.leader else {
@@ -833,7 +727,7 @@ impl Net {
         if self.acting_leader.get(&leader) != Some(&p.leader_epoch) {
             return Ok(()); // not yet told it leads this epoch
         }
-        let log = self.log_of(leader).expect("a running leader has the log");
+        let log = log_of(cluster, leader).expect("a running leader has the log");
         let entries = entries(log);
         if !entries.starts_with(&self.committed) {
             return Err(format!(
@@ -843,7 +737,7 @@ impl Net {
             ));
         }
         for &member in &p.isr {
-            let end = self.log_of(member).map_or(0, |l| l.log_end_offset());
+            let end = log_of(cluster, member).map_or(0, |l| l.log_end_offset());
             if log.high_watermark() > end {
                 return Err(format!(
                     "the leader broker-{leader}'s high watermark {} passed the log end {end} of \
@@ -932,46 +826,6 @@ impl Net {
         }
         Ok(())
     }
-
-    /// After the final settling: one log everywhere, all of it committed, every
-    /// replica in sync.
-    fn check_converged(&self) -> Checked {
-        let p = self.partition().expect("the partition exists");
-        let Some(leader) = p.leader else {
-            return Err(format!("no leader after healing: {p:?}"));
-        };
-        let leader_log = self.log_of(leader).expect("the leader has the log");
-        let leader_entries = entries(leader_log);
-        if leader_log.high_watermark() != leader_log.log_end_offset() {
-            return Err(format!(
-                "after healing the leader's high watermark {} is below its log end {}",
-                leader_log.high_watermark(),
-                leader_log.log_end_offset()
-            ));
-        }
-        for &replica in &p.replicas {
-            let log = self.log_of(replica).expect("every replica has the log");
-            if entries(log) != leader_entries || log.high_watermark() != leader_log.high_watermark()
-            {
-                return Err(format!(
-                    "after healing broker-{replica} has {:?} (HW {}), the leader broker-{leader} \
-                     {leader_entries:?} (HW {})",
-                    entries(log),
-                    log.high_watermark(),
-                    leader_log.high_watermark()
-                ));
-            }
-        }
-        let isr: BTreeSet<BrokerId> = p.isr.iter().copied().collect();
-        let replicas: BTreeSet<BrokerId> = p.replicas.iter().copied().collect();
-        if isr != replicas {
-            return Err(format!(
-                "after healing the ISR is {:?} of {:?}",
-                p.isr, p.replicas
-            ));
-        }
-        Ok(())
-    }
 }
 
 fn asked(request: &Request) -> Option<Asked> {
@@ -1000,12 +854,12 @@ fn run(rules: Rules, (rf, min_isr): (i16, i32), steps: &[Step]) -> Result<Reache
     let mut net = Net::start(rules, rf, min_isr)?;
     for (i, step) in steps.iter().enumerate() {
         net.run_step(step)
-            .map_err(|e| format!("at step {i} ({step:?}), {} ms: {e}", net.now_ms))?;
+            .map_err(|e| format!("at step {i} ({step:?}), {} ms: {e}", net.now_ms()))?;
     }
     net.heal_and_settle()
         .map_err(|e| format!("while healing: {e}"))?;
     net.check_converged()?;
-    Ok(net.reached)
+    Ok(net.checker.reached)
 }
 
 proptest! {
@@ -1091,7 +945,7 @@ fn double_power_loss(truncation: Truncation) -> (Vec<String>, Vec<String>) {
         flush_interval: |broker| Some(if broker == 1 { 1 } else { 2 }),
     };
     let mut net = Net::start(rules, 2, 1).expect("started");
-    net.checking = false; // B's power loss loses a committed record on purpose
+    net.checker.checking = false; // B's power loss loses a committed record on purpose
     let p = net.partition().expect("orders-0");
     assert_eq!(p.replicas, [1, 2], "A is broker-1, B broker-2");
     let produce = |net: &mut Net, acks_all| {

@@ -134,6 +134,14 @@ impl Network<Server> {
         }
     }
 
+    /// The crashed brokers, by id.
+    pub fn crashed_brokers(&self) -> impl Iterator<Item = BrokerId> + '_ {
+        self.crashed().filter_map(|id| match id {
+            NodeId::Broker(broker) => Some(broker),
+            _ => None,
+        })
+    }
+
     /// Broker `id` goes down with `kind`; every running node hears that its
     /// connection to it broke. See [`Network::crash`].
     pub fn crash_broker<O: Observer<Server>>(
