@@ -3,9 +3,11 @@
 //! and coordinator failovers.
 //!
 //! The coordinator (the real `GroupCoordinator`, through its public API) leads the
-//! three `__consumer_offsets` partitions; the test plays the broker around it (the
-//! partition logs: appends are acknowledged in order or fail, and a failover builds
-//! a new coordinator from the acknowledged records) and four consumers of group
+//! three `__consumer_offsets` partitions. It runs as a `CoordinatorNode` on the
+//! shared test network (`kafkasim::testing`), which stands in for the broker
+//! around it: appends are acknowledged in order or fail when a step says so, and
+//! a failover builds a new coordinator from the acknowledged records. The test
+//! plays four consumers of group
 //! `orders-app`, which subscribe to topic `orders` (6 partitions). A consumer keeps
 //! what the coordinator told it (member id, generation, whether it leads) and acts
 //! on it as a client would; the group's leader computes the assignment with the
@@ -36,17 +38,14 @@
 
 use kafkasim::error::ErrorCode;
 use kafkasim::group::assignor::{self, Assignor};
-use kafkasim::group::coordinator::{
-    CoordinatorEffect, GroupCoordinator, GroupCoordinatorConfig, GroupEvent, GroupState,
-    GroupSummary,
-};
+use kafkasim::group::coordinator::{GroupCoordinatorConfig, GroupEvent, GroupState, GroupSummary};
 use kafkasim::ids::{CorrelationId, NodeId, Offset, TopicPartition};
-use kafkasim::node::Peer;
 use kafkasim::protocol::*;
-use kafkasim::record::Record;
+use kafkasim::testing::coordinator::OffsetsLog;
+use kafkasim::testing::{CoordinatorNode, Envelope, Network, Observer};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 const GROUP: &str = "orders-app";
 const TOPIC: &str = "orders";
@@ -57,6 +56,8 @@ const SESSION_TIMEOUT_MS: u64 = 10_000;
 const REBALANCE_TIMEOUT_MS: u64 = 30_000;
 /// Offsets fetched by this client id, which never joins.
 const ADMIN: u32 = 99;
+/// Where the coordinator runs: in the broker leading `__consumer_offsets`.
+const COORDINATOR: NodeId = NodeId::Broker(1);
 
 fn cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES")
@@ -67,13 +68,6 @@ fn cases(default: u32) -> u32 {
 
 fn orders(partition: i32) -> TopicPartition {
     TopicPartition::new(TOPIC, partition)
-}
-
-fn peer(client: u32) -> Peer {
-    Peer {
-        node: NodeId::Client(client),
-        connection: 100 + u64::from(client),
-    }
 }
 
 // ---- Steps ----------------------------------------------------------------------------
@@ -262,17 +256,19 @@ impl Reached {
 
 type Checked = Result<(), String>;
 
+/// The coordinator on the network, and the checker that watches it.
 struct World {
-    now_ms: u64,
-    coordinator: GroupCoordinator,
-    clients: Vec<Client>,
-    next_correlation_id: CorrelationId,
-    asked: BTreeMap<CorrelationId, Asked>,
-    /// Appends in flight, oldest first: (token, partition, records).
-    appends: VecDeque<(u64, i32, Vec<Record>)>,
-    /// Acknowledged records of each `__consumer_offsets` partition.
-    log: BTreeMap<i32, Vec<Record>>,
+    network: Network<CoordinatorNode>,
+    checker: Checker,
     next_offset: Offset,
+}
+
+/// What the consumers know and what the properties remember; it checks every
+/// handler of the coordinator and every answer a client gets.
+struct Checker {
+    clients: Vec<Client>,
+    /// Requests waiting for their answer, by client and correlation id.
+    asked: BTreeMap<(NodeId, CorrelationId), Asked>,
     // What the properties remember.
     /// Each generation's assignment, as the coordinator started it.
     started: BTreeMap<i32, BTreeMap<String, Vec<TopicPartition>>>,
@@ -296,90 +292,65 @@ fn config() -> GroupCoordinatorConfig {
     }
 }
 
+/// The group as the coordinator has it.
+fn describe(network: &Network<CoordinatorNode>) -> Option<GroupSummary> {
+    let node = network.node(COORDINATOR).expect("the coordinator runs");
+    node.coordinator().describe(GROUP)
+}
+
 impl World {
     fn new() -> Result<Self, String> {
         let mut world = World {
-            now_ms: 0,
-            coordinator: GroupCoordinator::new(config()),
-            clients: vec![Client::default(); CLIENTS as usize],
-            next_correlation_id: 0,
-            asked: BTreeMap::new(),
-            appends: VecDeque::new(),
-            log: BTreeMap::new(),
+            network: Network::new(),
+            checker: Checker::new(),
             next_offset: 0,
-            started: BTreeMap::new(),
-            sent_by_leader: BTreeMap::new(),
-            owners: BTreeMap::new(),
-            committed: BTreeMap::new(),
-            generation_high: 0,
-            reached: Reached::default(),
         };
-        for p in 0..OFFSETS_PARTITIONS {
-            world.coordinator.on_partition_led(0, p, &[]);
-        }
-        world.collect()?;
+        let node = CoordinatorNode::new(config(), OffsetsLog::new(), 0);
+        world
+            .network
+            .insert(COORDINATOR, node, &mut world.checker)?;
         Ok(world)
     }
 
+    fn now_ms(&self) -> u64 {
+        self.network.now_ms()
+    }
+
     fn describe(&self) -> Option<GroupSummary> {
-        self.coordinator.describe(GROUP)
+        describe(&self.network)
     }
 
-    /// Checks the invariants and handles the coordinator's effects. Returns
-    /// whether it asked for an append.
-    fn collect(&mut self) -> Result<bool, String> {
-        self.coordinator.invariants();
-        let mut appended = false;
-        let effects = self.coordinator.take_effects();
-        // Events first: they say what the answers of the same call rest on (a
-        // generation starts, and its syncs are answered).
-        for effect in &effects {
-            if let CoordinatorEffect::Emit(event) = effect {
-                self.on_event(event.clone())?;
-            }
-        }
-        for effect in effects {
-            match effect {
-                CoordinatorEffect::Reply {
-                    correlation_id,
-                    response,
-                    ..
-                } => {
-                    let asked = self.asked.remove(&correlation_id).ok_or_else(|| {
-                        format!("an answer to {correlation_id}, twice or unasked")
-                    })?;
-                    self.on_answer(asked, response)?;
-                }
-                CoordinatorEffect::Append {
-                    partition,
-                    records,
-                    token,
-                } => {
-                    appended = true;
-                    self.appends.push_back((token, partition, records));
-                }
-                CoordinatorEffect::Emit(_) => {}
-            }
-        }
-        if let Some(group) = self.describe() {
-            if group.generation_id < self.generation_high {
-                return Err(format!(
-                    "the generation went back from {} to {}",
-                    self.generation_high, group.generation_id
-                ));
-            }
-            self.generation_high = group.generation_id;
-        }
-        Ok(appended)
+    fn appends_in_flight(&self) -> usize {
+        let node = self
+            .network
+            .node(COORDINATOR)
+            .expect("the coordinator runs");
+        node.appends().count()
     }
 
-    fn send(&mut self, client: u32, request: Request, asked: Asked) -> Result<bool, String> {
-        let correlation_id = self.next_correlation_id;
-        self.next_correlation_id += 1;
-        self.asked.insert(correlation_id, asked);
-        self.coordinator
-            .on_request(self.now_ms, peer(client), correlation_id, request);
-        self.collect()
+    /// Sends a request from `client` and carries what follows. Returns its
+    /// correlation id.
+    fn send(
+        &mut self,
+        client: u32,
+        request: Request,
+        asked: Asked,
+    ) -> Result<CorrelationId, String> {
+        let client = NodeId::Client(client);
+        let correlation_id = self.network.send(client, COORDINATOR, request);
+        self.checker.asked.insert((client, correlation_id), asked);
+        self.network.settle(&mut self.checker)?;
+        Ok(correlation_id)
+    }
+
+    /// Runs `action` on the coordinator's node and carries what follows.
+    fn act(
+        &mut self,
+        action: impl FnOnce(&mut CoordinatorNode, u64) -> bool,
+    ) -> Result<bool, String> {
+        let done = self.network.act(COORDINATOR, &mut self.checker, action)?;
+        self.network.settle(&mut self.checker)?;
+        Ok(done)
     }
 
     // ---- Steps --------------------------------------------------------------------------------
@@ -387,7 +358,7 @@ impl World {
     fn run_step(&mut self, step: &Step) -> Checked {
         match *step {
             Step::Poll { client } => {
-                let me = &self.clients[client as usize];
+                let me = &self.checker.clients[client as usize];
                 if !me.waiting {
                     let next = match me.next {
                         Next::Join => Step::Join { client },
@@ -398,7 +369,7 @@ impl World {
                 }
             }
             Step::Join { client } => {
-                self.clients[client as usize].waiting = true;
+                self.checker.clients[client as usize].waiting = true;
                 let protocols = ["range", "roundrobin"]
                     .iter()
                     .map(|name| JoinGroupRequestProtocol {
@@ -414,7 +385,7 @@ impl World {
                     group_id: GROUP.into(),
                     session_timeout_ms: SESSION_TIMEOUT_MS,
                     rebalance_timeout_ms: REBALANCE_TIMEOUT_MS,
-                    member_id: self.clients[client as usize].member_id.clone(),
+                    member_id: self.checker.clients[client as usize].member_id.clone(),
                     group_instance_id: None,
                     protocol_type: "consumer".into(),
                     protocols,
@@ -422,12 +393,12 @@ impl World {
                 self.send(client.into(), request, Asked::Join { client })?;
             }
             Step::Sync { client } => {
-                self.clients[client as usize].waiting = true;
-                let me = self.clients[client as usize].clone();
+                self.checker.clients[client as usize].waiting = true;
+                let me = self.checker.clients[client as usize].clone();
                 let assignments = match &me.leads {
                     Some((protocol, members)) => {
                         let key = (me.generation_id, me.member_id.clone());
-                        self.assign(key, protocol, members)?
+                        self.checker.assign(key, protocol, members)?
                     }
                     None => Vec::new(),
                 };
@@ -446,8 +417,8 @@ impl World {
                 self.send(client.into(), request, asked)?;
             }
             Step::Heartbeat { client } => {
-                self.clients[client as usize].waiting = true;
-                let me = &self.clients[client as usize];
+                self.checker.clients[client as usize].waiting = true;
+                let me = &self.checker.clients[client as usize];
                 let request = Request::Heartbeat(HeartbeatRequest {
                     group_id: GROUP.into(),
                     generation_id: me.generation_id,
@@ -460,7 +431,7 @@ impl World {
                 let request = Request::LeaveGroup(LeaveGroupRequest {
                     group_id: GROUP.into(),
                     members: vec![MemberIdentity {
-                        member_id: self.clients[client as usize].member_id.clone(),
+                        member_id: self.checker.clients[client as usize].member_id.clone(),
                         group_instance_id: None,
                     }],
                 });
@@ -479,62 +450,48 @@ impl World {
                 self.send(ADMIN, request, Asked::Fetch)?;
             }
             Step::Forget { client } => {
-                self.clients[client as usize] = Client::default();
+                self.checker.clients[client as usize] = Client::default();
             }
             Step::Advance { ms } => {
                 // Time moves on until a timer answers a client (a join completes, say):
                 // then the clients get to act on it, as real ones would at once.
-                let until = self.now_ms + ms as u64;
-                let waiting = self.asked.len();
-                while let Some(deadline) =
-                    self.coordinator.next_deadline_ms().filter(|d| *d <= until)
-                {
-                    self.now_ms = deadline.max(self.now_ms);
-                    self.coordinator.on_tick(self.now_ms);
-                    self.collect()?;
-                    if self.asked.len() < waiting {
+                let until = self.now_ms() + ms as u64;
+                let waiting = self.checker.asked.len();
+                while self.network.wake_next(until, &mut self.checker)? {
+                    if self.checker.asked.len() < waiting {
                         return Ok(());
                     }
                 }
-                self.now_ms = until;
+                self.network.advance_to(until, &mut self.checker)?;
             }
             Step::AckAppends { count } => {
                 for _ in 0..count {
-                    let Some((token, partition, records)) = self.appends.pop_front() else {
+                    if !self.act(|node, now_ms| node.ack_oldest_append(now_ms))? {
                         break;
-                    };
-                    self.log.entry(partition).or_default().extend(records);
-                    self.coordinator.on_append_done(self.now_ms, token, Ok(()));
-                    self.collect()?;
+                    }
                 }
             }
             Step::FailAppends => {
-                while let Some((token, _, _)) = self.appends.pop_front() {
-                    self.coordinator.on_append_done(
-                        self.now_ms,
-                        token,
-                        Err(ErrorCode::NotEnoughReplicas),
-                    );
-                    self.collect()?;
-                }
+                let error = ErrorCode::NotEnoughReplicas;
+                while self.act(|node, now_ms| node.fail_oldest_append(now_ms, error))? {}
             }
             Step::Failover => {
-                self.reached.failovers += 1;
+                self.checker.reached.failovers += 1;
                 let before = self.describe();
-                self.appends.clear();
-                self.asked.clear();
-                for client in &mut self.clients {
+                self.checker.asked.clear();
+                for client in &mut self.checker.clients {
                     client.waiting = false; // the connection broke: ask again
                 }
-                self.coordinator = GroupCoordinator::new(config());
-                self.generation_high = 0;
-                for p in 0..OFFSETS_PARTITIONS {
-                    let records = self.log.get(&p).cloned().unwrap_or_default();
-                    self.coordinator.on_partition_led(self.now_ms, p, &records);
-                }
-                self.collect()?;
+                self.checker.generation_high = 0;
+                self.network
+                    .crash(COORDINATOR, &mut self.checker, |node| node)?;
+                self.network
+                    .restart(COORDINATOR, &mut self.checker, |old, now_ms| {
+                        CoordinatorNode::new(config(), old.into_log(), now_ms)
+                    })?;
+                self.network.settle(&mut self.checker)?;
                 let after = self.describe();
-                let last_started = self.started.keys().last().copied().unwrap_or(0);
+                let last_started = self.checker.started.keys().last().copied().unwrap_or(0);
                 if after.as_ref().map_or(0, |g| g.generation_id) < last_started {
                     return Err(format!(
                         "the rebuilt coordinator lost generation {last_started}, which had \
@@ -544,6 +501,72 @@ impl World {
             }
         }
         Ok(())
+    }
+
+    /// Sends a commit and checks, from the group as it was, that it was accepted
+    /// or refused as Kafka's rules say.
+    fn commit(&mut self, client: u8, name: CommitAs, partition: u8) -> Checked {
+        let me = self.checker.clients[client as usize].clone();
+        let (member_id, generation_id) = match name {
+            CommitAs::Itself => (me.member_id, me.generation_id),
+            CommitAs::StaleGeneration => (me.member_id, me.generation_id - 1),
+            CommitAs::Other(other) => {
+                let other = &self.checker.clients[other as usize];
+                (other.member_id.clone(), other.generation_id)
+            }
+            CommitAs::MadeUp => ("intruder-7".to_string(), me.generation_id),
+            CommitAs::Outside => (UNKNOWN_MEMBER_ID.to_string(), NO_GENERATION),
+        };
+        let group = self.describe();
+        let expected = expected_commit_error(group.as_ref(), &member_id, generation_id);
+        let partition = orders(partition as i32);
+        let offset = self.next_offset;
+        self.next_offset += 1;
+        let request = Request::OffsetCommit(OffsetCommitRequest {
+            group_id: GROUP.into(),
+            generation_id,
+            member_id: member_id.clone(),
+            group_instance_id: None,
+            partitions: vec![OffsetCommitRequestPartition {
+                partition: partition.clone(),
+                committed_offset: offset,
+                committed_leader_epoch: None,
+                committed_metadata: None,
+            }],
+        });
+        let appends = self.appends_in_flight();
+        let asked = Asked::Commit { partition, offset };
+        let correlation_id = self.send(client.into(), request, asked)?;
+        let accepted = self.appends_in_flight() > appends;
+        // A refusal is answered at once; an accepted commit waits for its append.
+        let key = (NodeId::Client(client.into()), correlation_id);
+        let refused = !accepted && !self.checker.asked.contains_key(&key);
+        match expected {
+            None if !accepted => Err(format!(
+                "a commit by {member_id:?} in generation {generation_id} was refused, but the \
+                 group was {group:?}"
+            )),
+            Some(error) if !refused => Err(format!(
+                "a commit by {member_id:?} in generation {generation_id} was accepted, but the \
+                 group was {group:?} and Kafka answers {error:?}"
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Checker {
+    fn new() -> Self {
+        Checker {
+            clients: vec![Client::default(); CLIENTS as usize],
+            asked: BTreeMap::new(),
+            started: BTreeMap::new(),
+            sent_by_leader: BTreeMap::new(),
+            owners: BTreeMap::new(),
+            committed: BTreeMap::new(),
+            generation_high: 0,
+            reached: Reached::default(),
+        }
     }
 
     /// The leader's assignment, with the assignor the coordinator chose.
@@ -576,57 +599,14 @@ impl World {
             .collect())
     }
 
-    /// Sends a commit and checks, from the group as it was, that it was accepted
-    /// or refused as Kafka's rules say.
-    fn commit(&mut self, client: u8, name: CommitAs, partition: u8) -> Checked {
-        let me = self.clients[client as usize].clone();
-        let (member_id, generation_id) = match name {
-            CommitAs::Itself => (me.member_id, me.generation_id),
-            CommitAs::StaleGeneration => (me.member_id, me.generation_id - 1),
-            CommitAs::Other(other) => {
-                let other = &self.clients[other as usize];
-                (other.member_id.clone(), other.generation_id)
-            }
-            CommitAs::MadeUp => ("intruder-7".to_string(), me.generation_id),
-            CommitAs::Outside => (UNKNOWN_MEMBER_ID.to_string(), NO_GENERATION),
-        };
-        let group = self.describe();
-        let expected = expected_commit_error(group.as_ref(), &member_id, generation_id);
-        let partition = orders(partition as i32);
-        let offset = self.next_offset;
-        self.next_offset += 1;
-        let request = Request::OffsetCommit(OffsetCommitRequest {
-            group_id: GROUP.into(),
-            generation_id,
-            member_id: member_id.clone(),
-            group_instance_id: None,
-            partitions: vec![OffsetCommitRequestPartition {
-                partition: partition.clone(),
-                committed_offset: offset,
-                committed_leader_epoch: None,
-                committed_metadata: None,
-            }],
-        });
-        let correlation_id = self.next_correlation_id;
-        let accepted = self.send(client.into(), request, Asked::Commit { partition, offset })?;
-        // A refusal is answered at once; an accepted commit waits for its append.
-        let refused = !accepted && !self.asked.contains_key(&correlation_id);
-        match expected {
-            None if !accepted => Err(format!(
-                "a commit by {member_id:?} in generation {generation_id} was refused, but the \
-                 group was {group:?}"
-            )),
-            Some(error) if !refused => Err(format!(
-                "a commit by {member_id:?} in generation {generation_id} was accepted, but the \
-                 group was {group:?} and Kafka answers {error:?}"
-            )),
-            _ => Ok(()),
-        }
-    }
-
     // ---- Answers and events -------------------------------------------------------------------
 
-    fn on_answer(&mut self, asked: Asked, response: Response) -> Checked {
+    fn on_answer(
+        &mut self,
+        network: &Network<CoordinatorNode>,
+        asked: Asked,
+        response: Response,
+    ) -> Checked {
         match (asked, response) {
             (Asked::Join { client }, Response::JoinGroup(r)) => {
                 let me = &mut self.clients[client as usize];
@@ -670,7 +650,7 @@ impl World {
                 }
                 if r.error_code == ErrorCode::None {
                     self.reached.syncs_checked += 1;
-                    let leader = self.describe().and_then(|g| g.leader).unwrap_or_default();
+                    let leader = describe(network).and_then(|g| g.leader).unwrap_or_default();
                     let Some(plan) = self.sent_by_leader.get(&(generation_id, leader.clone()))
                     else {
                         return Err(format!(
@@ -800,7 +780,50 @@ impl World {
     }
 }
 
-/// Kafka's answer to a commit (`None`: accepted), from the group as it is
+impl Observer<CoordinatorNode> for Checker {
+    type Error = String;
+
+    /// The events of a call first: they say what its answers rest on (a
+    /// generation starts, and its syncs are answered). Then the generation, which
+    /// never goes back on one coordinator.
+    fn after(
+        &mut self,
+        network: &Network<CoordinatorNode>,
+        _node: NodeId,
+        events: &[GroupEvent],
+    ) -> Checked {
+        for event in events {
+            self.on_event(event.clone())?;
+        }
+        if let Some(group) = describe(network) {
+            if group.generation_id < self.generation_high {
+                return Err(format!(
+                    "the generation went back from {} to {}",
+                    self.generation_high, group.generation_id
+                ));
+            }
+            self.generation_high = group.generation_id;
+        }
+        Ok(())
+    }
+
+    /// An answer reaches its client, which acts on it.
+    fn on_delivery(&mut self, network: &Network<CoordinatorNode>, envelope: &Envelope) -> Checked {
+        let Message::Response {
+            correlation_id,
+            response,
+        } = &envelope.message
+        else {
+            return Ok(());
+        };
+        let asked = self
+            .asked
+            .remove(&(envelope.to, *correlation_id))
+            .ok_or_else(|| format!("an answer to {correlation_id}, twice or unasked"))?;
+        self.on_answer(network, asked, response.clone())
+    }
+}
+
 /// (`handleCommitOffsets` / `validateOffsetCommit` of the classic protocol).
 fn expected_commit_error(
     group: Option<&GroupSummary>,
@@ -834,9 +857,9 @@ fn run(steps: &[Step]) -> Result<Reached, String> {
     for (i, step) in steps.iter().enumerate() {
         world
             .run_step(step)
-            .map_err(|e| format!("at step {i} ({step:?}), {} ms: {e}", world.now_ms))?;
+            .map_err(|e| format!("at step {i} ({step:?}), {} ms: {e}", world.now_ms()))?;
     }
-    Ok(world.reached)
+    Ok(world.checker.reached)
 }
 
 proptest! {
