@@ -196,8 +196,30 @@ impl<N: Node> Network<N> {
             }
         }
         assert!(self.events.len() <= EVENTS_KEPT_MAX, "events flood");
+        self.invariants();
         observer.after(self, id, &self.events[first_event..])?;
         Ok(result)
+    }
+
+    /// What holds between any two handlers.
+    pub fn invariants(&self) {
+        for id in self.nodes.keys() {
+            assert!(!self.stopped.contains_key(id), "{id:?} runs and is crashed");
+            assert!(
+                !self.clients.contains_key(id),
+                "{id:?} runs and is a fake client"
+            );
+        }
+        for (id, ticked_ms) in &self.ticked_at_ms {
+            assert!(*ticked_ms <= self.now_ms, "{id:?} was ticked in the future");
+        }
+        // A cut or a crash loses what was in flight on the connections it breaks,
+        // so a request waiting in the queue always has its connection.
+        for envelope in &self.queue {
+            if let Message::Request { .. } = envelope.message {
+                assert!(self.connections.is_open(envelope.from.connection));
+            }
+        }
     }
 
     fn post(&mut self, from: Peer, to: NodeId, message: Message) {
