@@ -5,7 +5,8 @@
 //! - a **cut** loses every message between two nodes, in flight or sent later,
 //!   and breaks their connections, so both ends hear `on_disconnect` at once. As
 //!   in a network partition, a request sent over a cut is lost without an error;
-//!   only its timeout tells the sender.
+//!   only its timeout tells the sender. (A message sent over a cut is lost when
+//!   the network would carry it: if the link heals first, it goes through.)
 //! - a **stall** holds every message between two nodes until the link heals, and
 //!   breaks nothing, as a clogged madsim link does: the ends notice only that
 //!   answers are late.
