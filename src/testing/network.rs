@@ -12,7 +12,7 @@
 //! connection their request came on. A cut or a crash breaks the connections it
 //! touches, and the next request opens a new one with a new id; an answer on a
 //! broken connection is lost, since the requester's end is gone. Messages wait in
-//! one queue, in send order; [`delivery`](crate::testing::delivery) says which one
+//! one queue, in send order; [`delivery`] says which one
 //! goes next.
 //!
 //! What it leaves out, and what the madsim driver does instead: there is no
