@@ -36,6 +36,8 @@ impl<N: Node> Network<N> {
         observer: &mut O,
     ) -> Result<(), O::Error> {
         assert!(target_ms >= self.now_ms, "the clock never goes back");
+        // Each wake moves the clock forward by at least a millisecond, so the
+        // loop ends by `target_ms`.
         while self.wake_next(target_ms, observer)? {}
         self.now_ms = target_ms;
         self.settle(observer)
