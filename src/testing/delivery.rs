@@ -34,7 +34,7 @@ fn stream(envelope: &Envelope) -> (NodeId, NodeId) {
 /// The position in `queue` of the message to carry next, if any can move.
 /// `can_move` is false for a message held up on its way (a stalled link); a
 /// stream whose head cannot move holds back all of it.
-pub fn choose(
+pub(super) fn choose(
     queue: &VecDeque<Envelope>,
     delivery: Delivery,
     can_move: impl Fn(&Envelope) -> bool,
