@@ -93,6 +93,11 @@ impl Broker {
         self.broker_id
     }
 
+    /// The configuration the broker was started with (a restart reuses it).
+    pub fn config(&self) -> &BrokerConfig {
+        &self.config
+    }
+
     pub fn log(&self, tp: &TopicPartition) -> Option<&Log> {
         self.disk.logs.get(tp)
     }

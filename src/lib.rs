@@ -9,6 +9,7 @@
 //!
 //! - [`ids`]: broker ids, node ids, topic-partitions, offsets.
 //! - [`record`]: records and record batches.
+//! - [`append_file`]: an append-only file that knows how much of it is flushed.
 //! - [`disk`]: a node's disk, which knows what was flushed (power loss vs crash).
 //! - [`log`]: the partition log: offsets, log end offset, high watermark.
 //! - [`producer_state`]: idempotent producers' sequences a replica remembers.
@@ -23,12 +24,16 @@
 //! - [`partitioner`]: Kafka's murmur2 key partitioner, sticky and round-robin.
 //! - [`group`]: consumer groups: coordinator, assignors, `__consumer_offsets`.
 //! - [`client`]: the protocol cores of Admin, Producer and Consumer.
+//! - [`testing`]: a deterministic in-memory network that runs the real nodes for
+//!   tests, with no simulator: the clock, delivery order and faults in the test's
+//!   hands.
 //!
 //! Where teaching won over realism the module says so, and says what real Kafka
 //! does instead. The largest simplifications: one controller instead of a KRaft
 //! quorum, one log segment per partition, and Rust values instead of Kafka's binary
 //! wire format.
 
+pub mod append_file;
 pub mod broker;
 pub mod client;
 pub mod config;
@@ -45,5 +50,6 @@ pub mod partitioner;
 pub mod producer_state;
 pub mod protocol;
 pub mod record;
+pub mod testing;
 
 pub use ids::{BrokerId, NodeId, Offset, TopicPartition};

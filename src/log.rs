@@ -10,7 +10,7 @@
 //! reads are clipped to the requested offset range (Kafka returns whole batches and
 //! lets the client skip records before its position).
 
-use crate::disk::AppendFile;
+use crate::append_file::AppendFile;
 use crate::error::ErrorCode;
 use crate::ids::{LeaderEpoch, Offset};
 use crate::producer_state::{ProducerStateTable, SequenceCheck};
