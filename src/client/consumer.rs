@@ -90,6 +90,8 @@ struct Assigned {
     buffered: VecDeque<ConsumerRecord>,
     /// After an error, the partition waits until then before the next request.
     retry_at_ms: u64,
+    /// The partition's high watermark, as the last fetch from it said.
+    high_watermark: Option<Offset>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -67,6 +67,16 @@ impl ConsumerCore {
         self.assigned.get(tp).and_then(|s| s.position)
     }
 
+    /// How far the position is behind the partition's high watermark, as the
+    /// last fetch from it said: Kafka's `KafkaConsumer.currentLag` (KIP-695,
+    /// Kafka 3.0). `None` until a fetch of the partition has answered, or
+    /// without a position. Zero with an empty buffer means the consumer has
+    /// read everything committed to the partition as of that fetch.
+    pub fn current_lag(&self, tp: &TopicPartition) -> Option<i64> {
+        let state = self.assigned.get(tp)?;
+        Some(state.high_watermark? - state.position?)
+    }
+
     /// Buffered records follow their position in order; a committed offset is
     /// awaited only by a group's partition that has no position yet.
     pub(super) fn partition_invariants(&self) {
@@ -276,7 +286,10 @@ impl ConsumerCore {
                 continue; // the position moved while the fetch was out
             }
             match part.error_code {
-                ErrorCode::None => buffer(state, &part),
+                ErrorCode::None => {
+                    state.high_watermark = Some(part.high_watermark);
+                    buffer(state, &part);
+                }
                 ErrorCode::OffsetOutOfRange => {
                     // The position no longer exists: reset it per auto.offset.reset.
                     state.position = None;

@@ -391,6 +391,11 @@ fn manual_assignment_without_a_group_reads_from_auto_offset_reset_and_never_find
         partitions: vec![answer],
     };
     h.answer(id, Response::ListOffsets(response));
+    assert_eq!(
+        h.core.current_lag(&tp(0)),
+        None,
+        "no fetch has answered yet"
+    );
     h.answer_fetch(0, 0, &["a", "b"]);
     let values: Vec<String> = h
         .polled(poll)
@@ -400,6 +405,11 @@ fn manual_assignment_without_a_group_reads_from_auto_offset_reset_and_never_find
         .collect();
     assert_eq!(values, ["a", "b"]);
     assert_eq!(h.core.position(&tp(0)), Some(2));
+    assert_eq!(
+        h.core.current_lag(&tp(0)),
+        Some(0),
+        "read to the high watermark"
+    );
     h.tick_at(60_000);
     h.no("FindCoordinator");
     h.no("OffsetFetch");

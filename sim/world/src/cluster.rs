@@ -1,0 +1,406 @@
+//! A simulated Kafka cluster: one controller and N brokers, each on its own
+//! simulated machine, plus client machines for application code.
+//!
+//! The cluster keeps every server's state in a cell outside the machine, so that
+//! after a kill the restarted machine can be rebuilt from what its disk kept: all
+//! of it after a process crash, only the flushed part after a power loss.
+//! Faults are started and undone through [`crate::faults`]; the cluster offers
+//! them the primitives (kill, restart, pause a machine; the network's state).
+//!
+//! The cluster also holds the run's one [`History`]: every client made on it
+//! records its operations there, under a process name of its own.
+
+use crate::driver::{ip_of, run_node, LostResponses, NodeCell};
+use crate::goals::goal_of;
+use crate::narrate::narrate;
+use crate::network::Network;
+use crate::time::now_ms;
+use crate::trace::{NodeEvent, Trace};
+use kafkasim::broker::Broker;
+use kafkasim::config::{BrokerConfig, ControllerConfig, Truncation};
+use kafkasim::controller::Controller;
+use kafkasim::disk::{CrashKind, Disk};
+use kafkasim::ids::{BrokerId, NodeId, TopicPartition};
+use kafkasim::log::Log;
+use kafkasim::metadata::MetadataImage;
+use kafkasim_check::history::History;
+use madsim::task::NodeId as MachineId;
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+/// The shape of a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSpec {
+    pub brokers: u32,
+    pub controller: ControllerConfig,
+    /// Applied to every broker's default configuration.
+    pub log_flush_interval_messages: Option<u64>,
+    /// How followers truncate when they meet a new leader (every broker).
+    pub truncation: Truncation,
+}
+
+impl Default for ClusterSpec {
+    fn default() -> Self {
+        ClusterSpec {
+            brokers: 3,
+            controller: ControllerConfig::default(),
+            log_flush_interval_messages: None,
+            truncation: Truncation::LeaderEpoch,
+        }
+    }
+}
+
+struct Server<N> {
+    handle: madsim::runtime::NodeHandle,
+    cell: NodeCell<N>,
+    /// How the machine went down last; read by the next start.
+    crash: Arc<Mutex<CrashKind>>,
+}
+
+struct Inner {
+    trace: Trace,
+    history: History,
+    lost: LostResponses,
+    network: Mutex<Network>,
+    controller: Server<Controller>,
+    brokers: BTreeMap<BrokerId, Server<Broker>>,
+    next_client: Mutex<u32>,
+    /// The process names clients have taken, each once.
+    processes: Mutex<BTreeSet<String>>,
+}
+
+tokio::task_local! {
+    /// The name of the client machine the current task's application code runs on.
+    static MACHINE: String;
+}
+
+/// The name of the client machine running the current application code
+/// (`spawn_client`'s name), if any.
+pub(crate) fn current_machine() -> Option<String> {
+    MACHINE.try_with(Clone::clone).ok()
+}
+
+/// A handle to the running cluster; cheap to clone into client code.
+#[derive(Clone)]
+pub struct Cluster(Arc<Inner>);
+
+/// A handle that does not keep the cluster alive: for a task that may be left
+/// pending when a run ends (see `Cluster::shut_down`).
+#[derive(Clone)]
+pub(crate) struct WeakCluster(Weak<Inner>);
+
+impl WeakCluster {
+    /// The cluster, while anything else still holds it.
+    pub(crate) fn upgrade(&self) -> Option<Cluster> {
+        self.0.upgrade().map(Cluster)
+    }
+}
+
+/// Servers give their disk back when their machine goes away.
+pub trait IntoDisk {
+    fn into_disk(self) -> Disk;
+}
+
+impl IntoDisk for Broker {
+    fn into_disk(self) -> Disk {
+        Broker::into_disk(self)
+    }
+}
+
+impl IntoDisk for Controller {
+    fn into_disk(self) -> Disk {
+        Controller::into_disk(self)
+    }
+}
+
+fn start_server<N, M>(
+    name: String,
+    me: NodeId,
+    trace: &Trace,
+    lost: &LostResponses,
+    make: M,
+) -> Server<N>
+where
+    N: kafkasim::node::Node<Event = kafkasim::event::ClusterEvent> + IntoDisk + Send + 'static,
+    M: Fn(Disk, u64) -> N + Send + Sync + 'static,
+{
+    let cell: NodeCell<N> = Arc::new(Mutex::new(None));
+    let crash = Arc::new(Mutex::new(CrashKind::ProcessCrash));
+    let make = Arc::new(make);
+    let init = {
+        let (cell, crash, trace, lost) = (cell.clone(), crash.clone(), trace.clone(), lost.clone());
+        move || {
+            let (cell, crash, trace, make) =
+                (cell.clone(), crash.clone(), trace.clone(), make.clone());
+            let lost = lost.clone();
+            async move {
+                let now = now_ms();
+                let previous = cell.lock().expect("node lock").take();
+                if previous.is_some() {
+                    if let NodeId::Broker(broker) = me {
+                        trace.broker_restarted(broker);
+                    }
+                }
+                let mut disk = previous.map(IntoDisk::into_disk).unwrap_or_default();
+                disk.crash(*crash.lock().expect("crash lock"));
+                *cell.lock().expect("node lock") = Some(make(disk, now));
+                let timeline = trace.clone();
+                let on_event = move |now, event| {
+                    timeline.observe(now, &event);
+                    timeline.capture(|| NodeEvent::new(now, me, &event));
+                    if let Some(goal) = goal_of(&event) {
+                        timeline.reach_goal(goal);
+                    }
+                    if let Some(text) = narrate(&event) {
+                        timeline.timeline(now, me.to_string(), text);
+                    }
+                };
+                run_node(me, cell, trace, lost, on_event, None).await;
+            }
+        }
+    };
+    let handle = madsim::runtime::Handle::current()
+        .create_node()
+        .name(name)
+        .ip(ip_of(me))
+        .init(init)
+        .build();
+    Server {
+        handle,
+        cell,
+        crash,
+    }
+}
+
+impl Cluster {
+    /// Starts the controller and the brokers. Call inside the simulation.
+    pub fn start(spec: &ClusterSpec, trace: Trace, history: History) -> Cluster {
+        let lost = LostResponses::default();
+        let controller_config = spec.controller.clone();
+        let controller = start_server(
+            "controller".into(),
+            NodeId::Controller,
+            &trace,
+            &lost,
+            move |disk, now| Controller::new(controller_config.clone(), disk, now),
+        );
+        let brokers = (1..=spec.brokers as BrokerId)
+            .map(|id| {
+                let mut config = BrokerConfig::new(id);
+                config.log_flush_interval_messages = spec.log_flush_interval_messages;
+                config.truncation = spec.truncation;
+                // A sensible operator's setting: Kafka's 3, or fewer on a smaller cluster.
+                config.offsets_topic_replication_factor = spec.brokers.min(3) as i16;
+                let server = start_server(
+                    format!("broker-{id}"),
+                    NodeId::Broker(id),
+                    &trace,
+                    &lost,
+                    move |disk, now| Broker::new(config.clone(), disk, now),
+                );
+                (id, server)
+            })
+            .collect::<BTreeMap<_, _>>();
+        let mut network = Network::default();
+        network.add_server(NodeId::Controller, controller.handle.id());
+        for (&id, server) in &brokers {
+            network.add_server(NodeId::Broker(id), server.handle.id());
+        }
+        Cluster(Arc::new(Inner {
+            trace,
+            history,
+            lost,
+            network: Mutex::new(network),
+            controller,
+            brokers,
+            next_client: Mutex::new(0),
+            processes: Mutex::new(BTreeSet::new()),
+        }))
+    }
+
+    pub fn trace(&self) -> &Trace {
+        &self.0.trace
+    }
+
+    /// The run's history: every client operation, in the order it happened.
+    pub fn history(&self) -> &History {
+        &self.0.history
+    }
+
+    pub(crate) fn lost_responses(&self) -> &LostResponses {
+        &self.0.lost
+    }
+
+    pub(crate) fn network(&self) -> MutexGuard<'_, Network> {
+        self.0.network.lock().expect("network lock")
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakCluster {
+        WeakCluster(Arc::downgrade(&self.0))
+    }
+
+    /// `bootstrap.servers` for clients: every broker.
+    pub fn bootstrap(&self) -> Vec<BrokerId> {
+        self.0.brokers.keys().copied().collect()
+    }
+
+    /// A new client id, so each client's connections are its own.
+    pub(crate) fn next_client_id(&self) -> u32 {
+        let mut next = self.0.next_client.lock().expect("client lock");
+        *next += 1;
+        *next
+    }
+
+    /// A process name for the history, `wanted` unless a client took it
+    /// already: then `wanted#2`, `wanted#3`, … so each client is its own.
+    pub(crate) fn process_name(&self, wanted: &str) -> String {
+        let mut taken = self.0.processes.lock().expect("processes lock");
+        let name = (1..)
+            .map(|n| match n {
+                1 => wanted.to_string(),
+                n => format!("{wanted}#{n}"),
+            })
+            .find(|name| !taken.contains(name))
+            .expect("an unused name");
+        taken.insert(name.clone());
+        name
+    }
+
+    /// Runs application code on a new simulated client machine named `name`.
+    pub fn spawn_client<F>(&self, name: &str, future: F) -> madsim::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let id = self.next_client_id();
+        let node = madsim::runtime::Handle::current()
+            .create_node()
+            .name(name)
+            .ip(ip_of(NodeId::Client(id)))
+            .build();
+        self.network().add_client(name, node.id());
+        node.spawn(MACHINE.scope(name.to_string(), future))
+    }
+
+    fn server_machine(&self, node: NodeId) -> Option<(MachineId, &Arc<Mutex<CrashKind>>)> {
+        match node {
+            NodeId::Controller => {
+                let server = &self.0.controller;
+                Some((server.handle.id(), &server.crash))
+            }
+            NodeId::Broker(id) => (self.0.brokers.get(&id)).map(|s| (s.handle.id(), &s.crash)),
+            NodeId::Client(_) => None,
+        }
+    }
+
+    /// Whether `node` is a server of this cluster.
+    pub fn has_server(&self, node: NodeId) -> bool {
+        self.server_machine(node).is_some()
+    }
+
+    /// Kills a server's machine; `kind` decides what its disk keeps at restart.
+    pub(crate) fn kill_server(&self, node: NodeId, kind: CrashKind) {
+        self.set_crash_kind(node, kind);
+        let (machine, _) = self.server_machine(node).expect("a server of this cluster");
+        madsim::runtime::Handle::current().kill(machine);
+    }
+
+    /// Decides what a server's disk keeps when it restarts next.
+    pub(crate) fn set_crash_kind(&self, node: NodeId, kind: CrashKind) {
+        let (_, crash) = self.server_machine(node).expect("a server of this cluster");
+        *crash.lock().expect("crash lock") = kind;
+    }
+
+    /// Restarts a killed server; it rebuilds itself from its disk.
+    pub(crate) fn restart_server(&self, node: NodeId) {
+        let (machine, _) = self.server_machine(node).expect("a server of this cluster");
+        madsim::runtime::Handle::current().restart(machine);
+    }
+
+    /// Stops (`true`) or resumes every thread of a server's process.
+    pub(crate) fn pause_server(&self, node: NodeId, paused: bool) {
+        let (machine, _) = self.server_machine(node).expect("a server of this cluster");
+        let handle = madsim::runtime::Handle::current();
+        match paused {
+            true => handle.pause(machine),
+            false => handle.resume(machine),
+        }
+    }
+
+    /// Stops (`true`) or resumes every client machine named `name`.
+    pub(crate) fn pause_client(&self, name: &str, paused: bool) {
+        let handle = madsim::runtime::Handle::current();
+        for machine in self.network().client_machines(name) {
+            match paused {
+                true => handle.pause(machine),
+                false => handle.resume(machine),
+            }
+        }
+    }
+
+    /// Kills every client machine named `name`: its clients stop at once,
+    /// without closing anything. Client machines are not restarted.
+    pub(crate) fn kill_client(&self, name: &str) {
+        for machine in self.network().client_machines(name) {
+            madsim::runtime::Handle::current().kill(machine);
+        }
+    }
+
+    /// Whether a client machine named `name` was started.
+    pub fn has_client(&self, name: &str) -> bool {
+        self.network().has_client(name)
+    }
+
+    /// Kills every machine of the cluster, servers and clients, at the end of a run.
+    /// Killing a machine drops the tasks on it. madsim does not drop pending tasks
+    /// when its runtime is dropped (madsim issue #242), and a task holding a
+    /// `Cluster` (which holds machine handles) would keep the whole run in memory:
+    /// a sweep of many seeds would grow by every run's size.
+    pub fn shut_down(&self) {
+        // Collected first: the network lock is not held while tasks are dropped.
+        let machines = self.network().machines();
+        let handle = madsim::runtime::Handle::current();
+        for machine in machines {
+            handle.kill(machine);
+        }
+    }
+
+    /// The controller's current metadata image.
+    pub fn metadata(&self) -> MetadataImage {
+        let cell = self.0.controller.cell.lock().expect("node lock");
+        cell.as_ref().map(|c| c.image().clone()).unwrap_or_default()
+    }
+
+    /// Whether a topic allows unclean leader elections, in the controller's metadata.
+    pub fn allows_unclean_election(&self) -> bool {
+        let image = self.metadata();
+        let topics = image.topics.values();
+        topics
+            .map(|t| t.config.unclean_leader_election_enable)
+            .fold(false, |any, on| any || on)
+    }
+
+    /// Whether a broker lost power during the run.
+    pub fn lost_power(&self) -> bool {
+        self.network().power_lost()
+    }
+
+    /// A broker's log of a partition, as it is now (for reports and tests).
+    pub fn log(&self, broker: BrokerId, tp: &TopicPartition) -> Option<Log> {
+        self.with_log(broker, tp, Log::clone)
+    }
+
+    /// Reads one replica's log in place: `None` when the broker is down, unknown
+    /// or has no log of `tp`.
+    pub fn with_log<R>(
+        &self,
+        broker: BrokerId,
+        tp: &TopicPartition,
+        read: impl FnOnce(&Log) -> R,
+    ) -> Option<R> {
+        let server = self.0.brokers.get(&broker)?;
+        let cell = server.cell.lock().expect("node lock");
+        cell.as_ref().and_then(|b| b.log(tp)).map(read)
+    }
+}
