@@ -12,9 +12,10 @@
 
 use kafkasim::client::consumer::ConsumerConfig;
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
-use kafkasim_sim::app::{create_users_topic, run_app, seed_from_args};
-use kafkasim_sim::client::{Consumer, Producer};
 use kafkasim_sim::cluster::ClusterSpec;
+use kafkasim_sim::run_app;
+use kafkasim_sim::{Consumer, Producer};
+use kafkasim_tools::demo::{create_users_topic, seed_from_args};
 
 const NAMES: [&str; 4] = ["Alice", "Niaj", "Bob", "Zoe"];
 

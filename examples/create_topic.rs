@@ -5,9 +5,10 @@
 
 use kafkasim::client::admin::{AdminConfig, NewTopic};
 use kafkasim::error::ErrorCode;
-use kafkasim_sim::app::{run_app, seed_from_args};
-use kafkasim_sim::client::Admin;
 use kafkasim_sim::cluster::ClusterSpec;
+use kafkasim_sim::run_app;
+use kafkasim_sim::Admin;
+use kafkasim_tools::demo::seed_from_args;
 
 fn main() {
     let seed = seed_from_args(1);

@@ -4,9 +4,10 @@
 //! Run: `cargo run --example producer -- Alice [--seed N]`
 
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
-use kafkasim_sim::app::{create_users_topic, run_app, seed_from_args};
 use kafkasim_sim::client::Producer;
 use kafkasim_sim::cluster::ClusterSpec;
+use kafkasim_sim::run_app;
+use kafkasim_tools::demo::{create_users_topic, seed_from_args};
 
 fn main() {
     let msg = std::env::args()

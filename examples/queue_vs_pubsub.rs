@@ -15,9 +15,10 @@
 //!
 //! Run: `cargo run --example queue_vs_pubsub [-- --seed N]`
 
-use kafkasim_sim::app::{run_app, seed_from_args};
 use kafkasim_sim::cluster::ClusterSpec;
-use kafkasim_sim::demo::{queue_vs_pubsub, QueueVsPubSub, Reader};
+use kafkasim_sim::run_app;
+use kafkasim_tools::demo::seed_from_args;
+use kafkasim_tools::demo::{queue_vs_pubsub, QueueVsPubSub, Reader};
 
 fn main() {
     let seed = seed_from_args(1);

@@ -19,7 +19,7 @@ if [ -z "$CHROMIUM" ]; then
 fi
 
 echo "== building the release binary"
-cargo build --release -p kafkasim-sim --bin kafkasim
+cargo build --release -p kafkasim-tools --bin kafkasim
 BIN="$TARGET_DIR/release/kafkasim"
 
 WORK=$(mktemp -d)

@@ -102,6 +102,29 @@ impl Request {
     }
 }
 
+/// Every API the model speaks, by Kafka's name (what `api_name` returns).
+pub const API_NAMES: [&str; 19] = [
+    "Metadata",
+    "CreateTopics",
+    "Produce",
+    "Fetch",
+    "ListOffsets",
+    "OffsetsForLeaderEpoch",
+    "InitProducerId",
+    "ElectLeaders",
+    "AlterPartition",
+    "FindCoordinator",
+    "JoinGroup",
+    "SyncGroup",
+    "Heartbeat",
+    "LeaveGroup",
+    "OffsetCommit",
+    "OffsetFetch",
+    "BrokerRegistration",
+    "BrokerHeartbeat",
+    "ClusterMetadataFetch",
+];
+
 impl Response {
     pub fn api_name(&self) -> &'static str {
         match self {

@@ -5,9 +5,10 @@ use kafkasim::client::consumer::ConsumerConfig;
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
 use kafkasim::client::ClientError;
 use kafkasim::error::ErrorCode;
-use kafkasim_sim::app::{create_users_topic, run_app};
-use kafkasim_sim::client::{Admin, Consumer, Producer};
 use kafkasim_sim::cluster::{Cluster, ClusterSpec};
+use kafkasim_sim::run_app;
+use kafkasim_sim::{Admin, Consumer, Producer};
+use kafkasim_tools::demo::create_users_topic;
 
 /// Creates `topics` one by one on a fresh 3-broker cluster; returns each error code.
 fn create(topics: Vec<NewTopic>) -> Vec<ErrorCode> {

@@ -32,19 +32,18 @@
 //! `tests/cluster_properties.proptest-regressions` and replayed first.
 
 use kafkasim::config::Truncation;
-use kafkasim::disk::CrashKind;
 use kafkasim::ids::BrokerId;
-use kafkasim_sim::cluster::ClusterSpec;
-use kafkasim_sim::nemesis::{Fault, Schedule, TimedFault};
-use kafkasim_sim::run::{run_seed, Verdict};
-use kafkasim_sim::scenario::worker::Commit;
-use kafkasim_sim::scenario::workload::file::{parse, to_toml};
-use kafkasim_sim::scenario::workload::{FaultPlan, GroupSpec, ProducerSpec, TopicSpec, Workload};
-use kafkasim_sim::scenario::{Body, Scenario};
+use kafkasim_check::fault::{Action, Fault, Schedule, Target};
+use kafkasim_check::{views, Verdict};
+use kafkasim_sim::ClusterSpec;
+use kafkasim_tools::run::run_seed;
+use kafkasim_tools::scenario::worker::Commit;
+use kafkasim_tools::scenario::workload::file::{parse, to_toml};
+use kafkasim_tools::scenario::workload::{FaultPlan, GroupSpec, ProducerSpec, TopicSpec, Workload};
+use kafkasim_tools::scenario::Scenario;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 const BROKERS: BrokerId = 3;
 const TOPIC: &str = "events";
@@ -223,38 +222,42 @@ fn drafts() -> impl Strategy<Value = Vec<Draft>> {
 }
 
 impl Draft {
-    fn fault(&self, clients: &[String]) -> Fault {
+    /// The fault this draft is, at `at_ms`.
+    fn fault(&self, at_ms: u64, clients: &[String]) -> Fault {
         let client = |i: usize| clients[i % clients.len()].clone();
-        match self.what {
-            What::Crash { broker, ms } => Fault::BrokerCrash {
-                broker,
-                kind: CrashKind::ProcessCrash,
-                down_ms: ms,
-            },
-            What::Pause { broker, ms } => Fault::BrokerPause { broker, for_ms: ms },
-            What::Isolate { broker, ms } => Fault::BrokerIsolation { broker, for_ms: ms },
+        let b = Target::Broker;
+        let (action, for_ms) = match self.what {
+            What::Crash { broker, ms } => (Action::Crash { node: b(broker) }, ms),
+            What::Pause { broker, ms } => (Action::Pause { node: b(broker) }, ms),
+            What::Isolate { broker, ms } => (Action::Isolate { node: b(broker) }, ms),
             What::LinkCut { broker, step, ms } => {
                 let other = (broker - 1 + step) % BROKERS + 1;
-                Fault::LinkCut {
-                    a: broker.min(other),
-                    b: broker.max(other),
-                    for_ms: ms,
-                }
+                let nodes = [b(broker.min(other)), b(broker.max(other))];
+                (Action::LinkCut { nodes }, ms)
             }
-            What::ControllerCrash { ms } => Fault::ControllerCrash { down_ms: ms },
+            What::ControllerCrash { ms } => (
+                Action::Crash {
+                    node: Target::Controller,
+                },
+                ms,
+            ),
             What::ClientCut {
                 client: i,
                 broker,
                 ms,
-            } => Fault::ClientCut {
-                client: client(i),
-                broker,
-                for_ms: ms,
-            },
-            What::ClientPause { client: i, ms } => Fault::ClientPause {
-                client: client(i),
-                for_ms: ms,
-            },
+            } => (
+                Action::ClientCut {
+                    client: client(i),
+                    node: b(broker),
+                },
+                ms,
+            ),
+            What::ClientPause { client: i, ms } => (Action::ClientPause { client: client(i) }, ms),
+        };
+        Fault {
+            at_ms,
+            action,
+            for_ms,
         }
     }
 
@@ -266,28 +269,19 @@ impl Draft {
     fn schedule(drafts: &[Draft], workload: &Workload) -> Schedule {
         let phase_ms = workload.safety_ms;
         let clients = workload.clients();
-        let mut wanted: Vec<TimedFault> = (drafts.iter())
-            .map(|d| TimedFault {
-                at_ms: d.at_ms % phase_ms,
-                fault: d.fault(&clients),
-            })
+        let mut wanted: Vec<Fault> = (drafts.iter())
+            .map(|d| d.fault(d.at_ms % phase_ms, &clients))
             .collect();
         wanted.sort_by_key(|f| f.at_ms);
-        let mut placed: Vec<TimedFault> = Vec::new();
+        let mut placed: Vec<Fault> = Vec::new();
+        let brokers: Vec<i32> = (1..=BROKERS).collect();
         for mut timed in wanted {
-            let in_the_way = |p: &TimedFault| match (&p.fault, &timed.fault) {
-                (
-                    Fault::ClientCut { client, broker, .. },
-                    Fault::ClientCut {
-                        client: c,
-                        broker: b,
-                        ..
-                    },
-                ) => client == c && broker == b,
-                (Fault::ClientPause { client, .. }, Fault::ClientPause { client: c, .. }) => {
-                    client == c
+            let in_the_way = |p: &Fault| match (&p.action, &timed.action) {
+                (Action::ClientCut { client, node }, Action::ClientCut { client: c, node: n }) => {
+                    client == c && node == n
                 }
-                (p, t) => !p.servers().is_empty() && !t.servers().is_empty(),
+                (Action::ClientPause { client }, Action::ClientPause { client: c }) => client == c,
+                (p, t) => !p.servers(&brokers).is_empty() && !t.servers(&brokers).is_empty(),
             };
             let free_from = (placed.iter())
                 .filter(|p| in_the_way(p))
@@ -336,29 +330,23 @@ fn holds(seed: u64, workload: &Workload) -> Result<(), String> {
         Ok(replayed) => replayed,
         Err(e) => return fail(format!("the scenario file does not read back: {e}")),
     };
-    let scenario: &'static Scenario = Box::leak(Box::new(Scenario {
-        name: "cluster-properties",
-        summary: "a generated case of tests/cluster_properties.rs",
-        body: Body::File(Arc::new(replayed)),
-    }));
-    let report = run_seed(seed, scenario, false);
-    if report.verdict != Verdict::Ok {
-        return fail(format!("verdict {:?}", report.verdict));
+    let scenario = Scenario::workload("cluster-properties", replayed);
+    let report = run_seed(seed, &scenario);
+    if report.verdict() != Verdict::Ok {
+        let failing = report.judgement.failing_kinds();
+        return fail(format!(
+            "verdict {}: {failing:?}\n{}",
+            report.verdict(),
+            report.judgement
+        ));
     }
-    if report.outcome.sent.is_empty() {
+    if views::acked(&report.run.history).is_empty() {
         return fail("no send was acknowledged".into());
     }
-    let Some(checks) = &report.outcome.checks else {
-        return fail("the run left no checker report".into());
-    };
-    let anomalies: Vec<String> = (checks.failing.iter())
-        .map(|a| format!("failing {}: {}", a.kind, a.description))
-        .chain((checks.allowed.iter()).map(|a| {
-            format!(
-                "allowed {} ({}): {}",
-                a.anomaly.kind, a.reason, a.anomaly.description
-            )
-        }))
+    // Processing a record again is the group's at-least-once, not an anomaly.
+    let anomalies: Vec<String> = (report.judgement.findings.iter())
+        .filter(|f| f.kind != kafkasim_check::Kind::ProcessedAgain)
+        .map(ToString::to_string)
         .collect();
     if !anomalies.is_empty() {
         return fail(format!(
@@ -413,13 +401,12 @@ fn kip_101_shape(truncation: Truncation) -> Shape {
 /// in 250 generated cases, so it is written out here, unrepaired.
 fn kip_101(truncation: Truncation) -> Workload {
     let mut workload = kip_101_shape(truncation).workload();
-    let crash = |at_ms, broker, down_ms| TimedFault {
+    let crash = |at_ms, broker, for_ms| Fault {
         at_ms,
-        fault: Fault::BrokerCrash {
-            broker,
-            kind: CrashKind::ProcessCrash,
-            down_ms,
+        action: Action::Crash {
+            node: Target::Broker(broker),
         },
+        for_ms,
     };
     workload.faults = FaultPlan::Schedule(Schedule {
         phase_ms: workload.safety_ms,

@@ -1,19 +1,25 @@
 //! Determinism is a feature with a test: same seed, same trace; another seed,
 //! another run.
 
-use kafkasim_sim::run::run_seed;
-use kafkasim_sim::scenario;
+use kafkasim_sim::runtime::{play, sim_config};
+use kafkasim_sim::Options;
+use kafkasim_tools::run::{prepare, run_scenario, run_seed, RunOptions};
+use kafkasim_tools::scenario;
 use std::collections::BTreeSet;
 
 const SEEDS: std::ops::RangeInclusive<u64> = 1..=6;
 
 #[test]
 fn the_same_seed_gives_the_same_trace_and_different_seeds_differ() {
-    let quickstart = scenario::find("quickstart").expect("built in");
+    let quickstart = scenario::builtin("quickstart").expect("built in");
+    let options = RunOptions {
+        keep_trace: true,
+        ..RunOptions::default()
+    };
     let mut hashes = BTreeSet::new();
     for seed in SEEDS {
-        let first = run_seed(seed, quickstart, true);
-        let second = run_seed(seed, quickstart, true);
+        let first = run_scenario(seed, &quickstart, &options).run;
+        let second = run_scenario(seed, &quickstart, &options).run;
         assert_eq!(
             first.trace_hash, second.trace_hash,
             "seed {seed} ran twice differently"
@@ -36,10 +42,10 @@ fn the_same_seed_gives_the_same_trace_and_different_seeds_differ() {
 /// say) shows up as a different trace on a later repetition.
 #[test]
 fn every_scenario_repeats_its_trace_however_many_runs_came_before_in_the_process() {
-    for scenario in scenario::SCENARIOS {
+    for scenario in scenario::builtins() {
         for seed in [1, 2] {
             let hashes: Vec<u64> = (0..4)
-                .map(|_| run_seed(seed, scenario, false).trace_hash)
+                .map(|_| run_seed(seed, &scenario).run.trace_hash)
                 .collect();
             assert!(
                 hashes.windows(2).all(|w| w[0] == w[1]),
@@ -57,17 +63,12 @@ fn every_scenario_repeats_its_trace_however_many_runs_came_before_in_the_process
 #[test]
 fn madsim_finds_every_random_draw_equal_in_two_runs_of_a_fault_scenario() {
     let worker = std::thread::spawn(|| {
-        madsim::runtime::Runtime::check_determinism(1, kafkasim_sim::app::sim_config(), || async {
-            let scenario = scenario::find("kip-101").expect("built in");
-            let cluster = kafkasim_sim::cluster::Cluster::start(
-                &scenario.cluster(),
-                kafkasim_sim::trace::Trace::default(),
-            );
-            let outcome = scenario.start(cluster.clone()).await;
-            cluster.shut_down();
-            outcome.failure
+        madsim::runtime::Runtime::check_determinism(1, sim_config(), || async {
+            let scenario = scenario::builtin("kip-101").expect("built in");
+            let prepared = prepare(1, &scenario, &RunOptions::default());
+            play(&prepared.cluster, &Options::default(), prepared.app).await
         })
     });
-    let failure = worker.join().expect("both runs draw the same numbers");
-    assert_eq!(failure, None);
+    let finished = worker.join().expect("both runs draw the same numbers");
+    assert!(finished.is_some(), "the scenario finished");
 }

@@ -12,19 +12,26 @@
 //! `tests/determinism.rs` covers the other scenarios (and seeds 1 and 2 of this
 //! one, by hash).
 
-use kafkasim_sim::render::render;
-use kafkasim_sim::run::{run_seed, RunReport};
-use kafkasim_sim::scenario::{self, Scenario};
+use kafkasim_check::views;
+use kafkasim_sim::runtime::{play, sim_config};
+use kafkasim_sim::Options;
+use kafkasim_tools::render::render;
+use kafkasim_tools::run::{prepare, run_scenario, run_seed, RunOptions, RunReport};
+use kafkasim_tools::scenario::{self, Scenario};
 
-fn standard() -> &'static Scenario {
-    scenario::find("standard").expect("built in")
+fn standard() -> Scenario {
+    scenario::builtin("standard").expect("built in")
 }
 
 #[test]
 fn every_seed_of_standard_records_the_same_full_trace_twice() {
+    let options = RunOptions {
+        keep_trace: true,
+        ..RunOptions::default()
+    };
     for seed in 3..=5 {
-        let first = run_seed(seed, standard(), true);
-        let second = run_seed(seed, standard(), true);
+        let first = run_scenario(seed, &standard(), &options).run;
+        let second = run_scenario(seed, &standard(), &options).run;
         assert_eq!(
             first.trace_hash, second.trace_hash,
             "standard seed {seed} ran twice differently"
@@ -53,19 +60,15 @@ fn every_seed_of_standard_records_the_same_full_trace_twice() {
 #[test]
 fn madsim_finds_every_random_draw_equal_in_two_runs_of_standard() {
     let worker = std::thread::spawn(|| {
-        madsim::runtime::Runtime::check_determinism(3, kafkasim_sim::app::sim_config(), || async {
-            let scenario = standard();
-            let cluster = kafkasim_sim::cluster::Cluster::start(
-                &scenario.cluster(),
-                kafkasim_sim::trace::Trace::default(),
-            );
-            let outcome = scenario.start(cluster.clone()).await;
-            cluster.shut_down();
-            (outcome.failure, outcome.sent.len())
+        madsim::runtime::Runtime::check_determinism(3, sim_config(), || async {
+            let prepared = prepare(3, &standard(), &RunOptions::default());
+            play(&prepared.cluster, &Options::default(), prepared.app).await
         })
     });
-    let (failure, sent) = worker.join().expect("both runs draw the same numbers");
-    assert_eq!(failure, None);
+    let finished = worker.join().expect("both runs draw the same numbers");
+    assert!(finished.is_some(), "the run finished");
+    let report = run_seed(3, &standard());
+    let sent = views::acked(&report.run.history).len();
     assert!(sent > 100, "the producers ran: {sent} acknowledged");
 }
 
@@ -94,6 +97,6 @@ fn head_and_hash(report: &RunReport, entries: usize) -> String {
 /// `cargo test --release --test determinism_gates`.
 #[test]
 fn standard_seed_3_has_the_same_trace_in_debug_and_release_builds() {
-    let report = run_seed(3, standard(), false);
+    let report = run_seed(3, &standard());
     insta::assert_snapshot!("standard_seed_3", head_and_hash(&report, 20));
 }

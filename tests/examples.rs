@@ -4,9 +4,9 @@
 //! returns; these tests run that function on several seeds and check what the
 //! crash course promises: one group is a queue, separate groups are pub/sub.
 
-use kafkasim_sim::app::run_app;
 use kafkasim_sim::cluster::ClusterSpec;
-use kafkasim_sim::demo::{queue_vs_pubsub, QueueVsPubSub, DEMO_NAMES};
+use kafkasim_sim::run_app;
+use kafkasim_tools::demo::{queue_vs_pubsub, QueueVsPubSub, DEMO_NAMES};
 use std::collections::BTreeSet;
 
 /// Seeds to run the demo with: the example's default (1) and a few more.

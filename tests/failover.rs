@@ -3,36 +3,33 @@
 //! the clients saw: which writes were acknowledged where, which failed and how,
 //! and what a final read of the partition returned.
 
-use kafkasim_sim::run::{run_seed, RunReport, Verdict};
-use kafkasim_sim::scenario::find;
+use kafkasim_check::views;
+use kafkasim_check::{Allowance, Kind, Verdict};
+use kafkasim_tools::run::{run_seed, RunReport};
+use kafkasim_tools::scenario::builtin;
 
 fn run(scenario: &str) -> RunReport {
-    let scenario = find(scenario).unwrap_or_else(|| panic!("scenario {scenario} exists"));
-    run_seed(1, scenario, false)
+    let scenario = builtin(scenario).unwrap_or_else(|| panic!("scenario {scenario} exists"));
+    run_seed(1, &scenario)
 }
 
 /// Acknowledged sends as `value@offset`, in acknowledgement order.
 fn acked(report: &RunReport) -> Vec<String> {
-    let sent = &report.outcome.sent;
-    sent.iter()
+    (views::acked(&report.run.history).iter())
         .map(|s| format!("{}@{}", s.value, s.offset))
         .collect()
 }
 
 /// The final read as `value@offset`.
 fn read(report: &RunReport) -> Vec<String> {
-    let consumed = &report.outcome.consumed;
-    consumed
-        .iter()
+    (views::polled_by(&report.run.history, "reader").iter())
         .map(|c| format!("{}@{}", c.value, c.offset))
         .collect()
 }
 
 /// Failed sends as `value: ambiguous|definite: error`.
 fn failed(report: &RunReport) -> Vec<String> {
-    let failed = &report.outcome.failed;
-    failed
-        .iter()
+    (views::refused(&report.run.history).iter())
         .map(|f| {
             let kind = if f.ambiguous { "ambiguous" } else { "definite" };
             format!("{}: {kind}: {}", f.value, f.error)
@@ -40,14 +37,21 @@ fn failed(report: &RunReport) -> Vec<String> {
         .collect()
 }
 
+/// The allowed findings, each as its kind and the reasons that allow it.
+fn allowed(report: &RunReport) -> Vec<(Kind, Vec<Allowance>)> {
+    (report.judgement.allowed())
+        .map(|f| (f.kind, f.allowed.clone()))
+        .collect()
+}
+
 fn timeline_has(report: &RunReport, text: &str) -> bool {
-    report.timeline.iter().any(|e| e.text.contains(text))
+    report.run.timeline.iter().any(|e| e.text.contains(text))
 }
 
 #[test]
 fn a_leader_crash_with_acks_all_rf_3_and_min_isr_2_loses_no_acknowledged_write() {
     let report = run("leader-crash-acks-all");
-    assert_eq!(report.verdict, Verdict::Ok);
+    assert_eq!(report.verdict(), Verdict::Ok);
     let all: Vec<String> = (0..10).map(|i| format!("v{i}@{i}")).collect();
     assert_eq!(acked(&report), all, "every send was acknowledged");
     assert_eq!(
@@ -64,11 +68,23 @@ fn an_acks_1_write_the_leader_acknowledged_before_any_follower_fetched_it_is_gon
     let report = run("acks-1-failover");
     assert_eq!(acked(&report), ["before@0", "acked-then-lost@1", "after@1"]);
     assert_eq!(read(&report), ["before@0", "after@1"]);
-    assert_eq!(report.verdict, Verdict::Ok, "acks=1 promises nothing here");
-    assert_eq!(report.outcome.allowed_anomalies.len(), 1);
-    assert!(report.outcome.allowed_anomalies[0].starts_with(
-        "lost write: acked-then-lost was acknowledged at orders-0@1 but is not in the log (offset 1 now holds after)"
-    ));
+    assert_eq!(
+        report.verdict(),
+        Verdict::Ok,
+        "acks=1 promises nothing here"
+    );
+    let acks_1 = vec![Allowance::LeaderOnlyAcks];
+    assert_eq!(
+        allowed(&report),
+        [
+            (Kind::InconsistentOffsets, acks_1.clone()),
+            (Kind::LostWrite, acks_1)
+        ]
+    );
+    assert_eq!(
+        report.judgement.findings[0].values(),
+        ["acked-then-lost", "after"]
+    );
     assert!(timeline_has(&report, "truncated orders-0 to offset 1"));
 }
 
@@ -84,23 +100,29 @@ fn an_unclean_election_of_a_lagging_follower_loses_acknowledged_writes_and_reuse
     );
     assert!(timeline_has(&report, "(UNCLEAN election)"));
     assert_eq!(
-        report.verdict,
+        report.verdict(),
         Verdict::Ok,
         "unclean election promises nothing"
     );
-    let lost: Vec<&str> = report
-        .outcome
-        .allowed_anomalies
-        .iter()
-        .map(|a| a.split(" (allowed").next().unwrap())
+    let lost: Vec<(Kind, Vec<String>)> = (report.judgement.allowed())
+        .map(|f| (f.kind, f.values()))
         .collect();
+    let values = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     assert_eq!(
         lost,
         [
-            "lost write: a was acknowledged at orders-0@1 but is not in the log (offset 1 now holds d)",
-            "lost write: b was acknowledged at orders-0@2 but is not in the log",
+            (Kind::InconsistentOffsets, values(&["a", "d"])),
+            (Kind::LostWrite, values(&["a", "d"])),
+            // b's offset, 2, is past the end of the new leader's log.
+            (Kind::LostWrite, values(&["b"])),
+            // d was sent after b was acknowledged at 2, and landed at 1.
+            (Kind::NonmonotonicSend, values(&["b", "d"])),
         ]
     );
+    assert!(report
+        .judgement
+        .allowed()
+        .all(|f| f.allowed == [Allowance::UncleanElection]));
 }
 
 #[test]
@@ -114,8 +136,8 @@ fn with_unclean_election_off_the_partition_stays_offline_instead_and_loses_nothi
         failed(&report)
     );
     assert_eq!(read(&report), ["before@0", "a@1", "b@2", "d@3"]);
-    assert_eq!(report.verdict, Verdict::Ok);
-    assert!(report.outcome.allowed_anomalies.is_empty());
+    assert_eq!(report.verdict(), Verdict::Ok);
+    assert!(report.judgement.findings.is_empty(), "{}", report.judgement);
 }
 
 #[test]
@@ -124,16 +146,25 @@ fn the_kip_101_schedule_loses_the_acknowledged_write_when_followers_truncate_to_
     let report = run("kip-101-high-watermark-truncation");
     assert_eq!(acked(&report), ["m1@0", "m2@1", "m3@1"]);
     assert_eq!(read(&report), ["m1@0", "m3@1"]);
-    let Verdict::Failed(why) = &report.verdict else {
-        panic!("a lost acks=all write fails the run: {:?}", report.verdict);
-    };
     assert_eq!(
-        why,
-        "lost write: m2 was acknowledged at orders-0@1 but is not in the log (offset 1 now holds m3)"
+        report.verdict(),
+        Verdict::Correctness,
+        "a lost acks=all write fails the run"
     );
     assert_eq!(
-        report.partitions[0].divergence,
-        ["divergent replicas: broker-1 has m2 at orders-0@1, the leader broker-2 has m3"],
+        report.judgement.failing_kinds(),
+        [
+            Kind::InconsistentOffsets,
+            Kind::LostWrite,
+            Kind::DivergentReplicas
+        ]
+    );
+    let divergence = (report.judgement.failing())
+        .find(|f| f.kind == Kind::DivergentReplicas)
+        .expect("the replicas disagree");
+    assert_eq!(
+        divergence.to_string(),
+        "divergent-replicas: broker-1 has m2 at orders-0@1, the leader broker-2 has m3",
         "the old leader kept m2 below its own high watermark: the replicas disagree for good"
     );
 }
@@ -143,8 +174,8 @@ fn the_kip_101_schedule_loses_nothing_with_leader_epochs() {
     let report = run("kip-101");
     assert_eq!(acked(&report), ["m1@0", "m2@1", "m3@2"]);
     assert_eq!(read(&report), ["m1@0", "m2@1", "m3@2"]);
-    assert_eq!(report.verdict, Verdict::Ok);
-    assert!(report.partitions[0].divergence.is_empty());
+    assert_eq!(report.verdict(), Verdict::Ok);
+    assert!(report.judgement.findings.is_empty(), "{}", report.judgement);
 }
 
 #[test]
@@ -152,8 +183,11 @@ fn a_power_loss_of_the_last_isr_member_loses_an_acks_all_write() {
     let report = run("last-replica-power-loss");
     assert_eq!(acked(&report), ["w1@0"]);
     assert_eq!(read(&report), Vec::<String>::new());
-    assert_eq!(report.outcome.allowed_anomalies.len(), 1);
-    assert!(report.outcome.allowed_anomalies[0].starts_with("lost write: w1"));
+    assert_eq!(
+        allowed(&report),
+        [(Kind::LostWrite, vec![Allowance::PowerLoss])]
+    );
+    assert_eq!(report.judgement.findings[0].values(), ["w1"]);
     assert!(timeline_has(&report, "orders-0: ISR now [1]"));
 }
 
@@ -161,8 +195,8 @@ fn a_power_loss_of_the_last_isr_member_loses_an_acks_all_write() {
 fn a_process_crash_of_the_last_isr_member_loses_nothing() {
     let report = run("last-replica-process-crash");
     assert_eq!(read(&report), ["w1@0"]);
-    assert_eq!(report.verdict, Verdict::Ok);
-    assert!(report.outcome.allowed_anomalies.is_empty());
+    assert_eq!(report.verdict(), Verdict::Ok);
+    assert!(report.judgement.findings.is_empty(), "{}", report.judgement);
 }
 
 #[test]
@@ -180,8 +214,13 @@ fn a_split_brain_old_leader_acknowledges_acks_1_writes_that_are_truncated_and_ti
         &report,
         "truncated orders-0 to offset 2, dropping 3 record(s)"
     ));
-    assert_eq!(report.outcome.allowed_anomalies.len(), 2);
-    assert_eq!(report.verdict, Verdict::Ok);
+    let lost: Vec<Kind> = allowed(&report).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        lost,
+        [Kind::LostWrite, Kind::LostWrite],
+        "s1 and s2, past the new log's end"
+    );
+    assert_eq!(report.verdict(), Verdict::Ok);
 }
 
 #[test]
@@ -190,9 +229,11 @@ fn a_lost_produce_response_and_a_retry_write_the_record_twice_without_idempotenc
     assert!(timeline_has(&report, "Produce response from broker-1"));
     assert_eq!(acked(&report), ["r1@0", "r2@2", "r3@3"]);
     assert_eq!(read(&report), ["r1@0", "r2@1", "r2@2", "r3@3"]);
-    assert_eq!(report.outcome.allowed_anomalies.len(), 1);
-    assert!(report.outcome.allowed_anomalies[0]
-        .starts_with("duplicate: r2 is in the log 2 times, at orders-0@1, orders-0@2"));
+    assert_eq!(
+        allowed(&report),
+        [(Kind::Duplicate, vec![Allowance::NoIdempotence])]
+    );
+    assert_eq!(report.judgement.findings[0].offsets(), [1, 2]);
 }
 
 #[test]
@@ -201,19 +242,17 @@ fn with_idempotence_the_retry_is_answered_with_the_original_offset_and_written_o
     assert!(timeline_has(&report, "Produce response from broker-1"));
     assert_eq!(acked(&report), ["r1@0", "r2@1", "r3@2"]);
     assert_eq!(read(&report), ["r1@0", "r2@1", "r3@2"]);
-    assert_eq!(report.verdict, Verdict::Ok);
-    assert!(report.outcome.allowed_anomalies.is_empty());
+    assert_eq!(report.verdict(), Verdict::Ok);
+    assert!(report.judgement.findings.is_empty(), "{}", report.judgement);
 }
 
 #[test]
 fn a_broker_that_leads_one_partition_and_follows_two_crashes_returns_and_gets_leadership_back_when_asked(
 ) {
     let report = run("preferred-leader-returns");
-    assert_eq!(report.verdict, Verdict::Ok);
+    assert_eq!(report.verdict(), Verdict::Ok);
     let lines = |prefix: &str| -> Vec<String> {
-        report
-            .timeline
-            .iter()
+        (report.run.timeline.iter())
             .filter(|e| e.text.starts_with(prefix))
             .map(|e| e.text.clone())
             .collect()
@@ -227,20 +266,22 @@ fn a_broker_that_leads_one_partition_and_follows_two_crashes_returns_and_gets_le
             "leaders after the preferred election: [Some(1), Some(2), Some(3)]",
         ]
     );
-    let leaders: Vec<Option<i32>> = report.partitions.iter().map(|p| p.leader).collect();
+    let leaders: Vec<Option<i32>> = report.run.partitions.iter().map(|p| p.leader).collect();
     assert_eq!(leaders, [Some(1), Some(2), Some(3)]);
-    assert_eq!(read(&report), ["before@0", "during@1"]);
+    let mut read = read(&report);
+    read.sort();
+    assert_eq!(read, ["before@0", "during@1"]);
 }
 
 #[test]
 fn a_fault_scenario_replays_byte_for_byte_from_its_seed() {
-    let scenario = find("split-brain-old-leader").expect("exists");
-    let first = run_seed(3, scenario, false);
-    let second = run_seed(3, scenario, false);
-    assert_eq!(first.trace_hash, second.trace_hash);
-    assert_eq!(first.timeline.len(), second.timeline.len());
-    let other = run_seed(4, scenario, false);
-    assert_ne!(first.trace_hash, other.trace_hash);
+    let scenario = builtin("split-brain-old-leader").expect("exists");
+    let first = run_seed(3, &scenario);
+    let second = run_seed(3, &scenario);
+    assert_eq!(first.run.trace_hash, second.run.trace_hash);
+    assert_eq!(first.run.timeline, second.run.timeline);
+    let other = run_seed(4, &scenario);
+    assert_ne!(first.run.trace_hash, other.run.trace_hash);
 }
 
 #[test]
@@ -253,14 +294,10 @@ fn while_the_controller_is_down_a_dead_leader_is_neither_fenced_nor_replaced() {
     assert_eq!(acked(&report), ["a@0", "c@1"]);
     assert_eq!(failed(&report).len(), 1);
     assert!(failed(&report)[0].starts_with("b: ambiguous: timeout"));
-    let fenced = report
-        .timeline
-        .iter()
+    let fenced = (report.run.timeline.iter())
         .find(|e| e.text == "broker-1 fenced: no heartbeat within the session timeout")
         .expect("the restarted controller fences the dead leader");
-    let restarted = report
-        .timeline
-        .iter()
+    let restarted = (report.run.timeline.iter())
         .find(|e| e.node == "controller" && e.text.starts_with("restarted"))
         .expect("the controller restarts");
     assert!(
@@ -268,5 +305,5 @@ fn while_the_controller_is_down_a_dead_leader_is_neither_fenced_nor_replaced() {
         "a full session timeout after its restart"
     );
     assert_eq!(read(&report), ["a@0", "c@1"]);
-    assert_eq!(report.verdict, Verdict::Ok);
+    assert_eq!(report.verdict(), Verdict::Ok);
 }

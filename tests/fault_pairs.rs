@@ -8,16 +8,10 @@
 
 use kafkasim::client::admin::{AdminConfig, NewTopic};
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
-use kafkasim::disk::CrashKind;
-use kafkasim::ids::{BrokerId, NodeId, TopicPartition};
-use kafkasim_sim::app::run_app;
-use kafkasim_sim::client::{Admin, Producer};
-use kafkasim_sim::cluster::{Cluster, ClusterSpec};
-use std::time::Duration;
-
-async fn sleep_ms(ms: u64) {
-    madsim::time::sleep(Duration::from_millis(ms)).await;
-}
+use kafkasim::ids::{BrokerId, TopicPartition};
+use kafkasim_check::fault::{Action, Target};
+use kafkasim_sim::time::{sleep_ms, spawn};
+use kafkasim_sim::{run_app, Admin, Cluster, ClusterSpec, Producer};
 
 fn orders() -> TopicPartition {
     TopicPartition::new("orders", 0)
@@ -87,24 +81,29 @@ fn leader_cut_off_then_crashed(acks: &str) -> Seen {
         };
         let mut sends = vec![send("before").await];
         sleep_ms(1_000).await; // the followers fetch it
-        for &f in &followers {
-            cluster.cut_link(NodeId::Broker(leader), NodeId::Broker(f));
-        }
+        let cut = |f: BrokerId| Action::LinkCut {
+            nodes: [Target::Broker(leader), Target::Broker(f)],
+        };
+        let cuts: Vec<_> = (followers.iter())
+            .filter_map(|&f| cluster.start_fault(&cut(f)))
+            .collect();
         let crasher = cluster.clone();
-        madsim::task::spawn(async move {
+        let crashed = spawn(async move {
             sleep_ms(50).await;
-            crasher.crash_broker(leader, CrashKind::ProcessCrash);
+            let node = Target::Broker(leader);
+            crasher.start_fault(&Action::Crash { node })
         });
         sends.push(send("during").await);
         wait_for(&cluster, "a new leader", |p| {
             p.leader.is_some_and(|l| l != leader)
         })
         .await;
-        for &f in &followers {
-            cluster.restore_link(NodeId::Broker(leader), NodeId::Broker(f));
+        for cut in cuts {
+            cluster.end_fault(cut);
         }
         sends.push(send("after").await);
-        cluster.restart_broker(leader);
+        let down = crashed.await.expect("the crash task ends");
+        cluster.end_fault(down.expect("the leader crashed"));
         wait_for(&cluster, "the old leader back in the ISR", |p| {
             p.isr.len() == 3
         })

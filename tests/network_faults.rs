@@ -2,18 +2,15 @@
 //! safe workload: the fault shows (a fenced broker, a new leader, a shrunk
 //! ISR, slower messages, stalled fetches) and the run still keeps every promise.
 
-use kafkasim::client::admin::{AdminConfig, NewTopic};
-use kafkasim::disk::CrashKind;
+use kafkasim::client::admin::NewTopic;
 use kafkasim::ids::TopicPartition;
-use kafkasim_sim::app::run_app;
-use kafkasim_sim::client::Admin;
-use kafkasim_sim::cluster::ClusterSpec;
-use kafkasim_sim::run::{run_seed_with, RunOptions, RunReport, Verdict};
-use kafkasim_sim::scenario::workload::file::parse;
-use kafkasim_sim::scenario::{Body, Scenario};
+use kafkasim_check::fault::{Action, Target};
+use kafkasim_check::{views, Verdict};
 use kafkasim_sim::trace::{Captured, MessageEvent};
-use std::sync::Arc;
-use std::time::Duration;
+use kafkasim_sim::{run_app, ClusterSpec};
+use kafkasim_tools::run::{run_scenario, RunOptions, RunReport};
+use kafkasim_tools::scenario::workload::file::parse;
+use kafkasim_tools::scenario::Scenario;
 
 /// Three brokers; topic `events` with one partition (on brokers 1, 2, 3: broker-1
 /// leads it), RF 3, `min.insync.replicas` 2; one idempotent `acks=all` producer
@@ -46,40 +43,36 @@ fn run(faults: &str, safety_ms: u64) -> RunReport {
     let text =
         format!("{WORKLOAD}{faults}\n[phases]\nsafety_ms = {safety_ms}\nliveness_ms = 60000\n");
     let workload = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    let scenario: &'static Scenario = Box::leak(Box::new(Scenario {
-        name: "network-faults",
-        summary: "a network fault against a small safe workload",
-        body: Body::File(Arc::new(workload)),
-    }));
+    let scenario = Scenario::workload("network-faults", workload);
     let options = RunOptions {
         keep_trace: true,
         capture: true,
         ..RunOptions::default()
     };
-    let report = run_seed_with(1, scenario, &options);
+    let report = run_scenario(1, &scenario, &options);
     assert_eq!(
-        report.verdict,
+        report.verdict(),
         Verdict::Ok,
         "{}",
         timeline(&report).join("\n")
     );
+    let acknowledged = views::acked(&report.run.history).len();
     assert!(
-        report.outcome.sent.len() > 100,
-        "the producer kept producing ({} acknowledged)",
-        report.outcome.sent.len()
+        acknowledged > 100,
+        "the producer kept producing ({acknowledged} acknowledged)"
     );
     report
 }
 
 fn timeline(report: &RunReport) -> Vec<String> {
-    (report.timeline.iter())
+    (report.run.timeline.iter())
         .map(|e| format!("{:>8} {:<11} {}", e.time_ms, e.node, e.text))
         .collect()
 }
 
 /// When the first timeline line containing `text` was told.
 fn told_at(report: &RunReport, text: &str) -> u64 {
-    (report.timeline.iter())
+    (report.run.timeline.iter())
         .find(|e| e.text.contains(text))
         .map(|e| e.time_ms)
         .unwrap_or_else(|| panic!("no {text:?} in:\n{}", timeline(report).join("\n")))
@@ -87,12 +80,12 @@ fn told_at(report: &RunReport, text: &str) -> u64 {
 
 /// Whether a timeline line at or after `from_ms` contains `text`.
 fn told_after(report: &RunReport, from_ms: u64, text: &str) -> bool {
-    (report.timeline.iter()).any(|e| e.time_ms >= from_ms && e.text.contains(text))
+    (report.run.timeline.iter()).any(|e| e.time_ms >= from_ms && e.text.contains(text))
 }
 
 /// Every message delivered, as captured.
 fn messages(report: &RunReport) -> Vec<MessageEvent> {
-    let capture = report.capture.as_ref().expect("captured");
+    let capture = report.run.capture.as_ref().expect("captured");
     (capture.events.iter())
         .filter_map(|e| match e {
             Captured::Message(m) => Some(m.clone()),
@@ -108,7 +101,7 @@ fn latency(m: &MessageEvent) -> u64 {
 #[test]
 fn an_isolated_controller_fences_the_brokers_it_stops_hearing() {
     let report = run(
-        "[[faults.schedule]]\nat_ms = 5000\nfault = \"isolate-controller\"\nfor_ms = 12000\n",
+        "[[faults.schedule]]\nat_ms = 5000\nfault = \"isolate\"\nnode = \"controller\"\nfor_ms = 12000\n",
         30_000,
     );
     let cut = told_at(
@@ -125,13 +118,13 @@ fn an_isolated_controller_fences_the_brokers_it_stops_hearing() {
         told_after(&report, healed, "unfenced"),
         "and back after the heal"
     );
-    assert!(report.goals.contains_key("broker fenced"));
+    assert!(report.run.goals.contains_key("broker fenced"));
 }
 
 #[test]
 fn an_isolated_leader_loses_its_leadership() {
     let report = run(
-        "[[faults.schedule]]\nat_ms = 5000\nfault = \"isolate-leader\"\ntopic = \"events\"\npartition = 0\nfor_ms = 15000\n",
+        "[[faults.schedule]]\nat_ms = 5000\nfault = \"isolate\"\nnode = \"leader of events-0\"\nfor_ms = 15000\n",
         30_000,
     );
     let cut = told_at(&report, "broker-1, the leader of events-0, cut off from");
@@ -142,13 +135,13 @@ fn an_isolated_leader_loses_its_leadership() {
         timeline(&report).join("\n")
     );
     told_at(&report, "broker-1 reconnected to");
-    assert!(report.goals.contains_key("leader changed"));
+    assert!(report.run.goals.contains_key("leader changed"));
 }
 
 #[test]
 fn a_split_fences_its_minority_and_the_majority_carries_on() {
     let report = run(
-        "[[faults.schedule]]\nat_ms = 5000\nfault = \"split\"\nbrokers = [1]\nfor_ms = 15000\n",
+        "[[faults.schedule]]\nat_ms = 5000\nfault = \"split\"\nnodes = [\"broker-1\"]\nfor_ms = 15000\n",
         30_000,
     );
     let split = told_at(
@@ -218,7 +211,7 @@ fn a_slow_network_delays_every_message_while_it_lasts() {
     let after = (messages.iter()).filter(|m| m.sent_ms > back + 2_000);
     assert!(after.clone().count() > 100 && after.clone().all(|m| latency(m) <= 50));
     // The producer's writes were still acknowledged meanwhile, only later.
-    let acked_during = (report.outcome.sent.iter())
+    let acked_during = (views::acked(&report.run.history).iter())
         .filter(|s| s.time_ms > slow + 1_000 && s.time_ms < back)
         .count();
     assert!(acked_during > 0, "writes were still acknowledged");
@@ -227,7 +220,7 @@ fn a_slow_network_delays_every_message_while_it_lasts() {
 #[test]
 fn a_flaky_link_stalls_the_fetches_across_it_again_and_again() {
     let report = run(
-        "[[faults.schedule]]\nat_ms = 5000\nfault = \"flaky-link\"\nbrokers = [1, 2]\nfor_ms = 20000\n",
+        "[[faults.schedule]]\nat_ms = 5000\nfault = \"flaky-link\"\nnodes = [\"broker-1\", \"broker-2\"]\nfor_ms = 20000\n",
         30_000,
     );
     let flaky = told_at(
@@ -238,7 +231,7 @@ fn a_flaky_link_stalls_the_fetches_across_it_again_and_again() {
         &report,
         "the link between broker-1 and broker-2 is steady again",
     );
-    let clogs = (report.trace_lines.iter())
+    let clogs = (report.run.trace_lines.iter())
         .filter(|l| l.contains("flaky link broker-1 - broker-2 clogged"))
         .count();
     assert!(
@@ -269,41 +262,37 @@ fn a_flaky_link_stalls_the_fetches_across_it_again_and_again() {
 #[test]
 fn isolating_the_leader_of_a_partition_without_one_does_nothing_and_says_so() {
     let told = run_app(1, ClusterSpec::default(), |cluster| async move {
-        let admin = Admin::new(&cluster, AdminConfig::new(cluster.bootstrap()));
-        admin.wait_for_brokers(3).await;
-        admin
-            .create_topics(vec![NewTopic::new("solo", 1, 1)])
-            .await
-            .expect("created");
+        let solo = NewTopic::new("solo", 1, 1);
+        let info = cluster.create_topic_in_sync(solo).await.expect("created");
         let tp = TopicPartition::new("solo", 0);
-        let leader = (cluster.metadata().partition(&tp))
-            .and_then(|p| p.leader)
-            .expect("a fresh partition has a leader");
-        cluster.crash_broker(leader, CrashKind::ProcessCrash);
+        let leader = Target::Broker(info.leader.expect("a fresh partition has a leader"));
+        let down = cluster.start_fault(&Action::Crash { node: leader });
         // Fenced after the session timeout: its only replica gone, no leader.
-        for _ in 0..300 {
-            if cluster
-                .metadata()
-                .partition(&tp)
-                .is_some_and(|p| p.leader.is_none())
-            {
-                break;
-            }
-            madsim::time::sleep(Duration::from_millis(100)).await;
-        }
-        let isolated = cluster.isolate_leader(&tp);
-        let told = (cluster.trace().timeline_entries().into_iter())
-            .any(|e| e.node == "network" && e.text == "solo-0 has no leader: no broker isolated");
-        let other = cluster.isolate_leader(&TopicPartition::new("solo", 7));
-        cluster.restart_broker(leader);
-        (isolated, told, other)
+        let offline = |p: &kafkasim::metadata::PartitionInfo| p.leader.is_none();
+        cluster
+            .wait_for(&tp, "no leader", offline)
+            .await
+            .expect("offline");
+        let isolate = Action::Isolate {
+            node: Target::LeaderOf(tp),
+        };
+        let isolated = cluster.start_fault(&isolate);
+        let told = (cluster.trace().timeline_entries().into_iter()).any(|e| {
+            e.node == "nemesis"
+                && e.text == "isolate the leader of solo-0: solo-0 has no leader; nothing done"
+        });
+        let nowhere = Action::Isolate {
+            node: Target::leader_of("solo", 7),
+        };
+        let other = cluster.start_fault(&nowhere);
+        cluster.end_fault(down.expect("the crash started"));
+        (isolated.is_none(), told, other.is_none())
     })
     .expect("the app runs");
-    assert_eq!(told.0, None, "nothing isolated");
+    assert!(told.0, "nothing isolated");
     assert!(told.1, "the timeline says so");
-    assert_eq!(told.2, None, "nor for a partition that does not exist");
+    assert!(told.2, "nor for a partition that does not exist");
 }
-
 /// The standard workload under faults drawn from the `network` profile: a safe
 /// configuration keeps every promise. Seeds 30 and 96 once failed: a broker
 /// cut off from the controller answered a client's metadata request with an
@@ -313,13 +302,13 @@ fn isolating_the_leader_of_a_partition_without_one_does_nothing_and_says_so() {
 #[test]
 fn the_network_profile_keeps_a_safe_configuration_s_promises() {
     let path = format!("{}/sim/scenarios/network.toml", env!("CARGO_MANIFEST_DIR"));
-    let scenario = kafkasim_sim::scenario::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    let scenario = kafkasim_tools::scenario::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
     let seeds: Vec<u64> = (1..=4).chain([30, 96]).collect();
     let failing: Vec<String> = seeds
         .iter()
-        .map(|&seed| (seed, kafkasim_sim::run::run_seed(seed, scenario, false)))
-        .filter(|(_, report)| report.verdict != Verdict::Ok)
-        .map(|(seed, report)| format!("seed {seed}: {:?}", report.verdict))
+        .map(|&seed| (seed, kafkasim_tools::run::run_seed(seed, &scenario)))
+        .filter(|(_, report)| report.verdict() != Verdict::Ok)
+        .map(|(seed, report)| format!("seed {seed}:\n{}", report.judgement))
         .collect();
     assert!(failing.is_empty(), "{failing:#?}");
 }

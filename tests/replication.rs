@@ -3,10 +3,9 @@
 use kafkasim::client::admin::{AdminConfig, NewTopic};
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
 use kafkasim::ids::TopicPartition;
-use kafkasim_sim::app::run_app;
-use kafkasim_sim::client::{Admin, Producer};
 use kafkasim_sim::cluster::ClusterSpec;
-use std::time::Duration;
+use kafkasim_sim::run_app;
+use kafkasim_sim::{Admin, Producer};
 
 #[test]
 fn every_replica_holds_an_acks_all_write_and_learns_the_high_watermark() {
@@ -26,7 +25,7 @@ fn every_replica_holds_an_acks_all_write_and_learns_the_high_watermark() {
                 .expect("acknowledged");
         }
         // One more follower fetch round carries the new high watermark.
-        madsim::time::sleep(Duration::from_secs(2)).await;
+        kafkasim_sim::time::sleep_ms(2000).await;
         let tp = TopicPartition::new("orders", 0);
         (1..=3)
             .map(|b| {

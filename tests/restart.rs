@@ -7,10 +7,9 @@ use kafkasim::client::consumer::ConsumerConfig;
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
 use kafkasim::disk::CrashKind;
 use kafkasim::ids::TopicPartition;
-use kafkasim_sim::app::run_app;
-use kafkasim_sim::client::{Admin, Consumer, Producer};
-use kafkasim_sim::cluster::ClusterSpec;
-use std::time::Duration;
+use kafkasim_check::fault::{Action, Target};
+use kafkasim_sim::time::sleep_ms;
+use kafkasim_sim::{run_app, Admin, ClusterSpec, Consumer, Producer};
 
 /// Writes three records to a one-partition topic led by broker 1, crashes and
 /// restarts broker 1, then reads the partition from the beginning.
@@ -38,9 +37,14 @@ fn values_after_crash(kind: CrashKind, flush_every: Option<u64>) -> Vec<String> 
                 .await
                 .expect("acknowledged");
         }
-        cluster.crash_broker(leader, kind);
-        madsim::time::sleep(Duration::from_secs(1)).await;
-        cluster.restart_broker(leader);
+        let node = Target::Broker(leader);
+        let crash = match kind {
+            CrashKind::ProcessCrash => Action::Crash { node },
+            CrashKind::PowerLoss => Action::PowerLoss { node },
+        };
+        let down = cluster.start_fault(&crash).expect("the leader crashes");
+        sleep_ms(1_000).await;
+        cluster.end_fault(down);
 
         let mut config = ConsumerConfig::new(cluster.bootstrap());
         config.set("auto.offset.reset", "earliest").expect("valid");

@@ -22,12 +22,11 @@
 //! Wall times depend on the machine and on whatever else runs on it; the report
 //! prints the load average so a reader can judge. Simulated figures do not vary.
 
-pub mod baseline;
-
 use crate::run::run_seed;
 use crate::scenario::{self, Scenario};
-use crate::sweep::{SeedRange, VerdictKind};
-use baseline::BaselineRun;
+use crate::sweep::SeedRange;
+use kafkasim_check::Verdict as VerdictKind;
+use kafkasim_sim::baseline::{self, BaselineRun};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -134,12 +133,12 @@ pub trait Progress {
 
 /// Runs the bench over `range`.
 pub fn run(range: SeedRange, progress: &mut dyn Progress) -> BenchReport {
-    let scenario = scenario::find(SCENARIO).expect("standard is built in");
+    let scenario = scenario::builtin(SCENARIO).expect("standard is built in");
     let load_before = load_average();
     let seeds: Vec<u64> = (range.start..range.end).collect();
-    let one_job = pass(scenario, &seeds, 1, progress);
+    let one_job = pass(&scenario, &seeds, 1, progress);
     let spin_speedup_2_threads = spin_speedup();
-    let two_jobs = pass(scenario, &seeds, 2, progress);
+    let two_jobs = pass(&scenario, &seeds, 2, progress);
     progress.phase("baseline, madsim alone", seeds.len() as u64);
     let started = Instant::now();
     let mut baseline = Vec::new();
@@ -165,12 +164,7 @@ pub fn run(range: SeedRange, progress: &mut dyn Progress) -> BenchReport {
 }
 
 /// Runs every seed with `jobs` workers, as `sweep` does, timing each seed.
-fn pass(
-    scenario: &'static Scenario,
-    seeds: &[u64],
-    jobs: usize,
-    progress: &mut dyn Progress,
-) -> Pass {
+fn pass(scenario: &Scenario, seeds: &[u64], jobs: usize, progress: &mut dyn Progress) -> Pass {
     let total = seeds.len() as u64;
     progress.phase(&jobs_phrase(jobs), total);
     let next = AtomicU64::new(0);
@@ -184,14 +178,14 @@ fn pass(
             let work = move || {
                 while let Some(&seed) = seeds.get(next.fetch_add(1, Ordering::Relaxed) as usize) {
                     let at = Instant::now();
-                    let report = run_seed(seed, scenario, false);
+                    let report = run_seed(seed, scenario);
                     let wall = at.elapsed();
                     let timing = SeedTiming {
                         seed,
-                        verdict: VerdictKind::of(&report.verdict),
-                        trace_hash: report.trace_hash,
-                        simulated_ms: report.simulated_ms,
-                        messages: report.messages,
+                        verdict: report.verdict(),
+                        trace_hash: report.run.trace_hash,
+                        simulated_ms: report.run.simulated_ms,
+                        messages: report.run.messages,
                         wall,
                     };
                     results.lock().expect("results lock").push(timing);

@@ -17,9 +17,12 @@
 use crate::bench;
 use crate::render::{render_styled, Style};
 use crate::report::{check_report, prepare_dir, write_report, ReportError};
-use crate::run::{run_seed, run_seed_with, RunOptions, RunReport, Verdict};
-use crate::scenario::{self, SCENARIOS};
-use crate::sweep::{self, merge, Progress, SeedRange, Selection, Sweep, VerdictKind};
+use crate::run::{run_scenario, RunOptions, RunReport};
+use crate::scenario::{self, Scenario};
+use crate::sweep::{self, merge, Progress, SeedRange, Selection, Sweep};
+use kafkasim_check::Kind;
+#[cfg(test)]
+use kafkasim_check::Verdict;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
@@ -40,13 +43,13 @@ pub use stdout::finish_stdout;
 use stdout::{out, outln};
 
 /// What the command line asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// Print this help page (clap's rendering of the command's help).
     Help(String),
     Run {
         seed: Option<u64>,
-        scenario: &'static str,
+        scenario: Scenario,
         /// Where to write a report (`--report DIR [--force]`).
         report: Option<ReportTarget>,
         /// `--safety-phase-s`, in milliseconds (workloads only).
@@ -56,11 +59,11 @@ pub enum Command {
     },
     Replay {
         seed: u64,
-        scenario: &'static str,
+        scenario: Scenario,
     },
     Scenarios,
     Sweep {
-        scenario: &'static str,
+        scenario: Scenario,
         selection: Selection,
         /// `None`: one job per core.
         jobs: Option<usize>,
@@ -115,9 +118,9 @@ fn fresh_seed() -> u64 {
 /// What `kafkasim scenarios` prints: one line per built-in scenario, name then
 /// summary. A function of its own so the book can show the listing verbatim.
 pub fn scenarios_listing() -> String {
-    let width = SCENARIOS.iter().map(|s| s.name.len()).max().unwrap_or(0);
-    SCENARIOS
-        .iter()
+    let all = scenario::builtins();
+    let width = all.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    all.iter()
         .map(|s| format!("{:<width$}  {}\n", s.name, s.summary))
         .collect()
 }
@@ -150,8 +153,7 @@ pub fn execute(command: Command) -> i32 {
                 true => eprintln!("{text}"),
                 false => outln!("{text}"),
             };
-            let scenario = scenario::find(scenario).expect("parsed names exist");
-            let expect = scenario.workload().and_then(|w| w.expect);
+            let expect = scenario.as_workload().and_then(|w| w.expect.clone());
             let seed = match (seed, &expect) {
                 (Some(seed), _) => seed,
                 (None, Some(expect)) => {
@@ -172,13 +174,13 @@ pub fn execute(command: Command) -> i32 {
                 safety_phase_ms,
                 ..RunOptions::default()
             };
-            let report = run_seed_with(seed, scenario, &options);
+            let report = run_scenario(seed, &scenario, &options);
             let reproduced = expect.as_ref().map(|e| {
                 let shown = crate::shrink::shown_kinds(&report);
                 (e, shown.contains(&e.kind), shown)
             });
             if json {
-                let expect = reproduced.as_ref().map(|(e, ok, _)| (e.kind.as_str(), *ok));
+                let expect = reproduced.as_ref().map(|(e, ok, _)| (e.kind, *ok));
                 out!("{}", crate::render::render_json(&report, expect));
             } else {
                 let style = Style::choose(
@@ -187,7 +189,7 @@ pub fn execute(command: Command) -> i32 {
                 );
                 out!("{}", render_styled(&report, style));
                 if let Some((expect, ok, shown)) = &reproduced {
-                    outln!("{}", expectation_line(&expect.kind, *ok, shown));
+                    outln!("{}", expectation_line(expect.kind, *ok, shown));
                 }
             }
             if let Some(target) = &target {
@@ -196,7 +198,7 @@ pub fn execute(command: Command) -> i32 {
                     Err(error) => return report_failed(&error),
                 }
             }
-            exit_code(&report.verdict)
+            report.verdict().exit_code()
         }
         Command::ReportCheck { dir } => match check_report(&dir) {
             Ok(checked) => {
@@ -217,13 +219,16 @@ pub fn execute(command: Command) -> i32 {
             }
         },
         Command::Replay { seed, scenario } => {
-            let scenario = scenario::find(scenario).expect("parsed names exist");
-            let report = run_seed(seed, scenario, true);
-            for line in &report.trace_lines {
+            let options = RunOptions {
+                keep_trace: true,
+                ..RunOptions::default()
+            };
+            let report = run_scenario(seed, &scenario, &options);
+            for line in &report.run.trace_lines {
                 outln!("{line}");
             }
-            outln!("trace hash {:016x}", report.trace_hash);
-            exit_code(&report.verdict)
+            outln!("trace hash {:016x}", report.run.trace_hash);
+            report.verdict().exit_code()
         }
         Command::Sweep {
             scenario,
@@ -238,7 +243,7 @@ pub fn execute(command: Command) -> i32 {
                 }
             }
             let sweep = Sweep {
-                scenario: scenario::find(scenario).expect("parsed names exist"),
+                scenario,
                 selection,
                 jobs: jobs.unwrap_or_else(cores),
             };
@@ -263,16 +268,18 @@ pub fn execute(command: Command) -> i32 {
 /// Whether a run shows what its scenario file says it shows (`expect`): a file
 /// written by `kafkasim shrink` that no longer reproduces is told as such.
 fn expectation_line(
-    kind: &str,
+    kind: Kind,
     reproduced: bool,
-    shown: &std::collections::BTreeSet<String>,
+    shown: &std::collections::BTreeSet<Kind>,
 ) -> String {
     if reproduced {
         return format!("expected {kind}: reproduced");
     }
     let shows = match shown.is_empty() {
         true => "no anomaly".to_string(),
-        false => shown.iter().cloned().collect::<Vec<_>>().join(", "),
+        false => (shown.iter().map(|k| k.name()))
+            .collect::<Vec<_>>()
+            .join(", "),
     };
     format!(
         "expected {kind}: NOT reproduced (the run shows {shows}); this file no longer shows what it was written for"
@@ -294,7 +301,7 @@ fn write_seed_report(dir: &Path, sweep: &Sweep, seed: u64) -> Result<PathBuf, Re
         capture: true,
         ..RunOptions::default()
     };
-    let report: RunReport = run_seed_with(seed, sweep.scenario, &options);
+    let report: RunReport = run_scenario(seed, &sweep.scenario, &options);
     write_report(&seed_dir, &report).map(|written| written.index)
 }
 
@@ -324,7 +331,7 @@ fn execute_sweep(sweep: &Sweep, json: bool, report_dir: Option<&Path>) -> i32 {
             }
         }
     }
-    verdict_kind_exit_code(summary.worst())
+    summary.worst().exit_code()
 }
 
 /// Merges sweep summaries: a file that cannot be read or merged is an operator
@@ -345,16 +352,7 @@ fn execute_merge(files: &[String], json: bool) -> i32 {
     } else {
         out!("{}", merge::render_text(&merged));
     }
-    verdict_kind_exit_code(merged.worst())
-}
-
-pub fn exit_code(verdict: &Verdict) -> i32 {
-    match verdict {
-        Verdict::Ok => EXIT_OK,
-        Verdict::Failed(_) => EXIT_CORRECTNESS,
-        Verdict::Stuck(_) => EXIT_LIVENESS,
-        Verdict::Crash(_) => EXIT_CRASH,
-    }
+    merged.worst().exit_code()
 }
 
 /// A crashing seed's panic is its verdict: the summary lists it with the command
@@ -371,29 +369,18 @@ fn quiet_panics_in_seeds() {
     }));
 }
 
-pub fn verdict_kind_exit_code(kind: VerdictKind) -> i32 {
-    match kind {
-        VerdictKind::Ok => EXIT_OK,
-        VerdictKind::Correctness => EXIT_CORRECTNESS,
-        VerdictKind::Liveness => EXIT_LIVENESS,
-        VerdictKind::Crash => EXIT_CRASH,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_worst_verdict_kind_is_the_highest_exit_code() {
-        let codes: Vec<i32> = VerdictKind::ALL
-            .into_iter()
-            .map(verdict_kind_exit_code)
-            .collect();
+    fn the_worst_verdict_is_the_highest_exit_code_and_usage_has_its_own() {
+        let codes: Vec<i32> = Verdict::ALL.into_iter().map(Verdict::exit_code).collect();
         assert_eq!(
             codes,
             [EXIT_OK, EXIT_CORRECTNESS, EXIT_LIVENESS, EXIT_CRASH]
         );
         assert!(codes.windows(2).all(|w| w[0] < w[1]), "severity order");
+        assert!(!codes.contains(&EXIT_USAGE));
     }
 }

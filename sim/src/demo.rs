@@ -13,12 +13,11 @@
 //! coordinator's `group.initial.rebalance.delay.ms` (3 s), so a group's members
 //! join its first generation together and no partition changes hands midway.
 
-use crate::app::create_users_topic;
-use crate::client::{Consumer, Producer};
-use crate::cluster::Cluster;
+use kafkasim::client::admin::NewTopic;
 use kafkasim::client::consumer::{ConsumerConfig, RebalanceEvent};
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
 use kafkasim::ids::Offset;
+use kafkasim_sim::{Cluster, Consumer, Producer};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The names the demo produces: three for each partition of `users`.
@@ -153,7 +152,7 @@ pub async fn read_together(cluster: &Cluster, groups: &[&str], expected: usize) 
                 .into_iter()
                 .map(|r| (r.partition.partition, r.offset, r.value));
             reader.records.extend(read);
-            track_assignment(&mut reader.partitions, consumer.rebalance_events().await);
+            track_assignment(&mut reader.partitions, consumer.rebalance_events());
         }
     }
     for consumer in &consumers {
@@ -181,5 +180,35 @@ fn track_assignment(owned: &mut BTreeSet<i32>, events: Vec<RebalanceEvent>) {
                 }
             }
         }
+    }
+}
+
+/// Waits for every broker, then creates the crash course's topic `users` with 2
+/// partitions: the set-up each example needs on its fresh cluster.
+pub async fn create_users_topic(cluster: &Cluster) {
+    let created = cluster.create_topic(NewTopic::new("users", 2, 1)).await;
+    assert!(
+        created.is_ok(),
+        "a fresh cluster creates topic users: {created:?}"
+    );
+}
+
+/// Reads an optional `--seed N` from the command line of an example.
+pub fn seed_from_args(default: u64) -> u64 {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let position = args.iter().position(|a| a == "--seed");
+    match position.and_then(|i| args.get(i + 1)) {
+        Some(text) => {
+            let text = text.to_string_lossy();
+            let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+            match text.parse().ok().filter(|_| digits) {
+                Some(seed) => seed,
+                None => {
+                    eprintln!("error: --seed must be a whole number, digits only, got '{text}'");
+                    std::process::exit(2);
+                }
+            }
+        }
+        None => default,
     }
 }

@@ -1,6 +1,6 @@
 //! The `kafkasim` binary: see `kafkasim --help`.
 
-use kafkasim_sim::cli::{execute, finish_stdout, parse, EXIT_USAGE};
+use kafkasim_tools::cli::{execute, finish_stdout, parse, EXIT_USAGE};
 
 // A simulation allocates and frees small values (messages, records, events) at
 // a high rate; mimalloc does that faster than the system allocator. Nothing in

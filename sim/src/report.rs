@@ -35,12 +35,12 @@
 //!   `BecameLeader`, `BecameFollower`, `GenerationStarted`, `OffsetCommitted`, …),
 //!   `partitions` (array of strings), `text` (string) and `event` (the model's
 //!   `ClusterEvent` as serde writes it, e.g. `{"Truncated":{"broker":2,…}}`).
-//! - `fault`, a fault carried out: `kind` (`crash`, `restart`, `pause`,
-//!   `resume`, `isolate`, `heal`, `cut_link`, `restore_link`, `cut_client`,
-//!   `restore_client`, `split`, `heal_split`, `cut_one_way`, `restore_one_way`,
-//!   `slow_network`, `restore_speed`, `flaky_link`, `steady_link`,
-//!   `lost_response`, `client_crash`, `client_pause`, `client_resume`), `nodes` (array of server names), optional `client` (a
-//!   client machine's name, e.g. `consumer-2`) and `text` (string).
+//! - `fault`, a fault's start or end: `id` (integer: a fault's start and end
+//!   share it), `phase` (`start` or `end`), `action` (the fault as a scenario
+//!   file writes it, e.g. `{"fault": "crash", "node": "leader of orders-0"}`),
+//!   `nodes` (array of the server names it hit: a role resolved when it
+//!   started), optional `client` (a client machine's name, e.g. `consumer-2`)
+//!   and `text` (string).
 //! - `timeline`, a line of the timeline `kafkasim run` prints: `node` and `text`
 //!   (strings).
 //!
@@ -48,30 +48,34 @@
 //!
 //! Every line has `time_ms` (integer) and `kind`, in time order; all but
 //! `operation` lines have `value` (string):
+//! - `operation`: one entry of the client history the checkers read, with
+//!   `process` (string) and `entry` (object): `{"invoke": {op, time_ms, process,
+//!   operation}}`, `{"complete": {op, time_ms, process, outcome}}` or
+//!   `{"event": {time_ms, process, event}}`, as `kafkasim_check::history`
+//!   defines them;
 //! - `sent`: an acknowledged send, with `partition` (string), `offset` (integer)
 //!   and `acks` (`"0"`, `"1"` or `"all"`);
 //! - `send_failed`: a send that ended in an error, with `error` (string) and
 //!   `ambiguous` (boolean: the write may still have happened);
 //! - `consumed`: a record a consumer returned, with `partition` and `offset`.
-//! - `operation` (workload scenarios: `standard`, `replicated`, `groups`,
-//!   scenario files): one entry of the client history the checkers read, with
-//!   `process` (string) and `entry` (object): `{"invoke": {op, time_ms, process,
-//!   operation}}`, `{"complete": {op, time_ms, process, outcome}}` or
-//!   `{"event": {time_ms, process, event}}`, as `sim/src/history.rs` defines them.
-//!   These lines have no `value`.
+//!
+//! The last three are read from the `operation` lines, for people and the page.
 //!
 //! ## `summary.json`
 //!
 //! One object (see [`Summary`] for every field and its type): `format`
 //! (`"kafkasim-report/1"`), `seed`, `scenario`, `brokers`, `verdict` (`kind`:
-//! `ok`/`correctness`/`liveness`/`crash`, `reason`: string or null, `exit_code`),
+//! `ok`/`correctness`/`liveness`/`crash`, `failing_kinds`: the kinds of the
+//! findings that fail it, such as `lost-write`, `exit_code`),
 //! `replay`, `messages`, `trace_events`, `simulated_ms`, `trace_hash` (16 hex
 //! digits, as `kafkasim run` prints it), `trace_lines` and `history_lines` (how
 //! many lines the two other files hold), `goals` (`{goal: times}`), `nodes`
 //! (`[{id, kind, machine}]`: every lane of the diagram), `faults` (`[{kind, nodes,
-//! client, start_ms, end_ms, start_seq, end_seq, text}]`: `kind` is `crashed`,
-//! `paused`, `isolated`, `cut`, `split`, `one_way`, `slow`, `flaky`, `client_cut`,
-//! `client_crashed`, `client_paused` or `lost_response`; `end_ms` is null while it lasts to the end), `anomalies`
+//! client, start_ms, end_ms, start_seq, end_seq, text}]`: `kind` is the fault's
+//! kind as a scenario file writes it, `crash`, `power-loss`, `pause`, `isolate`,
+//! `link-cut`, `split`, `one-way`, `slow-network`, `flaky-link`,
+//! `lost-response`, `client-cut`, `client-pause` or `client-crash`; `end_ms` is
+//! null while it lasts to the end), `anomalies`
 //! (`[{kind, allowed, text, values, partitions, start_ms, end_ms, focus_start_ms,
 //! focus_end_ms, events}]`: `events` are the `seq`s of the trace lines that show
 //! it, `start_ms`..`end_ms` their span, `focus_start_ms`..`focus_end_ms` the
@@ -95,7 +99,8 @@ pub use build::build_summary;
 pub use check::{check_report, CheckedReport};
 
 use crate::run::RunReport;
-use crate::trace::Captured;
+use kafkasim_check::history::{ClientEvent, Entry, Operation, Outcome, Reply};
+use kafkasim_sim::trace::Captured;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -177,14 +182,15 @@ pub struct Summary {
     pub anomalies: Vec<AnomalySummary>,
     pub partitions: Vec<PartitionReport>,
     pub groups: Vec<GroupReport>,
-    pub timeline: Vec<crate::trace::TimelineEvent>,
+    pub timeline: Vec<kafkasim_sim::trace::TimelineEvent>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerdictSummary {
     /// `ok`, `correctness`, `liveness` or `crash`.
     pub kind: String,
-    pub reason: Option<String>,
+    /// The kinds of the findings that fail the run (empty when it passed).
+    pub failing_kinds: Vec<String>,
     pub exit_code: i32,
 }
 
@@ -199,9 +205,10 @@ pub struct NodeSummary {
     pub machine: Option<String>,
 }
 
-/// A fault as a period of time (or an instant, for a lost response).
+/// A fault as a period of time, from its start to its end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultPeriod {
+    /// The fault's kind, as a scenario file names it (`crash`, `link-cut`, …).
     pub kind: String,
     pub nodes: Vec<String>,
     pub client: Option<String>,
@@ -212,10 +219,10 @@ pub struct FaultPeriod {
     pub text: String,
 }
 
-/// An anomaly of the verdict, or one Kafka allows, with the events that show it.
+/// A finding of the run, failing or allowed, with the events that show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnomalySummary {
-    /// Its words before the first colon (`lost write`, `divergent replicas`, …).
+    /// The finding's kind (`lost-write`, `divergent-replicas`, …).
     pub kind: String,
     /// True for an anomaly Kafka's settings allow; false for a failure.
     pub allowed: bool,
@@ -379,7 +386,11 @@ pub struct Written {
 /// Writes the report of a run made with `RunOptions::capture` into `dir`
 /// (made ready by `prepare_dir`); files already there are replaced.
 pub fn write_report(dir: &Path, report: &RunReport) -> Result<Written, ReportError> {
-    let capture = report.capture.as_ref().ok_or(ReportError::NotCaptured)?;
+    let capture = report
+        .run
+        .capture
+        .as_ref()
+        .ok_or(ReportError::NotCaptured)?;
     let trace: Vec<String> = (capture.events.iter().enumerate())
         .map(|(seq, event)| {
             let line = TraceLine {
@@ -421,41 +432,93 @@ fn write_lines(path: &Path, lines: &[String]) -> Result<(), ReportError> {
     out.flush().map_err(io_error(path))
 }
 
-/// What the scenario's clients saw, in time order (sends, failed sends, reads).
+/// What the scenario's clients saw, in time order: every history entry, and
+/// for the page's convenience its sends, failed sends and the records the
+/// groups processed or the final read returned, each as a line of its own.
 pub fn history_lines(report: &RunReport) -> Vec<HistoryLine> {
-    let outcome = &report.outcome;
-    let acks = |a: kafkasim::protocol::Acks| match a.as_i16() {
-        -1 => "all".to_string(),
-        n => n.to_string(),
-    };
+    let entries = &report.run.history;
+    let mut acks: std::collections::BTreeMap<&str, String> = std::collections::BTreeMap::new();
     let mut lines: Vec<HistoryLine> = Vec::new();
-    lines.extend(outcome.sent.iter().map(|s| HistoryLine::Sent {
-        time_ms: s.time_ms,
-        value: s.value.clone(),
-        partition: s.partition.to_string(),
-        offset: s.offset,
-        acks: acks(s.acks),
-    }));
-    lines.extend(outcome.failed.iter().map(|f| HistoryLine::SendFailed {
-        time_ms: f.time_ms,
-        value: f.value.clone(),
-        error: f.error.clone(),
-        ambiguous: f.ambiguous,
-    }));
-    lines.extend(outcome.consumed.iter().map(|c| HistoryLine::Consumed {
-        time_ms: c.time_ms,
-        value: c.value.clone(),
-        partition: c.partition.to_string(),
-        offset: c.offset,
-    }));
-    for entry in &outcome.history {
+    for entry in entries {
+        match entry {
+            Entry::Event {
+                process,
+                event: ClientEvent::Producer { acks: a, .. },
+                ..
+            } => {
+                let text = match a.as_i16() {
+                    -1 => "all".to_string(),
+                    n => n.to_string(),
+                };
+                acks.insert(process, text);
+            }
+            Entry::Event {
+                time_ms,
+                event: ClientEvent::Processed { record },
+                ..
+            } => lines.push(HistoryLine::Consumed {
+                time_ms: *time_ms,
+                value: record.value.clone(),
+                partition: record.partition.to_string(),
+                offset: record.offset,
+            }),
+            Entry::Complete {
+                op,
+                time_ms,
+                process,
+                outcome,
+            } => lines.extend(completed(entries, *op, *time_ms, process, outcome, &acks)),
+            _ => {}
+        }
         lines.push(HistoryLine::Operation {
             time_ms: entry.time_ms(),
             process: entry.process().to_string(),
             entry: serde_json::to_value(entry).expect("a history entry is plain data"),
         });
     }
-    // Stable: equal times keep sends before failures before reads before operations.
-    lines.sort_by_key(HistoryLine::time_ms);
     lines
+}
+
+/// The send or read lines of one completion.
+fn completed(
+    entries: &[Entry],
+    op: kafkasim_check::history::OpId,
+    time_ms: u64,
+    process: &str,
+    outcome: &Outcome,
+    acks: &std::collections::BTreeMap<&str, String>,
+) -> Vec<HistoryLine> {
+    let Entry::Invoke { operation, .. } = &entries[op.index()] else {
+        return vec![];
+    };
+    match (operation, outcome) {
+        (Operation::Send { value, .. }, Outcome::Ok(Reply::Sent { partition, offset })) => {
+            vec![HistoryLine::Sent {
+                time_ms,
+                value: value.clone(),
+                partition: partition.to_string(),
+                offset: *offset,
+                acks: acks.get(process).cloned().unwrap_or_else(|| "all".into()),
+            }]
+        }
+        (Operation::Send { value, .. }, Outcome::Fail { error } | Outcome::Info { error }) => {
+            vec![HistoryLine::SendFailed {
+                time_ms,
+                value: value.clone(),
+                error: error.clone(),
+                ambiguous: matches!(outcome, Outcome::Info { .. }),
+            }]
+        }
+        (Operation::Poll { .. }, Outcome::Ok(Reply::Polled { records })) if process == "reader" => {
+            (records.iter())
+                .map(|r| HistoryLine::Consumed {
+                    time_ms,
+                    value: r.value.clone(),
+                    partition: r.partition.to_string(),
+                    offset: r.offset,
+                })
+                .collect()
+        }
+        _ => vec![],
+    }
 }

@@ -1,198 +1,162 @@
-//! Built-in scenarios: a cluster shape plus the application code that runs on it.
+//! Scenarios: a cluster shape plus the application code that runs on it.
 //!
-//! A scenario's code runs on simulated client machines and reports what its
-//! clients saw (`ScenarioOutcome`): every acknowledged send and every consumed
-//! record. Checks read only that, never the nodes' insides.
+//! A scenario is a [`Workload`]: data (topics, producers, consumer groups, a
+//! fault plan, phases, and for the stories a list of steps) that one runner
+//! runs; or, where a story truly needs it, code. Either way its clients record
+//! the run's history and the one judge judges it (see `run`). Scenarios are
+//! owned values: the built-in ones are made when asked for, a scenario file is
+//! read into one, and nothing lives longer than the command that uses it.
 
-use crate::cluster::{Cluster, ClusterSpec};
-use kafkasim::ids::{Offset, TopicPartition};
-use kafkasim::protocol::Acks;
-use kafkasim_check::checkers::CheckReport;
-use kafkasim_check::history::Entry;
+use kafkasim_sim::{Cluster, ClusterSpec};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use workload::Workload;
 
 pub mod failover;
 pub mod groups;
 pub mod quickstart;
-pub mod standard;
-mod toolkit;
+mod story;
 pub mod worker;
 pub mod workload;
 
-/// A send the broker acknowledged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SentRecord {
-    pub time_ms: u64,
-    pub value: String,
-    pub partition: TopicPartition,
-    pub offset: Offset,
-    /// The `acks` it was sent with: what its acknowledgement promised.
-    pub acks: Acks,
-}
+/// What a story written as code runs: its application code, on the `app` machine.
+pub type StoryFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// A send that ended in an error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailedSend {
-    pub time_ms: u64,
-    pub value: String,
-    /// The client's error, as printed.
-    pub error: String,
-    /// True when the write may still have happened (a timeout, or an error after
-    /// the append): a checker must treat it as unknown, not as failed.
-    pub ambiguous: bool,
-}
-
-/// A record a consumer's poll returned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsumedRecord {
-    pub time_ms: u64,
-    pub value: String,
-    pub partition: TopicPartition,
-    pub offset: Offset,
-}
-
-/// What the scenario's clients saw, and whether the scenario's checks passed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ScenarioOutcome {
-    pub sent: Vec<SentRecord>,
-    pub failed: Vec<FailedSend>,
-    pub consumed: Vec<ConsumedRecord>,
-    /// Anomalies the run showed that Kafka's promises allow under its settings
-    /// (e.g. an `acks=1` write lost in a failover), each with the reason.
-    pub allowed_anomalies: Vec<String>,
-    /// `None` when the scenario's checks passed; otherwise what went wrong.
-    pub failure: Option<String>,
-    /// Progress the scenario waited for and did not see within its own bound
-    /// (e.g. a group that never processed some acknowledged records): a liveness
-    /// failure, told apart from a broken promise.
-    pub liveness_failure: Option<String>,
-    /// Every client operation, when the scenario records a history.
-    pub history: Vec<Entry>,
-    /// What the history checkers found in it, allowed and failing.
-    pub checks: Option<CheckReport>,
-    /// The faults the run carried out, when a workload ran them.
-    pub schedule: Option<crate::nemesis::Schedule>,
-}
-
-pub type ScenarioFuture = Pin<Box<dyn Future<Output = ScenarioOutcome> + Send>>;
-
+#[derive(Clone)]
 pub struct Scenario {
     /// A built-in scenario's name, or the path of a scenario file as given:
     /// what `--scenario` takes to run it again.
-    pub name: &'static str,
-    pub summary: &'static str,
+    pub name: String,
+    pub summary: String,
     pub body: Body,
 }
 
 /// What a scenario runs.
+#[derive(Clone)]
 pub enum Body {
-    /// Application code, written for one story (`quickstart`, the failovers…).
+    /// Application code, written for one story.
     Code {
         cluster: fn() -> ClusterSpec,
-        run: fn(Cluster) -> ScenarioFuture,
+        run: fn(Cluster) -> StoryFuture,
     },
-    /// A built-in workload (`standard`).
-    BuiltIn(fn() -> Workload),
-    /// A workload read from a scenario file.
-    File(Arc<Workload>),
+    /// A workload, built in or read from a scenario file.
+    Workload(Box<Workload>),
+}
+
+/// Two scenarios are the same when they have one name, one summary and the
+/// same body: the same workload, or the same story code.
+impl PartialEq for Scenario {
+    fn eq(&self, other: &Scenario) -> bool {
+        let same_body = match (&self.body, &other.body) {
+            (Body::Workload(a), Body::Workload(b)) => a == b,
+            (
+                Body::Code {
+                    cluster: c1,
+                    run: r1,
+                },
+                Body::Code {
+                    cluster: c2,
+                    run: r2,
+                },
+            ) => std::ptr::fn_addr_eq(*c1, *c2) && std::ptr::fn_addr_eq(*r1, *r2),
+            _ => false,
+        };
+        self.name == other.name && self.summary == other.summary && same_body
+    }
+}
+
+impl std::fmt::Debug for Scenario {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Scenario({})", self.name)
+    }
 }
 
 impl Scenario {
+    /// A story written as code.
+    pub fn code(
+        name: &str,
+        summary: &str,
+        cluster: fn() -> ClusterSpec,
+        run: fn(Cluster) -> StoryFuture,
+    ) -> Scenario {
+        Scenario {
+            name: name.into(),
+            summary: summary.into(),
+            body: Body::Code { cluster, run },
+        }
+    }
+
+    /// A workload under `name`.
+    pub fn workload(name: &str, workload: Workload) -> Scenario {
+        Scenario {
+            name: name.into(),
+            summary: workload.summary.clone(),
+            body: Body::Workload(Box::new(workload)),
+        }
+    }
+
     /// The cluster the scenario runs on.
     pub fn cluster(&self) -> ClusterSpec {
         match &self.body {
             Body::Code { cluster, .. } => cluster(),
-            Body::BuiltIn(workload) => workload().cluster,
-            Body::File(workload) => workload.cluster.clone(),
-        }
-    }
-
-    /// Starts the scenario's application code on `cluster`. A workload's safety
-    /// phase is the run's `--safety-phase-s`, when one was given.
-    pub fn start(&self, cluster: Cluster) -> ScenarioFuture {
-        let longer = |mut workload: Workload| {
-            if let Some(ms) = crate::run::safety_phase_ms() {
-                workload.safety_ms = ms;
-                if let workload::FaultPlan::Schedule(schedule) = &mut workload.faults {
-                    schedule.phase_ms = ms;
-                }
-            }
-            Arc::new(workload)
-        };
-        match &self.body {
-            Body::Code { run, .. } => run(cluster),
-            Body::BuiltIn(workload) => longer(workload()).start(cluster),
-            Body::File(workload) => longer((**workload).clone()).start(cluster),
+            Body::Workload(workload) => workload.cluster.clone(),
         }
     }
 
     /// The workload, when the scenario is one.
-    pub fn workload(&self) -> Option<Workload> {
+    pub fn as_workload(&self) -> Option<&Workload> {
         match &self.body {
             Body::Code { .. } => None,
-            Body::BuiltIn(workload) => Some(workload()),
-            Body::File(workload) => Some((**workload).clone()),
+            Body::Workload(workload) => Some(workload),
         }
     }
 }
 
-/// Every built-in scenario; the first is the default of `kafkasim run`.
-pub static SCENARIOS: &[Scenario] = &[
-    standard::REPLICATED,
-    quickstart::SCENARIO,
-    standard::GROUPS,
-    failover::LEADER_CRASH_ACKS_ALL,
-    failover::PREFERRED_LEADER_RETURNS,
-    failover::ACKS_1_FAILOVER,
-    failover::UNCLEAN_ELECTION,
-    failover::UNCLEAN_ELECTION_DISABLED,
-    failover::SPLIT_BRAIN_OLD_LEADER,
-    failover::CONTROLLER_CRASH,
-    failover::LOST_PRODUCE_RESPONSE,
-    failover::LOST_PRODUCE_RESPONSE_IDEMPOTENT,
-    failover::KIP_101,
-    failover::KIP_101_HIGH_WATERMARK_TRUNCATION,
-    failover::LAST_REPLICA_POWER_LOSS,
-    failover::LAST_REPLICA_PROCESS_CRASH,
-    groups::CONSUMER_CRASH,
-    groups::MEMBER_JOINS,
-    groups::ZOMBIE_CONSUMER,
-    groups::COORDINATOR_CRASH,
-    groups::COMMIT_AFTER_PROCESSING,
-    groups::COMMIT_BEFORE_PROCESSING,
-    standard::STANDARD,
-];
-
-/// A built-in scenario by name, or a scenario file loaded before by its path.
-pub fn find(name: &str) -> Option<&'static Scenario> {
-    let loaded = LOADED.lock().expect("loaded scenarios lock");
-    (SCENARIOS.iter().find(|s| s.name == name))
-        .or_else(|| loaded.iter().copied().find(|s| s.name == name))
+/// Every built-in scenario, made afresh; the first is the default of `kafkasim run`.
+pub fn builtins() -> Vec<Scenario> {
+    let mut all = vec![
+        Scenario::workload("replicated", Workload::replicated()),
+        quickstart::scenario(),
+        Scenario::workload("groups", Workload::groups()),
+    ];
+    all.extend(failover::all());
+    all.extend(groups::all());
+    all.push(Scenario::workload("standard", Workload::standard()));
+    all
 }
 
-/// Scenario files loaded in this process, each once.
-static LOADED: Mutex<Vec<&'static Scenario>> = Mutex::new(Vec::new());
+/// A built-in scenario by name.
+pub fn builtin(name: &str) -> Option<Scenario> {
+    builtins().into_iter().find(|s| s.name == name)
+}
 
-/// Reads, checks and keeps the scenario file at `path`; the scenario's name is
-/// the path as given. A file is read once per process: it lives as long as the
-/// process, like the built-in scenarios.
-pub fn load_file(path: &str) -> Result<&'static Scenario, String> {
-    if let Some(found) = find(path) {
+/// The names of the built-in scenarios, in order.
+pub fn builtin_names() -> Vec<String> {
+    builtins().into_iter().map(|s| s.name).collect()
+}
+
+/// Reads and checks the scenario file at `path`; the scenario's name is the
+/// path as given.
+pub fn load_file(path: &str) -> Result<Scenario, String> {
+    let workload = workload::file::read(std::path::Path::new(path))?;
+    let mut scenario = Scenario::workload(path, workload);
+    if scenario.summary.is_empty() {
+        scenario.summary = format!("scenario file {path}");
+    }
+    Ok(scenario)
+}
+
+/// A built-in scenario by name, or a scenario file by path.
+pub fn named(name: &str) -> Result<Scenario, String> {
+    if let Some(found) = builtin(name) {
         return Ok(found);
     }
-    let workload = workload::file::read(std::path::Path::new(path))?;
-    let summary = match workload.summary.as_str() {
-        "" => format!("scenario file {path}"),
-        text => text.to_string(),
-    };
-    let scenario: &'static Scenario = Box::leak(Box::new(Scenario {
-        name: Box::leak(path.to_string().into_boxed_str()),
-        summary: Box::leak(summary.into_boxed_str()),
-        body: Body::File(Arc::new(workload)),
-    }));
-    LOADED.lock().expect("loaded scenarios lock").push(scenario);
-    Ok(scenario)
+    let path = std::path::Path::new(name);
+    if name.ends_with(".toml") || path.exists() {
+        return load_file(name);
+    }
+    Err(format!(
+        "unknown scenario '{name}'; built-in scenarios: {} (or a scenario file, NAME.toml)",
+        builtin_names().join(", ")
+    ))
 }

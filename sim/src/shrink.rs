@@ -3,9 +3,10 @@
 //!
 //! A swarm run that fails has a dozen faults, thousands of records, five
 //! clients; most of it is noise. Shrinking first writes the seed's drawn faults
-//! out as an explicit schedule (a scenario file no longer needs the draw), then
-//! tries smaller versions of the workload one at a time, keeping each that
-//! still shows the same anomaly kind with the same seed, until no step helps:
+//! out as an explicit schedule (drawn before the run from a stream of its own,
+//! the written schedule gives the same run with the same seed), then tries
+//! smaller versions of the workload one at a time, keeping each that still
+//! shows the same finding kind with the same seed, until no step helps:
 //!
 //! 1. drop faults (half of them, then quarters, … then one at a time);
 //! 2. shorten each remaining fault (halve its duration), and start them sooner;
@@ -20,79 +21,39 @@
 //! gives the same minimal file. The result is a scenario file that says what it
 //! shows (`expect`), with a comment on what each remaining fault does.
 
-use crate::nemesis::{Fault, Schedule, TimedFault};
-use crate::run::{run_seed, RunReport, Verdict};
+use crate::render::counted;
+use crate::render::Counts;
+use crate::run::{run_seed, RunReport};
 use crate::scenario::workload::file::{parse, to_toml};
 use crate::scenario::workload::{Expectation, FaultPlan, Workload};
-use crate::scenario::{Body, Scenario};
-use crate::sweep::anomaly_kind;
+use crate::scenario::Scenario;
+use kafkasim_check::fault::{Action, Fault, Schedule, Target};
+use kafkasim_check::Kind;
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 /// How many runs a shrink may take unless told otherwise.
 pub const MAX_RUNS_DEFAULT: usize = 300;
 /// A fault is not shortened below this.
 const SHORTEST_FAULT_MS: u64 = 100;
-/// How many seeds after the failing one are tried when the written-out schedule
-/// does not fail with the seed itself (the draw used random numbers the run
-/// with a written schedule no longer uses, so later choices differ).
-const NEARBY_SEEDS: u64 = 20;
 
-/// The anomaly kinds a run showed, allowed or failing, by their names
-/// (`lost-write`, `divergent-replicas`, `processed-again`, …); `liveness` for a
-/// run that did not make its bounds, `crash` for one that panicked.
-pub fn shown_kinds(report: &RunReport) -> BTreeSet<String> {
-    let mut kinds: BTreeSet<String> = (report.outcome.allowed_anomalies.iter())
-        .map(|line| kind_name(anomaly_kind(line)))
-        .collect();
-    kinds.extend(failing_kinds(report));
-    kinds
-}
-
-/// The kinds that failed the run, in the order its verdict names them.
-pub fn failing_kinds(report: &RunReport) -> Vec<String> {
-    match &report.verdict {
-        Verdict::Ok => vec![],
-        Verdict::Failed(why) => {
-            let mut kinds: Vec<String> = Vec::new();
-            for part in why.split("; ") {
-                if part.starts_with("and (liveness)") {
-                    continue;
-                }
-                let kind = kind_name(anomaly_kind(part));
-                if !kinds.contains(&kind) {
-                    kinds.push(kind);
-                }
-            }
-            kinds
-        }
-        Verdict::Stuck(_) => vec!["liveness".into()],
-        Verdict::Crash(_) => vec!["crash".into()],
-    }
-}
-
-/// `processed 3 times` → `processed-again`; `lost write` → `lost-write`.
-fn kind_name(kind: &str) -> String {
-    let kind = kind.trim();
-    if kind.starts_with("processed ") && kind.ends_with(" times") {
-        return "processed-again".into();
-    }
-    kind.to_lowercase().replace(' ', "-")
+/// The finding kinds a run showed, allowed or failing.
+pub fn shown_kinds(report: &RunReport) -> BTreeSet<Kind> {
+    report.judgement.kinds()
 }
 
 /// What to shrink.
 pub struct Request {
-    pub scenario: &'static Scenario,
+    pub scenario: Scenario,
     pub seed: u64,
     /// The kind to keep; `None`: the first kind that fails the run.
-    pub kind: Option<String>,
+    pub kind: Option<Kind>,
     pub max_runs: usize,
 }
 
 /// A minimal workload that still shows the kind, and how it was reached.
 pub struct Shrunk {
     pub workload: Workload,
-    pub kind: String,
+    pub kind: Kind,
     pub runs: usize,
     /// The faults of the original run, and of the minimal one.
     pub faults_before: usize,
@@ -128,44 +89,31 @@ impl Shrunk {
 }
 
 /// What a fault does to the cluster, in a sentence or two.
-pub fn explain(timed: &TimedFault) -> String {
-    let what = match &timed.fault {
-        Fault::BrokerCrash { broker, kind, .. } => match kind {
-            kafkasim::disk::CrashKind::ProcessCrash => format!(
-                "broker-{broker}'s process dies (its page cache survives). The partitions it led elect new leaders;\nwhen it returns it truncates what the new leaders do not have."
-            ),
-            kafkasim::disk::CrashKind::PowerLoss => format!(
-                "broker-{broker} loses power: what it had not flushed is gone when it restarts,\nacknowledged or not."
-            ),
-        },
-        Fault::BrokerPause { broker, .. } => format!(
-            "broker-{broker} stops the world: it neither fetches nor answers. Past broker.session.timeout.ms the\ncontroller fences it and moves its leaderships; it resumes believing it still leads."
-        ),
-        Fault::BrokerIsolation { broker, .. } => format!(
-            "broker-{broker} is cut off from the controller and the other brokers (clients still reach it):\nit goes on acting as a leader with stale metadata until it is fenced."
-        ),
-        Fault::LinkCut { a, b, .. } => format!(
-            "broker-{a} and broker-{b} cannot talk: whichever follows the other falls behind and leaves the\nISR after replica.lag.time.max.ms."
-        ),
-        Fault::ControllerCrash { .. } => {
+pub fn explain(fault: &Fault) -> String {
+    let what = match &fault.action {
+        Action::Crash { node: Target::Controller } => {
             "the controller is down: no elections, fencing or ISR changes until it returns.".into()
         }
-        Fault::ClientCut { client, broker, .. } => format!(
-            "{client} cannot reach broker-{broker}: its requests there time out and are retried."
+        Action::Crash { node } => format!(
+            "{node}'s process dies (its page cache survives). The partitions it led elect new leaders;\nwhen it returns it truncates what the new leaders do not have."
         ),
-        Fault::ClientPause { client, .. } => format!(
-            "{client} stops the world: a consumer paused past session.timeout.ms leaves its group and\nresumes a zombie, still holding the records it polled."
+        Action::PowerLoss { node } => format!(
+            "{node} loses power: what it had not flushed is gone when it restarts,\nacknowledged or not."
         ),
-        Fault::IsolateController { .. } => {
+        Action::Pause { node } => format!(
+            "{node} stops the world: it neither fetches nor answers. Past broker.session.timeout.ms the\ncontroller fences it and moves its leaderships; it resumes believing it still leads."
+        ),
+        Action::Isolate { node: Target::Controller } => {
             "the controller is cut off from every broker: brokers serve clients with the metadata they have,\nnothing is elected and no ISR changes; past broker.session.timeout.ms it fences the brokers\nit no longer hears, and their stalled heartbeats unfence them after the heal.".into()
         }
-        Fault::IsolateLeader {
-            topic, partition, ..
-        } => format!(
-            "whichever broker leads {topic}-{partition} is cut off from the controller and the other brokers\n(clients still reach it): it acts on as a stale leader until fenced, and a new leader is elected."
+        Action::Isolate { node } => format!(
+            "{node} is cut off from the controller and the other brokers (clients still reach it):\nit goes on acting as a leader with stale metadata until it is fenced."
         ),
-        Fault::Split { minority, .. } => {
-            let names: Vec<String> = minority.iter().map(|b| format!("broker-{b}")).collect();
+        Action::LinkCut { nodes: [a, b] } => format!(
+            "{a} and {b} cannot talk: whichever follows the other falls behind and leaves the\nISR after replica.lag.time.max.ms."
+        ),
+        Action::Split { nodes } => {
+            let names: Vec<String> = nodes.iter().map(Target::to_string).collect();
             let (lose, its, it) = match names.len() {
                 1 => ("loses", "its", "it"),
                 _ => ("lose", "their", "them"),
@@ -175,29 +123,41 @@ pub fn explain(timed: &TimedFault) -> String {
                 names.join(" and ")
             )
         }
-        Fault::OneWay { from, to, .. } => format!(
+        Action::OneWay { from, to } => format!(
             "messages from {from} to {to} stall while the other way flows: requests arrive but their\nanswers (or the requests themselves) do not, so fetches lag, heartbeats go unheard or unanswered."
         ),
-        Fault::SlowNetwork { extra_ms, .. } => format!(
+        Action::SlowNetwork { extra_ms } => format!(
             "every message takes {extra_ms} ms longer: requests near their timeouts expire and are retried,\nfollowers lag, and acks=all writes wait longer for the ISR."
         ),
-        Fault::FlakyLink { a, b, .. } => format!(
-            "the link between broker-{a} and broker-{b} clogs and opens over and over, as a lossy link looks\nto TCP: fetches between them stall and resume, connects are refused, the ISR may shrink and grow."
+        Action::FlakyLink { nodes: [a, b] } => format!(
+            "the link between {a} and {b} clogs and opens over and over, as a lossy link looks\nto TCP: fetches between them stall and resume, connects are refused, the ISR may shrink and grow."
+        ),
+        Action::LostResponse { node, api } => format!(
+            "the next {api} response from {node} is lost: the server did the work, the client sees a broken\nconnection and retries."
+        ),
+        Action::ClientCut { client, node } => format!(
+            "{client} cannot reach {node}: its requests there time out and are retried."
+        ),
+        Action::ClientPause { client } => format!(
+            "{client} stops the world: a consumer paused past session.timeout.ms leaves its group and\nresumes a zombie, still holding the records it polled."
+        ),
+        Action::ClientCrash { client } => format!(
+            "{client} dies, closing nothing: a consumer's partitions move on after session.timeout.ms."
         ),
     };
-    format!("{timed}:\n{what}")
+    format!("{fault}:\n{what}")
 }
 
 /// Shrinks; `progress` hears one line per step tried.
 pub fn shrink(request: &Request, progress: &mut dyn FnMut(&str)) -> Result<Shrunk, String> {
-    let name = request.scenario.name;
-    let mut workload = request.scenario.workload().ok_or_else(|| {
+    let name = &request.scenario.name;
+    let mut workload = request.scenario.as_workload().cloned().ok_or_else(|| {
         format!(
             "scenario {name} is written as code, not as a workload; shrink works on `standard` and scenario files (see sim/scenarios/, e.g. high-watermark-truncation.toml for KIP-101)"
         )
     })?;
     workload.expect = None;
-    let first = run_seed(request.seed, request.scenario, false);
+    let first = run_seed(request.seed, &request.scenario);
     let kind = target_kind(request, &first)?;
     progress(&format!(
         "seed {} of {name} shows {kind}; shrinking (at most {} runs)",
@@ -205,17 +165,13 @@ pub fn shrink(request: &Request, progress: &mut dyn FnMut(&str)) -> Result<Shrun
     ));
     let mut shrinker = Shrinker {
         seed: request.seed,
-        kind: kind.clone(),
+        kind,
         runs: 1,
         max_runs: request.max_runs,
         progress,
     };
-    let faults_before = first
-        .outcome
-        .schedule
-        .as_ref()
-        .map_or(0, |s| s.faults.len());
-    let records_before = first.outcome.sent.len();
+    let faults_before = first.schedule.as_ref().map_or(0, |s| s.faults.len());
+    let records_before = Counts::of(&first.run.history).acknowledged;
     workload = shrinker.written_out(workload, &first)?;
     let mut best = workload;
     loop {
@@ -230,13 +186,15 @@ pub fn shrink(request: &Request, progress: &mut dyn FnMut(&str)) -> Result<Shrun
         }
     }
     let last = shrinker.run(&best);
-    let records_after = last.as_ref().map_or(0, |r| r.outcome.sent.len());
+    let records_after = last
+        .as_ref()
+        .map_or(0, |r| Counts::of(&r.run.history).acknowledged);
     if !best.summary.starts_with("minimal") {
         best.summary = format!("minimal, shrunk from: {}", best.summary);
     }
     best.expect = Some(Expectation {
         seed: shrinker.seed,
-        kind: kind.clone(),
+        kind,
     });
     Ok(Shrunk {
         workload: best,
@@ -249,20 +207,22 @@ pub fn shrink(request: &Request, progress: &mut dyn FnMut(&str)) -> Result<Shrun
 }
 
 /// The kind to keep, or why there is nothing to shrink.
-fn target_kind(request: &Request, first: &RunReport) -> Result<String, String> {
-    let (name, seed) = (request.scenario.name, request.seed);
+fn target_kind(request: &Request, first: &RunReport) -> Result<Kind, String> {
+    let (name, seed) = (&request.scenario.name, request.seed);
     let shown = shown_kinds(first);
-    let listed = |kinds: &BTreeSet<String>| match kinds.is_empty() {
+    let listed = |kinds: &BTreeSet<Kind>| match kinds.is_empty() {
         true => "no anomaly at all".to_string(),
-        false => kinds.iter().cloned().collect::<Vec<_>>().join(", "),
+        false => (kinds.iter().map(|k| k.name()))
+            .collect::<Vec<_>>()
+            .join(", "),
     };
-    match &request.kind {
-        Some(kind) if shown.contains(kind) => Ok(kind.clone()),
+    match request.kind {
+        Some(kind) if shown.contains(&kind) => Ok(kind),
         Some(kind) => Err(format!(
             "seed {seed} of {name} does not show {kind}; it shows {}",
             listed(&shown)
         )),
-        None => failing_kinds(first).into_iter().next().ok_or_else(|| {
+        None => first.judgement.failing_kinds().into_iter().next().ok_or_else(|| {
             let hint = match shown.is_empty() {
                 true => String::new(),
                 false => " (pass --kind KIND to shrink toward an allowed anomaly)".into(),
@@ -277,7 +237,7 @@ fn target_kind(request: &Request, first: &RunReport) -> Result<String, String> {
 
 struct Shrinker<'p> {
     seed: u64,
-    kind: String,
+    kind: Kind,
     runs: usize,
     max_runs: usize,
     progress: &'p mut dyn FnMut(&str),
@@ -294,12 +254,8 @@ impl Shrinker<'_> {
         let text = to_toml(workload, &[], &[]);
         let workload = parse(&text).ok()?;
         self.runs += 1;
-        let scenario: &'static Scenario = Box::leak(Box::new(Scenario {
-            name: "shrinking",
-            summary: "a candidate of kafkasim shrink",
-            body: Body::File(Arc::new(workload)),
-        }));
-        Some(run_seed(self.seed, scenario, false))
+        let scenario = Scenario::workload("shrinking", workload);
+        Some(run_seed(self.seed, &scenario))
     }
 
     fn shows(&mut self, workload: &Workload, step: &str) -> bool {
@@ -307,14 +263,19 @@ impl Shrinker<'_> {
             return false;
         };
         let kept = shown_kinds(&report).contains(&self.kind);
-        let verdict = if kept { "still shows" } else { "loses" };
+        let verdict = if kept {
+            "still shows"
+        } else {
+            "no longer shows"
+        };
         let line = format!("run {}: {step}: {verdict} {}", self.runs, self.kind);
         (self.progress)(&line);
         kept
     }
 
-    /// The workload with the seed's drawn faults written out, and the seed that
-    /// shows the kind with them.
+    /// The workload with the seed's drawn faults written out. They were drawn
+    /// before the run from a stream of their own, so the written schedule gives
+    /// the same run with the same seed; a run that does not is a bug, told.
     fn written_out(
         &mut self,
         mut workload: Workload,
@@ -323,27 +284,15 @@ impl Shrinker<'_> {
         if let FaultPlan::Schedule(_) | FaultPlan::None = workload.faults {
             return Ok(workload);
         }
-        let schedule = first
-            .outcome
-            .schedule
-            .clone()
-            .ok_or("the run left no schedule")?;
+        let schedule = first.schedule.clone().ok_or("the run left no schedule")?;
         workload.faults = FaultPlan::Schedule(schedule);
-        let failing_seed = self.seed;
-        for seed in failing_seed..=failing_seed + NEARBY_SEEDS {
-            self.seed = seed;
-            if self.shows(
-                &workload,
-                &format!("the drawn faults written out, seed {seed}"),
-            ) {
-                return Ok(workload);
-            }
+        match self.shows(&workload, "the drawn faults written out") {
+            true => Ok(workload),
+            false => Err(format!(
+                "written out as a schedule, the faults of seed {} no longer show {}: a written schedule must replay its draw exactly (a bug)",
+                self.seed, self.kind
+            )),
         }
-        Err(format!(
-            "written out as a schedule, the faults of seed {failing_seed} no longer show {} with seeds {failing_seed}..={}: the failure needs the draw's exact timing",
-            self.kind,
-            failing_seed + NEARBY_SEEDS
-        ))
     }
 
     /// One pass over every kind of step; the smaller workload, if any step held.
@@ -385,7 +334,7 @@ fn schedule_of(workload: &Workload) -> Option<&Schedule> {
     }
 }
 
-fn with_faults(workload: &Workload, faults: Vec<TimedFault>) -> Workload {
+fn with_faults(workload: &Workload, faults: Vec<Fault>) -> Workload {
     let mut smaller = workload.clone();
     smaller.faults = FaultPlan::Schedule(Schedule {
         phase_ms: workload.safety_ms,
@@ -405,7 +354,7 @@ fn drop_faults(workload: &Workload) -> Vec<(String, Workload)> {
     while chunk >= 1 && n > 0 {
         for start in (0..n).step_by(chunk) {
             let end = (start + chunk).min(n);
-            let kept: Vec<TimedFault> = (schedule.faults.iter().enumerate())
+            let kept: Vec<Fault> = (schedule.faults.iter().enumerate())
                 .filter(|(i, _)| *i < start || *i >= end)
                 .map(|(_, f)| f.clone())
                 .collect();
@@ -430,12 +379,12 @@ fn shorten_faults(workload: &Workload) -> Vec<(String, Workload)> {
     };
     let mut candidates = Vec::new();
     for (i, timed) in schedule.faults.iter().enumerate() {
-        let lasting = timed.fault.duration_ms();
+        let lasting = timed.for_ms;
         if lasting / 2 < SHORTEST_FAULT_MS {
             continue;
         }
         let mut faults = schedule.faults.clone();
-        faults[i].fault = timed.fault.with_duration(lasting / 2);
+        faults[i].for_ms = lasting / 2;
         let what = format!("fault {} lasting {} ms", timed, lasting / 2);
         candidates.push((what, with_faults(workload, faults)));
     }
@@ -456,9 +405,9 @@ fn start_sooner(workload: &Workload) -> Vec<(String, Workload)> {
         return vec![];
     }
     let faults = (schedule.faults.iter())
-        .map(|f| TimedFault {
+        .map(|f| Fault {
             at_ms: f.at_ms - by,
-            fault: f.fault.clone(),
+            ..f.clone()
         })
         .collect();
     vec![(
@@ -471,7 +420,7 @@ fn start_sooner(workload: &Workload) -> Vec<(String, Workload)> {
 /// without faults).
 fn shorten_safety_phase(workload: &Workload) -> Vec<(String, Workload)> {
     let faults = schedule_of(workload).map_or(vec![], |s| s.faults.clone());
-    let last_end = faults.iter().map(TimedFault::end_ms).max();
+    let last_end = faults.iter().map(Fault::end_ms).max();
     let target = match last_end {
         Some(end) => (end + 1_000).div_ceil(1_000) * 1_000,
         None => workload.safety_ms / 2,
@@ -527,12 +476,9 @@ fn fewer_clients(workload: &Workload) -> Vec<(String, Workload)> {
 /// `workload` without the faults that name `client`.
 fn without_client(mut workload: Workload, client: &str) -> Workload {
     if let FaultPlan::Schedule(schedule) = &mut workload.faults {
-        schedule.faults.retain(|f| match &f.fault {
-            Fault::ClientCut { client: c, .. } | Fault::ClientPause { client: c, .. } => {
-                c != client
-            }
-            _ => true,
-        });
+        schedule
+            .faults
+            .retain(|f| f.action.client() != Some(client));
     }
     workload
 }
@@ -552,8 +498,9 @@ fn renumbered(mut workload: Workload) -> Workload {
     }
     if let FaultPlan::Schedule(schedule) = &mut workload.faults {
         for timed in &mut schedule.faults {
-            if let Fault::ClientCut { client, .. } | Fault::ClientPause { client, .. } =
-                &mut timed.fault
+            if let Action::ClientCut { client, .. }
+            | Action::ClientPause { client }
+            | Action::ClientCrash { client } = &mut timed.action
             {
                 if let Some((_, to)) = renames.iter().find(|(from, _)| from == client) {
                     *client = to.clone();
@@ -571,10 +518,11 @@ fn fewer_partitions(workload: &Workload) -> Vec<(String, Workload)> {
         if topic.partitions > 1 {
             let mut smaller = workload.clone();
             smaller.topics[i].partitions = topic.partitions / 2;
+            let partitions = usize::try_from(topic.partitions / 2).unwrap_or(0);
             let what = format!(
-                "topic {} with {} partitions",
+                "topic {} with {}",
                 topic.name,
-                topic.partitions / 2
+                counted(partitions, "partition")
             );
             candidates.push((what, smaller));
         }

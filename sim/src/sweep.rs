@@ -18,8 +18,9 @@
 //! shrank) that runs do not record yet.
 
 use crate::render::replay_command;
-use crate::run::{run_seed, RunReport, Verdict};
+use crate::run::{run_seed, RunReport};
 use crate::scenario::Scenario;
+use kafkasim_check::{Kind, Verdict};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -156,59 +157,19 @@ impl Selection {
     }
 }
 
-/// A verdict without its reason, ordered by severity (and so by exit code).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum VerdictKind {
-    Ok,
-    Correctness,
-    Liveness,
-    Crash,
-}
-
-impl VerdictKind {
-    pub const ALL: [VerdictKind; 4] = [
-        VerdictKind::Ok,
-        VerdictKind::Correctness,
-        VerdictKind::Liveness,
-        VerdictKind::Crash,
-    ];
-
-    pub fn of(verdict: &Verdict) -> VerdictKind {
-        match verdict {
-            Verdict::Ok => VerdictKind::Ok,
-            Verdict::Failed(_) => VerdictKind::Correctness,
-            Verdict::Stuck(_) => VerdictKind::Liveness,
-            Verdict::Crash(_) => VerdictKind::Crash,
-        }
-    }
-
-    /// The word the summary and the JSON use.
-    pub fn name(self) -> &'static str {
-        match self {
-            VerdictKind::Ok => "ok",
-            VerdictKind::Correctness => "correctness",
-            VerdictKind::Liveness => "liveness",
-            VerdictKind::Crash => "crash",
-        }
-    }
-}
-
-/// The kind of an allowed-anomaly line: its words before the first colon, as
-/// `check::Anomaly` prints them ("lost write", "duplicate", "processed 2 times").
-pub fn anomaly_kind(line: &str) -> &str {
-    line.split_once(':').map_or(line, |(kind, _)| kind).trim()
-}
-
 /// What a sweep keeps of one run: small, so a long sweep stays small in memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeedResult {
     pub seed: u64,
-    pub verdict: VerdictKind,
-    /// Why the run failed; empty when it passed.
+    pub verdict: Verdict,
+    /// The kinds of the findings that fail the run, in the order the verdict
+    /// names them; empty when it passed.
+    pub failing: Vec<Kind>,
+    /// What the first failing finding says; empty when the run passed.
     pub reason: String,
     pub trace_hash: u64,
     /// The kinds of allowed anomaly the run showed, each once.
-    pub anomaly_kinds: BTreeSet<String>,
+    pub anomaly_kinds: BTreeSet<Kind>,
     /// The "sometimes" goals the run reached.
     pub goals: BTreeSet<&'static str>,
     /// The command that replays this run.
@@ -217,28 +178,28 @@ pub struct SeedResult {
 
 impl SeedResult {
     pub fn from_report(report: &RunReport) -> SeedResult {
-        let reason = match &report.verdict {
-            Verdict::Ok => String::new(),
-            Verdict::Failed(why) | Verdict::Stuck(why) | Verdict::Crash(why) => why.clone(),
-        };
+        let judgement = &report.judgement;
+        let failing = judgement.failing_kinds();
+        let first = failing
+            .first()
+            .and_then(|kind| judgement.failing().find(|f| f.kind == *kind));
         SeedResult {
-            seed: report.seed,
-            verdict: VerdictKind::of(&report.verdict),
-            reason,
-            trace_hash: report.trace_hash,
-            anomaly_kinds: (report.outcome.allowed_anomalies.iter())
-                .map(|line| anomaly_kind(line).to_string())
-                .collect(),
-            goals: report.goals.keys().copied().collect(),
+            seed: report.seed(),
+            verdict: judgement.verdict(),
+            failing,
+            reason: first.map_or(String::new(), ToString::to_string),
+            trace_hash: report.run.trace_hash,
+            anomaly_kinds: judgement.allowed().map(|f| f.kind).collect(),
+            goals: report.run.goals.keys().copied().collect(),
             replay: replay_command(report),
         }
     }
 }
 
 /// What to run.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Sweep {
-    pub scenario: &'static Scenario,
+    pub scenario: Scenario,
     pub selection: Selection,
     /// Worker threads, at least 1.
     pub jobs: usize,
@@ -247,7 +208,7 @@ pub struct Sweep {
 /// What a sweep found, every seed in seed order, and how long it took.
 #[derive(Debug, Clone)]
 pub struct SweepSummary {
-    pub scenario: &'static str,
+    pub scenario: String,
     pub selection: Selection,
     pub jobs: usize,
     pub results: Vec<SeedResult>,
@@ -257,21 +218,21 @@ pub struct SweepSummary {
 
 impl SweepSummary {
     /// The worst verdict seen; `Ok` for a sweep that ran nothing.
-    pub fn worst(&self) -> VerdictKind {
+    pub fn worst(&self) -> Verdict {
         (self.results.iter().map(|r| r.verdict))
             .max()
-            .unwrap_or(VerdictKind::Ok)
+            .unwrap_or(Verdict::Ok)
     }
 
-    pub fn count(&self, kind: VerdictKind) -> usize {
-        self.results.iter().filter(|r| r.verdict == kind).count()
+    pub fn count(&self, verdict: Verdict) -> usize {
+        self.results.iter().filter(|r| r.verdict == verdict).count()
     }
 
     /// For each kind of allowed anomaly, how many runs showed it.
-    pub fn anomaly_runs(&self) -> BTreeMap<String, usize> {
+    pub fn anomaly_runs(&self) -> BTreeMap<Kind, usize> {
         let mut runs = BTreeMap::new();
         for kind in self.results.iter().flat_map(|r| &r.anomaly_kinds) {
-            *runs.entry(kind.clone()).or_insert(0) += 1;
+            *runs.entry(*kind).or_insert(0) += 1;
         }
         runs
     }
@@ -286,7 +247,7 @@ impl SweepSummary {
     }
 
     pub fn failing(&self) -> impl Iterator<Item = &SeedResult> {
-        self.results.iter().filter(|r| r.verdict != VerdictKind::Ok)
+        self.results.iter().filter(|r| r.verdict != Verdict::Ok)
     }
 
     pub fn seeds_per_s(&self) -> f64 {
@@ -333,12 +294,12 @@ pub fn run(sweep: &Sweep, on_result: &mut dyn FnMut(&Tally)) -> SweepSummary {
     let mut results = BTreeMap::new();
     std::thread::scope(|scope| {
         for worker in 0..workers {
-            let (next, sender, scenario) = (&next, sender.clone(), sweep.scenario);
+            let (next, sender, scenario) = (&next, sender.clone(), &sweep.scenario);
             // Each worker only hands seeds to `run_seed`, which starts a fresh thread
             // (and so a fresh simulator) for every seed: no runtime is ever shared.
             let work = move || {
                 while let Some(seed) = selection.nth(next.fetch_add(1, Ordering::Relaxed)) {
-                    let report = run_seed(seed, scenario, false);
+                    let report = run_seed(seed, scenario);
                     if sender.send(SeedResult::from_report(&report)).is_err() {
                         return;
                     }
@@ -358,7 +319,7 @@ pub fn run(sweep: &Sweep, on_result: &mut dyn FnMut(&Tally)) -> SweepSummary {
         };
         for result in receiver {
             tally.done += 1;
-            tally.failing += u64::from(result.verdict != VerdictKind::Ok);
+            tally.failing += u64::from(result.verdict != Verdict::Ok);
             tally.elapsed = started.elapsed();
             on_result(&tally);
             let previous = results.insert(result.seed, result);
@@ -367,7 +328,7 @@ pub fn run(sweep: &Sweep, on_result: &mut dyn FnMut(&Tally)) -> SweepSummary {
     });
     assert_eq!(results.len() as u64, total, "every selected seed ran");
     SweepSummary {
-        scenario: sweep.scenario.name,
+        scenario: sweep.scenario.name.clone(),
         selection,
         jobs: sweep.jobs,
         results: results.into_values().collect(),
@@ -410,7 +371,7 @@ impl<W: std::io::Write> Progress<W> {
     pub fn finish(&mut self, summary: &SweepSummary) {
         let line = format!(
             "swept {} in {:.3} s, {:.1} seeds/s, {} failing",
-            summary::counted(summary.results.len(), "seed"),
+            crate::render::counted(summary.results.len(), "seed"),
             summary.wall.as_secs_f64(),
             summary.seeds_per_s(),
             summary.failing().count()

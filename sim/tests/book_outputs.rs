@@ -15,10 +15,10 @@
 //! listing would silently go empty.
 
 use kafkasim::partitioner::partition_for_key;
-use kafkasim_sim::cli::scenarios_listing;
-use kafkasim_sim::render::render;
-use kafkasim_sim::run::{run_seed, RunReport};
-use kafkasim_sim::scenario::{self, quickstart};
+use kafkasim_tools::cli::scenarios_listing;
+use kafkasim_tools::render::render;
+use kafkasim_tools::run::{run_scenario, RunOptions, RunReport};
+use kafkasim_tools::scenario::{self, quickstart};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -52,15 +52,19 @@ use groups::{
 
 const UPDATE_VAR: &str = "KAFKASIM_UPDATE_BOOK";
 const REFRESH_COMMAND: &str =
-    "KAFKASIM_UPDATE_BOOK=1 cargo test -p kafkasim-sim --test book_outputs";
+    "KAFKASIM_UPDATE_BOOK=1 cargo test -p kafkasim-tools --test book_outputs";
 
 fn book_src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../book/src")
 }
 
 fn quickstart_run(seed: u64, keep_trace: bool) -> RunReport {
-    let scenario = scenario::find("quickstart").expect("quickstart is built in");
-    run_seed(seed, scenario, keep_trace)
+    let scenario = scenario::builtin("quickstart").expect("quickstart is built in");
+    let options = RunOptions {
+        keep_trace,
+        ..RunOptions::default()
+    };
+    run_scenario(seed, &scenario, &options)
 }
 
 /// `kafkasim run --seed 7`, the run the introduction walks through.
@@ -108,7 +112,7 @@ fn producer_seed_7() -> String {
 /// The `partitions at the end` part of `kafkasim run --seed 7`.
 fn partitions_seed_7() -> String {
     let report = quickstart_run(7, false);
-    let after = report.partitions.len();
+    let after = report.run.partitions.len();
     let text = render(&report);
     let lines: Vec<&str> = text.lines().collect();
     let at = lines
@@ -127,8 +131,8 @@ fn partitions_seed_7() -> String {
 /// The start and the end of `kafkasim replay --seed 7`.
 fn replay_seed_7() -> String {
     let report = quickstart_run(7, true);
-    let mut full: Vec<String> = report.trace_lines.clone();
-    full.push(format!("trace hash {:016x}", report.trace_hash));
+    let mut full: Vec<String> = report.run.trace_lines.clone();
+    full.push(format!("trace hash {:016x}", report.run.trace_hash));
     let mut out = String::from("$ kafkasim replay --seed 7 --scenario quickstart | head -n 6\n");
     for line in full.iter().take(6) {
         let _ = writeln!(out, "{line}");

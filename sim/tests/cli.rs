@@ -296,11 +296,13 @@ fn a_failing_sweep_exits_1_and_its_replay_commands_give_the_same_verdict() {
         let args: Vec<&str> = replay.split(' ').collect();
         let replayed = kafkasim(&args);
         assert_eq!(replayed.status.code(), Some(1), "{replay}");
-        let expected = format!("verdict: FAILED (correctness): {reason}\n");
-        assert!(
-            stdout(&replayed).contains(&expected),
-            "{replay}: {expected}"
-        );
+        // The sweep names the run's first failing finding, which the run lists.
+        let replayed = stdout(&replayed);
+        let listed = format!("findings that fail the run:\n  {reason}\n");
+        assert!(replayed.contains(&listed), "{replay}: {listed}");
+        let kind = reason.split(':').next().expect("a kind");
+        let verdict = format!("verdict: FAILED (correctness): {kind}");
+        assert!(replayed.contains(&verdict), "{replay}: {verdict}");
     }
 }
 
@@ -344,7 +346,7 @@ fn a_sweep_s_json_does_not_depend_on_the_number_of_jobs() {
         .collect();
     assert_eq!(seeds, [1, 2, 3, 4]);
     assert!(one["runs"][0]["trace_hash"].as_str().unwrap().len() == 16);
-    assert_eq!(one["allowed_anomalies"]["lost write"], 4, "{one}");
+    assert_eq!(one["allowed_anomalies"]["lost-write"], 4, "{one}");
 }
 
 #[test]
@@ -422,10 +424,17 @@ fn run_json_is_one_object_with_the_verdict_the_text_gives() {
     assert_eq!(run["seed"], 1);
     assert_eq!(run["verdict"]["kind"], "correctness");
     assert_eq!(run["verdict"]["exit_code"], 1);
-    assert!(run["verdict"]["reason"]
+    let failing = run["verdict"]["failing_kinds"].as_array().unwrap();
+    assert!(failing.contains(&"lost-write".into()), "{failing:?}");
+    let findings = run["findings"].as_array().unwrap();
+    let lost = (findings.iter())
+        .find(|f| f["kind"] == "lost-write")
+        .expect("the lost write is a finding");
+    assert_eq!(lost["allowed"], serde_json::json!([]));
+    assert!(lost["text"]
         .as_str()
         .unwrap()
-        .starts_with("lost write: "));
+        .starts_with("lost-write: m2 acked"));
     let plain = stdout(&kafkasim(&[
         "run",
         "--seed",
@@ -447,5 +456,11 @@ fn run_json_is_one_object_with_the_verdict_the_text_gives() {
     let file: serde_json::Value = serde_json::from_str(&stdout(&file)).expect("JSON");
     assert_eq!(file["expect"]["kind"], "processed-again");
     assert_eq!(file["expect"]["reproduced"], true);
-    assert!(file["checks"]["failing"].as_array().unwrap().is_empty());
+    assert_eq!(file["verdict"]["kind"], "ok");
+    let findings = file["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    assert!(
+        (findings.iter()).all(|f| f["allowed"] != serde_json::json!([])),
+        "every finding allowed: {findings:?}"
+    );
 }

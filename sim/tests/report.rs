@@ -5,9 +5,10 @@
 mod common;
 use common::{kafkasim, stderr, stdout};
 
-use kafkasim_sim::render::render;
-use kafkasim_sim::run::{run_seed, run_seed_with, RunOptions};
-use kafkasim_sim::scenario;
+use kafkasim_check::FaultKind;
+use kafkasim_tools::render::render;
+use kafkasim_tools::run::{run_scenario, run_seed, RunOptions};
+use kafkasim_tools::scenario;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -136,24 +137,15 @@ fn check_trace(text: &str) -> Vec<Value> {
                 assert!(get(line, "event", &at).is_object(), "{at}: event");
             }
             "fault" => {
-                let kinds = [
-                    "crash",
-                    "restart",
-                    "pause",
-                    "resume",
-                    "isolate",
-                    "heal",
-                    "cut_link",
-                    "restore_link",
-                    "cut_client",
-                    "restore_client",
-                    "lost_response",
-                    "client_crash",
-                    "client_pause",
-                    "client_resume",
-                ];
-                assert!(kinds.contains(&string(line, "kind", &at)), "{at}");
+                int(line, "id", &at);
+                let phase = string(line, "phase", &at);
+                assert!(phase == "start" || phase == "end", "{at}: phase {phase}");
+                let action = get(line, "action", &at);
+                fault_kind(string(action, "fault", &at), &at);
                 strings(line, "nodes", &at);
+                if line.get("client").is_some() {
+                    string(line, "client", &at);
+                }
                 string(line, "text", &at);
             }
             "timeline" => {
@@ -166,6 +158,14 @@ fn check_trace(text: &str) -> Vec<Value> {
     lines
 }
 
+/// A fault kind's name, as scenario files write it.
+fn fault_kind(name: &str, at: &str) {
+    assert!(
+        FaultKind::ALL.iter().any(|kind| kind.name() == name),
+        "{at}: fault kind {name:?}"
+    );
+}
+
 fn check_history(text: &str) -> Vec<Value> {
     let lines: Vec<Value> = text
         .lines()
@@ -174,8 +174,20 @@ fn check_history(text: &str) -> Vec<Value> {
     for (i, line) in lines.iter().enumerate() {
         let at = format!("history.jsonl line {}", i + 1);
         int(line, "time_ms", &at);
-        string(line, "value", &at);
-        match string(line, "kind", &at) {
+        let kind = string(line, "kind", &at);
+        if kind != "operation" {
+            string(line, "value", &at);
+        }
+        match kind {
+            "operation" => {
+                string(line, "process", &at);
+                let entry = get(line, "entry", &at);
+                let keys: Vec<&String> = entry.as_object().expect("an object").keys().collect();
+                assert!(
+                    matches!(keys[..], [k] if ["invoke", "complete", "event"].contains(&k.as_str())),
+                    "{at}: entry {entry}"
+                );
+            }
             "sent" => {
                 string(line, "partition", &at);
                 int(line, "offset", &at);
@@ -203,7 +215,7 @@ fn check_summary(summary: &Value, trace_lines: usize, history_lines: usize) {
     int(summary, "brokers", at);
     let verdict = get(summary, "verdict", at);
     assert!(["ok", "correctness", "liveness", "crash"].contains(&string(verdict, "kind", at)));
-    opt_string(verdict, "reason", at);
+    strings(verdict, "failing_kinds", at);
     int(verdict, "exit_code", at);
     assert!(string(summary, "replay", at).starts_with("cargo run --release -- run --seed"));
     for key in ["messages", "trace_events", "simulated_ms"] {
@@ -219,7 +231,7 @@ fn check_summary(summary: &Value, trace_lines: usize, history_lines: usize) {
         opt_string(n, "machine", at);
     }
     for f in array(summary, "faults", at) {
-        string(f, "kind", at);
+        fault_kind(string(f, "kind", at), at);
         strings(f, "nodes", at);
         opt_string(f, "client", at);
         int(f, "start_ms", at);
@@ -333,8 +345,15 @@ fn a_report_s_files_have_their_documented_shape_and_the_page_embeds_them() {
         has("message", "Produce: acks=-1 orders-0 [m2]"),
         "the produce of m2"
     );
-    let anomaly = &summary["anomalies"][0];
-    assert_eq!(anomaly["kind"], "lost write");
+    assert_eq!(
+        summary["verdict"]["failing_kinds"],
+        serde_json::json!(["inconsistent-offsets", "lost-write", "divergent-replicas"])
+    );
+    let anomalies = summary["anomalies"].as_array().unwrap();
+    let anomaly = (anomalies.iter())
+        .find(|a| a["kind"] == "lost-write")
+        .expect("the lost write is an anomaly");
+    assert_eq!(anomaly["allowed"], false);
     assert!(anomaly["values"]
         .as_array()
         .unwrap()
@@ -384,7 +403,7 @@ fn a_report_of_a_group_scenario_has_generations_and_commits() {
     assert!(
         faults
             .iter()
-            .any(|f| f["kind"] == "client_crashed" && f["client"] == "consumer-2"),
+            .any(|f| f["kind"] == "client-crash" && f["client"] == "consumer-2"),
         "{faults:?}"
     );
     let nodes = summary["nodes"].as_array().unwrap();
@@ -398,22 +417,23 @@ fn a_report_of_a_group_scenario_has_generations_and_commits() {
 #[test]
 fn capturing_changes_neither_the_trace_hash_nor_the_printed_run() {
     for name in ["quickstart", "split-brain-old-leader", "zombie-consumer"] {
-        let scenario = scenario::find(name).expect("built in");
-        let plain = run_seed(3, scenario, false);
+        let scenario = scenario::builtin(name).expect("built in");
+        let plain = run_seed(3, &scenario);
         let options = RunOptions {
             capture: true,
             ..RunOptions::default()
         };
-        let captured = run_seed_with(3, scenario, &options);
-        assert_eq!(plain.trace_hash, captured.trace_hash, "{name}");
-        assert_eq!(plain.trace_events, captured.trace_events, "{name}");
+        let captured = run_scenario(3, &scenario, &options);
+        assert_eq!(plain.run.trace_hash, captured.run.trace_hash, "{name}");
+        assert_eq!(plain.run.trace_events, captured.run.trace_events, "{name}");
         assert_eq!(render(&plain), render(&captured), "{name}");
-        assert!(plain.capture.is_none());
-        let capture = captured.capture.expect("captured");
+        assert!(plain.run.capture.is_none());
+        let capture = captured.run.capture.as_ref().expect("captured");
         let messages = (capture.events.iter())
             .filter(|e| matches!(e, kafkasim_sim::trace::Captured::Message(_)))
             .count();
-        assert_eq!(messages as u64, captured.messages, "{name}: every delivery");
+        let delivered = captured.run.messages;
+        assert_eq!(messages as u64, delivered, "{name}: every delivery");
     }
 }
 

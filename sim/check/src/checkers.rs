@@ -1,6 +1,6 @@
 //! The log and delivery checkers: named anomalies found in a history.
 //!
-//! Each checker is one pure function over a [`History`], named after the anomaly
+//! Each checker is one pure function over a history, named after the anomaly
 //! it finds, with the names Jepsen's Kafka checker gave them so that a reader of a
 //! Jepsen analysis recognises them:
 //!
@@ -14,6 +14,7 @@
 //! | [`nonmonotonic_poll`] | a consumer's next record is at or before one it already had |
 //! | [`nonmonotonic_send`] | a producer's later send lands below an earlier acked one |
 //! | [`aborted_read`] | a value whose send definitely failed is polled |
+//! | [`processing`] | a record a group never processed, or processed twice |
 //!
 //! Each checker reads [`Facts`]: what a history says, derived from it once for all
 //! the checkers (its entries, every sighting, the first poll of each value and the
@@ -23,131 +24,71 @@
 //! seen at which offset, by acked sends and by polls ([`VersionOrder`]). A healthy
 //! partition has one value per offset and each value at one offset.
 //!
-//! Which anomalies a configuration *allows* is [`config`]'s business: a checker
-//! reports everything it finds, and [`check_all`] sorts the findings into allowed
-//! and failing. The checkers assume values are unique within a run, and that a
-//! consumer starts each partition from the beginning, a committed offset or a seek
+//! Which anomalies a configuration *allows* is the judge's business (the
+//! `judge` module): a checker reports everything it finds. The checkers assume
+//! values are unique within a run, and that a consumer starts each partition from the beginning, a committed offset or a seek
 //! it reports: one that starts at the log end (`auto.offset.reset=latest`) jumps
 //! over records no one else polled, which `lost_write` cannot tell from a loss.
 //! Jepsen counts positions in the version order rather than raw offsets, because
 //! transaction markers leave gaps in real Kafka logs; this model writes no markers,
 //! so offsets serve.
 
+use crate::finding::{Detail, Finding, Kind, Sighting, Source};
 use crate::history::{Entry, Operation, Outcome};
 use kafkasim::ids::{Offset, TopicPartition};
-use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt;
 
-pub mod config;
 mod delivery;
 mod offsets;
 mod order;
+mod processing;
 
-pub use config::{
-    check_all, AllowedAnomalies, AllowedAnomaly, CheckReport, Config, DeliveryMode, FailureKind,
-};
 pub use delivery::{aborted_read, lost_write, unseen};
 pub use offsets::{duplicate, inconsistent_offsets};
 pub use order::{nonmonotonic_poll, nonmonotonic_send, poll_skip};
+pub use processing::processing;
 
 #[cfg(test)]
 mod tests;
 
-/// The anomalies, by their Jepsen names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AnomalyKind {
-    InconsistentOffsets,
-    Duplicate,
-    LostWrite,
-    Unseen,
-    PollSkip,
-    NonmonotonicPoll,
-    NonmonotonicSend,
-    AbortedRead,
+/// Every checker of the history, in the order findings are listed.
+pub const CHECKERS: [fn(&Facts<'_>) -> Vec<Finding>; 9] = [
+    inconsistent_offsets,
+    duplicate,
+    lost_write,
+    unseen,
+    poll_skip,
+    nonmonotonic_poll,
+    nonmonotonic_send,
+    aborted_read,
+    processing,
+];
+
+/// Runs every checker over a history's entries.
+pub fn check_history(entries: &[Entry]) -> Vec<Finding> {
+    let facts = Facts::of(entries);
+    CHECKERS
+        .iter()
+        .flat_map(|checker| checker(&facts))
+        .collect()
 }
 
-impl AnomalyKind {
-    pub const ALL: [AnomalyKind; 8] = [
-        AnomalyKind::InconsistentOffsets,
-        AnomalyKind::Duplicate,
-        AnomalyKind::LostWrite,
-        AnomalyKind::Unseen,
-        AnomalyKind::PollSkip,
-        AnomalyKind::NonmonotonicPoll,
-        AnomalyKind::NonmonotonicSend,
-        AnomalyKind::AbortedRead,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            AnomalyKind::InconsistentOffsets => "inconsistent-offsets",
-            AnomalyKind::Duplicate => "duplicate",
-            AnomalyKind::LostWrite => "lost-write",
-            AnomalyKind::Unseen => "unseen",
-            AnomalyKind::PollSkip => "poll-skip",
-            AnomalyKind::NonmonotonicPoll => "nonmonotonic-poll",
-            AnomalyKind::NonmonotonicSend => "nonmonotonic-send",
-            AnomalyKind::AbortedRead => "aborted-read",
-        }
-    }
-}
-
-impl fmt::Display for AnomalyKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// How a sighting came about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Evidence {
-    /// A producer's send was acked at the offset.
-    Acked,
-    /// A consumer's poll returned the value at the offset.
-    Polled,
-    /// A producer's send definitely failed (it has no offset).
-    Failed,
-}
-
-/// One fact from the history: a value seen (or refused) by a process at a time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Sighting {
-    pub evidence: Evidence,
-    pub value: String,
-    /// Where the value was seen; `None` for a failed send.
-    pub offset: Option<Offset>,
-    pub process: String,
-    pub time_ms: u64,
-}
-
-impl Sighting {
-    fn how(&self) -> String {
-        how(self.evidence, &self.process, self.time_ms)
-    }
-
-    fn at(&self) -> Offset {
-        self.offset.expect("only a failed send has no offset")
-    }
-}
-
-/// "acked to producer-1 at 100 ms", "polled by consumer-2 at 900 ms".
-fn how(evidence: Evidence, process: &str, time_ms: u64) -> String {
-    let (verb, to) = match evidence {
-        Evidence::Acked => ("acked", "to"),
-        Evidence::Polled => ("polled", "by"),
-        Evidence::Failed => ("refused", "to"),
-    };
-    format!("{verb} {to} {process} at {time_ms} ms")
+/// A finding made of sightings of one partition.
+fn seen_in(kind: Kind, partition: &TopicPartition, sightings: Vec<Sighting>) -> Finding {
+    Finding::new(
+        kind,
+        Detail::Sightings {
+            partition: partition.clone(),
+            sightings,
+        },
+    )
 }
 
 /// A sighting as the checkers read it, borrowed from the history's entries: an
 /// owned [`Sighting`] is made only for the anomalies found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Seen<'a> {
-    evidence: Evidence,
+    source: Source,
     value: &'a str,
     offset: Option<Offset>,
     process: &'a str,
@@ -157,62 +98,17 @@ struct Seen<'a> {
 impl Seen<'_> {
     fn owned(&self) -> Sighting {
         Sighting {
-            evidence: self.evidence,
+            source: self.source,
             value: self.value.to_string(),
             offset: self.offset,
             process: self.process.to_string(),
             time_ms: self.time_ms,
+            error: None,
         }
-    }
-
-    fn how(&self) -> String {
-        how(self.evidence, self.process, self.time_ms)
     }
 
     fn at(&self) -> Offset {
         self.offset.expect("only a failed send has no offset")
-    }
-}
-
-/// One anomaly: its kind, its partition, the sightings it is made of (in the
-/// order its description names them) and the description, in plain words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Anomaly {
-    pub kind: AnomalyKind,
-    pub partition: TopicPartition,
-    pub sightings: Vec<Sighting>,
-    pub description: String,
-}
-
-impl Anomaly {
-    /// The offsets involved, in the order of the sightings.
-    pub fn offsets(&self) -> Vec<Offset> {
-        self.sightings.iter().filter_map(|s| s.offset).collect()
-    }
-
-    pub fn values(&self) -> Vec<&str> {
-        self.sightings.iter().map(|s| s.value.as_str()).collect()
-    }
-
-    pub fn times_ms(&self) -> Vec<u64> {
-        self.sightings.iter().map(|s| s.time_ms).collect()
-    }
-
-    /// The processes involved, each once, in the order they are first named.
-    pub fn processes(&self) -> Vec<&str> {
-        let mut processes: Vec<&str> = Vec::new();
-        for s in &self.sightings {
-            if !processes.contains(&s.process.as_str()) {
-                processes.push(&s.process);
-            }
-        }
-        processes
-    }
-}
-
-impl fmt::Display for Anomaly {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind, self.description)
     }
 }
 
@@ -228,8 +124,8 @@ impl<'a> VersionOrder<'a> {
     fn of(sightings: &[(&'a TopicPartition, Seen<'a>)]) -> VersionOrder<'a> {
         let mut order = VersionOrder::default();
         for &(partition, seen) in sightings {
-            if seen.evidence == Evidence::Failed || seen.at() < 0 {
-                continue; // no offset to place it at (a failed or an acks=0 send)
+            if seen.at() < 0 {
+                continue; // no offset to place it at (an acks=0 send)
             }
             order
                 .0
@@ -269,14 +165,18 @@ impl<'a> VersionOrder<'a> {
 /// the history's entries rather than copying what it reads of them.
 pub struct Facts<'a> {
     entries: &'a [Entry],
-    /// Every acked send, polled record and failed send, in order.
+    /// Every acked send and polled record, in order.
     sightings: Vec<(&'a TopicPartition, Seen<'a>)>,
     /// The first poll of each value, by partition and value.
     first_polls: BTreeMap<(&'a TopicPartition, &'a str), Seen<'a>>,
+    /// The first poll of each value, wherever it was polled.
+    first_poll_of: BTreeMap<&'a str, (&'a TopicPartition, Seen<'a>)>,
     order: VersionOrder<'a>,
     /// Each pair of records a consumer polled from a partition one after the
     /// other, with no seek or reassignment between.
     consecutive_polls: Vec<(&'a TopicPartition, Seen<'a>, Seen<'a>)>,
+    /// The last read of each partition to its end (a [`Source::End`] sighting).
+    ends: BTreeMap<&'a TopicPartition, Seen<'a>>,
 }
 
 impl<'a> Facts<'a> {
@@ -284,13 +184,17 @@ impl<'a> Facts<'a> {
     pub fn of(entries: &'a [Entry]) -> Facts<'a> {
         let sightings = sightings(entries);
         let mut first_polls = BTreeMap::new();
+        let mut first_poll_of = BTreeMap::new();
         for &(partition, seen) in &sightings {
-            if seen.evidence == Evidence::Polled {
+            if seen.source == Source::Polled {
                 first_polls.entry((partition, seen.value)).or_insert(seen);
+                first_poll_of.entry(seen.value).or_insert((partition, seen));
             }
         }
         Facts {
             entries,
+            ends: ends(entries),
+            first_poll_of,
             order: VersionOrder::of(&sightings),
             sightings,
             first_polls,
@@ -333,31 +237,57 @@ fn completions(entries: &[Entry]) -> impl Iterator<Item = Completed<'_>> {
     })
 }
 
-/// Every acked send, polled record and failed send of the history, in order,
-/// with its partition.
+/// The last read of each partition to its end.
+fn ends(entries: &[Entry]) -> BTreeMap<&TopicPartition, Seen<'_>> {
+    use crate::history::ClientEvent;
+    let mut ends = BTreeMap::new();
+    for entry in entries {
+        let Entry::Event {
+            time_ms,
+            process,
+            event:
+                ClientEvent::ReadToEnd {
+                    partition,
+                    end_offset,
+                },
+        } = entry
+        else {
+            continue;
+        };
+        let seen = Seen {
+            source: Source::End,
+            value: "",
+            offset: Some(*end_offset),
+            process,
+            time_ms: *time_ms,
+        };
+        ends.insert(partition, seen);
+    }
+    ends
+}
+
+/// Every acked send and polled record of the history, in order, with its
+/// partition.
 fn sightings(entries: &[Entry]) -> Vec<(&TopicPartition, Seen<'_>)> {
     use crate::history::Reply;
     let mut found = Vec::new();
     for done in completions(entries) {
-        let seen = |evidence, value, offset| Seen {
-            evidence,
+        let seen = |source, value, offset| Seen {
+            source,
             value,
             offset,
             process: done.process,
             time_ms: done.time_ms,
         };
         match (done.operation, done.outcome) {
-            (Operation::Send { partition, value }, Outcome::Ok(Reply::Sent { offset })) => {
-                found.push((partition, seen(Evidence::Acked, value, Some(*offset))));
-            }
-            (Operation::Send { partition, value }, Outcome::Fail { .. }) => {
-                found.push((partition, seen(Evidence::Failed, value, None)));
+            (Operation::Send { value, .. }, Outcome::Ok(Reply::Sent { partition, offset })) => {
+                found.push((partition, seen(Source::Acked, value, Some(*offset))));
             }
             (Operation::Poll { .. }, Outcome::Ok(Reply::Polled { records })) => {
                 for r in records {
                     found.push((
                         &r.partition,
-                        seen(Evidence::Polled, r.value.as_str(), Some(r.offset)),
+                        seen(Source::Polled, r.value.as_str(), Some(r.offset)),
                     ));
                 }
             }

@@ -10,9 +10,10 @@
 
 use kafkasim::ids::{BrokerId, Offset, TopicPartition};
 use kafkasim::log::Log;
+use serde::{Deserialize, Serialize};
 
 /// One replica that disagrees with the leader at `offset`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Divergence {
     pub partition: TopicPartition,
     pub leader: BrokerId,

@@ -8,8 +8,10 @@
 //! - `Info`: nobody knows (a timeout): the write may or may not be in the log.
 //!
 //! An operation still open when the run ends counts as `Info`. Between operations a
-//! consumer also reports the *events* that move its position without a poll: a
-//! rebalance giving it partitions or taking them away, and its own seeks.
+//! client also reports *events*: a producer its settings when it starts, a
+//! consumer the group it joins, what moves its position without a poll (a
+//! rebalance giving it partitions or taking them away, its own seeks), and each
+//! record the application processed.
 //!
 //! Every entry carries the simulated time and the client process (`producer-1`,
 //! `consumer-2`). Entries are kept in the order they were recorded, which in the
@@ -21,31 +23,43 @@
 
 use kafkasim::client::consumer::{ConsumerRecord, RebalanceEvent};
 use kafkasim::ids::{Offset, TopicPartition};
-use serde::{Serialize, Serializer};
+use kafkasim::protocol::Acks;
+use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 /// Names one operation of a history: the position of its invocation entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct OpId(pub(crate) usize);
 
+impl OpId {
+    /// The position of the operation's invocation among the history's entries.
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
 /// What a client asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Operation {
-    /// A producer sends `value` to `partition`; `Ok` carries the acked offset.
-    Send {
-        partition: TopicPartition,
-        value: String,
-    },
+    /// A producer sends `value` to `topic`. Which partition it goes to is a
+    /// fact of its acknowledgement: a producer picks it only once it knows the
+    /// topic's partitions.
+    Send { topic: String, value: String },
     /// A consumer polls; `partitions` is its assignment as it knows it when it
     /// polls (empty when it cannot know yet). `Ok` carries the records returned.
     Poll { partitions: Vec<TopicPartition> },
+    /// A consumer commits offsets (the next offset to read, per partition);
+    /// `None`: the positions its polls reached.
+    Commit {
+        offsets: Option<Vec<(TopicPartition, Offset)>>,
+    },
 }
 
 /// One record a poll returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolledRecord {
     pub partition: TopicPartition,
     pub offset: Offset,
@@ -53,18 +67,23 @@ pub struct PolledRecord {
 }
 
 /// What an operation that happened returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reply {
-    /// A send, acked at `offset`. `acks=0` acks without an offset: Kafka reports
-    /// `-1` there, and the checkers place such a send nowhere.
-    Sent { offset: Offset },
+    /// A send, acked at `offset` of `partition`. `acks=0` acks without an
+    /// offset: Kafka reports `-1` there, and the checkers place such a send nowhere.
+    Sent {
+        partition: TopicPartition,
+        offset: Offset,
+    },
     /// A poll, with its records in the order the consumer returned them.
     Polled { records: Vec<PolledRecord> },
+    /// A commit the coordinator accepted.
+    Committed,
 }
 
 /// How an operation ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// It happened.
@@ -76,9 +95,9 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// A send acked at `offset`.
-    pub fn sent(offset: Offset) -> Outcome {
-        Outcome::Ok(Reply::Sent { offset })
+    /// A send acked at `offset` of `partition`.
+    pub fn sent(partition: TopicPartition, offset: Offset) -> Outcome {
+        Outcome::Ok(Reply::Sent { partition, offset })
     }
 
     /// A poll that returned `records`.
@@ -98,10 +117,20 @@ impl Outcome {
     }
 }
 
-/// Something that changes what a consumer polls next without being a poll.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Something a client reports that is not an operation: a producer's settings,
+/// a consumer's group, what changes what it polls next, what it processed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ConsumerEvent {
+pub enum ClientEvent {
+    /// A producer started with these settings: what its acknowledgements promise.
+    Producer { acks: Acks, idempotence: bool },
+    /// A consumer subscribed to `topics` as a member of `group`.
+    Subscribed { group: String, topics: Vec<String> },
+    /// The application said when it commits what it processes (only the
+    /// application knows; without it the judge assumes at-least-once).
+    Delivery { group: String, mode: DeliveryMode },
+    /// The application processed a record it polled (a group's work).
+    Processed { record: PolledRecord },
     /// `onPartitionsAssigned` (or a manual `assign`): these partitions start from
     /// a position the consumer fetched or chose, not from where it last polled.
     Assigned { partitions: Vec<TopicPartition> },
@@ -114,10 +143,28 @@ pub enum ConsumerEvent {
         partition: TopicPartition,
         offset: Offset,
     },
+    /// A consumer read `partition` to its end: its position reached the high
+    /// watermark its last fetch reported, `end_offset`, and a poll found nothing
+    /// more (a run's final read, after the faults are healed). An acked record
+    /// at `end_offset` or past it is no longer in the log.
+    ReadToEnd {
+        partition: TopicPartition,
+        end_offset: Offset,
+    },
+}
+
+/// When a consumer group's application commits what it polled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeliveryMode {
+    /// Commit after processing: a crash in between redelivers (duplicates).
+    AtLeastOnce,
+    /// Commit before processing: a crash in between skips (losses).
+    AtMostOnce,
 }
 
 /// One line of a history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Entry {
     Invoke {
@@ -135,7 +182,7 @@ pub enum Entry {
     Event {
         time_ms: u64,
         process: String,
-        event: ConsumerEvent,
+        event: ClientEvent,
     },
 }
 
@@ -221,6 +268,7 @@ impl History {
                 (operation, reply),
                 (Operation::Send { .. }, Reply::Sent { .. })
                     | (Operation::Poll { .. }, Reply::Polled { .. })
+                    | (Operation::Commit { .. }, Reply::Committed)
             );
             assert!(matches, "{op:?} ({operation:?}) cannot return {reply:?}");
         }
@@ -233,10 +281,10 @@ impl History {
         });
     }
 
-    /// Records an event of consumer `process`. Kafka runs the rebalance listener
+    /// Records an event of client `process`. Kafka runs the rebalance listener
     /// inside `poll`, so a consumer records the events of a poll *before* that
     /// poll's completion: the poll's records then count as coming after them.
-    pub fn event(&self, time_ms: u64, process: &str, event: ConsumerEvent) {
+    pub fn event(&self, time_ms: u64, process: &str, event: ClientEvent) {
         let mut recorded = self.lock();
         recorded.assert_in_time_order(time_ms);
         recorded.entries.push(Entry::Event {
@@ -296,12 +344,12 @@ impl From<&ConsumerRecord> for PolledRecord {
     }
 }
 
-impl From<RebalanceEvent> for ConsumerEvent {
-    fn from(event: RebalanceEvent) -> ConsumerEvent {
+impl From<RebalanceEvent> for ClientEvent {
+    fn from(event: RebalanceEvent) -> ClientEvent {
         match event {
-            RebalanceEvent::Assigned(partitions) => ConsumerEvent::Assigned { partitions },
-            RebalanceEvent::Revoked(partitions) => ConsumerEvent::Revoked { partitions },
-            RebalanceEvent::Lost(partitions) => ConsumerEvent::Lost { partitions },
+            RebalanceEvent::Assigned(partitions) => ClientEvent::Assigned { partitions },
+            RebalanceEvent::Revoked(partitions) => ClientEvent::Revoked { partitions },
+            RebalanceEvent::Lost(partitions) => ClientEvent::Lost { partitions },
         }
     }
 }
@@ -321,18 +369,18 @@ mod tests {
             10,
             "producer-1",
             Operation::Send {
-                partition: tp(),
+                topic: "users".into(),
                 value: "a".into(),
             },
         );
         history.event(
             15,
             "consumer-1",
-            ConsumerEvent::Assigned {
+            ClientEvent::Assigned {
                 partitions: vec![tp()],
             },
         );
-        history.complete(send, 20, Outcome::sent(0));
+        history.complete(send, 20, Outcome::sent(tp(), 0));
         let entries = history.entries();
         assert_eq!(entries.len(), 3);
         assert_eq!(
@@ -341,7 +389,7 @@ mod tests {
                 op: send,
                 time_ms: 20,
                 process: "producer-1".into(),
-                outcome: Outcome::sent(0),
+                outcome: Outcome::sent(tp(), 0),
             }
         );
     }

@@ -10,12 +10,13 @@
 //! | `fenced-commits` | every commit the coordinator persisted came from a member of the generation it names |
 //!
 //! The replicas' agreement below the high watermark (`committed-prefix-agreement`)
-//! is checked at the end of every run by comparing the logs (`check::replica_divergence`).
+//! is checked at the end of every run by comparing the logs ([`crate::divergence`]).
 //! A violation of any of these is a bug in the model, whatever the settings:
 //! Kafka keeps them even under unclean elections and power losses. (A power loss
 //! can cost the offsets topic a generation's record, so the group invariants are
 //! judged afresh each time a coordinator loads a partition of the offsets topic.)
 
+use crate::finding::{Detail, Finding, Kind};
 use kafkasim::event::ClusterEvent;
 use kafkasim::group::coordinator::GroupEvent;
 use kafkasim::ids::{BrokerId, LeaderEpoch, Offset, TopicPartition};
@@ -33,7 +34,7 @@ pub struct Invariants {
     leading: BTreeMap<(BrokerId, TopicPartition), (LeaderEpoch, Option<Offset>)>,
     /// Each started generation's assignment, by group and generation.
     generations: BTreeMap<(String, i32), BTreeMap<String, Vec<TopicPartition>>>,
-    violations: BTreeMap<&'static str, Vec<String>>,
+    violations: BTreeMap<Kind, Vec<Finding>>,
 }
 
 impl Invariants {
@@ -90,17 +91,15 @@ impl Invariants {
         self.leading.retain(|(b, _), _| *b != broker);
     }
 
-    /// Every violation, as `name: what happened`, by invariant name.
-    pub fn violations(&self) -> Vec<String> {
-        (self.violations.iter())
-            .flat_map(|(name, found)| found.iter().map(move |what| format!("{name}: {what}")))
-            .collect()
+    /// Every violation, by invariant, the first ones of each.
+    pub fn violations(&self) -> Vec<Finding> {
+        self.violations.values().flatten().cloned().collect()
     }
 
-    fn violate(&mut self, name: &'static str, what: String) {
-        let found = self.violations.entry(name).or_default();
+    fn violate(&mut self, kind: Kind, detail: Detail) {
+        let found = self.violations.entry(kind).or_default();
         if found.len() < KEPT_PER_INVARIANT {
-            found.push(what);
+            found.push(Finding::new(kind, detail));
         }
     }
 
@@ -113,10 +112,15 @@ impl Invariants {
     ) {
         match self.leaders.get(&(tp.clone(), epoch)) {
             Some(&(other, since)) if other != broker => self.violate(
-                "one-leader-per-epoch",
-                format!(
-                    "{tp} leader epoch {epoch} was led by broker-{other} (from {since} ms) and by broker-{broker} (from {time_ms} ms)"
-                ),
+                Kind::OneLeaderPerEpoch,
+                Detail::LeaderTwice {
+                    partition: tp.clone(),
+                    leader_epoch: epoch,
+                    first: other,
+                    first_ms: since,
+                    second: broker,
+                    second_ms: time_ms,
+                },
             ),
             Some(_) => {}
             None => {
@@ -134,10 +138,15 @@ impl Invariants {
         *last = Some(before.map_or(hw, |before| before.max(hw)));
         if let Some(before) = before.filter(|&before| hw < before) {
             self.violate(
-                "hw-monotonic",
-                format!(
-                    "broker-{broker}, leading {tp} in epoch {epoch}, moved its high watermark back from {before} to {hw} at {time_ms} ms"
-                ),
+                Kind::HwMonotonic,
+                Detail::HighWatermarkBack {
+                    broker,
+                    partition: tp.clone(),
+                    leader_epoch: epoch,
+                    before,
+                    after: hw,
+                    time_ms,
+                },
             );
         }
     }
@@ -153,11 +162,16 @@ impl Invariants {
         for (member, partitions) in members {
             for tp in partitions {
                 if let Some(first) = owner.insert(tp, member) {
+                    let members = [first.to_string(), member.clone()];
                     self.violate(
-                        "exclusive-assignment",
-                        format!(
-                            "group {group} generation {generation} (at {time_ms} ms) gave {tp} to both {first} and {member}"
-                        ),
+                        Kind::ExclusiveAssignment,
+                        Detail::AssignedTwice {
+                            group: group.to_string(),
+                            generation,
+                            partition: tp.clone(),
+                            members,
+                            time_ms,
+                        },
                     );
                 }
             }
@@ -167,10 +181,12 @@ impl Invariants {
             // A coordinator that takes over rebuilds the group: the same start again.
             Some(before) if before == members => {}
             Some(_) => self.violate(
-                "one-assignment-per-generation",
-                format!(
-                    "group {group} generation {generation} started again at {time_ms} ms with another assignment"
-                ),
+                Kind::OneAssignmentPerGeneration,
+                Detail::GenerationRestarted {
+                    group: group.to_string(),
+                    generation,
+                    time_ms,
+                },
             ),
             None => {
                 self.generations.insert(key, members.clone());
@@ -197,10 +213,15 @@ impl Invariants {
         };
         if !members.contains_key(member) {
             self.violate(
-                "fenced-commits",
-                format!(
-                    "group {group} persisted a commit of {tp}@{offset} at {time_ms} ms from {member}, which is not a member of generation {generation}"
-                ),
+                Kind::FencedCommits,
+                Detail::UnfencedCommit {
+                    group: group.to_string(),
+                    member: member.to_string(),
+                    generation,
+                    partition: tp.clone(),
+                    offset,
+                    time_ms,
+                },
             );
         }
     }
@@ -263,7 +284,11 @@ mod tests {
         for (t, e) in events.iter().enumerate() {
             invariants.observe(t as u64, e);
         }
-        invariants.violations()
+        invariants
+            .violations()
+            .iter()
+            .map(Finding::to_string)
+            .collect()
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub(super) struct RunFlags {
     /// sim/scenarios/standard.toml
     #[arg(long, value_name = "NAME|FILE.toml", default_value = "replicated")]
     #[arg(value_parser = values::scenario)]
-    pub scenario: &'static str,
+    pub scenario: crate::scenario::Scenario,
     /// Print the run as one JSON object on one line instead of text: seed,
     /// scenario, verdict {kind, reason, exit_code}, trace_hash, messages, goals,
     /// allowed_anomalies, checks, partitions, expect, replay (other notes go to
@@ -110,7 +110,7 @@ pub(super) struct ReplayFlags {
     /// A built-in scenario, or a scenario file
     #[arg(long, value_name = "NAME|FILE.toml", default_value = "replicated")]
     #[arg(value_parser = values::scenario)]
-    pub scenario: &'static str,
+    pub scenario: crate::scenario::Scenario,
 }
 
 /// Run many seeds of a scenario; print one summary
@@ -137,7 +137,7 @@ pub(super) struct SweepFlags {
     /// A built-in scenario (see `kafkasim scenarios`), or a scenario file
     #[arg(long, value_name = "NAME|FILE.toml", default_value = "replicated")]
     #[arg(value_parser = values::scenario)]
-    pub scenario: &'static str,
+    pub scenario: crate::scenario::Scenario,
     /// How many seeds run at once, 1 to 256 (default: the number of cores).
     /// Results never depend on it: they are reported in seed order
     #[arg(long, value_name = "N", value_parser = values::jobs)]
@@ -181,12 +181,13 @@ pub(super) struct ShrinkFlags {
     /// `standard` or a scenario file; scenarios written as code cannot be shrunk
     #[arg(long, value_name = "NAME|FILE.toml", default_value = "standard")]
     #[arg(value_parser = values::scenario)]
-    pub scenario: &'static str,
+    pub scenario: crate::scenario::Scenario,
     /// The anomaly kind to keep (lost-write, divergent-replicas, processed-again,
     /// ...); default: the first kind that fails the run. An allowed kind can be
     /// shrunk toward too
     #[arg(long, value_name = "KIND")]
-    pub kind: Option<String>,
+    #[arg(value_parser = values::kind)]
+    pub kind: Option<kafkasim_check::Kind>,
     /// Stop after N runs with the smallest so far
     #[arg(long, value_name = "N", default_value_t = crate::shrink::MAX_RUNS_DEFAULT)]
     #[arg(value_parser = values::max_runs, allow_negative_numbers = true)]

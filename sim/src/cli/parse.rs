@@ -7,7 +7,6 @@
 
 use super::args::{Cli, RunFlags, Sub};
 use super::{Command, ReportTarget, ShrinkArgs, UsageError};
-use crate::scenario;
 use crate::sweep::Selection;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory as _, Parser as _};
@@ -101,7 +100,7 @@ fn command(cli: Cli) -> Result<Command, UsageError> {
 }
 
 fn run(flags: RunFlags) -> Result<Command, UsageError> {
-    let is_workload = scenario::find(flags.scenario).is_some_and(|s| s.workload().is_some());
+    let is_workload = flags.scenario.as_workload().is_some();
     let safety_phase_ms = match flags.safety_phase_s {
         Some(_) if !is_workload => {
             return Err(UsageError(

@@ -2,15 +2,16 @@
 
 use super::stdout::out;
 use super::{EXIT_OK, EXIT_USAGE};
-use crate::scenario;
+use crate::scenario::Scenario;
 use crate::shrink::{shrink, Request};
+use kafkasim_check::Kind;
 
 /// What `kafkasim shrink` was asked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ShrinkArgs {
     pub seed: u64,
-    pub scenario: &'static str,
-    pub kind: Option<String>,
+    pub scenario: Scenario,
+    pub kind: Option<Kind>,
     pub max_runs: usize,
     /// Where to write the minimal file; `None`: stdout.
     pub out: Option<String>,
@@ -20,11 +21,10 @@ pub struct ShrinkArgs {
 /// into `--out`). Nothing to shrink, or a file that cannot be written, is exit
 /// code 2 with one line saying why.
 pub(super) fn execute_shrink(args: ShrinkArgs) -> i32 {
-    let scenario = scenario::find(args.scenario).expect("parsed names exist");
     let request = Request {
-        scenario,
+        scenario: args.scenario.clone(),
         seed: args.seed,
-        kind: args.kind.clone(),
+        kind: args.kind,
         max_runs: args.max_runs,
     };
     let shrunk = match shrink(&request, &mut |line| eprintln!("{line}")) {
@@ -34,7 +34,7 @@ pub(super) fn execute_shrink(args: ShrinkArgs) -> i32 {
             return EXIT_USAGE;
         }
     };
-    let text = shrunk.scenario_file(args.scenario, args.seed);
+    let text = shrunk.scenario_file(&args.scenario.name, args.seed);
     match &args.out {
         None => out!("{text}"),
         Some(path) => {

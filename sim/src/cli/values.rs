@@ -9,7 +9,7 @@
 //! about a flag they never meant instead of about their seed.
 
 use super::{JOBS_MAX, SAFETY_PHASE_S_MAX};
-use crate::scenario::{self, SCENARIOS};
+use crate::scenario::{self, Scenario};
 use std::fs::FileType;
 use std::ops::RangeInclusive;
 use std::str::FromStr;
@@ -59,25 +59,22 @@ fn number_in<T: FromStr + PartialOrd>(text: &str, range: RangeInclusive<T>) -> O
 /// parse or cannot run is refused with why, and its line. A path that names a
 /// directory, a FIFO or a device is refused before it is opened: reading a FIFO
 /// would wait for a writer that may never come.
-pub(super) fn scenario(name: &str) -> Result<&'static str, String> {
-    if let Some(found) = scenario::find(name) {
-        return Ok(found.name);
+pub(super) fn scenario(name: &str) -> Result<Scenario, String> {
+    if let Some(found) = scenario::builtin(name) {
+        return Ok(found);
     }
     match std::fs::metadata(name) {
-        Ok(found) if found.is_file() => scenario::load_file(name).map(|s| s.name),
+        Ok(found) if found.is_file() => scenario::load_file(name),
         Ok(found) => Err(format!(
             "--scenario {name} is {}, not a regular file",
             file_kind(&found.file_type())
         )),
         // Reading it says why it cannot be read.
-        Err(_) if name.ends_with(".toml") => scenario::load_file(name).map(|s| s.name),
-        Err(_) => {
-            let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
-            Err(format!(
-                "unknown scenario '{name}'; built-in scenarios: {} (or a scenario file, NAME.toml)",
-                names.join(", ")
-            ))
-        }
+        Err(_) if name.ends_with(".toml") => scenario::load_file(name),
+        Err(_) => Err(format!(
+            "unknown scenario '{name}'; built-in scenarios: {} (or a scenario file, NAME.toml)",
+            scenario::builtin_names().join(", ")
+        )),
     }
 }
 
@@ -100,4 +97,9 @@ fn file_kind(file_type: &FileType) -> &'static str {
         true => "a directory",
         false => "something other than a file",
     }
+}
+
+/// `--kind K`: a finding's kind, by its name (`lost-write`, `processed-again`, …).
+pub(super) fn kind(text: &str) -> Result<kafkasim_check::Kind, String> {
+    text.parse()
 }

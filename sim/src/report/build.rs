@@ -7,12 +7,14 @@ use super::{
     PartitionReport, RemovedRecord, ReplicaReport, Summary, VerdictSummary, FORMAT,
 };
 use crate::render::replay_command;
-use crate::run::{PartitionLogs, RunCapture, RunReport, Verdict};
-use crate::sweep::{anomaly_kind, VerdictKind};
-use crate::trace::{Captured, Direction, FaultKind, TimelineEvent};
+use crate::run::RunReport;
 use kafkasim::event::ClusterEvent;
 use kafkasim::group::coordinator::GroupEvent;
 use kafkasim::log::Log;
+use kafkasim_check::{Finding, Kind};
+use kafkasim_sim::end::PartitionLogs;
+use kafkasim_sim::runtime::Capture as RunCapture;
+use kafkasim_sim::trace::{Captured, Direction, Phase, TimelineEvent};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// An anomaly links at most this many trace events.
@@ -21,38 +23,36 @@ const LINKED_EVENTS_MAX: usize = 300;
 /// Builds the summary of a captured run whose history has `history_lines` lines.
 pub fn build_summary(report: &RunReport, capture: &RunCapture, history_lines: u64) -> Summary {
     let events = &capture.events;
-    let (kind, reason) = match &report.verdict {
-        Verdict::Ok => ("ok", None),
-        Verdict::Failed(why) | Verdict::Stuck(why) | Verdict::Crash(why) => {
-            (VerdictKind::of(&report.verdict).name(), Some(why.clone()))
-        }
-    };
+    let run = &report.run;
+    let verdict = report.verdict();
     Summary {
         format: FORMAT.to_string(),
-        seed: report.seed,
+        seed: run.seed,
         scenario: report.scenario.to_string(),
-        brokers: report.brokers,
+        brokers: run.brokers,
         verdict: VerdictSummary {
-            kind: kind.to_string(),
-            reason,
-            exit_code: crate::cli::exit_code(&report.verdict),
+            kind: verdict.name().to_string(),
+            failing_kinds: (report.judgement.failing_kinds().iter())
+                .map(|k| k.name().to_string())
+                .collect(),
+            exit_code: verdict.exit_code(),
         },
         replay: replay_command(report),
-        messages: report.messages,
-        trace_events: report.trace_events,
-        simulated_ms: report.simulated_ms,
-        trace_hash: format!("{:016x}", report.trace_hash),
+        messages: run.messages,
+        trace_events: run.trace_events,
+        simulated_ms: run.simulated_ms,
+        trace_hash: format!("{:016x}", run.trace_hash),
         trace_lines: events.len() as u64,
         history_lines,
-        goals: (report.goals.iter())
+        goals: (run.goals.iter())
             .map(|(goal, n)| (goal.to_string(), *n))
             .collect(),
-        nodes: nodes(report.brokers, capture),
+        nodes: nodes(run.brokers, capture),
         faults: fault_periods(events),
         anomalies: anomalies(report, capture),
         partitions: partitions(report, capture),
         groups: groups(events),
-        timeline: (report.timeline.iter())
+        timeline: (run.timeline.iter())
             .map(|e| TimelineEvent {
                 time_ms: e.time_ms,
                 node: e.node.clone(),
@@ -113,70 +113,36 @@ fn nodes(brokers: u32, capture: &RunCapture) -> Vec<NodeSummary> {
         .collect()
 }
 
-/// Pairs each fault with the one that undoes it.
+/// Each fault from its start to its end (they share the fault's id); a fault
+/// with no end in the trace (a client crash, a loss that hit its response)
+/// lasts to the end.
 fn fault_periods(events: &[Captured]) -> Vec<FaultPeriod> {
     let mut periods: Vec<FaultPeriod> = Vec::new();
-    // Open periods by (kind, nodes, client): the index in `periods`.
-    let mut open: BTreeMap<(&'static str, Vec<String>, Option<String>), usize> = BTreeMap::new();
+    let mut open: BTreeMap<u64, usize> = BTreeMap::new();
     for (seq, event) in events.iter().enumerate() {
         let Captured::Fault(fault) = event else {
             continue;
         };
-        let (period, starts) = match fault.kind {
-            FaultKind::Crash => ("crashed", true),
-            FaultKind::Restart => ("crashed", false),
-            FaultKind::Pause => ("paused", true),
-            FaultKind::Resume => ("paused", false),
-            FaultKind::Isolate => ("isolated", true),
-            FaultKind::Heal => ("isolated", false),
-            FaultKind::CutLink => ("cut", true),
-            FaultKind::RestoreLink => ("cut", false),
-            FaultKind::CutClient => ("client_cut", true),
-            FaultKind::RestoreClient => ("client_cut", false),
-            FaultKind::ClientCrash => ("client_crashed", true),
-            FaultKind::ClientPause => ("client_paused", true),
-            FaultKind::ClientResume => ("client_paused", false),
-            FaultKind::Split => ("split", true),
-            FaultKind::HealSplit => ("split", false),
-            FaultKind::CutOneWay => ("one_way", true),
-            FaultKind::RestoreOneWay => ("one_way", false),
-            FaultKind::SlowNetwork => ("slow", true),
-            FaultKind::RestoreSpeed => ("slow", false),
-            FaultKind::FlakyLink => ("flaky", true),
-            FaultKind::SteadyLink => ("flaky", false),
-            FaultKind::LostResponse => {
+        match fault.phase {
+            Phase::Start => {
+                open.insert(fault.id, periods.len());
                 periods.push(FaultPeriod {
-                    kind: "lost_response".into(),
+                    kind: fault.action.kind().name().to_string(),
                     nodes: fault.nodes.clone(),
                     client: fault.client.clone(),
                     start_ms: fault.time_ms,
-                    end_ms: Some(fault.time_ms),
+                    end_ms: None,
                     start_seq: seq as u64,
-                    end_seq: Some(seq as u64),
+                    end_seq: None,
                     text: fault.text.clone(),
                 });
-                continue;
             }
-        };
-        let key = (period, fault.nodes.clone(), fault.client.clone());
-        if starts {
-            if open.contains_key(&key) {
-                continue; // Already on: the first start counts.
+            Phase::End => {
+                if let Some(index) = open.remove(&fault.id) {
+                    periods[index].end_ms = Some(fault.time_ms);
+                    periods[index].end_seq = Some(seq as u64);
+                }
             }
-            open.insert(key, periods.len());
-            periods.push(FaultPeriod {
-                kind: period.into(),
-                nodes: fault.nodes.clone(),
-                client: fault.client.clone(),
-                start_ms: fault.time_ms,
-                end_ms: None,
-                start_seq: seq as u64,
-                end_seq: None,
-                text: fault.text.clone(),
-            });
-        } else if let Some(index) = open.remove(&key) {
-            periods[index].end_ms = Some(fault.time_ms);
-            periods[index].end_seq = Some(seq as u64);
         }
     }
     periods
@@ -334,9 +300,17 @@ fn records_of(log: &Log) -> Vec<LogRecord> {
 
 fn partitions(report: &RunReport, capture: &RunCapture) -> Vec<PartitionReport> {
     let mut shadows = shadows(&capture.events);
-    let divergence: BTreeMap<String, Vec<String>> = (report.partitions.iter())
-        .map(|p| (p.partition.to_string(), p.divergence.clone()))
-        .collect();
+    let mut divergence: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for finding in &report.judgement.findings {
+        if finding.kind == Kind::DivergentReplicas {
+            for p in finding.partitions() {
+                divergence
+                    .entry(p.to_string())
+                    .or_default()
+                    .push(finding.to_string());
+            }
+        }
+    }
     (capture.logs.iter())
         .map(|p: &PartitionLogs| {
             let name = p.partition.to_string();
@@ -512,73 +486,39 @@ fn focus(events: &[Captured], seqs: &BTreeSet<u64>) -> (u64, u64) {
     best.map_or((0, 0), |(_, from, to)| (from, to))
 }
 
-/// The words of a text, as values and partitions are written in it.
-fn tokens(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_' || c == '.'))
-        .map(|t| t.trim_end_matches('.'))
-        .filter(|t| !t.is_empty())
+/// The text of a finding as the page shows it: allowed ones say why.
+fn finding_text(finding: &Finding) -> String {
+    if !finding.is_allowed() {
+        return finding.to_string();
+    }
+    let reasons: Vec<String> = finding.allowed.iter().map(ToString::to_string).collect();
+    format!("{finding} (allowed: {})", reasons.join("; "))
 }
 
-/// Every anomaly the run showed: failures first, then the allowed ones.
-fn anomaly_lines(report: &RunReport) -> Vec<(String, bool)> {
-    let mut lines: Vec<(String, bool)> = Vec::new();
-    match &report.verdict {
-        Verdict::Ok => {}
-        Verdict::Failed(why) => lines.extend(
-            why.split("; ")
-                .map(|l| (l.trim_start_matches("and ").to_string(), false)),
-        ),
-        Verdict::Stuck(why) => lines.push((format!("liveness: {why}"), false)),
-        Verdict::Crash(why) => lines.push((format!("crash: {why}"), false)),
-    }
-    // Divergent replicas count in the verdict only when nothing else failed;
-    // they are shown whenever they are there.
-    for p in &report.partitions {
-        for line in &p.divergence {
-            if !lines.iter().any(|(l, _)| l == line) {
-                lines.push((line.clone(), false));
-            }
-        }
-    }
-    lines.extend((report.outcome.allowed_anomalies.iter()).map(|line| (line.clone(), true)));
-    lines
-}
-
+/// Every finding of the run, the failing first, each linked to the trace
+/// events that show it: the messages carrying its records' values, and what
+/// happened to its partitions meanwhile.
 fn anomalies(report: &RunReport, capture: &RunCapture) -> Vec<AnomalySummary> {
     let events = &capture.events;
-    let mut values: BTreeSet<&str> = BTreeSet::new();
-    values.extend(report.outcome.sent.iter().map(|s| s.value.as_str()));
-    values.extend(report.outcome.failed.iter().map(|s| s.value.as_str()));
-    values.extend(report.outcome.consumed.iter().map(|s| s.value.as_str()));
-    let partitions: BTreeSet<String> = (capture.logs.iter())
-        .map(|p| p.partition.to_string())
-        .collect();
+    let judgement = &report.judgement;
+    let findings: Vec<&Finding> = judgement.failing().chain(judgement.allowed()).collect();
     let mut found: Vec<AnomalySummary> = Vec::new();
-    let mut wanted: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    let lines = anomaly_lines(report);
-    for (index, (line, allowed)) in lines.iter().enumerate() {
-        let mut named_values = Vec::new();
-        let mut named_partitions = Vec::new();
-        for token in tokens(line) {
-            let token = token.split('@').next().unwrap_or(token);
-            if let Some(&value) = values.get(token) {
-                if !named_values.contains(&value.to_string()) {
-                    named_values.push(value.to_string());
-                    wanted.entry(value).or_default().push(index);
-                }
-            }
-            if partitions.contains(token) && !named_partitions.contains(&token.to_string()) {
-                named_partitions.push(token.to_string());
-            }
+    let mut wanted: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (index, finding) in findings.iter().enumerate() {
+        let values = finding.values();
+        for value in &values {
+            wanted.entry(value.clone()).or_default().push(index);
         }
-        let kind = anomaly_kind(line);
-        let kind = if kind.len() > 40 { "anomaly" } else { kind };
         found.push(AnomalySummary {
-            kind: kind.to_string(),
-            allowed: *allowed,
-            text: line.clone(),
-            values: named_values,
-            partitions: named_partitions,
+            kind: finding.kind.name().to_string(),
+            allowed: finding.is_allowed(),
+            text: finding_text(finding),
+            values,
+            partitions: finding
+                .partitions()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             start_ms: 0,
             end_ms: 0,
             focus_start_ms: 0,
@@ -586,61 +526,32 @@ fn anomalies(report: &RunReport, capture: &RunCapture) -> Vec<AnomalySummary> {
             events: vec![],
         });
     }
-    // One pass over the trace: the events naming each anomaly's values.
+    // One pass over the trace: the messages carrying each finding's values.
     let mut linked: Vec<BTreeSet<u64>> = vec![BTreeSet::new(); found.len()];
     if !wanted.is_empty() {
         for (seq, event) in events.iter().enumerate() {
-            let mut hit = |word: &str| {
-                if let Some(indexes) = wanted.get(word) {
-                    for &i in indexes {
-                        if linked[i].len() < LINKED_EVENTS_MAX {
-                            linked[i].insert(seq as u64);
-                        }
+            let Captured::Message(m) = event else {
+                continue;
+            };
+            for record in &m.records {
+                for &i in wanted.get(&record.value).into_iter().flatten() {
+                    if linked[i].len() < LINKED_EVENTS_MAX {
+                        linked[i].insert(seq as u64);
                     }
                 }
-            };
-            match event {
-                Captured::Message(m) => {
-                    m.records.iter().for_each(|r| hit(&r.value));
-                    tokens(&m.text).for_each(&mut hit);
-                }
-                Captured::Node(n) => tokens(&n.text).for_each(&mut hit),
-                Captured::Timeline(t) => tokens(&t.text).for_each(&mut hit),
-                Captured::Fault(_) => {}
             }
         }
     }
     let last_ms = events.last().map_or(0, Captured::time_ms);
-    for (anomaly, mut seqs) in found.iter_mut().zip(linked) {
+    for ((anomaly, mut seqs), finding) in found.iter_mut().zip(linked).zip(&findings) {
         let times = seqs.iter().map(|&s| events[s as usize].time_ms());
-        let (from, to) = match (times.clone().min(), times.max()) {
-            (Some(a), Some(b)) => (a, b),
+        let span = match (times.clone().min(), times.max(), finding.span_ms()) {
+            (Some(a), Some(b), Some((c, d))) => (a.min(c), b.max(d)),
+            (Some(a), Some(b), None) => (a, b),
+            (None, None, Some(span)) => span,
             _ => (0, last_ms),
         };
-        // What happened to its partitions meanwhile: elections, ISR changes,
-        // truncations, and the faults that caused them.
-        for (seq, event) in events.iter().enumerate() {
-            if seqs.len() >= LINKED_EVENTS_MAX * 2 {
-                break;
-            }
-            let t = event.time_ms();
-            if t < from || t > to {
-                continue;
-            }
-            let related = match event {
-                Captured::Node(n) => {
-                    matches!(
-                        n.kind.as_str(),
-                        "LeaderElected" | "IsrChanged" | "Truncated" | "BecameLeader"
-                    ) && n.partitions.iter().any(|p| anomaly.partitions.contains(p))
-                }
-                Captured::Fault(_) => true,
-                _ => false,
-            };
-            if related {
-                seqs.insert(seq as u64);
-            }
-        }
+        related_events(events, anomaly, span, &mut seqs);
         if seqs.is_empty() && !events.is_empty() {
             // Nothing names it (a crash, a stuck run): the run's last events.
             let start = events.len().saturating_sub(20);
@@ -653,4 +564,37 @@ fn anomalies(report: &RunReport, capture: &RunCapture) -> Vec<AnomalySummary> {
         anomaly.events = seqs.into_iter().collect();
     }
     found
+}
+
+/// What happened to a finding's partitions within its time span: elections,
+/// ISR changes, truncations, and the faults that caused them.
+fn related_events(
+    events: &[Captured],
+    anomaly: &AnomalySummary,
+    span: (u64, u64),
+    seqs: &mut BTreeSet<u64>,
+) {
+    let (from, to) = span;
+    for (seq, event) in events.iter().enumerate() {
+        if seqs.len() >= LINKED_EVENTS_MAX * 2 {
+            break;
+        }
+        let t = event.time_ms();
+        if t < from || t > to {
+            continue;
+        }
+        let related = match event {
+            Captured::Node(n) => {
+                matches!(
+                    n.kind.as_str(),
+                    "LeaderElected" | "IsrChanged" | "Truncated" | "BecameLeader"
+                ) && n.partitions.iter().any(|p| anomaly.partitions.contains(p))
+            }
+            Captured::Fault(_) => true,
+            _ => false,
+        };
+        if related {
+            seqs.insert(seq as u64);
+        }
+    }
 }

@@ -99,20 +99,24 @@
     MemberRemoved: '#a40e26', TopicCreated: '#bc4c00', HighWatermark: '#0969da',
     Appended: '#57606a', OffsetCommitted: '#fb8500',
   };
+  // Keyed by the fault's kind, as scenario files write it.
   const FAULT_STYLES = {
-    crashed: { fill: 'rgba(207, 34, 46, 0.16)', stroke: '#cf222e', label: 'crashed' },
-    client_crashed: { fill: 'rgba(207, 34, 46, 0.16)', stroke: '#cf222e', label: 'crashed' },
-    paused: { fill: 'rgba(224, 160, 0, 0.22)', stroke: '#b08800', label: 'paused' },
-    client_paused: { fill: 'rgba(224, 160, 0, 0.22)', stroke: '#b08800', label: 'paused' },
-    isolated: { fill: 'rgba(130, 80, 223, 0.16)', stroke: '#8250df', label: 'isolated' },
-    cut: { fill: 'rgba(130, 80, 223, 0.12)', stroke: '#8250df', label: 'link cut' },
-    client_cut: { fill: 'rgba(130, 80, 223, 0.12)', stroke: '#8250df', label: 'client cut' },
-    lost_response: { fill: 'rgba(207, 34, 46, 0.5)', stroke: '#cf222e', label: 'lost response' },
-    split: { fill: 'rgba(130, 80, 223, 0.16)', stroke: '#8250df', label: 'split off' },
-    one_way: { fill: 'rgba(130, 80, 223, 0.10)', stroke: '#8250df', label: 'one way' },
-    flaky: { fill: 'rgba(130, 80, 223, 0.08)', stroke: '#8250df', label: 'flaky link' },
-    slow: { fill: 'rgba(9, 105, 218, 0.08)', stroke: '#0969da', label: 'slow network' },
+    'crash': { fill: 'rgba(207, 34, 46, 0.16)', stroke: '#cf222e', label: 'crashed' },
+    'power-loss': { fill: 'rgba(207, 34, 46, 0.28)', stroke: '#a40e26', label: 'power lost' },
+    'client-crash': { fill: 'rgba(207, 34, 46, 0.16)', stroke: '#cf222e', label: 'crashed' },
+    'pause': { fill: 'rgba(224, 160, 0, 0.22)', stroke: '#b08800', label: 'paused' },
+    'client-pause': { fill: 'rgba(224, 160, 0, 0.22)', stroke: '#b08800', label: 'paused' },
+    'isolate': { fill: 'rgba(130, 80, 223, 0.16)', stroke: '#8250df', label: 'isolated' },
+    'link-cut': { fill: 'rgba(130, 80, 223, 0.12)', stroke: '#8250df', label: 'link cut' },
+    'client-cut': { fill: 'rgba(130, 80, 223, 0.12)', stroke: '#8250df', label: 'client cut' },
+    'lost-response': { fill: 'rgba(207, 34, 46, 0.5)', stroke: '#cf222e', label: 'lost response' },
+    'split': { fill: 'rgba(130, 80, 223, 0.16)', stroke: '#8250df', label: 'split off' },
+    'one-way': { fill: 'rgba(130, 80, 223, 0.10)', stroke: '#8250df', label: 'one way' },
+    'flaky-link': { fill: 'rgba(130, 80, 223, 0.08)', stroke: '#8250df', label: 'flaky link' },
+    'slow-network': { fill: 'rgba(9, 105, 218, 0.08)', stroke: '#0969da', label: 'slow network' },
   };
+  // Faults of the network (their band's label goes at the bottom).
+  const NETWORK_FAULTS = new Set(['link-cut', 'isolate', 'client-cut', 'split', 'one-way', 'flaky-link', 'slow-network']);
   const EPOCH_COLORS = ['#dbeafe', '#fde68a', '#bbf7d0', '#fbcfe8', '#ddd6fe', '#fed7aa', '#a5f3fc',
     '#e5e7eb', '#fecaca', '#d9f99d'];
   const epochColor = (e) => (e < 0 ? '#eeeeee' : EPOCH_COLORS[e % EPOCH_COLORS.length]);
@@ -226,9 +230,6 @@
     const set = new Set();
     for (const n of f.nodes) if (laneOf.has(n)) set.add(laneOf.get(n));
     if (f.client && lanesOfMachine.has(f.client)) for (const l of lanesOfMachine.get(f.client)) set.add(l);
-    if (f.kind === 'client_cut' && f.client && lanesOfMachine.has(f.client)) {
-      // The cut is between the client and one broker: both ends show it.
-    }
     return { kind: f.kind, lanes: Array.from(set), start: f.start_ms, end: f.end_ms === null ? END : f.end_ms, text: f.text, seq: f.start_seq };
   });
 
@@ -255,7 +256,7 @@
     const ok = v.kind === 'ok';
     $('verdict').append(
       el('span', { class: 'badge ' + (ok ? 'ok' : 'bad') }, ok ? 'ok' : 'FAILED (' + v.kind + ')'),
-      el('span', { class: 'reason' }, ok ? 'every check passed' : (v.reason || '')),
+      el('span', { class: 'reason' }, ok ? 'every check passed' : 'failing: ' + v.failing_kinds.join(', ')),
       el('div', { class: 'hint' }, 'replay: ', el('code', {}, summary.replay)));
     const list = $('anomalies');
     summary.anomalies.forEach((a, i) => {
@@ -306,7 +307,7 @@
     }
     const legend = $('legend');
     for (const [kind, style] of Object.entries(FAULT_STYLES)) {
-      if (kind.startsWith('client_') && kind !== 'client_cut') continue;
+      if (kind === 'client-crash' || kind === 'client-pause') continue; // styled as crash, pause
       legend.append(el('span', {}, el('span', { class: 'swatch', style: 'background:' + style.fill + ';border:1px solid ' + style.stroke }), style.label));
     }
     legend.append(el('span', {}, '◆ node event (large: elections, ISR changes, truncations, rebalances)'),
@@ -469,7 +470,7 @@
     // Fault bands.
     for (const b of bands) {
       if (b.end < view.start || b.start > view.end) continue;
-      const style = FAULT_STYLES[b.kind] || FAULT_STYLES.cut;
+      const style = FAULT_STYLES[b.kind] || FAULT_STYLES['link-cut'];
       const x1 = Math.max(LEFT, xOf(b.start));
       const x2 = Math.min(W - RIGHT, Math.max(xOf(b.end), x1 + 3));
       for (const l of b.lanes) {
@@ -483,7 +484,7 @@
         if (x2 - x1 > 60) {
           // Network faults label the bottom of the band, process faults the top,
           // so two bands on one lane keep both labels readable.
-          const network = ['cut', 'isolated', 'client_cut', 'split', 'one_way', 'flaky', 'slow'].includes(b.kind);
+          const network = NETWORK_FAULTS.has(b.kind);
           ctx.fillStyle = style.stroke;
           ctx.fillText(style.label, x1 + 4, network ? y + laneH / 2 - 9 : y - laneH / 2 + 9);
         }
@@ -642,7 +643,7 @@
       if (v > 0) octx.fillRect(LEFT + b, 34 - v, 1, v);
     }
     for (const band of bands) {
-      const style = FAULT_STYLES[band.kind] || FAULT_STYLES.cut;
+      const style = FAULT_STYLES[band.kind] || FAULT_STYLES['link-cut'];
       const x1 = LEFT + band.start / END * inner;
       const x2 = LEFT + band.end / END * inner;
       octx.fillStyle = style.stroke;
@@ -825,7 +826,7 @@
       return at + '  ' + ev.from + ' → ' + ev.to + ' (sent ' + fmtMs(ev.sent_ms) + ')\n' + ev.text;
     }
     if (ev.type === 'node') return at + '  ' + ev.node + ' ' + ev.kind + '\n' + ev.text;
-    if (ev.type === 'fault') return at + '  fault ' + ev.kind + '\n' + ev.text;
+    if (ev.type === 'fault') return at + '  fault ' + ev.action.fault + (ev.phase === 'end' ? ' ends' : '') + '\n' + ev.text;
     return at + '  ' + ev.node + '\n' + ev.text;
   }
 

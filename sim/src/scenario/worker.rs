@@ -2,22 +2,19 @@
 //! consumer of one group on its own client machine, which polls, "processes" a
 //! record by noting it, and commits by hand after or before processing.
 //!
-//! Each worker runs on a machine of its own, so a fault can stop it alone. What
-//! the workers processed, by whom, is a scenario's record of the group's work:
-//! the checks compare it with the acknowledged sends and find duplicates (a
-//! record processed twice) and losses (a record never processed). Whether the
-//! application commits after or before processing decides which of the two a
-//! crash causes. Simplification: a real application would process in its own
-//! code and time; here processing takes no time at all.
+//! Each worker runs on a machine of its own, so a fault can stop it alone. Each
+//! record it processes goes into the run's history (`Consumer::processed`): the
+//! judge compares what the group processed with the acknowledged sends and
+//! finds duplicates (a record processed twice) and losses (a record never
+//! processed). Whether the application commits after or before processing
+//! decides which of the two a crash causes. Simplification: a real application
+//! would process in its own code and time; here processing takes no time at all.
 
-use super::toolkit::pause;
-use super::ConsumedRecord;
-use crate::client::Consumer;
-use crate::cluster::Cluster;
-use crate::driver::now_ms;
 use kafkasim::client::consumer::{ConsumerConfig, ConsumerRecord, RebalanceEvent};
-use kafkasim::ids::TopicPartition;
-use kafkasim_check::history::{ConsumerEvent, History, Operation, Outcome};
+use kafkasim::ids::{Offset, TopicPartition};
+use kafkasim_check::fault::Action;
+use kafkasim_sim::time::{now_ms, sleep_ms};
+use kafkasim_sim::{Cluster, Consumer};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
@@ -33,15 +30,29 @@ pub enum Commit {
     BeforeProcessing,
 }
 
+/// Where a worker leaves the pause it brought on itself, for the scenario to end.
+pub type HeldPause = Arc<Mutex<Option<kafkasim_sim::faults::Started>>>;
+
+impl Commit {
+    /// What committing this way promises: at least, or at most, once.
+    pub fn delivery_mode(self) -> kafkasim_check::DeliveryMode {
+        match self {
+            Commit::AfterProcessing => kafkasim_check::DeliveryMode::AtLeastOnce,
+            Commit::BeforeProcessing => kafkasim_check::DeliveryMode::AtMostOnce,
+        }
+    }
+}
+
 /// A fault the worker brings on itself at an exact point of its processing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum SelfFault {
     None,
     /// Crash after processing this many records in all.
     CrashAfter(usize),
     /// Stall (a stop-the-world pause) right after the first poll that returns
-    /// records once this many have been processed; the scenario resumes it.
-    PauseAfterPollAt(usize),
+    /// records once this many have been processed; the pause is left in the
+    /// slot, for the scenario to end.
+    PauseAfterPollAt(usize, HeldPause),
 }
 
 /// How much of its work a worker tells on the timeline.
@@ -55,8 +66,40 @@ pub enum Narration {
     Rebalances,
 }
 
-/// What the scenario's consumers share: everything processed, in order.
-pub type Processed = Arc<Mutex<Vec<ConsumedRecord>>>;
+/// What a group's workers processed, for the scenario to wait on: which
+/// records, and how many processings in all (the judge reads the history).
+#[derive(Debug, Clone, Default)]
+pub struct Processed(Arc<Mutex<Tally>>);
+
+#[derive(Debug, Default)]
+struct Tally {
+    records: BTreeSet<(TopicPartition, Offset)>,
+    processings: usize,
+}
+
+impl Processed {
+    fn note(&self, record: &ConsumerRecord) {
+        let mut tally = self.0.lock().expect("processed lock");
+        tally
+            .records
+            .insert((record.partition.clone(), record.offset));
+        tally.processings += 1;
+    }
+
+    /// How many processings there were, a record processed twice counting twice.
+    pub fn processings(&self) -> usize {
+        self.0.lock().expect("processed lock").processings
+    }
+
+    /// How many of `records` were never processed.
+    pub fn missing(&self, records: &BTreeSet<(TopicPartition, Offset)>) -> usize {
+        let tally = self.0.lock().expect("processed lock");
+        records
+            .iter()
+            .filter(|r| !tally.records.contains(*r))
+            .count()
+    }
+}
 
 /// One consumer of a group, on its own client machine named `name`.
 #[derive(Debug, Clone)]
@@ -69,8 +112,6 @@ pub struct Worker {
     pub narration: Narration,
     /// Consumer configs by Kafka key, set after the worker's own.
     pub settings: Vec<(String, String)>,
-    /// Where the worker records its polls and rebalances, if anywhere.
-    pub history: Option<History>,
 }
 
 impl Worker {
@@ -92,7 +133,6 @@ impl Worker {
             fault,
             narration,
             settings: extra,
-            history,
         } = self;
         let name = name.as_str();
         let trace = cluster.trace().clone();
@@ -112,15 +152,12 @@ impl Worker {
         }
         let consumer = Consumer::new(&cluster, config).expect("a valid configuration");
         consumer.subscribe(topics).await.expect("subscribed");
+        consumer.declare_delivery(commit.delivery_mode());
         // ANCHOR_END: worker_settings
         let mut done = 0;
-        let mut polls = PollRecorder::new(name, history);
         loop {
-            let op = polls.invoke();
             let polled = consumer.poll(500).await;
-            let events = consumer.rebalance_events().await;
-            polls.events(&events);
-            polls.complete(op, &polled);
+            let events = consumer.rebalance_events();
             let records = polled.unwrap_or_default();
             for event in events {
                 let (what, partitions) = match event {
@@ -136,10 +173,12 @@ impl Worker {
             if records.is_empty() {
                 continue;
             }
-            if let SelfFault::PauseAfterPollAt(at) = fault {
-                if done >= at {
-                    cluster.pause_client(name);
-                    pause(1).await; // stalls here until resumed
+            if let SelfFault::PauseAfterPollAt(at, held) = &fault {
+                if done >= *at {
+                    let client = name.to_string();
+                    let paused = cluster.start_fault(&Action::ClientPause { client });
+                    *held.lock().expect("held pause lock") = paused;
+                    sleep_ms(1).await; // stalls here until resumed
                 }
             }
             // ANCHOR: commit_placement
@@ -147,10 +186,11 @@ impl Worker {
                 commit_now(&consumer, &cluster, name, narration).await;
             }
             for record in records {
-                process(&cluster, name, narration, &processed, record);
+                process(&cluster, &consumer, narration, &processed, record);
                 done += 1;
-                if fault == SelfFault::CrashAfter(done) {
-                    cluster.crash_client(name);
+                if matches!(fault, SelfFault::CrashAfter(after) if after == done) {
+                    let client = name.to_string();
+                    cluster.start_fault(&Action::ClientCrash { client });
                     std::future::pending::<()>().await;
                 }
             }
@@ -162,65 +202,10 @@ impl Worker {
     }
 }
 
-/// Records a worker's polls, and the rebalances between them, in the history.
-///
-/// Kafka runs the rebalance listener inside `poll`, so the events a poll brought
-/// are recorded before its completion. The partitions a poll names are the
-/// worker's assignment as it knew it when it polled.
-struct PollRecorder<'a> {
-    name: &'a str,
-    history: Option<History>,
-    assigned: BTreeSet<TopicPartition>,
-}
-
-impl<'a> PollRecorder<'a> {
-    fn new(name: &'a str, history: Option<History>) -> Self {
-        PollRecorder {
-            name,
-            history,
-            assigned: BTreeSet::new(),
-        }
-    }
-
-    fn invoke(&self) -> Option<kafkasim_check::history::OpId> {
-        let partitions = self.assigned.iter().cloned().collect();
-        let history = self.history.as_ref()?;
-        Some(history.invoke(now_ms(), self.name, Operation::Poll { partitions }))
-    }
-
-    fn events(&mut self, events: &[RebalanceEvent]) {
-        for event in events {
-            match event {
-                RebalanceEvent::Assigned(p) => self.assigned.extend(p.iter().cloned()),
-                RebalanceEvent::Revoked(p) | RebalanceEvent::Lost(p) => {
-                    p.iter().for_each(|tp| {
-                        self.assigned.remove(tp);
-                    });
-                }
-            }
-            if let Some(history) = &self.history {
-                history.event(now_ms(), self.name, ConsumerEvent::from(event.clone()));
-            }
-        }
-    }
-
-    fn complete<E: std::fmt::Display>(
-        &self,
-        op: Option<kafkasim_check::history::OpId>,
-        polled: &Result<Vec<ConsumerRecord>, E>,
-    ) {
-        let (Some(history), Some(op)) = (&self.history, op) else {
-            return;
-        };
-        let outcome = Outcome::of_poll(polled);
-        history.complete(op, now_ms(), outcome);
-    }
-}
-
 /// "Processes" a record: notes it, and tells it when every record is told.
 fn process(
     cluster: &Cluster,
-    name: &str,
+    consumer: &Consumer,
     narration: Narration,
     processed: &Processed,
     record: ConsumerRecord,
@@ -230,17 +215,10 @@ fn process(
             "processed {} ({}@{})",
             record.value, record.partition, record.offset
         );
-        cluster.trace().timeline(now_ms(), name, text);
+        cluster.trace().timeline(now_ms(), consumer.process(), text);
     }
-    processed
-        .lock()
-        .expect("processed lock")
-        .push(ConsumedRecord {
-            time_ms: now_ms(),
-            value: record.value,
-            partition: record.partition,
-            offset: record.offset,
-        });
+    consumer.processed(&record);
+    processed.note(&record);
 }
 
 /// Commits the consumer's positions, telling the timeline how it went (a
@@ -254,10 +232,10 @@ async fn commit_now(consumer: &Consumer, cluster: &Cluster, name: &str, narratio
     cluster.trace().timeline(now_ms(), name, text);
 }
 
-/// Waits until `count` records were processed, or `limit_ms` passed.
+/// Waits until `count` processings happened, or `limit_ms` passed.
 pub async fn wait_processed(processed: &Processed, count: usize, limit_ms: u64) {
     let deadline = now_ms() + limit_ms;
-    while processed.lock().expect("processed lock").len() < count && now_ms() < deadline {
-        pause(100).await;
+    while processed.processings() < count && now_ms() < deadline {
+        sleep_ms(100).await;
     }
 }

@@ -24,21 +24,23 @@
 //! before processing (at-most-once).
 
 use super::worker::Commit;
-use super::ScenarioFuture;
-use crate::cluster::{Cluster, ClusterSpec};
-use crate::nemesis::{Fault, FaultKind, Profile, Schedule, TimedFault};
-use kafkasim::client::consumer::ConsumerConfig;
+use crate::nemesis::Profile;
 use kafkasim::client::producer::ProducerConfig;
-use kafkasim::config::TopicConfig;
-use kafkasim::ids::{NodeId, TopicPartition};
-use kafkasim::protocol::Acks;
+use kafkasim::ids::TopicPartition;
+use kafkasim_check::fault::{Action, Schedule};
+use kafkasim_check::Kind;
+use kafkasim_sim::ClusterSpec;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 pub mod file;
-mod judge;
 mod producing;
 mod running;
+mod validate;
+
+pub use running::run;
+pub use validate::{
+    BROKERS_MAX, EXTRA_LATENCY_MS_MAX, PARTITIONS_MAX, PHASES_MS_MAX, PHASE_MS_MAX, RATE_PER_S_MAX,
+};
 
 /// A topic the workload creates before anything else runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,12 +97,11 @@ pub enum FaultPlan {
 pub struct Expectation {
     /// The seed that shows it; `kafkasim run` uses it when given no `--seed`.
     pub seed: u64,
-    /// The anomaly kind (`lost-write`, `processed-again`, …), as
-    /// [`crate::shrink::shown_kinds`] names it.
-    pub kind: String,
+    /// The finding's kind (`lost-write`, `processed-again`, …).
+    pub kind: Kind,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workload {
     pub summary: String,
     pub expect: Option<Expectation>,
@@ -125,130 +126,20 @@ pub const PRODUCER_DEFAULTS: [(&str, &str); 2] = [
 pub const WORKER_OWNED_SETTINGS: [&str; 3] =
     ["group.id", "enable.auto.commit", "auto.offset.reset"];
 
-/// The longest phase a workload may ask for, and the longest run: a run must
-/// end well inside `run::SCENARIO_TIME_LIMIT_MS`, with room to set up and read.
-pub const PHASE_MS_MAX: u64 = 300_000;
-pub const PHASES_MS_MAX: u64 = 480_000;
-pub const BROKERS_MAX: u32 = 9;
-pub const PARTITIONS_MAX: i32 = 64;
-pub const RATE_PER_S_MAX: u64 = 1000;
-/// The most extra latency a slow network may add to every message, in ms.
-pub const EXTRA_LATENCY_MS_MAX: u64 = 10_000;
-
 impl Workload {
-    /// `standard`: three brokers; topic `events` with 6 partitions, RF 3 and
-    /// `min.insync.replicas` 2; two idempotent `acks=all` producers sending
-    /// keyed records 20 a second each; a group of three committing after
-    /// processing; 60 s of faults drawn under [`Profile::SAFE`], then up to 60 s
-    /// to recover.
+    /// `standard`, the built-in swarm scenario: `sim/scenarios/standard.toml`.
     pub fn standard() -> Workload {
-        let producer = |n: u32| ProducerSpec {
-            name: format!("producer-{n}"),
-            topic: "events".into(),
-            interval_ms: 50,
-            keys: 24,
-            settings: settings(&[("acks", "all"), ("enable.idempotence", "true")]),
-        };
-        Workload {
-            summary: String::new(),
-            expect: None,
-            cluster: ClusterSpec::default(),
-            topics: vec![TopicSpec {
-                name: "events".into(),
-                partitions: 6,
-                replication_factor: 3,
-                configs: BTreeMap::from([("min.insync.replicas".into(), "2".into())]),
-            }],
-            producers: vec![producer(1), producer(2)],
-            groups: vec![GroupSpec {
-                id: "group-1".into(),
-                topics: vec!["events".into()],
-                consumers: (1..=3).map(|n| format!("consumer-{n}")).collect(),
-                commit: Commit::AfterProcessing,
-                settings: vec![],
-            }],
-            faults: FaultPlan::Swarm(Profile::SAFE),
-            safety_ms: 60_000,
-            liveness_ms: 60_000,
-        }
+        built_in(include_str!("../../scenarios/standard.toml"))
     }
 
-    /// `replicated`: the crash course's pieces together, and one failure. Three
-    /// brokers; topic `orders` with 3 partitions, RF 3, `min.insync.replicas` 2;
-    /// one idempotent `acks=all` producer, 10 keyed records a second; a group
-    /// of two consumers. At 10 s broker 1 crashes for 12 s: the partitions it led
-    /// fail over, the ISRs shrink, the group finds a new coordinator, and when
-    /// the broker returns it catches up and rejoins every ISR.
+    /// `replicated`, the default of `kafkasim run`: `sim/scenarios/replicated.toml`.
     pub fn replicated() -> Workload {
-        Workload {
-            summary: String::new(),
-            expect: None,
-            cluster: ClusterSpec::default(),
-            topics: vec![TopicSpec {
-                name: "orders".into(),
-                partitions: 3,
-                replication_factor: 3,
-                configs: BTreeMap::from([("min.insync.replicas".into(), "2".into())]),
-            }],
-            producers: vec![ProducerSpec {
-                name: "producer-1".into(),
-                topic: "orders".into(),
-                interval_ms: 100,
-                keys: 12,
-                settings: settings(&[("acks", "all"), ("enable.idempotence", "true")]),
-            }],
-            groups: vec![GroupSpec {
-                id: "group-1".into(),
-                topics: vec!["orders".into()],
-                consumers: (1..=2).map(|n| format!("consumer-{n}")).collect(),
-                commit: Commit::AfterProcessing,
-                settings: vec![],
-            }],
-            faults: FaultPlan::Schedule(Schedule {
-                phase_ms: 30_000,
-                faults: vec![TimedFault {
-                    at_ms: 10_000,
-                    fault: Fault::BrokerCrash {
-                        broker: 1,
-                        kind: kafkasim::disk::CrashKind::ProcessCrash,
-                        down_ms: 12_000,
-                    },
-                }],
-            }),
-            safety_ms: 30_000,
-            liveness_ms: 30_000,
-        }
+        built_in(include_str!("../../scenarios/replicated.toml"))
     }
 
-    /// `groups`: a group of three shares six partitions, and one member stalls.
-    /// Topic `users` (RF 3); one producer, 10 keyed records a second; at 8 s
-    /// consumer-2 stops the world for 15 s, past its 10 s session: the group
-    /// rebalances without it, and takes it back when it resumes, a zombie for a
-    /// moment (its commit is refused; what it held is processed again).
+    /// `groups`: `sim/scenarios/groups.toml`.
     pub fn groups() -> Workload {
-        let mut workload = Workload::replicated();
-        workload.topics[0].name = "users".into();
-        workload.topics[0].partitions = 6;
-        workload.producers[0].topic = "users".into();
-        workload.groups[0].topics = vec!["users".into()];
-        workload.groups[0].consumers = (1..=3).map(|n| format!("consumer-{n}")).collect();
-        workload.faults = FaultPlan::Schedule(Schedule {
-            phase_ms: 30_000,
-            faults: vec![TimedFault {
-                at_ms: 8_000,
-                fault: Fault::ClientPause {
-                    client: "consumer-2".into(),
-                    for_ms: 15_000,
-                },
-            }],
-        });
-        workload.safety_ms = 30_000;
-        workload
-    }
-
-    /// Runs the workload on `cluster`.
-    pub fn start(self: Arc<Self>, cluster: Cluster) -> ScenarioFuture {
-        Box::pin(running::run(self, cluster))
+        built_in(include_str!("../../scenarios/groups.toml"))
     }
 
     pub fn topic(&self, name: &str) -> Option<&TopicSpec> {
@@ -284,288 +175,30 @@ impl Workload {
         Ok(config)
     }
 
-    /// Whether a fault plan may lose power on a broker.
+    /// The same workload with a safety phase of `ms` (`kafkasim run
+    /// --safety-phase-s`): a written schedule's phase grows with it.
+    pub fn with_safety_phase(mut self, ms: u64) -> Workload {
+        self.safety_ms = ms;
+        if let FaultPlan::Schedule(schedule) = &mut self.faults {
+            schedule.phase_ms = ms;
+        }
+        self
+    }
+
+    /// Whether a written schedule loses power on a broker (a drawn one may,
+    /// under [`Profile::WILD`]).
     pub fn has_power_loss(&self) -> bool {
         match &self.faults {
             FaultPlan::None => false,
             FaultPlan::Swarm(profile) => profile.power_loss,
             FaultPlan::Schedule(schedule) => {
-                (schedule.faults.iter()).any(|f| f.fault.kind() == FaultKind::PowerLoss)
+                (schedule.faults.iter()).any(|f| matches!(f.action, Action::PowerLoss { .. }))
             }
         }
-    }
-
-    /// The weakest `acks` of any producer.
-    pub fn weakest_acks(&self) -> Acks {
-        let rank = |acks: Acks| match acks {
-            Acks::None => 0,
-            Acks::Leader => 1,
-            Acks::All => 2,
-        };
-        (self.producers.iter())
-            .filter_map(|p| self.producer_config(p).ok())
-            .map(|c| c.acks)
-            .min_by_key(|&acks| rank(acks))
-            .unwrap_or(Acks::All)
-    }
-
-    /// Refuses what cannot run, or would not mean anything: the first problem,
-    /// in words that name the part of the workload at fault.
-    pub fn validate(&self) -> Result<(), String> {
-        let brokers = self.cluster.brokers;
-        if !(1..=BROKERS_MAX).contains(&brokers) {
-            return Err(format!(
-                "cluster: brokers must be 1 to {BROKERS_MAX}, got {brokers}"
-            ));
-        }
-        if self.topics.is_empty() {
-            return Err("a workload needs at least one [[topic]]".into());
-        }
-        for (i, topic) in self.topics.iter().enumerate() {
-            validate_topic(topic, brokers)?;
-            if self.topics[..i].iter().any(|t| t.name == topic.name) {
-                return Err(format!("topic {}: declared twice", topic.name));
-            }
-        }
-        if self.producers.is_empty() {
-            return Err("a workload needs at least one [[producer]]".into());
-        }
-        for producer in &self.producers {
-            self.validate_producer(producer)?;
-        }
-        for group in &self.groups {
-            self.validate_group(group)?;
-        }
-        let clients = self.clients();
-        for (i, name) in clients.iter().enumerate() {
-            if clients[..i].contains(name) {
-                return Err(format!("two clients are named {name}"));
-            }
-        }
-        self.validate_phases()?;
-        if let FaultPlan::Schedule(schedule) = &self.faults {
-            for timed in &schedule.faults {
-                self.validate_fault(timed)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn validate_producer(&self, producer: &ProducerSpec) -> Result<(), String> {
-        let who = &producer.name;
-        if self.topic(&producer.topic).is_none() {
-            return Err(format!(
-                "{who}: sends to topic {}, which the workload does not declare",
-                producer.topic
-            ));
-        }
-        if producer.interval_ms == 0 || 1000 / producer.interval_ms > RATE_PER_S_MAX {
-            return Err(format!(
-                "{who}: the rate must be 1 to {RATE_PER_S_MAX} records a second"
-            ));
-        }
-        self.producer_config(producer)
-            .map(|_| ())
-            .map_err(|e| format!("{who}: {e}"))
-    }
-
-    fn validate_group(&self, group: &GroupSpec) -> Result<(), String> {
-        let who = format!("group {}", group.id);
-        if group.consumers.is_empty() {
-            return Err(format!("{who}: a group needs at least one consumer"));
-        }
-        if group.topics.is_empty() {
-            return Err(format!("{who}: subscribes to no topic"));
-        }
-        for topic in &group.topics {
-            if self.topic(topic).is_none() {
-                return Err(format!(
-                    "{who}: subscribes to topic {topic}, which the workload does not declare"
-                ));
-            }
-        }
-        let mut config = ConsumerConfig::new(vec![]);
-        for (key, value) in &group.settings {
-            if WORKER_OWNED_SETTINGS.contains(&key.as_str()) {
-                return Err(format!(
-                    "{who}: {key} is set by the workload's consumers (group.id from the group, manual commits, auto.offset.reset=earliest)"
-                ));
-            }
-            config.set(key, value).map_err(|e| format!("{who}: {e}"))?;
-        }
-        config.validate().map_err(|e| format!("{who}: {e}"))
-    }
-
-    fn validate_phases(&self) -> Result<(), String> {
-        for (name, ms) in [
-            ("safety_ms", self.safety_ms),
-            ("liveness_ms", self.liveness_ms),
-        ] {
-            if !(1..=PHASE_MS_MAX).contains(&ms) {
-                return Err(format!(
-                    "phases: {name} must be 1 to {PHASE_MS_MAX} ms, got {ms}"
-                ));
-            }
-        }
-        if self.safety_ms + self.liveness_ms > PHASES_MS_MAX {
-            return Err(format!(
-                "phases: safety_ms + liveness_ms must be at most {PHASES_MS_MAX} ms"
-            ));
-        }
-        Ok(())
-    }
-
-    fn validate_fault(&self, timed: &TimedFault) -> Result<(), String> {
-        let at = format!(
-            "fault at {} ms ({})",
-            timed.at_ms,
-            timed.fault.kind().name()
-        );
-        if timed.at_ms >= self.safety_ms {
-            return Err(format!(
-                "{at}: starts after the safety phase ({} ms)",
-                self.safety_ms
-            ));
-        }
-        if timed.fault.duration_ms() == 0 {
-            return Err(format!("{at}: lasts 0 ms"));
-        }
-        let known = |b: i32| b >= 1 && b as u32 <= self.cluster.brokers;
-        let brokers: Vec<i32> = match &timed.fault {
-            Fault::BrokerCrash { broker, .. }
-            | Fault::BrokerPause { broker, .. }
-            | Fault::BrokerIsolation { broker, .. }
-            | Fault::ClientCut { broker, .. } => vec![*broker],
-            Fault::LinkCut { a, b, .. } | Fault::FlakyLink { a, b, .. } => {
-                if a == b {
-                    return Err(format!("{at}: cuts broker-{a} from itself"));
-                }
-                vec![*a, *b]
-            }
-            Fault::ControllerCrash { .. }
-            | Fault::ClientPause { .. }
-            | Fault::IsolateController { .. }
-            | Fault::IsolateLeader { .. }
-            | Fault::SlowNetwork { .. } => vec![],
-            Fault::Split { minority, .. } => {
-                self.validate_split(&at, minority)?;
-                minority.clone()
-            }
-            Fault::OneWay { from, to, .. } => {
-                if from == to {
-                    return Err(format!("{at}: stalls {from} from itself"));
-                }
-                let mut brokers = Vec::new();
-                for node in [from, to] {
-                    match node {
-                        NodeId::Broker(b) => brokers.push(*b),
-                        NodeId::Controller => {}
-                        NodeId::Client(_) => {
-                            return Err(format!(
-                                "{at}: {node} is not a server (the controller or a broker)"
-                            ))
-                        }
-                    }
-                }
-                brokers
-            }
-        };
-        if let Some(b) = brokers.into_iter().find(|&b| !known(b)) {
-            return Err(format!(
-                "{at}: there is no broker-{b} (brokers are 1 to {})",
-                self.cluster.brokers
-            ));
-        }
-        if let Fault::ClientCut { client, .. } | Fault::ClientPause { client, .. } = &timed.fault {
-            if !self.clients().contains(client) {
-                return Err(format!(
-                    "{at}: there is no client {client} (clients: {})",
-                    self.clients().join(", ")
-                ));
-            }
-        }
-        if let Fault::IsolateLeader {
-            topic, partition, ..
-        } = &timed.fault
-        {
-            let Some(spec) = self.topic(topic) else {
-                return Err(format!(
-                    "{at}: there is no topic {topic} (topics: {})",
-                    (self.topics.iter().map(|t| t.name.as_str()))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            };
-            if !(0..spec.partitions).contains(partition) {
-                return Err(format!(
-                    "{at}: there is no partition {topic}-{partition} (topic {topic} has partitions 0 to {})",
-                    spec.partitions - 1
-                ));
-            }
-        }
-        if let Fault::SlowNetwork { extra_ms, .. } = &timed.fault {
-            if !(1..=EXTRA_LATENCY_MS_MAX).contains(extra_ms) {
-                return Err(format!(
-                    "{at}: extra_ms must be 1 to {EXTRA_LATENCY_MS_MAX}, got {extra_ms}"
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// A split's minority: some brokers, each once, and not all of them.
-    fn validate_split(&self, at: &str, minority: &[i32]) -> Result<(), String> {
-        if minority.is_empty() {
-            return Err(format!(
-                "{at}: a split needs at least one broker in its minority"
-            ));
-        }
-        let twice = (minority.iter().enumerate()).find(|&(i, b)| minority[..i].contains(b));
-        if let Some((_, b)) = twice {
-            return Err(format!("{at}: broker-{b} is named twice"));
-        }
-        if minority.len() as u32 >= self.cluster.brokers {
-            return Err(format!(
-                "{at}: a split must leave a majority: at least one of the {} broker(s) stays with the controller",
-                self.cluster.brokers
-            ));
-        }
-        Ok(())
     }
 }
 
-fn validate_topic(topic: &TopicSpec, brokers: u32) -> Result<(), String> {
-    let who = format!("topic {}", topic.name);
-    if topic.name.is_empty() || topic.name.starts_with("__") {
-        return Err(format!(
-            "topic '{}': a name must not be empty or start with __ (internal topics)",
-            topic.name
-        ));
-    }
-    if !(1..=PARTITIONS_MAX).contains(&topic.partitions) {
-        return Err(format!(
-            "{who}: partitions must be 1 to {PARTITIONS_MAX}, got {}",
-            topic.partitions
-        ));
-    }
-    let rf = topic.replication_factor;
-    if rf < 1 || rf as u32 > brokers {
-        return Err(format!(
-            "{who}: replication_factor {rf} is impossible on {brokers} broker(s)"
-        ));
-    }
-    let config = TopicConfig::from_map(&topic.configs).map_err(|e| format!("{who}: {e}"))?;
-    if config.min_insync_replicas > rf as i32 {
-        return Err(format!(
-            "{who}: min.insync.replicas {} is above replication_factor {rf}: no acks=all write could ever succeed",
-            config.min_insync_replicas
-        ));
-    }
-    Ok(())
-}
-
-fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    (pairs.iter())
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+/// A built-in workload from its scenario file, which every build checks.
+fn built_in(text: &str) -> Workload {
+    file::parse(text).unwrap_or_else(|e| panic!("a built-in scenario file is valid: {e}"))
 }

@@ -1,31 +1,22 @@
 use super::*;
 
-fn crash(at_ms: u64, broker: i32, down_ms: u64) -> TimedFault {
-    TimedFault {
+fn crash(at_ms: u64, broker: i32, for_ms: u64) -> Fault {
+    Fault {
         at_ms,
-        fault: Fault::BrokerCrash {
-            broker,
-            kind: kafkasim::disk::CrashKind::ProcessCrash,
-            down_ms,
+        action: Action::Crash {
+            node: Target::Broker(broker),
         },
+        for_ms,
     }
 }
 
-fn scheduled(faults: Vec<TimedFault>) -> Workload {
+fn scheduled(faults: Vec<Fault>) -> Workload {
     let mut workload = Workload::standard();
     workload.faults = FaultPlan::Schedule(Schedule {
         phase_ms: workload.safety_ms,
         faults,
     });
     workload
-}
-
-#[test]
-fn kinds_are_named_as_the_checkers_name_them() {
-    assert_eq!(kind_name("processed 3 times"), "processed-again");
-    assert_eq!(kind_name("lost write"), "lost-write");
-    assert_eq!(kind_name(" divergent replicas"), "divergent-replicas");
-    assert_eq!(kind_name("inconsistent-offsets"), "inconsistent-offsets");
 }
 
 #[test]
@@ -56,7 +47,7 @@ fn faults_are_shortened_by_half_down_to_a_floor() {
     let candidates = shorten_faults(&workload);
     assert_eq!(candidates.len(), 1, "150 ms halves below the 100 ms floor");
     let faults = &schedule_of(&candidates[0].1).unwrap().faults;
-    assert_eq!(faults[0].fault.duration_ms(), 2000);
+    assert_eq!(faults[0].for_ms, 2000);
 }
 
 #[test]
@@ -69,12 +60,12 @@ fn the_safety_phase_ends_a_second_after_the_last_fault() {
 
 #[test]
 fn dropping_a_consumer_renames_the_rest_and_the_faults_that_name_them() {
-    let mut workload = scheduled(vec![TimedFault {
+    let mut workload = scheduled(vec![Fault {
         at_ms: 0,
-        fault: Fault::ClientPause {
+        action: Action::ClientPause {
             client: "consumer-3".into(),
-            for_ms: 1000,
         },
+        for_ms: 1000,
     }]);
     workload.groups.push(workload.groups[0].clone());
     workload.groups[1].id = "group-2".into();
@@ -100,7 +91,7 @@ fn dropping_a_consumer_renames_the_rest_and_the_faults_that_name_them() {
 }
 
 #[test]
-fn every_fault_kind_is_explained() {
+fn a_fault_is_explained_under_the_line_the_timeline_tells() {
     let text = explain(&crash(2500, 2, 3000));
     assert!(
         text.starts_with("at 2.500 s: crash broker-2, restart after 3.000 s:\n"),
@@ -110,56 +101,88 @@ fn every_fault_kind_is_explained() {
 }
 
 #[test]
-fn network_faults_are_explained_and_shortened() {
-    use kafkasim::ids::NodeId;
-    let faults = [
-        (Fault::IsolateController { for_ms: 4000 }, "fences"),
+fn every_fault_kind_is_explained() {
+    let b = Target::Broker;
+    let actions = [
         (
-            Fault::IsolateLeader {
-                topic: "events".into(),
-                partition: 2,
-                for_ms: 4000,
+            Action::Crash {
+                node: Target::Controller,
             },
-            "leads events-2",
+            "no elections",
+        ),
+        (Action::PowerLoss { node: b(2) }, "loses power"),
+        (Action::Pause { node: b(2) }, "stops the world"),
+        (
+            Action::Isolate {
+                node: Target::Controller,
+            },
+            "fences",
         ),
         (
-            Fault::Split {
-                minority: vec![1],
-                for_ms: 4000,
+            Action::Isolate {
+                node: Target::leader_of("events", 2),
             },
+            "leader of events-2",
+        ),
+        (
+            Action::LinkCut {
+                nodes: [b(1), b(2)],
+            },
+            "cannot talk",
+        ),
+        (
+            Action::Split { nodes: vec![b(1)] },
             "broker-1 loses the controller",
         ),
         (
-            Fault::OneWay {
-                from: NodeId::Controller,
-                to: NodeId::Broker(3),
-                for_ms: 4000,
+            Action::OneWay {
+                from: Target::Controller,
+                to: b(3),
             },
             "from controller to broker-3 stall",
         ),
+        (Action::SlowNetwork { extra_ms: 250 }, "250 ms longer"),
         (
-            Fault::SlowNetwork {
-                extra_ms: 250,
-                for_ms: 4000,
-            },
-            "250 ms longer",
-        ),
-        (
-            Fault::FlakyLink {
-                a: 1,
-                b: 2,
-                for_ms: 4000,
+            Action::FlakyLink {
+                nodes: [b(1), b(2)],
             },
             "clogs and opens",
         ),
+        (
+            Action::LostResponse {
+                node: b(1),
+                api: "Produce".into(),
+            },
+            "Produce response",
+        ),
+        (
+            Action::ClientCut {
+                client: "producer-1".into(),
+                node: b(1),
+            },
+            "cannot reach",
+        ),
+        (
+            Action::ClientPause {
+                client: "consumer-1".into(),
+            },
+            "zombie",
+        ),
+        (
+            Action::ClientCrash {
+                client: "consumer-1".into(),
+            },
+            "closing nothing",
+        ),
     ];
-    for (fault, says) in faults {
-        let timed = TimedFault { at_ms: 1000, fault };
-        let text = explain(&timed);
-        assert!(text.starts_with(&format!("{timed}:\n")), "{text}");
-        assert!(text.contains(says), "{text}");
-        let shorter = timed.fault.with_duration(2000);
-        assert_eq!(shorter.duration_ms(), 2000);
-        assert_eq!(shorter.kind(), timed.fault.kind());
+    for (action, says) in actions {
+        let fault = Fault {
+            at_ms: 1000,
+            action,
+            for_ms: 4000,
+        };
+        let text = explain(&fault);
+        assert!(text.starts_with(&format!("{fault}:\n")), "{text}");
+        assert!(text.contains(says), "{says:?} in {text}");
     }
 }

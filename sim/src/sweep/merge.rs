@@ -21,10 +21,12 @@
 //! `seeds_per_s` is the seeds run over that summed time.
 
 use super::summary::{
-    counted, render_findings, Failing, Findings, RangeJson, ShardJson, TimingJson, VerdictsJson,
+    render_findings, Failing, Findings, RangeJson, ShardJson, TimingJson, VerdictsJson,
     FAILING_SHOWN_MAX,
 };
-use super::{SeedRange, VerdictKind};
+use super::SeedRange;
+use crate::render::counted;
+use kafkasim_check::{Kind, Verdict as VerdictKind};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -37,8 +39,8 @@ pub struct SummaryFile {
     pub shard: Option<ShardJson>,
     pub seeds_run: usize,
     pub verdicts: VerdictsJson,
-    pub worst_verdict: String,
-    pub allowed_anomalies: BTreeMap<String, usize>,
+    pub worst_verdict: VerdictKind,
+    pub allowed_anomalies: BTreeMap<Kind, usize>,
     pub goals: BTreeMap<String, usize>,
     pub first_failing: Vec<FailingRun>,
     pub runs: Vec<Run>,
@@ -49,7 +51,8 @@ pub struct SummaryFile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FailingRun {
     pub seed: u64,
-    pub verdict: String,
+    pub verdict: VerdictKind,
+    pub kinds: Vec<Kind>,
     pub reason: String,
     pub replay: String,
 }
@@ -58,9 +61,10 @@ pub struct FailingRun {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
     pub seed: u64,
-    pub verdict: String,
+    pub verdict: VerdictKind,
     pub trace_hash: String,
-    pub allowed_anomalies: Vec<String>,
+    pub failing: Vec<Kind>,
+    pub allowed_anomalies: Vec<Kind>,
 }
 
 /// A summary file's name (as given on the command line) and its contents.
@@ -114,13 +118,10 @@ pub fn merge(inputs: &[Input]) -> Result<Merged, String> {
 
     let mut runs: Vec<Run> = files.iter().flat_map(|f| f.runs.iter().cloned()).collect();
     runs.sort_by_key(|r| r.seed);
-    let kinds: Vec<VerdictKind> = (runs.iter())
-        .map(|r| verdict_kind(&r.verdict).expect("checked when parsed"))
-        .collect();
-    let count = |kind| kinds.iter().filter(|&&k| k == kind).count();
+    let count = |kind| runs.iter().filter(|r| r.verdict == kind).count();
     let mut allowed_anomalies = BTreeMap::new();
     for kind in runs.iter().flat_map(|r| &r.allowed_anomalies) {
-        *allowed_anomalies.entry(kind.clone()).or_insert(0) += 1;
+        *allowed_anomalies.entry(*kind).or_insert(0) += 1;
     }
     let mut goals = BTreeMap::new();
     for (goal, count) in files.iter().flat_map(|f| &f.goals) {
@@ -150,7 +151,7 @@ pub fn merge(inputs: &[Input]) -> Result<Merged, String> {
             liveness: count(VerdictKind::Liveness),
             crash: count(VerdictKind::Crash),
         },
-        worst_verdict: kinds.iter().max().unwrap_or(&VerdictKind::Ok).name().into(),
+        worst_verdict: (runs.iter().map(|r| r.verdict).max()).unwrap_or(VerdictKind::Ok),
         allowed_anomalies,
         goals,
         first_failing,
@@ -180,12 +181,6 @@ fn parse(input: &Input) -> Result<SummaryFile, String> {
     let range = &file.seeds;
     let mut seen = BTreeSet::new();
     for run in &file.runs {
-        if verdict_kind(&run.verdict).is_none() {
-            return broken(format!(
-                "seed {} has no such verdict '{}'",
-                run.seed, run.verdict
-            ));
-        }
         if !(range.start..range.end).contains(&run.seed) {
             return broken(format!(
                 "seed {} is outside its seeds {}..{}",
@@ -204,12 +199,6 @@ fn parse(input: &Input) -> Result<SummaryFile, String> {
         ));
     }
     Ok(file)
-}
-
-fn verdict_kind(name: &str) -> Option<VerdictKind> {
-    VerdictKind::ALL
-        .into_iter()
-        .find(|kind| kind.name() == name)
 }
 
 /// Refuses two files that ran a seed in common, naming the first such pair and
@@ -290,7 +279,7 @@ fn listed(ranges: impl ExactSizeIterator<Item = SeedRange>) -> String {
 impl Merged {
     /// The worst verdict of the merged runs: the exit code follows it.
     pub fn worst(&self) -> VerdictKind {
-        verdict_kind(&self.summary.worst_verdict).expect("merge writes a known verdict")
+        self.summary.worst_verdict
     }
 
     /// How many seeds of the merged range no file ran.
@@ -344,7 +333,9 @@ pub fn render_text(merged: &Merged) -> String {
             verdicts.liveness,
             verdicts.crash,
         ],
-        anomaly_runs: summary.allowed_anomalies.clone(),
+        anomaly_runs: (summary.allowed_anomalies.iter())
+            .map(|(kind, runs)| (kind.name().to_string(), *runs))
+            .collect(),
         goal_runs: (summary.goals.iter())
             .map(|(goal, runs)| (goal.as_str(), *runs))
             .collect(),
@@ -352,7 +343,7 @@ pub fn render_text(merged: &Merged) -> String {
         first_failing: (summary.first_failing.iter())
             .map(|f| Failing {
                 seed: f.seed,
-                verdict: &f.verdict,
+                verdict: f.verdict.name(),
                 reason: &f.reason,
                 replay: &f.replay,
             })

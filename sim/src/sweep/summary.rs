@@ -7,7 +7,9 @@
 //! of the same seeds; the JSON keeps it apart, under `timing`, so scripts can compare
 //! the rest byte for byte.
 
-use super::{SeedResult, SweepSummary, VerdictKind};
+use super::{SeedResult, SweepSummary};
+use crate::render::counted;
+use kafkasim_check::{Kind, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -48,7 +50,7 @@ pub fn render_text(summary: &SweepSummary) -> String {
 pub(super) struct Findings<'a> {
     /// How many runs there were.
     pub(super) runs: usize,
-    /// How many runs ended with each verdict, in the order of `VerdictKind::ALL`.
+    /// How many runs ended with each verdict, in the order of `Verdict::ALL`.
     pub(super) verdicts: [usize; 4],
     /// For each kind of allowed anomaly, how many runs showed it.
     pub(super) anomaly_runs: BTreeMap<String, usize>,
@@ -72,8 +74,10 @@ impl<'a> Findings<'a> {
     fn of(summary: &'a SweepSummary) -> Self {
         Findings {
             runs: summary.results.len(),
-            verdicts: VerdictKind::ALL.map(|kind| summary.count(kind)),
-            anomaly_runs: summary.anomaly_runs(),
+            verdicts: Verdict::ALL.map(|kind| summary.count(kind)),
+            anomaly_runs: (summary.anomaly_runs().into_iter())
+                .map(|(kind, runs)| (kind.name().to_string(), runs))
+                .collect(),
             goal_runs: summary.goal_runs(),
             failing: summary.failing().count(),
             first_failing: (summary.failing().take(FAILING_SHOWN_MAX))
@@ -89,7 +93,7 @@ impl<'a> Findings<'a> {
 }
 
 pub(super) fn render_findings(out: &mut String, findings: &Findings<'_>) {
-    let counts: Vec<String> = (VerdictKind::ALL.iter().zip(findings.verdicts))
+    let counts: Vec<String> = (Verdict::ALL.iter().zip(findings.verdicts))
         .map(|(kind, count)| format!("{count} {}", kind.name()))
         .collect();
     let _ = writeln!(out, "verdicts: {}", counts.join(", "));
@@ -166,14 +170,6 @@ fn render_failing(out: &mut String, findings: &Findings<'_>) {
     }
 }
 
-/// `1 job`, `2 jobs`.
-pub(super) fn counted(n: usize, noun: &str) -> String {
-    match n {
-        1 => format!("1 {noun}"),
-        n => format!("{n} {noun}s"),
-    }
-}
-
 /// A reason on one line, cut at `REASON_CHARS_MAX` characters.
 fn one_line(reason: &str) -> String {
     let flat = reason.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -199,9 +195,9 @@ pub struct SweepJson<'a> {
     /// The worst verdict seen ("ok", "correctness", "liveness", "crash"); the exit
     /// code follows it.
     pub worst_verdict: &'static str,
-    /// For each kind of allowed anomaly ("lost write", "duplicate", "processed 2
-    /// times", …), how many runs showed it.
-    pub allowed_anomalies: BTreeMap<String, usize>,
+    /// For each kind of allowed anomaly ("lost-write", "duplicate",
+    /// "processed-again", …), how many runs showed it.
+    pub allowed_anomalies: BTreeMap<Kind, usize>,
     /// For each "sometimes" goal ("leader changed", "rebalance completed", …), how
     /// many runs reached it.
     pub goals: BTreeMap<&'static str, usize>,
@@ -238,6 +234,8 @@ pub struct VerdictsJson {
 pub struct FailingJson<'a> {
     pub seed: u64,
     pub verdict: &'static str,
+    /// The kinds of the findings that fail it.
+    pub kinds: &'a [Kind],
     /// The whole reason, uncut.
     pub reason: &'a str,
     /// The command that replays the run.
@@ -250,8 +248,10 @@ pub struct RunJson<'a> {
     pub verdict: &'static str,
     /// The trace hash as `kafkasim run` prints it: 16 hex digits.
     pub trace_hash: String,
+    /// The kinds of the findings that fail it (empty when it passed).
+    pub failing: &'a [Kind],
     /// The kinds of allowed anomaly this run showed.
-    pub allowed_anomalies: Vec<&'a str>,
+    pub allowed_anomalies: Vec<Kind>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -267,7 +267,7 @@ impl<'a> SweepJson<'a> {
     pub fn new(summary: &'a SweepSummary) -> Self {
         let selection = summary.selection;
         SweepJson {
-            scenario: summary.scenario,
+            scenario: &summary.scenario,
             seeds: RangeJson {
                 start: selection.range.start,
                 end: selection.range.end,
@@ -278,10 +278,10 @@ impl<'a> SweepJson<'a> {
             }),
             seeds_run: summary.results.len(),
             verdicts: VerdictsJson {
-                ok: summary.count(VerdictKind::Ok),
-                correctness: summary.count(VerdictKind::Correctness),
-                liveness: summary.count(VerdictKind::Liveness),
-                crash: summary.count(VerdictKind::Crash),
+                ok: summary.count(Verdict::Ok),
+                correctness: summary.count(Verdict::Correctness),
+                liveness: summary.count(Verdict::Liveness),
+                crash: summary.count(Verdict::Crash),
             },
             worst_verdict: summary.worst().name(),
             allowed_anomalies: summary.anomaly_runs(),
@@ -304,6 +304,7 @@ impl<'a> FailingJson<'a> {
         FailingJson {
             seed: result.seed,
             verdict: result.verdict.name(),
+            kinds: &result.failing,
             reason: &result.reason,
             replay: &result.replay,
         }
@@ -316,7 +317,8 @@ impl<'a> RunJson<'a> {
             seed: result.seed,
             verdict: result.verdict.name(),
             trace_hash: format!("{:016x}", result.trace_hash),
-            allowed_anomalies: result.anomaly_kinds.iter().map(String::as_str).collect(),
+            failing: &result.failing,
+            allowed_anomalies: result.anomaly_kinds.iter().copied().collect(),
         }
     }
 }

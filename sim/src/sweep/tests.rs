@@ -2,8 +2,12 @@
 //! planted scenario whose verdict depends on the seed.
 
 use super::*;
-use crate::cluster::ClusterSpec;
-use crate::scenario::{Body, ScenarioOutcome};
+use kafkasim::ids::TopicPartition;
+use kafkasim::protocol::Acks;
+use kafkasim_check::history::{ClientEvent, Operation, Outcome, PolledRecord};
+use kafkasim_check::{Detail, Finding};
+use kafkasim_sim::time::{now_ms, seed};
+use kafkasim_sim::{Cluster, ClusterSpec};
 
 fn range(start: u64, end: u64) -> SeedRange {
     SeedRange { start, end }
@@ -90,26 +94,20 @@ fn without_a_shard_every_seed_of_the_range_is_selected_in_order() {
     );
 }
 
-#[test]
-fn an_anomaly_s_kind_is_its_words_before_the_colon() {
-    assert_eq!(
-        anomaly_kind("lost write: a was acknowledged at t-0@1"),
-        "lost write"
-    );
-    assert_eq!(
-        anomaly_kind("processed 2 times: p5 (users-0@5)"),
-        "processed 2 times"
-    );
-    assert_eq!(anomaly_kind("no colon at all"), "no colon at all");
-}
-
-fn result(seed: u64, verdict: VerdictKind, reason: &str, anomalies: &[&str]) -> SeedResult {
+fn result(seed: u64, verdict: Verdict, reason: &str, anomalies: &[Kind]) -> SeedResult {
+    let failing = match verdict {
+        Verdict::Ok => vec![],
+        Verdict::Correctness => vec![Kind::LostWrite],
+        Verdict::Liveness => vec![Kind::NotInSync],
+        Verdict::Crash => vec![Kind::Crash],
+    };
     SeedResult {
         seed,
         verdict,
+        failing,
         reason: reason.into(),
         trace_hash: seed * 0x1111,
-        anomaly_kinds: anomalies.iter().map(|a| a.to_string()).collect(),
+        anomaly_kinds: anomalies.iter().copied().collect(),
         goals: if seed % 2 == 0 {
             ["leader changed"].into()
         } else {
@@ -121,7 +119,7 @@ fn result(seed: u64, verdict: VerdictKind, reason: &str, anomalies: &[&str]) -> 
 
 fn summary(results: Vec<SeedResult>) -> SweepSummary {
     SweepSummary {
-        scenario: "planted",
+        scenario: "planted".into(),
         selection: Selection {
             range: range(1, 1 + results.len() as u64),
             shard: None,
@@ -135,20 +133,20 @@ fn summary(results: Vec<SeedResult>) -> SweepSummary {
 #[test]
 fn the_text_summary_counts_verdicts_and_anomalies_and_shows_how_to_replay_failures() {
     let mut results = vec![
-        result(1, VerdictKind::Ok, "", &["lost write", "duplicate"]),
-        result(2, VerdictKind::Correctness, "lost write: m2\nwas lost", &[]),
-        result(3, VerdictKind::Ok, "", &["lost write"]),
+        result(1, Verdict::Ok, "", &[Kind::LostWrite, Kind::Duplicate]),
+        result(2, Verdict::Correctness, "lost-write: m2\nwas lost", &[]),
+        result(3, Verdict::Ok, "", &[Kind::LostWrite]),
     ];
-    results.extend((4..=15).map(|seed| result(seed, VerdictKind::Crash, "boom", &[])));
+    results.extend((4..=15).map(|seed| result(seed, Verdict::Crash, "boom", &[])));
     let text = render_text(&summary(results));
     for expected in [
         "sweep: scenario planted, seeds 1..16\n",
         "seeds run: 15 (2 jobs), wall time 0.500 s, 30.0 seeds/s\n",
         "verdicts: 2 ok, 1 correctness, 0 liveness, 12 crash\n",
         "  duplicate   1 of 15 runs\n",
-        "  lost write  2 of 15 runs\n",
+        "  lost-write  2 of 15 runs\n",
         "failing seeds (first 10 of 13):\n",
-        "  seed 2: correctness: lost write: m2 was lost\n",
+        "  seed 2: correctness: lost-write: m2 was lost\n",
         "    replay: cargo run --release -- run --seed 2 --scenario planted\n",
         "  seed 12: crash: boom\n",
     ] {
@@ -162,7 +160,7 @@ fn the_text_summary_counts_verdicts_and_anomalies_and_shows_how_to_replay_failur
 
 #[test]
 fn a_clean_sweep_says_so() {
-    let text = render_text(&summary(vec![result(1, VerdictKind::Ok, "", &[])]));
+    let text = render_text(&summary(vec![result(1, Verdict::Ok, "", &[])]));
     assert!(text.contains("allowed anomalies: none\n"), "{text}");
     assert!(text.ends_with("failing seeds: none\n"), "{text}");
 }
@@ -170,8 +168,8 @@ fn a_clean_sweep_says_so() {
 #[test]
 fn the_json_holds_every_run_in_seed_order_and_keeps_timing_apart() {
     let results = vec![
-        result(1, VerdictKind::Ok, "", &["duplicate"]),
-        result(2, VerdictKind::Liveness, "stuck", &[]),
+        result(1, Verdict::Ok, "", &[Kind::Duplicate]),
+        result(2, Verdict::Liveness, "stuck", &[]),
     ];
     let text = render_json(&summary(results));
     assert_eq!(text.lines().count(), 1, "one line");
@@ -203,7 +201,7 @@ fn the_json_holds_every_run_in_seed_order_and_keeps_timing_apart() {
 
 #[test]
 fn without_a_terminal_progress_is_one_final_line() {
-    let sweep = summary(vec![result(1, VerdictKind::Crash, "boom", &[])]);
+    let sweep = summary(vec![result(1, Verdict::Crash, "boom", &[])]);
     let tally = Tally {
         done: 1,
         total: 1,
@@ -223,30 +221,53 @@ fn without_a_terminal_progress_is_one_final_line() {
 }
 
 /// Seeds ≡ 0 (mod 3) crash, ≡ 1 fail a check, ≡ 2 pass with an allowed duplicate.
-static PLANTED: Scenario = Scenario {
-    name: "planted",
-    summary: "the verdict depends on the seed",
-    body: Body::Code {
-        cluster: ClusterSpec::default,
-        run: |_cluster| {
-            Box::pin(async move {
-                let seed = madsim::runtime::Handle::current().seed();
-                let mut outcome = ScenarioOutcome::default();
-                match seed % 3 {
-                    0 => panic!("planted crash for seed {seed}"),
-                    1 => outcome.failure = Some(format!("planted failure for seed {seed}")),
-                    _ => outcome.allowed_anomalies = vec!["duplicate: v (allowed: planted)".into()],
-                }
-                outcome
-            })
-        },
-    },
-};
+fn planted() -> Scenario {
+    Scenario::code(
+        "planted",
+        "the verdict depends on the seed",
+        ClusterSpec::default,
+        |cluster| Box::pin(plant(cluster)),
+    )
+}
+
+async fn plant(cluster: Cluster) {
+    let seed = seed();
+    match seed % 3 {
+        0 => panic!("planted crash for seed {seed}"),
+        1 => {
+            let what = format!("planted failure for seed {seed}");
+            let detail = Detail::SetupFailed { what, time_ms: 0 };
+            cluster.report(Finding::new(Kind::SetupFailed, detail));
+        }
+        _ => {
+            // A value polled at two offsets, from a producer without idempotence.
+            let (h, now, tp) = (cluster.history(), now_ms(), TopicPartition::new("t", 0));
+            let settings = ClientEvent::Producer {
+                acks: Acks::All,
+                idempotence: false,
+            };
+            h.event(now, "producer", settings);
+            let send = Operation::Send {
+                topic: "t".into(),
+                value: "v".into(),
+            };
+            let op = h.invoke(now, "producer", send);
+            h.complete(op, now, Outcome::sent(tp.clone(), 0));
+            let poll = h.invoke(now, "reader", Operation::Poll { partitions: vec![] });
+            let record = |offset| PolledRecord {
+                partition: tp.clone(),
+                offset,
+                value: "v".into(),
+            };
+            h.complete(poll, now, Outcome::polled(vec![record(0), record(1)]));
+        }
+    }
+}
 
 #[test]
 fn a_sweep_reports_every_seed_once_in_seed_order_whatever_the_jobs() {
     let sweep = |jobs| Sweep {
-        scenario: &PLANTED,
+        scenario: planted(),
         selection: Selection {
             range: range(3, 11),
             shard: None,
@@ -260,13 +281,13 @@ fn a_sweep_reports_every_seed_once_in_seed_order_whatever_the_jobs() {
     assert_eq!(tallies, (1..=8).collect::<Vec<u64>>());
     let seeds: Vec<u64> = three.results.iter().map(|r| r.seed).collect();
     assert_eq!(seeds, (3..11).collect::<Vec<_>>());
-    assert_eq!(three.worst(), VerdictKind::Crash);
-    assert_eq!(three.count(VerdictKind::Crash), 3, "seeds 3, 6, 9");
-    assert_eq!(three.count(VerdictKind::Correctness), 3, "seeds 4, 7, 10");
+    assert_eq!(three.worst(), Verdict::Crash);
+    assert_eq!(three.count(Verdict::Crash), 3, "seeds 3, 6, 9");
+    assert_eq!(three.count(Verdict::Correctness), 3, "seeds 4, 7, 10");
     let anomaly_runs = three.anomaly_runs();
     assert_eq!(
         anomaly_runs,
-        BTreeMap::from([("duplicate".to_string(), 2)]),
+        BTreeMap::from([(Kind::Duplicate, 2)]),
         "seeds 5, 8"
     );
     assert!(three.results[0].reason.contains("planted crash for seed 3"));
@@ -284,28 +305,27 @@ impl Drop for SetsFlagOnDrop {
 }
 
 /// Finishes while a client task holding the cluster still waits forever.
-static LEAVES_A_TASK: Scenario = Scenario {
-    name: "leaves-a-task",
-    summary: "returns while a client task holding the cluster never finishes",
-    body: Body::Code {
-        cluster: ClusterSpec::default,
-        run: |cluster| {
+fn leaves_a_task() -> Scenario {
+    Scenario::code(
+        "leaves-a-task",
+        "returns while a client task holding the cluster never finishes",
+        ClusterSpec::default,
+        |cluster| {
             Box::pin(async move {
                 let held = (cluster.clone(), SetsFlagOnDrop);
                 drop(cluster.spawn_client("idler", async move {
                     let _held = held;
                     std::future::pending::<()>().await;
                 }));
-                ScenarioOutcome::default()
             })
         },
-    },
-};
+    )
+}
 
 #[test]
 fn a_run_leaves_no_task_behind_so_a_long_sweep_stays_small() {
-    let report = run_seed(1, &LEAVES_A_TASK, false);
-    assert_eq!(report.verdict, Verdict::Ok);
+    let report = run_seed(1, &leaves_a_task());
+    assert_eq!(report.verdict(), Verdict::Ok);
     assert!(
         LEFT_TASK_DROPPED.load(Ordering::SeqCst),
         "the task (and the cluster it holds) outlived its run"

@@ -296,7 +296,7 @@ pub(crate) fn acks_1_failover() -> String {
             "leader epoch",
             "truncated",
             "final read",
-            "lost write",
+            "lost-write",
         ],
     )
 }
@@ -311,7 +311,7 @@ pub(crate) fn split_brain() -> String {
             "leader epoch",
             "truncated",
             "final read",
-            "lost write",
+            "lost-write",
         ],
     )
 }
@@ -365,8 +365,8 @@ pub(crate) fn kip_101_high_watermark() -> String {
                 "Fetch(Fetch",
                 "HighWatermark",
                 "Produce(ProduceResponse",
-                " crash ",
-                " restart ",
+                ": crashed (",
+                ": restarted after",
                 "Truncated",
             ],
             ..ReplayFilter::default()
@@ -407,7 +407,7 @@ const UNCLEAN_LINES: &[&str] = &[
     "restarted",
     "truncated",
     "final read",
-    "lost write",
+    "lost-write",
     "verdict",
 ];
 
@@ -427,7 +427,7 @@ const LAST_REPLICA_LINES: &[&str] = &[
     "leader",
     "truncated",
     "final read",
-    "lost write",
+    "lost-write",
 ];
 
 pub(crate) fn last_replica_power_loss() -> String {

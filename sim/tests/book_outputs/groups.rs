@@ -168,7 +168,7 @@ pub(crate) fn zombie_consumer() -> String {
             "group-1:",
             "consumer-2",
             "b1 (",
-            "processed 2 times",
+            "processed-again",
             "verdict",
         ],
     )
@@ -213,7 +213,7 @@ pub(crate) fn coordinator_failover() -> String {
         "coordinator-crash",
         ReplayFilter {
             window: Some(Window {
-                after: &["broker-1", "crash ProcessCrash"],
+                after: &["fault broker-1: crashed"],
                 from: &["client-7 cannot connect broker-1"],
                 until: &[
                     "client-7 recv broker-2",
@@ -273,7 +273,7 @@ pub(crate) fn commit_after_processing_run() -> String {
 pub(crate) fn commit_before_processing() -> String {
     grep_run(
         "commit-before-processing",
-        &["consumer-", "generation", "never processed", "verdict"],
+        &["consumer-", "generation", "never-processed", "verdict"],
     )
 }
 

@@ -4,7 +4,7 @@
 //! The cluster keeps every server's state in a cell outside the machine, so that
 //! after a kill the restarted machine can be rebuilt from what its disk kept: all
 //! of it after a process crash, only the flushed part after a power loss.
-//! Faults are started and undone through [`crate::faults`]; the cluster offers
+//! Faults are started and undone by the `faults` module; the cluster offers
 //! them the primitives (kill, restart, pause a machine; the network's state).
 //!
 //! The cluster also holds the run's one [`History`]: every client made on it

@@ -4,7 +4,7 @@
 //! servers and clients are down or paused. madsim's clogs are set from this
 //! after every change, and every hold is counted, so overlapping faults undo
 //! cleanly in any order: a server two crashes took down restarts when the later
-//! one ends. Starting and undoing faults is [`crate::faults`]'s business.
+//! one ends. Starting and undoing faults is the `faults` module's business.
 //!
 //! ## What a cut link does to a connection
 //!

@@ -66,10 +66,15 @@ where
 {
     let run = simulate(seed, spec, &Options::default(), app);
     let why = |run: &Run<T>| {
-        let ended = run.observed.iter().find(|f| matches!(f.kind, Kind::Crash | Kind::RunTimedOut));
-        ended.map_or("the run ended without a result".into(), |f| match &f.detail {
-            Detail::Crash { message } => message.clone(),
-            _ => f.to_string(),
+        let ended = run
+            .observed
+            .iter()
+            .find(|f| matches!(f.kind, Kind::Crash | Kind::RunTimedOut));
+        ended.map_or("the run ended without a result".into(), |f| {
+            match &f.detail {
+                Detail::Crash { message } => message.clone(),
+                _ => f.to_string(),
+            }
         })
     };
     match run.value {
@@ -179,7 +184,11 @@ where
                 let end = End {
                     partitions: summarize(&cluster),
                     divergence: divergence_findings(&cluster),
-                    logs: if capture { replica_logs(&cluster) } else { vec![] },
+                    logs: if capture {
+                        replica_logs(&cluster)
+                    } else {
+                        vec![]
+                    },
                     unclean: cluster.allows_unclean_election(),
                     power_loss: cluster.lost_power(),
                     simulated_ms: crate::time::now_ms(),
@@ -225,6 +234,25 @@ where
             logs: end.logs,
         }),
     }
+}
+
+/// Runs `app` on a fresh cluster shaped like `spec` inside the current
+/// simulation, and returns what it returned (`None` past the time limit). What
+/// [`simulate`] does on a fresh thread, for code that makes its runtime itself:
+/// madsim's `Runtime::check_determinism`, which runs a simulation twice and
+/// compares every random number drawn.
+pub async fn play<F, Fut, T>(spec: &ClusterSpec, options: &Options, app: F) -> Option<T>
+where
+    F: FnOnce(Cluster) -> Fut + Send + 'static,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let trace = Trace::new(options.keep_trace, options.capture);
+    let cluster = Cluster::start(spec, trace, History::new());
+    let task = cluster.spawn_client("app", app(cluster.clone()));
+    let value = crate::time::timeout_ms(options.time_limit_ms, task).await;
+    cluster.shut_down();
+    value.map(|joined| joined.expect("the app task finishes"))
 }
 
 /// What the end of a run showed.

@@ -3,17 +3,17 @@
 
 use kafkasim::client::admin::{AdminConfig, NewTopic};
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
-use kafkasim::disk::CrashKind;
-use kafkasim::ids::{BrokerId, NodeId, TopicPartition};
-use kafkasim_sim::app::run_app;
+use kafkasim::ids::{BrokerId, TopicPartition};
+use kafkasim_check::fault::{Action, Target};
 use kafkasim_sim::client::{Admin, Producer};
 use kafkasim_sim::cluster::{Cluster, ClusterSpec};
-use kafkasim_sim::driver::now_ms;
+use kafkasim_sim::faults::Started;
+use kafkasim_sim::run_app;
+use kafkasim_sim::time::{now_ms, spawn};
 use std::sync::Arc;
-use std::time::Duration;
 
 async fn sleep_ms(ms: u64) {
-    madsim::time::sleep(Duration::from_millis(ms)).await;
+    kafkasim_sim::time::sleep_ms(ms).await;
 }
 
 /// The brokers the controller has fenced, in order.
@@ -58,6 +58,12 @@ fn values(cluster: &Cluster, broker: BrokerId, topic: &str) -> Vec<String> {
         .collect()
 }
 
+/// Starts `action`, which names servers that exist.
+fn start(cluster: &Cluster, action: Action) -> Started {
+    let text = action.to_string();
+    (cluster.start_fault(&action)).unwrap_or_else(|| panic!("{text}: names nobody"))
+}
+
 fn timeline_has(cluster: &Cluster, text: &str) -> bool {
     let entries = cluster.trace().timeline_entries();
     entries.iter().any(|e| e.text.contains(text))
@@ -71,11 +77,19 @@ fn lost_produce_response(seed: u64) -> (Vec<String>, bool, u64) {
         let producer = acks_1_producer(&cluster);
         let a = producer.send(ProducerRecord::new("events", "a")).await;
         assert_eq!(a.expect("acknowledged").offset, 0);
-        cluster.drop_next_response("Produce", NodeId::Broker(leader));
+        let lost = start(
+            &cluster,
+            Action::LostResponse {
+                node: Target::Broker(leader),
+                api: "Produce".into(),
+            },
+        );
         let b = producer.send(ProducerRecord::new("events", "b")).await;
         // The retry appended "b" a second time; its acknowledgement names the copy.
         assert_eq!(b.expect("acknowledged after a retry").offset, 2);
-        assert_eq!(cluster.faults().lost_responses_armed(), 0);
+        cluster.end_fault(lost);
+        let unused = "no Produce response from";
+        assert!(!timeline_has(&cluster, unused), "the loss was used");
         let told = timeline_has(
             &cluster,
             &format!("Produce response from broker-{leader} to client-"),
@@ -106,13 +120,18 @@ fn an_isolated_broker_is_fenced_after_the_session_timeout_and_unfenced_after_hea
     run_app(11, ClusterSpec::default(), |cluster| async move {
         let admin = Admin::new(&cluster, AdminConfig::new(cluster.bootstrap()));
         admin.wait_for_brokers(3).await;
-        cluster.isolate_broker(1);
+        let isolated = start(
+            &cluster,
+            Action::Isolate {
+                node: Target::Broker(1),
+            },
+        );
         // Its last heartbeat is at most one interval (2 s) old: no fencing for 7 s.
         sleep_ms(6_000).await;
         assert_eq!(fenced(&cluster), Vec::<BrokerId>::new());
         sleep_ms(4_000).await;
         assert_eq!(fenced(&cluster), vec![1], "fenced after 9 s of silence");
-        cluster.heal_broker(1);
+        cluster.end_fault(isolated);
         // Its stalled heartbeat arrives at the link's next probe, at most 10 s on.
         sleep_ms(12_000).await;
         assert_eq!(fenced(&cluster), Vec::<BrokerId>::new());
@@ -134,7 +153,12 @@ fn an_isolated_leader_still_accepts_writes_from_a_producer_that_reaches_it() {
             .send(ProducerRecord::new("events", "a"))
             .await
             .expect("acknowledged");
-        cluster.isolate_broker(leader);
+        start(
+            &cluster,
+            Action::Isolate {
+                node: Target::Broker(leader),
+            },
+        );
         sleep_ms(12_000).await;
         let partition = cluster.metadata().topics["events"].partitions[0].clone();
         assert_eq!(
@@ -154,10 +178,15 @@ fn a_paused_broker_is_fenced_and_comes_back_after_resume() {
     run_app(13, ClusterSpec::default(), |cluster| async move {
         let admin = Admin::new(&cluster, AdminConfig::new(cluster.bootstrap()));
         admin.wait_for_brokers(3).await;
-        cluster.pause_broker(2);
+        let paused = start(
+            &cluster,
+            Action::Pause {
+                node: Target::Broker(2),
+            },
+        );
         sleep_ms(12_000).await;
         assert_eq!(fenced(&cluster), vec![2]);
-        cluster.resume_broker(2);
+        cluster.end_fault(paused);
         // Its next heartbeat is due at once: it wakes with every timer past.
         sleep_ms(1_000).await;
         assert_eq!(fenced(&cluster), Vec::<BrokerId>::new());
@@ -171,11 +200,21 @@ fn a_controller_crash_freezes_metadata_and_after_its_restart_the_dead_broker_is_
     run_app(14, ClusterSpec::default(), |cluster| async move {
         let admin = Admin::new(&cluster, AdminConfig::new(cluster.bootstrap()));
         admin.wait_for_brokers(3).await;
-        cluster.crash_controller();
-        cluster.crash_broker(3, CrashKind::ProcessCrash);
+        let controller = start(
+            &cluster,
+            Action::Crash {
+                node: Target::Controller,
+            },
+        );
+        start(
+            &cluster,
+            Action::Crash {
+                node: Target::Broker(3),
+            },
+        );
         sleep_ms(20_000).await;
         assert_eq!(fenced(&cluster), Vec::<BrokerId>::new(), "nobody noticed");
-        cluster.restart_controller();
+        cluster.end_fault(controller);
         // The restarted controller gives every broker a fresh session timeout.
         sleep_ms(5_000).await;
         assert_eq!(fenced(&cluster), Vec::<BrokerId>::new());
@@ -191,13 +230,15 @@ fn a_cut_between_two_brokers_fences_neither_but_a_cut_from_the_controller_does()
     run_app(15, ClusterSpec::default(), |cluster| async move {
         let admin = Admin::new(&cluster, AdminConfig::new(cluster.bootstrap()));
         admin.wait_for_brokers(3).await;
-        cluster.cut_link(NodeId::Broker(1), NodeId::Broker(2));
+        let nodes = [Target::Broker(1), Target::Broker(2)];
+        start(&cluster, Action::LinkCut { nodes });
         sleep_ms(15_000).await;
         assert_eq!(fenced(&cluster), Vec::<BrokerId>::new());
-        cluster.cut_link(NodeId::Broker(1), NodeId::Controller);
+        let nodes = [Target::Broker(1), Target::Controller];
+        let from_controller = start(&cluster, Action::LinkCut { nodes });
         sleep_ms(12_000).await;
         assert_eq!(fenced(&cluster), vec![1]);
-        cluster.restore_link(NodeId::Controller, NodeId::Broker(1));
+        cluster.end_fault(from_controller);
         sleep_ms(12_000).await;
         assert_eq!(fenced(&cluster), Vec::<BrokerId>::new());
         assert!(timeline_has(&cluster, "broker-1 and broker-2 cut off"));
@@ -215,16 +256,20 @@ fn a_client_cut_off_from_the_leader_is_acknowledged_only_after_the_cut_is_restor
             .await
             .expect("acknowledged");
         // `run_app` runs this code on the client machine named "app".
-        cluster.cut_client("app", leader);
+        let cut = Action::ClientCut {
+            client: "app".into(),
+            node: Target::Broker(leader),
+        };
+        let cut = start(&cluster, cut);
         let sending = Arc::clone(&producer);
-        let b = madsim::task::spawn(async move {
+        let b = spawn(async move {
             let sent = sending.send(ProducerRecord::new("events", "b")).await;
             (sent, now_ms())
         });
         sleep_ms(5_000).await;
         assert_eq!(values(&cluster, leader, "events"), vec!["a"], "stalled");
         let restored_ms = now_ms();
-        cluster.restore_client("app", leader);
+        cluster.end_fault(cut);
         let (sent, acknowledged_ms) = b.await.expect("the send task finishes");
         assert_eq!(sent.expect("acknowledged").offset, 1);
         assert!(acknowledged_ms > restored_ms);

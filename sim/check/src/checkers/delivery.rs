@@ -3,112 +3,86 @@
 //! A send acked at offset i that no poll ever returned is either *lost* (some
 //! consumer polled the partition past i, so the record should have come by) or
 //! *unseen* (no poll reached i: the run cannot tell a loss from a slow consumer).
-//! The run's liveness phase, which heals every fault and polls everything, turns
-//! an unseen write into a verdict: after it, unseen means never delivered.
+//! A read of the partition to its end that stopped at or before i is proof too:
+//! the log no longer reaches offset i (a power loss can leave a partition with
+//! no record at all, so no poll ever goes past i). The run's liveness phase,
+//! which heals every fault and polls everything, turns an unseen write into a
+//! verdict: after it, unseen means never delivered.
 //!
 //! The other way round, a value whose send definitely failed must never be
 //! polled: the client told the application the write did not happen.
 
-use super::{completions, Anomaly, AnomalyKind, Evidence, Facts, Seen, Sighting};
+use super::{completions, seen_in, Facts, Seen};
+use crate::finding::{Finding, Kind, Sighting, Source};
 use crate::history::{Operation, Outcome};
 use kafkasim::ids::TopicPartition;
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 /// `lost-write`: a send acked at offset i was never polled, although some
-/// consumer polled its partition past i.
-pub fn lost_write(facts: &Facts<'_>) -> Vec<Anomaly> {
+/// consumer polled its partition at or past i (at i, it found another value),
+/// or read it to an end at or before i.
+pub fn lost_write(facts: &Facts<'_>) -> Vec<Finding> {
     let mut anomalies = Vec::new();
     for (partition, acked, highest) in never_polled(facts) {
-        let Some(highest) = highest.filter(|h| h.at() > acked.at()) else {
+        let Some(proof) = proof_of_loss(facts, partition, &acked, highest) else {
             continue;
         };
-        anomalies.push(Anomaly {
-            kind: AnomalyKind::LostWrite,
-            description: format!(
-                "{} acked at {partition}@{} by {} at {} ms was never polled, though {} polled {partition} up to offset {} at {} ms",
-                acked.value,
-                acked.at(),
-                acked.process,
-                acked.time_ms,
-                highest.process,
-                highest.at(),
-                highest.time_ms
-            ),
-            partition: partition.clone(),
-            sightings: vec![acked.owned(), highest.owned()],
-        });
+        let sightings = vec![acked.owned(), proof.owned()];
+        anomalies.push(seen_in(Kind::LostWrite, partition, sightings));
     }
     anomalies
 }
 
+/// What shows an acked, never-polled record is gone: a poll of its partition
+/// at or past its offset, or else a read to an end at or before it.
+fn proof_of_loss<'a>(
+    facts: &Facts<'a>,
+    partition: &TopicPartition,
+    acked: &Seen<'a>,
+    highest: Option<Seen<'a>>,
+) -> Option<Seen<'a>> {
+    let polled_past = highest.filter(|h| h.at() >= acked.at());
+    let short_end = (facts.ends.get(partition).copied()).filter(|end| end.at() <= acked.at());
+    polled_past.or(short_end)
+}
+
 /// `unseen`: a send acked at offset i was never polled, and no poll of its
 /// partition went past i. Reported apart from `lost-write`: it may only be slow.
-pub fn unseen(facts: &Facts<'_>) -> Vec<Anomaly> {
+pub fn unseen(facts: &Facts<'_>) -> Vec<Finding> {
     let mut anomalies = Vec::new();
     for (partition, acked, highest) in never_polled(facts) {
-        if highest.as_ref().is_some_and(|h| h.at() > acked.at()) {
+        if proof_of_loss(facts, partition, &acked, highest).is_some() {
             continue; // a lost write, not an unseen one
         }
-        let polls = match &highest {
-            Some(h) => format!(
-                "{} polled {partition} only up to offset {} at {} ms",
-                h.process,
-                h.at(),
-                h.time_ms
-            ),
-            None => format!("no consumer polled {partition} at all"),
-        };
-        anomalies.push(Anomaly {
-            kind: AnomalyKind::Unseen,
-            description: format!(
-                "{} acked at {partition}@{} by {} at {} ms was never polled; {polls} (lost, or not consumed yet)",
-                acked.value,
-                acked.at(),
-                acked.process,
-                acked.time_ms
-            ),
-            partition: partition.clone(),
-            sightings: [acked].into_iter().chain(highest).map(|s| s.owned()).collect(),
-        });
+        let sightings = [acked].into_iter().chain(highest).map(|s| s.owned());
+        anomalies.push(seen_in(Kind::Unseen, partition, sightings.collect()));
     }
     anomalies
 }
 
 /// `aborted-read`: a value whose send definitely failed (`Fail`) was polled.
-pub fn aborted_read(facts: &Facts<'_>) -> Vec<Anomaly> {
+pub fn aborted_read(facts: &Facts<'_>) -> Vec<Finding> {
     let mut anomalies = Vec::new();
     for done in completions(facts.entries) {
-        let (Operation::Send { partition, value }, Outcome::Fail { error }) =
+        let (Operation::Send { value, .. }, Outcome::Fail { error }) =
             (done.operation, done.outcome)
         else {
             continue;
         };
-        let Some(poll) = facts.first_polls.get(&(partition, value.as_str())) else {
+        let Some((partition, poll)) = facts.first_poll_of.get(value.as_str()) else {
             continue;
         };
-        anomalies.push(Anomaly {
-            kind: AnomalyKind::AbortedRead,
-            partition: partition.clone(),
-            description: format!(
-                "{value} was refused to {} at {} ms ({error}), yet {} polled it at {partition}@{} at {} ms",
-                done.process,
-                done.time_ms,
-                poll.process,
-                poll.at(),
-                poll.time_ms
-            ),
-            sightings: vec![
-                Sighting {
-                    evidence: Evidence::Failed,
-                    value: value.clone(),
-                    offset: None,
-                    process: done.process.to_string(),
-                    time_ms: done.time_ms,
-                },
-                poll.owned(),
-            ],
-        });
+        let refused = Sighting {
+            source: Source::Refused,
+            value: value.clone(),
+            offset: None,
+            process: done.process.to_string(),
+            time_ms: done.time_ms,
+            error: Some(error.clone()),
+        };
+        let sightings = vec![refused, poll.owned()];
+        anomalies.push(seen_in(Kind::AbortedRead, partition, sightings));
     }
     anomalies
 }
@@ -129,7 +103,7 @@ fn never_polled<'a>(facts: &Facts<'a>) -> Vec<(&'a TopicPartition, Seen<'a>, Opt
         .sightings
         .iter()
         .filter(|(partition, s)| {
-            s.evidence == Evidence::Acked
+            s.source == Source::Acked
                 && s.at() >= 0 // acks=0 acks without an offset
                 && !polled.contains_key(&(*partition, s.value))
         })

@@ -8,41 +8,29 @@
 //! at two offsets means a send landed twice: a retry after a lost response, which
 //! idempotence exists to prevent.
 
-use super::{Anomaly, AnomalyKind, Facts, Seen, Sighting};
+use super::{seen_in, Facts, Seen};
+use crate::finding::{Finding, Kind};
 use kafkasim::ids::Offset;
 use std::collections::BTreeMap;
 
 /// `inconsistent-offsets`: one offset of a partition seen holding two or more
 /// different values (by acked sends or polls).
-pub fn inconsistent_offsets(facts: &Facts<'_>) -> Vec<Anomaly> {
+pub fn inconsistent_offsets(facts: &Facts<'_>) -> Vec<Finding> {
     let mut anomalies = Vec::new();
     for (partition, offsets) in facts.order.partitions() {
-        for (offset, values) in offsets {
+        for values in offsets.values() {
             if values.len() < 2 {
                 continue;
             }
-            let sightings: Vec<Sighting> = values.values().map(Seen::owned).collect();
-            let seen: Vec<String> = sightings
-                .iter()
-                .map(|s| format!("{} ({})", s.value, s.how()))
-                .collect();
-            anomalies.push(Anomaly {
-                kind: AnomalyKind::InconsistentOffsets,
-                partition: partition.clone(),
-                description: format!(
-                    "{partition}@{offset} was seen holding {} values: {}",
-                    sightings.len(),
-                    seen.join(", ")
-                ),
-                sightings,
-            });
+            let sightings = values.values().map(Seen::owned).collect();
+            anomalies.push(seen_in(Kind::InconsistentOffsets, partition, sightings));
         }
     }
     anomalies
 }
 
 /// `duplicate`: one value seen at two or more offsets of a partition.
-pub fn duplicate(facts: &Facts<'_>) -> Vec<Anomaly> {
+pub fn duplicate(facts: &Facts<'_>) -> Vec<Finding> {
     let mut anomalies = Vec::new();
     for (partition, offsets) in facts.order.partitions() {
         let mut places: BTreeMap<&str, Vec<(Offset, &Seen<'_>)>> = BTreeMap::new();
@@ -51,20 +39,12 @@ pub fn duplicate(facts: &Facts<'_>) -> Vec<Anomaly> {
                 places.entry(value).or_default().push((offset, sighting));
             }
         }
-        for (value, at) in places {
+        for at in places.into_values() {
             if at.len() < 2 {
                 continue;
             }
-            let seen: Vec<String> = at
-                .iter()
-                .map(|(offset, s)| format!("{partition}@{offset} ({})", s.how()))
-                .collect();
-            anomalies.push(Anomaly {
-                kind: AnomalyKind::Duplicate,
-                partition: partition.clone(),
-                sightings: at.iter().map(|(_, s)| s.owned()).collect(),
-                description: format!("{value} is at {} offsets: {}", at.len(), seen.join(", ")),
-            });
+            let sightings = at.iter().map(|(_, s)| s.owned()).collect();
+            anomalies.push(seen_in(Kind::Duplicate, partition, sightings));
         }
     }
     anomalies

@@ -17,124 +17,92 @@
 //! order (without idempotence, a retry can overtake), so only acked-then-issued
 //! pairs are compared.
 
-use super::{Anomaly, AnomalyKind, Evidence, Facts, Seen, Sighting};
-use crate::history::{ConsumerEvent, Entry, OpId, Operation, Outcome, Reply};
+use super::{seen_in, Facts, Seen};
+use crate::finding::{Finding, Kind, Sighting, Source};
+use crate::history::{ClientEvent, Entry, OpId, Operation, Outcome, Reply};
 use kafkasim::ids::TopicPartition;
 use std::collections::BTreeMap;
 
 /// `poll-skip`: two records one consumer polled from a partition one after the
 /// other (no seek or reassignment between) jump over offsets the log has.
-pub fn poll_skip(facts: &Facts<'_>) -> Vec<Anomaly> {
+pub fn poll_skip(facts: &Facts<'_>) -> Vec<Finding> {
     let mut anomalies = Vec::new();
     for &(partition, earlier, later) in &facts.consecutive_polls {
         let skipped = facts.order.between(partition, earlier.at(), later.at());
         if later.at() <= earlier.at() || skipped.is_empty() {
             continue;
         }
-        let offsets: Vec<String> = skipped.iter().map(|s| s.at().to_string()).collect();
-        let values: Vec<&str> = skipped.iter().map(|s| s.value).collect();
-        anomalies.push(Anomaly {
-            kind: AnomalyKind::PollSkip,
-            description: format!(
-                "{} polled {partition}@{} at {} ms, then {partition}@{} at {} ms, skipping offsets {} ({}) with no seek or reassignment between",
-                earlier.process,
-                earlier.at(),
-                earlier.time_ms,
-                later.at(),
-                later.time_ms,
-                offsets.join(", "),
-                values.join(", ")
-            ),
-            sightings: [earlier]
-                .into_iter()
-                .chain(skipped)
-                .chain([later])
-                .map(|s| s.owned())
-                .collect(),
-            partition: partition.clone(),
-        });
+        let sightings = [earlier].into_iter().chain(skipped).chain([later]);
+        let sightings = sightings.map(|s| s.owned()).collect();
+        anomalies.push(seen_in(Kind::PollSkip, partition, sightings));
     }
     anomalies
 }
 
 /// `nonmonotonic-poll`: a consumer's next record of a partition (no seek or
 /// reassignment between) is at or before one it already polled.
-pub fn nonmonotonic_poll(facts: &Facts<'_>) -> Vec<Anomaly> {
+pub fn nonmonotonic_poll(facts: &Facts<'_>) -> Vec<Finding> {
     let mut anomalies = Vec::new();
     for &(partition, earlier, later) in &facts.consecutive_polls {
         if later.at() > earlier.at() {
             continue;
         }
-        anomalies.push(Anomaly {
-            kind: AnomalyKind::NonmonotonicPoll,
-            description: format!(
-                "{} polled {partition}@{} at {} ms, then {partition}@{} at {} ms, with no seek or reassignment between",
-                earlier.process,
-                earlier.at(),
-                earlier.time_ms,
-                later.at(),
-                later.time_ms
-            ),
-            partition: partition.clone(),
-            sightings: vec![earlier.owned(), later.owned()],
-        });
+        let sightings = vec![earlier.owned(), later.owned()];
+        anomalies.push(seen_in(Kind::NonmonotonicPoll, partition, sightings));
     }
     anomalies
 }
 
 /// `nonmonotonic-send`: a producer's send, issued after an earlier send to the
 /// same partition was acked, is acked at a lower offset.
-pub fn nonmonotonic_send(facts: &Facts<'_>) -> Vec<Anomaly> {
+pub fn nonmonotonic_send(facts: &Facts<'_>) -> Vec<Finding> {
     let entries = facts.entries;
     // The highest offset acked so far to each producer in each partition.
     let mut highest: BTreeMap<(&str, &TopicPartition), Sighting> = BTreeMap::new();
-    // For each send in flight: the highest acked when it was issued.
-    let mut before: BTreeMap<OpId, Sighting> = BTreeMap::new();
+    // For each send in flight: the highest acked to its producer in each
+    // partition of its topic when it was issued (the partition it lands in is
+    // known only when it is acked).
+    let mut before: BTreeMap<OpId, Vec<(&TopicPartition, Sighting)>> = BTreeMap::new();
     let mut anomalies = Vec::new();
     for entry in entries {
         match entry {
             Entry::Invoke {
                 op,
                 process,
-                operation: Operation::Send { partition, .. },
+                operation: Operation::Send { topic, .. },
                 ..
             } => {
-                if let Some(top) = highest.get(&(process.as_str(), partition)) {
-                    before.insert(*op, top.clone());
-                }
+                let tops = (highest.iter())
+                    .filter(|((p, tp), _)| *p == process && tp.topic == *topic)
+                    .map(|((_, tp), top)| (*tp, top.clone()));
+                before.insert(*op, tops.collect());
             }
             Entry::Complete {
                 op,
                 time_ms,
                 process,
-                outcome: Outcome::Ok(Reply::Sent { offset }),
+                outcome: Outcome::Ok(Reply::Sent { partition, offset }),
             } if *offset >= 0 => {
                 let Entry::Invoke {
-                    operation: Operation::Send { partition, value },
+                    operation: Operation::Send { value, .. },
                     ..
                 } = &entries[op.0]
                 else {
                     unreachable!("a send's reply completes a send");
                 };
                 let acked = Sighting {
-                    evidence: Evidence::Acked,
+                    source: Source::Acked,
                     value: value.clone(),
                     offset: Some(*offset),
                     process: process.clone(),
                     time_ms: *time_ms,
+                    error: None,
                 };
-                if let Some(earlier) = before.remove(op).filter(|e| e.at() > *offset) {
-                    anomalies.push(Anomaly {
-                        kind: AnomalyKind::NonmonotonicSend,
-                        partition: partition.clone(),
-                        description: format!(
-                            "{process} sent {value} after {} was acked at {partition}@{} at {} ms, yet {value} was acked at the lower offset {partition}@{offset} at {time_ms} ms",
-                            earlier.value,
-                            earlier.at(),
-                            earlier.time_ms
-                        ),
-                        sightings: vec![earlier, acked.clone()],
-                    });
+                let earlier = (before.remove(op).unwrap_or_default().into_iter())
+                    .find(|(tp, top)| *tp == partition && top.at() > *offset);
+                if let Some((_, earlier)) = earlier {
+                    let sightings = vec![earlier, acked.clone()];
+                    anomalies.push(seen_in(Kind::NonmonotonicSend, partition, sightings));
                 }
                 let top = highest
                     .entry((process.as_str(), partition))
@@ -169,7 +137,7 @@ pub(super) fn consecutive_polls(entries: &[Entry]) -> Vec<(&TopicPartition, Seen
             } => {
                 for r in records {
                     let polled = Seen {
-                        evidence: Evidence::Polled,
+                        source: Source::Polled,
                         value: &r.value,
                         offset: Some(r.offset),
                         process,
@@ -187,11 +155,16 @@ pub(super) fn consecutive_polls(entries: &[Entry]) -> Vec<(&TopicPartition, Seen
 }
 
 /// The partitions whose position an event resets.
-fn touched(event: &ConsumerEvent) -> Vec<&TopicPartition> {
+fn touched(event: &ClientEvent) -> Vec<&TopicPartition> {
     match event {
-        ConsumerEvent::Assigned { partitions }
-        | ConsumerEvent::Revoked { partitions }
-        | ConsumerEvent::Lost { partitions } => partitions.iter().collect(),
-        ConsumerEvent::Seek { partition, .. } => vec![partition],
+        ClientEvent::Assigned { partitions }
+        | ClientEvent::Revoked { partitions }
+        | ClientEvent::Lost { partitions } => partitions.iter().collect(),
+        ClientEvent::Seek { partition, .. } => vec![partition],
+        ClientEvent::Producer { .. }
+        | ClientEvent::Subscribed { .. }
+        | ClientEvent::Delivery { .. }
+        | ClientEvent::Processed { .. }
+        | ClientEvent::ReadToEnd { .. } => vec![],
     }
 }

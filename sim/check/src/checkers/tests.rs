@@ -2,7 +2,10 @@
 //! one clean history that passes them all; and how configurations split findings.
 
 use super::*;
-use crate::history::{ConsumerEvent, History, Operation, Outcome, PolledRecord};
+use crate::allowed::{Config, DeliveryMode};
+use crate::finding::{Allowance, Class, Detail};
+use crate::history::{ClientEvent, History, Operation, Outcome, PolledRecord};
+use crate::judge::{judge, Judgement, Verdict};
 use kafkasim::protocol::Acks;
 
 fn users() -> TopicPartition {
@@ -15,7 +18,7 @@ fn send(h: &History, at_ms: u64, process: &str, value: &str, outcome: Outcome) {
         at_ms,
         process,
         Operation::Send {
-            partition: users(),
+            topic: "users".into(),
             value: value.into(),
         },
     );
@@ -42,42 +45,50 @@ fn poll(h: &History, at_ms: u64, process: &str, records: &[(Offset, &str)]) {
     h.complete(op, at_ms, Outcome::polled(records));
 }
 
-fn sighting(
-    evidence: Evidence,
-    value: &str,
-    offset: Offset,
-    process: &str,
-    time_ms: u64,
-) -> Sighting {
+fn sighting(source: Source, value: &str, offset: Offset, process: &str, time_ms: u64) -> Sighting {
     Sighting {
-        evidence,
+        source,
         value: value.into(),
         offset: Some(offset),
         process: process.into(),
         time_ms,
+        error: None,
     }
 }
 
-fn lines(anomalies: &[Anomaly]) -> Vec<String> {
-    anomalies.iter().map(|a| a.to_string()).collect()
+fn lines(findings: &[Finding]) -> Vec<String> {
+    findings.iter().map(|a| a.to_string()).collect()
+}
+
+/// The sightings a log or delivery anomaly is made of.
+fn sightings(finding: &Finding) -> &[Sighting] {
+    match &finding.detail {
+        Detail::Sightings { sightings, .. } => sightings,
+        other => panic!("not made of sightings: {other:?}"),
+    }
+}
+
+/// Judges `history` under `config`, with nothing observed besides it.
+fn check_all(history: &History, config: &Config) -> Judgement {
+    judge(&history.entries(), config, vec![])
 }
 
 #[test]
 fn an_offset_acked_with_one_value_and_polled_with_another_is_inconsistent() {
     let h = History::new();
-    send(&h, 100, "producer-1", "a", Outcome::sent(0));
+    send(&h, 100, "producer-1", "a", Outcome::sent(users(), 0));
     poll(&h, 400, "consumer-1", &[(0, "b")]);
     let found = inconsistent_offsets(&Facts::of(&h.entries()));
     assert_eq!(
         lines(&found),
         ["inconsistent-offsets: users-0@0 was seen holding 2 values: a (acked to producer-1 at 100 ms), b (polled by consumer-1 at 400 ms)"]
     );
-    assert_eq!(found[0].partition, users());
+    assert_eq!(found[0].partitions(), [users()]);
     assert_eq!(
-        found[0].sightings,
+        sightings(&found[0]),
         [
-            sighting(Evidence::Acked, "a", 0, "producer-1", 100),
-            sighting(Evidence::Polled, "b", 0, "consumer-1", 400),
+            sighting(Source::Acked, "a", 0, "producer-1", 100),
+            sighting(Source::Polled, "b", 0, "consumer-1", 400),
         ]
     );
 }
@@ -85,7 +96,7 @@ fn an_offset_acked_with_one_value_and_polled_with_another_is_inconsistent() {
 #[test]
 fn a_value_acked_at_one_offset_and_polled_at_another_is_a_duplicate() {
     let h = History::new();
-    send(&h, 100, "producer-1", "a", Outcome::sent(0));
+    send(&h, 100, "producer-1", "a", Outcome::sent(users(), 0));
     poll(&h, 500, "consumer-1", &[(0, "a"), (1, "a")]);
     let found = duplicate(&Facts::of(&h.entries()));
     assert_eq!(
@@ -93,13 +104,13 @@ fn a_value_acked_at_one_offset_and_polled_at_another_is_a_duplicate() {
         ["duplicate: a is at 2 offsets: users-0@0 (acked to producer-1 at 100 ms), users-0@1 (polled by consumer-1 at 500 ms)"]
     );
     assert_eq!(found[0].offsets(), [0, 1]);
-    assert_eq!(found[0].processes(), ["producer-1", "consumer-1"]);
+    assert_eq!(found[0].nodes(), ["producer-1", "consumer-1"]);
 }
 
 #[test]
 fn an_acked_send_never_polled_though_a_poll_went_past_it_is_a_lost_write() {
     let h = History::new();
-    send(&h, 350, "producer-1", "v7", Outcome::sent(12));
+    send(&h, 350, "producer-1", "v7", Outcome::sent(users(), 12));
     poll(&h, 900, "consumer-2", &[(15, "v10")]);
     let found = lost_write(&Facts::of(&h.entries()));
     assert_eq!(
@@ -107,12 +118,12 @@ fn an_acked_send_never_polled_though_a_poll_went_past_it_is_a_lost_write() {
         ["lost-write: v7 acked at users-0@12 by producer-1 at 350 ms was never polled, though consumer-2 polled users-0 up to offset 15 at 900 ms"]
     );
     let lost = &found[0];
-    assert_eq!(lost.kind, AnomalyKind::LostWrite);
-    assert_eq!(lost.partition, users());
+    assert_eq!(lost.kind, Kind::LostWrite);
+    assert_eq!(lost.partitions(), [users()]);
     assert_eq!(lost.offsets(), [12, 15]);
     assert_eq!(lost.values(), ["v7", "v10"]);
-    assert_eq!(lost.times_ms(), [350, 900]);
-    assert_eq!(lost.processes(), ["producer-1", "consumer-2"]);
+    assert_eq!(lost.span_ms(), Some((350, 900)));
+    assert_eq!(lost.nodes(), ["producer-1", "consumer-2"]);
     assert_eq!(unseen(&Facts::of(&h.entries())), []);
 }
 
@@ -120,7 +131,7 @@ fn an_acked_send_never_polled_though_a_poll_went_past_it_is_a_lost_write() {
 fn an_acked_send_no_poll_reached_is_unseen_not_lost() {
     let h = History::new();
     poll(&h, 700, "consumer-2", &[(15, "v10")]);
-    send(&h, 800, "producer-1", "v9", Outcome::sent(20));
+    send(&h, 800, "producer-1", "v9", Outcome::sent(users(), 20));
     let found = unseen(&Facts::of(&h.entries()));
     assert_eq!(
         lines(&found),
@@ -133,11 +144,43 @@ fn an_acked_send_no_poll_reached_is_unseen_not_lost() {
 #[test]
 fn an_acked_send_to_a_partition_nobody_polled_is_unseen() {
     let h = History::new();
-    send(&h, 800, "producer-1", "v9", Outcome::sent(0));
+    send(&h, 800, "producer-1", "v9", Outcome::sent(users(), 0));
     assert_eq!(
         lines(&unseen(&Facts::of(&h.entries()))),
         ["unseen: v9 acked at users-0@0 by producer-1 at 800 ms was never polled; no consumer polled users-0 at all (lost, or not consumed yet)"]
     );
+}
+
+#[test]
+fn an_acked_send_at_or_past_the_end_a_final_read_reached_is_a_lost_write() {
+    let h = History::new();
+    send(&h, 150, "producer-1", "w1", Outcome::sent(users(), 0));
+    send(&h, 160, "producer-1", "w2", Outcome::sent(users(), 1));
+    // The partition lost both; the reader found it empty, ending at offset 0.
+    let end = ClientEvent::ReadToEnd {
+        partition: users(),
+        end_offset: 0,
+    };
+    h.event(9_000, "reader", end);
+    let found = lost_write(&Facts::of(&h.entries()));
+    assert_eq!(
+        lines(&found),
+        [
+            "lost-write: w1 acked at users-0@0 by producer-1 at 150 ms was never polled, and reader read users-0 to its end at 9000 ms: the log ends at offset 0",
+            "lost-write: w2 acked at users-0@1 by producer-1 at 160 ms was never polled, and reader read users-0 to its end at 9000 ms: the log ends at offset 0",
+        ]
+    );
+    assert_eq!(unseen(&Facts::of(&h.entries())), []);
+    // An end past the acked offset proves nothing: the record may be unread.
+    let h = History::new();
+    send(&h, 150, "producer-1", "w1", Outcome::sent(users(), 0));
+    let end = ClientEvent::ReadToEnd {
+        partition: users(),
+        end_offset: 1,
+    };
+    h.event(9_000, "reader", end);
+    assert_eq!(lost_write(&Facts::of(&h.entries())), []);
+    assert_eq!(unseen(&Facts::of(&h.entries())).len(), 1);
 }
 
 #[test]
@@ -149,7 +192,7 @@ fn a_consumer_jumping_over_offsets_the_log_has_is_a_poll_skip() {
             100,
             "producer-1",
             value,
-            Outcome::sent(offset as Offset),
+            Outcome::sent(users(), offset as Offset),
         );
     }
     poll(&h, 200, "consumer-1", &[(0, "a"), (1, "b")]);
@@ -160,7 +203,7 @@ fn a_consumer_jumping_over_offsets_the_log_has_is_a_poll_skip() {
         ["poll-skip: consumer-1 polled users-0@1 at 200 ms, then users-0@4 at 300 ms, skipping offsets 2, 3 (c, d) with no seek or reassignment between"]
     );
     assert_eq!(found[0].offsets(), [1, 2, 3, 4]);
-    assert_eq!(found[0].processes(), ["consumer-1", "producer-1"]);
+    assert_eq!(found[0].nodes(), ["consumer-1", "producer-1"]);
 }
 
 #[test]
@@ -172,14 +215,14 @@ fn a_jump_after_a_seek_or_a_reassignment_is_not_a_poll_skip() {
             100,
             "producer-1",
             value,
-            Outcome::sent(offset as Offset),
+            Outcome::sent(users(), offset as Offset),
         );
     }
     poll(&h, 200, "consumer-1", &[(0, "a")]);
     h.event(
         250,
         "consumer-1",
-        ConsumerEvent::Seek {
+        ClientEvent::Seek {
             partition: users(),
             offset: 2,
         },
@@ -188,7 +231,7 @@ fn a_jump_after_a_seek_or_a_reassignment_is_not_a_poll_skip() {
     h.event(
         350,
         "consumer-1",
-        ConsumerEvent::Assigned {
+        ClientEvent::Assigned {
             partitions: vec![users()],
         },
     );
@@ -207,10 +250,10 @@ fn a_consumer_polling_again_what_it_already_had_is_a_nonmonotonic_poll() {
         ["nonmonotonic-poll: consumer-1 polled users-0@5 at 200 ms, then users-0@3 at 300 ms, with no seek or reassignment between"]
     );
     assert_eq!(
-        found[0].sightings,
+        sightings(&found[0]),
         [
-            sighting(Evidence::Polled, "f", 5, "consumer-1", 200),
-            sighting(Evidence::Polled, "d", 3, "consumer-1", 300),
+            sighting(Source::Polled, "f", 5, "consumer-1", 200),
+            sighting(Source::Polled, "d", 3, "consumer-1", 300),
         ]
     );
 }
@@ -224,14 +267,14 @@ fn re_polling_after_a_rebalance_or_by_a_new_owner_is_not_nonmonotonic() {
     h.event(
         250,
         "consumer-1",
-        ConsumerEvent::Revoked {
+        ClientEvent::Revoked {
             partitions: revoked.clone(),
         },
     );
     h.event(
         250,
         "consumer-2",
-        ConsumerEvent::Assigned {
+        ClientEvent::Assigned {
             partitions: revoked.clone(),
         },
     );
@@ -240,14 +283,14 @@ fn re_polling_after_a_rebalance_or_by_a_new_owner_is_not_nonmonotonic() {
     h.event(
         350,
         "consumer-2",
-        ConsumerEvent::Lost {
+        ClientEvent::Lost {
             partitions: revoked.clone(),
         },
     );
     h.event(
         350,
         "consumer-1",
-        ConsumerEvent::Assigned {
+        ClientEvent::Assigned {
             partitions: revoked,
         },
     );
@@ -262,20 +305,20 @@ fn a_send_issued_after_an_ack_landing_lower_is_a_nonmonotonic_send() {
         100,
         "producer-1",
         Operation::Send {
-            partition: users(),
+            topic: "users".into(),
             value: "a".into(),
         },
     );
-    h.complete(a, 150, Outcome::sent(7));
+    h.complete(a, 150, Outcome::sent(users(), 7));
     let b = h.invoke(
         200,
         "producer-1",
         Operation::Send {
-            partition: users(),
+            topic: "users".into(),
             value: "b".into(),
         },
     );
-    h.complete(b, 300, Outcome::sent(5));
+    h.complete(b, 300, Outcome::sent(users(), 5));
     let found = nonmonotonic_send(&Facts::of(&h.entries()));
     assert_eq!(
         lines(&found),
@@ -292,15 +335,15 @@ fn sends_in_flight_together_may_land_in_either_order() {
             at_ms,
             "producer-1",
             Operation::Send {
-                partition: users(),
+                topic: "users".into(),
                 value: value.into(),
             },
         )
     };
     let a = send(100, "a");
     let b = send(110, "b");
-    h.complete(a, 150, Outcome::sent(7));
-    h.complete(b, 160, Outcome::sent(5));
+    h.complete(a, 150, Outcome::sent(users(), 7));
+    h.complete(b, 160, Outcome::sent(users(), 5));
     assert_eq!(nonmonotonic_send(&Facts::of(&h.entries())), []);
 }
 
@@ -318,15 +361,15 @@ fn a_polled_value_whose_send_definitely_failed_is_an_aborted_read() {
         ["aborted-read: c was refused to producer-1 at 300 ms (NOT_LEADER_OR_FOLLOWER), yet consumer-1 polled it at users-0@4 at 500 ms"]
     );
     assert_eq!(found[0].offsets(), [4]);
-    assert_eq!(found[0].sightings[0].evidence, Evidence::Failed);
+    assert_eq!(sightings(&found[0])[0].source, Source::Refused);
 }
 
 /// Two producers, a send of unknown outcome that did land, a refused send that
 /// did not, an empty poll, and a partition that changes owner.
 fn clean_history() -> History {
     let h = History::new();
-    send(&h, 100, "producer-1", "a", Outcome::sent(0));
-    send(&h, 110, "producer-2", "b", Outcome::sent(1));
+    send(&h, 100, "producer-1", "a", Outcome::sent(users(), 0));
+    send(&h, 110, "producer-2", "b", Outcome::sent(users(), 1));
     let timeout = Outcome::Info {
         error: "request timed out".into(),
     };
@@ -335,11 +378,11 @@ fn clean_history() -> History {
         error: "NOT_ENOUGH_REPLICAS".into(),
     };
     send(&h, 130, "producer-2", "d", refused);
-    send(&h, 140, "producer-1", "e", Outcome::sent(3));
+    send(&h, 140, "producer-1", "e", Outcome::sent(users(), 3));
     h.event(
         150,
         "consumer-1",
-        ConsumerEvent::Assigned {
+        ClientEvent::Assigned {
             partitions: vec![users()],
         },
     );
@@ -348,14 +391,14 @@ fn clean_history() -> History {
     h.event(
         250,
         "consumer-1",
-        ConsumerEvent::Revoked {
+        ClientEvent::Revoked {
             partitions: vec![users()],
         },
     );
     h.event(
         250,
         "consumer-2",
-        ConsumerEvent::Assigned {
+        ClientEvent::Assigned {
             partitions: vec![users()],
         },
     );
@@ -365,40 +408,34 @@ fn clean_history() -> History {
 
 #[test]
 fn a_clean_history_passes_every_checker() {
-    let report = check_all(&clean_history(), &AllowedAnomalies::none());
-    assert_eq!(report, CheckReport::default());
-    assert!(report.passed());
-    assert_eq!(report.failure(), None);
-    assert_eq!(report.to_string(), "no anomalies\n");
+    let report = check_all(&clean_history(), &Config::safe());
+    assert_eq!(report, Judgement::default());
+    assert_eq!(report.verdict(), Verdict::Ok);
+    assert_eq!(report.to_string(), "no findings\n");
 }
 
 /// A retry appended twice, and a write lost in a failover (acks=1) whose offset
 /// the next write took.
 fn lost_and_duplicated() -> History {
     let h = History::new();
-    send(&h, 100, "producer-1", "a", Outcome::sent(0));
-    send(&h, 200, "producer-1", "b", Outcome::sent(1));
+    send(&h, 100, "producer-1", "a", Outcome::sent(users(), 0));
+    send(&h, 200, "producer-1", "b", Outcome::sent(users(), 1));
     poll(&h, 300, "consumer-1", &[(0, "a"), (1, "b"), (2, "b")]);
-    send(&h, 400, "producer-1", "v7", Outcome::sent(3));
+    send(&h, 400, "producer-1", "v7", Outcome::sent(users(), 3));
     poll(&h, 500, "consumer-1", &[(3, "v8"), (4, "v9")]);
     h
 }
 
 #[test]
 fn the_safe_config_allows_nothing_and_fails_on_every_anomaly() {
-    let allowed = AllowedAnomalies::for_config(&Config::safe());
-    assert_eq!(allowed, AllowedAnomalies::none());
-    let report = check_all(&lost_and_duplicated(), &allowed);
-    let kinds: Vec<AnomalyKind> = report.failing.iter().map(|a| a.kind).collect();
+    let report = check_all(&lost_and_duplicated(), &Config::safe());
+    assert_eq!(report.allowed().count(), 0);
+    let kinds: Vec<Kind> = report.failing().map(|a| a.kind).collect();
     assert_eq!(
         kinds,
-        [
-            AnomalyKind::InconsistentOffsets,
-            AnomalyKind::Duplicate,
-            AnomalyKind::LostWrite
-        ]
+        [Kind::InconsistentOffsets, Kind::Duplicate, Kind::LostWrite]
     );
-    assert_eq!(report.failure(), Some(FailureKind::Correctness));
+    assert_eq!(report.verdict(), Verdict::Correctness);
 }
 
 #[test]
@@ -407,10 +444,7 @@ fn acks_1_expects_a_lost_write_but_fails_a_duplicate() {
         acks: Acks::Leader,
         ..Config::safe()
     };
-    let report = check_all(
-        &lost_and_duplicated(),
-        &AllowedAnomalies::for_config(&config),
-    );
+    let report = check_all(&lost_and_duplicated(), &config);
     assert_eq!(
         report.to_string(),
         "FAILS duplicate: b is at 2 offsets: users-0@1 (acked to producer-1 at 200 ms), users-0@2 (polled by consumer-1 at 300 ms)\n\
@@ -428,22 +462,17 @@ fn acks_1_without_idempotence_expects_both() {
         idempotence: false,
         ..Config::safe()
     };
-    let report = check_all(
-        &lost_and_duplicated(),
-        &AllowedAnomalies::for_config(&config),
-    );
-    assert!(report.passed());
-    let kinds: Vec<AnomalyKind> = report.allowed.iter().map(|a| a.anomaly.kind).collect();
+    let report = check_all(&lost_and_duplicated(), &config);
+    assert_eq!(report.verdict(), Verdict::Ok);
+    let kinds: Vec<Kind> = report.allowed().map(|a| a.kind).collect();
     assert_eq!(
         kinds,
-        [
-            AnomalyKind::InconsistentOffsets,
-            AnomalyKind::Duplicate,
-            AnomalyKind::LostWrite
-        ]
+        [Kind::InconsistentOffsets, Kind::Duplicate, Kind::LostWrite]
     );
+    let duplicate = report.allowed().nth(1).expect("three allowed");
+    assert_eq!(duplicate.allowed, [Allowance::NoIdempotence]);
     assert_eq!(
-        report.allowed[1].reason,
+        duplicate.allowed[0].to_string(),
         "without idempotence a retried send can be appended twice"
     );
 }
@@ -451,28 +480,23 @@ fn acks_1_without_idempotence_expects_both() {
 #[test]
 fn an_unseen_write_alone_fails_for_liveness() {
     let h = History::new();
-    send(&h, 800, "producer-1", "v9", Outcome::sent(0));
-    let report = check_all(&h, &AllowedAnomalies::for_config(&Config::safe()));
-    assert_eq!(report.failure(), Some(FailureKind::Liveness));
+    send(&h, 800, "producer-1", "v9", Outcome::sent(users(), 0));
+    let report = check_all(&h, &Config::safe());
+    assert_eq!(report.verdict(), Verdict::Liveness);
+    assert_eq!(report.findings[0].failure(), Some(Class::Liveness));
 }
 
 #[test]
 fn a_consumer_group_does_not_excuse_a_consumer_going_back_on_its_own() {
-    let config = Config {
-        group: Some(DeliveryMode::AtLeastOnce),
-        ..Config::safe()
-    };
-    let allowed = AllowedAnomalies::for_config(&config);
-    assert_eq!(allowed.reason(AnomalyKind::NonmonotonicPoll), None);
+    let mut config = Config::safe();
+    config
+        .groups
+        .insert("group-1".into(), DeliveryMode::AtLeastOnce);
     let h = History::new();
     poll(&h, 200, "consumer-1", &[(0, "a"), (1, "b")]);
     poll(&h, 300, "consumer-1", &[(0, "a")]);
-    let failing: Vec<AnomalyKind> = check_all(&h, &allowed)
-        .failing
-        .iter()
-        .map(|a| a.kind)
-        .collect();
-    assert_eq!(failing, [AnomalyKind::NonmonotonicPoll]);
+    let failing: Vec<Kind> = check_all(&h, &config).failing().map(|a| a.kind).collect();
+    assert_eq!(failing, [Kind::NonmonotonicPoll]);
 }
 
 #[test]
@@ -481,21 +505,139 @@ fn an_unclean_election_expects_truncation_anomalies_and_a_refused_retry_of_a_pol
         unclean_leader_election: true,
         ..Config::safe()
     };
-    let allowed = AllowedAnomalies::for_config(&config);
-    let expected: Vec<AnomalyKind> = AnomalyKind::ALL
+    let expected: Vec<Kind> = Kind::ALL
         .into_iter()
-        .filter(|&k| allowed.reason(k).is_some())
+        .filter(|&kind| {
+            let finding = Finding::new(
+                kind,
+                Detail::Sightings {
+                    partition: users(),
+                    sightings: vec![],
+                },
+            );
+            !config.allowances(&finding).is_empty()
+        })
         .collect();
     assert_eq!(
         expected,
         [
-            AnomalyKind::InconsistentOffsets,
-            AnomalyKind::Duplicate,
-            AnomalyKind::LostWrite,
-            AnomalyKind::Unseen,
-            AnomalyKind::NonmonotonicPoll,
-            AnomalyKind::NonmonotonicSend,
-            AnomalyKind::AbortedRead,
+            Kind::InconsistentOffsets,
+            Kind::Duplicate,
+            Kind::LostWrite,
+            Kind::Unseen,
+            Kind::NonmonotonicPoll,
+            Kind::NonmonotonicSend,
+            Kind::AbortedRead,
         ]
+    );
+}
+
+/// `consumer` joined group-1 and processed `records` (offset, value) of users-0.
+fn processed(h: &History, at_ms: u64, consumer: &str, records: &[(Offset, &str)]) {
+    for &(offset, value) in records {
+        let record = PolledRecord {
+            partition: users(),
+            offset,
+            value: value.into(),
+        };
+        h.event(at_ms, consumer, ClientEvent::Processed { record });
+    }
+}
+
+fn subscribed(h: &History, at_ms: u64, consumer: &str) {
+    let event = ClientEvent::Subscribed {
+        group: "group-1".into(),
+        topics: vec!["users".into()],
+    };
+    h.event(at_ms, consumer, event);
+}
+
+#[test]
+fn a_record_a_group_processed_twice_or_never_is_found() {
+    let h = History::new();
+    subscribed(&h, 0, "consumer-1");
+    subscribed(&h, 0, "consumer-2");
+    send(&h, 100, "producer-1", "a", Outcome::sent(users(), 0));
+    send(&h, 110, "producer-1", "b", Outcome::sent(users(), 1));
+    send(&h, 120, "producer-1", "c", Outcome::sent(users(), 2));
+    processed(&h, 200, "consumer-1", &[(0, "a"), (1, "b")]);
+    processed(&h, 300, "consumer-2", &[(1, "b")]);
+    let found = processing(&Facts::of(&h.entries()));
+    assert_eq!(
+        lines(&found),
+        [
+            "processed-again: group group-1 processed b (users-0@1) 2 times",
+            "never-processed: c (users-0@2) was acknowledged, but group group-1 never processed it",
+        ]
+    );
+    assert_eq!(found[0].nodes(), ["group-1", "consumer-1", "consumer-2"]);
+}
+
+#[test]
+fn a_group_s_delivery_mode_decides_what_processing_allows() {
+    let h = History::new();
+    subscribed(&h, 0, "consumer-1");
+    send(&h, 100, "producer-1", "a", Outcome::sent(users(), 0));
+    send(&h, 110, "producer-1", "b", Outcome::sent(users(), 1));
+    poll(&h, 150, "consumer-1", &[(0, "a"), (1, "b")]);
+    processed(&h, 200, "consumer-1", &[(0, "a"), (0, "a")]);
+    let mut config = Config::of_history(&h.entries());
+    let at_least_once = check_all(&h, &config);
+    assert_eq!(
+        (at_least_once.verdict(), at_least_once.failing_kinds()),
+        (Verdict::Liveness, vec![Kind::NeverProcessed])
+    );
+    config
+        .groups
+        .insert("group-1".into(), DeliveryMode::AtMostOnce);
+    let at_most_once = check_all(&h, &config);
+    assert_eq!(at_most_once.verdict(), Verdict::Ok);
+    let allowed: Vec<(Kind, Vec<Allowance>)> = (at_most_once.allowed())
+        .map(|f| (f.kind, f.allowed.clone()))
+        .collect();
+    assert_eq!(
+        allowed,
+        [
+            (Kind::ProcessedAgain, vec![Allowance::FailedCommit]),
+            (Kind::NeverProcessed, vec![Allowance::AtMostOnce]),
+        ]
+    );
+}
+
+#[test]
+fn a_lost_write_is_not_told_again_as_never_processed() {
+    let h = History::new();
+    subscribed(&h, 0, "consumer-1");
+    send(&h, 100, "producer-1", "a", Outcome::sent(users(), 0));
+    send(&h, 110, "producer-1", "b", Outcome::sent(users(), 1));
+    poll(&h, 150, "consumer-1", &[(1, "b")]);
+    processed(&h, 160, "consumer-1", &[(1, "b")]);
+    let report = check_all(&h, &Config::of_history(&h.entries()));
+    assert_eq!(
+        report.kinds().into_iter().collect::<Vec<_>>(),
+        [Kind::LostWrite]
+    );
+}
+
+#[test]
+fn the_history_says_which_producers_and_groups_the_config_covers() {
+    let h = History::new();
+    let strong = ClientEvent::Producer {
+        acks: Acks::All,
+        idempotence: true,
+    };
+    let weak = ClientEvent::Producer {
+        acks: Acks::Leader,
+        idempotence: false,
+    };
+    h.event(0, "producer-1", strong);
+    h.event(0, "producer-2", weak);
+    subscribed(&h, 0, "consumer-1");
+    let config = Config::of_history(&h.entries());
+    assert_eq!(config.acks, Acks::Leader);
+    assert!(!config.idempotence);
+    assert_eq!(
+        config.groups.into_iter().collect::<Vec<_>>(),
+        [("group-1".to_string(), DeliveryMode::AtLeastOnce)]
     );
 }

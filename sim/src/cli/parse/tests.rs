@@ -2,6 +2,11 @@
 
 use super::*;
 use crate::sweep::{SeedRange, Shard};
+use kafkasim_check::Kind;
+
+fn builtin(name: &str) -> crate::scenario::Scenario {
+    crate::scenario::builtin(name).expect("a built-in scenario")
+}
 
 fn parse_words(words: &str) -> Result<Command, UsageError> {
     parse(words.split_whitespace())
@@ -20,7 +25,7 @@ fn run_takes_a_seed_and_a_scenario() {
         parse_words("run --seed 7 --scenario quickstart"),
         Ok(Command::Run {
             seed: Some(7),
-            scenario: "quickstart",
+            scenario: builtin("quickstart"),
             report: None,
             safety_phase_ms: None,
             json: false,
@@ -30,7 +35,7 @@ fn run_takes_a_seed_and_a_scenario() {
         parse_words("run --seed=7"),
         Ok(Command::Run {
             seed: Some(7),
-            scenario: "replicated",
+            scenario: builtin("replicated"),
             report: None,
             safety_phase_ms: None,
             json: false,
@@ -46,7 +51,7 @@ fn run_takes_a_report_directory_and_a_longer_safety_phase() {
         ),
         Ok(Command::Run {
             seed: Some(3),
-            scenario: "standard",
+            scenario: builtin("standard"),
             report: Some(ReportTarget {
                 dir: PathBuf::from("out"),
                 force: true
@@ -68,7 +73,7 @@ fn sweep_takes_a_range_a_scenario_jobs_a_shard_and_json() {
     assert_eq!(
         parse_words("sweep --seeds 1..=9 --scenario kip-101 --jobs 3 --shard 2/4 --json"),
         Ok(Command::Sweep {
-            scenario: "kip-101",
+            scenario: builtin("kip-101"),
             selection: Selection {
                 range: SeedRange { start: 1, end: 10 },
                 shard: Some(Shard { index: 2, count: 4 }),
@@ -81,7 +86,7 @@ fn sweep_takes_a_range_a_scenario_jobs_a_shard_and_json() {
     assert_eq!(
         parse_words("sweep --seeds=0..5"),
         Ok(Command::Sweep {
-            scenario: "replicated",
+            scenario: builtin("replicated"),
             selection: Selection {
                 range: SeedRange { start: 0, end: 5 },
                 shard: None,
@@ -99,7 +104,7 @@ fn shrink_takes_a_seed_and_defaults_to_the_standard_scenario() {
         parse_words("shrink --seed 4"),
         Ok(Command::Shrink(ShrinkArgs {
             seed: 4,
-            scenario: "standard",
+            scenario: builtin("standard"),
             kind: None,
             max_runs: crate::shrink::MAX_RUNS_DEFAULT,
             out: None,
@@ -109,8 +114,8 @@ fn shrink_takes_a_seed_and_defaults_to_the_standard_scenario() {
         parse_words("shrink --seed 4 --kind lost-write --max-runs 9 --out min.toml"),
         Ok(Command::Shrink(ShrinkArgs {
             seed: 4,
-            scenario: "standard",
-            kind: Some("lost-write".into()),
+            scenario: builtin("standard"),
+            kind: Some(Kind::LostWrite),
             max_runs: 9,
             out: Some("min.toml".into()),
         }))
@@ -190,7 +195,7 @@ fn a_flag_given_twice_is_a_usage_error_not_the_last_one_winning() {
         "run --seed 1 --seed 2",
         "run --json --json",
         "sweep --seeds 1..3 --seeds 4..6",
-        "shrink --seed 1 --kind a --kind b",
+        "shrink --seed 1 --kind lost-write --kind duplicate",
         "bench --seeds 1..2 --seeds=1..3",
     ] {
         let err = parse_words(twice).expect_err(twice);

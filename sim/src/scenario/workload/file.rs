@@ -36,7 +36,7 @@
 //! [[faults.schedule]]                       # mode = "schedule": one table a fault
 //! at_ms = 5000                              # from the start of the safety phase
 //! fault = "crash"                           # see below
-//! broker = 1
+//! node = "broker-1"                         # or a role: "leader of events-0"
 //! for_ms = 4000                             # then it is undone (at the latest by the heal)
 //!
 //! [phases]
@@ -44,37 +44,52 @@
 //! liveness_ms = 60000                       # after the heal, to recover; default 60000
 //! ```
 //!
-//! A scheduled `fault` is one of `crash` and `power-loss` (a broker restarts after
-//! `for_ms`; a power loss keeps only what was flushed), `pause` and `isolate`
-//! (`broker`), `link-cut` (`brokers = [a, b]`, both ways), `controller-crash`,
-//! `client-cut` (`client` off from `broker`) and `client-pause` (`client` stops
-//! the world: a consumer that stalls past its session returns a zombie), or one
-//! of the network faults (see [`crate::nemesis`] for what each does exactly):
+//! A scheduled fault is a `kafkasim_check::Fault` as serde writes it: `at_ms`,
+//! `for_ms`, and `fault` with the keys that fault takes. A `node` is
+//! `"controller"`, `"broker-N"`, or a role resolved when the fault starts:
+//! `"leader of TOPIC-P"`, `"follower of TOPIC-P"`, `"coordinator of GROUP"`.
 //!
 //! ```toml
-//! fault = "isolate-controller"              # the controller cut off from every broker
+//! fault = "crash"                           # the process dies, restarts after for_ms
+//! node = "controller"                       #   (the controller: metadata freezes)
 //!
-//! fault = "isolate-leader"                  # whichever broker leads the partition
-//! topic = "events"                          #   when the fault starts is isolated,
-//! partition = 0                             #   and that broker healed at its end
+//! fault = "power-loss"                      # the machine restarts with only what
+//! node = "broker-2"                         #   it flushed
+//!
+//! fault = "pause"                           # stop the world (a GC pause)
+//! fault = "isolate"                         # cut off from every other server;
+//! node = "leader of events-0"               #   clients still reach a broker
+//!
+//! fault = "link-cut"                        # both ways; "flaky-link" clogs and
+//! nodes = ["broker-1", "broker-2"]          #   opens it over and over instead
 //!
 //! fault = "split"                           # the minority cut off from the other
-//! brokers = [1]                             #   brokers and the controller
+//! nodes = ["broker-1"]                      #   brokers and the controller
 //!
 //! fault = "one-way"                         # messages from one server to another
-//! from = "broker-1"                         #   stall ("controller" or "broker-N");
-//! to = "controller"                         #   the other direction flows
+//! from = "broker-1"                         #   stall; the other direction flows
+//! to = "controller"
 //!
 //! fault = "slow-network"                    # every message takes extra_ms longer
 //! extra_ms = 200                            #   (1 to 10000)
 //!
-//! fault = "flaky-link"                      # packet loss as TCP shows it: the link
-//! brokers = [1, 2]                          #   clogs ~200 ms of every second, both
-//!                                           #   ways; nothing is dropped
+//! fault = "lost-response"                   # the next Produce response from the
+//! node = "leader of events-0"               #   node within for_ms is lost: the
+//! api = "Produce"                           #   connection is reset instead
+//!
+//! fault = "client-cut"                      # a client machine cut off from a broker
+//! client = "producer-2"
+//! node = "broker-3"
+//!
+//! fault = "client-pause"                    # a client stops the world: a consumer
+//! client = "consumer-1"                     #   past its session comes back a zombie
+//!
+//! fault = "client-crash"                    # a client dies; it is not restarted
+//! client = "consumer-1"
 //! ```
 //!
 //! A split's minority must leave at least one broker on the controller's side.
-//! With `mode = "swarm"`, `profile = "network"` draws these faults too (one
+//! With `mode = "swarm"`, `profile = "network"` draws the network faults too (one
 //! server fault at a time, no power loss).
 //!
 //! Producer and consumer names
@@ -88,13 +103,14 @@
 //! above the replication factor, a group without consumers, …) is refused
 //! before anything runs, naming the line of the table at fault.
 
+use super::validate::Part;
 use super::{FaultPlan, GroupSpec, ProducerSpec, TopicSpec, Workload};
-use crate::cluster::ClusterSpec;
-use crate::nemesis::{Fault, Profile, Schedule, TimedFault};
+use crate::nemesis::Profile;
 use crate::scenario::worker::Commit;
 use kafkasim::config::Truncation;
-use kafkasim::disk::CrashKind;
-use kafkasim::ids::{BrokerId, NodeId};
+use kafkasim_check::fault::{Fault, Schedule};
+use kafkasim_check::Kind;
+use kafkasim_sim::ClusterSpec;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -144,7 +160,7 @@ struct File {
     #[serde(default)]
     faults: Option<Spanned<FileFaults>>,
     #[serde(default)]
-    phases: FilePhases,
+    phases: Option<Spanned<FilePhases>>,
 }
 
 #[derive(Deserialize)]
@@ -207,23 +223,7 @@ struct FileFaults {
     mode: String,
     profile: Option<String>,
     #[serde(default)]
-    schedule: Vec<Spanned<FileFault>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileFault {
-    at_ms: u64,
-    fault: String,
-    broker: Option<i32>,
-    brokers: Option<Vec<i32>>,
-    client: Option<String>,
-    topic: Option<String>,
-    partition: Option<i32>,
-    from: Option<String>,
-    to: Option<String>,
-    extra_ms: Option<u64>,
-    for_ms: u64,
+    schedule: Vec<Spanned<Fault>>,
 }
 
 #[derive(Deserialize)]
@@ -288,10 +288,10 @@ impl File {
     fn into_workload(self, text: &str) -> Result<Workload, String> {
         let spanned = |start: usize, e: String| format!("{}{e}", at(text, start));
         let (cluster, cluster_at) = match self.cluster {
-            Some(c) => (c.get_ref().clone_spec(), c.span().start),
-            None => (Ok(ClusterSpec::default()), 0),
+            Some(c) => (c.get_ref().clone_spec(), Some(c.span().start)),
+            None => (Ok(ClusterSpec::default()), None),
         };
-        let cluster = cluster.map_err(|e| spanned(cluster_at, e))?;
+        let cluster = cluster.map_err(|e| spanned(cluster_at.unwrap_or(0), e))?;
         let expect = match self.expect {
             Some(expect) if expect.get_ref().kind.trim().is_empty() => {
                 return Err(spanned(
@@ -300,11 +300,17 @@ impl File {
                 ))
             }
             Some(expect) => {
+                let start = expect.span().start;
                 let FileExpect { seed, kind } = expect.into_inner();
+                let kind: Kind = kind
+                    .parse()
+                    .map_err(|e| spanned(start, format!("expect: {e}")))?;
                 Some(super::Expectation { seed, kind })
             }
             None => None,
         };
+        let phases_at = self.phases.as_ref().map(|p| p.span().start);
+        let phases = self.phases.map(Spanned::into_inner).unwrap_or_default();
         let mut workload = Workload {
             summary: self.summary,
             expect,
@@ -312,12 +318,16 @@ impl File {
             producers: Vec::new(),
             groups: Vec::new(),
             faults: FaultPlan::None,
-            safety_ms: self.phases.safety_ms,
-            liveness_ms: self.phases.liveness_ms,
+            safety_ms: phases.safety_ms,
+            liveness_ms: phases.liveness_ms,
             cluster,
         };
-        // Each part is checked as it is added, so an error names its table's line.
-        let mut blame: Vec<(usize, String)> = Vec::new();
+        // Where each part was written, so a validation error names its line.
+        let mut lines = Lines {
+            cluster: cluster_at,
+            phases: phases_at,
+            ..Lines::default()
+        };
         for topic in self.topics {
             let start = topic.span().start;
             let topic = topic.into_inner();
@@ -329,7 +339,7 @@ impl File {
                     .unwrap_or(workload.cluster.brokers.min(3) as i16),
                 configs: configs.into_iter().collect(),
             });
-            blame.push((start, format!("topic {}", topic.name)));
+            lines.topics.push(start);
         }
         for producer in self.producers {
             let start = producer.span().start;
@@ -343,7 +353,7 @@ impl File {
             }
             for _ in 0..producer.count {
                 let name = format!("producer-{}", workload.producers.len() + 1);
-                blame.push((start, name.clone()));
+                lines.producers.push(start);
                 workload.producers.push(ProducerSpec {
                     name,
                     topic: producer.topic.clone(),
@@ -371,7 +381,7 @@ impl File {
                 consumers += 1;
                 format!("consumer-{consumers}")
             });
-            blame.push((start, format!("group {}", group.id)));
+            lines.groups.push(start);
             workload.groups.push(GroupSpec {
                 id: group.id,
                 topics: group.topics,
@@ -382,22 +392,43 @@ impl File {
         }
         if let Some(faults) = self.faults {
             let start = faults.span().start;
-            let (plan, fault_blame) = faults.into_inner().into_plan(text, workload.safety_ms)?;
+            let into_plan = faults.into_inner().into_plan(workload.safety_ms);
+            let (plan, starts) = into_plan.map_err(|e| spanned(start, e))?;
             workload.faults = plan;
-            blame.push((start, "fault".into()));
-            blame.extend(fault_blame);
+            lines.faults = starts;
         }
         workload.validate().map_err(|e| {
-            // The line of the table the message names, if one does.
-            let line = (blame.iter().rev())
-                .find(|(_, who)| {
-                    e.starts_with(&format!("{who}:")) || e.starts_with(&format!("{who} "))
-                })
-                .map(|(start, _)| at(text, *start))
-                .unwrap_or_default();
+            let start = lines.of(e.part);
+            let line = start.map(|s| at(text, s)).unwrap_or_default();
             format!("{line}{e}")
         })?;
         Ok(workload)
+    }
+}
+
+/// Where each part of a workload was written in its file (byte offsets).
+#[derive(Default)]
+struct Lines {
+    cluster: Option<usize>,
+    phases: Option<usize>,
+    topics: Vec<usize>,
+    producers: Vec<usize>,
+    groups: Vec<usize>,
+    faults: Vec<usize>,
+}
+
+impl Lines {
+    /// Where `part` was written; `None` when the file does not say (a default).
+    fn of(&self, part: Part) -> Option<usize> {
+        match part {
+            Part::Workload => None,
+            Part::Phases => self.phases,
+            Part::Cluster => self.cluster,
+            Part::Topic(i) => self.topics.get(i).copied(),
+            Part::Producer(i) => self.producers.get(i).copied(),
+            Part::Group(i) => self.groups.get(i).copied(),
+            Part::Fault(i) => self.faults.get(i).copied(),
+        }
     }
 }
 
@@ -416,225 +447,51 @@ impl FileCluster {
 }
 
 impl FileFaults {
-    /// The plan, and where each scheduled fault was written (for errors).
-    fn into_plan(
-        self,
-        text: &str,
-        safety_ms: u64,
-    ) -> Result<(FaultPlan, Vec<(usize, String)>), String> {
+    /// The plan, and where each scheduled fault was written (for errors), in
+    /// the order the schedule runs them.
+    fn into_plan(self, safety_ms: u64) -> Result<(FaultPlan, Vec<usize>), String> {
         let FileFaults {
             mode,
             profile,
             schedule,
         } = self;
-        let mut blame = Vec::new();
         let only_for =
             |what: &str, mode: &str| Err(format!("faults: {what} is for mode = \"{mode}\" only"));
         match mode.as_str() {
             "none" | "swarm" if !schedule.is_empty() => only_for("[[faults.schedule]]", "schedule"),
             "none" if profile.is_some() => only_for("profile", "swarm"),
-            "none" => Ok((FaultPlan::None, blame)),
+            "none" => Ok((FaultPlan::None, vec![])),
             "swarm" => {
-                let profile = match profile.as_deref() {
-                    None | Some("safe") => Profile::SAFE,
-                    Some("double") => Profile::DOUBLE,
-                    Some("wild") => Profile::WILD,
-                    Some("network") => Profile::NETWORK,
-                    Some(other) => {
-                        return Err(format!(
-                        "faults: profile must be \"safe\", \"double\", \"wild\" or \"network\", got \"{other}\""
-                    ))
-                    }
-                };
-                Ok((FaultPlan::Swarm(profile), blame))
+                let name = profile.as_deref().unwrap_or("safe");
+                let profile = Profile::named(name).ok_or_else(|| {
+                    let names: Vec<String> = (Profile::ALL.iter())
+                        .map(|p| format!("\"{}\"", p.name))
+                        .collect();
+                    format!(
+                        "faults: profile must be one of {}, got \"{name}\"",
+                        names.join(", ")
+                    )
+                })?;
+                Ok((FaultPlan::Swarm(profile), vec![]))
             }
             "schedule" if profile.is_some() => only_for("profile", "swarm"),
             "schedule" => {
-                let mut faults = Vec::new();
-                for fault in schedule {
-                    let start = fault.span().start;
-                    let timed = fault
-                        .into_inner()
-                        .into_timed()
-                        .map_err(|e| format!("{}{e}", at(text, start)))?;
-                    blame.push((
-                        start,
-                        format!(
-                            "fault at {} ms ({})",
-                            timed.at_ms,
-                            timed.fault.kind().name()
-                        ),
-                    ));
-                    faults.push(timed);
-                }
-                faults.sort_by_key(|f| f.at_ms);
-                let phase_ms = safety_ms;
-                Ok((FaultPlan::Schedule(Schedule { phase_ms, faults }), blame))
+                let mut faults: Vec<(usize, Fault)> = (schedule.into_iter())
+                    .map(|f| (f.span().start, f.into_inner()))
+                    .collect();
+                // A stable sort: faults written at one time keep their order.
+                faults.sort_by_key(|(_, f)| f.at_ms);
+                let (starts, faults) = faults.into_iter().unzip();
+                let plan = FaultPlan::Schedule(Schedule {
+                    phase_ms: safety_ms,
+                    faults,
+                });
+                Ok((plan, starts))
             }
             other => Err(format!(
                 "faults: mode must be \"none\", \"swarm\" or \"schedule\", got \"{other}\""
             )),
         }
-    }
-}
-
-/// Every scheduled fault, by name, with the keys it takes besides `at_ms`,
-/// `fault` and `for_ms`.
-const FAULT_KEYS: [(&str, &[&str]); 14] = [
-    ("crash", &["broker"]),
-    ("power-loss", &["broker"]),
-    ("pause", &["broker"]),
-    ("isolate", &["broker"]),
-    ("link-cut", &["brokers"]),
-    ("controller-crash", &[]),
-    ("client-cut", &["client", "broker"]),
-    ("client-pause", &["client"]),
-    ("isolate-controller", &[]),
-    ("isolate-leader", &["topic", "partition"]),
-    ("split", &["brokers"]),
-    ("one-way", &["from", "to"]),
-    ("slow-network", &["extra_ms"]),
-    ("flaky-link", &["brokers"]),
-];
-
-/// `a` or `an`, as the fault's name sounds (`an isolate`, `a one-way`).
-fn article(fault: &str) -> &'static str {
-    match fault.starts_with(['a', 'e', 'i']) {
-        true => "an",
-        false => "a",
-    }
-}
-
-/// `"controller"` or `"broker-N"`: a server, as the trace names it.
-fn server(key: &str, name: &str) -> Result<NodeId, String> {
-    if name == "controller" {
-        return Ok(NodeId::Controller);
-    }
-    (name.strip_prefix("broker-"))
-        .and_then(|id| id.parse::<BrokerId>().ok())
-        .map(NodeId::Broker)
-        .ok_or_else(|| format!("{key} must be \"controller\" or \"broker-N\", got \"{name}\""))
-}
-
-impl FileFault {
-    fn into_timed(self) -> Result<TimedFault, String> {
-        let FileFault {
-            at_ms,
-            fault,
-            broker,
-            brokers,
-            client,
-            topic,
-            partition,
-            from,
-            to,
-            extra_ms,
-            for_ms,
-        } = self;
-        let Some((_, takes)) = FAULT_KEYS.iter().find(|(name, _)| *name == fault) else {
-            let known: Vec<&str> = FAULT_KEYS.iter().map(|(name, _)| *name).collect();
-            return Err(format!(
-                "unknown fault \"{fault}\"; faults: {}",
-                known.join(", ")
-            ));
-        };
-        let given = [
-            ("broker", broker.is_some()),
-            ("brokers", brokers.is_some()),
-            ("client", client.is_some()),
-            ("topic", topic.is_some()),
-            ("partition", partition.is_some()),
-            ("from", from.is_some()),
-            ("to", to.is_some()),
-            ("extra_ms", extra_ms.is_some()),
-        ];
-        if let Some((key, _)) = given.iter().find(|(key, on)| *on && !takes.contains(key)) {
-            let hint = match (*key, takes.first()) {
-                ("brokers", Some(&"broker")) => " (use broker)",
-                ("broker", Some(&"brokers")) => " (use brokers = [...])",
-                _ => "",
-            };
-            return Err(format!(
-                "{} {fault} fault takes no {key}{hint}",
-                article(&fault)
-            ));
-        }
-        let needs = |what: &str| format!("{} {fault} fault needs {what}", article(&fault));
-        let one_broker = || broker.ok_or_else(|| needs("broker = N"));
-        let client = || client.clone().ok_or_else(|| needs("client = \"name\""));
-        let pair = || match brokers.as_deref() {
-            Some(&[a, b]) => Ok((a.min(b), a.max(b))),
-            _ => Err(needs("brokers = [a, b]")),
-        };
-        let fault = match fault.as_str() {
-            "crash" => Fault::BrokerCrash {
-                broker: one_broker()?,
-                kind: CrashKind::ProcessCrash,
-                down_ms: for_ms,
-            },
-            "power-loss" => Fault::BrokerCrash {
-                broker: one_broker()?,
-                kind: CrashKind::PowerLoss,
-                down_ms: for_ms,
-            },
-            "pause" => Fault::BrokerPause {
-                broker: one_broker()?,
-                for_ms,
-            },
-            "isolate" => Fault::BrokerIsolation {
-                broker: one_broker()?,
-                for_ms,
-            },
-            "link-cut" => {
-                let (a, b) = pair()?;
-                Fault::LinkCut { a, b, for_ms }
-            }
-            "controller-crash" => Fault::ControllerCrash { down_ms: for_ms },
-            "client-cut" => Fault::ClientCut {
-                client: client()?,
-                broker: one_broker()?,
-                for_ms,
-            },
-            "client-pause" => Fault::ClientPause {
-                client: client()?,
-                for_ms,
-            },
-            "isolate-controller" => Fault::IsolateController { for_ms },
-            "isolate-leader" => Fault::IsolateLeader {
-                topic: topic.ok_or_else(|| needs("topic = \"name\""))?,
-                partition: partition.ok_or_else(|| needs("partition = N"))?,
-                for_ms,
-            },
-            "split" => {
-                let mut minority =
-                    brokers.ok_or_else(|| needs("brokers = [...] (its minority)"))?;
-                minority.sort_unstable();
-                Fault::Split { minority, for_ms }
-            }
-            "one-way" => {
-                let from = from.ok_or_else(|| needs("from = \"broker-N\" or \"controller\""))?;
-                let to = to.ok_or_else(|| needs("to = \"broker-N\" or \"controller\""))?;
-                let server = |key: &str, name: &str| {
-                    server(key, name)
-                        .map_err(|e| format!("{} {fault} fault's {e}", article(&fault)))
-                };
-                Fault::OneWay {
-                    from: server("from", &from)?,
-                    to: server("to", &to)?,
-                    for_ms,
-                }
-            }
-            "slow-network" => Fault::SlowNetwork {
-                extra_ms: extra_ms.ok_or_else(|| needs("extra_ms = N"))?,
-                for_ms,
-            },
-            "flaky-link" => {
-                let (a, b) = pair()?;
-                Fault::FlakyLink { a, b, for_ms }
-            }
-            other => unreachable!("{other} is in FAULT_KEYS"),
-        };
-        Ok(TimedFault { at_ms, fault })
     }
 }
 

@@ -1,118 +1,63 @@
-//! Running a workload: set up, the safety phase under the fault plan, the heal,
-//! the bounded liveness phase, the final read, and the judgement.
+//! Running a workload: set up, the safety phase under its schedule, the heal,
+//! the bounded liveness phase, and the final read. The clients record the
+//! history as they go; the run is judged after it ends (see the `run` module).
+//!
+//! What the liveness phase waits for and does not see within its bound is
+//! reported as a finding: a producer still waiting for answers, replicas not
+//! back in sync. A group that has not processed every acknowledged record is
+//! the judge's to find (`never-processed`), from the history.
 
-use super::judge::{judge, Judged};
 use super::producing::{start_producers, tell_sends, wait_for_producers, Start};
-use super::{FaultPlan, Workload};
-use crate::cluster::Cluster;
-use crate::driver::now_ms;
-use crate::nemesis::{draw_for_run, run_safety_phase, Schedule, Targets};
-use crate::scenario::toolkit::{create_topic, pause, read_partitions, wait_for};
+use super::{GroupSpec, Workload};
 use crate::scenario::worker::{Narration, Processed, SelfFault, Worker};
-use crate::scenario::{ScenarioOutcome, SentRecord};
-use kafkasim::client::admin::NewTopic;
 use kafkasim::ids::{Offset, TopicPartition};
-use kafkasim_check::history::History;
-use std::collections::{BTreeMap, BTreeSet};
+use kafkasim_check::fault::Schedule;
+use kafkasim_check::finding::PartitionState;
+use kafkasim_check::history::{Entry, Outcome, Reply};
+use kafkasim_check::{Detail, Finding, Kind};
+use kafkasim_sim::schedule::run_safety_phase;
+use kafkasim_sim::time::{now_ms, sleep_ms};
+use kafkasim_sim::Cluster;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// How often the liveness phase looks at what the groups processed.
 const PROGRESS_CHECK_MS: u64 = 500;
 
-pub(super) async fn run(workload: Arc<Workload>, cluster: Cluster) -> ScenarioOutcome {
-    // Drawn before anything else runs, so the schedule is the seed's alone.
-    let schedule = match &workload.faults {
-        FaultPlan::None => {
-            let schedule = Schedule {
-                phase_ms: workload.safety_ms,
-                faults: vec![],
-            };
-            tell_schedule(&cluster, "no faults", &schedule);
-            schedule
-        }
-        FaultPlan::Swarm(profile) => {
-            let targets = Targets {
-                brokers: cluster.bootstrap(),
-                clients: workload.clients(),
-                partitions: workload.partitions(),
-            };
-            let nemesis = draw_for_run(*profile, &targets, workload.safety_ms);
-            nemesis.tell(&cluster);
-            nemesis.schedule
-        }
-        FaultPlan::Schedule(schedule) => {
-            tell_schedule(&cluster, "a written schedule", schedule);
-            schedule.clone()
-        }
-    };
-    let app = cluster.clone();
-    cluster
-        .spawn_client("app", async move { app_run(app, workload, schedule).await })
-        .await
-        .expect("the app task finishes")
-}
-
-/// `nemesis (a written schedule): 2 faults in 60.000 s`, then each fault.
-fn tell_schedule(cluster: &Cluster, what: &str, schedule: &Schedule) {
-    let (trace, now) = (cluster.trace(), now_ms());
-    let mut lines = schedule.to_string();
-    if let Some(first) = lines.lines().next() {
-        lines = lines.replacen(first, &format!("nemesis ({what}): {first}"), 1);
+/// Runs `workload` on `cluster` with `schedule` as its faults; `told` are the
+/// lines that say where the schedule came from, first on the timeline.
+pub async fn run(cluster: Cluster, workload: Arc<Workload>, schedule: Schedule, told: Vec<String>) {
+    for line in told {
+        cluster.trace().timeline(now_ms(), "nemesis", line);
     }
-    for line in lines.lines() {
-        trace.timeline(now, "nemesis", line);
+    if set_up(&cluster, &workload).await.is_err() {
+        return; // the finding says why
     }
-}
-
-async fn app_run(cluster: Cluster, workload: Arc<Workload>, schedule: Schedule) -> ScenarioOutcome {
-    let mut outcome = ScenarioOutcome {
-        schedule: Some(schedule.clone()),
-        ..ScenarioOutcome::default()
-    };
-    if let Err(why) = set_up(&cluster, &workload).await {
-        outcome.failure = Some(why);
-        return outcome;
-    }
-    let history = History::new();
-    let groups = start_groups(&cluster, &workload, &history);
+    let groups = start_groups(&cluster, &workload);
     let stop = Arc::new(AtomicBool::new(false));
-    let (sends, producing) = start_producers(&cluster, starts(&workload), &stop, &history);
+    let producing = start_producers(&cluster, starts(&workload), &stop);
 
     run_safety_phase(&cluster, &schedule).await;
     stop.store(true, Ordering::Relaxed);
 
     // The liveness phase: one bound, counted from the heal, for all of it.
     let deadline_ms = now_ms() + workload.liveness_ms;
-    let mut stuck = wait_for_producers(producing, deadline_ms).await;
-    for producer in &sends {
-        producer.take(&mut outcome);
-    }
-    tell_sends(&cluster, &outcome);
+    wait_for_producers(&cluster, producing, deadline_ms).await;
+    tell_sends(&cluster, &workload);
     for (group, processed) in &groups {
-        let sent = sent_to(&outcome.sent, &group.topics);
-        let missing = wait_until_processed(&sent, processed, deadline_ms).await;
+        let acked = cluster
+            .history()
+            .with_entries(|e| acked_to(e, &group.topics));
+        let missing = wait_until_processed(&acked, processed, deadline_ms).await;
         let who = match workload.groups.len() {
             1 => "the group".to_string(),
             _ => format!("group {}", group.id),
         };
-        tell_processing(&cluster, &who, &sent, processed, missing);
+        tell_processing(&cluster, &who, acked.len(), processed, missing);
     }
-    stuck.extend(wait_until_in_sync(&cluster, &workload, deadline_ms).await);
-
-    let partitions = all_partitions(&workload);
-    let read_past = last_acked(&outcome.sent);
-    read_partitions(&cluster, partitions, &read_past, Some(&history)).await;
-    let processed: Vec<(&super::GroupSpec, Vec<_>)> = (groups.iter())
-        .map(|(group, p)| (*group, p.lock().expect("processed lock").clone()))
-        .collect();
-    let judged = Judged {
-        workload: &workload,
-        history: &history,
-        processed: &processed,
-    };
-    judge(&mut outcome, judged, stuck);
-    outcome
+    wait_until_in_sync(&cluster, &workload, deadline_ms).await;
+    cluster.read_back().await;
 }
 
 /// Each producer's start: its spec, its validated configuration, its topic's size.
@@ -127,38 +72,24 @@ fn starts(workload: &Workload) -> Vec<Start> {
         .collect()
 }
 
-fn all_partitions(workload: &Workload) -> Vec<TopicPartition> {
-    (workload.topics.iter())
-        .flat_map(|t| (0..t.partitions).map(|p| TopicPartition::new(&t.name, p)))
-        .collect()
-}
-
 /// Creates the topics and waits until every replica of every partition is in sync.
-async fn set_up(cluster: &Cluster, workload: &Workload) -> Result<(), String> {
+async fn set_up(cluster: &Cluster, workload: &Workload) -> Result<(), Finding> {
     for topic in &workload.topics {
-        let mut new = NewTopic::new(&topic.name, topic.partitions, topic.replication_factor);
+        let mut new = kafkasim::client::admin::NewTopic::new(
+            &topic.name,
+            topic.partitions,
+            topic.replication_factor,
+        );
         for (key, value) in &topic.configs {
             new = new.config(key, value);
         }
-        create_topic(cluster, new).await?;
-        let replicas = topic.replication_factor as usize;
-        for p in 0..topic.partitions {
-            let tp = TopicPartition::new(&topic.name, p);
-            wait_for(cluster, &tp, "every replica in sync", |p| {
-                p.isr.len() == replicas
-            })
-            .await?;
-        }
+        cluster.create_topic_in_sync(new).await?;
     }
     Ok(())
 }
 
 /// Starts every group's workers; returns what each group will have processed.
-fn start_groups<'w>(
-    cluster: &Cluster,
-    workload: &'w Workload,
-    history: &History,
-) -> Vec<(&'w super::GroupSpec, Processed)> {
+fn start_groups<'w>(cluster: &Cluster, workload: &'w Workload) -> Vec<(&'w GroupSpec, Processed)> {
     let mut groups = Vec::new();
     for group in &workload.groups {
         let processed = Processed::default();
@@ -171,7 +102,6 @@ fn start_groups<'w>(
                 fault: SelfFault::None,
                 narration: Narration::Rebalances,
                 settings: group.settings.clone(),
-                history: Some(history.clone()),
             };
             worker.spawn(cluster, processed.clone());
         }
@@ -180,52 +110,36 @@ fn start_groups<'w>(
     groups
 }
 
-/// The acknowledged sends to `topics`.
-fn sent_to(sent: &[SentRecord], topics: &[String]) -> Vec<SentRecord> {
-    (sent.iter())
-        .filter(|s| topics.contains(&s.partition.topic))
-        .cloned()
+/// Every acknowledged send to `topics` (with an offset), by partition and offset.
+fn acked_to(entries: &[Entry], topics: &[String]) -> BTreeSet<(TopicPartition, Offset)> {
+    (entries.iter())
+        .filter_map(|entry| match entry {
+            Entry::Complete {
+                outcome: Outcome::Ok(Reply::Sent { partition, offset }),
+                ..
+            } if *offset >= 0 && topics.contains(&partition.topic) => {
+                Some((partition.clone(), *offset))
+            }
+            _ => None,
+        })
         .collect()
-}
-
-/// The last acknowledged offset of each partition: how far the final read goes.
-fn last_acked(sent: &[SentRecord]) -> BTreeMap<TopicPartition, Offset> {
-    let mut last: BTreeMap<TopicPartition, Offset> = BTreeMap::new();
-    for record in sent {
-        let at = last
-            .entry(record.partition.clone())
-            .or_insert(record.offset);
-        *at = (*at).max(record.offset);
-    }
-    last
 }
 
 // ---- processing ----------------------------------------------------------------------
 
-/// How many acknowledged records a group has not processed yet.
-fn unprocessed(sent: &[SentRecord], processed: &Processed) -> usize {
-    let done: BTreeSet<(TopicPartition, Offset)> = (processed.lock().expect("processed lock"))
-        .iter()
-        .map(|c| (c.partition.clone(), c.offset))
-        .collect();
-    (sent.iter())
-        .filter(|s| !done.contains(&(s.partition.clone(), s.offset)))
-        .count()
-}
-
 /// Waits until the group processed every acknowledged record or `deadline_ms`
 /// passed; returns how many are still unprocessed.
 async fn wait_until_processed(
-    sent: &[SentRecord],
+    acked: &BTreeSet<(TopicPartition, Offset)>,
     processed: &Processed,
     deadline_ms: u64,
 ) -> usize {
     loop {
-        let missing = unprocessed(sent, processed);
+        let missing = processed.missing(acked);
         if missing == 0 || now_ms() >= deadline_ms {
             return missing;
         }
-        pause(PROGRESS_CHECK_MS).await;
+        sleep_ms(PROGRESS_CHECK_MS).await;
     }
 }
 
@@ -233,21 +147,17 @@ async fn wait_until_processed(
 fn tell_processing(
     cluster: &Cluster,
     who: &str,
-    sent: &[SentRecord],
+    acked: usize,
     processed: &Processed,
     missing: usize,
 ) {
-    let processings = processed.lock().expect("processed lock").len();
+    let processings = processed.processings();
     let text = if missing == 0 {
         format!(
-            "{who} processed all {} acknowledged records ({processings} processings in all)",
-            sent.len()
+            "{who} processed all {acked} acknowledged records ({processings} processings in all)"
         )
     } else {
-        format!(
-            "{who} left {missing} of {} acknowledged records unprocessed at the bound",
-            sent.len()
-        )
+        format!("{who} left {missing} of {acked} acknowledged records unprocessed at the bound")
     };
     cluster.trace().timeline(now_ms(), "app", text);
 }
@@ -256,36 +166,38 @@ fn tell_processing(
 
 /// The partitions, of every topic, without a leader or with a replica out of the
 /// ISR, as the controller sees them.
-fn out_of_sync(cluster: &Cluster) -> Vec<String> {
+fn out_of_sync(cluster: &Cluster) -> Vec<PartitionState> {
     (cluster.metadata().partitions())
         .filter(|(_, p)| p.leader.is_none() || p.isr.len() < p.replicas.len())
-        .map(|(tp, p)| format!("{tp} (leader {:?}, ISR {:?})", p.leader, p.isr))
+        .map(|(tp, p)| PartitionState {
+            partition: tp,
+            leader: p.leader,
+            isr: p.isr.clone(),
+        })
         .collect()
 }
 
-/// Waits until every replica is back in sync; says which partitions were not
-/// by `deadline_ms`. A replica back in the ISR has truncated what it wrote as a
-/// stale leader, so only then do replicas agree below the high watermark, which
-/// is what `run`'s divergence check compares.
-async fn wait_until_in_sync(
-    cluster: &Cluster,
-    workload: &Workload,
-    deadline_ms: u64,
-) -> Option<String> {
+/// Waits until every replica is back in sync; reports `not-in-sync` when they
+/// were not by `deadline_ms`. A replica back in the ISR has truncated what it
+/// wrote as a stale leader, so only then do replicas agree below the high
+/// watermark, which is what the end of a run compares.
+async fn wait_until_in_sync(cluster: &Cluster, workload: &Workload, deadline_ms: u64) {
     loop {
         let lagging = out_of_sync(cluster);
         if lagging.is_empty() {
             let text = "every replica of every partition in sync";
             cluster.trace().timeline(now_ms(), "app", text);
-            return None;
+            return;
         }
         if now_ms() >= deadline_ms {
-            return Some(format!(
-                "not every replica back in sync {} s after the heal: {}",
-                workload.liveness_ms / 1000,
-                lagging.join(", ")
-            ));
+            let detail = Detail::NotInSync {
+                partitions: lagging,
+                bound_ms: workload.liveness_ms,
+                time_ms: now_ms(),
+            };
+            cluster.report(Finding::new(Kind::NotInSync, detail));
+            return;
         }
-        pause(PROGRESS_CHECK_MS).await;
+        sleep_ms(PROGRESS_CHECK_MS).await;
     }
 }

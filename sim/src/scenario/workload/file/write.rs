@@ -2,7 +2,6 @@
 //! minimal counterexample. What is written reads back as the same workload.
 
 use super::super::{FaultPlan, Workload};
-use crate::nemesis::Fault;
 use crate::scenario::worker::Commit;
 use std::fmt::Write as _;
 
@@ -21,7 +20,7 @@ pub fn to_toml(workload: &Workload, header: &[String], notes: &[String]) -> Stri
             out,
             "expect = {{ seed = {}, kind = {} }}",
             expect.seed,
-            quoted(&expect.kind)
+            quoted(expect.kind.name())
         );
     }
     write_cluster(&mut out, workload);
@@ -95,7 +94,7 @@ fn write_faults(out: &mut String, faults: &FaultPlan, notes: &[String]) {
         FaultPlan::Schedule(schedule) => schedule,
     };
     let _ = writeln!(out, "mode = \"schedule\"");
-    for (i, timed) in schedule.faults.iter().enumerate() {
+    for (i, fault) in schedule.faults.iter().enumerate() {
         let _ = writeln!(out);
         if let Some(note) = notes.get(i) {
             for line in note.lines() {
@@ -103,48 +102,9 @@ fn write_faults(out: &mut String, faults: &FaultPlan, notes: &[String]) {
             }
         }
         let _ = writeln!(out, "[[faults.schedule]]");
-        let _ = writeln!(out, "at_ms = {}", timed.at_ms);
-        let _ = writeln!(out, "fault = \"{}\"", timed.fault.kind().name());
-        match &timed.fault {
-            Fault::BrokerCrash { broker, .. }
-            | Fault::BrokerPause { broker, .. }
-            | Fault::BrokerIsolation { broker, .. } => {
-                let _ = writeln!(out, "broker = {broker}");
-            }
-            Fault::LinkCut { a, b, .. } => {
-                let _ = writeln!(out, "brokers = [{a}, {b}]");
-            }
-            Fault::ControllerCrash { .. } => {}
-            Fault::ClientCut { client, broker, .. } => {
-                let _ = writeln!(out, "client = {}", quoted(client));
-                let _ = writeln!(out, "broker = {broker}");
-            }
-            Fault::ClientPause { client, .. } => {
-                let _ = writeln!(out, "client = {}", quoted(client));
-            }
-            Fault::IsolateController { .. } => {}
-            Fault::IsolateLeader {
-                topic, partition, ..
-            } => {
-                let _ = writeln!(out, "topic = {}", quoted(topic));
-                let _ = writeln!(out, "partition = {partition}");
-            }
-            Fault::Split { minority, .. } => {
-                let names: Vec<String> = minority.iter().map(i32::to_string).collect();
-                let _ = writeln!(out, "brokers = [{}]", names.join(", "));
-            }
-            Fault::OneWay { from, to, .. } => {
-                let _ = writeln!(out, "from = \"{from}\"");
-                let _ = writeln!(out, "to = \"{to}\"");
-            }
-            Fault::SlowNetwork { extra_ms, .. } => {
-                let _ = writeln!(out, "extra_ms = {extra_ms}");
-            }
-            Fault::FlakyLink { a, b, .. } => {
-                let _ = writeln!(out, "brokers = [{a}, {b}]");
-            }
-        }
-        let _ = writeln!(out, "for_ms = {}", timed.fault.duration_ms());
+        // A fault's table is its serde form: what the file reads back.
+        let table = toml::to_string(fault).expect("a fault is plain data");
+        out.push_str(&table);
     }
 }
 

@@ -1,0 +1,150 @@
+//! Which findings a run's settings allow, and why.
+//!
+//! Kafka promises different things under different settings. `acks=1` promises
+//! only that the leader has a write, so a failover may lose it; without
+//! idempotence a retried send may land twice. A finding a configuration allows
+//! is still reported, as "expected for this config", so a reader sees what the
+//! setting cost; only the others fail the run. A safe configuration (`acks=all`,
+//! `min.insync.replicas=2` of 3 replicas, idempotence, clean elections, no power
+//! loss) allows nothing at all.
+//!
+//! Replica divergence, the node-event invariants and crashes are never allowed:
+//! Kafka keeps them under every setting, so a violation is a bug in the model.
+
+use crate::finding::{Allowance, Finding, Kind};
+pub use crate::history::DeliveryMode;
+use crate::history::{ClientEvent, Entry};
+use kafkasim::protocol::Acks;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use Kind::{
+    AbortedRead, Duplicate, InconsistentOffsets, LostWrite, NeverProcessed, NonmonotonicPoll,
+    NonmonotonicSend, ProcessedAgain, Unseen,
+};
+
+/// What the judge must know of a run's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// The weakest `acks` of the run's producers.
+    pub acks: Acks,
+    /// Whether every producer is idempotent (`enable.idempotence`).
+    pub idempotence: bool,
+    /// Whether any topic has `unclean.leader.election.enable=true`.
+    pub unclean_leader_election: bool,
+    /// Whether a broker lost power during the run, losing what it had not
+    /// flushed (Kafka does not fsync each write; it counts on replicas).
+    pub power_loss: bool,
+    /// How each consumer group's application commits what it processes.
+    pub groups: BTreeMap<String, DeliveryMode>,
+}
+
+impl Config {
+    /// The configuration under which Kafka promises that no anomaly happens.
+    pub fn safe() -> Config {
+        Config {
+            acks: Acks::All,
+            idempotence: true,
+            unclean_leader_election: false,
+            power_loss: false,
+            groups: BTreeMap::new(),
+        }
+    }
+
+    /// What the history itself says: the producers' settings (the weakest
+    /// `acks`, whether all are idempotent), the groups its consumers joined and
+    /// how their applications commit (at-least-once unless one said otherwise).
+    /// Topic settings and power losses are not in a history: the driver sets those.
+    pub fn of_history(entries: &[Entry]) -> Config {
+        let mut config = Config::safe();
+        for entry in entries {
+            let Entry::Event { event, .. } = entry else {
+                continue;
+            };
+            match event {
+                ClientEvent::Producer { acks, idempotence } => {
+                    config.acks = weakest(config.acks, *acks);
+                    config.idempotence &= idempotence;
+                }
+                ClientEvent::Subscribed { group, .. } => {
+                    let mode = DeliveryMode::AtLeastOnce;
+                    config.groups.entry(group.clone()).or_insert(mode);
+                }
+                ClientEvent::Delivery { group, mode } => {
+                    config.groups.insert(group.clone(), *mode);
+                }
+                _ => {}
+            }
+        }
+        config
+    }
+
+    /// Why this configuration allows `finding`; empty: it fails the run.
+    pub fn allowances(&self, finding: &Finding) -> Vec<Allowance> {
+        let kind = finding.kind;
+        let mut why = Vec::new();
+        let mut allow = |applies: bool, kinds: &[Kind], allowance: Allowance| {
+            if applies && kinds.contains(&kind) {
+                why.push(allowance);
+            }
+        };
+        allow(
+            self.acks != Acks::All,
+            LEADER_ONLY_ACKS,
+            Allowance::LeaderOnlyAcks,
+        );
+        allow(!self.idempotence, &[Duplicate], Allowance::NoIdempotence);
+        allow(
+            self.unclean_leader_election,
+            LOSSY,
+            Allowance::UncleanElection,
+        );
+        allow(self.power_loss, LOSSY, Allowance::PowerLoss);
+        if let crate::finding::Detail::Processing { group, .. } = &finding.detail {
+            let mode = self.groups.get(group).copied();
+            let mode = mode.unwrap_or(DeliveryMode::AtLeastOnce);
+            let at_least_once = mode == DeliveryMode::AtLeastOnce;
+            allow(at_least_once, &[ProcessedAgain], Allowance::AtLeastOnce);
+            allow(!at_least_once, &[ProcessedAgain], Allowance::FailedCommit);
+            allow(!at_least_once, &[NeverProcessed], Allowance::AtMostOnce);
+        }
+        why
+    }
+}
+
+/// `acks=1` (and `acks=0`): the leader acks a write only it has. If it fails
+/// before a follower copies the write, the new leader never had it (lost, or
+/// unseen when nothing was polled past it), hands its offset to the next write
+/// (inconsistent offsets), and may give a later send a lower offset.
+const LEADER_ONLY_ACKS: &[Kind] = &[LostWrite, Unseen, InconsistentOffsets, NonmonotonicSend];
+
+/// An unclean election, or a power loss of every replica of a write: a replica
+/// lacking committed records leads, truncating records a reader may already
+/// have polled. Their offsets are reused, a consumer whose position falls off
+/// the end is reset to an earlier offset, later sends may land lower, and a send
+/// whose first copy was polled and then truncated may be retried to a new
+/// offset, or refused (`OUT_OF_ORDER_SEQUENCE_NUMBER`: the new leader lacks the
+/// sequences before it), so a refused send may have been polled.
+const LOSSY: &[Kind] = &[
+    LostWrite,
+    Unseen,
+    InconsistentOffsets,
+    NonmonotonicSend,
+    NonmonotonicPoll,
+    Duplicate,
+    AbortedRead,
+];
+
+/// The weaker of two `acks`: the one that promises less.
+pub fn weakest(a: Acks, b: Acks) -> Acks {
+    let rank = |acks: Acks| match acks {
+        Acks::None => 0,
+        Acks::Leader => 1,
+        Acks::All => 2,
+    };
+    if rank(b) < rank(a) {
+        b
+    } else {
+        a
+    }
+}

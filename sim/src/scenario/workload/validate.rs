@@ -1,0 +1,309 @@
+//! Refusing a workload that cannot run, or would not mean anything: the first
+//! problem, naming the part of the workload at fault.
+//!
+//! An error is an [`Invalid`]: the [`Part`] it is about (a topic, a producer, a
+//! group, a fault, by its place in the workload) and why. A scenario file maps
+//! the part to the line of its table; the message never has to be read back.
+
+use super::{FaultPlan, GroupSpec, ProducerSpec, TopicSpec, Workload, WORKER_OWNED_SETTINGS};
+use kafkasim::client::consumer::ConsumerConfig;
+use kafkasim::config::TopicConfig;
+use kafkasim::ids::BrokerId;
+use kafkasim_check::fault::{Action, Fault, Target};
+use std::fmt;
+
+/// The longest phase a workload may ask for, and the longest run: a run must
+/// end well inside the simulator's time limit, with room to set up and read.
+pub const PHASE_MS_MAX: u64 = 300_000;
+pub const PHASES_MS_MAX: u64 = 480_000;
+pub const BROKERS_MAX: u32 = 9;
+pub const PARTITIONS_MAX: i32 = 64;
+pub const RATE_PER_S_MAX: u64 = 1000;
+/// The most extra latency a slow network may add to every message, in ms.
+pub const EXTRA_LATENCY_MS_MAX: u64 = 10_000;
+
+/// The part of a workload an error is about, by its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Workload,
+    Cluster,
+    Topic(usize),
+    Producer(usize),
+    Group(usize),
+    Phases,
+    Fault(usize),
+}
+
+/// Why a workload cannot run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub part: Part,
+    pub why: String,
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.why)
+    }
+}
+
+fn invalid(part: Part, why: String) -> Invalid {
+    Invalid { part, why }
+}
+
+impl Workload {
+    /// The first problem that keeps the workload from running, if any.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let brokers = self.cluster.brokers;
+        if !(1..=BROKERS_MAX).contains(&brokers) {
+            let why = format!("cluster: brokers must be 1 to {BROKERS_MAX}, got {brokers}");
+            return Err(invalid(Part::Cluster, why));
+        }
+        if self.topics.is_empty() {
+            let why = "a workload needs at least one [[topic]]".to_string();
+            return Err(invalid(Part::Workload, why));
+        }
+        for (i, topic) in self.topics.iter().enumerate() {
+            validate_topic(topic, brokers).map_err(|why| invalid(Part::Topic(i), why))?;
+            if self.topics[..i].iter().any(|t| t.name == topic.name) {
+                let why = format!("topic {}: declared twice", topic.name);
+                return Err(invalid(Part::Topic(i), why));
+            }
+        }
+        if self.producers.is_empty() {
+            let why = "a workload needs at least one [[producer]]".to_string();
+            return Err(invalid(Part::Workload, why));
+        }
+        for (i, producer) in self.producers.iter().enumerate() {
+            (self.validate_producer(producer)).map_err(|why| invalid(Part::Producer(i), why))?;
+        }
+        for (i, group) in self.groups.iter().enumerate() {
+            self.validate_group(group)
+                .map_err(|why| invalid(Part::Group(i), why))?;
+        }
+        let clients = self.clients();
+        for (i, name) in clients.iter().enumerate() {
+            if clients[..i].contains(name) {
+                return Err(invalid(
+                    Part::Workload,
+                    format!("two clients are named {name}"),
+                ));
+            }
+        }
+        self.validate_phases()
+            .map_err(|why| invalid(Part::Phases, why))?;
+        if let FaultPlan::Schedule(schedule) = &self.faults {
+            for (i, fault) in schedule.faults.iter().enumerate() {
+                self.validate_fault(fault)
+                    .map_err(|why| invalid(Part::Fault(i), why))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_producer(&self, producer: &ProducerSpec) -> Result<(), String> {
+        let who = &producer.name;
+        if self.topic(&producer.topic).is_none() {
+            return Err(format!(
+                "{who}: sends to topic {}, which the workload does not declare",
+                producer.topic
+            ));
+        }
+        if producer.interval_ms == 0 || 1000 / producer.interval_ms > RATE_PER_S_MAX {
+            return Err(format!(
+                "{who}: the rate must be 1 to {RATE_PER_S_MAX} records a second"
+            ));
+        }
+        (self.producer_config(producer))
+            .map(|_| ())
+            .map_err(|e| format!("{who}: {e}"))
+    }
+
+    fn validate_group(&self, group: &GroupSpec) -> Result<(), String> {
+        let who = format!("group {}", group.id);
+        if group.consumers.is_empty() {
+            return Err(format!("{who}: a group needs at least one consumer"));
+        }
+        if group.topics.is_empty() {
+            return Err(format!("{who}: subscribes to no topic"));
+        }
+        for topic in &group.topics {
+            if self.topic(topic).is_none() {
+                return Err(format!(
+                    "{who}: subscribes to topic {topic}, which the workload does not declare"
+                ));
+            }
+        }
+        let mut config = ConsumerConfig::new(vec![]);
+        for (key, value) in &group.settings {
+            if WORKER_OWNED_SETTINGS.contains(&key.as_str()) {
+                return Err(format!(
+                    "{who}: {key} is set by the workload's consumers (group.id from the group, manual commits, auto.offset.reset=earliest)"
+                ));
+            }
+            config.set(key, value).map_err(|e| format!("{who}: {e}"))?;
+        }
+        config.validate().map_err(|e| format!("{who}: {e}"))
+    }
+
+    fn validate_phases(&self) -> Result<(), String> {
+        for (name, ms) in [
+            ("safety_ms", self.safety_ms),
+            ("liveness_ms", self.liveness_ms),
+        ] {
+            if !(1..=PHASE_MS_MAX).contains(&ms) {
+                return Err(format!(
+                    "phases: {name} must be 1 to {PHASE_MS_MAX} ms, got {ms}"
+                ));
+            }
+        }
+        if self.safety_ms + self.liveness_ms > PHASES_MS_MAX {
+            return Err(format!(
+                "phases: safety_ms + liveness_ms must be at most {PHASES_MS_MAX} ms"
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_fault(&self, fault: &Fault) -> Result<(), String> {
+        let at = format!("fault at {} ms ({})", fault.at_ms, fault.kind());
+        if fault.at_ms >= self.safety_ms {
+            return Err(format!(
+                "{at}: starts after the safety phase ({} ms)",
+                self.safety_ms
+            ));
+        }
+        if fault.for_ms == 0 {
+            return Err(format!("{at}: lasts 0 ms"));
+        }
+        self.validate_action(&fault.action)
+            .map_err(|why| format!("{at}: {why}"))
+    }
+
+    /// Whether what an action names exists in this workload, and the action
+    /// makes sense on it.
+    fn validate_action(&self, action: &Action) -> Result<(), String> {
+        for target in action.targets() {
+            self.validate_target(target)?;
+        }
+        if let Some(client) = action.client() {
+            if !self.clients().iter().any(|c| c == client) {
+                return Err(format!(
+                    "there is no client {client} (clients: {})",
+                    self.clients().join(", ")
+                ));
+            }
+        }
+        match action {
+            Action::LinkCut { nodes: [a, b] } | Action::FlakyLink { nodes: [a, b] } if a == b => {
+                Err(format!("cuts {a} from itself"))
+            }
+            Action::OneWay { from, to } if from == to => Err(format!("stalls {from} from itself")),
+            Action::Split { nodes } => self.validate_split(nodes),
+            Action::ClientCut { node, .. } if *node == Target::Controller => {
+                Err("cuts a client from a broker, not from the controller".into())
+            }
+            Action::SlowNetwork { extra_ms } if !(1..=EXTRA_LATENCY_MS_MAX).contains(extra_ms) => {
+                Err(format!(
+                    "extra_ms must be 1 to {EXTRA_LATENCY_MS_MAX}, got {extra_ms}"
+                ))
+            }
+            Action::LostResponse { api, .. }
+                if !kafkasim::protocol::API_NAMES.contains(&api.as_str()) =>
+            {
+                Err(format!(
+                    "there is no API \"{api}\" (APIs: {})",
+                    kafkasim::protocol::API_NAMES.join(", ")
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn validate_target(&self, target: &Target) -> Result<(), String> {
+        let brokers = self.cluster.brokers;
+        let partition = |tp: &kafkasim::ids::TopicPartition| match self.topic(&tp.topic) {
+            None => Err(format!(
+                "there is no topic {} (topics: {})",
+                tp.topic,
+                (self.topics.iter().map(|t| t.name.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            Some(spec) if !(0..spec.partitions).contains(&tp.partition) => Err(format!(
+                "there is no partition {tp} (topic {} has partitions 0 to {})",
+                tp.topic,
+                spec.partitions - 1
+            )),
+            Some(_) => Ok(()),
+        };
+        match target {
+            Target::Controller => Ok(()),
+            Target::Broker(b) if *b < 1 || *b as u32 > brokers => Err(format!(
+                "there is no broker-{b} (brokers are 1 to {brokers})"
+            )),
+            Target::Broker(_) => Ok(()),
+            Target::LeaderOf(tp) | Target::FollowerOf(tp) => partition(tp),
+            Target::CoordinatorOf(group) => match self.groups.iter().any(|g| g.id == *group) {
+                true => Ok(()),
+                false => Err(format!("there is no group {group}")),
+            },
+        }
+    }
+
+    /// A split's minority: brokers by id, each once, and not all of them.
+    fn validate_split(&self, minority: &[Target]) -> Result<(), String> {
+        if minority.is_empty() {
+            return Err("a split needs at least one broker in its minority".into());
+        }
+        let mut ids: Vec<BrokerId> = Vec::new();
+        for target in minority {
+            let Target::Broker(id) = target else {
+                return Err(format!(
+                    "a split's minority names brokers by id, not {target}"
+                ));
+            };
+            if ids.contains(id) {
+                return Err(format!("broker-{id} is named twice"));
+            }
+            ids.push(*id);
+        }
+        if ids.len() as u32 >= self.cluster.brokers {
+            return Err(format!(
+                "a split must leave a majority: at least one of the {} broker(s) stays with the controller",
+                self.cluster.brokers
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn validate_topic(topic: &TopicSpec, brokers: u32) -> Result<(), String> {
+    let who = format!("topic {}", topic.name);
+    if topic.name.is_empty() || topic.name.starts_with("__") {
+        return Err(format!(
+            "topic '{}': a name must not be empty or start with __ (internal topics)",
+            topic.name
+        ));
+    }
+    if !(1..=PARTITIONS_MAX).contains(&topic.partitions) {
+        return Err(format!(
+            "{who}: partitions must be 1 to {PARTITIONS_MAX}, got {}",
+            topic.partitions
+        ));
+    }
+    let rf = topic.replication_factor;
+    if rf < 1 || rf as u32 > brokers {
+        return Err(format!(
+            "{who}: replication_factor {rf} is impossible on {brokers} broker(s)"
+        ));
+    }
+    let config = TopicConfig::from_map(&topic.configs).map_err(|e| format!("{who}: {e}"))?;
+    if config.min_insync_replicas > rf as i32 {
+        return Err(format!(
+            "{who}: min.insync.replicas {} is above replication_factor {rf}: no acks=all write could ever succeed",
+            config.min_insync_replicas
+        ));
+    }
+    Ok(())
+}
