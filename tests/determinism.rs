@@ -1,7 +1,7 @@
 //! Determinism is a feature with a test: same seed, same trace; another seed,
 //! another run.
 
-use kafkasim_sim::runtime::{play, sim_config};
+use kafkasim_sim::runtime::{check_determinism, play};
 use kafkasim_sim::Options;
 use kafkasim_tools::run::{prepare, run_scenario, run_seed, RunOptions};
 use kafkasim_tools::scenario;
@@ -63,7 +63,7 @@ fn every_scenario_repeats_its_trace_however_many_runs_came_before_in_the_process
 #[test]
 fn madsim_finds_every_random_draw_equal_in_two_runs_of_a_fault_scenario() {
     let worker = std::thread::spawn(|| {
-        madsim::runtime::Runtime::check_determinism(1, sim_config(), || async {
+        check_determinism(1, || async {
             let scenario = scenario::builtin("kip-101").expect("built in");
             let prepared = prepare(1, &scenario, &RunOptions::default());
             play(&prepared.cluster, &Options::default(), prepared.app).await

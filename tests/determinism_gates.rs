@@ -13,7 +13,7 @@
 //! one, by hash).
 
 use kafkasim_check::views;
-use kafkasim_sim::runtime::{play, sim_config};
+use kafkasim_sim::runtime::{check_determinism, play};
 use kafkasim_sim::Options;
 use kafkasim_tools::render::render;
 use kafkasim_tools::run::{prepare, run_scenario, run_seed, RunOptions, RunReport};
@@ -60,7 +60,7 @@ fn every_seed_of_standard_records_the_same_full_trace_twice() {
 #[test]
 fn madsim_finds_every_random_draw_equal_in_two_runs_of_standard() {
     let worker = std::thread::spawn(|| {
-        madsim::runtime::Runtime::check_determinism(3, sim_config(), || async {
+        check_determinism(3, || async {
             let prepared = prepare(3, &standard(), &RunOptions::default());
             play(&prepared.cluster, &Options::default(), prepared.app).await
         })

@@ -31,6 +31,9 @@ use kafkasim_check::fault::{Action, Fault, Schedule, Target};
 use kafkasim_check::Kind;
 use std::collections::BTreeSet;
 
+/// A way to make a workload smaller: each candidate, with what it changed.
+type Step = fn(&Workload) -> Vec<(String, Workload)>;
+
 /// How many runs a shrink may take unless told otherwise.
 pub const MAX_RUNS_DEFAULT: usize = 300;
 /// A fault is not shortened below this.
@@ -299,7 +302,7 @@ impl Shrinker<'_> {
     fn pass(&mut self, start: Workload) -> Option<Workload> {
         let mut best = start;
         let mut progressed = false;
-        let steps: [fn(&Workload) -> Vec<(String, Workload)>; 6] = [
+        let steps: [Step; 6] = [
             drop_faults,
             shorten_faults,
             start_sooner,

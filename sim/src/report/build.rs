@@ -360,7 +360,7 @@ fn replica_report(broker: i32, log: Option<&Log>, shadow: Shadow) -> ReplicaRepo
         }
     }
     // A record removed and then fetched again is not lost: drop those.
-    removed.retain(|r| !now.get(&r.offset).is_some_and(|n| n.value == r.value));
+    removed.retain(|r| now.get(&r.offset).is_none_or(|n| n.value != r.value));
     removed.sort_by_key(|r| (r.offset, r.time_ms));
     removed.dedup();
     ReplicaReport {

@@ -148,7 +148,7 @@ where
                 let timeline = trace.clone();
                 let on_event = move |now, event| {
                     timeline.observe(now, &event);
-                    timeline.capture(|| NodeEvent::new(now, me, &event));
+                    timeline.capture(|| NodeEvent::captured(now, me, &event));
                     if let Some(goal) = goal_of(&event) {
                         timeline.reach_goal(goal);
                     }
@@ -375,10 +375,8 @@ impl Cluster {
     /// Whether a topic allows unclean leader elections, in the controller's metadata.
     pub fn allows_unclean_election(&self) -> bool {
         let image = self.metadata();
-        let topics = image.topics.values();
-        topics
-            .map(|t| t.config.unclean_leader_election_enable)
-            .fold(false, |any, on| any || on)
+        let mut topics = image.topics.values();
+        topics.any(|t| t.config.unclean_leader_election_enable)
     }
 
     /// Whether a broker lost power during the run.

@@ -22,7 +22,7 @@ pub const TIME_LIMIT_MS_DEFAULT: u64 = 600_000;
 
 /// The project's simulator settings: latencies of 1–5 ms, no packet loss
 /// (connections are TCP-like; faults come from the harness, not from noise).
-pub fn sim_config() -> madsim::Config {
+fn sim_config() -> madsim::Config {
     let mut config = madsim::Config::default();
     config.net.send_latency = SEND_LATENCY;
     config.net.packet_loss_rate = 0.0;
@@ -30,7 +30,7 @@ pub fn sim_config() -> madsim::Config {
 }
 
 /// A fresh madsim runtime for `seed` with the project's network settings.
-pub fn runtime(seed: u64) -> madsim::runtime::Runtime {
+pub(crate) fn runtime(seed: u64) -> madsim::runtime::Runtime {
     madsim::runtime::Runtime::with_seed_and_config(seed, sim_config())
 }
 
@@ -236,11 +236,24 @@ where
     }
 }
 
+/// Runs `run` twice with the same seed and compares every random number the
+/// two runs draw, in order (madsim's `Runtime::check_determinism`): a hidden
+/// source of nondeterminism, such as a real clock, an OS random number or an
+/// unordered map feeding a decision, is caught even where the trace would not
+/// show it. Returns the second run's output; panics, naming the first
+/// difference, when the runs differ. `run` usually [`play`]s a cluster.
+pub fn check_determinism<F>(seed: u64, run: fn() -> F) -> F::Output
+where
+    F: Future + 'static,
+    F::Output: Send,
+{
+    madsim::runtime::Runtime::check_determinism(seed, sim_config(), run)
+}
+
 /// Runs `app` on a fresh cluster shaped like `spec` inside the current
 /// simulation, and returns what it returned (`None` past the time limit). What
-/// [`simulate`] does on a fresh thread, for code that makes its runtime itself:
-/// madsim's `Runtime::check_determinism`, which runs a simulation twice and
-/// compares every random number drawn.
+/// [`simulate`] does on a fresh thread, for code that runs inside a simulation
+/// it did not make, such as [`check_determinism`].
 pub async fn play<F, Fut, T>(spec: &ClusterSpec, options: &Options, app: F) -> Option<T>
 where
     F: FnOnce(Cluster) -> Fut + Send + 'static,

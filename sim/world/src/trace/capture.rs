@@ -559,7 +559,7 @@ fn describe_response(response: &Response) -> (Vec<TopicPartition>, String, Vec<R
 
 impl NodeEvent {
     /// The event `node` emitted at `time_ms`.
-    pub fn new(time_ms: u64, node: NodeId, event: &ClusterEvent) -> Captured {
+    pub fn captured(time_ms: u64, node: NodeId, event: &ClusterEvent) -> Captured {
         let (kind, partitions) = kind_and_partitions(event);
         let text = narrate(event).unwrap_or_else(|| describe_quiet(event));
         Captured::Node(NodeEvent {
