@@ -9,6 +9,7 @@
 use crate::run::RunReport;
 use kafkasim_check::history::{ClientEvent, Entry, Operation, Outcome, Reply};
 use kafkasim_check::{Finding, Kind, Verdict};
+use kafkasim_sim::trace::Tone;
 use std::fmt::Write as _;
 
 /// The replay command for a run, as printed under every report.
@@ -72,26 +73,15 @@ fn node_color(node: &str) -> &'static str {
     }
 }
 
-/// The colour of a timeline line's text: faults red, their undoing cyan, what
-/// the cluster did about them (truncations, fencing, unclean elections) yellow.
-fn text_color(node: &str, text: &str) -> Option<&'static str> {
-    let starts = |words: &[&str]| words.iter().any(|w| text.starts_with(w));
-    if starts(&["crashed", "paused"])
-        || (node == "network" && (text.contains("cut off") || text.contains("lost")))
-    {
-        Some(RED)
-    } else if starts(&["restarted", "resumed"])
-        || (node == "network" && text.contains("reconnected"))
-    {
-        Some(CYAN)
-    } else if node == "nemesis"
-        || [" truncated ", " fenced:", "UNCLEAN", "no leader available"]
-            .iter()
-            .any(|w| text.contains(w))
-    {
-        Some(YELLOW)
-    } else {
-        None
+/// The colour of a timeline line's text, by its tone: faults red, their
+/// undoing cyan, what the cluster did about them (truncations, fencing,
+/// unclean elections) and the nemesis's plan yellow.
+fn tone_color(tone: Tone) -> Option<&'static str> {
+    match tone {
+        Tone::Plain => None,
+        Tone::Fault => Some(RED),
+        Tone::Recovery => Some(CYAN),
+        Tone::Notice => Some(YELLOW),
     }
 }
 
@@ -144,7 +134,7 @@ pub fn render_styled(report: &RunReport, style: Style) -> String {
     for entry in &run.timeline {
         let time = style.paint(DIM, &format!("{:>8} ms", entry.time_ms));
         let node = style.paint(node_color(&entry.node), &format!("{:<10}", entry.node));
-        let text = match text_color(&entry.node, &entry.text) {
+        let text = match tone_color(entry.tone) {
             Some(color) => style.paint(color, &entry.text),
             None => entry.text.clone(),
         };
@@ -235,29 +225,6 @@ fn verdict_line(report: &RunReport, style: Style) -> String {
         .map(Kind::name)
         .collect();
     style.paint(RED, &format!("FAILED ({verdict}): {}", kinds.join(", ")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::ffi::OsStr;
-
-    #[test]
-    fn colours_only_on_a_terminal_without_no_color() {
-        assert_eq!(Style::choose(true, None), Style::Color);
-        assert_eq!(Style::choose(true, Some(OsStr::new(""))), Style::Color);
-        assert_eq!(Style::choose(true, Some(OsStr::new("1"))), Style::Plain);
-        assert_eq!(Style::choose(false, None), Style::Plain);
-    }
-
-    #[test]
-    fn plain_paint_is_the_text_itself() {
-        assert_eq!(Style::Plain.paint(RED, "crashed"), "crashed");
-        assert_eq!(
-            Style::Color.paint(RED, "crashed"),
-            "\x1b[1;31mcrashed\x1b[0m"
-        );
-    }
 }
 
 /// What a run's clients did, counted from its history.
@@ -397,3 +364,6 @@ pub fn counted(n: usize, noun: &str) -> String {
         n => format!("{n} {noun}s"),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -12,7 +12,7 @@
 
 use crate::driver::{ip_of, run_node, LostResponses, NodeCell};
 use crate::goals::goal_of;
-use crate::narrate::narrate;
+use crate::narrate::{narrate, tone};
 use crate::network::Network;
 use crate::time::now_ms;
 use crate::trace::{NodeEvent, Trace};
@@ -153,7 +153,7 @@ where
                         timeline.reach_goal(goal);
                     }
                     if let Some(text) = narrate(&event) {
-                        timeline.timeline(now, me.to_string(), text);
+                        timeline.timeline_toned(now, me.to_string(), tone(&event), text);
                     }
                 };
                 run_node(me, cell, trace, lost, on_event, None).await;

@@ -15,7 +15,7 @@
 use crate::cluster::{Cluster, WeakCluster};
 use crate::network::{FLAKY_CLOGGED_MS, FLAKY_OPEN_MS};
 use crate::time::now_ms;
-use crate::trace::{Captured, FaultEvent, Phase};
+use crate::trace::{Captured, FaultEvent, Phase, Tone};
 use kafkasim::disk::CrashKind;
 use kafkasim::ids::{BrokerId, NodeId};
 use kafkasim_check::fault::{Action, Target};
@@ -43,7 +43,8 @@ impl Cluster {
                 let text = format!("{action}: {why}; nothing done");
                 self.trace()
                     .record(now, NodeId::Controller, format_args!("fault: {text}"));
-                self.trace().timeline(now, "nemesis", text);
+                self.trace()
+                    .timeline_toned(now, "nemesis", Tone::Notice, text);
                 return None;
             }
         };
@@ -334,7 +335,11 @@ impl Cluster {
                 text: text.clone(),
             })
         });
-        self.trace().timeline(now, who, text);
+        let tone = match phase {
+            Phase::Start => Tone::Fault,
+            Phase::End => Tone::Recovery,
+        };
+        self.trace().timeline_toned(now, who, tone, text);
     }
 }
 

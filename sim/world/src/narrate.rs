@@ -1,7 +1,20 @@
 //! Turns cluster events into timeline sentences a learner can follow.
 
+use crate::trace::Tone;
 use kafkasim::event::ClusterEvent;
 use kafkasim::group::coordinator::GroupEvent;
+
+/// How a told event reads: a fenced broker, a truncation, an unclean election
+/// or a partition left without a leader are what faults led to.
+pub fn tone(event: &ClusterEvent) -> Tone {
+    match event {
+        ClusterEvent::BrokerFenced { .. } | ClusterEvent::Truncated { .. } => Tone::Notice,
+        ClusterEvent::LeaderElected {
+            leader, unclean, ..
+        } if leader.is_none() || *unclean => Tone::Notice,
+        _ => Tone::Plain,
+    }
+}
 
 /// A sentence for the events worth telling; `None` for the rest (they stay in
 /// the full trace).

@@ -8,6 +8,7 @@
 use crate::cluster::Cluster;
 use crate::faults::Started;
 use crate::time::{now_ms, sleep_until_ms};
+use crate::trace::Tone;
 use kafkasim_check::fault::{Fault, Schedule};
 use std::collections::BTreeMap;
 
@@ -17,7 +18,9 @@ use std::collections::BTreeMap;
 pub async fn run_safety_phase(cluster: &Cluster, schedule: &Schedule) {
     let start_ms = now_ms();
     let text = "safety phase starts: the schedule's times count from here";
-    cluster.trace().timeline(start_ms, "nemesis", text);
+    cluster
+        .trace()
+        .timeline_toned(start_ms, "nemesis", Tone::Notice, text);
     let mut steps = steps(schedule);
     let heal_at = steps.partition_point(|s| s.at_ms < schedule.phase_ms);
     let healing = steps.split_off(heal_at);
@@ -30,9 +33,10 @@ pub async fn run_safety_phase(cluster: &Cluster, schedule: &Schedule) {
     let still_on = (healing.iter())
         .filter(|s| s.turn == Turn::End && on.contains_key(&s.index))
         .count();
-    cluster.trace().timeline(
+    cluster.trace().timeline_toned(
         now_ms(),
         "nemesis",
+        Tone::Notice,
         format!("safety phase over; heal: undo the {still_on} fault(s) still on"),
     );
     for step in &healing {

@@ -170,7 +170,24 @@ impl Hasher for Fields<'_> {
 pub struct TimelineEntry {
     pub time_ms: u64,
     pub node: String,
+    pub tone: Tone,
     pub text: String,
+}
+
+/// What kind of line a timeline line is, for whoever shows it (a terminal
+/// colours faults red): said by the code that writes the line, so that no
+/// reader has to guess it from the words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tone {
+    #[default]
+    Plain,
+    /// A fault starts: a crash, a pause, a cut.
+    Fault,
+    /// A fault ends: a restart, a resume, a reconnection.
+    Recovery,
+    /// What the faults led to, or the nemesis's plan: a truncation, a fenced
+    /// broker, an unclean election, a partition without a leader.
+    Notice,
 }
 
 #[derive(Debug, Default)]
@@ -324,9 +341,21 @@ impl Trace {
 
     /// Adds a line to the human timeline (also part of the trace).
     pub fn timeline(&self, time_ms: u64, node: impl Into<String>, text: impl Into<String>) {
+        self.timeline_toned(time_ms, node, Tone::Plain, text);
+    }
+
+    /// A timeline line of a given [`Tone`] (the tone is not part of the hash).
+    pub fn timeline_toned(
+        &self,
+        time_ms: u64,
+        node: impl Into<String>,
+        tone: Tone,
+        text: impl Into<String>,
+    ) {
         let entry = TimelineEntry {
             time_ms,
             node: node.into(),
+            tone,
             text: text.into(),
         };
         let mut state = self.lock();

@@ -17,6 +17,7 @@ use kafkasim_check::history::{Entry, Outcome, Reply};
 use kafkasim_check::{Detail, Finding, Kind};
 use kafkasim_sim::schedule::run_safety_phase;
 use kafkasim_sim::time::{now_ms, sleep_ms};
+use kafkasim_sim::trace::Tone;
 use kafkasim_sim::Cluster;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,7 +30,9 @@ const PROGRESS_CHECK_MS: u64 = 500;
 /// lines that say where the schedule came from, first on the timeline.
 pub async fn run(cluster: Cluster, workload: Arc<Workload>, schedule: Schedule, told: Vec<String>) {
     for line in told {
-        cluster.trace().timeline(now_ms(), "nemesis", line);
+        cluster
+            .trace()
+            .timeline_toned(now_ms(), "nemesis", Tone::Notice, line);
     }
     if set_up(&cluster, &workload).await.is_err() {
         return; // the finding says why
