@@ -1,6 +1,6 @@
 //! The examples' claims, checked through the same library code they run.
 //!
-//! `examples/queue_vs_pubsub.rs` prints what `kafkasim_sim::demo::queue_vs_pubsub`
+//! `examples/queue_vs_pubsub.rs` prints what `kafkasim_tools::demo::queue_vs_pubsub`
 //! returns; these tests run that function on several seeds and check what the
 //! crash course promises: one group is a queue, separate groups are pub/sub.
 

@@ -55,7 +55,10 @@ fn a_drawn_schedule_written_to_a_file_replays_the_same_faults_and_findings() {
         let replayed = run(seed, &Scenario::workload("written", read));
 
         let (before, after) = (faults(&drawn), faults(&replayed));
-        assert_eq!(before, after, "seed {seed}: the same faults at the same times");
+        assert_eq!(
+            before, after,
+            "seed {seed}: the same faults at the same times"
+        );
         faults_seen += before.len();
         assert_eq!(
             drawn.run.history, replayed.run.history,

@@ -43,9 +43,15 @@ impl Cluster {
         Admin::new(self, AdminConfig::new(self.bootstrap()))
     }
 
-    /// A producer configured by Kafka keys, on the current client machine.
+    /// A producer configured by Kafka keys, on the current client machine. In
+    /// the history it is named after its machine, or `producer` (then
+    /// `producer#2`, …) on the `app` machine that every run's application uses.
     pub fn producer(&self, settings: &[(&str, &str)]) -> Result<Producer, ConfigError> {
-        Producer::new(self, producer_config(self, settings)?)
+        let config = producer_config(self, settings)?;
+        match role_name("producer") {
+            Some(name) => Producer::named(self, config, name),
+            None => Producer::new(self, config),
+        }
     }
 
     /// A producer configured by Kafka keys, named `process` in the history.
@@ -57,13 +63,17 @@ impl Cluster {
         Producer::named(self, producer_config(self, settings)?, process)
     }
 
-    /// A consumer configured by Kafka keys, on the current client machine.
+    /// A consumer configured by Kafka keys, on the current client machine,
+    /// named as [`Cluster::producer`] names producers (`consumer` on `app`).
     pub fn consumer(&self, settings: &[(&str, &str)]) -> Result<Consumer, ConfigError> {
         let mut config = ConsumerConfig::new(self.bootstrap());
         for (key, value) in settings {
             config.set(key, value)?;
         }
-        Consumer::new(self, config)
+        match role_name("consumer") {
+            Some(name) => Consumer::named(self, config, name),
+            None => Consumer::new(self, config),
+        }
     }
 
     /// Records a finding the application made (a state that did not come, a
@@ -273,6 +283,12 @@ async fn read_to_end(
         ends.push((tp.clone(), end));
     }
     Some(ends)
+}
+
+/// `role` as a client's name in the history when it runs on the shared `app`
+/// machine, where the machine's name would not tell clients apart.
+fn role_name(role: &str) -> Option<&str> {
+    (crate::cluster::current_machine().as_deref() == Some("app")).then_some(role)
 }
 
 fn producer_config(
