@@ -1,8 +1,23 @@
 //! Turns cluster events into timeline sentences a learner can follow.
 
-use crate::trace::Tone;
 use kafkasim::event::ClusterEvent;
 use kafkasim::group::coordinator::GroupEvent;
+
+/// What kind of line a timeline line is, for whoever shows it (a terminal
+/// colours faults red): said by the code that writes the line, so that no
+/// reader has to guess it from the words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tone {
+    #[default]
+    Plain,
+    /// A fault starts: a crash, a pause, a cut.
+    Fault,
+    /// A fault ends: a restart, a resume, a reconnection.
+    Recovery,
+    /// What the faults led to, or the nemesis's plan: a truncation, a fenced
+    /// broker, an unclean election, a partition without a leader.
+    Notice,
+}
 
 /// How a told event reads: a fenced broker, a truncation, an unclean election
 /// or a partition left without a leader are what faults led to.

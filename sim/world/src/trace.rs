@@ -165,6 +165,8 @@ impl Hasher for Fields<'_> {
     }
 }
 
+pub use crate::narrate::Tone;
+
 /// One line of the human timeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimelineEntry {
@@ -172,22 +174,6 @@ pub struct TimelineEntry {
     pub node: String,
     pub tone: Tone,
     pub text: String,
-}
-
-/// What kind of line a timeline line is, for whoever shows it (a terminal
-/// colours faults red): said by the code that writes the line, so that no
-/// reader has to guess it from the words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Tone {
-    #[default]
-    Plain,
-    /// A fault starts: a crash, a pause, a cut.
-    Fault,
-    /// A fault ends: a restart, a resume, a reconnection.
-    Recovery,
-    /// What the faults led to, or the nemesis's plan: a truncation, a fenced
-    /// broker, an unclean election, a partition without a leader.
-    Notice,
 }
 
 #[derive(Debug, Default)]
