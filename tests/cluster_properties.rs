@@ -143,6 +143,7 @@ impl Shape {
             faults: FaultPlan::None,
             safety_ms: self.safety_ms,
             liveness_ms: LIVENESS_MS,
+            steps: Vec::new(),
         }
     }
 }

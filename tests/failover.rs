@@ -260,10 +260,10 @@ fn a_broker_that_leads_one_partition_and_follows_two_crashes_returns_and_gets_le
     assert_eq!(
         lines("leaders"),
         [
-            "leaders of orders-0,1,2: [Some(1), Some(2), Some(3)]",
-            "leaders while broker-1 is down: [Some(2), Some(2), Some(3)]",
-            "leaders after broker-1 caught up: [Some(2), Some(2), Some(3)]",
-            "leaders after the preferred election: [Some(1), Some(2), Some(3)]",
+            "leaders at first: orders-0 led by broker-1, ISR [1,2,3]; orders-1 led by broker-2, ISR [2,3,1]; orders-2 led by broker-3, ISR [3,1,2]",
+            "leaders while broker-1 is down: orders-0 led by broker-2, ISR [2,3]; orders-1 led by broker-2, ISR [2,3]; orders-2 led by broker-3, ISR [3,2]",
+            "leaders after broker-1 caught up: orders-0 led by broker-2, ISR [2,3,1]; orders-1 led by broker-2, ISR [2,3,1]; orders-2 led by broker-3, ISR [3,2,1]",
+            "leaders after the preferred election: orders-0 led by broker-1, ISR [2,3,1]; orders-1 led by broker-2, ISR [2,3,1]; orders-2 led by broker-3, ISR [3,2,1]",
         ]
     );
     let leaders: Vec<Option<i32>> = report.run.partitions.iter().map(|p| p.leader).collect();
@@ -289,7 +289,7 @@ fn while_the_controller_is_down_a_dead_leader_is_neither_fenced_nor_replaced() {
     let report = run("controller-crash");
     assert!(timeline_has(
         &report,
-        "controller still down: orders-0 leader Some(1), ISR [1, 2, 3]"
+        "controller still down: orders-0 led by broker-1, ISR [1,2,3]"
     ));
     assert_eq!(acked(&report), ["a@0", "c@1"]);
     assert_eq!(failed(&report).len(), 1);

@@ -83,6 +83,18 @@ pub fn prepare(seed: u64, scenario: &Scenario, options: &RunOptions) -> Prepared
             if let Some(ms) = options.safety_phase_ms {
                 workload = workload.with_safety_phase(ms);
             }
+            if workload.is_story() {
+                let cluster = workload.cluster.clone();
+                let workload = Arc::new(workload);
+                let app = move |c: Cluster| -> StoryFuture {
+                    Box::pin(crate::scenario::workload::run_story(c, workload))
+                };
+                return Prepared {
+                    cluster,
+                    app: Box::new(app),
+                    schedule: None,
+                };
+            }
             let (schedule, told) = plan(seed, &workload);
             let cluster = workload.cluster.clone();
             let (workload, carried) = (Arc::new(workload), schedule.clone());

@@ -12,10 +12,18 @@ use std::future::Future;
 use std::pin::Pin;
 use workload::Workload;
 
-pub mod failover;
+/// A story's name, and its file under `sim/scenarios/stories/`.
+macro_rules! story {
+    ($name:literal) => {
+        (
+            $name,
+            include_str!(concat!("../scenarios/stories/", $name, ".toml")),
+        )
+    };
+}
+
 pub mod groups;
 pub mod quickstart;
-mod story;
 pub mod worker;
 pub mod workload;
 
@@ -119,11 +127,33 @@ pub fn builtins() -> Vec<Scenario> {
         quickstart::scenario(),
         Scenario::workload("groups", Workload::groups()),
     ];
-    all.extend(failover::all());
+    all.extend(
+        STORIES
+            .iter()
+            .map(|(name, text)| Scenario::workload(name, built_in(text))),
+    );
     all.extend(groups::all());
     all.push(Scenario::workload("standard", Workload::standard()));
     all
 }
+
+/// The failure stories, written as scenario files with steps (see
+/// [`workload::step`]), in the order the built-in list has them.
+const STORIES: [(&str, &str); 13] = [
+    story!("leader-crash-acks-all"),
+    story!("preferred-leader-returns"),
+    story!("acks-1-failover"),
+    story!("unclean-election"),
+    story!("unclean-election-disabled"),
+    story!("split-brain-old-leader"),
+    story!("controller-crash"),
+    story!("lost-produce-response"),
+    story!("lost-produce-response-idempotent"),
+    story!("kip-101"),
+    story!("kip-101-high-watermark-truncation"),
+    story!("last-replica-power-loss"),
+    story!("last-replica-process-crash"),
+];
 
 /// A built-in scenario by name.
 pub fn builtin(name: &str) -> Option<Scenario> {
@@ -133,6 +163,11 @@ pub fn builtin(name: &str) -> Option<Scenario> {
 /// The names of the built-in scenarios, in order.
 pub fn builtin_names() -> Vec<String> {
     builtins().into_iter().map(|s| s.name).collect()
+}
+
+/// A built-in scenario file's workload (checked by every test run).
+fn built_in(text: &str) -> Workload {
+    workload::file::parse(text).unwrap_or_else(|e| panic!("a built-in scenario file is valid: {e}"))
 }
 
 /// Reads and checks the scenario file at `path`; the scenario's name is the

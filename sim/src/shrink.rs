@@ -159,6 +159,11 @@ pub fn shrink(request: &Request, progress: &mut dyn FnMut(&str)) -> Result<Shrun
             "scenario {name} is written as code, not as a workload; shrink works on `standard` and scenario files (see sim/scenarios/, e.g. high-watermark-truncation.toml for KIP-101)"
         )
     })?;
+    if workload.is_story() {
+        return Err(format!(
+            "scenario {name} is a story: its steps already say every fault and when; shrink works on workloads whose faults are drawn from the seed or scheduled (`standard`, sim/scenarios/*.toml)"
+        ));
+    }
     workload.expect = None;
     let first = run_seed(request.seed, &request.scenario);
     let kind = target_kind(request, &first)?;

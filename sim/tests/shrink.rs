@@ -99,6 +99,9 @@ fn shrinking_a_seed_that_does_not_fail_says_so_and_exits_2() {
     let out = kafkasim(&["shrink", "--seed", "1", "--scenario", "quickstart"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("written as code, not as a workload"));
+    let out = kafkasim(&["shrink", "--seed", "1", "--scenario", "kip-101"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a story: its steps already say"));
     let out = kafkasim(&["shrink", "--scenario", "standard"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("shrink needs --seed <N>"));

@@ -11,7 +11,6 @@
 //! processing (a crash between two records of a batch, a stall between a poll
 //! and its processing), which no timed step can hit.
 
-use super::story::{end, start};
 use super::worker::{wait_processed, Commit, HeldPause, Narration, Processed, SelfFault, Worker};
 use super::{Scenario, StoryFuture};
 use kafkasim::client::admin::NewTopic;
@@ -134,7 +133,7 @@ async fn consumer_crash(cluster: Cluster) {
     wait_processed(&processed, 10, 60_000).await;
     sleep_ms(1_000).await; // the last commits land
     let client = "consumer-2".to_string();
-    start(&cluster, Action::ClientCrash { client });
+    cluster.start_fault(&Action::ClientCrash { client });
     produce(&cluster, "b", 10, 2).await;
     wait_processed(&processed, 20, 60_000).await;
     cluster.read_back().await;
@@ -174,7 +173,9 @@ async fn zombie_consumer(cluster: Cluster) {
     // consumer-2 stalls with its share of b in hand; consumer-1 takes over.
     sleep_ms(20_000).await;
     let paused = held.lock().expect("held pause lock").take();
-    end(&cluster, paused);
+    if let Some(paused) = paused {
+        cluster.end_fault(paused);
+    }
     sleep_ms(5_000).await;
     cluster.read_back().await;
 }
@@ -194,7 +195,7 @@ async fn coordinator_crash(cluster: Cluster) {
         let text = format!("group-1 is coordinated by {node}");
         cluster.trace().timeline(now_ms(), "app", text);
     }
-    start(&cluster, Action::Crash { node: coordinator });
+    cluster.start_fault(&Action::Crash { node: coordinator });
     produce(&cluster, "b", 10, 2).await;
     wait_processed(&processed, 20, 90_000).await;
     cluster.read_back().await;

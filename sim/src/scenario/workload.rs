@@ -35,9 +35,13 @@ use std::collections::BTreeMap;
 pub mod file;
 mod producing;
 mod running;
+pub mod step;
+mod story;
 mod validate;
 
 pub use running::run;
+pub use step::{Condition, Step};
+pub use story::run as run_story;
 pub use validate::{
     BROKERS_MAX, EXTRA_LATENCY_MS_MAX, PARTITIONS_MAX, PHASES_MS_MAX, PHASE_MS_MAX, RATE_PER_S_MAX,
 };
@@ -52,7 +56,9 @@ pub struct TopicSpec {
     pub configs: BTreeMap<String, String>,
 }
 
-/// One producer, on its own client machine, sending to one topic.
+/// One producer, on its own client machine, sending to one topic; or a
+/// story's producer, which sends only what its steps say (its `topic` is empty
+/// and its `interval_ms` 0).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProducerSpec {
     /// The client machine's name, also the process name in the history.
@@ -112,6 +118,9 @@ pub struct Workload {
     pub faults: FaultPlan,
     pub safety_ms: u64,
     pub liveness_ms: u64,
+    /// A story's steps (see [`step`]); empty for a workload that produces at
+    /// rates under a fault plan.
+    pub steps: Vec<Step>,
 }
 
 /// The producer settings every workload producer starts from, before its own:
@@ -140,6 +149,11 @@ impl Workload {
     /// `groups`: `sim/scenarios/groups.toml`.
     pub fn groups() -> Workload {
         built_in(include_str!("../../scenarios/groups.toml"))
+    }
+
+    /// Whether the workload is a story: steps, not rates and a fault plan.
+    pub fn is_story(&self) -> bool {
+        !self.steps.is_empty()
     }
 
     pub fn topic(&self, name: &str) -> Option<&TopicSpec> {

@@ -161,6 +161,8 @@ struct File {
     faults: Option<Spanned<FileFaults>>,
     #[serde(default)]
     phases: Option<Spanned<FilePhases>>,
+    #[serde(default, rename = "step")]
+    steps: Vec<Spanned<toml::Table>>,
 }
 
 #[derive(Deserialize)]
@@ -193,13 +195,11 @@ struct FileTopic {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileProducer {
-    #[serde(default = "one_u32")]
-    count: u32,
-    topic: String,
-    #[serde(default = "twenty")]
-    rate: u64,
-    #[serde(default)]
-    keys: u64,
+    count: Option<u32>,
+    name: Option<String>,
+    topic: Option<String>,
+    rate: Option<u64>,
+    keys: Option<u64>,
     #[serde(default)]
     configs: BTreeMap<String, toml::Value>,
 }
@@ -246,12 +246,6 @@ impl Default for FilePhases {
 
 fn one() -> i32 {
     1
-}
-fn one_u32() -> u32 {
-    1
-}
-fn twenty() -> u64 {
-    20
 }
 fn sixty_seconds() -> u64 {
     60_000
@@ -321,7 +315,28 @@ impl File {
             safety_ms: phases.safety_ms,
             liveness_ms: phases.liveness_ms,
             cluster,
+            steps: Vec::new(),
         };
+        let story = !self.steps.is_empty();
+        if story {
+            let not_in_a_story = |what: &str, start: usize| {
+                Err(spanned(
+                    start,
+                    format!(
+                        "{what} is not for a story: its [[step]] tables say what happens, and when"
+                    ),
+                ))
+            };
+            if let Some(group) = self.groups.first() {
+                return not_in_a_story("[[group]]", group.span().start);
+            }
+            if let Some(faults) = &self.faults {
+                return not_in_a_story("[faults]", faults.span().start);
+            }
+            if let Some(start) = phases_at {
+                return not_in_a_story("[phases]", start);
+            }
+        }
         // Where each part was written, so a validation error names its line.
         let mut lines = Lines {
             cluster: cluster_at,
@@ -343,24 +358,14 @@ impl File {
         }
         for producer in self.producers {
             let start = producer.span().start;
-            let producer = producer.into_inner();
-            let settings = config_values(producer.configs).map_err(|e| spanned(start, e))?;
-            if producer.count == 0 || !(1..=super::RATE_PER_S_MAX).contains(&producer.rate) {
-                return Err(spanned(start, format!(
-                    "a [[producer]] needs a count of at least 1 and a rate of 1 to {} records a second",
-                    super::RATE_PER_S_MAX
-                )));
-            }
-            for _ in 0..producer.count {
-                let name = format!("producer-{}", workload.producers.len() + 1);
+            let mut producer = producer.into_inner();
+            let configs = std::mem::take(&mut producer.configs);
+            let settings = config_values(configs).map_err(|e| spanned(start, e))?;
+            for spec in producer.into_specs(story, workload.producers.len(), settings) {
                 lines.producers.push(start);
-                workload.producers.push(ProducerSpec {
-                    name,
-                    topic: producer.topic.clone(),
-                    interval_ms: 1000 / producer.rate,
-                    keys: producer.keys,
-                    settings: settings.clone(),
-                });
+                workload
+                    .producers
+                    .push(spec.map_err(|e| spanned(start, e))?);
             }
         }
         let mut consumers = 0;
@@ -390,6 +395,17 @@ impl File {
                 settings,
             });
         }
+        let names = |all: Vec<&String>| all.into_iter().cloned().collect::<Vec<_>>();
+        let defaults = steps::Defaults {
+            producers: &names(workload.producers.iter().map(|p| &p.name).collect()),
+            topics: &names(workload.topics.iter().map(|t| &t.name).collect()),
+        };
+        for step in self.steps {
+            let start = step.span().start;
+            let step = steps::step(step.into_inner(), &defaults).map_err(|e| spanned(start, e))?;
+            workload.steps.push(step);
+            lines.steps.push(start);
+        }
         if let Some(faults) = self.faults {
             let start = faults.span().start;
             let into_plan = faults.into_inner().into_plan(workload.safety_ms);
@@ -415,6 +431,7 @@ struct Lines {
     producers: Vec<usize>,
     groups: Vec<usize>,
     faults: Vec<usize>,
+    steps: Vec<usize>,
 }
 
 impl Lines {
@@ -428,7 +445,70 @@ impl Lines {
             Part::Producer(i) => self.producers.get(i).copied(),
             Part::Group(i) => self.groups.get(i).copied(),
             Part::Fault(i) => self.faults.get(i).copied(),
+            Part::Step(i) => self.steps.get(i).copied(),
         }
+    }
+}
+
+impl FileProducer {
+    /// The producers this table declares (`count` of them, numbered from
+    /// `before + 1`), or why it cannot. A story's producer is one, named or
+    /// numbered, and sends only what the steps say.
+    fn into_specs(
+        self,
+        story: bool,
+        before: usize,
+        settings: Vec<(String, String)>,
+    ) -> Vec<Result<ProducerSpec, String>> {
+        let numbered = |n: usize| format!("producer-{}", before + n);
+        if story {
+            let workload_only = [
+                ("topic", self.topic.is_some()),
+                ("rate", self.rate.is_some()),
+                ("keys", self.keys.is_some()),
+                ("count", self.count.is_some()),
+            ];
+            if let Some((key, _)) = workload_only.iter().find(|(_, given)| *given) {
+                let why = format!(
+                    "a story's [[producer]] sends only what its steps say: {key} is for workloads without steps"
+                );
+                return vec![Err(why)];
+            }
+            return vec![Ok(ProducerSpec {
+                name: self.name.unwrap_or_else(|| numbered(1)),
+                topic: String::new(),
+                interval_ms: 0,
+                keys: 0,
+                settings,
+            })];
+        }
+        let count = self.count.unwrap_or(1);
+        let rate = self.rate.unwrap_or(20);
+        let Some(topic) = self.topic else {
+            return vec![Err("a [[producer]] needs the topic it sends to".into())];
+        };
+        if count == 0 || !(1..=super::RATE_PER_S_MAX).contains(&rate) {
+            return vec![Err(format!(
+                "a [[producer]] needs a count of at least 1 and a rate of 1 to {} records a second",
+                super::RATE_PER_S_MAX
+            ))];
+        }
+        if self.name.is_some() && count > 1 {
+            return vec![Err(
+                "name is for one producer; with a count, producers are numbered".into(),
+            )];
+        }
+        (1..=count as usize)
+            .map(|n| {
+                Ok(ProducerSpec {
+                    name: self.name.clone().unwrap_or_else(|| numbered(n)),
+                    topic: topic.clone(),
+                    interval_ms: 1000 / rate,
+                    keys: self.keys.unwrap_or(0),
+                    settings: settings.clone(),
+                })
+            })
+            .collect()
     }
 }
 
@@ -495,6 +575,7 @@ impl FileFaults {
     }
 }
 
+mod steps;
 mod write;
 pub use write::to_toml;
 

@@ -5,11 +5,14 @@
 //! group, a fault, by its place in the workload) and why. A scenario file maps
 //! the part to the line of its table; the message never has to be read back.
 
+use super::step::{Condition, Step};
 use super::{FaultPlan, GroupSpec, ProducerSpec, TopicSpec, Workload, WORKER_OWNED_SETTINGS};
 use kafkasim::client::consumer::ConsumerConfig;
 use kafkasim::config::TopicConfig;
 use kafkasim::ids::BrokerId;
+use kafkasim::ids::TopicPartition;
 use kafkasim_check::fault::{Action, Fault, Target};
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// The longest phase a workload may ask for, and the longest run: a run must
@@ -21,6 +24,9 @@ pub const PARTITIONS_MAX: i32 = 64;
 pub const RATE_PER_S_MAX: u64 = 1000;
 /// The most extra latency a slow network may add to every message, in ms.
 pub const EXTRA_LATENCY_MS_MAX: u64 = 10_000;
+/// The most steps a story may have, and the longest a sleep step may sleep.
+pub const STEPS_MAX: usize = 1_000;
+pub const SLEEP_MS_MAX: u64 = PHASE_MS_MAX;
 
 /// The part of a workload an error is about, by its place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +38,7 @@ pub enum Part {
     Group(usize),
     Phases,
     Fault(usize),
+    Step(usize),
 }
 
 /// Why a workload cannot run.
@@ -70,6 +77,9 @@ impl Workload {
                 return Err(invalid(Part::Topic(i), why));
             }
         }
+        if self.is_story() {
+            return self.validate_story();
+        }
         if self.producers.is_empty() {
             let why = "a workload needs at least one [[producer]]".to_string();
             return Err(invalid(Part::Workload, why));
@@ -99,6 +109,114 @@ impl Workload {
             }
         }
         Ok(())
+    }
+
+    /// A story: named producers, and steps that name only what exists and
+    /// end only faults that started before them.
+    fn validate_story(&self) -> Result<(), Invalid> {
+        if !self.groups.is_empty() || self.faults != FaultPlan::None {
+            let why = "a story's steps say what happens: it has no groups and no fault plan";
+            return Err(invalid(Part::Workload, why.into()));
+        }
+        if self.steps.len() > STEPS_MAX {
+            let why = format!("a story has at most {STEPS_MAX} steps");
+            return Err(invalid(Part::Workload, why));
+        }
+        for (i, producer) in self.producers.iter().enumerate() {
+            let who = &producer.name;
+            let settings = (self.producer_config(producer)).map(|_| ());
+            settings.map_err(|e| invalid(Part::Producer(i), format!("{who}: {e}")))?;
+            if self.producers[..i].iter().any(|p| p.name == *who) {
+                let why = format!("two producers are named {who}");
+                return Err(invalid(Part::Producer(i), why));
+            }
+        }
+        let mut story = StoryCheck::default();
+        for (i, step) in self.steps.iter().enumerate() {
+            (self.validate_step(step, &mut story)).map_err(|why| invalid(Part::Step(i), why))?;
+        }
+        Ok(())
+    }
+
+    fn validate_step(&self, step: &Step, story: &mut StoryCheck) -> Result<(), String> {
+        let key = step.key();
+        let at = |why: String| format!("{key} step: {why}");
+        match step {
+            Step::Send {
+                producer,
+                partition,
+                values,
+            } => {
+                if !self.producers.iter().any(|p| p.name == *producer) {
+                    return Err(at(format!("there is no producer {producer}")));
+                }
+                self.validate_partition(partition).map_err(at)?;
+                if values.is_empty() {
+                    return Err(at("sends no value".into()));
+                }
+                for value in values {
+                    if !story.values.insert(value.clone()) {
+                        // The checkers tell records apart by their values.
+                        return Err(at(format!("{value} is sent twice: values must be unique")));
+                    }
+                }
+            }
+            Step::Fault { name, action } => {
+                self.validate_action(action).map_err(at)?;
+                if let Some(name) = name {
+                    if !story.faults.insert(name.clone()) {
+                        return Err(at(format!("a fault is already named {name}")));
+                    }
+                    story.on.insert(name.clone());
+                }
+            }
+            Step::End { names } => {
+                for name in names {
+                    if !story.on.remove(name) {
+                        let why = match story.faults.contains(name) {
+                            true => format!("the fault {name} has already ended"),
+                            false => format!("no fault step before it is named {name}"),
+                        };
+                        return Err(at(why));
+                    }
+                }
+            }
+            Step::Wait { partition, until } => {
+                self.validate_partition(partition).map_err(at)?;
+                let rf = self
+                    .topic(&partition.topic)
+                    .map_or(0, |t| t.replication_factor);
+                let broker = |b: i32| match (1..=self.cluster.brokers as i32).contains(&b) {
+                    true => Ok(()),
+                    false => Err(at(format!("there is no broker-{b}"))),
+                };
+                match until {
+                    Condition::Leader(Some(b)) => broker(*b)?,
+                    Condition::Isr(isr) => {
+                        isr.iter().try_for_each(|b| broker(*b))?;
+                        if isr.is_empty() || isr.len() > rf as usize {
+                            return Err(at(format!("an ISR holds 1 to {rf} replicas")));
+                        }
+                    }
+                    Condition::IsrSize(n) if *n == 0 || *n > rf as usize => {
+                        return Err(at(format!("an ISR holds 1 to {rf} replicas, not {n}")));
+                    }
+                    _ => {}
+                }
+            }
+            Step::Sleep { ms } if !(1..=SLEEP_MS_MAX).contains(ms) => {
+                return Err(at(format!("sleeps 1 to {SLEEP_MS_MAX} ms, not {ms}")));
+            }
+            Step::Show { topic, .. } if self.topic(topic).is_none() => {
+                return Err(at(format!("there is no topic {topic}")));
+            }
+            Step::Sleep { .. } | Step::Show { .. } | Step::ElectPreferredLeaders => {}
+        }
+        Ok(())
+    }
+
+    fn validate_partition(&self, tp: &TopicPartition) -> Result<(), String> {
+        self.validate_target(&Target::LeaderOf(tp.clone()))
     }
 
     fn validate_producer(&self, producer: &ProducerSpec) -> Result<(), String> {
@@ -276,6 +394,15 @@ impl Workload {
         }
         Ok(())
     }
+}
+
+/// What the steps before this one did: the values sent, the faults named,
+/// the named faults still on.
+#[derive(Default)]
+struct StoryCheck {
+    values: BTreeSet<String>,
+    faults: BTreeSet<String>,
+    on: BTreeSet<String>,
 }
 
 fn validate_topic(topic: &TopicSpec, brokers: u32) -> Result<(), String> {

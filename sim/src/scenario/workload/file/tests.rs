@@ -1,4 +1,5 @@
 use super::*;
+use kafkasim::ids::TopicPartition;
 use kafkasim_check::fault::{Action, Target};
 
 const STANDARD_FILE: &str = include_str!("../../../../scenarios/standard.toml");
@@ -413,4 +414,192 @@ fn the_network_file_is_the_standard_workload_under_the_network_profile() {
         (network.safety_ms, network.liveness_ms),
         (standard.safety_ms, standard.liveness_ms)
     );
+}
+
+// ---- stories -----------------------------------------------------------------------
+
+const STORY: &str = r#"
+[cluster]
+brokers = 2
+
+[[topic]]
+name = "orders"
+replication_factor = 2
+
+[[producer]]
+name = "producer"
+configs = { acks = "all" }
+
+[[step]]
+send = ["m1", "m2"]
+
+[[step]]
+fault = "crash"
+node = "leader of orders-0"
+name = "down"
+
+[[step]]
+wait = "orders-0"
+leader = "changed"
+
+[[step]]
+end = "down"
+
+[[step]]
+wait = "orders-0"
+isr = ["broker-2", "broker-1"]
+
+[[step]]
+sleep_ms = 500
+
+[[step]]
+show = "orders"
+
+[[step]]
+elect = "preferred"
+"#;
+
+#[test]
+fn a_story_reads_its_steps_in_order_with_the_only_producer_and_topic_by_default() {
+    use super::super::step::{Condition, Step};
+    let story = parse(STORY).expect("parses");
+    assert!(story.is_story());
+    let orders = TopicPartition::new("orders", 0);
+    assert_eq!(
+        story.steps,
+        [
+            Step::Send {
+                producer: "producer".into(),
+                partition: orders.clone(),
+                values: vec!["m1".into(), "m2".into()],
+            },
+            Step::Fault {
+                name: Some("down".into()),
+                action: Action::Crash {
+                    node: Target::leader_of("orders", 0),
+                },
+            },
+            Step::Wait {
+                partition: orders.clone(),
+                until: Condition::LeaderChanged,
+            },
+            Step::End {
+                names: vec!["down".into()],
+            },
+            Step::Wait {
+                partition: orders,
+                until: Condition::Isr(vec![2, 1]),
+            },
+            Step::Sleep { ms: 500 },
+            Step::Show {
+                topic: "orders".into(),
+                say: "orders".into(),
+            },
+            Step::ElectPreferredLeaders,
+        ]
+    );
+    let written = to_toml(&story, &[], &[]);
+    assert_eq!(
+        parse(&written).unwrap_or_else(|e| panic!("{e}\n{written}")),
+        story
+    );
+}
+
+/// The story with `from` replaced by `to`, refused: the error.
+fn story_error(from: &str, to: &str) -> String {
+    assert!(STORY.contains(from), "{from}");
+    error(&STORY.replacen(from, to, 1))
+}
+
+#[test]
+fn a_story_step_that_cannot_run_is_refused_at_its_line() {
+    let cases = [
+        (
+            "sleep_ms = 500",
+            "sleep_ms = 500\nsend = \"x\"",
+            "line 32, column 1: a step does one thing: it has send and sleep_ms",
+        ),
+        (
+            "sleep_ms = 500",
+            "nap = 500",
+            "line 32, column 1: a step needs one of send, fault, end, wait, sleep_ms, show, elect",
+        ),
+        (
+            "end = \"down\"",
+            "end = \"up\"",
+            "line 25, column 1: end step: no fault step before it is named up",
+        ),
+        (
+            "leader = \"changed\"",
+            "leader = \"changed\"\nisr_size = 2",
+            "line 21, column 1: wait step: say what to wait for with exactly one of leader, isr, isr_size",
+        ),
+        (
+            "isr = [\"broker-2\", \"broker-1\"]",
+            "isr = [\"broker-7\"]",
+            "line 28, column 1: wait step: there is no broker-7",
+        ),
+        (
+            "name = \"down\"",
+            "name = \"down\"\nfor_ms = 100",
+            "line 16, column 1: fault step: for_ms is for [[faults.schedule]]",
+        ),
+        (
+            "send = [\"m1\", \"m2\"]",
+            "send = [\"m1\", \"m1\"]",
+            "line 13, column 1: send step: m1 is sent twice: values must be unique",
+        ),
+        (
+            "node = \"leader of orders-0\"",
+            "node = \"leader of orders-3\"",
+            "there is no partition orders-3",
+        ),
+        (
+            "show = \"orders\"",
+            "show = \"users\"",
+            "show step: there is no topic users",
+        ),
+        (
+            "name = \"producer\"",
+            "name = \"producer\"\nrate = 5",
+            "line 9, column 1: a story's [[producer]] sends only what its steps say: rate is for workloads without steps",
+        ),
+        (
+            "[[step]]\nsend",
+            "[[group]]\nid = \"g\"\ntopics = [\"orders\"]\nconsumers = 1\n\n[[step]]\nsend",
+            "[[group]] is not for a story",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        let error = story_error(from, to);
+        assert!(error.contains(expected), "{to}: {error}");
+        assert!(!error.contains('\n'), "{error}");
+    }
+}
+
+#[test]
+fn a_step_that_sends_must_name_its_producer_when_there_are_two() {
+    let two = STORY.replace(
+        "[[step]]\nsend",
+        "[[producer]]\nname = \"other\"\n\n[[step]]\nsend",
+    );
+    let error = error(&two);
+    assert!(
+        error.contains(
+            "send: the story has 2 producers (producer, other); name one with producer = \"…\""
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn every_built_in_story_writes_back_as_itself() {
+    for scenario in crate::scenario::builtins() {
+        let Some(workload) = scenario.as_workload().filter(|w| w.is_story()) else {
+            continue;
+        };
+        let written = to_toml(workload, &[], &[]);
+        let again = parse(&written).unwrap_or_else(|e| panic!("{}: {e}\n{written}", scenario.name));
+        assert_eq!(&again, workload, "{}", scenario.name);
+    }
 }

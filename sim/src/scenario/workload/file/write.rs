@@ -1,6 +1,7 @@
 //! Writing a workload back as a scenario file, as `kafkasim shrink` prints its
 //! minimal counterexample. What is written reads back as the same workload.
 
+use super::super::step::{Condition, Step};
 use super::super::{FaultPlan, Workload};
 use crate::scenario::worker::Commit;
 use std::fmt::Write as _;
@@ -32,6 +33,10 @@ pub fn to_toml(workload: &Workload, header: &[String], notes: &[String]) -> Stri
         let configs: Vec<(String, String)> = topic.configs.clone().into_iter().collect();
         write_configs(&mut out, &configs);
     }
+    if workload.is_story() {
+        write_story(&mut out, workload);
+        return out;
+    }
     for producer in &workload.producers {
         let _ = writeln!(out, "\n[[producer]]  # {}", producer.name);
         let _ = writeln!(out, "topic = {}", quoted(&producer.topic));
@@ -57,6 +62,72 @@ pub fn to_toml(workload: &Workload, header: &[String], notes: &[String]) -> Stri
     let _ = writeln!(out, "safety_ms = {}", workload.safety_ms);
     let _ = writeln!(out, "liveness_ms = {}", workload.liveness_ms);
     out
+}
+
+/// A story's producers and steps (it has no groups, faults or phases).
+fn write_story(out: &mut String, workload: &Workload) {
+    for producer in &workload.producers {
+        let _ = writeln!(out, "\n[[producer]]");
+        let _ = writeln!(out, "name = {}", quoted(&producer.name));
+        write_configs(out, &producer.settings);
+    }
+    for step in &workload.steps {
+        let _ = writeln!(out, "\n[[step]]");
+        write_step(out, step);
+    }
+}
+
+fn write_step(out: &mut String, step: &Step) {
+    let list = |names: &[String]| {
+        let quoted: Vec<String> = names.iter().map(|n| quoted(n)).collect();
+        format!("[{}]", quoted.join(", "))
+    };
+    match step {
+        Step::Send {
+            producer,
+            partition,
+            values,
+        } => {
+            let _ = writeln!(out, "send = {}", list(values));
+            let _ = writeln!(out, "producer = {}", quoted(producer));
+            let _ = writeln!(out, "topic = {}", quoted(&partition.topic));
+            let _ = writeln!(out, "partition = {}", partition.partition);
+        }
+        Step::Fault { name, action } => {
+            // An action's table is its serde form: what the file reads back.
+            out.push_str(&toml::to_string(action).expect("a fault is plain data"));
+            if let Some(name) = name {
+                let _ = writeln!(out, "name = {}", quoted(name));
+            }
+        }
+        Step::End { names } => {
+            let _ = writeln!(out, "end = {}", list(names));
+        }
+        Step::Wait { partition, until } => {
+            let _ = writeln!(out, "wait = {}", quoted(&partition.to_string()));
+            let broker = |b: &i32| quoted(&format!("broker-{b}"));
+            let _ = match until {
+                Condition::Leader(Some(b)) => writeln!(out, "leader = {}", broker(b)),
+                Condition::Leader(None) => writeln!(out, "leader = \"none\""),
+                Condition::LeaderChanged => writeln!(out, "leader = \"changed\""),
+                Condition::Isr(isr) => {
+                    let isr: Vec<String> = isr.iter().map(broker).collect();
+                    writeln!(out, "isr = [{}]", isr.join(", "))
+                }
+                Condition::IsrSize(n) => writeln!(out, "isr_size = {n}"),
+            };
+        }
+        Step::Sleep { ms } => {
+            let _ = writeln!(out, "sleep_ms = {ms}");
+        }
+        Step::Show { topic, say } => {
+            let _ = writeln!(out, "show = {}", quoted(topic));
+            let _ = writeln!(out, "say = {}", quoted(say));
+        }
+        Step::ElectPreferredLeaders => {
+            let _ = writeln!(out, "elect = \"preferred\"");
+        }
+    }
 }
 
 fn write_cluster(out: &mut String, workload: &Workload) {
