@@ -12,7 +12,7 @@
 //! - [`report`]: a run as files a browser shows (`kafkasim run --report DIR`).
 //! - [`sweep`]: many seeds of one scenario on worker threads, and their summary.
 //! - [`shrink`]: a failing seed reduced to a minimal scenario file.
-//! - [`bench`]: how fast the `standard` scenario runs, against madsim alone.
+//! - [`bench`](mod@bench): how fast the `standard` scenario runs, against madsim alone.
 //! - [`demo`]: the crash course's queue vs. pub/sub, run with consumer groups.
 //! - [`cli`]: the `kafkasim` command line.
 

@@ -9,7 +9,7 @@
 //!
 //! The schedule is drawn **before** the run, from a generator of its own seeded
 //! by the run's seed (ChaCha8, a stream apart from madsim's), and is plain data:
-//! a [`Schedule`] of [`Fault`]s, the same type a scenario file's
+//! a [`Schedule`] of [`Fault`](kafkasim_check::Fault)s, the same type a scenario file's
 //! `[[faults.schedule]]` holds. So writing a drawn schedule out to a file and
 //! running that file with the same seed gives the same faults at the same
 //! times, and the same run: `kafkasim shrink` starts from exactly that. Nothing

@@ -21,7 +21,7 @@
 //! version order).
 //!
 //! Most of them read the *version order*: for each partition, which values were
-//! seen at which offset, by acked sends and by polls ([`VersionOrder`]). A healthy
+//! seen at which offset, by acked sends and by polls (`VersionOrder`). A healthy
 //! partition has one value per offset and each value at one offset.
 //!
 //! Which anomalies a configuration *allows* is the judge's business (the
@@ -180,7 +180,7 @@ pub struct Facts<'a> {
 }
 
 impl<'a> Facts<'a> {
-    /// The facts of a history's entries (see [`History::with_entries`]).
+    /// The facts of a history's entries (see [`History::with_entries`](crate::history::History::with_entries)).
     pub fn of(entries: &'a [Entry]) -> Facts<'a> {
         let sightings = sightings(entries);
         let mut first_polls = BTreeMap::new();

@@ -14,7 +14,7 @@
 //! - [`divergence`]: replicas that disagree below the high watermark at the end.
 //! - [`finding`]: what the judge found, as typed facts ([`Finding`]).
 //! - [`allowed`]: which findings a configuration allows, and why.
-//! - [`judge`]: the one judge every run goes through ([`judge()`]).
+//! - [`judge`](mod@judge): the one judge every run goes through ([`judge()`]).
 //! - [`views`]: plain views of a history (what was acknowledged, refused, read).
 
 pub mod allowed;

@@ -1,7 +1,8 @@
 //! A workload: a scenario written as data rather than code. A cluster, its
 //! topics, producers sending at a steady rate, consumer groups processing what
 //! they send, a fault plan, and two phase lengths. `standard` is one; every
-//! scenario file (see [`file`]) is one.
+//! scenario file (see [`file`](mod@file)) is one. A workload with steps is a *story*
+//! (see [`step`]): no rates and no fault plan, only what its steps say.
 //!
 //! A run has three phases. **Safety**: the producers send while the fault plan
 //! runs (a schedule drawn from the seed, one written out, or none). **Heal**:
@@ -9,19 +10,16 @@
 //! up to `liveness_ms` for the producers' last sends to finish, for every group
 //! to process every acknowledged record of its topics, and for every replica to
 //! be back in sync. Then a fresh consumer (`reader`) reads every partition from
-//! the beginning.
+//! the beginning to its end.
 //!
-//! Every client operation goes into the run's [`History`]: each send, each poll
-//! of the groups' consumers and of the reader, and the rebalances between polls.
-//! The verdict comes from the history checkers ([`kafkasim_check::checkers`]), which know
-//! what the workload's settings allow (`acks=1` may lose a write; idempotence off
-//! may duplicate one; …): an allowed anomaly is listed with its reason, any
-//! other fails the run. Divergent replicas fail it too (`run` checks those).
-//! What the groups processed is judged apart: a record processed twice is
-//! allowed when the group commits after processing (at-least-once); an
-//! acknowledged record a group never processed within the bound, though the log
-//! still holds it, is a liveness failure, or allowed when the group commits
-//! before processing (at-most-once).
+//! Every client operation goes into the run's history: each send, each poll
+//! of the groups' consumers and of the reader, the rebalances between polls,
+//! and the records the groups' applications processed. The one judge
+//! (`kafkasim_check::judge`) reads it, with what the cluster itself showed
+//! (replicas that disagree, broken invariants): an anomaly the workload's
+//! settings allow (`acks=1` may lose a write; idempotence off may duplicate one;
+//! a group that commits after processing may process a record twice) is listed
+//! with its reason, any other fails the run.
 
 use super::worker::Commit;
 use crate::nemesis::Profile;

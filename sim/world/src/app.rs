@@ -133,7 +133,7 @@ impl Cluster {
     }
 
     /// Waits until the controller's view of `tp` satisfies `done`; after
-    /// [`WAIT_LIMIT_MS`], reports a `wait-timed-out` finding naming `what`.
+    /// two minutes (`WAIT_LIMIT_MS`), reports a `wait-timed-out` finding naming `what`.
     pub async fn wait_for(
         &self,
         tp: &TopicPartition,
