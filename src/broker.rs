@@ -57,16 +57,24 @@ pub struct Broker {
 }
 
 impl Broker {
+    /// Which start of its process this broker is (see [`Broker::new`]).
+    pub fn incarnation_id(&self) -> u64 {
+        self.link.incarnation_id()
+    }
+
     /// Starts a broker on `disk` (empty on first boot). A restarted broker rebuilds
     /// its in-memory state from what the disk kept, then registers again.
-    pub fn new(config: BrokerConfig, mut disk: Disk, now_ms: u64) -> Self {
+    /// `incarnation_id` is new at every start of the process (Kafka draws a
+    /// random UUID; the harness counts starts): the controller refuses a new
+    /// incarnation while the old one's session is still valid.
+    pub fn new(config: BrokerConfig, mut disk: Disk, now_ms: u64, incarnation_id: u64) -> Self {
         for log in disk.logs.values_mut() {
             log.recover();
         }
         let broker_id = config.node_id;
         let offsets_topic_partitions = config.offsets_topic_num_partitions;
         let mut broker = Broker {
-            link: ControllerLink::new(broker_id, &config),
+            link: ControllerLink::new(broker_id, incarnation_id, &config),
             config,
             broker_id,
             disk,

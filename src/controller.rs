@@ -107,10 +107,24 @@ impl Controller {
         cid: CorrelationId,
         req: BrokerRegistrationRequest,
     ) {
+        // ANCHOR: duplicate_registration
+        // A new incarnation of a broker whose session is still valid is refused
+        // (Kafka's `ClusterControlManager.registerBroker`): the controller cannot
+        // tell a restart from a second broker with the same id. The restarted
+        // broker retries until the old session expires and it is fenced.
+        let existing = self.image.brokers.get(&req.broker_id);
+        let restarted = existing.is_some_and(|b| b.incarnation_id != req.incarnation_id);
+        if restarted && self.has_valid_session(now_ms, req.broker_id) {
+            let response = BrokerRegistrationResponse {
+                error_code: ErrorCode::DuplicateBrokerRegistration,
+                broker_epoch: -1,
+            };
+            self.reply(from, cid, Response::BrokerRegistration(response));
+            return;
+        }
+        // ANCHOR_END: duplicate_registration
         // A (re-)registering broker starts fenced: it may have lost data or metadata
-        // while away, so it leads nothing until its first heartbeat. It keeps its
-        // ISR places (Kafka before KIP-966): only a session expiry removes them.
-        let restarted = self.image.brokers.contains_key(&req.broker_id);
+        // while away, so it leads nothing until its first heartbeat.
         // ANCHOR: broker_epoch
         let broker_epoch = self.image.version as i64 + 1;
         // ANCHOR_END: broker_epoch
@@ -119,6 +133,7 @@ impl Controller {
             BrokerInfo {
                 broker_id: req.broker_id,
                 broker_epoch,
+                incarnation_id: req.incarnation_id,
                 listener: req.listener,
                 fenced: true,
             },
@@ -137,6 +152,14 @@ impl Controller {
             broker_epoch,
         };
         self.reply(from, cid, Response::BrokerRegistration(response));
+    }
+
+    /// Whether `broker` is unfenced and heartbeated within its session timeout
+    /// (Kafka's `BrokerHeartbeatManager.hasValidSession`: a fenced broker has none).
+    fn has_valid_session(&self, now_ms: u64, broker: BrokerId) -> bool {
+        let unfenced = self.image.brokers.get(&broker).is_some_and(|b| !b.fenced);
+        let last = self.last_heartbeat_ms.get(&broker).copied().unwrap_or(0);
+        unfenced && now_ms < last + self.config.broker_session_timeout_ms
     }
 
     fn on_broker_heartbeat(

@@ -15,6 +15,8 @@ pub struct BrokerInfo {
     pub broker_id: BrokerId,
     /// Given by the controller at registration; a restarted broker gets a new one.
     pub broker_epoch: i64,
+    /// The process start that registered (see `BrokerRegistrationRequest`).
+    pub incarnation_id: u64,
     /// `host:port` the broker listens on, for display (the seed's broker is on 9092).
     pub listener: String,
     /// A fenced broker missed heartbeats: it leads nothing and is in no ISR.

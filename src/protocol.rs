@@ -481,6 +481,9 @@ pub struct AlterPartitionResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BrokerRegistrationRequest {
     pub broker_id: BrokerId,
+    /// New at every start of the broker's process (Kafka's `IncarnationId`, a
+    /// UUID): the controller tells a restart from a retried registration by it.
+    pub incarnation_id: u64,
     pub listener: String,
 }
 

@@ -232,9 +232,11 @@ proptest! {
 
 // ---- The famous failures the properties guard against --------------------------------
 
-/// KIP-101's schedule as steps: a follower fetches m2 and the leader acknowledges
-/// it; the follower restarts before learning the new high watermark, then the
-/// leader crashes and the follower takes over.
+/// A KIP-101 schedule as steps, on three replicas: both followers fetch m2 and
+/// the leader acknowledges it; the leader crashes before they learn the new
+/// high watermark. The first follower is elected; the second, cut off from it,
+/// becomes its follower (and, under the old rule, truncates to its high
+/// watermark); then the new leader crashes too and the second is elected.
 fn kip_101_steps() -> Vec<Step> {
     let produce = Step::Produce {
         to: Who::Leader,
@@ -247,10 +249,11 @@ fn kip_101_steps() -> Vec<Step> {
         produce,
         Step::Settle,
         Step::Crash {
-            who: Who::Follower(0),
+            who: Who::Leader,
             power_loss: false,
         },
-        Step::Restart { pick: 0 },
+        Step::Cut { a: 2, b: 3 },
+        Step::Advance { ms: 12_000 },
         Step::Crash {
             who: Who::Leader,
             power_loss: false,
@@ -267,8 +270,8 @@ const OLD_TRUNCATION_RULE: Rules = Rules {
 
 #[test]
 fn kip_101_s_schedule_keeps_the_committed_prefix_with_leader_epochs() {
-    let reached = run(SAFE, (2, 1), &kip_101_steps()).expect("no property broken");
-    assert_eq!(reached.leader_changes, 1, "{reached:?}");
+    let reached = run(SAFE, (3, 1), &kip_101_steps()).expect("no property broken");
+    assert_eq!(reached.leader_changes, 2, "{reached:?}");
     assert_eq!(
         reached.committed, 2,
         "m1 and m2 committed, and kept: {reached:?}"
@@ -277,7 +280,7 @@ fn kip_101_s_schedule_keeps_the_committed_prefix_with_leader_epochs() {
 
 #[test]
 fn kip_101_s_schedule_breaks_the_properties_with_the_pre_0_11_truncation_rule() {
-    let why = run(OLD_TRUNCATION_RULE, (2, 1), &kip_101_steps()).expect_err("KIP-101's lost write");
+    let why = run(OLD_TRUNCATION_RULE, (3, 1), &kip_101_steps()).expect_err("KIP-101's lost write");
     assert!(
         why.contains("truncated the committed record (\"v1\", 0) at orders-0@1"),
         "{why}"

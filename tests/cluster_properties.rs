@@ -380,7 +380,7 @@ proptest! {
 
 // ---- The property can fail ---------------------------------------------------------------
 
-/// `sim/scenarios/minimal/kip-101.toml` as a shape: RF 2, one producer, and
+/// `sim/scenarios/minimal/kip-101.toml` as a shape: RF 3, one producer, and
 /// followers that truncate to their high watermark (Kafka before 0.11).
 fn kip_101_shape(truncation: Truncation) -> Shape {
     Shape {
@@ -388,46 +388,47 @@ fn kip_101_shape(truncation: Truncation) -> Shape {
         producers: 1,
         rate: 5,
         consumers: 0,
-        safety_ms: 8_000,
-        replication_factor: 2,
+        safety_ms: 17_000,
+        replication_factor: 3,
         min_insync_replicas: 1,
         truncation,
     }
 }
 
-/// The minimal KIP-101 schedule: broker-3 crashes at 2.254 s for 3.984 s, and
-/// broker-1 at 4.726 s for 0.183 s, while broker-3 is still down. Two server
-/// faults at once: the repair would move the second crash after the first,
-/// and with one server fault at a time high-watermark truncation lost nothing
-/// in 250 generated cases, so it is written out here, unrepaired.
+/// The minimal KIP-101 schedule: broker-2 stops the world at 0.954 s for
+/// 14.483 s, and broker-3 at 3.122 s for 12.163 s, while broker-2 is still
+/// paused. Two server faults at once: the repair would move the second pause
+/// after the first, and with one server fault at a time high-watermark
+/// truncation lost nothing in 250 generated cases, so it is written out here,
+/// unrepaired.
 fn kip_101(truncation: Truncation) -> Workload {
     let mut workload = kip_101_shape(truncation).workload();
-    let crash = |at_ms, broker, for_ms| Fault {
+    let pause = |at_ms, broker, for_ms| Fault {
         at_ms,
-        action: Action::Crash {
+        action: Action::Pause {
             node: Target::Broker(broker),
         },
         for_ms,
     };
     workload.faults = FaultPlan::Schedule(Schedule {
         phase_ms: workload.safety_ms,
-        faults: vec![crash(2_254, 3, 3_984), crash(4_726, 1, 183)],
+        faults: vec![pause(954, 2, 14_483), pause(3_122, 3, 12_163)],
     });
     workload
 }
 
 #[test]
 fn the_property_fails_when_followers_truncate_to_their_high_watermark() {
-    let why = holds(6, &kip_101(Truncation::HighWatermark))
+    let why = holds(19, &kip_101(Truncation::HighWatermark))
         .expect_err("high-watermark truncation loses acknowledged writes");
     assert!(why.contains("lost-write"), "{why}");
     assert!(why.contains("truncation = \"high-watermark\""), "{why}");
     assert!(
-        why.contains("at_ms = 4726"),
+        why.contains("at_ms = 3122"),
         "the file shows the schedule: {why}"
     );
     // The same schedule and seed with leader epochs (KIP-101) keeps every write.
-    holds(6, &kip_101(Truncation::LeaderEpoch)).unwrap_or_else(|why| panic!("{why}"));
+    holds(19, &kip_101(Truncation::LeaderEpoch)).unwrap_or_else(|why| panic!("{why}"));
 }
 
 #[test]

@@ -164,7 +164,7 @@ fn the_kip_101_schedule_loses_the_acknowledged_write_when_followers_truncate_to_
         .expect("the replicas disagree");
     assert_eq!(
         divergence.to_string(),
-        "divergent-replicas: broker-1 has m2 at orders-0@1, the leader broker-2 has m3",
+        "divergent-replicas: broker-1 has m2 at orders-0@1, the leader broker-3 has m3",
         "the old leader kept m2 below its own high watermark: the replicas disagree for good"
     );
 }

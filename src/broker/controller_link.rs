@@ -69,6 +69,7 @@ pub(super) struct AlterPartitionOutcome {
 #[derive(Debug)]
 pub(super) struct ControllerLink {
     broker_id: BrokerId,
+    incarnation_id: u64,
     heartbeat_interval_ms: u64,
     fetch_wait_ms: u64,
     request_timeout_ms: u64,
@@ -83,9 +84,10 @@ pub(super) struct ControllerLink {
 }
 
 impl ControllerLink {
-    pub fn new(broker_id: BrokerId, config: &BrokerConfig) -> Self {
+    pub fn new(broker_id: BrokerId, incarnation_id: u64, config: &BrokerConfig) -> Self {
         ControllerLink {
             broker_id,
+            incarnation_id,
             heartbeat_interval_ms: config.broker_heartbeat_interval_ms,
             fetch_wait_ms: config.replica_fetch_wait_max_ms,
             request_timeout_ms: config.request_timeout_ms,
@@ -122,9 +124,14 @@ impl ControllerLink {
         let listener = format!("broker-{}:9092", self.broker_id);
         let request = Request::BrokerRegistration(BrokerRegistrationRequest {
             broker_id: self.broker_id,
+            incarnation_id: self.incarnation_id,
             listener,
         });
         self.send(now_ms, Call::Registration, request, effects);
+    }
+
+    pub fn incarnation_id(&self) -> u64 {
+        self.incarnation_id
     }
 
     /// The broker epoch the controller gave this broker, once registered.

@@ -43,6 +43,8 @@ struct Cluster {
     broker_config: BrokerConfig,
     next_correlation_id: CorrelationId,
     outbox: Effects,
+    /// The broker epoch of the hand-played broker 2.
+    broker_2_epoch: i64,
 }
 
 impl Cluster {
@@ -53,14 +55,16 @@ impl Cluster {
         let mut cluster = Cluster {
             now_ms: 0,
             controller: Controller::new(ControllerConfig::default(), Disk::default(), 0),
-            broker: Broker::new(broker_config.clone(), Disk::default(), 0),
+            broker: Broker::new(broker_config.clone(), Disk::default(), 0, 1),
             broker_config,
             next_correlation_id: 0,
             outbox: Vec::new(),
+            broker_2_epoch: 0,
         };
         cluster.relay();
         let registration = Request::BrokerRegistration(BrokerRegistrationRequest {
             broker_id: 2,
+            incarnation_id: 1,
             listener: "broker-2:9092".into(),
         });
         let Response::BrokerRegistration(r) =
@@ -68,12 +72,8 @@ impl Cluster {
         else {
             panic!("not a registration response");
         };
-        let heartbeat = Request::BrokerHeartbeat(BrokerHeartbeatRequest {
-            broker_id: 2,
-            broker_epoch: r.broker_epoch,
-            current_metadata_offset: 0,
-        });
-        cluster.call_controller(BROKER_2_AT_CONTROLLER, heartbeat);
+        cluster.broker_2_epoch = r.broker_epoch;
+        cluster.heartbeat_broker_2();
         let create = Request::CreateTopics(CreateTopicsRequest {
             topics: vec![CreatableTopic {
                 name: "orders".into(),
@@ -241,18 +241,42 @@ impl Cluster {
             .expect("broker 1 has a log of orders-0")
     }
 
-    /// Broker 1 goes down with `kind` and starts again on the same disk.
+    fn heartbeat_broker_2(&mut self) {
+        let heartbeat = Request::BrokerHeartbeat(BrokerHeartbeatRequest {
+            broker_id: 2,
+            broker_epoch: self.broker_2_epoch,
+            current_metadata_offset: 0,
+        });
+        self.call_controller(BROKER_2_AT_CONTROLLER, heartbeat);
+    }
+
+    /// Broker 1 goes down with `kind` and starts again on the same disk. Its
+    /// new incarnation registers once the old one's session is over (the
+    /// controller fences it after `broker.session.timeout.ms`), while broker 2
+    /// keeps heartbeating.
     fn restart_broker(&mut self, kind: CrashKind) {
         // A throwaway broker stands in while the old one hands over its disk.
-        let stand_in = Broker::new(self.broker_config.clone(), Disk::default(), self.now_ms);
-        let mut disk = std::mem::replace(&mut self.broker, stand_in).into_disk();
+        let stand_in = Broker::new(self.broker_config.clone(), Disk::default(), self.now_ms, 0);
+        let old = std::mem::replace(&mut self.broker, stand_in);
+        let incarnation_id = old.incarnation_id() + 1;
+        let mut disk = old.into_disk();
         disk.crash(kind);
-        self.broker = Broker::new(self.broker_config.clone(), disk, self.now_ms);
+        self.broker = Broker::new(
+            self.broker_config.clone(),
+            disk,
+            self.now_ms,
+            incarnation_id,
+        );
         self.broker.invariants();
         self.controller
             .on_disconnect(self.now_ms, NodeId::Broker(1));
         self.controller.invariants();
         self.relay();
+        let back_by = self.now_ms + ControllerConfig::default().broker_session_timeout_ms + 2_000;
+        while self.now_ms < back_by {
+            self.advance_to(self.now_ms + 1_000);
+            self.heartbeat_broker_2();
+        }
     }
 
     fn produce(&mut self, tp: TopicPartition, acks: Acks, values: &[&str]) -> CorrelationId {
@@ -353,7 +377,7 @@ fn values(p: &FetchablePartitionResponse) -> Vec<(Offset, String)> {
 
 #[test]
 fn a_starting_broker_registers_with_the_controller() {
-    let mut broker = Broker::new(BrokerConfig::new(1), Disk::default(), 0);
+    let mut broker = Broker::new(BrokerConfig::new(1), Disk::default(), 0, 1);
     broker.invariants();
     assert_eq!(
         broker.take_effects(),
@@ -363,6 +387,7 @@ fn a_starting_broker_registers_with_the_controller() {
                 correlation_id: 0,
                 request: Request::BrokerRegistration(BrokerRegistrationRequest {
                     broker_id: 1,
+                    incarnation_id: 1,
                     listener: "broker-1:9092".into(),
                 }),
             },
@@ -372,7 +397,7 @@ fn a_starting_broker_registers_with_the_controller() {
 
 #[test]
 fn a_registered_broker_heartbeats_with_its_epoch_and_fetches_metadata() {
-    let mut broker = Broker::new(BrokerConfig::new(1), Disk::default(), 0);
+    let mut broker = Broker::new(BrokerConfig::new(1), Disk::default(), 0, 1);
     broker.take_effects();
     let response = Response::BrokerRegistration(BrokerRegistrationResponse {
         error_code: ErrorCode::None,
@@ -524,7 +549,7 @@ fn produce_to_an_unknown_topic_fails_with_unknown_topic_or_partition() {
 /// Broker 1 alone, given by hand an image in which it leads `orders-0` with
 /// broker 2 as an in-sync follower (replication factor 2).
 fn broker_leading_with_a_follower() -> Broker {
-    let mut broker = Broker::new(BrokerConfig::new(1), Disk::default(), 0);
+    let mut broker = Broker::new(BrokerConfig::new(1), Disk::default(), 0, 1);
     let answer = |broker: &mut Broker, correlation_id, response| {
         let message = Message::Response {
             correlation_id,
@@ -543,6 +568,7 @@ fn broker_leading_with_a_follower() -> Broker {
     let live = |broker_id| BrokerInfo {
         broker_id,
         broker_epoch: 1,
+        incarnation_id: 1,
         listener: format!("broker-{broker_id}:9092"),
         fenced: false,
     };
@@ -776,6 +802,7 @@ fn metadata_lists_live_brokers_and_partition_leaders() {
     // Broker 3 registers but never heartbeats: it stays fenced and is not listed.
     let registration = Request::BrokerRegistration(BrokerRegistrationRequest {
         broker_id: 3,
+        incarnation_id: 1,
         listener: "broker-3:9092".into(),
     });
     let broker_3 = Peer {

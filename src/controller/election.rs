@@ -17,7 +17,8 @@ use crate::metadata::PartitionInfo;
 pub type BrokerRule =
     fn(&PartitionInfo, BrokerId, &[BrokerId], bool) -> Option<(PartitionInfo, bool)>;
 
-/// The partition after `fenced` lost its liveness, if anything changed.
+/// The partition after `fenced` lost its liveness, if anything changed: it
+/// leaves the ISR (unless it is the last member) and loses leadership.
 /// The flag says whether the new leader came from an unclean election.
 pub fn on_broker_fenced(
     p: &PartitionInfo,
@@ -25,49 +26,14 @@ pub fn on_broker_fenced(
     live: &[BrokerId],
     unclean: bool,
 ) -> Option<(PartitionInfo, bool)> {
-    on_broker_unavailable(p, fenced, live, unclean, true)
-}
-
-// ANCHOR: reregistered
-/// The partition after `broker` registered again (it restarted): it loses
-/// leadership but keeps its ISR places. This is Kafka's behaviour before KIP-966:
-/// a broker that restarts within its session is still trusted to hold what it
-/// acknowledged, even if a power loss took its unflushed tail.
-pub fn on_broker_reregistered(
-    p: &PartitionInfo,
-    broker: BrokerId,
-    live: &[BrokerId],
-    unclean: bool,
-) -> Option<(PartitionInfo, bool)> {
-    on_broker_unavailable(p, broker, live, unclean, false)
-}
-// ANCHOR_END: reregistered
-
-fn on_broker_unavailable(
-    p: &PartitionInfo,
-    fenced: BrokerId,
-    live: &[BrokerId],
-    unclean: bool,
-    leave_isr: bool,
-) -> Option<(PartitionInfo, bool)> {
     let mut next = p.clone();
-    if leave_isr && next.isr.len() > 1 {
+    if next.isr.len() > 1 {
         next.isr.retain(|&b| b != fenced);
     }
     if next.leader == Some(fenced) {
         next.leader = None;
-        if let Some((mut elected, was_unclean)) = elect(&next, live, unclean) {
-            if !leave_isr && !was_unclean {
-                // The new leader's election drops dead ISR members; a restarted
-                // one keeps its place.
-                elected.isr = p
-                    .isr
-                    .iter()
-                    .copied()
-                    .filter(|b| elected.isr.contains(b) || *b == fenced)
-                    .collect();
-            }
-            return Some((elected, was_unclean));
+        if let Some(elected) = elect(&next, live, unclean) {
+            return Some(elected);
         }
         // No eligible replica: the partition goes offline, which is a leader change too.
         next.leader_epoch += 1;
@@ -78,6 +44,25 @@ fn on_broker_unavailable(
     next.partition_epoch += 1;
     Some((next, false))
 }
+
+// ANCHOR: reregistered
+/// The partition after `broker` registered again as a new incarnation (its
+/// process restarted, and nothing proves the stop was clean). Kafka 4.x
+/// without eligible leader replicas (`ReplicationControlManager.
+/// handleBrokerShutdown`) treats it as a fence: the broker leaves the ISR
+/// unless it is the last member, and loses leadership. It earns its ISR place
+/// back by fetching until it has caught up with the leader. The last member
+/// stays: the controller remembers who may hold the committed records, even
+/// when a power loss took them.
+pub fn on_broker_reregistered(
+    p: &PartitionInfo,
+    broker: BrokerId,
+    live: &[BrokerId],
+    unclean: bool,
+) -> Option<(PartitionInfo, bool)> {
+    on_broker_fenced(p, broker, live, unclean)
+}
+// ANCHOR_END: reregistered
 
 // ANCHOR: elect
 /// Elects a leader for a leaderless partition, if any replica is eligible.
@@ -230,10 +215,17 @@ mod tests {
     }
 
     #[test]
-    fn a_reregistered_leader_loses_leadership_but_keeps_its_isr_place() {
+    fn a_reregistered_leader_loses_leadership_and_its_isr_place() {
         let p = partition(&[1, 2], &[1, 2], Some(1));
         let (next, _) = on_broker_reregistered(&p, 1, &[2], false).unwrap();
-        assert_eq!((next.leader, next.isr.clone()), (Some(2), vec![1, 2]));
+        assert_eq!((next.leader, next.isr.clone()), (Some(2), vec![2]));
+    }
+
+    #[test]
+    fn a_reregistered_last_isr_member_keeps_its_place_and_the_partition_goes_offline() {
+        let p = partition(&[1, 2], &[1], Some(1));
+        let (next, _) = on_broker_reregistered(&p, 1, &[2], false).unwrap();
+        assert_eq!((next.leader, next.isr.clone()), (None, vec![1]));
     }
 
     #[test]

@@ -75,18 +75,31 @@ fn events(effects: &Effects) -> Vec<ClusterEvent> {
         .collect()
 }
 
-/// Registers broker `id`; returns its broker epoch.
+/// Registers broker `id` (its first start); returns its broker epoch. A
+/// second call is a retried registration of the same process.
 fn register(c: &mut Controller, now_ms: u64, id: BrokerId) -> i64 {
+    let r = register_incarnation(c, now_ms, id, 1);
+    assert_eq!(r.error_code, ErrorCode::None);
+    r.broker_epoch
+}
+
+/// Broker `id`'s process, start number `incarnation_id`, registers.
+fn register_incarnation(
+    c: &mut Controller,
+    now_ms: u64,
+    id: BrokerId,
+    incarnation_id: u64,
+) -> BrokerRegistrationResponse {
     let request = Request::BrokerRegistration(BrokerRegistrationRequest {
         broker_id: id,
+        incarnation_id,
         listener: format!("broker-{id}:9092"),
     });
     let effects = handle(c, now_ms, broker(id), request);
     let Response::BrokerRegistration(r) = reply_to(broker(id), &effects) else {
         panic!("not a registration response: {effects:?}");
     };
-    assert_eq!(r.error_code, ErrorCode::None);
-    r.broker_epoch
+    r
 }
 
 fn heartbeat(c: &mut Controller, now_ms: u64, id: BrokerId, epoch: i64) -> BrokerHeartbeatResponse {
@@ -178,6 +191,7 @@ fn a_registering_broker_gets_a_new_epoch_and_starts_fenced() {
     let mut c = new_controller();
     let request = Request::BrokerRegistration(BrokerRegistrationRequest {
         broker_id: 1,
+        incarnation_id: 1,
         listener: "broker-1:9092".into(),
     });
     let effects = handle(&mut c, 0, broker(1), request);
@@ -200,6 +214,7 @@ fn a_registering_broker_gets_a_new_epoch_and_starts_fenced() {
         BrokerInfo {
             broker_id: 1,
             broker_epoch: 1,
+            incarnation_id: 1,
             listener: "broker-1:9092".into(),
             fenced: true,
         }
@@ -237,7 +252,11 @@ fn the_first_heartbeat_unfences_a_broker() {
 fn a_heartbeat_with_a_stale_broker_epoch_is_rejected() {
     let mut c = new_controller();
     let old_epoch = register(&mut c, 0, 1);
-    let new_epoch = register(&mut c, 0, 1); // the broker restarted
+    // The broker restarted before its first heartbeat: fenced, it has no
+    // session, so its new incarnation is welcome at once.
+    let restarted = register_incarnation(&mut c, 0, 1, 2);
+    assert_eq!(restarted.error_code, ErrorCode::None);
+    let new_epoch = restarted.broker_epoch;
     assert!(new_epoch > old_epoch);
     let response = heartbeat(&mut c, 0, 1, old_epoch);
     assert_eq!(
@@ -599,7 +618,7 @@ fn an_alter_partition_from_the_leader_changes_the_isr_and_bumps_the_partition_ep
 fn an_alter_partition_from_a_stale_broker_epoch_is_rejected_with_stale_broker_epoch() {
     let mut c = controller_with_orders_on_three_brokers();
     let old_epoch = c.image().brokers[&1].broker_epoch;
-    let new_epoch = register(&mut c, 0, 1); // broker 1 restarted
+    let new_epoch = register(&mut c, 0, 1); // broker 1 registered again
     assert!(new_epoch > old_epoch);
     let before = c.image().clone();
 
@@ -617,8 +636,13 @@ fn an_alter_partition_from_a_stale_broker_epoch_is_rejected_with_stale_broker_ep
 #[test]
 fn an_alter_partition_from_a_deposed_leader_is_fenced_by_its_leader_epoch() {
     let mut c = controller_with_orders_on_three_brokers();
-    // Broker 1 restarts: leadership moves to broker 2 in epoch 1.
-    let new_epoch = register(&mut c, 0, 1);
+    // Broker 1 falls silent and is fenced: leadership moves to broker 2 in epoch 1.
+    let new_epoch = c.image().brokers[&1].broker_epoch;
+    for id in [2, 3] {
+        let epoch = c.image().brokers[&id].broker_epoch;
+        heartbeat(&mut c, 8_000, id, epoch);
+    }
+    tick(&mut c, 9_000);
     assert_eq!(partition(&c, "orders", 0).leader, Some(2));
     assert_eq!(partition(&c, "orders", 0).leader_epoch, 1);
     let before = c.image().clone();
@@ -641,6 +665,76 @@ fn an_alter_partition_from_a_replica_that_is_not_the_leader_is_an_invalid_reques
 }
 
 // ---- Restart --------------------------------------------------------------------
+
+#[test]
+fn a_new_incarnation_is_refused_while_the_old_session_is_valid() {
+    let mut c = controller_with_orders_on_three_brokers();
+    let before = c.image().clone();
+    // Broker 1, the leader, crashed and restarted within its session.
+    let refused = register_incarnation(&mut c, 1_000, 1, 2);
+    assert_eq!(refused.error_code, ErrorCode::DuplicateBrokerRegistration);
+    assert_eq!(c.image(), &before, "nothing changes");
+    // The same process registering again is a retry, not a second broker.
+    assert_eq!(
+        register_incarnation(&mut c, 1_000, 1, 1).error_code,
+        ErrorCode::None
+    );
+}
+
+#[test]
+fn once_its_session_expired_a_restarted_broker_registers_fenced_and_outside_the_isr() {
+    let mut c = controller_with_orders_on_three_brokers();
+    for id in [2, 3] {
+        let epoch = c.image().brokers[&id].broker_epoch;
+        heartbeat(&mut c, 8_000, id, epoch);
+    }
+    tick(&mut c, 9_000);
+    let p = partition(&c, "orders", 0);
+    assert_eq!((p.leader, p.isr.clone()), (Some(2), vec![2, 3]), "fenced");
+    let accepted = register_incarnation(&mut c, 9_500, 1, 2);
+    assert_eq!(accepted.error_code, ErrorCode::None);
+    heartbeat(&mut c, 9_500, 1, accepted.broker_epoch);
+    assert!(c.image().is_live(1));
+    let p = partition(&c, "orders", 0);
+    assert_eq!(
+        (p.leader, p.isr.clone()),
+        (Some(2), vec![2, 3]),
+        "it rejoins the ISR only by catching up with the leader"
+    );
+}
+
+#[test]
+fn a_restart_the_controller_has_not_fenced_yet_leaves_the_isr_and_leadership_at_registration() {
+    let mut c = controller_with_orders_on_three_brokers();
+    // 9 s without a heartbeat: the session is over, but no tick fenced it.
+    let accepted = register_incarnation(&mut c, 9_001, 1, 2);
+    assert_eq!(accepted.error_code, ErrorCode::None);
+    let p = partition(&c, "orders", 0);
+    assert_eq!(p.isr, vec![2, 3]);
+    assert_eq!(p.leader, Some(2));
+}
+
+#[test]
+fn the_last_isr_member_keeps_its_place_when_it_restarts() {
+    let mut c = controller_with_live_brokers(&[1, 2]);
+    create(&mut c, 0, topic("orders", 1, 2));
+    // Broker 2 is fenced; broker 1 is the ISR alone.
+    let epoch = c.image().brokers[&1].broker_epoch;
+    heartbeat(&mut c, 8_000, 1, epoch);
+    tick(&mut c, 9_000);
+    assert_eq!(partition(&c, "orders", 0).isr, vec![1]);
+    // Then broker 1 restarts too, past its session.
+    tick(&mut c, 17_001);
+    let accepted = register_incarnation(&mut c, 17_001, 1, 2);
+    assert_eq!(accepted.error_code, ErrorCode::None);
+    let p = partition(&c, "orders", 0);
+    assert_eq!(
+        p.isr,
+        vec![1],
+        "the controller remembers who may hold the records"
+    );
+    assert_eq!(p.leader, None);
+}
 
 #[test]
 fn a_restarted_controller_keeps_topics_and_brokers() {

@@ -26,11 +26,13 @@ pub enum Server {
     Controller(Controller),
     /// Boxed: a broker is several times the size of the other variants.
     Broker(Box<Broker>),
-    /// A broker that crashed: how it was configured, and what its disk kept.
-    /// The network never runs it (it keeps it with the stopped nodes).
+    /// A broker that crashed: how it was configured, what its disk kept, and
+    /// which start of its process it was. The network never runs it (it keeps
+    /// it with the stopped nodes).
     CrashedBroker {
         config: BrokerConfig,
         disk: Disk,
+        incarnation_id: u64,
     },
 }
 
@@ -99,7 +101,7 @@ impl Network<Server> {
         let ids: Vec<BrokerId> = configs.iter().map(|c| c.node_id).collect();
         for config in configs {
             let id = NodeId::Broker(config.node_id);
-            let broker = Server::Broker(Box::new(Broker::new(config, Disk::default(), 0)));
+            let broker = Server::Broker(Box::new(Broker::new(config, Disk::default(), 0, 1)));
             let Ok(()) = cluster.insert(id, broker, &mut Quiet);
         }
         let Ok(()) = cluster.settle(&mut Quiet);
@@ -155,9 +157,14 @@ impl Network<Server> {
                 panic!("only a broker crashes with its disk");
             };
             let config = broker.config().clone();
+            let incarnation_id = broker.incarnation_id();
             let mut disk = broker.into_disk();
             disk.crash(kind);
-            Server::CrashedBroker { config, disk }
+            Server::CrashedBroker {
+                config,
+                disk,
+                incarnation_id,
+            }
         })
     }
 
@@ -168,10 +175,16 @@ impl Network<Server> {
         observer: &mut O,
     ) -> Result<(), O::Error> {
         self.restart(NodeId::Broker(id), observer, |remains, now_ms| {
-            let Server::CrashedBroker { config, disk } = remains else {
+            let Server::CrashedBroker {
+                config,
+                disk,
+                incarnation_id,
+            } = remains
+            else {
                 panic!("a crashed broker leaves a CrashedBroker");
             };
-            Server::Broker(Box::new(Broker::new(config, disk, now_ms)))
+            let broker = Broker::new(config, disk, now_ms, incarnation_id + 1);
+            Server::Broker(Box::new(broker))
         })
     }
 }

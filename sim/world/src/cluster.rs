@@ -27,6 +27,7 @@ use kafkasim_check::history::History;
 use madsim::task::NodeId as MachineId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 /// The shape of a cluster.
@@ -123,9 +124,12 @@ fn start_server<N, M>(
 ) -> Server<N>
 where
     N: kafkasim::node::Node<Event = kafkasim::event::ClusterEvent> + IntoDisk + Send + 'static,
-    M: Fn(Disk, u64) -> N + Send + Sync + 'static,
+    M: Fn(Disk, u64, u64) -> N + Send + Sync + 'static,
 {
     let cell: NodeCell<N> = Arc::new(Mutex::new(None));
+    // Every start of the node's process is a new incarnation (Kafka draws a
+    // random UUID for each; counting starts is as unique, and deterministic).
+    let starts = Arc::new(AtomicU64::new(0));
     let crash = Arc::new(Mutex::new(CrashKind::ProcessCrash));
     let make = Arc::new(make);
     let init = {
@@ -134,6 +138,7 @@ where
             let (cell, crash, trace, make) =
                 (cell.clone(), crash.clone(), trace.clone(), make.clone());
             let lost = lost.clone();
+            let incarnation = starts.fetch_add(1, Ordering::Relaxed) + 1;
             async move {
                 let now = now_ms();
                 let previous = cell.lock().expect("node lock").take();
@@ -144,7 +149,7 @@ where
                 }
                 let mut disk = previous.map(IntoDisk::into_disk).unwrap_or_default();
                 disk.crash(*crash.lock().expect("crash lock"));
-                *cell.lock().expect("node lock") = Some(make(disk, now));
+                *cell.lock().expect("node lock") = Some(make(disk, now, incarnation));
                 let timeline = trace.clone();
                 let on_event = move |now, event| {
                     timeline.observe(now, &event);
@@ -183,7 +188,7 @@ impl Cluster {
             NodeId::Controller,
             &trace,
             &lost,
-            move |disk, now| Controller::new(controller_config.clone(), disk, now),
+            move |disk, now, _| Controller::new(controller_config.clone(), disk, now),
         );
         let brokers = (1..=spec.brokers as BrokerId)
             .map(|id| {
@@ -197,7 +202,9 @@ impl Cluster {
                     NodeId::Broker(id),
                     &trace,
                     &lost,
-                    move |disk, now| Broker::new(config.clone(), disk, now),
+                    move |disk, now, incarnation| {
+                        Broker::new(config.clone(), disk, now, incarnation)
+                    },
                 );
                 (id, server)
             })

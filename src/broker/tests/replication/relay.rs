@@ -188,10 +188,30 @@ impl Relay {
         self.settle();
     }
 
-    /// Starts a crashed broker again on what its disk kept.
+    /// Starts a crashed broker again on what its disk kept, and lets time pass
+    /// until the controller has taken its new incarnation: at once if the old
+    /// one was already fenced, else once its session is over (the controller
+    /// refuses the new incarnation until then).
     pub fn restart(&mut self, broker: BrokerId) {
         let Ok(()) = self.cluster.restart_broker(broker, &mut self.watch);
         self.settle();
+        let deadline_ms = self.now_ms() + 20_000;
+        while !self.registered_live(broker) && self.now_ms() < deadline_ms {
+            self.advance_by(100);
+        }
+        assert!(self.registered_live(broker), "broker-{broker} came back");
+    }
+
+    /// Whether the controller has `broker`'s running incarnation, unfenced.
+    fn registered_live(&self, broker: BrokerId) -> bool {
+        let Some(Server::Broker(running)) = self.cluster.node(NodeId::Broker(broker)) else {
+            return false;
+        };
+        let image = self.cluster.controller().image();
+        image
+            .brokers
+            .get(&broker)
+            .is_some_and(|b| b.incarnation_id == running.incarnation_id() && !b.fenced)
     }
 
     // ---- The client ---------------------------------------------------------------
