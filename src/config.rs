@@ -164,10 +164,6 @@ pub struct BrokerConfig {
     /// How followers truncate when they meet a new leader (not a Kafka key: the
     /// rule changed in Kafka 0.11, and the old one is kept to replay its failure).
     pub truncation: Truncation,
-    /// Keep the high watermark still while the ISR is smaller than
-    /// `min.insync.replicas`, as Kafka does since 3.7 with eligible leader
-    /// replicas (KIP-966). Off by default: the classic rule.
-    pub min_isr_gates_high_watermark: bool,
     /// `offsets.topic.num.partitions`: Kafka's default is 50; the model's is 3,
     /// so that a small run shows several coordinators without noise.
     pub offsets_topic_num_partitions: i32,
@@ -188,7 +184,6 @@ impl BrokerConfig {
             replica_fetch_backoff_ms: 1_000,
             replica_fetch_max_bytes: 1_048_576,
             truncation: Truncation::LeaderEpoch,
-            min_isr_gates_high_watermark: false,
             offsets_topic_num_partitions: 3,
             offsets_topic_replication_factor: 3,
         }

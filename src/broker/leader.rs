@@ -248,18 +248,29 @@ impl Broker {
         self.complete_parked(now_ms);
     }
 
+    /// The ISR size below which a leader refuses `acks=all` writes and holds
+    /// its high watermark still: `min.insync.replicas`, or the replica count
+    /// when that is smaller (Kafka's effective min ISR, since 3.7).
+    pub(super) fn effective_min_isr(&self, tp: &TopicPartition) -> i32 {
+        let min_isr =
+            (self.image.topics.get(&tp.topic)).map_or(1, |t| t.config.min_insync_replicas);
+        let replicas = self
+            .image
+            .partition(tp)
+            .map_or(1, |p| p.replicas.len() as i32);
+        min_isr.min(replicas)
+    }
+
     // ANCHOR: high_watermark
-    /// HW = min LEO over the maximal ISR; it never moves back on a leader.
+    /// HW = min LEO over the maximal ISR; it never moves back on a leader, and
+    /// it stays still while the ISR is below the effective min ISR (Kafka 3.7+,
+    /// KAFKA-15583: a write then counts as committed only once enough replicas
+    /// have it, whatever acks it was written with).
     pub(super) fn maybe_advance_high_watermark(&mut self, tp: &TopicPartition) {
         let Some(leadership) = self.leading.get(tp) else {
             return;
         };
-        let min_isr = self
-            .image
-            .topics
-            .get(&tp.topic)
-            .map_or(1, |t| t.config.min_insync_replicas);
-        if self.config.min_isr_gates_high_watermark && (leadership.isr.len() as i32) < min_isr {
+        if (leadership.isr.len() as i32) < self.effective_min_isr(tp) {
             return;
         }
         let log = self.disk.logs.get_mut(tp).expect("a leader has a log");

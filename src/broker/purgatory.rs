@@ -73,11 +73,7 @@ impl Broker {
         for mut produce in parked {
             let mut still_waiting = Vec::new();
             for (tp, required, epoch) in std::mem::take(&mut produce.waiting_for) {
-                let min_isr = self
-                    .image
-                    .topics
-                    .get(&tp.topic)
-                    .map_or(1, |t| t.config.min_insync_replicas);
+                let min_isr = self.effective_min_isr(&tp);
                 // ANCHOR: acks_all_outcome
                 let outcome = match self.leading.get(&tp).filter(|l| l.leader_epoch == epoch) {
                     // Leadership moved after the append: whether the write survives

@@ -153,7 +153,7 @@ impl Broker {
         let leadership = self.leading.get(tp).ok_or(ErrorCode::NotLeaderOrFollower)?;
         check_epoch(current_leader_epoch, leadership.leader_epoch)?;
         // ANCHOR: min_isr
-        let min_isr = self.image.topics[&tp.topic].config.min_insync_replicas;
+        let min_isr = self.effective_min_isr(tp);
         if acks == Acks::All && (leadership.isr.len() as i32) < min_isr {
             return Err(ErrorCode::NotEnoughReplicas);
         }

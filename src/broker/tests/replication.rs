@@ -223,7 +223,7 @@ fn acks_all_below_min_insync_replicas_answers_not_enough_replicas_and_appends_no
 }
 
 #[test]
-fn an_acks_all_produce_answers_not_enough_replicas_after_append_when_the_isr_shrinks_under_it() {
+fn an_acks_all_write_the_isr_shrinks_under_is_not_committed_until_the_isr_grows_back() {
     let mut relay = Relay::with_brokers(2);
     relay.create_orders(2, &[("min.insync.replicas", "2")]);
     relay.cut(broker(1), broker(2));
@@ -233,62 +233,31 @@ fn an_acks_all_produce_answers_not_enough_replicas_after_append_when_the_isr_shr
     relay.advance_to(shrink_ms - 1);
     assert_eq!(relay.produce_answer(acks_all), None);
 
-    // The ISR shrinks to {1}: the HW passes the batch, but with one replica.
+    // The ISR shrinks to {1}, below min.insync.replicas: since Kafka 3.7 the
+    // high watermark stays where it is, so the batch is not committed, and the
+    // producer waits until its request times out.
     relay.advance_to(shrink_ms);
     assert_eq!(relay.partition().isr, vec![1]);
-    assert_eq!(relay.high_watermark(1), 1);
-    let (error_code, _) = relay.produce_answer(acks_all).expect("answered");
-    assert_eq!(error_code, ErrorCode::NotEnoughReplicasAfterAppend);
-    // The write is in the log and committed: the error only says how few have it.
-    assert_eq!(relay.records(1), records(&[(0, "a")]));
-}
-
-#[test]
-fn a_leader_cut_off_from_the_controller_cannot_shrink_its_isr_so_acks_all_times_out() {
-    let mut relay = Relay::with_brokers(2);
-    relay.create_orders(2, &[]);
-    let isolated_ms = relay.now_ms();
-    relay.isolate(1);
-    let shrink_ms = isr_shrink_ms(&relay, 1, 2);
-    let acks_all = relay.produce(1, Acks::All, &["a"]);
-    // acks=1 needs nothing but the leader's own append.
-    assert_eq!(relay.produce_acks_1(1, &["b"]), (ErrorCode::None, 1));
-
-    // The controller fenced the silent broker 1 and moved leadership to broker 2.
-    relay.advance_to(shrink_ms);
-    assert_eq!(relay.partition(), partition(&[1, 2], &[2], 2, 1, 1));
-    // Broker 1 proposed ISR {1}; the controller never heard it.
-    let broker_epoch = relay.controller().image().brokers[&1].broker_epoch;
-    let proposal = Request::AlterPartition(AlterPartitionRequest {
-        broker_id: 1,
-        broker_epoch,
-        partitions: vec![AlterPartitionData {
-            partition: orders_0(),
-            leader_epoch: 0,
-            new_isr: vec![1],
-            partition_epoch: 0,
-        }],
-    });
-    let proposals: Vec<&Request> = relay
-        .dropped_requests(broker(1), NodeId::Controller)
-        .into_iter()
-        .filter(|r| matches!(r, Request::AlterPartition(_)))
-        .collect();
-    assert_eq!(proposals, vec![&proposal]);
-    assert_eq!(relay.isr_changes(), vec![]);
-
-    // So broker 1 keeps waiting for broker 2: its HW is frozen.
-    relay.advance_to(isolated_ms + PRODUCE_TIMEOUT_MS - 1);
-    assert_eq!(relay.produce_answer(acks_all), None);
-    relay.advance_to(isolated_ms + PRODUCE_TIMEOUT_MS);
+    assert_eq!(relay.high_watermark(1), 0);
+    relay.advance_by(PRODUCE_TIMEOUT_MS);
     let (error_code, _) = relay.produce_answer(acks_all).expect("answered");
     assert_eq!(error_code, ErrorCode::RequestTimedOut);
-    assert_eq!((relay.log_end_offset(1), relay.high_watermark(1)), (2, 0));
+    assert_eq!(
+        relay.records(1),
+        records(&[(0, "a")]),
+        "appended, not committed"
+    );
+
+    // Broker 2 catches up and rejoins: two in-sync replicas have `a`.
+    relay.heal(broker(1), broker(2));
+    relay.advance_by(REQUEST_TIMEOUT_MS + 5_000);
+    assert_eq!(relay.partition().isr, vec![1, 2]);
+    assert_eq!(relay.high_watermark(1), 1);
 }
 
 #[test]
-fn with_min_isr_gating_the_high_watermark_stays_while_the_isr_is_below_min_insync_replicas() {
-    let mut relay = Relay::with_brokers_configured(2, |c| c.min_isr_gates_high_watermark = true);
+fn the_high_watermark_stays_while_the_isr_is_below_min_insync_replicas() {
+    let mut relay = Relay::with_brokers(2);
     relay.create_orders(2, &[("min.insync.replicas", "2")]);
     drop_from_isr(&mut relay, 1, 2);
     assert_eq!(relay.produce_acks_1(1, &["a"]), (ErrorCode::None, 0));
@@ -301,9 +270,9 @@ fn with_min_isr_gating_the_high_watermark_stays_while_the_isr_is_below_min_insyn
 }
 
 #[test]
-fn without_min_isr_gating_a_lone_leader_advances_the_high_watermark_by_itself() {
+fn with_min_insync_replicas_1_a_lone_leader_advances_the_high_watermark_by_itself() {
     let mut relay = Relay::with_brokers(2);
-    relay.create_orders(2, &[("min.insync.replicas", "2")]);
+    relay.create_orders(2, &[]);
     drop_from_isr(&mut relay, 1, 2);
     assert_eq!(relay.produce_acks_1(1, &["a"]), (ErrorCode::None, 0));
     assert_eq!(relay.high_watermark(1), 1);
