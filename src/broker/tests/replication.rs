@@ -256,6 +256,49 @@ fn an_acks_all_write_the_isr_shrinks_under_is_not_committed_until_the_isr_grows_
 }
 
 #[test]
+fn a_leader_cut_off_from_the_controller_cannot_shrink_its_isr_so_acks_all_times_out() {
+    let mut relay = Relay::with_brokers(2);
+    relay.create_orders(2, &[]);
+    let isolated_ms = relay.now_ms();
+    relay.isolate(1);
+    let shrink_ms = isr_shrink_ms(&relay, 1, 2);
+    let acks_all = relay.produce(1, Acks::All, &["a"]);
+    // acks=1 needs nothing but the leader's own append.
+    assert_eq!(relay.produce_acks_1(1, &["b"]), (ErrorCode::None, 1));
+
+    // The controller fenced the silent broker 1 and moved leadership to broker 2.
+    relay.advance_to(shrink_ms);
+    assert_eq!(relay.partition(), partition(&[1, 2], &[2], 2, 1, 1));
+    // Broker 1 proposed ISR {1}; the controller never heard it.
+    let broker_epoch = relay.controller().image().brokers[&1].broker_epoch;
+    let proposal = Request::AlterPartition(AlterPartitionRequest {
+        broker_id: 1,
+        broker_epoch,
+        partitions: vec![AlterPartitionData {
+            partition: orders_0(),
+            leader_epoch: 0,
+            new_isr: vec![1],
+            partition_epoch: 0,
+        }],
+    });
+    let proposals: Vec<&Request> = relay
+        .dropped_requests(broker(1), NodeId::Controller)
+        .into_iter()
+        .filter(|r| matches!(r, Request::AlterPartition(_)))
+        .collect();
+    assert_eq!(proposals, vec![&proposal]);
+    assert_eq!(relay.isr_changes(), vec![]);
+
+    // So broker 1 keeps waiting for broker 2: its HW is frozen.
+    relay.advance_to(isolated_ms + PRODUCE_TIMEOUT_MS - 1);
+    assert_eq!(relay.produce_answer(acks_all), None);
+    relay.advance_to(isolated_ms + PRODUCE_TIMEOUT_MS);
+    let (error_code, _) = relay.produce_answer(acks_all).expect("answered");
+    assert_eq!(error_code, ErrorCode::RequestTimedOut);
+    assert_eq!((relay.log_end_offset(1), relay.high_watermark(1)), (2, 0));
+}
+
+#[test]
 fn the_high_watermark_stays_while_the_isr_is_below_min_insync_replicas() {
     let mut relay = Relay::with_brokers(2);
     relay.create_orders(2, &[("min.insync.replicas", "2")]);
