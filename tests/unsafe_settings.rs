@@ -4,15 +4,17 @@
 //! each test runs seeds 1, 2, … and stops at the first that shows the kind.
 //!
 //! The bounds were set from a sweep with some headroom (first seed showing the
-//! kind when written: acks-1 1, no-idempotence 1, unclean-election 2,
+//! kind when written: acks-0 1, acks-1 1, no-idempotence 1, unclean-election 2,
 //! high-watermark-truncation 14 (as inconsistent offsets and divergent
 //! replicas; as a lost write first at seed 17), power-loss-single-replica 1). A change to the model or to the
 //! nemesis's draw may move them; then sweep the file (`kafkasim sweep --seeds
 //! 1..=50 --scenario sim/scenarios/NAME.toml`) and restate the bound here.
 
+use kafkasim_check::views;
 use kafkasim_check::{Kind, Verdict};
 use kafkasim_tools::run::run_seed;
-use kafkasim_tools::scenario::{self, Scenario};
+use kafkasim_tools::scenario::workload::FaultPlan;
+use kafkasim_tools::scenario::{self, Body, Scenario};
 
 fn scenario_file(name: &str) -> Scenario {
     let path = format!("{}/sim/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
@@ -50,6 +52,24 @@ fn caught_within(name: &str, within: u64, kinds: &[Kind], allowed: bool) -> u64 
 #[test]
 fn acks_1_loses_acknowledged_writes_in_a_failover() {
     caught_within("acks-1", 5, &[Kind::LostWrite], true);
+}
+
+#[test]
+fn acks_0_loses_what_it_sent_to_a_failed_leader_without_a_word() {
+    caught_within("acks-0", 3, &[Kind::LostWrite], true);
+}
+
+#[test]
+fn acks_0_without_faults_loses_nothing_and_passes() {
+    let mut scenario = scenario_file("acks-0");
+    let Body::Workload(workload) = &mut scenario.body else {
+        panic!("a file is a workload");
+    };
+    workload.faults = FaultPlan::None;
+    let report = run_seed(1, &scenario);
+    assert_eq!(report.verdict(), Verdict::Ok);
+    assert!(report.judgement.findings.is_empty(), "{}", report.judgement);
+    assert!(views::acked(&report.run.history).len() > 100, "it sent");
 }
 
 #[test]

@@ -89,10 +89,11 @@ impl Config {
             }
         };
         allow(
-            self.acks != Acks::All,
+            self.acks == Acks::Leader,
             LEADER_ONLY_ACKS,
             Allowance::LeaderOnlyAcks,
         );
+        allow(self.acks == Acks::None, NO_ACKS, Allowance::NoAcks);
         allow(!self.idempotence, &[Duplicate], Allowance::NoIdempotence);
         allow(
             self.unclean_leader_election,
@@ -117,6 +118,11 @@ impl Config {
 /// unseen when nothing was polled past it), hands its offset to the next write
 /// (inconsistent offsets), and may give a later send a lower offset.
 const LEADER_ONLY_ACKS: &[Kind] = &[LostWrite, Unseen, InconsistentOffsets, NonmonotonicSend];
+
+/// `acks=0`: what `acks=1` allows, and more: a send can be lost even with no
+/// failover (the leader was down, or refused it), and without an answer a
+/// reordering cannot be seen either.
+const NO_ACKS: &[Kind] = &[LostWrite, Unseen, InconsistentOffsets, NonmonotonicSend];
 
 /// An unclean election, or a power loss of every replica of a write: a replica
 /// lacking committed records leads, truncating records a reader may already

@@ -172,8 +172,10 @@ pub enum Class {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Allowance {
-    /// `acks=1` or `acks=0`: the leader acknowledges a write only it has.
+    /// `acks=1`: the leader acknowledges a write only it has.
     LeaderOnlyAcks,
+    /// `acks=0`: the producer waits for no answer at all.
+    NoAcks,
     /// `enable.idempotence=false`: a retried send can be appended twice.
     NoIdempotence,
     /// `unclean.leader.election.enable=true`.
@@ -194,6 +196,9 @@ impl fmt::Display for Allowance {
         f.write_str(match self {
             Allowance::LeaderOnlyAcks => {
                 "acks=1 acknowledges a write only the leader has, and a failover can lose it"
+            }
+            Allowance::NoAcks => {
+                "acks=0 waits for no answer: a write the leader never appended, or lost, is gone without a word"
             }
             Allowance::NoIdempotence => "without idempotence a retried send can be appended twice",
             Allowance::UncleanElection => {

@@ -9,6 +9,9 @@
 //! which heals every fault and polls everything, turns an unseen write into a
 //! verdict: after it, unseen means never delivered.
 //!
+//! An `acks=0` send gets no offset: it is lost when no poll ever returned it
+//! and a read of its partition reached the end without it.
+//!
 //! The other way round, a value whose send definitely failed must never be
 //! polled: the client told the application the write did not happen.
 
@@ -35,13 +38,18 @@ pub fn lost_write(facts: &Facts<'_>) -> Vec<Finding> {
 }
 
 /// What shows an acked, never-polled record is gone: a poll of its partition
-/// at or past its offset, or else a read to an end at or before it.
+/// at or past its offset, or else a read to an end at or before it. An
+/// `acks=0` send has no offset: a read of its partition to the end that never
+/// met it is the proof.
 fn proof_of_loss<'a>(
     facts: &Facts<'a>,
     partition: &TopicPartition,
     acked: &Seen<'a>,
     highest: Option<Seen<'a>>,
 ) -> Option<Seen<'a>> {
+    if acked.at() < 0 {
+        return facts.ends.get(partition).copied();
+    }
     let polled_past = highest.filter(|h| h.at() >= acked.at());
     let short_end = (facts.ends.get(partition).copied()).filter(|end| end.at() <= acked.at());
     polled_past.or(short_end)
@@ -103,9 +111,13 @@ fn never_polled<'a>(facts: &Facts<'a>) -> Vec<(&'a TopicPartition, Seen<'a>, Opt
         .sightings
         .iter()
         .filter(|(partition, s)| {
-            s.source == Source::Acked
-                && s.at() >= 0 // acks=0 acks without an offset
-                && !polled.contains_key(&(*partition, s.value))
+            // An acks=0 send has no offset (-1), and no poll of another
+            // partition can have returned it: it counts as polled if any did.
+            let polled = match s.at() >= 0 {
+                true => polled.contains_key(&(*partition, s.value)),
+                false => facts.first_poll_of.contains_key(s.value),
+            };
+            s.source == Source::Acked && !polled
         })
         .map(|&(partition, s)| (partition, s, highest.get(partition).copied()))
         .collect();

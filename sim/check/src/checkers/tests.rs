@@ -184,6 +184,38 @@ fn an_acked_send_at_or_past_the_end_a_final_read_reached_is_a_lost_write() {
 }
 
 #[test]
+fn an_acks_0_send_no_poll_returned_is_lost_once_a_read_reached_the_end_and_unseen_before() {
+    let h = History::new();
+    // acks=0: the producer learns no offset.
+    send(&h, 100, "producer-1", "a", Outcome::sent(users(), -1));
+    send(&h, 110, "producer-1", "b", Outcome::sent(users(), -1));
+    poll(&h, 500, "consumer-1", &[(0, "a")]);
+    assert_eq!(
+        lines(&unseen(&Facts::of(&h.entries()))),
+        ["unseen: b sent with acks=0 by producer-1 at 110 ms was never polled, and no read reached the end of users-0 (lost, or not consumed yet)"]
+    );
+    assert_eq!(lost_write(&Facts::of(&h.entries())), []);
+    let end = ClientEvent::ReadToEnd {
+        partition: users(),
+        end_offset: 1,
+    };
+    h.event(900, "reader", end);
+    assert_eq!(
+        lines(&lost_write(&Facts::of(&h.entries()))),
+        ["lost-write: b sent with acks=0 by producer-1 at 110 ms was never polled, and reader read users-0 to its end at 900 ms (offset 1) without it"]
+    );
+    assert_eq!(unseen(&Facts::of(&h.entries())), []);
+    let config = Config {
+        acks: Acks::None,
+        ..Config::safe()
+    };
+    let judged = judge(&h.entries(), &config, vec![]);
+    assert_eq!(judged.verdict(), Verdict::Ok, "{judged}");
+    let allowed: Vec<_> = judged.allowed().map(|f| f.allowed.clone()).collect();
+    assert_eq!(allowed, [vec![Allowance::NoAcks]]);
+}
+
+#[test]
 fn a_consumer_jumping_over_offsets_the_log_has_is_a_poll_skip() {
     let h = History::new();
     for (offset, value) in ["a", "b", "c", "d", "e"].iter().enumerate() {

@@ -153,6 +153,21 @@ fn describe_sightings(
                 seen.join(", ")
             )
         }
+        Kind::LostWrite if first.at() < 0 => write!(
+            f,
+            "{} sent with acks=0 by {} at {} ms was never polled, and {} read {partition} to its end at {} ms (offset {}) without it",
+            first.value,
+            first.process,
+            first.time_ms,
+            last.process,
+            last.time_ms,
+            last.at()
+        ),
+        Kind::Unseen if first.at() < 0 => write!(
+            f,
+            "{} sent with acks=0 by {} at {} ms was never polled, and no read reached the end of {partition} (lost, or not consumed yet)",
+            first.value, first.process, first.time_ms
+        ),
         Kind::LostWrite if last.source == Source::End => write!(
             f,
             "{} acked at {partition}@{} by {} at {} ms was never polled, and {} read {partition} to its end at {} ms: the log ends at offset {}",
