@@ -354,6 +354,9 @@ impl ProducerCore {
 
     /// Completes every record of `batch`; `base_offset` -1 when it is unknown.
     fn succeed(&mut self, batch: &ProducerBatch, base_offset: Offset) {
+        if let (Some(idempotence), Some(identity)) = (&mut self.idempotence, &batch.identity) {
+            idempotence.on_batch_acked(&batch.partition, identity, batch.records.len());
+        }
         for (i, token) in batch.tokens.iter().enumerate() {
             let offset = if base_offset < 0 {
                 -1
@@ -401,8 +404,11 @@ impl ProducerCore {
             self.network.request_metadata_update();
         }
         let expired = now_ms >= batch.created_ms + self.config.delivery_timeout_ms;
-        let retriable = code.is_retriable()
-            || (code == ErrorCode::OutOfOrderSequenceNumber && self.earlier_batch_pending(&batch));
+        let out_of_order = code == ErrorCode::OutOfOrderSequenceNumber && batch.identity.is_some();
+        if out_of_order {
+            self.on_out_of_order(&mut batch);
+        }
+        let retriable = code.is_retriable() || out_of_order;
         if retriable && !expired && batch.attempts <= self.config.retries {
             batch.retry_at_ms = now_ms + self.config.retry_backoff_ms;
             return self.requeue(batch);

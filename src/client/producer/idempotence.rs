@@ -12,14 +12,20 @@
 //!
 //! A batch gets its sequence when it is first sent, and keeps it through retries,
 //! so a broker can tell a retry from new data. If a numbered batch fails for good
-//! (it expired, or the broker refused it), the partition's numbering has a hole, or
-//! may have one: the batch may have been written after all. Kafka (since 2.5,
-//! KIP-360) then bumps the producer epoch locally and starts the partition again at
-//! sequence 0, which any broker accepts for a new epoch. The model does the same,
-//! with one simplification: Kafka also renumbers the partition's other unacknowledged
-//! batches under the new epoch, while the model lets them finish under the old one
-//! (a batch after the hole then fails with `OUT_OF_ORDER_SEQUENCE_NUMBER`). Each
-//! partition moves to the new epoch once none of its old-epoch batches is pending.
+//! (it expired), the partition's numbering has a hole, or may have one: the batch
+//! may have been written after all. Kafka (since 2.5, KIP-360) then bumps the
+//! producer epoch locally and starts the partition again at sequence 0, which any
+//! broker accepts for a new epoch. Each partition moves to the new epoch once none
+//! of its old-epoch batches is in flight.
+//!
+//! `OUT_OF_ORDER_SEQUENCE_NUMBER` never reaches the application (Kafka 4.x,
+//! `TransactionManager.canRetry`). For a batch that is not the next one after the
+//! last acknowledged sequence, it only means the batch overtook, or fell out of the
+//! five batches the broker remembers: the batch is retried as it is, and fails
+//! only when it expires (ambiguously: it may be in the log). For the next batch it
+//! means the broker lost what came before (an unclean election, a truncation): the
+//! producer bumps its epoch and numbers the partition's pending batches again from
+//! sequence 0, so they are written, in their order, under the new epoch.
 
 use super::{ProducerBatch, ProducerCore, Purpose, TRANSACTION_TIMEOUT_MS};
 use crate::client::ClientError;
@@ -61,6 +67,8 @@ enum IdState {
 struct PartitionSequence {
     id: ProducerIdAndEpoch,
     next_sequence: i32,
+    /// The last sequence a broker acknowledged under `id`; -1 before any.
+    last_acked: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +171,7 @@ impl Idempotence {
         let fresh = PartitionSequence {
             id: current,
             next_sequence: 0,
+            last_acked: -1,
         };
         let partition = self.partitions.entry(tp.clone()).or_insert(fresh);
         if partition.id != current {
@@ -181,10 +190,48 @@ impl Idempotence {
         identity
     }
 
+    /// A broker acknowledged a numbered batch of `records` records of `tp`.
+    pub fn on_batch_acked(
+        &mut self,
+        tp: &TopicPartition,
+        identity: &ProducerIdentity,
+        records: usize,
+    ) {
+        let Some(partition) = self
+            .partitions
+            .get_mut(tp)
+            .filter(|p| p.id.issued(identity))
+        else {
+            return; // acknowledged under an epoch the partition has left
+        };
+        let count = i32::try_from(records).expect("a batch holds fewer than 2^31 records");
+        partition.last_acked = partition.last_acked.max(identity.base_sequence + count - 1);
+    }
+
+    /// Whether `identity` is the batch right after `tp`'s last acknowledged one,
+    /// under the epoch `tp` numbers with (Kafka's `isNextSequence`).
+    pub fn is_next_sequence(&self, tp: &TopicPartition, identity: &ProducerIdentity) -> bool {
+        (self.partitions.get(tp))
+            .is_some_and(|p| p.id.issued(identity) && identity.base_sequence == p.last_acked + 1)
+    }
+
+    /// Whether `identity` was issued under an epoch older than the one the
+    /// producer now numbers with.
+    pub fn is_stale(&self, identity: &ProducerIdentity) -> bool {
+        self.current()
+            .is_some_and(|current| !current.issued(identity))
+    }
+
     /// A numbered batch failed for good: bump the epoch (once per epoch), so the
     /// partitions can number afresh from 0. At the largest epoch Kafka asks for a
     /// new producer id instead, and so does the model.
     pub fn on_batch_failed(&mut self, identity: &ProducerIdentity) {
+        self.bump_epoch(identity);
+    }
+
+    /// Bumps the epoch the batch `identity` was numbered under, unless that
+    /// happened already.
+    pub fn bump_epoch(&mut self, identity: &ProducerIdentity) {
         let IdState::Known(current) = self.state else {
             return;
         };
@@ -259,12 +306,32 @@ impl ProducerCore {
         }
     }
 
-    /// Whether a batch with an earlier sequence than `batch` is still pending in
-    /// its partition: then an `OUT_OF_ORDER_SEQUENCE_NUMBER` for `batch` only means
-    /// it overtook that batch, and it is retried after it, as Kafka does.
-    pub(super) fn earlier_batch_pending(&self, batch: &ProducerBatch) -> bool {
-        self.unacknowledged(&batch.partition)
-            .any(|b| precedes(b.identity, batch.identity))
+    /// `OUT_OF_ORDER_SEQUENCE_NUMBER` for `batch`: retried, as Kafka 4.x does
+    /// (see the module header). When it is the partition's next batch, or was
+    /// numbered before its partition started again, it and the partition's
+    /// queued batches are numbered again under the current epoch (bumped first
+    /// when it is the next batch).
+    pub(super) fn on_out_of_order(&mut self, batch: &mut ProducerBatch) {
+        let (Some(idempotence), Some(identity)) = (&mut self.idempotence, batch.identity) else {
+            return;
+        };
+        if idempotence.is_next_sequence(&batch.partition, &identity) {
+            idempotence.bump_epoch(&identity);
+        }
+        if !idempotence.is_stale(&identity) {
+            return; // it overtook, or the broker forgot it: retry it as it is
+        }
+        batch.identity = None;
+        for queued in self
+            .accumulator
+            .get_mut(&batch.partition)
+            .into_iter()
+            .flatten()
+        {
+            if queued.identity.is_some_and(|i| idempotence.is_stale(&i)) {
+                queued.identity = None;
+            }
+        }
     }
 
     /// The error every send fails with once the producer id could not be had.
@@ -338,10 +405,9 @@ impl ProducerCore {
             return;
         }
         for b in queue {
-            assert_eq!(
-                b.attempts == 0,
-                b.identity.is_none(),
-                "a batch is numbered when first sent"
+            assert!(
+                b.identity.is_none() || b.attempts > 0,
+                "a batch is numbered when it is sent"
             );
         }
         let numbered: Vec<Option<ProducerIdentity>> = queue

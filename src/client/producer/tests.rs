@@ -295,22 +295,50 @@ fn duplicate_sequence_number_completes_without_an_offset() {
 }
 
 #[test]
-fn out_of_order_with_no_earlier_batch_pending_fails_the_send_and_bumps_the_epoch() {
+fn out_of_order_for_the_next_batch_bumps_the_epoch_and_writes_it_again_from_sequence_0() {
     let mut harness = Harness::ready();
-    let token = harness.send(0, "a");
+    let first = harness.send(0, "a");
     let produce = harness.one("Produce");
+    harness.answer_produce(&produce, ErrorCode::None, 0);
+    assert_eq!(offset(harness.outcome(first)), 0);
+    // The broker lost "a" (an unclean election, say): "b", the next batch, is
+    // out of order for it. Kafka 4.x bumps the epoch and retries; the
+    // application never hears of it.
+    let token = harness.send(0, "b");
+    let produce = harness.one("Produce");
+    assert_eq!(numbered(&produce), (0, 1, vec!["b".to_string()]));
     harness.answer_produce(&produce, ErrorCode::OutOfOrderSequenceNumber, -1);
-    let error = harness.outcome(token).clone().unwrap_err();
+    harness.tick_at(100);
+    let retry = harness.one("Produce");
+    assert_eq!(numbered(&retry), (1, 0, vec!["b".to_string()]));
+    harness.answer_produce(&retry, ErrorCode::None, 1);
+    assert_eq!(offset(harness.outcome(token)), 1);
+}
+
+#[test]
+fn out_of_order_for_a_batch_later_ones_overtook_is_retried_as_it_is() {
+    let mut harness = Harness::ready();
+    let first_token = harness.send(0, "a");
+    let first = harness.one("Produce");
+    let second_token = harness.send(0, "b");
+    let second = harness.one("Produce");
+    // "b" was acknowledged first ("a" went to a broker that lost leadership);
+    // the broker then no longer recognises "a" as a duplicate.
+    harness.answer_produce(&second, ErrorCode::None, 11);
+    harness.answer_produce(&first, ErrorCode::NotLeaderOrFollower, -1);
+    harness.tick_at(100);
+    let retry = harness.one("Produce");
+    harness.answer_produce(&retry, ErrorCode::OutOfOrderSequenceNumber, -1);
+    harness.tick_at(200);
+    let again = harness.one("Produce");
     assert_eq!(
-        error,
-        ClientError::Broker {
-            code: ErrorCode::OutOfOrderSequenceNumber,
-            message: String::new()
-        }
+        numbered(&again),
+        (0, 0, vec!["a".to_string()]),
+        "no epoch bump"
     );
-    harness.send(0, "b");
-    let next = harness.one("Produce");
-    assert_eq!(numbered(&next), (1, 0, vec!["b".to_string()]));
+    harness.answer_produce(&again, ErrorCode::None, 10);
+    assert_eq!(offset(harness.outcome(first_token)), 10);
+    assert_eq!(offset(harness.outcome(second_token)), 11);
 }
 
 #[test]
