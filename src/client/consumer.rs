@@ -37,7 +37,7 @@
 use super::network::{Failed, NetworkClient};
 use super::{ClientError, Completion, Token};
 use crate::config::ConfigError;
-use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
+use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition};
 use crate::node::{Effect, Node, Peer};
 use crate::protocol::*;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -92,6 +92,15 @@ struct Assigned {
     retry_at_ms: u64,
     /// The partition's high watermark, as the last fetch from it said.
     high_watermark: Option<Offset>,
+    /// The leader epoch of the record before the position (Kafka's
+    /// `FetchPosition.offsetEpoch`), when known.
+    position_epoch: Option<LeaderEpoch>,
+    /// The leader epoch the position is known to be valid under (Kafka's
+    /// `FetchPosition.currentLeader`): a newer one in the metadata means a new
+    /// leader, whose log the position is checked against first (KIP-320).
+    validated_epoch: Option<LeaderEpoch>,
+    /// The leader epoch the fetch in flight was sent under.
+    fetch_epoch: Option<LeaderEpoch>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +120,9 @@ enum Purpose {
         generation: Generation,
     },
     OffsetFetch(Vec<TopicPartition>),
+    /// KIP-320: each partition, with the position and the leader epoch the
+    /// request checks it under.
+    ValidatePositions(Vec<(TopicPartition, Offset, LeaderEpoch)>),
 }
 
 impl Purpose {
@@ -265,6 +277,11 @@ impl ConsumerCore {
                     self.back_off(now_ms, &tp, failed.code);
                 }
             }
+            Purpose::ValidatePositions(tps) => {
+                for (tp, _, _) in tps {
+                    self.back_off(now_ms, &tp, failed.code);
+                }
+            }
             Purpose::Metadata | Purpose::LeaveGroup => {}
             Purpose::FindCoordinator => self.on_find_coordinator_failed(now_ms, failed.code),
             Purpose::JoinGroup | Purpose::SyncGroup(_) => self.on_join_failed(now_ms),
@@ -311,6 +328,9 @@ impl Node for ConsumerCore {
             (Purpose::Fetch(tps), Response::Fetch(r)) => self.on_fetch_response(now_ms, tps, r),
             (Purpose::ListOffsets(_), Response::ListOffsets(r)) => {
                 self.on_list_offsets_response(now_ms, r)
+            }
+            (Purpose::ValidatePositions(checked), Response::OffsetsForLeaderEpoch(r)) => {
+                self.on_validation_response(now_ms, checked, r)
             }
             (Purpose::FindCoordinator, Response::FindCoordinator(r)) => {
                 self.on_find_coordinator_response(now_ms, r)
@@ -369,6 +389,7 @@ impl Node for ConsumerCore {
             self.send_list_offsets(now_ms);
         }
         if self.pending_poll.is_some() {
+            self.send_validations(now_ms);
             self.send_fetches(now_ms);
         }
         self.network

@@ -12,7 +12,7 @@
 use super::{exclusive, Assigned, ConsumerCore, ConsumerRecord, Mode, Purpose};
 use crate::client::ClientError;
 use crate::error::ErrorCode;
-use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
+use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition};
 use crate::protocol::*;
 use std::collections::BTreeMap;
 
@@ -58,6 +58,8 @@ impl ConsumerCore {
                 message: format!("No current assignment for partition {tp}"),
             })?;
         state.position = Some(offset);
+        state.position_epoch = None;
+        state.validated_epoch = None;
         state.awaiting_committed = false;
         state.buffered.clear();
         Ok(())
@@ -112,6 +114,7 @@ impl ConsumerCore {
                     break;
                 };
                 state.position = Some(record.offset + 1);
+                state.position_epoch = (record.leader_epoch >= 0).then_some(record.leader_epoch);
                 records.push(record);
             }
         }
@@ -130,6 +133,9 @@ impl ConsumerCore {
             .flat_map(|p| match p {
                 Purpose::Fetch(tps) => tps.iter().map(|(tp, _)| tp.clone()).collect(),
                 Purpose::ListOffsets(tps) | Purpose::OffsetFetch(tps) => tps.clone(),
+                Purpose::ValidatePositions(tps) => {
+                    tps.iter().map(|(tp, _, _)| tp.clone()).collect()
+                }
                 _ => vec![],
             })
             .collect()
@@ -147,7 +153,8 @@ impl ConsumerCore {
         for (tp, state) in &self.assigned {
             let wanted = state.position.is_some() == want_position
                 && state.buffered.is_empty()
-                && !state.awaiting_committed;
+                && !state.awaiting_committed
+                && !(want_position && self.needs_validation(tp, state));
             if !wanted || requested.contains(tp) || now_ms < state.retry_at_ms {
                 continue;
             }
@@ -210,6 +217,125 @@ impl ConsumerCore {
         }
     }
 
+    /// Whether `tp`'s position must be checked against a new leader's log
+    /// before the next fetch (KIP-320): the metadata names a leader epoch newer
+    /// than the one the position was last valid under, and the epoch of the
+    /// record before the position is known.
+    fn needs_validation(&self, tp: &TopicPartition, state: &Assigned) -> bool {
+        let current = self.leader_of(tp).map(|(_, epoch)| epoch);
+        let (Some(current), Some(validated)) = (current, state.validated_epoch) else {
+            return false;
+        };
+        state.position.is_some() && state.position_epoch.is_some() && current > validated
+    }
+
+    /// Asks each new leader where the epoch of each position ended in its log
+    /// (`OffsetsForLeaderEpoch`, as a consumer: KIP-320), for the positions that
+    /// need it.
+    pub(super) fn send_validations(&mut self, now_ms: u64) {
+        let requested = self.requested();
+        let mut by_leader: BTreeMap<BrokerId, Vec<(TopicPartition, Offset, LeaderEpoch)>> =
+            BTreeMap::new();
+        let mut partitions = Vec::new();
+        for (tp, state) in &self.assigned {
+            if !self.needs_validation(tp, state)
+                || requested.contains(tp)
+                || now_ms < state.retry_at_ms
+            {
+                continue;
+            }
+            let Some((leader, epoch)) = self.leader_of(tp) else {
+                continue;
+            };
+            let position = state.position.expect("checked");
+            let position_epoch = state.position_epoch.expect("checked");
+            by_leader
+                .entry(leader)
+                .or_default()
+                .push((tp.clone(), position, epoch));
+            partitions.push((
+                leader,
+                OffsetForLeaderPartition {
+                    partition: tp.clone(),
+                    current_leader_epoch: epoch,
+                    leader_epoch: position_epoch,
+                },
+            ));
+        }
+        for (leader, checked) in by_leader {
+            let request = Request::OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest {
+                replica_id: CONSUMER_REPLICA_ID,
+                partitions: (partitions.iter())
+                    .filter(|(l, _)| *l == leader)
+                    .map(|(_, p)| p.clone())
+                    .collect(),
+            });
+            self.network.send(
+                now_ms,
+                NodeId::Broker(leader),
+                request,
+                Purpose::ValidatePositions(checked),
+                &mut self.effects,
+            );
+        }
+    }
+
+    /// Where each checked position's epoch ended in the new leader's log. An
+    /// end before the position means the log was truncated under it: the
+    /// position moves back to the end, the first offset known to diverge (with
+    /// `auto.offset.reset=none`, the poll fails instead, as Kafka's
+    /// `LogTruncationException` does).
+    pub(super) fn on_validation_response(
+        &mut self,
+        now_ms: u64,
+        checked: Vec<(TopicPartition, Offset, LeaderEpoch)>,
+        response: OffsetsForLeaderEpochResponse,
+    ) {
+        for answer in response.partitions {
+            let Some((_, position, epoch)) =
+                checked.iter().find(|(tp, _, _)| *tp == answer.partition)
+            else {
+                continue;
+            };
+            let reset = self.config.auto_offset_reset;
+            let Some(state) = self.assigned.get_mut(&answer.partition) else {
+                continue; // no longer read here
+            };
+            if state.position != Some(*position) {
+                continue; // the position moved while the request was out
+            }
+            if answer.error_code != ErrorCode::None {
+                self.back_off(now_ms, &answer.partition, answer.error_code);
+                continue;
+            }
+            state.validated_epoch = Some(*epoch);
+            let undefined = answer.end_offset == UNDEFINED_EPOCH_OFFSET
+                || answer.leader_epoch == UNDEFINED_EPOCH;
+            if undefined {
+                state.position = None; // reset by auto.offset.reset
+                state.position_epoch = None;
+            } else if answer.end_offset < *position {
+                match reset {
+                    OffsetReset::None => {
+                        let message = format!(
+                            "Truncated partition(s): {} (the first offset known to diverge is {})",
+                            answer.partition, answer.end_offset
+                        );
+                        state.validated_epoch = None;
+                        if self.pending_poll.is_some() {
+                            self.finish_poll(Err(ClientError::Invalid { message }));
+                        }
+                    }
+                    _ => {
+                        state.position = Some(answer.end_offset);
+                        state.position_epoch = Some(answer.leader_epoch);
+                        state.buffered.clear();
+                    }
+                }
+            }
+        }
+    }
+
     pub(super) fn send_fetches(&mut self, now_ms: u64) {
         for (leader, tps) in self.idle_by_leader(now_ms, true) {
             // One fetch per broker at a time, as Kafka's fetcher. Group requests do
@@ -231,6 +357,11 @@ impl ConsumerCore {
                     )
                 })
                 .collect();
+            for (tp, epoch) in &tps {
+                if let Some(state) = self.assigned.get_mut(tp) {
+                    state.fetch_epoch = Some(*epoch);
+                }
+            }
             let partitions = tps
                 .iter()
                 .zip(&fetched)
@@ -288,6 +419,7 @@ impl ConsumerCore {
             match part.error_code {
                 ErrorCode::None => {
                     state.high_watermark = Some(part.high_watermark);
+                    state.validated_epoch = state.fetch_epoch.or(state.validated_epoch);
                     buffer(state, &part);
                 }
                 ErrorCode::OffsetOutOfRange => {
@@ -308,7 +440,10 @@ impl ConsumerCore {
                 continue; // reassigned meanwhile: the committed offset comes first
             }
             if part.error_code == ErrorCode::None {
-                state.position.get_or_insert(part.offset);
+                if state.position.is_none() {
+                    state.position = Some(part.offset);
+                    state.position_epoch = (part.leader_epoch >= 0).then_some(part.leader_epoch);
+                }
             } else {
                 self.back_off(now_ms, &part.partition, part.error_code);
             }
@@ -319,11 +454,15 @@ impl ConsumerCore {
 /// Buffers a fetched partition's records from the position on.
 fn buffer(state: &mut Assigned, part: &FetchablePartitionResponse) {
     let position = state.position.expect("fetched from a known position");
-    let records = part.records.iter().flat_map(|b| b.offset_records());
-    for (offset, record) in records.filter(|(o, _)| *o >= position) {
+    let records = (part.records.iter()).flat_map(|b| {
+        b.offset_records()
+            .map(move |(o, r)| (o, r, b.partition_leader_epoch))
+    });
+    for (offset, record, batch_epoch) in records.filter(|(o, _, _)| *o >= position) {
         state.buffered.push_back(ConsumerRecord {
             partition: part.partition.clone(),
             offset,
+            leader_epoch: batch_epoch,
             key: record.key.clone(),
             value: record.value.clone(),
             timestamp_ms: record.timestamp_ms,

@@ -2,7 +2,7 @@
 //! rebalance listener's events, and the outcomes of asynchronous commits.
 
 use crate::client::ClientError;
-use crate::ids::{Offset, TopicPartition};
+use crate::ids::{LeaderEpoch, Offset, TopicPartition};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -11,6 +11,8 @@ use std::fmt;
 pub struct ConsumerRecord {
     pub partition: TopicPartition,
     pub offset: Offset,
+    /// The leader epoch the record was appended in (Kafka's `leaderEpoch()`).
+    pub leader_epoch: LeaderEpoch,
     pub key: Option<String>,
     pub value: String,
     pub timestamp_ms: u64,

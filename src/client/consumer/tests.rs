@@ -102,7 +102,9 @@ impl Harness {
         );
         let (to, id, request) = matching.pop().expect("one");
         let expected = match api {
-            "Metadata" | "FindCoordinator" | "Fetch" | "ListOffsets" => to,
+            "Metadata" | "FindCoordinator" | "Fetch" | "ListOffsets" | "OffsetsForLeaderEpoch" => {
+                to
+            }
             _ => NodeId::Broker(self.coordinator),
         };
         assert_eq!(to, expected, "{api} goes to the coordinator");
@@ -163,13 +165,18 @@ impl Harness {
 
     /// Answers the pending Metadata request: `TOPIC` led by `LEADER`.
     fn answer_metadata(&mut self) {
+        self.answer_metadata_in(LEADER_EPOCH);
+    }
+
+    /// Answers the pending Metadata request: `TOPIC` led by `LEADER` in `epoch`.
+    fn answer_metadata_in(&mut self, leader_epoch: i32) {
         let (id, _) = self.one("Metadata");
         let partitions = (0..self.partitions)
             .map(|i| MetadataResponsePartition {
                 error_code: ErrorCode::None,
                 partition_index: i,
                 leader_id: Some(LEADER),
-                leader_epoch: LEADER_EPOCH,
+                leader_epoch,
                 replica_nodes: vec![LEADER],
                 isr_nodes: vec![LEADER],
             })
@@ -303,6 +310,7 @@ impl Harness {
             .expect("a Fetch for the partition");
         let mut batch = RecordBatch::from_values(values);
         batch.base_offset = base;
+        batch.partition_leader_epoch = LEADER_EPOCH;
         let response = FetchResponse {
             error_code: ErrorCode::None,
             responses: vec![FetchablePartitionResponse {
@@ -413,6 +421,93 @@ fn manual_assignment_without_a_group_reads_from_auto_offset_reset_and_never_find
     h.tick_at(60_000);
     h.no("FindCoordinator");
     h.no("OffsetFetch");
+}
+
+/// A consumer that read `a`, `b`, `c` (offsets 0-2, leader epoch `LEADER_EPOCH`)
+/// from partition 0, then saw its leader's epoch move on; `reset` is its
+/// `auto.offset.reset`. Returns the harness and the OffsetsForLeaderEpoch it sent.
+fn after_a_leader_change(reset: &str) -> (Harness, (CorrelationId, Request)) {
+    let mut h = Harness::with(&[("auto.offset.reset", reset)]);
+    h.core.assign(vec![tp(0)]).expect("assigned");
+    h.core.seek(&tp(0), 0).expect("assigned");
+    let poll = h.poll(1_000);
+    h.answer_metadata();
+    h.answer_fetch(0, 0, &["a", "b", "c"]);
+    assert_eq!(h.polled(poll).expect("records").len(), 3);
+    // The next fetch hears that the leader changed; the metadata names epoch +1.
+    let poll = h.poll(1_000);
+    let (id, _) = h.one("Fetch");
+    let response = FetchResponse {
+        error_code: ErrorCode::None,
+        responses: vec![FetchablePartitionResponse {
+            partition: tp(0),
+            error_code: ErrorCode::NotLeaderOrFollower,
+            high_watermark: -1,
+            log_start_offset: -1,
+            records: vec![],
+        }],
+    };
+    h.answer(id, Response::Fetch(response));
+    h.tick_at(h.now_ms + 1_000);
+    assert_eq!(h.polled(poll), Ok(vec![]));
+    h.answer_metadata_in(LEADER_EPOCH + 1);
+    h.poll(1_000);
+    let validation = h.one("OffsetsForLeaderEpoch");
+    h.no("Fetch");
+    (h, validation)
+}
+
+#[test]
+fn after_a_leader_change_the_position_is_checked_and_moves_back_to_where_the_new_log_diverges() {
+    let (mut h, (id, request)) = after_a_leader_change("earliest");
+    let Request::OffsetsForLeaderEpoch(asked) = request else {
+        panic!("an OffsetsForLeaderEpoch");
+    };
+    assert_eq!(asked.partitions[0].current_leader_epoch, LEADER_EPOCH + 1);
+    assert_eq!(
+        asked.partitions[0].leader_epoch, LEADER_EPOCH,
+        "the epoch of c"
+    );
+    // The new leader's log ends epoch LEADER_EPOCH at 1: b and c are gone.
+    let answer = OffsetsForLeaderEpochResponse {
+        partitions: vec![EpochEndOffset {
+            partition: tp(0),
+            error_code: ErrorCode::None,
+            leader_epoch: LEADER_EPOCH,
+            end_offset: 1,
+        }],
+    };
+    h.answer(id, Response::OffsetsForLeaderEpoch(answer));
+    assert_eq!(h.core.position(&tp(0)), Some(1), "not 0: KIP-320");
+    h.tick_at(h.now_ms + 1);
+    let (_, fetch) = h.one("Fetch");
+    let Request::Fetch(fetch) = fetch else {
+        panic!("a Fetch");
+    };
+    assert_eq!(fetch.partitions[0].fetch_offset, 1);
+}
+
+#[test]
+fn with_auto_offset_reset_none_a_truncation_fails_the_poll() {
+    let (mut h, (id, _)) = after_a_leader_change("none");
+    let poll = h.next_token;
+    let answer = OffsetsForLeaderEpochResponse {
+        partitions: vec![EpochEndOffset {
+            partition: tp(0),
+            error_code: ErrorCode::None,
+            leader_epoch: LEADER_EPOCH,
+            end_offset: 1,
+        }],
+    };
+    h.answer(id, Response::OffsetsForLeaderEpoch(answer));
+    let error = h.polled(poll).expect_err("a truncation");
+    assert!(
+        error
+            .to_string()
+            .contains("Truncated partition(s): orders-0"),
+        "{error}"
+    );
+    assert_eq!(h.core.position(&tp(0)), Some(3), "the application decides");
 }
 
 #[test]
