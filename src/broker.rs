@@ -295,9 +295,12 @@ impl Node for Broker {
         let registered = self.link.broker_epoch().is_some();
         let shrinks = self
             .leading
-            .values()
+            .iter()
             .filter(|_| registered)
-            .filter_map(|l| l.next_shrink_check_ms(lag_max_ms));
+            .filter_map(|(tp, l)| {
+                let leader_leo = self.disk.logs.get(tp).map_or(0, |log| log.log_end_offset());
+                l.next_shrink_check_ms(lag_max_ms, leader_leo)
+            });
         parked
             .chain(produces)
             .chain(shrinks)

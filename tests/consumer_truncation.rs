@@ -47,22 +47,23 @@ fn after_an_unclean_election_a_consumer_resumes_where_the_logs_diverge_not_at_0(
             [("before".into(), 0)]
         );
 
-        // broker-1 leads alone; a and b are acknowledged and read.
+        // broker-1 leads alone: broker-2, cut off, misses a and leaves the
+        // ISR, which acknowledges a; a and b are read.
         let nodes = [Target::Broker(1), Target::Broker(2)];
         let cut = cluster
             .start_fault(&Action::LinkCut { nodes })
             .expect("a cut");
-        let alone = |p: &kafkasim::metadata::PartitionInfo| p.isr == vec![1];
-        cluster
-            .wait_for(&orders, "the ISR down to broker-1", alone)
-            .await
-            .expect("shrunk");
         for value in ["a", "b"] {
             producer
                 .send(ProducerRecord::new("orders", value))
                 .await
                 .expect("acked");
         }
+        let alone = |p: &kafkasim::metadata::PartitionInfo| p.isr == vec![1];
+        cluster
+            .wait_for(&orders, "the ISR down to broker-1", alone)
+            .await
+            .expect("shrunk");
         let read = poll_until(&consumer, "b").await;
         assert_eq!(read, [("a".into(), 1), ("b".into(), 2)]);
 

@@ -59,10 +59,18 @@ fn isr_shrink_ms(relay: &Relay, leader: BrokerId, follower: BrokerId) -> u64 {
     relay.last_heard_ms(broker(leader), broker(follower)) + REPLICA_LAG_TIME_MAX_MS + 1
 }
 
-/// Cuts `follower` off from `leader` and waits until it has left the ISR.
-fn drop_from_isr(relay: &mut Relay, leader: BrokerId, follower: BrokerId) {
+/// Cuts `follower` off from `leader`, appends `values` on the leader with acks=1
+/// so the follower falls behind, and waits until it has left the ISR. (A
+/// follower that is cut off but has everything the leader has stays in sync:
+/// see the ISR tests below.)
+fn fall_behind(relay: &mut Relay, leader: BrokerId, follower: BrokerId, values: &[&str]) {
     relay.cut(broker(leader), broker(follower));
     let shrink_ms = isr_shrink_ms(relay, leader, follower);
+    let first_offset = relay.log_end_offset(leader);
+    assert_eq!(
+        relay.produce_acks_1(leader, values),
+        (ErrorCode::None, first_offset)
+    );
     relay.advance_to(shrink_ms);
     assert!(!relay.partition().isr.contains(&follower));
 }
@@ -122,6 +130,7 @@ fn a_follower_that_stops_fetching_leaves_the_isr_after_replica_lag_time_max_ms()
     relay.create_orders(3, &[]);
     relay.cut(broker(1), broker(3));
     let shrink_ms = isr_shrink_ms(&relay, 1, 3);
+    assert_eq!(relay.produce_acks_1(1, &["a"]), (ErrorCode::None, 0));
 
     relay.advance_to(shrink_ms - 1);
     assert_eq!(
@@ -130,6 +139,27 @@ fn a_follower_that_stops_fetching_leaves_the_isr_after_replica_lag_time_max_ms()
     );
     relay.advance_to(shrink_ms);
     assert_eq!(relay.partition(), partition(&[1, 2, 3], &[1, 2], 1, 0, 1));
+    assert_eq!(relay.isr_changes(), vec![(vec![1, 2], 1)]);
+}
+
+/// Kafka's `Replica.isCaughtUp`: a follower whose log ends where the leader's
+/// does is in sync, however long ago it fetched. So a silent follower of a
+/// partition nobody writes to stays in the ISR; the first record it misses
+/// makes it late, and it leaves at once.
+#[test]
+fn a_silent_follower_that_has_everything_stays_in_the_isr_until_a_record_arrives() {
+    let mut relay = Relay::with_brokers(3);
+    relay.create_orders(3, &[]);
+    relay.cut(broker(1), broker(3));
+    let shrink_ms = isr_shrink_ms(&relay, 1, 3);
+
+    relay.advance_to(shrink_ms + 10 * REPLICA_LAG_TIME_MAX_MS);
+    assert_eq!(relay.partition().isr, vec![1, 2, 3]);
+    assert_eq!(relay.isr_changes(), vec![]);
+
+    assert_eq!(relay.produce_acks_1(1, &["a"]), (ErrorCode::None, 0));
+    relay.advance_by(1);
+    assert_eq!(relay.partition().isr, vec![1, 2]);
     assert_eq!(relay.isr_changes(), vec![(vec![1, 2], 1)]);
 }
 
@@ -154,8 +184,7 @@ fn an_acks_all_produce_waits_for_a_silent_isr_member_and_completes_once_it_leave
 fn a_follower_that_catches_up_again_rejoins_the_isr() {
     let mut relay = Relay::with_brokers(3);
     relay.create_orders(3, &[]);
-    drop_from_isr(&mut relay, 1, 3);
-    relay.produce_acks_1(1, &["a"]);
+    fall_behind(&mut relay, 1, 3, &["a"]);
     assert_eq!(relay.high_watermark(1), 1);
 
     relay.heal(broker(1), broker(3));
@@ -177,8 +206,7 @@ fn a_follower_that_catches_up_again_rejoins_the_isr() {
 fn a_replica_fetch_past_the_leaders_log_end_is_out_of_range_and_earns_no_isr_place() {
     let mut relay = Relay::with_brokers(2);
     relay.create_orders(2, &[]);
-    drop_from_isr(&mut relay, 1, 2);
-    relay.produce_acks_1(1, &["a"]);
+    fall_behind(&mut relay, 1, 2, &["a"]);
 
     // A fetch as replica 2 from offset 5, past the leader's end (1).
     let fetch = Request::Fetch(FetchRequest {
@@ -209,17 +237,17 @@ fn a_replica_fetch_past_the_leaders_log_end_is_out_of_range_and_earns_no_isr_pla
 fn acks_all_below_min_insync_replicas_answers_not_enough_replicas_and_appends_nothing() {
     let mut relay = Relay::with_brokers(2);
     relay.create_orders(2, &[("min.insync.replicas", "2")]);
-    drop_from_isr(&mut relay, 1, 2);
+    fall_behind(&mut relay, 1, 2, &["a"]);
     assert_eq!(relay.partition().isr, vec![1]);
 
-    let acks_all = relay.produce(1, Acks::All, &["a"]);
+    let acks_all = relay.produce(1, Acks::All, &["b"]);
     assert_eq!(
         relay.produce_answer(acks_all),
         Some((ErrorCode::NotEnoughReplicas, -1))
     );
-    assert_eq!(relay.log_end_offset(1), 0);
+    assert_eq!(relay.log_end_offset(1), 1);
     // acks=1 does not look at the ISR.
-    assert_eq!(relay.produce_acks_1(1, &["b"]), (ErrorCode::None, 0));
+    assert_eq!(relay.produce_acks_1(1, &["c"]), (ErrorCode::None, 1));
 }
 
 #[test]
@@ -302,8 +330,8 @@ fn a_leader_cut_off_from_the_controller_cannot_shrink_its_isr_so_acks_all_times_
 fn the_high_watermark_stays_while_the_isr_is_below_min_insync_replicas() {
     let mut relay = Relay::with_brokers(2);
     relay.create_orders(2, &[("min.insync.replicas", "2")]);
-    drop_from_isr(&mut relay, 1, 2);
-    assert_eq!(relay.produce_acks_1(1, &["a"]), (ErrorCode::None, 0));
+    fall_behind(&mut relay, 1, 2, &["a"]);
+    assert_eq!(relay.partition().isr, vec![1]);
     assert_eq!((relay.log_end_offset(1), relay.high_watermark(1)), (1, 0));
 
     relay.heal(broker(1), broker(2));
@@ -316,8 +344,8 @@ fn the_high_watermark_stays_while_the_isr_is_below_min_insync_replicas() {
 fn with_min_insync_replicas_1_a_lone_leader_advances_the_high_watermark_by_itself() {
     let mut relay = Relay::with_brokers(2);
     relay.create_orders(2, &[]);
-    drop_from_isr(&mut relay, 1, 2);
-    assert_eq!(relay.produce_acks_1(1, &["a"]), (ErrorCode::None, 0));
+    fall_behind(&mut relay, 1, 2, &["a"]);
+    assert_eq!(relay.partition().isr, vec![1]);
     assert_eq!(relay.high_watermark(1), 1);
 }
 
@@ -371,8 +399,7 @@ fn a_follower_without_a_divergent_tail_keeps_everything_when_a_new_leader_is_ele
 fn after_an_unclean_election_the_old_leader_truncates_to_match_the_new_leader() {
     let mut relay = Relay::with_brokers(2);
     relay.create_orders(2, &[("unclean.leader.election.enable", "true")]);
-    drop_from_isr(&mut relay, 1, 2);
-    assert_eq!(relay.produce_acks_1(1, &["a", "b"]), (ErrorCode::None, 0));
+    fall_behind(&mut relay, 1, 2, &["a", "b"]);
     assert_eq!(relay.high_watermark(1), 2);
     relay.crash(1, CrashKind::ProcessCrash);
 
@@ -405,8 +432,7 @@ fn a_follower_asks_again_until_it_and_the_leader_name_the_same_epoch() {
     relay.create_orders(2, &[("unclean.leader.election.enable", "true")]);
     assert_eq!(relay.produce_acks_1(1, &["a"]), (ErrorCode::None, 0));
     relay.advance_by(1_000);
-    drop_from_isr(&mut relay, 1, 2);
-    assert_eq!(relay.produce_acks_1(1, &["b", "c"]), (ErrorCode::None, 1));
+    fall_behind(&mut relay, 1, 2, &["b", "c"]);
     relay.crash(1, CrashKind::ProcessCrash);
     relay.advance_by(BROKER_SESSION_TIMEOUT_MS);
     assert_eq!(relay.partition().leader, Some(2), "epoch 1: unclean");
