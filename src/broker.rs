@@ -152,7 +152,7 @@ impl Broker {
                         .get(tp)
                         .is_some_and(|l| l.leader_epoch == p.leader_epoch);
                     if same_epoch {
-                        self.refresh_leadership(tp, p);
+                        self.refresh_leadership(now_ms, tp, p);
                     } else {
                         self.become_leader(now_ms, tp, p);
                     }

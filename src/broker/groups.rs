@@ -147,7 +147,7 @@ impl Broker {
             return;
         };
         let batch = RecordBatch::new(records);
-        let required = self.leader_append(&tp, batch.clone()) + batch.len();
+        let required = self.leader_append(now_ms, &tp, batch.clone()) + batch.len();
         self.group_appends.push(PendingGroupAppend {
             partition: tp,
             required,

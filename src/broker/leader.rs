@@ -28,11 +28,12 @@ use std::collections::BTreeMap;
 pub(super) struct FollowerProgress {
     /// `None` until the follower's first fetch in this leader epoch.
     pub log_end_offset: Option<Offset>,
-    /// When the follower last had everything the leader had.
-    pub last_caught_up_ms: u64,
+    /// When the follower last had everything the leader had (`None`: not
+    /// since this leader epoch began, for a follower outside the ISR).
+    pub last_caught_up_ms: Option<u64>,
     /// The leader's LEO and the time at the follower's previous fetch.
     pub last_fetch_leader_leo: Offset,
-    pub last_fetch_ms: u64,
+    pub last_fetch_ms: Option<u64>,
 }
 
 /// What a broker knows about a partition it currently leads.
@@ -57,11 +58,15 @@ impl Leadership {
             .iter()
             .filter(|&&b| b != me)
             .map(|&b| {
+                // Kafka's `Replica.resetReplicaState` for a new leader: an ISR
+                // member counts as caught up now, any other replica not until
+                // it fetches to the leader's end, so that it does not hold the
+                // high watermark back.
                 let progress = FollowerProgress {
                     log_end_offset: None,
-                    last_caught_up_ms: now_ms,
-                    last_fetch_leader_leo: log_end_offset,
-                    last_fetch_ms: now_ms,
+                    last_caught_up_ms: p.isr.contains(&b).then_some(now_ms),
+                    last_fetch_leader_leo: -1,
+                    last_fetch_ms: None,
                 };
                 (b, progress)
             })
@@ -97,7 +102,7 @@ impl Leadership {
         self.followers
             .iter()
             .filter(|(b, f)| self.isr.contains(b) && f.log_end_offset != Some(leader_leo))
-            .map(|(_, f)| f.last_caught_up_ms + lag_max_ms + 1)
+            .map(|(_, f)| f.last_caught_up_ms.unwrap_or(0) + lag_max_ms + 1)
             .min()
     }
 }
@@ -115,12 +120,17 @@ impl Broker {
             partition: tp.clone(),
             leader_epoch: p.leader_epoch,
         });
-        self.maybe_advance_high_watermark(tp);
+        self.maybe_advance_high_watermark(now_ms, tp);
     }
 
     /// A newer image of a partition this broker still leads in the same epoch:
     /// adopt the controller's ISR if it is newer than the one known here.
-    pub(super) fn refresh_leadership(&mut self, tp: &TopicPartition, p: &PartitionInfo) {
+    pub(super) fn refresh_leadership(
+        &mut self,
+        now_ms: u64,
+        tp: &TopicPartition,
+        p: &PartitionInfo,
+    ) {
         let Some(leadership) = self.leading.get_mut(tp) else {
             return;
         };
@@ -129,7 +139,7 @@ impl Broker {
             leadership.partition_epoch = p.partition_epoch;
             leadership.pending_isr = None;
         }
-        self.maybe_advance_high_watermark(tp);
+        self.maybe_advance_high_watermark(now_ms, tp);
     }
 
     /// A follower fetched at `fetch_offset` (its LEO): update its progress, the
@@ -150,13 +160,13 @@ impl Broker {
             return; // not a replica of this partition
         };
         if fetch_offset >= leader_leo {
-            progress.last_caught_up_ms = now_ms;
+            progress.last_caught_up_ms = Some(now_ms);
         } else if fetch_offset >= progress.last_fetch_leader_leo {
             progress.last_caught_up_ms = progress.last_caught_up_ms.max(progress.last_fetch_ms);
         }
         progress.log_end_offset = Some(fetch_offset);
         progress.last_fetch_leader_leo = leader_leo;
-        progress.last_fetch_ms = now_ms;
+        progress.last_fetch_ms = Some(now_ms);
         // ANCHOR: isr_rejoin
         let rejoins = !leadership.isr.contains(&follower)
             && leadership.pending_isr.is_none()
@@ -169,7 +179,7 @@ impl Broker {
             self.propose_isr(now_ms, tp, new_isr);
         }
         // ANCHOR_END: isr_rejoin
-        self.maybe_advance_high_watermark(tp);
+        self.maybe_advance_high_watermark(now_ms, tp);
     }
 
     // ANCHOR: isr_shrink
@@ -192,7 +202,7 @@ impl Broker {
                     l.followers.get(b).is_some_and(|f| {
                         let at_the_end =
                             f.log_end_offset.is_some() && f.log_end_offset == leader_leo;
-                        !at_the_end && now_ms > f.last_caught_up_ms + lag_max_ms
+                        !at_the_end && now_ms > f.last_caught_up_ms.unwrap_or(0) + lag_max_ms
                     })
                 };
                 let new_isr: Vec<BrokerId> =
@@ -253,7 +263,7 @@ impl Broker {
                     // controller's view, and the checks propose again if needed.
                     _ => {}
                 }
-                self.maybe_advance_high_watermark(tp);
+                self.maybe_advance_high_watermark(now_ms, tp);
             }
         }
         self.complete_parked(now_ms);
@@ -273,31 +283,45 @@ impl Broker {
     }
 
     // ANCHOR: high_watermark
-    /// HW = min LEO over the maximal ISR; it never moves back on a leader, and
-    /// it stays still while the ISR is below the effective min ISR (Kafka 3.7+,
-    /// KAFKA-15583: a write then counts as committed only once enough replicas
-    /// have it, whatever acks it was written with).
-    pub(super) fn maybe_advance_high_watermark(&mut self, tp: &TopicPartition) {
+    /// HW = min LEO over the maximal ISR and over every caught-up replica that
+    /// may join it; it never moves back on a leader, and it stays still while
+    /// the ISR is below the effective min ISR (Kafka 3.7+, KAFKA-15583: a write
+    /// then counts as committed only once enough replicas have it, whatever
+    /// acks it was written with).
+    pub(super) fn maybe_advance_high_watermark(&mut self, now_ms: u64, tp: &TopicPartition) {
         let Some(leadership) = self.leading.get(tp) else {
             return;
         };
         if (leadership.isr.len() as i32) < self.effective_min_isr(tp) {
             return;
         }
+        let lag_max_ms = self.config.replica_lag_time_max_ms;
         let log = self.disk.logs.get_mut(tp).expect("a leader has a log");
-        let leos: Option<Vec<Offset>> = leadership
-            .maximal_isr()
-            .iter()
-            .map(|b| {
-                if *b == self.broker_id {
-                    Some(log.log_end_offset())
-                } else {
-                    leadership.followers.get(b).and_then(|f| f.log_end_offset)
-                }
-            })
-            .collect();
-        let Some(min_isr_leo) = leos.and_then(|l| l.into_iter().min()) else {
-            return; // an ISR member has not fetched in this epoch yet
+        let leader_leo = log.log_end_offset();
+        let maximal_isr = leadership.maximal_isr();
+        // Kafka's `shouldWaitForReplicaToJoinIsr`: a follower outside the ISR
+        // that caught up within `replica.lag.time.max.ms` and is not fenced is
+        // about to rejoin; the HW waits for it rather than run away from it.
+        let about_to_join = |b: &BrokerId, f: &FollowerProgress| {
+            !maximal_isr.contains(b)
+                && (f.log_end_offset == Some(leader_leo)
+                    || f.last_caught_up_ms
+                        .is_some_and(|t| now_ms - t <= lag_max_ms))
+                && self.image.is_live(*b)
+        };
+        let mut high_watermark = Some(leader_leo);
+        for (b, f) in &leadership.followers {
+            if maximal_isr.contains(b) {
+                // An ISR member that has not fetched in this epoch yet holds
+                // the HW where it is.
+                let leo = f.log_end_offset;
+                high_watermark = high_watermark.zip(leo).map(|(hw, leo)| hw.min(leo));
+            } else if let Some(leo) = f.log_end_offset.filter(|_| about_to_join(b, f)) {
+                high_watermark = high_watermark.map(|hw| hw.min(leo));
+            }
+        }
+        let Some(min_isr_leo) = high_watermark else {
+            return;
         };
         if min_isr_leo > log.high_watermark() {
             log.set_high_watermark(min_isr_leo);

@@ -98,8 +98,13 @@ impl Broker {
         let mut waiting_for = Vec::new();
         for data in req.partitions {
             let tp = data.partition;
-            let result =
-                self.append_for_produce(&tp, data.current_leader_epoch, data.records, req.acks);
+            let result = self.append_for_produce(
+                now_ms,
+                &tp,
+                data.current_leader_epoch,
+                data.records,
+                req.acks,
+            );
             let (error_code, base_offset) = match result {
                 Ok((base_offset, next_offset)) => {
                     let epoch = self.leading[&tp].leader_epoch;
@@ -142,6 +147,7 @@ impl Broker {
     /// Appends as leader; returns the batch's base offset and the offset after it.
     fn append_for_produce(
         &mut self,
+        now_ms: u64,
         tp: &TopicPartition,
         current_leader_epoch: Option<LeaderEpoch>,
         batch: RecordBatch,
@@ -167,14 +173,19 @@ impl Broker {
                 return Ok((base_offset, base_offset + records));
             }
         }
-        let base_offset = self.leader_append(tp, batch);
+        let base_offset = self.leader_append(now_ms, tp, batch);
         Ok((base_offset, base_offset + records))
     }
 
     /// Appends a batch to a partition this broker leads, flushing as
     /// `log.flush.interval.messages` says, and moves the high watermark if the
     /// ISR allows. Returns the batch's base offset.
-    pub(super) fn leader_append(&mut self, tp: &TopicPartition, batch: RecordBatch) -> Offset {
+    pub(super) fn leader_append(
+        &mut self,
+        now_ms: u64,
+        tp: &TopicPartition,
+        batch: RecordBatch,
+    ) -> Offset {
         let leader_epoch = self.leading[tp].leader_epoch;
         let records = batch.len();
         let log = self.disk.logs.get_mut(tp).expect("a leader has a log");
@@ -193,7 +204,7 @@ impl Broker {
             records,
         };
         self.emit(event);
-        self.maybe_advance_high_watermark(tp);
+        self.maybe_advance_high_watermark(now_ms, tp);
         base_offset
     }
 

@@ -231,6 +231,61 @@ fn a_replica_fetch_past_the_leaders_log_end_is_out_of_range_and_earns_no_isr_pla
     assert_eq!(relay.isr_changes(), vec![(vec![1], 1)]);
 }
 
+/// A fetch as replica `replica` of `orders-0` from `fetch_offset`, answered at once.
+fn replica_fetch(relay: &mut Relay, leader: BrokerId, replica: BrokerId, fetch_offset: Offset) {
+    let fetch = Request::Fetch(FetchRequest {
+        replica_id: replica,
+        max_wait_ms: 0,
+        min_bytes: 1,
+        max_bytes: usize::MAX,
+        partitions: vec![FetchPartition {
+            partition: orders_0(),
+            current_leader_epoch: Some(0),
+            fetch_offset,
+            partition_max_bytes: usize::MAX,
+        }],
+    });
+    let correlation_id = relay.send(broker(leader), fetch);
+    let Some(Response::Fetch(r)) = relay.answer(correlation_id) else {
+        panic!("a fetch with max_wait_ms 0 is answered at once");
+    };
+    assert_eq!(r.responses[0].error_code, ErrorCode::None);
+}
+
+/// Kafka's `Partition.maybeIncrementLeaderHW` waits for a replica outside the
+/// ISR that caught up within `replica.lag.time.max.ms` (it fetched up to where
+/// the leader's log ended at its previous fetch). Without that, a leader that
+/// keeps writing runs its HW ahead of a follower that is keeping pace, and the
+/// follower, whose fetches never reach the HW, never gets back into the ISR.
+#[test]
+fn the_high_watermark_waits_for_a_caught_up_replica_so_it_can_rejoin_the_isr() {
+    let mut relay = Relay::with_brokers(3);
+    relay.create_orders(3, &[]);
+    fall_behind(&mut relay, 1, 3, &["a"]);
+    assert_eq!(relay.partition().isr, vec![1, 2]);
+    assert_eq!(relay.high_watermark(1), 1);
+
+    // Replica 3's fetches, forged here (the real broker 3 is still cut off):
+    // the first is from 0, behind the leader's end (1).
+    replica_fetch(&mut relay, 1, 3, 0);
+    assert_eq!(relay.produce_acks_1(1, &["b"]), (ErrorCode::None, 1));
+    relay.advance_by(1);
+    assert_eq!(relay.high_watermark(1), 2, "broker 2 has b");
+    // The second reaches 1, where the leader ended at the first: replica 3 was
+    // caught up then. It is below the HW, so it cannot rejoin yet ...
+    replica_fetch(&mut relay, 1, 3, 1);
+    assert_eq!(relay.partition().isr, vec![1, 2]);
+    // ... but the HW waits for it: c is on brokers 1 and 2, and the HW stays.
+    assert_eq!(relay.produce_acks_1(1, &["c"]), (ErrorCode::None, 2));
+    relay.advance_by(1);
+    assert_eq!(relay.log_end_offset(2), 3);
+    assert_eq!(relay.high_watermark(1), 2);
+    // So its next fetch, from 2, reaches the HW and earns its place back.
+    replica_fetch(&mut relay, 1, 3, 2);
+    relay.advance_by(1);
+    assert_eq!(relay.partition().isr, vec![1, 2, 3]);
+}
+
 // ---- acks=all and min.insync.replicas --------------------------------------------------
 
 #[test]
