@@ -11,6 +11,7 @@ use std::fmt;
 pub enum ErrorCode {
     None,
     OffsetOutOfRange,
+    OffsetNotAvailable,
     UnknownTopicOrPartition,
     LeaderNotAvailable,
     NotLeaderOrFollower,
@@ -57,6 +58,7 @@ impl ErrorCode {
         match self {
             ErrorCode::None => 0,
             ErrorCode::OffsetOutOfRange => 1,
+            ErrorCode::OffsetNotAvailable => 78,
             ErrorCode::UnknownTopicOrPartition => 3,
             ErrorCode::LeaderNotAvailable => 5,
             ErrorCode::NotLeaderOrFollower => 6,
@@ -103,6 +105,7 @@ impl ErrorCode {
         match self {
             ErrorCode::None => "NONE",
             ErrorCode::OffsetOutOfRange => "OFFSET_OUT_OF_RANGE",
+            ErrorCode::OffsetNotAvailable => "OFFSET_NOT_AVAILABLE",
             ErrorCode::UnknownTopicOrPartition => "UNKNOWN_TOPIC_OR_PARTITION",
             ErrorCode::LeaderNotAvailable => "LEADER_NOT_AVAILABLE",
             ErrorCode::NotLeaderOrFollower => "NOT_LEADER_OR_FOLLOWER",
@@ -150,6 +153,7 @@ impl ErrorCode {
         matches!(
             self,
             ErrorCode::UnknownTopicOrPartition
+                | ErrorCode::OffsetNotAvailable
                 | ErrorCode::LeaderNotAvailable
                 | ErrorCode::NotLeaderOrFollower
                 | ErrorCode::RequestTimedOut

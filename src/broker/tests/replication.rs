@@ -404,6 +404,44 @@ fn with_min_insync_replicas_1_a_lone_leader_advances_the_high_watermark_by_itsel
     assert_eq!(relay.high_watermark(1), 1);
 }
 
+/// Broker 2 is elected while its high watermark still trails the old
+/// leader's: it has `a` and `b` but was told only HW 0, and its epoch starts at
+/// offset 2. Until its high watermark gets there, it cannot tell where the
+/// committed log ends, and says so to a consumer asking for the latest offset.
+#[test]
+fn a_new_leader_whose_high_watermark_trails_its_epoch_start_answers_offset_not_available() {
+    let mut relay = Relay::with_brokers(3);
+    relay.create_orders(3, &[]);
+    assert_eq!(relay.produce_acks_1(1, &["a", "b"]), (ErrorCode::None, 0));
+    assert_eq!(relay.high_watermark(1), 2);
+    assert_eq!([2, 3].map(|b| relay.high_watermark(b)), [0, 0]);
+    relay.crash(1, CrashKind::ProcessCrash);
+    relay.cut(broker(2), broker(3));
+    relay.advance_by(BROKER_SESSION_TIMEOUT_MS);
+    assert_eq!(relay.partition(), partition(&[1, 2, 3], &[2, 3], 2, 1, 1));
+    assert_eq!(relay.high_watermark(2), 0);
+
+    assert_eq!(
+        relay.list_offsets(2, LATEST_TIMESTAMP),
+        (ErrorCode::OffsetNotAvailable, -1)
+    );
+    assert_eq!(
+        relay.list_offsets(2, EARLIEST_TIMESTAMP),
+        (ErrorCode::None, 0)
+    );
+    // A new leader knows nothing of its followers' logs until they fetch
+    // (Kafka resets their state), so the silent broker 3 does not count as
+    // caught up: it leaves the ISR after replica.lag.time.max.ms, and the HW,
+    // now over broker 2 alone, reaches the epoch start.
+    relay.advance_by(REPLICA_LAG_TIME_MAX_MS);
+    assert_eq!(relay.partition().isr, vec![2]);
+    assert_eq!(relay.high_watermark(2), 2);
+    assert_eq!(
+        relay.list_offsets(2, LATEST_TIMESTAMP),
+        (ErrorCode::None, 2)
+    );
+}
+
 // ---- Truncation when a follower meets a new leader ----------------------------------------
 
 /// Three brokers. Broker 1 led epoch 0: `a`, `b` are committed on all three;

@@ -284,6 +284,24 @@ impl Relay {
         r.partitions.remove(0)
     }
 
+    /// A consumer's `ListOffsets` for `orders-0` at `broker`: (error, offset).
+    pub fn list_offsets(&mut self, broker: BrokerId, timestamp: i64) -> (ErrorCode, Offset) {
+        let request = Request::ListOffsets(ListOffsetsRequest {
+            replica_id: CONSUMER_REPLICA_ID,
+            partitions: vec![ListOffsetsPartition {
+                partition: orders_0(),
+                current_leader_epoch: None,
+                timestamp,
+            }],
+        });
+        let correlation_id = self.send(NodeId::Broker(broker), request);
+        let Some(Response::ListOffsets(r)) = self.answer(correlation_id) else {
+            panic!("ListOffsets is answered at once");
+        };
+        assert_eq!(r.partitions.len(), 1);
+        (r.partitions[0].error_code, r.partitions[0].offset)
+    }
+
     // ---- What the tests look at ------------------------------------------------------------
 
     pub fn controller(&self) -> &Controller {
