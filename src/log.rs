@@ -102,12 +102,13 @@ impl Log {
         self.segment.entries()
     }
 
-    /// Appends a batch at the log end, as the leader in `leader_epoch`.
-    /// Returns the batch's base offset.
+    /// Appends a batch at the log end at `now_ms`, as the leader in
+    /// `leader_epoch`. Returns the batch's base offset.
     pub fn append_as_leader(
         &mut self,
         mut batch: RecordBatch,
         leader_epoch: LeaderEpoch,
+        now_ms: u64,
     ) -> Offset {
         assert!(!batch.is_empty(), "an empty batch has no offsets to assign");
         let base_offset = self.log_end_offset();
@@ -115,7 +116,7 @@ impl Log {
         batch.partition_leader_epoch = leader_epoch;
         self.assign_epoch_start(leader_epoch, base_offset);
         self.producers.record(&batch);
-        self.segment.append(batch);
+        self.segment.append(batch, now_ms);
         base_offset
     }
 
@@ -128,8 +129,9 @@ impl Log {
         self.producers.check(batch)
     }
 
-    /// Appends a batch copied from the leader, keeping its offsets and epoch.
-    pub fn append_as_follower(&mut self, batch: RecordBatch) {
+    /// Appends a batch copied from the leader at `now_ms`, keeping its offsets
+    /// and epoch.
+    pub fn append_as_follower(&mut self, batch: RecordBatch, now_ms: u64) {
         assert_eq!(
             batch.base_offset,
             self.log_end_offset(),
@@ -148,7 +150,7 @@ impl Log {
         }
         self.assign_epoch_start(epoch, start);
         self.producers.record(&batch);
-        self.segment.append(batch);
+        self.segment.append(batch, now_ms);
     }
 
     /// Records that a new leader epoch begins at the log end, as a new leader does
@@ -272,9 +274,10 @@ impl Log {
             .sum()
     }
 
-    /// A power loss: the unflushed tail of the segment is gone.
-    pub(crate) fn lose_unflushed(&mut self) {
-        self.segment.lose_unflushed();
+    /// A power loss: the tail of the segment that was neither flushed nor
+    /// `written_back` by the operating system (asked with its write time) is gone.
+    pub(crate) fn lose_power(&mut self, written_back: impl Fn(u64) -> bool) {
+        self.segment.lose_power(written_back);
         self.checked.at_most(self.segment.entries().len());
         let leo = self.log_end_offset();
         self.epoch_starts.retain(|&(_, start)| start < leo);
@@ -349,10 +352,13 @@ mod tests {
     fn appends_get_dense_offsets_from_zero() {
         let mut log = Log::default();
         assert_eq!(
-            log.append_as_leader(RecordBatch::from_values(&["a", "b"]), 0),
+            log.append_as_leader(RecordBatch::from_values(&["a", "b"]), 0, 0),
             0
         );
-        assert_eq!(log.append_as_leader(RecordBatch::from_values(&["c"]), 0), 2);
+        assert_eq!(
+            log.append_as_leader(RecordBatch::from_values(&["c"]), 0, 0),
+            2
+        );
         assert_eq!(log.log_end_offset(), 3);
         log.invariants();
     }
@@ -360,8 +366,8 @@ mod tests {
     #[test]
     fn reads_are_clipped_to_the_requested_range() {
         let mut log = Log::default();
-        log.append_as_leader(RecordBatch::from_values(&["a", "b", "c"]), 0);
-        log.append_as_leader(RecordBatch::from_values(&["d", "e"]), 0);
+        log.append_as_leader(RecordBatch::from_values(&["a", "b", "c"]), 0, 0);
+        log.append_as_leader(RecordBatch::from_values(&["d", "e"]), 0, 0);
         let read = log.read(1, 4, usize::MAX);
         assert_eq!(
             values(&read),
@@ -372,15 +378,15 @@ mod tests {
     #[test]
     fn a_read_returns_at_least_one_batch_even_past_max_bytes() {
         let mut log = Log::default();
-        log.append_as_leader(RecordBatch::from_values(&["a"]), 0);
-        log.append_as_leader(RecordBatch::from_values(&["b"]), 0);
+        log.append_as_leader(RecordBatch::from_values(&["a"]), 0, 0);
+        log.append_as_leader(RecordBatch::from_values(&["b"]), 0, 0);
         assert_eq!(log.read(0, 2, 1).batches.len(), 1);
     }
 
     #[test]
     fn the_high_watermark_never_passes_the_log_end() {
         let mut log = Log::default();
-        log.append_as_leader(RecordBatch::from_values(&["a"]), 0);
+        log.append_as_leader(RecordBatch::from_values(&["a"]), 0, 0);
         log.set_high_watermark(10);
         assert_eq!(log.high_watermark(), 1);
     }
@@ -388,8 +394,8 @@ mod tests {
     #[test]
     fn truncation_cuts_mid_batch_and_forgets_later_epochs() {
         let mut log = Log::default();
-        log.append_as_leader(RecordBatch::from_values(&["a", "b"]), 0);
-        log.append_as_leader(RecordBatch::from_values(&["c"]), 1);
+        log.append_as_leader(RecordBatch::from_values(&["a", "b"]), 0, 0);
+        log.append_as_leader(RecordBatch::from_values(&["c"]), 1, 0);
         assert_eq!(log.truncate_to(1), 2);
         assert_eq!(log.log_end_offset(), 1);
         assert_eq!(log.epoch_starts(), &[(0, 0)]);
@@ -399,9 +405,9 @@ mod tests {
     #[test]
     fn an_epoch_ends_where_the_next_one_starts_or_at_the_log_end() {
         let mut log = Log::default();
-        log.append_as_leader(RecordBatch::from_values(&["a", "b"]), 0);
-        log.append_as_leader(RecordBatch::from_values(&["c"]), 2);
-        log.append_as_leader(RecordBatch::from_values(&["d"]), 5);
+        log.append_as_leader(RecordBatch::from_values(&["a", "b"]), 0, 0);
+        log.append_as_leader(RecordBatch::from_values(&["c"]), 2, 0);
+        log.append_as_leader(RecordBatch::from_values(&["d"]), 5, 0);
         assert_eq!(log.end_offset_for_epoch(0), Some((0, 2)));
         assert_eq!(log.end_offset_for_epoch(1), Some((0, 2)));
         assert_eq!(log.end_offset_for_epoch(2), Some((2, 3)));
@@ -410,14 +416,14 @@ mod tests {
         assert_eq!(log.end_offset_for_epoch(9), Some((5, 4)));
         assert_eq!(Log::default().end_offset_for_epoch(0), None);
         let mut later = Log::default();
-        later.append_as_leader(RecordBatch::from_values(&["x"]), 3);
+        later.append_as_leader(RecordBatch::from_values(&["x"]), 3, 0);
         assert_eq!(later.end_offset_for_epoch(2), None);
     }
 
     #[test]
     fn a_read_starting_at_or_past_its_upper_bound_returns_nothing() {
         let mut log = Log::default();
-        log.append_as_leader(RecordBatch::from_values(&["a", "b", "c"]), 0);
+        log.append_as_leader(RecordBatch::from_values(&["a", "b", "c"]), 0, 0);
         // A consumer at offset 2 reading below a high watermark of 1.
         assert!(log.read(2, 1, usize::MAX).batches.is_empty());
         assert!(log.read(1, 1, usize::MAX).batches.is_empty());
@@ -426,10 +432,10 @@ mod tests {
     #[test]
     fn truncating_inside_a_flushed_batch_keeps_its_head_through_a_power_loss() {
         let mut log = Log::default();
-        log.append_as_leader(RecordBatch::from_values(&["a", "b"]), 0);
+        log.append_as_leader(RecordBatch::from_values(&["a", "b"]), 0, 0);
         log.flush();
         log.truncate_to(1);
-        log.lose_unflushed();
+        log.lose_power(|_| false);
         log.recover();
         assert_eq!(values(&log.read(0, 1, usize::MAX)), vec![(0, "a".into())]);
     }
@@ -437,11 +443,11 @@ mod tests {
     #[test]
     fn recovery_after_power_loss_keeps_flushed_records_and_clamps_the_hw() {
         let mut log = Log::default();
-        log.append_as_leader(RecordBatch::from_values(&["a"]), 0);
+        log.append_as_leader(RecordBatch::from_values(&["a"]), 0, 0);
         log.flush();
-        log.append_as_leader(RecordBatch::from_values(&["b"]), 0);
+        log.append_as_leader(RecordBatch::from_values(&["b"]), 0, 0);
         log.set_high_watermark(2);
-        log.lose_unflushed();
+        log.lose_power(|_| false);
         log.recover();
         assert_eq!(log.log_end_offset(), 1);
         assert_eq!(log.high_watermark(), 1);

@@ -1,17 +1,19 @@
 //! Properties of the partition log, checked against a plain model over random
 //! sequences of appends, high-watermark moves, reads, truncations, flushes,
-//! power losses and leader-epoch changes.
+//! waits, power losses and leader-epoch changes.
 //!
 //! The model is a vector of (value, leader epoch): offset i holds entry i. After
 //! every step the log must agree with it: dense offsets, the same records in the
 //! same order, the high watermark within the log, epoch start offsets where the
 //! model says each epoch begins, and reads that return exactly the requested
-//! contiguous slice.
+//! contiguous slice. A power loss keeps what was flushed and what Linux's
+//! default writeback had written by then: data dirty for 30 s, written at the
+//! flusher's next 5-second wake-up.
 //!
 //! Each property runs proptest's default 256 cases; raise them with
 //! `PROPTEST_CASES=10000 cargo test -p kafkasim --test log_properties`.
 
-use kafkasim::disk::{CrashKind, Disk};
+use kafkasim::disk::{CrashKind, Disk, PageCache};
 use kafkasim::ids::TopicPartition;
 use kafkasim::log::Log;
 use kafkasim::record::RecordBatch;
@@ -39,6 +41,10 @@ enum Step {
         per_mille: u16,
     },
     Flush,
+    /// Time passes (the page cache may write back).
+    Wait {
+        ms: u64,
+    },
     PowerLoss,
 }
 
@@ -50,17 +56,34 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(from, up_to, max_bytes)| Step::Read { from, up_to, max_bytes }),
         1 => (0..=1000u16).prop_map(|per_mille| Step::Truncate { per_mille }),
         1 => Just(Step::Flush),
+        2 => (0..20_000u64).prop_map(|ms| Step::Wait { ms }),
         1 => Just(Step::PowerLoss),
     ]
 }
 
-/// The plain model: what each offset holds, what was flushed, the epoch now.
+/// The plain model: what each offset holds and when it was written, what was
+/// flushed, the epoch and the time now.
 #[derive(Debug, Default)]
 struct Model {
     entries: Vec<(String, i32)>,
+    written_ms: Vec<u64>,
     flushed: usize,
     epoch: i32,
     next_value: usize,
+    now_ms: u64,
+}
+
+impl Model {
+    /// How many entries a power loss now keeps: the flushed ones, and those
+    /// the flusher (awake at every multiple of 5 s) found 30 s old.
+    fn kept_by_power_loss(&self) -> usize {
+        let written_back = |&written: &u64| {
+            let wake = (written + 30_000).div_ceil(5_000) * 5_000;
+            wake <= self.now_ms
+        };
+        let written_back = self.written_ms.iter().take_while(|w| written_back(w));
+        written_back.count().max(self.flushed)
+    }
 }
 
 fn at(per_mille: u16, len: usize) -> i64 {
@@ -98,11 +121,13 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
                 model.next_value += records;
                 let refs: Vec<&str> = values.iter().map(String::as_str).collect();
                 let log = disk.logs.get_mut(&tp).expect("the log");
-                let base = log.append_as_leader(RecordBatch::from_values(&refs), model.epoch);
+                let batch = RecordBatch::from_values(&refs);
+                let base = log.append_as_leader(batch, model.epoch, model.now_ms);
                 prop_assert_eq!(base, len as i64, "a batch lands at the log end");
                 model
                     .entries
                     .extend(values.into_iter().map(|v| (v, model.epoch)));
+                model.written_ms.resize(model.entries.len(), model.now_ms);
             }
             Step::SetHighWatermark { per_mille } => {
                 let log = disk.logs.get_mut(&tp).expect("the log");
@@ -144,16 +169,21 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
                 let removed = log.truncate_to(to);
                 prop_assert_eq!(removed, len as i64 - to);
                 model.entries.truncate(to as usize);
+                model.written_ms.truncate(to as usize);
                 model.flushed = model.flushed.min(to as usize);
             }
             Step::Flush => {
                 disk.logs.get_mut(&tp).expect("the log").flush();
                 model.flushed = len;
             }
+            Step::Wait { ms } => model.now_ms += ms,
             Step::PowerLoss => {
-                disk.crash(CrashKind::PowerLoss);
+                disk.crash(CrashKind::PowerLoss, model.now_ms, PageCache::default());
                 disk.logs.get_mut(&tp).expect("the log").recover();
-                model.entries.truncate(model.flushed);
+                let kept = model.kept_by_power_loss();
+                model.entries.truncate(kept);
+                model.written_ms.truncate(kept);
+                model.flushed = kept;
             }
         }
         let log = &disk.logs[&tp];

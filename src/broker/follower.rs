@@ -378,7 +378,7 @@ impl Broker {
             if batch.base_offset != log.log_end_offset() {
                 return;
             }
-            log.append_as_follower(batch);
+            log.append_as_follower(batch, now_ms);
             if flush_every.is_some_and(|n| log.unflushed_records() >= n as i64) {
                 log.flush();
             }

@@ -189,7 +189,7 @@ impl Broker {
         let leader_epoch = self.leading[tp].leader_epoch;
         let records = batch.len();
         let log = self.disk.logs.get_mut(tp).expect("a leader has a log");
-        let base_offset = log.append_as_leader(batch, leader_epoch);
+        let base_offset = log.append_as_leader(batch, leader_epoch, now_ms);
         if self
             .config
             .log_flush_interval_messages

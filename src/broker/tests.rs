@@ -1,7 +1,7 @@
 use super::*;
 use crate::config::ControllerConfig;
 use crate::controller::Controller;
-use crate::disk::CrashKind;
+use crate::disk::{CrashKind, PageCache};
 use crate::error::ErrorCode;
 use crate::ids::{LeaderEpoch, Offset};
 use crate::metadata::{BrokerInfo, PartitionInfo, TopicInfo};
@@ -260,7 +260,7 @@ impl Cluster {
         let old = std::mem::replace(&mut self.broker, stand_in);
         let incarnation_id = old.incarnation_id() + 1;
         let mut disk = old.into_disk();
-        disk.crash(kind);
+        disk.crash(kind, self.now_ms, PageCache::default());
         self.broker = Broker::new(
             self.broker_config.clone(),
             disk,
@@ -878,8 +878,19 @@ fn with_flush_interval(messages: Option<u64>) -> BrokerConfig {
 /// Produces two batches, crashes broker 1 with `kind`, restarts it and returns
 /// the records it still has.
 fn records_after_crash(config: BrokerConfig, kind: CrashKind) -> Vec<(Offset, String)> {
+    records_after_a_pause_and_crash(config, 0, kind)
+}
+
+/// Produces `[a, b]`, waits `pause_ms`, produces `[c]`, and crashes the broker
+/// with `kind` right away; what it reads after its restart.
+fn records_after_a_pause_and_crash(
+    config: BrokerConfig,
+    pause_ms: u64,
+    kind: CrashKind,
+) -> Vec<(Offset, String)> {
     let mut cluster = Cluster::start(config);
     cluster.produce_acked(orders(0), &["a", "b"]);
+    cluster.advance_to(cluster.now_ms + pause_ms);
     cluster.produce_acked(orders(0), &["c"]);
     cluster.restart_broker(kind);
     assert_eq!(cluster.leader_of(0), (Some(1), 2), "broker 1 leads again");
@@ -919,6 +930,16 @@ fn a_power_loss_keeps_only_the_flushed_prefix_with_a_larger_flush_interval() {
     // Flush after 2 unflushed records: the first batch (2 records) is flushed,
     // the second (1 record) is not.
     let records = records_after_crash(with_flush_interval(Some(2)), CrashKind::PowerLoss);
+    assert_eq!(records, vec![(0, "a".into()), (1, "b".into())]);
+}
+
+#[test]
+fn a_power_loss_keeps_what_the_page_cache_wrote_back_on_its_own() {
+    // Without any flush, the flusher (waking every 5 s) wrote `[a, b]` back
+    // once it had been dirty for 30 s (Linux's defaults), before the power went
+    // 40 s in. `[c]`, written just before the power went, was not.
+    let records =
+        records_after_a_pause_and_crash(with_flush_interval(None), 40_000, CrashKind::PowerLoss);
     assert_eq!(records, vec![(0, "a".into()), (1, "b".into())]);
 }
 // ANCHOR_END: flush_tests

@@ -13,7 +13,7 @@
 use crate::broker::Broker;
 use crate::config::{BrokerConfig, ControllerConfig};
 use crate::controller::Controller;
-use crate::disk::{CrashKind, Disk};
+use crate::disk::{CrashKind, Disk, PageCache};
 use crate::event::ClusterEvent;
 use crate::ids::{BrokerId, NodeId};
 use crate::node::{Effect, Node, Peer};
@@ -145,13 +145,15 @@ impl Network<Server> {
     }
 
     /// Broker `id` goes down with `kind`; every running node hears that its
-    /// connection to it broke. See [`Network::crash`].
+    /// connection to it broke. See [`Network::crash`]. A power loss keeps what
+    /// Linux's default page-cache writeback had written by now.
     pub fn crash_broker<O: Observer<Server>>(
         &mut self,
         id: BrokerId,
         kind: CrashKind,
         observer: &mut O,
     ) -> Result<(), O::Error> {
+        let now_ms = self.now_ms();
         self.crash(NodeId::Broker(id), observer, |server| {
             let Server::Broker(broker) = server else {
                 panic!("only a broker crashes with its disk");
@@ -159,7 +161,7 @@ impl Network<Server> {
             let config = broker.config().clone();
             let incarnation_id = broker.incarnation_id();
             let mut disk = broker.into_disk();
-            disk.crash(kind);
+            disk.crash(kind, now_ms, PageCache::default());
             Server::CrashedBroker {
                 config,
                 disk,

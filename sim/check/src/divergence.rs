@@ -69,12 +69,12 @@ mod tests {
     fn replicas_that_disagree_below_the_high_watermark_are_divergent() {
         let tp = TopicPartition::new("t", 0);
         let mut leader = Log::default();
-        leader.append_as_leader(RecordBatch::from_values(&["m1", "m3"]), 1);
+        leader.append_as_leader(RecordBatch::from_values(&["m1", "m3"]), 1, 0);
         leader.set_high_watermark(2);
         let mut same = Log::default();
-        same.append_as_leader(RecordBatch::from_values(&["m1", "m3"]), 1);
+        same.append_as_leader(RecordBatch::from_values(&["m1", "m3"]), 1, 0);
         let mut other = Log::default();
-        other.append_as_leader(RecordBatch::from_values(&["m1", "m2"]), 0);
+        other.append_as_leader(RecordBatch::from_values(&["m1", "m2"]), 0, 0);
         assert_eq!(
             replica_divergence(&tp, (2, &leader), &[(3, &same), (1, &other)]),
             vec![Divergence {
@@ -92,10 +92,10 @@ mod tests {
     fn a_follower_that_lacks_the_tail_is_not_divergent() {
         let tp = TopicPartition::new("t", 0);
         let mut leader = Log::default();
-        leader.append_as_leader(RecordBatch::from_values(&["m1", "m2"]), 0);
+        leader.append_as_leader(RecordBatch::from_values(&["m1", "m2"]), 0, 0);
         leader.set_high_watermark(2);
         let mut behind = Log::default();
-        behind.append_as_leader(RecordBatch::from_values(&["m1"]), 0);
+        behind.append_as_leader(RecordBatch::from_values(&["m1"]), 0, 0);
         assert!(replica_divergence(&tp, (1, &leader), &[(2, &behind)]).is_empty());
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! The cluster keeps every server's state in a cell outside the machine, so that
 //! after a kill the restarted machine can be rebuilt from what its disk kept: all
-//! of it after a process crash, only the flushed part after a power loss.
+//! of it after a process crash, only the flushed and written-back part after a
+//! power loss (the spec's `PageCache`).
 //! Faults are started and undone by the `faults` module; the cluster offers
 //! them the primitives (kill, restart, pause a machine; the network's state).
 //!
@@ -19,7 +20,7 @@ use crate::trace::{NodeEvent, Trace};
 use kafkasim::broker::Broker;
 use kafkasim::config::{BrokerConfig, ControllerConfig, Truncation};
 use kafkasim::controller::Controller;
-use kafkasim::disk::{CrashKind, Disk};
+use kafkasim::disk::{CrashKind, Disk, PageCache};
 use kafkasim::ids::{BrokerId, NodeId, TopicPartition};
 use kafkasim::log::Log;
 use kafkasim::metadata::MetadataImage;
@@ -39,6 +40,8 @@ pub struct ClusterSpec {
     pub log_flush_interval_messages: Option<u64>,
     /// How followers truncate when they meet a new leader (every broker).
     pub truncation: Truncation,
+    /// Every server machine's operating-system writeback.
+    pub page_cache: PageCache,
 }
 
 impl Default for ClusterSpec {
@@ -48,6 +51,7 @@ impl Default for ClusterSpec {
             controller: ControllerConfig::default(),
             log_flush_interval_messages: None,
             truncation: Truncation::LeaderEpoch,
+            page_cache: PageCache::default(),
         }
     }
 }
@@ -55,8 +59,15 @@ impl Default for ClusterSpec {
 struct Server<N> {
     handle: madsim::runtime::NodeHandle,
     cell: NodeCell<N>,
-    /// How the machine went down last; read by the next start.
-    crash: Arc<Mutex<CrashKind>>,
+    /// How the machine went down last and when; read by the next start.
+    crash: Arc<Mutex<LastCrash>>,
+}
+
+/// How a machine went down, and when (for a power loss, when the power went).
+#[derive(Debug, Clone, Copy)]
+struct LastCrash {
+    kind: CrashKind,
+    at_ms: u64,
 }
 
 struct Inner {
@@ -118,6 +129,7 @@ impl IntoDisk for Controller {
 fn start_server<N, M>(
     name: String,
     me: NodeId,
+    page_cache: PageCache,
     trace: &Trace,
     lost: &LostResponses,
     make: M,
@@ -130,7 +142,10 @@ where
     // Every start of the node's process is a new incarnation (Kafka draws a
     // random UUID for each; counting starts is as unique, and deterministic).
     let starts = Arc::new(AtomicU64::new(0));
-    let crash = Arc::new(Mutex::new(CrashKind::ProcessCrash));
+    let crash = Arc::new(Mutex::new(LastCrash {
+        kind: CrashKind::ProcessCrash,
+        at_ms: 0,
+    }));
     let make = Arc::new(make);
     let init = {
         let (cell, crash, trace, lost) = (cell.clone(), crash.clone(), trace.clone(), lost.clone());
@@ -148,7 +163,8 @@ where
                     }
                 }
                 let mut disk = previous.map(IntoDisk::into_disk).unwrap_or_default();
-                disk.crash(*crash.lock().expect("crash lock"));
+                let LastCrash { kind, at_ms } = *crash.lock().expect("crash lock");
+                disk.crash(kind, at_ms, page_cache);
                 *cell.lock().expect("node lock") = Some(make(disk, now, incarnation));
                 let timeline = trace.clone();
                 let on_event = move |now, event| {
@@ -186,6 +202,7 @@ impl Cluster {
         let controller = start_server(
             "controller".into(),
             NodeId::Controller,
+            spec.page_cache,
             &trace,
             &lost,
             move |disk, now, _| Controller::new(controller_config.clone(), disk, now),
@@ -200,6 +217,7 @@ impl Cluster {
                 let server = start_server(
                     format!("broker-{id}"),
                     NodeId::Broker(id),
+                    spec.page_cache,
                     &trace,
                     &lost,
                     move |disk, now, incarnation| {
@@ -290,7 +308,7 @@ impl Cluster {
         node.spawn(MACHINE.scope(name.to_string(), future))
     }
 
-    fn server_machine(&self, node: NodeId) -> Option<(MachineId, &Arc<Mutex<CrashKind>>)> {
+    fn server_machine(&self, node: NodeId) -> Option<(MachineId, &Arc<Mutex<LastCrash>>)> {
         match node {
             NodeId::Controller => {
                 let server = &self.0.controller;
@@ -316,7 +334,10 @@ impl Cluster {
     /// Decides what a server's disk keeps when it restarts next.
     pub(crate) fn set_crash_kind(&self, node: NodeId, kind: CrashKind) {
         let (_, crash) = self.server_machine(node).expect("a server of this cluster");
-        *crash.lock().expect("crash lock") = kind;
+        *crash.lock().expect("crash lock") = LastCrash {
+            kind,
+            at_ms: now_ms(),
+        };
     }
 
     /// Restarts a killed server; it rebuilds itself from its disk.

@@ -225,7 +225,15 @@ fn a_written_workload_reads_back_the_same() {
         panic!("a schedule")
     };
     assert_eq!(schedule.faults.len(), 10, "every fault is read");
-    for text in [STANDARD_FILE, zombie, unclean, &network] {
+    let no_writeback = format!(
+        "{MINIMAL}\n[cluster]\n\"vm.dirty_expire_centisecs\" = 1000\n\"vm.dirty_writeback_centisecs\" = 0\n"
+    );
+    let cache = parse(&no_writeback).expect("parses").cluster.page_cache;
+    assert_eq!(
+        (cache.dirty_expire_ms, cache.dirty_writeback_ms),
+        (10_000, 0)
+    );
+    for text in [STANDARD_FILE, zombie, unclean, &network, &no_writeback] {
         let mut workload = parse(text).expect("parses");
         workload.expect = Some(super::super::Expectation {
             seed: 7,

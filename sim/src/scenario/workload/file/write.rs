@@ -4,6 +4,7 @@
 use super::super::step::{Condition, Step};
 use super::super::{FaultPlan, Workload};
 use crate::scenario::worker::Commit;
+use kafkasim::disk::PageCache;
 use std::fmt::Write as _;
 
 /// The scenario file of `workload`: `header` lines first, as comments, and
@@ -137,6 +138,17 @@ fn write_cluster(out: &mut String, workload: &Workload) {
     let _ = writeln!(out, "truncation = \"{}\"", cluster.truncation.as_str());
     if let Some(every) = cluster.log_flush_interval_messages {
         let _ = writeln!(out, "\"log.flush.interval.messages\" = {every}");
+    }
+    let cache = cluster.page_cache;
+    if cache != PageCache::default() {
+        let centisecs = |ms: u64| ms / 10;
+        let (expire, writeback) = (cache.dirty_expire_ms, cache.dirty_writeback_ms);
+        let _ = writeln!(out, "\"vm.dirty_expire_centisecs\" = {}", centisecs(expire));
+        let _ = writeln!(
+            out,
+            "\"vm.dirty_writeback_centisecs\" = {}",
+            centisecs(writeback)
+        );
     }
 }
 
