@@ -34,7 +34,7 @@
 //! ([`ConsumerCore::take_rebalance_events`]) after the fact, not a callback that
 //! can block the rebalance.
 
-use super::network::{Failed, NetworkClient};
+use super::network::{Connection, Failed, NetworkClient};
 use super::{ClientError, Completion, Token};
 use crate::config::ConfigError;
 use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition};
@@ -123,6 +123,12 @@ enum Purpose {
     /// KIP-320: each partition, with the position and the leader epoch the
     /// request checks it under.
     ValidatePositions(Vec<(TopicPartition, Offset, LeaderEpoch)>),
+}
+
+impl Connection for Purpose {
+    fn to_group_coordinator(&self) -> bool {
+        self.to_coordinator()
+    }
 }
 
 impl Purpose {
@@ -370,6 +376,10 @@ impl Node for ConsumerCore {
 
     fn on_tick(&mut self, now_ms: u64) {
         for failed in self.network.expire(now_ms) {
+            // A timeout closed the connection to the coordinator: find it again.
+            if failed.purpose.to_coordinator() {
+                self.mark_coordinator_unknown();
+            }
             self.on_request_failed(now_ms, failed);
         }
         if self.config.group_id.is_some() {

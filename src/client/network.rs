@@ -96,6 +96,26 @@ pub struct Failed<P> {
     pub code: ErrorCode,
 }
 
+/// Which of a client's connections to a broker a request travels on.
+///
+/// Kafka's consumer talks to its group coordinator over a connection of its own
+/// (`AbstractCoordinator` gives the coordinator the node id
+/// `Integer.MAX_VALUE - id`), so closing one of the two connections to a broker
+/// leaves the other open.
+pub trait Connection {
+    /// Whether the request goes on the connection to the group coordinator.
+    fn to_group_coordinator(&self) -> bool {
+        false
+    }
+}
+
+/// The admin client's calls, each named by its token.
+impl Connection for crate::client::Token {}
+#[cfg(test)]
+impl Connection for () {}
+#[cfg(test)]
+impl Connection for &str {}
+
 /// Requests in flight and cached metadata, for one client core.
 ///
 /// `P` is what the core remembers about each request (which batches a produce
@@ -117,7 +137,7 @@ pub struct NetworkClient<P> {
     metadata_attempts: usize,
 }
 
-impl<P: Clone> NetworkClient<P> {
+impl<P: Clone + Connection> NetworkClient<P> {
     pub fn new(bootstrap: Vec<BrokerId>, request_timeout_ms: u64, retry_backoff_ms: u64) -> Self {
         assert!(
             !bootstrap.is_empty(),
@@ -223,20 +243,40 @@ impl<P: Clone> NetworkClient<P> {
         self.in_flight.values().map(|f| &f.purpose)
     }
 
-    /// Requests lost with a broken connection.
+    /// Requests lost with a broken connection. Like Kafka's
+    /// `handleServerDisconnect`, a lost connection asks for fresh metadata: the
+    /// broker may be gone or no longer lead.
     pub fn on_disconnect(&mut self, peer: NodeId) -> Vec<Failed<P>> {
-        self.fail_where(|f| f.to == peer, ErrorCode::NetworkException)
+        let failed = self.fail_where(|f| f.to == peer, ErrorCode::NetworkException);
+        if !failed.is_empty() {
+            self.metadata_update_wanted = true;
+        }
+        failed
     }
 
-    /// Requests unanswered for `request.timeout.ms` (or their own longer timeout).
-    /// Kafka closes the connection then; the answer may still have been written,
-    /// so callers see a timeout.
+    // ANCHOR: request_timeout
+    /// Requests on connections (see [`Connection`]) where one went unanswered
+    /// for `request.timeout.ms` (or its own longer timeout). As Kafka's
+    /// `NetworkClient.handleTimedOutRequests` does, the client closes each such
+    /// connection, which fails *every* request in flight on it, and asks for
+    /// fresh metadata. The answers may still have been written, so callers see
+    /// timeouts; a response arriving later on the closed connection is dropped.
     pub fn expire(&mut self, now_ms: u64) -> Vec<Failed<P>> {
+        let connection = |f: &InFlight<P>| (f.to, f.purpose.to_group_coordinator());
+        let closed: BTreeSet<(NodeId, bool)> = (self.in_flight.values())
+            .filter(|f| now_ms >= f.sent_ms + f.timeout_ms)
+            .map(connection)
+            .collect();
+        if closed.is_empty() {
+            return Vec::new();
+        }
+        self.metadata_update_wanted = true;
         self.fail_where(
-            |f| now_ms >= f.sent_ms + f.timeout_ms,
+            |f| closed.contains(&connection(f)),
             ErrorCode::RequestTimedOut,
         )
     }
+    // ANCHOR_END: request_timeout
 
     fn fail_where(
         &mut self,
@@ -402,6 +442,92 @@ mod tests {
 
     fn client() -> NetworkClient<()> {
         NetworkClient::new(vec![1, 2, 3], 30_000, 100)
+    }
+
+    fn metadata_request() -> Request {
+        Request::Metadata(MetadataRequest { topics: None })
+    }
+
+    /// A request tagged with the connection it travels on.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    struct Via {
+        coordinator: bool,
+    }
+
+    impl Connection for Via {
+        fn to_group_coordinator(&self) -> bool {
+            self.coordinator
+        }
+    }
+
+    #[test]
+    fn a_timeout_on_the_coordinator_connection_leaves_the_other_connection_open() {
+        let mut network: NetworkClient<Via> = NetworkClient::new(vec![1], 30_000, 100);
+        let mut effects: Vec<Effect<()>> = Vec::new();
+        let (heartbeat, fetch) = (Via { coordinator: true }, Via { coordinator: false });
+        let b1 = NodeId::Broker(1);
+        network.send(0, b1, metadata_request(), heartbeat, &mut effects);
+        network.send(1_000, b1, metadata_request(), fetch, &mut effects);
+        let failed = network.expire(30_000);
+        assert_eq!(
+            failed.iter().map(|f| f.purpose).collect::<Vec<_>>(),
+            vec![heartbeat]
+        );
+        assert_eq!(
+            network.in_flight().copied().collect::<Vec<_>>(),
+            vec![fetch]
+        );
+    }
+
+    #[test]
+    fn a_timed_out_request_closes_its_connection_and_fails_all_in_flight_on_it() {
+        let mut network: NetworkClient<&str> = NetworkClient::new(vec![1, 2, 3], 30_000, 100);
+        let mut effects: Vec<Effect<()>> = Vec::new();
+        let (b1, b2) = (NodeId::Broker(1), NodeId::Broker(2));
+        network.send(0, b1, metadata_request(), "answered", &mut effects);
+        network.send(
+            20_000,
+            b1,
+            metadata_request(),
+            "recent on broker-1",
+            &mut effects,
+        );
+        network.send(500, b2, metadata_request(), "on broker-2", &mut effects);
+        network.send(
+            1_000,
+            b1,
+            metadata_request(),
+            "old on broker-1",
+            &mut effects,
+        );
+        assert_eq!(network.complete(0), Some("answered"));
+        assert!(
+            network.expire(30_499).is_empty(),
+            "nothing has waited 30 s yet"
+        );
+        assert_eq!(
+            network.next_metadata_attempt_ms(),
+            None,
+            "no refresh wanted"
+        );
+
+        // broker-2's request times out: only its connection closes.
+        let failed = network.expire(30_500);
+        let failed: Vec<_> = failed.iter().map(|f| (f.purpose, f.to, f.code)).collect();
+        assert_eq!(
+            failed,
+            vec![("on broker-2", b2, ErrorCode::RequestTimedOut)]
+        );
+        // broker-1's old request times out, taking the recent one with it.
+        let failed = network.expire(31_000);
+        let failed: Vec<_> = failed.iter().map(|f| f.purpose).collect();
+        assert_eq!(failed, vec!["recent on broker-1", "old on broker-1"]);
+        assert_eq!(network.in_flight().count(), 0);
+        assert_eq!(network.complete(1), None, "a late answer is dropped");
+        assert!(
+            network.next_metadata_attempt_ms().is_some(),
+            "metadata is refreshed"
+        );
     }
 
     #[test]

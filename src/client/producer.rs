@@ -22,7 +22,7 @@
 //! partition, with up to 5 requests in flight. A restarted producer gets a new id
 //! and may duplicate.
 
-use super::network::{Failed, NetworkClient};
+use super::network::{Connection, Failed, NetworkClient};
 use super::{ClientError, Completion, Token};
 use crate::config::ConfigError;
 use crate::error::ErrorCode;
@@ -107,6 +107,8 @@ enum Purpose {
     InitProducerId,
     Produce(Vec<ProducerBatch>),
 }
+
+impl Connection for Purpose {}
 
 #[derive(Debug)]
 pub struct ProducerCore {
