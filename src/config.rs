@@ -197,6 +197,11 @@ pub struct ControllerConfig {
     pub broker_session_timeout_ms: u64,
     /// Longest a broker's metadata fetch is held waiting for a change.
     pub metadata_fetch_max_wait_ms: u64,
+    /// The `eligible.leader.replicas.version` feature (KIP-966): at 1 the
+    /// controller keeps eligible leader replicas and lets the ISR become
+    /// empty (Kafka 4.1 turns it on for new clusters); at 0, Kafka 4.0's
+    /// default, the last ISR member always keeps its place.
+    pub eligible_leader_replicas: bool,
 }
 
 impl Default for ControllerConfig {
@@ -204,6 +209,7 @@ impl Default for ControllerConfig {
         ControllerConfig {
             broker_session_timeout_ms: 9_000,
             metadata_fetch_max_wait_ms: 500,
+            eligible_leader_replicas: false,
         }
     }
 }

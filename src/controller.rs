@@ -280,13 +280,14 @@ impl Controller {
                 });
                 continue;
             };
+            let rules = self.rules(&data.partition.topic, &live);
             let outcome = election::alter_isr(
                 p,
                 req.broker_id,
                 data.leader_epoch,
                 data.partition_epoch,
                 &data.new_isr,
-                &live,
+                &rules,
             );
             let (error_code, state) = match outcome {
                 Ok(next) => {
@@ -339,8 +340,13 @@ impl Controller {
                     ElectionType::Unclean if p.leader.is_some() => {
                         Err(ErrorCode::ElectionNotNeeded)
                     }
-                    ElectionType::Unclean => election::elect(p, &live, true)
-                        .ok_or(ErrorCode::EligibleLeadersNotAvailable),
+                    ElectionType::Unclean => {
+                        let rules = election::Rules {
+                            unclean: true,
+                            ..self.rules(&tp.topic, &live)
+                        };
+                        election::elect(p, &rules).ok_or(ErrorCode::EligibleLeadersNotAvailable)
+                    }
                 },
             };
             let error_code = match outcome {
@@ -435,6 +441,7 @@ impl Controller {
                     partition: p,
                     leader: Some(replicas[0]),
                     isr: replicas.clone(),
+                    elr: vec![],
                     replicas,
                     leader_epoch: 0,
                     partition_epoch: 0,
@@ -483,13 +490,22 @@ impl Controller {
             .partitions()
             .filter(|(_, p)| p.replicas.contains(&broker))
             .filter_map(|(tp, p)| {
-                let unclean = self.image.topics[&tp.topic]
-                    .config
-                    .unclean_leader_election_enable;
-                rule(p, broker, &live, unclean).map(|(p, u)| (tp, p, u))
+                let rules = self.rules(&tp.topic, &live);
+                rule(p, broker, &rules).map(|(p, u)| (tp, p, u))
             })
             .collect();
         self.apply_partition_changes(changes);
+    }
+
+    /// The election rules for a partition of `topic`, from its configuration.
+    fn rules<'a>(&self, topic: &str, live: &'a [BrokerId]) -> election::Rules<'a> {
+        let config = &self.image.topics[topic].config;
+        let min_isr = usize::try_from(config.min_insync_replicas).unwrap_or(1);
+        election::Rules {
+            live,
+            unclean: config.unclean_leader_election_enable,
+            elr_min_isr: self.config.eligible_leader_replicas.then_some(min_isr),
+        }
     }
 
     fn elect_where_leaderless(&mut self) {
@@ -499,10 +515,8 @@ impl Controller {
             .partitions()
             .filter(|(_, p)| p.leader.is_none())
             .filter_map(|(tp, p)| {
-                let unclean = self.image.topics[&tp.topic]
-                    .config
-                    .unclean_leader_election_enable;
-                election::elect(p, &live, unclean).map(|(p, u)| (tp, p, u))
+                let rules = self.rules(&tp.topic, &live);
+                election::elect(p, &rules).map(|(p, u)| (tp, p, u))
             })
             .collect();
         self.apply_partition_changes(changes);
@@ -515,12 +529,13 @@ impl Controller {
                 .partition_mut(&tp)
                 .expect("changed partitions exist");
             let leader_changed = slot.leader != new.leader;
-            let isr_changed = slot.isr != new.isr;
+            let isr_changed = slot.isr != new.isr || slot.elr != new.elr;
             *slot = new.clone();
             if !leader_changed && isr_changed {
                 self.emit(ClusterEvent::IsrChanged {
                     partition: tp,
                     isr: new.isr,
+                    elr: new.elr,
                     partition_epoch: new.partition_epoch,
                 });
             } else if leader_changed {
@@ -529,6 +544,7 @@ impl Controller {
                     leader: new.leader,
                     leader_epoch: new.leader_epoch,
                     isr: new.isr,
+                    elr: new.elr,
                     unclean,
                 });
             }

@@ -26,6 +26,8 @@ pub enum ClusterEvent {
         leader: Option<BrokerId>,
         leader_epoch: LeaderEpoch,
         isr: Vec<BrokerId>,
+        /// Eligible leader replicas (KIP-966; empty when off).
+        elr: Vec<BrokerId>,
         unclean: bool,
     },
     /// The controller accepted a new ISR for a partition (an `AlterPartition`, or a
@@ -33,6 +35,8 @@ pub enum ClusterEvent {
     IsrChanged {
         partition: TopicPartition,
         isr: Vec<BrokerId>,
+        /// Eligible leader replicas (KIP-966; empty when off).
+        elr: Vec<BrokerId>,
         partition_epoch: i32,
     },
     /// A broker started following a leader of a partition in an epoch.

@@ -28,8 +28,14 @@ pub struct PartitionInfo {
     pub partition: i32,
     /// Assigned replicas in preference order; `replicas[0]` is the preferred leader.
     pub replicas: Vec<BrokerId>,
-    /// In-sync replicas. Never empty: the last member stays even when it is down.
+    /// In-sync replicas. Without eligible leader replicas never empty: the last
+    /// member stays even when it is down. With them, empty when no member is left.
     pub isr: Vec<BrokerId>,
+    /// Eligible leader replicas (KIP-966): replicas out of the ISR that still
+    /// hold every committed record, kept while the ISR is below
+    /// `min.insync.replicas`. Empty unless `eligible.leader.replicas.version` is 1.
+    #[serde(default)]
+    pub elr: Vec<BrokerId>,
     /// `None` when no eligible replica is alive (Kafka's leader `-1`).
     pub leader: Option<BrokerId>,
     pub leader_epoch: LeaderEpoch,
@@ -98,13 +104,20 @@ impl MetadataImage {
     /// Consistency rules every image must keep.
     pub fn invariants(&self) {
         for (tp, p) in self.partitions() {
-            assert!(!p.isr.is_empty(), "{tp}: the ISR never becomes empty");
             assert!(
-                p.isr.iter().all(|b| p.replicas.contains(b)),
-                "{tp}: ISR within replicas"
+                !p.isr.is_empty() || !p.elr.is_empty() || p.leader.is_none(),
+                "{tp}: a partition with a leader has an ISR"
+            );
+            assert!(
+                p.isr.iter().chain(&p.elr).all(|b| p.replicas.contains(b)),
+                "{tp}: ISR and ELR within replicas"
+            );
+            assert!(
+                p.elr.iter().all(|b| !p.isr.contains(b)),
+                "{tp}: no replica is in both the ISR and the ELR"
             );
             if let Some(leader) = p.leader {
-                assert!(p.replicas.contains(&leader), "{tp}: leader is a replica");
+                assert!(p.isr.contains(&leader), "{tp}: the leader is in the ISR");
             }
         }
     }

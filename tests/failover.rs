@@ -192,6 +192,53 @@ fn a_power_loss_of_the_last_isr_member_loses_an_acks_all_write() {
 }
 
 #[test]
+fn without_elr_the_last_isr_member_back_from_a_power_loss_is_elected_and_loses_a_write() {
+    let report = run("last-replica-isolated");
+    assert_eq!(acked(&report), ["w1@0"]);
+    assert_eq!(read(&report), Vec::<String>::new());
+    assert_eq!(
+        allowed(&report),
+        [(Kind::LostWrite, vec![Allowance::PowerLoss])]
+    );
+    assert!(timeline_has(
+        &report,
+        "orders-0: leader broker-1, leader epoch 2, ISR [1]"
+    ));
+}
+
+#[test]
+fn with_elr_the_follower_that_kept_the_write_is_elected_and_nothing_is_lost() {
+    let report = run("last-replica-isolated-elr");
+    assert_eq!(acked(&report), ["w1@0"]);
+    assert_eq!(read(&report), ["w1@0"]);
+    assert_eq!(report.verdict(), Verdict::Ok);
+    assert!(report.judgement.findings.is_empty(), "{}", report.judgement);
+    assert!(timeline_has(&report, "orders-0: ISR now [1], ELR [2]"));
+    assert!(timeline_has(
+        &report,
+        "orders-0: leader broker-2, leader epoch 2, ISR [2]"
+    ));
+}
+
+#[test]
+fn with_elr_a_partition_whose_replicas_all_restarted_waits_offline() {
+    let report = run("last-replica-power-loss-elr");
+    assert_eq!(acked(&report), ["w1@0"]);
+    assert!(timeline_has(
+        &report,
+        "orders-0: no leader available (leader epoch 1, ISR [], ELR [1])"
+    ));
+    assert!(timeline_has(
+        &report,
+        "after both restarts: orders-0 without a leader, ISR []"
+    ));
+    assert!(
+        !timeline_has(&report, "truncated"),
+        "no replica was told to drop w1"
+    );
+}
+
+#[test]
 fn a_process_crash_of_the_last_isr_member_loses_nothing() {
     let report = run("last-replica-process-crash");
     assert_eq!(read(&report), ["w1@0"]);

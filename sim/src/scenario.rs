@@ -139,7 +139,7 @@ pub fn builtins() -> Vec<Scenario> {
 
 /// The failure stories, written as scenario files with steps (see
 /// [`workload::step`]), in the order the built-in list has them.
-const STORIES: [(&str, &str); 13] = [
+const STORIES: [(&str, &str); 16] = [
     story!("leader-crash-acks-all"),
     story!("preferred-leader-returns"),
     story!("acks-1-failover"),
@@ -153,6 +153,9 @@ const STORIES: [(&str, &str); 13] = [
     story!("kip-101-high-watermark-truncation"),
     story!("last-replica-power-loss"),
     story!("last-replica-process-crash"),
+    story!("last-replica-power-loss-elr"),
+    story!("last-replica-isolated"),
+    story!("last-replica-isolated-elr"),
 ];
 
 /// A built-in scenario by name.

@@ -28,7 +28,8 @@ mod failures;
 use failures::{
     acks_1_failover, controller_crash_connects, controller_crash_run, heartbeats, isr_expansion,
     kip_101, kip_101_epoch_end, kip_101_high_watermark, kip_101_high_watermark_truncation_run,
-    last_replica_power_loss, last_replica_process_crash, leader_crash_acks_all_run,
+    last_replica_isolated, last_replica_isolated_elr, last_replica_power_loss,
+    last_replica_power_loss_elr, last_replica_process_crash, leader_crash_acks_all_run,
     lost_produce_response, lost_produce_response_idempotent, lost_response_reads, metadata_pull,
     preferred_leader_returns_run, preferred_leaders, replication_fetches, split_brain,
     unclean_election, unclean_election_disabled,
@@ -219,6 +220,15 @@ const GENERATED: &[Generated] = &[
     (
         "last-replica-process-crash-seed-1.txt",
         last_replica_process_crash,
+    ),
+    ("last-replica-isolated-seed-1.txt", last_replica_isolated),
+    (
+        "last-replica-isolated-elr-seed-1.txt",
+        last_replica_isolated_elr,
+    ),
+    (
+        "last-replica-power-loss-elr-seed-1.txt",
+        last_replica_power_loss_elr,
     ),
     // Queue or pub/sub: consumer groups.
     ("group-coordinators.txt", group_coordinators),

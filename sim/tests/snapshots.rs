@@ -53,6 +53,11 @@ pinned_report! {
     // 6. Last replica standing loses power, or only its process.
     last_replica_power_loss: "last-replica-power-loss" exits 0;
     last_replica_process_crash: "last-replica-process-crash" exits 0;
+    // 6b. The same with eligible leader replicas (KIP-966), and an isolated
+    // follower: lost without them, kept with them.
+    last_replica_power_loss_elr: "last-replica-power-loss-elr" exits 0;
+    last_replica_isolated: "last-replica-isolated" exits 0;
+    last_replica_isolated_elr: "last-replica-isolated-elr" exits 0;
     // 7. Retry duplicates without idempotence, none with it.
     lost_produce_response: "lost-produce-response" exits 0;
     lost_produce_response_idempotent: "lost-produce-response-idempotent" exits 0;

@@ -426,7 +426,7 @@ impl Broker {
             // ANCHOR: offset_not_available
             // A new leader whose high watermark has not yet reached the start of
             // its epoch does not know where the committed log ends: the old
-            // leader may have committed more. Kafka (2.1+, KIP-207) answers
+            // leader may have committed more. Kafka (2.2+, KIP-207) answers
             // OFFSET_NOT_AVAILABLE rather than an end that is too low, and the
             // client retries.
             LATEST_TIMESTAMP if leadership.epoch_start_offset > log.high_watermark() => {

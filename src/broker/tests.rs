@@ -579,6 +579,7 @@ fn broker_leading_with_a_follower() -> Broker {
             partition: 0,
             replicas: vec![1, 2],
             isr: vec![1, 2],
+            elr: vec![],
             leader: Some(1),
             leader_epoch: 0,
             partition_epoch: 0,

@@ -316,6 +316,7 @@ fn a_broker_silent_for_the_session_timeout_is_fenced_and_loses_leadership() {
                 leader: None,
                 leader_epoch: 1,
                 isr: vec![1],
+                elr: vec![],
                 unclean: false,
             },
         ]

@@ -180,7 +180,8 @@ pub enum Allowance {
     NoIdempotence,
     /// `unclean.leader.election.enable=true`.
     UncleanElection,
-    /// A power loss keeps only what a broker flushed.
+    /// A power loss keeps only what a broker flushed or its page cache had
+    /// written back.
     PowerLoss,
     /// A group commits after processing: a new owner starts from the last commit.
     AtLeastOnce,
@@ -205,7 +206,7 @@ impl fmt::Display for Allowance {
                 "an unclean election can elect a replica that lacks committed records"
             }
             Allowance::PowerLoss => {
-                "a power loss keeps only what a broker flushed, and Kafka does not flush each write"
+                "a power loss keeps only what a broker flushed or had written back, and Kafka does not flush each write"
             }
             Allowance::AtLeastOnce => {
                 "at-least-once; a rebalance hands a partition over from its last commit"

@@ -434,6 +434,31 @@ pub(crate) fn last_replica_power_loss() -> String {
     grep_run("last-replica-power-loss", LAST_REPLICA_LINES)
 }
 
+const ISOLATED_LINES: &[&str] = &[
+    "producer",
+    "crashed",
+    "restarted",
+    "cut off",
+    "reconnected",
+    "ISR now",
+    "leader",
+    "truncated",
+    "final read",
+    "lost-write",
+];
+
+pub(crate) fn last_replica_isolated() -> String {
+    grep_run("last-replica-isolated", ISOLATED_LINES)
+}
+
+pub(crate) fn last_replica_isolated_elr() -> String {
+    grep_run("last-replica-isolated-elr", ISOLATED_LINES)
+}
+
+pub(crate) fn last_replica_power_loss_elr() -> String {
+    grep_run("last-replica-power-loss-elr", LAST_REPLICA_LINES)
+}
+
 pub(crate) fn last_replica_process_crash() -> String {
     grep_run("last-replica-process-crash", LAST_REPLICA_LINES)
 }

@@ -367,7 +367,7 @@ fn crash_kind(action: &Action) -> CrashKind {
 fn describe_crash(kind: CrashKind) -> &'static str {
     match kind {
         CrashKind::ProcessCrash => "a process crash (page cache kept)",
-        CrashKind::PowerLoss => "a power loss (unflushed data lost)",
+        CrashKind::PowerLoss => "a power loss (what was not yet on disk is lost)",
     }
 }
 

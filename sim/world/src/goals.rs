@@ -42,6 +42,7 @@ mod tests {
             leader: Some(1),
             leader_epoch,
             isr: vec![1],
+            elr: vec![],
             unclean,
         };
         assert_eq!(goal_of(&elected(0, false)), None);

@@ -2,6 +2,7 @@
 
 use kafkasim::event::ClusterEvent;
 use kafkasim::group::coordinator::GroupEvent;
+use kafkasim::ids::BrokerId;
 
 /// What kind of line a timeline line is, for whoever shows it (a terminal
 /// colours faults red): said by the code that writes the line, so that no
@@ -28,6 +29,14 @@ pub fn tone(event: &ClusterEvent) -> Tone {
             leader, unclean, ..
         } if leader.is_none() || *unclean => Tone::Notice,
         _ => Tone::Plain,
+    }
+}
+
+/// The eligible leader replicas, when there are any (KIP-966).
+fn eligible(elr: &[BrokerId]) -> String {
+    match elr {
+        [] => String::new(),
+        elr => format!(", ELR {}", brokers(elr)),
     }
 }
 
@@ -60,21 +69,24 @@ pub fn narrate(event: &ClusterEvent) -> Option<String> {
             leader,
             leader_epoch,
             isr,
+            elr,
             unclean,
         } => Some(match leader {
             Some(l) => format!(
-                "{partition}: leader broker-{l}, leader epoch {leader_epoch}, ISR {}{}",
+                "{partition}: leader broker-{l}, leader epoch {leader_epoch}, ISR {}{}{}",
                 brokers(isr),
+                eligible(elr),
                 if *unclean { " (UNCLEAN election)" } else { "" }
             ),
             None => format!(
-                "{partition}: no leader available (leader epoch {leader_epoch}, ISR {})",
-                brokers(isr)
+                "{partition}: no leader available (leader epoch {leader_epoch}, ISR {}{})",
+                brokers(isr),
+                eligible(elr)
             ),
         }),
         ClusterEvent::IsrChanged {
-            partition, isr, ..
-        } => Some(format!("{partition}: ISR now {}", brokers(isr))),
+            partition, isr, elr, ..
+        } => Some(format!("{partition}: ISR now {}{}", brokers(isr), eligible(elr))),
         ClusterEvent::Truncated {
             broker,
             partition,

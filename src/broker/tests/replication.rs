@@ -46,6 +46,7 @@ fn partition(
         partition: 0,
         replicas: replicas.to_vec(),
         isr: isr.to_vec(),
+        elr: vec![],
         leader: Some(leader),
         leader_epoch,
         partition_epoch,

@@ -147,6 +147,7 @@ fn a_role_names_the_server_that_holds_it_when_asked() {
                 partition: 0,
                 replicas: vec![2, 3, 1],
                 isr: vec![2, 3, 1],
+                elr: vec![],
                 leader: Some(3),
                 leader_epoch: 1,
                 partition_epoch: 1,

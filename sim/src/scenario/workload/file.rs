@@ -184,6 +184,9 @@ struct FileCluster {
     dirty_expire_centisecs: Option<u64>,
     #[serde(rename = "vm.dirty_writeback_centisecs")]
     dirty_writeback_centisecs: Option<u64>,
+    /// The controller's KIP-966 feature level: 0 (off) or 1 (on).
+    #[serde(rename = "eligible.leader.replicas.version")]
+    eligible_leader_replicas_version: Option<u8>,
 }
 
 #[derive(Deserialize)]
@@ -527,6 +530,15 @@ impl FileCluster {
             spec.truncation = Truncation::parse(truncation).map_err(|e| format!("cluster: {e}"))?;
         }
         spec.log_flush_interval_messages = self.log_flush_interval_messages;
+        spec.controller.eligible_leader_replicas = match self.eligible_leader_replicas_version {
+            None | Some(0) => false,
+            Some(1) => true,
+            Some(other) => {
+                return Err(format!(
+                    "cluster: eligible.leader.replicas.version = {other}: Kafka knows 0 (off) and 1 (on)"
+                ))
+            }
+        };
         if let Some(centisecs) = self.dirty_expire_centisecs {
             spec.page_cache.dirty_expire_ms =
                 centisecs_to_ms("vm.dirty_expire_centisecs", centisecs)?;

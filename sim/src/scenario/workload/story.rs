@@ -144,7 +144,11 @@ fn show(cluster: &Cluster, topic: &str, say: &str) {
                 .leader
                 .map_or("without a leader".into(), |l| format!("led by broker-{l}"));
             let isr = super::step::brokers(&info.isr);
-            Some(format!("{tp} {leader}, ISR {isr}"))
+            let elr = match &info.elr[..] {
+                [] => String::new(),
+                elr => format!(", ELR {}", super::step::brokers(elr)),
+            };
+            Some(format!("{tp} {leader}, ISR {isr}{elr}"))
         })
         .collect();
     let text = format!("{say}: {}", shown.join("; "));

@@ -226,7 +226,14 @@ fn a_written_workload_reads_back_the_same() {
     };
     assert_eq!(schedule.faults.len(), 10, "every fault is read");
     let no_writeback = format!(
-        "{MINIMAL}\n[cluster]\n\"vm.dirty_expire_centisecs\" = 1000\n\"vm.dirty_writeback_centisecs\" = 0\n"
+        "{MINIMAL}\n[cluster]\n\"vm.dirty_expire_centisecs\" = 1000\n\"vm.dirty_writeback_centisecs\" = 0\n\"eligible.leader.replicas.version\" = 1\n"
+    );
+    assert!(
+        parse(&no_writeback)
+            .expect("parses")
+            .cluster
+            .controller
+            .eligible_leader_replicas
     );
     let cache = parse(&no_writeback).expect("parses").cluster.page_cache;
     assert_eq!(

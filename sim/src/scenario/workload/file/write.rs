@@ -139,6 +139,9 @@ fn write_cluster(out: &mut String, workload: &Workload) {
     if let Some(every) = cluster.log_flush_interval_messages {
         let _ = writeln!(out, "\"log.flush.interval.messages\" = {every}");
     }
+    if cluster.controller.eligible_leader_replicas {
+        let _ = writeln!(out, "\"eligible.leader.replicas.version\" = 1");
+    }
     let cache = cluster.page_cache;
     if cache != PageCache::default() {
         let centisecs = |ms: u64| ms / 10;
