@@ -13,12 +13,18 @@
 //! | [`poll_skip`] | a consumer's next record jumps over offsets the log has |
 //! | [`nonmonotonic_poll`] | a consumer's next record is at or before one it already had |
 //! | [`nonmonotonic_send`] | a producer's later send lands below an earlier acked one |
+//! | [`int_nonmonotonic_send`] | a producer's sends in flight together land in reverse order |
 //! | [`aborted_read`] | a value whose send definitely failed is polled |
 //! | [`processing`] | a record a group never processed, or processed twice |
 //!
 //! Each checker reads [`Facts`]: what a history says, derived from it once for all
-//! the checkers (its entries, every sighting, the first poll of each value and the
-//! version order).
+//! the checkers (its entries, every sighting, the first poll of each value, the
+//! version order, and where each producer's sends landed).
+//!
+//! A send that got no answer (`info`) may or may not be in the log; once a poll
+//! returns its value, it is, at the offset the poll saw: it then takes its place
+//! among its producer's sends. A send that definitely failed has no place, and a
+//! poll of it is an `aborted-read`.
 //!
 //! Most of them read the *version order*: for each partition, which values were
 //! seen at which offset, by acked sends and by polls (`VersionOrder`). A healthy
@@ -45,14 +51,14 @@ mod processing;
 
 pub use delivery::{aborted_read, lost_write, unseen};
 pub use offsets::{duplicate, inconsistent_offsets};
-pub use order::{nonmonotonic_poll, nonmonotonic_send, poll_skip};
+pub use order::{int_nonmonotonic_send, nonmonotonic_poll, nonmonotonic_send, poll_skip};
 pub use processing::processing;
 
 #[cfg(test)]
 mod tests;
 
 /// Every checker of the history, in the order findings are listed.
-pub const CHECKERS: [fn(&Facts<'_>) -> Vec<Finding>; 9] = [
+pub const CHECKERS: [fn(&Facts<'_>) -> Vec<Finding>; 10] = [
     inconsistent_offsets,
     duplicate,
     lost_write,
@@ -60,6 +66,7 @@ pub const CHECKERS: [fn(&Facts<'_>) -> Vec<Finding>; 9] = [
     poll_skip,
     nonmonotonic_poll,
     nonmonotonic_send,
+    int_nonmonotonic_send,
     aborted_read,
     processing,
 ];
@@ -177,6 +184,9 @@ pub struct Facts<'a> {
     consecutive_polls: Vec<(&'a TopicPartition, Seen<'a>, Seen<'a>)>,
     /// The last read of each partition to its end (a [`Source::End`] sighting).
     ends: BTreeMap<&'a TopicPartition, Seen<'a>>,
+    /// Each producer's sends to each partition whose place is known, in the
+    /// order they were issued.
+    sends: BTreeMap<(&'a str, &'a TopicPartition), Vec<order::Landed<'a>>>,
 }
 
 impl<'a> Facts<'a> {
@@ -193,6 +203,7 @@ impl<'a> Facts<'a> {
         }
         Facts {
             entries,
+            sends: order::landed_sends(entries, &first_poll_of),
             ends: ends(entries),
             first_poll_of,
             order: VersionOrder::of(&sightings),

@@ -245,6 +245,18 @@ fn describe_sightings(
             last.at(),
             last.time_ms
         ),
+        Kind::NonmonotonicSend if last.source == Source::Ambiguous => write!(
+            f,
+            "{} sent {} after {} was acked at {partition}@{} at {} ms, yet {} ({}) was polled at the lower offset {partition}@{}",
+            last.process,
+            last.value,
+            first.value,
+            first.at(),
+            first.time_ms,
+            last.value,
+            last.how(),
+            last.at()
+        ),
         Kind::NonmonotonicSend => write!(
             f,
             "{} sent {} after {} was acked at {partition}@{} at {} ms, yet {} was acked at the lower offset {partition}@{} at {} ms",
@@ -256,6 +268,20 @@ fn describe_sightings(
             last.value,
             last.at(),
             last.time_ms
+        ),
+        Kind::IntNonmonotonicSend => write!(
+            f,
+            "{} sent {} and then {} before {} was acknowledged, yet {} landed at {partition}@{} ({}), below {} at {partition}@{} ({})",
+            last.process,
+            first.value,
+            last.value,
+            first.value,
+            last.value,
+            last.at(),
+            last.how(),
+            first.value,
+            first.at(),
+            first.how()
         ),
         _ => {
             let seen: Vec<String> = (sightings.iter())
