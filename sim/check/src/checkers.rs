@@ -16,6 +16,7 @@
 //! | [`int_nonmonotonic_send`] | a producer's sends in flight together land in reverse order |
 //! | [`aborted_read`] | a value whose send definitely failed is polled |
 //! | [`processing`] | a record a group never processed, or processed twice |
+//! | [`empty_history`] | a history with no send and no poll: nothing to judge |
 //!
 //! Each checker reads [`Facts`]: what a history says, derived from it once for all
 //! the checkers (its entries, every sighting, the first poll of each value, the
@@ -58,7 +59,7 @@ pub use processing::processing;
 mod tests;
 
 /// Every checker of the history, in the order findings are listed.
-pub const CHECKERS: [fn(&Facts<'_>) -> Vec<Finding>; 10] = [
+pub const CHECKERS: [fn(&Facts<'_>) -> Vec<Finding>; 11] = [
     inconsistent_offsets,
     duplicate,
     lost_write,
@@ -69,6 +70,7 @@ pub const CHECKERS: [fn(&Facts<'_>) -> Vec<Finding>; 10] = [
     int_nonmonotonic_send,
     aborted_read,
     processing,
+    empty_history,
 ];
 
 /// Runs every checker over a history's entries.
@@ -78,6 +80,30 @@ pub fn check_history(entries: &[Entry]) -> Vec<Finding> {
         .iter()
         .flat_map(|checker| checker(&facts))
         .collect()
+}
+
+/// `empty-history`: a history with no send and no poll. Every other checker
+/// passes it, having nothing to judge; a run that made no operation must not
+/// pass for one that made them all correctly (Jepsen's checker calls it
+/// invalid: Elle finds an `empty-transaction-graph`).
+pub fn empty_history(facts: &Facts<'_>) -> Vec<Finding> {
+    let operated = facts.entries.iter().any(|entry| {
+        matches!(
+            entry,
+            Entry::Invoke {
+                operation: Operation::Send { .. } | Operation::Poll { .. },
+                ..
+            }
+        )
+    });
+    if operated {
+        return Vec::new();
+    }
+    let entries = facts.entries.len();
+    vec![Finding::new(
+        Kind::EmptyHistory,
+        Detail::EmptyHistory { entries },
+    )]
 }
 
 /// A finding made of sightings of one partition.

@@ -65,10 +65,12 @@ pub enum Kind {
     SetupFailed,
     /// A node or the scenario panicked: a broken assertion, a model bug.
     Crash,
+    /// The history holds no send and no poll: the checkers had nothing to judge.
+    EmptyHistory,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 23] = [
+    pub const ALL: [Kind; 24] = [
         Kind::InconsistentOffsets,
         Kind::Duplicate,
         Kind::LostWrite,
@@ -92,6 +94,7 @@ impl Kind {
         Kind::RunTimedOut,
         Kind::SetupFailed,
         Kind::Crash,
+        Kind::EmptyHistory,
     ];
 
     /// Its name, as files, JSON and the command line write it.
@@ -120,6 +123,7 @@ impl Kind {
             Kind::RunTimedOut => "run-timed-out",
             Kind::SetupFailed => "setup-failed",
             Kind::Crash => "crash",
+            Kind::EmptyHistory => "empty-history",
         }
     }
 
@@ -131,7 +135,8 @@ impl Kind {
             | Kind::NotInSync
             | Kind::ProducerStuck
             | Kind::WaitTimedOut
-            | Kind::RunTimedOut => Class::Liveness,
+            | Kind::RunTimedOut
+            | Kind::EmptyHistory => Class::Liveness,
             Kind::Crash => Class::Crash,
             _ => Class::Correctness,
         }
@@ -371,6 +376,9 @@ pub enum Detail {
     SetupFailed { what: String, time_ms: u64 },
     /// A panic's message.
     Crash { message: String },
+    /// A history with no send and no poll; `entries` is how many entries it
+    /// holds all the same (client events, commits).
+    EmptyHistory { entries: usize },
 }
 
 /// One finding of a run's judge.

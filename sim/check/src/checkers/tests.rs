@@ -852,3 +852,46 @@ fn the_history_says_which_producers_and_groups_the_config_covers() {
         [("group-1".to_string(), DeliveryMode::AtLeastOnce)]
     );
 }
+
+#[test]
+fn a_history_with_no_send_and_no_poll_checks_nothing_and_fails_for_liveness() {
+    let h = History::new();
+    let assigned = ClientEvent::Assigned {
+        partitions: vec![users()],
+    };
+    h.event(0, "consumer-1", assigned);
+    let report = check_all(&h, &Config::safe());
+    assert_eq!(
+        report.to_string(),
+        "FAILS empty-history: the history holds no send and no poll, one other entry: the checkers had nothing to judge\n"
+    );
+    assert_eq!(report.verdict(), Verdict::Liveness);
+    assert_eq!(
+        report.findings[0].detail,
+        Detail::EmptyHistory { entries: 1 }
+    );
+    // One poll, even an empty one, is something checked.
+    poll(&h, 100, "consumer-1", &[]);
+    assert_eq!(check_all(&h, &Config::safe()), Judgement::default());
+}
+
+#[test]
+fn a_run_cut_short_is_not_also_an_empty_history() {
+    let crash = Finding::new(
+        Kind::Crash,
+        Detail::Crash {
+            message: "broker-1 panicked".into(),
+        },
+    );
+    let judged = judge(&[], &Config::safe(), vec![crash]);
+    assert_eq!(
+        judged.kinds().into_iter().collect::<Vec<_>>(),
+        [Kind::Crash]
+    );
+    let judged = judge(&[], &Config::safe(), vec![]);
+    assert_eq!(judged.failing_kinds(), [Kind::EmptyHistory]);
+    assert_eq!(
+        judged.to_string(),
+        "FAILS empty-history: the history is empty: the checkers had nothing to judge\n"
+    );
+}

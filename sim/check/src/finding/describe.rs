@@ -107,6 +107,16 @@ impl fmt::Display for Finding {
             ),
             Detail::SetupFailed { what, .. } => f.write_str(what),
             Detail::Crash { message } => f.write_str(message),
+            Detail::EmptyHistory { entries: 0 } => {
+                f.write_str("the history is empty: the checkers had nothing to judge")
+            }
+            Detail::EmptyHistory { entries: 1 } => f.write_str(
+                "the history holds no send and no poll, one other entry: the checkers had nothing to judge",
+            ),
+            Detail::EmptyHistory { entries } => write!(
+                f,
+                "the history holds no send and no poll, {entries} other entries: the checkers had nothing to judge"
+            ),
         }
     }
 }

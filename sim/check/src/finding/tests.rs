@@ -28,7 +28,7 @@ fn every_kind_reads_back_from_its_name_and_serde_agrees() {
 }
 
 #[test]
-fn liveness_kinds_are_the_ones_that_wait() {
+fn liveness_kinds_are_the_ones_that_wait_and_an_empty_history() {
     let liveness: Vec<Kind> = (Kind::ALL.into_iter())
         .filter(|k| k.class() == Class::Liveness)
         .collect();
@@ -40,7 +40,8 @@ fn liveness_kinds_are_the_ones_that_wait() {
             Kind::NotInSync,
             Kind::ProducerStuck,
             Kind::WaitTimedOut,
-            Kind::RunTimedOut
+            Kind::RunTimedOut,
+            Kind::EmptyHistory
         ]
     );
     assert_eq!(Kind::Crash.class(), Class::Crash);
