@@ -136,8 +136,9 @@ fn describe_sightings(
     partition: &str,
     sightings: &[Sighting],
 ) -> fmt::Result {
-    let first = &sightings[0];
-    let last = &sightings[sightings.len() - 1];
+    let (Some(first), Some(last)) = (sightings.first(), sightings.last()) else {
+        return write!(f, "{partition}: no sightings"); // a finding read from a broken file
+    };
     match kind {
         Kind::InconsistentOffsets => {
             let seen: Vec<String> = (sightings.iter())

@@ -80,3 +80,13 @@ fn an_allowed_finding_fails_nothing() {
     finding.allowed.push(Allowance::UncleanElection);
     assert_eq!(finding.failure(), None);
 }
+
+#[test]
+fn a_finding_read_back_without_sightings_still_reads_as_a_sentence() {
+    let json = r#"{"kind":"int-nonmonotonic-send","detail":{"sightings":{"partition":{"topic":"orders","partition":0},"sightings":[]}},"allowed":[]}"#;
+    let finding: Finding = serde_json::from_str(json).expect("a finding");
+    assert_eq!(
+        finding.to_string(),
+        "int-nonmonotonic-send: orders-0: no sightings"
+    );
+}
