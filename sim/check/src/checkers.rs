@@ -25,7 +25,8 @@
 //! A send that got no answer (`info`) may or may not be in the log; once a poll
 //! returns its value, it is, at the offset the poll saw: it then takes its place
 //! among its producer's sends. A send that definitely failed has no place, and a
-//! poll of it is an `aborted-read`.
+//! poll of it is an `aborted-read`. Jepsen's own checker tests, translated, are
+//! `jepsen_cases`, with how kafkasim's answers differ from Jepsen's and why.
 //!
 //! Most of them read the *version order*: for each partition, which values were
 //! seen at which offset, by acked sends and by polls (`VersionOrder`). A healthy
@@ -55,6 +56,8 @@ pub use offsets::{duplicate, inconsistent_offsets};
 pub use order::{int_nonmonotonic_send, nonmonotonic_poll, nonmonotonic_send, poll_skip};
 pub use processing::processing;
 
+#[cfg(test)]
+mod jepsen_cases;
 #[cfg(test)]
 mod tests;
 
