@@ -4,7 +4,7 @@
 //! each test runs seeds 1, 2, … and stops at the first that shows the kind.
 //!
 //! The bounds were set from a sweep with some headroom (first seed showing the
-//! kind when written: acks-0 1, acks-1 1, no-idempotence 1, unclean-election 2,
+//! kind when written: acks-0 1, acks-1 1, no-idempotence 1 (its reordering 2), unclean-election 2,
 //! high-watermark-truncation 14 (as inconsistent offsets and divergent
 //! replicas; as a lost write first at seed 17), power-loss-single-replica 1). A change to the model or to the
 //! nemesis's draw may move them; then sweep the file (`kafkasim sweep --seeds
@@ -75,6 +75,13 @@ fn acks_0_without_faults_loses_nothing_and_passes() {
 #[test]
 fn without_idempotence_a_retried_send_lands_twice() {
     caught_within("no-idempotence", 5, &[Kind::Duplicate], true);
+}
+
+#[test]
+fn without_idempotence_a_retried_send_lands_behind_a_later_one() {
+    // Five requests in flight and no sequence numbers: a failed batch retried
+    // after a later one was appended lands behind it.
+    caught_within("no-idempotence", 6, &[Kind::IntNonmonotonicSend], true);
 }
 
 #[test]

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use Kind::{
-    AbortedRead, Duplicate, InconsistentOffsets, LostWrite, NeverProcessed, NonmonotonicPoll,
-    NonmonotonicSend, ProcessedAgain, Unseen,
+    AbortedRead, Duplicate, InconsistentOffsets, IntNonmonotonicSend, LostWrite, NeverProcessed,
+    NonmonotonicPoll, NonmonotonicSend, ProcessedAgain, Unseen,
 };
 
 /// What the judge must know of a run's configuration.
@@ -94,7 +94,7 @@ impl Config {
             Allowance::LeaderOnlyAcks,
         );
         allow(self.acks == Acks::None, NO_ACKS, Allowance::NoAcks);
-        allow(!self.idempotence, &[Duplicate], Allowance::NoIdempotence);
+        allow(!self.idempotence, NO_IDEMPOTENCE, Allowance::NoIdempotence);
         allow(
             self.unclean_leader_election,
             LOSSY,
@@ -113,16 +113,47 @@ impl Config {
     }
 }
 
+/// Without idempotence the broker cannot tell a retry from a new record: a
+/// retried send can land twice, and with `max.in.flight.requests.per.connection`
+/// above 1 a retried batch can land behind a later one that was in flight with
+/// it (Kafka's producer documentation of `retries` says so): the first request
+/// fails, the second is appended, the first is retried and appended after it.
+/// A send whose answer never came may still be appended after later ones, so
+/// it counts as in flight with them.
+///
+/// An idempotent producer has at most 5 requests in flight (it refuses a
+/// larger `max.in.flight.requests.per.connection`), numbers each partition's
+/// batches, and the leader appends a batch only right after the one before
+/// it (`OUT_OF_ORDER_SEQUENCE_NUMBER` otherwise), so its sends keep their
+/// order: `int-nonmonotonic-send` fails a run whose producers are idempotent.
+/// (With one request in flight a producer keeps its order even without
+/// idempotence; a history does not record that setting, so the judge allows
+/// the reordering to every producer without idempotence.)
+const NO_IDEMPOTENCE: &[Kind] = &[Duplicate, IntNonmonotonicSend];
+
 /// `acks=1` (and `acks=0`): the leader acks a write only it has. If it fails
 /// before a follower copies the write, the new leader never had it (lost, or
 /// unseen when nothing was polled past it), hands its offset to the next write
-/// (inconsistent offsets), and may give a later send a lower offset.
-const LEADER_ONLY_ACKS: &[Kind] = &[LostWrite, Unseen, InconsistentOffsets, NonmonotonicSend];
+/// (inconsistent offsets), and may give a later send a lower offset, whether
+/// it was sent after the lost one was acked or in flight with it.
+const LEADER_ONLY_ACKS: &[Kind] = &[
+    LostWrite,
+    Unseen,
+    InconsistentOffsets,
+    NonmonotonicSend,
+    IntNonmonotonicSend,
+];
 
 /// `acks=0`: what `acks=1` allows, and more: a send can be lost even with no
 /// failover (the leader was down, or refused it), and without an answer a
 /// reordering cannot be seen either.
-const NO_ACKS: &[Kind] = &[LostWrite, Unseen, InconsistentOffsets, NonmonotonicSend];
+const NO_ACKS: &[Kind] = &[
+    LostWrite,
+    Unseen,
+    InconsistentOffsets,
+    NonmonotonicSend,
+    IntNonmonotonicSend,
+];
 
 /// An unclean election, or a power loss of every replica of a write: a replica
 /// lacking committed records leads, truncating records a reader may already
@@ -136,6 +167,7 @@ const LOSSY: &[Kind] = &[
     Unseen,
     InconsistentOffsets,
     NonmonotonicSend,
+    IntNonmonotonicSend,
     NonmonotonicPoll,
     Duplicate,
     AbortedRead,

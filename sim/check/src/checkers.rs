@@ -13,12 +13,20 @@
 //! | [`poll_skip`] | a consumer's next record jumps over offsets the log has |
 //! | [`nonmonotonic_poll`] | a consumer's next record is at or before one it already had |
 //! | [`nonmonotonic_send`] | a producer's later send lands below an earlier acked one |
+//! | [`int_nonmonotonic_send`] | a producer's sends in flight together land in reverse order |
 //! | [`aborted_read`] | a value whose send definitely failed is polled |
 //! | [`processing`] | a record a group never processed, or processed twice |
+//! | [`empty_history`] | a history with no send and no poll: nothing to judge |
 //!
 //! Each checker reads [`Facts`]: what a history says, derived from it once for all
-//! the checkers (its entries, every sighting, the first poll of each value and the
-//! version order).
+//! the checkers (its entries, every sighting, the first poll of each value, the
+//! version order, and where each producer's sends landed).
+//!
+//! A send that got no answer (`info`) may or may not be in the log; once a poll
+//! returns its value, it is, at the offset the poll saw: it then takes its place
+//! among its producer's sends. A send that definitely failed has no place, and a
+//! poll of it is an `aborted-read`. Jepsen's own checker tests, translated, are
+//! `jepsen_cases`, with how kafkasim's answers differ from Jepsen's and why.
 //!
 //! Most of them read the *version order*: for each partition, which values were
 //! seen at which offset, by acked sends and by polls (`VersionOrder`). A healthy
@@ -45,14 +53,16 @@ mod processing;
 
 pub use delivery::{aborted_read, lost_write, unseen};
 pub use offsets::{duplicate, inconsistent_offsets};
-pub use order::{nonmonotonic_poll, nonmonotonic_send, poll_skip};
+pub use order::{int_nonmonotonic_send, nonmonotonic_poll, nonmonotonic_send, poll_skip};
 pub use processing::processing;
 
+#[cfg(test)]
+mod jepsen_cases;
 #[cfg(test)]
 mod tests;
 
 /// Every checker of the history, in the order findings are listed.
-pub const CHECKERS: [fn(&Facts<'_>) -> Vec<Finding>; 9] = [
+pub const CHECKERS: [fn(&Facts<'_>) -> Vec<Finding>; 11] = [
     inconsistent_offsets,
     duplicate,
     lost_write,
@@ -60,8 +70,10 @@ pub const CHECKERS: [fn(&Facts<'_>) -> Vec<Finding>; 9] = [
     poll_skip,
     nonmonotonic_poll,
     nonmonotonic_send,
+    int_nonmonotonic_send,
     aborted_read,
     processing,
+    empty_history,
 ];
 
 /// Runs every checker over a history's entries.
@@ -71,6 +83,30 @@ pub fn check_history(entries: &[Entry]) -> Vec<Finding> {
         .iter()
         .flat_map(|checker| checker(&facts))
         .collect()
+}
+
+/// `empty-history`: a history with no send and no poll. Every other checker
+/// passes it, having nothing to judge; a run that made no operation must not
+/// pass for one that made them all correctly (Jepsen's checker calls it
+/// invalid: Elle finds an `empty-transaction-graph`).
+pub fn empty_history(facts: &Facts<'_>) -> Vec<Finding> {
+    let operated = facts.entries.iter().any(|entry| {
+        matches!(
+            entry,
+            Entry::Invoke {
+                operation: Operation::Send { .. } | Operation::Poll { .. },
+                ..
+            }
+        )
+    });
+    if operated {
+        return Vec::new();
+    }
+    let entries = facts.entries.len();
+    vec![Finding::new(
+        Kind::EmptyHistory,
+        Detail::EmptyHistory { entries },
+    )]
 }
 
 /// A finding made of sightings of one partition.
@@ -177,6 +213,9 @@ pub struct Facts<'a> {
     consecutive_polls: Vec<(&'a TopicPartition, Seen<'a>, Seen<'a>)>,
     /// The last read of each partition to its end (a [`Source::End`] sighting).
     ends: BTreeMap<&'a TopicPartition, Seen<'a>>,
+    /// Each producer's sends to each partition whose place is known, in the
+    /// order they were issued.
+    sends: BTreeMap<(&'a str, &'a TopicPartition), Vec<order::Landed<'a>>>,
 }
 
 impl<'a> Facts<'a> {
@@ -193,6 +232,7 @@ impl<'a> Facts<'a> {
         }
         Facts {
             entries,
+            sends: order::landed_sends(entries, &first_poll_of),
             ends: ends(entries),
             first_poll_of,
             order: VersionOrder::of(&sightings),

@@ -32,6 +32,9 @@ pub enum Kind {
     NonmonotonicPoll,
     /// A producer's later send lands below an earlier acked one.
     NonmonotonicSend,
+    /// Two sends of one producer to a partition, the later sent before the
+    /// earlier was acknowledged (in flight together), landed in reverse order.
+    IntNonmonotonicSend,
     /// A value whose send definitely failed is polled.
     AbortedRead,
     /// An acknowledged record a consumer group never processed.
@@ -62,10 +65,12 @@ pub enum Kind {
     SetupFailed,
     /// A node or the scenario panicked: a broken assertion, a model bug.
     Crash,
+    /// The history holds no send and no poll: the checkers had nothing to judge.
+    EmptyHistory,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 22] = [
+    pub const ALL: [Kind; 24] = [
         Kind::InconsistentOffsets,
         Kind::Duplicate,
         Kind::LostWrite,
@@ -73,6 +78,7 @@ impl Kind {
         Kind::PollSkip,
         Kind::NonmonotonicPoll,
         Kind::NonmonotonicSend,
+        Kind::IntNonmonotonicSend,
         Kind::AbortedRead,
         Kind::NeverProcessed,
         Kind::ProcessedAgain,
@@ -88,6 +94,7 @@ impl Kind {
         Kind::RunTimedOut,
         Kind::SetupFailed,
         Kind::Crash,
+        Kind::EmptyHistory,
     ];
 
     /// Its name, as files, JSON and the command line write it.
@@ -100,6 +107,7 @@ impl Kind {
             Kind::PollSkip => "poll-skip",
             Kind::NonmonotonicPoll => "nonmonotonic-poll",
             Kind::NonmonotonicSend => "nonmonotonic-send",
+            Kind::IntNonmonotonicSend => "int-nonmonotonic-send",
             Kind::AbortedRead => "aborted-read",
             Kind::NeverProcessed => "never-processed",
             Kind::ProcessedAgain => "processed-again",
@@ -115,6 +123,7 @@ impl Kind {
             Kind::RunTimedOut => "run-timed-out",
             Kind::SetupFailed => "setup-failed",
             Kind::Crash => "crash",
+            Kind::EmptyHistory => "empty-history",
         }
     }
 
@@ -126,7 +135,8 @@ impl Kind {
             | Kind::NotInSync
             | Kind::ProducerStuck
             | Kind::WaitTimedOut
-            | Kind::RunTimedOut => Class::Liveness,
+            | Kind::RunTimedOut
+            | Kind::EmptyHistory => Class::Liveness,
             Kind::Crash => Class::Crash,
             _ => Class::Correctness,
         }
@@ -176,7 +186,8 @@ pub enum Allowance {
     LeaderOnlyAcks,
     /// `acks=0`: the producer waits for no answer at all.
     NoAcks,
-    /// `enable.idempotence=false`: a retried send can be appended twice.
+    /// `enable.idempotence=false`: a retried send can be appended twice, or
+    /// behind a later send that was in flight with it.
     NoIdempotence,
     /// `unclean.leader.election.enable=true`.
     UncleanElection,
@@ -201,7 +212,9 @@ impl fmt::Display for Allowance {
             Allowance::NoAcks => {
                 "acks=0 waits for no answer: a write the leader never appended, or lost, is gone without a word"
             }
-            Allowance::NoIdempotence => "without idempotence a retried send can be appended twice",
+            Allowance::NoIdempotence => {
+                "without idempotence a retried send can be appended twice, or behind a later one"
+            }
             Allowance::UncleanElection => {
                 "an unclean election can elect a replica that lacks committed records"
             }
@@ -231,6 +244,10 @@ pub enum Source {
     Polled,
     /// A producer's send definitely failed (it has no offset).
     Refused,
+    /// A producer's send ended without an answer (`info`: a timeout, a lost
+    /// response), and a poll found it: `offset` is where the poll found it,
+    /// `process` and `time_ms` are the producer's and the send's end.
+    Ambiguous,
     /// A consumer read the partition to its end: `offset` is the end (the
     /// high watermark) and there is no value.
     End,
@@ -256,12 +273,14 @@ impl Sighting {
         self.offset.expect("only a refused send has no offset")
     }
 
-    /// "acked to producer-1 at 100 ms", "polled by consumer-2 at 900 ms".
+    /// "acked to producer-1 at 100 ms", "polled by consumer-2 at 900 ms",
+    /// "unanswered to producer-1 at 300 ms".
     fn how(&self) -> String {
         let (verb, to) = match self.source {
             Source::Acked => ("acked", "to"),
             Source::Polled => ("polled", "by"),
             Source::Refused => ("refused", "to"),
+            Source::Ambiguous => ("unanswered", "to"),
             Source::End => ("read to its end", "by"),
         };
         format!("{verb} {to} {} at {} ms", self.process, self.time_ms)
@@ -358,6 +377,9 @@ pub enum Detail {
     SetupFailed { what: String, time_ms: u64 },
     /// A panic's message.
     Crash { message: String },
+    /// A history with no send and no poll; `entries` is how many entries it
+    /// holds all the same (client events, commits).
+    EmptyHistory { entries: usize },
 }
 
 /// One finding of a run's judge.

@@ -5,6 +5,11 @@
 //! progress it waited for in vain, a panic) and the run's configuration. It
 //! runs every checker over the history, decides for each finding whether the
 //! configuration allows it ([`Config::allowances`]), and gives the verdict.
+//!
+//! A history with no send and no poll is not a pass: the checkers had nothing
+//! to judge, and the judgement says so with an `empty-history` finding (a
+//! liveness failure), unless the driver observed why the run never got to its
+//! operations (a crash, the time limit, a failed setup).
 
 use crate::allowed::Config;
 use crate::checkers::check_history;
@@ -128,12 +133,22 @@ impl Judgement {
 pub fn judge(history: &[Entry], config: &Config, observed: Vec<Finding>) -> Judgement {
     let mut findings = check_history(history);
     written_off(&mut findings);
+    if observed.iter().any(|f| CUT_SHORT.contains(&f.kind)) {
+        // The run did not get to its operations, and says why.
+        findings.retain(|f| f.kind != Kind::EmptyHistory);
+    }
     findings.extend(observed);
     for finding in &mut findings {
         finding.allowed = config.allowances(finding);
     }
     Judgement { findings }
 }
+
+/// What the driver observes of a run cut short: a panic, the time limit, a
+/// setup that failed. Such a run's history is judged without its operations
+/// (a crashed or timed-out run is judged by what was observed alone), so an
+/// empty history says nothing more there.
+const CUT_SHORT: [Kind; 3] = [Kind::Crash, Kind::RunTimedOut, Kind::SetupFailed];
 
 /// Drops what a group "never processed" because the write itself is lost or
 /// never seen: that is told once, by `lost-write` or `unseen`.

@@ -13,12 +13,14 @@
 //! an `Assigned`, `Revoked` or `Lost` event starts its partition afresh.
 //!
 //! A producer's sends to one partition must move forward too: a send issued after
-//! another was acked lands after it. Sends in flight together may land in any
-//! order (without idempotence, a retry can overtake), so only acked-then-issued
-//! pairs are compared.
+//! another was acked lands after it (`nonmonotonic-send`, under any settings),
+//! and sends in flight together land in the order they were sent when the
+//! producer is idempotent (`int-nonmonotonic-send`; without idempotence a retry
+//! can overtake, which the judge allows). A send that got no answer but that a
+//! poll returned has its place all the same: where the poll found it.
 
 use super::{seen_in, Facts, Seen};
-use crate::finding::{Finding, Kind, Sighting, Source};
+use crate::finding::{Finding, Kind, Source};
 use crate::history::{ClientEvent, Entry, OpId, Operation, Outcome, Reply};
 use kafkasim::ids::TopicPartition;
 use std::collections::BTreeMap;
@@ -54,67 +56,140 @@ pub fn nonmonotonic_poll(facts: &Facts<'_>) -> Vec<Finding> {
 }
 
 /// `nonmonotonic-send`: a producer's send, issued after an earlier send to the
-/// same partition was acked, is acked at a lower offset.
+/// same partition was acked, landed at a lower offset.
 pub fn nonmonotonic_send(facts: &Facts<'_>) -> Vec<Finding> {
-    let entries = facts.entries;
-    // The highest offset acked so far to each producer in each partition.
-    let mut highest: BTreeMap<(&str, &TopicPartition), Sighting> = BTreeMap::new();
-    // For each send in flight: the highest acked to its producer in each
-    // partition of its topic when it was issued (the partition it lands in is
-    // known only when it is acked).
-    let mut before: BTreeMap<OpId, Vec<(&TopicPartition, Sighting)>> = BTreeMap::new();
     let mut anomalies = Vec::new();
-    for entry in entries {
-        match entry {
-            Entry::Invoke {
-                op,
-                process,
-                operation: Operation::Send { topic, .. },
-                ..
-            } => {
-                let tops = (highest.iter())
-                    .filter(|((p, tp), _)| *p == process && tp.topic == *topic)
-                    .map(|((_, tp), top)| (*tp, top.clone()));
-                before.insert(*op, tops.collect());
-            }
-            Entry::Complete {
-                op,
-                time_ms,
-                process,
-                outcome: Outcome::Ok(Reply::Sent { partition, offset }),
-            } if *offset >= 0 => {
-                let Entry::Invoke {
-                    operation: Operation::Send { value, .. },
-                    ..
-                } = &entries[op.0]
-                else {
-                    unreachable!("a send's reply completes a send");
-                };
-                let acked = Sighting {
-                    source: Source::Acked,
-                    value: value.clone(),
-                    offset: Some(*offset),
-                    process: process.clone(),
-                    time_ms: *time_ms,
-                    error: None,
-                };
-                let earlier = (before.remove(op).unwrap_or_default().into_iter())
-                    .find(|(tp, top)| *tp == partition && top.at() > *offset);
-                if let Some((_, earlier)) = earlier {
-                    let sightings = vec![earlier, acked.clone()];
-                    anomalies.push(seen_in(Kind::NonmonotonicSend, partition, sightings));
-                }
-                let top = highest
-                    .entry((process.as_str(), partition))
-                    .or_insert(acked.clone());
-                if acked.at() > top.at() {
-                    *top = acked;
+    for (&(_, partition), sends) in &facts.sends {
+        // The acknowledged sends in the order their acks came, and the
+        // highest of those acked before each send was issued.
+        let mut acks: Vec<&Landed<'_>> = sends.iter().filter(|s| s.acked.is_some()).collect();
+        acks.sort_by_key(|s| s.acked);
+        let mut acks = acks.into_iter().peekable();
+        let mut highest: Option<Seen<'_>> = None;
+        for later in sends {
+            while let Some(acked) = acks.next_if(|a| a.acked < Some(later.invoked)) {
+                if highest.is_none_or(|h| acked.seen.at() > h.at()) {
+                    highest = Some(acked.seen);
                 }
             }
-            _ => {}
+            let Some(earlier) = highest.filter(|h| h.at() > later.seen.at()) else {
+                continue;
+            };
+            let sightings = vec![earlier.owned(), later.seen.owned()];
+            let found = seen_in(Kind::NonmonotonicSend, partition, sightings);
+            anomalies.push((later.acked.unwrap_or(later.invoked), found));
+        }
+    }
+    // In the order the later sends were acknowledged (or issued, unanswered).
+    anomalies.sort_by_key(|(at, _)| *at);
+    anomalies.into_iter().map(|(_, found)| found).collect()
+}
+
+/// `int-nonmonotonic-send`: two sends of one producer to one partition, the
+/// later issued before the earlier was acknowledged (in flight together, or
+/// the earlier never answered), landed in the reverse order.
+///
+/// An idempotent producer numbers its records per partition and the leader
+/// appends them only in that order, so sends in flight together land in the
+/// order they were sent; without idempotence a retry can overtake. Each send
+/// is compared with the producer's previous send to the partition whose place
+/// is known (Jepsen compares consecutive sends within one operation, which
+/// are sends in flight together).
+pub fn int_nonmonotonic_send(facts: &Facts<'_>) -> Vec<Finding> {
+    let mut anomalies = Vec::new();
+    for (&(_, partition), sends) in &facts.sends {
+        for (earlier, later) in sends.iter().zip(sends.iter().skip(1)) {
+            let in_flight = earlier.acked.is_none_or(|acked| acked > later.invoked);
+            if in_flight && later.seen.at() < earlier.seen.at() {
+                let sightings = vec![earlier.seen.owned(), later.seen.owned()];
+                anomalies.push(seen_in(Kind::IntNonmonotonicSend, partition, sightings));
+            }
         }
     }
     anomalies
+}
+
+/// A send whose place in the log is known: from its acknowledgement or, for a
+/// send that got no answer (`info`, still open, or `acks=0`), from the first
+/// poll that returned its value. A send that definitely failed has no place
+/// (`aborted-read` tells of one that was polled all the same).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Landed<'a> {
+    /// Where it landed: an `Acked` sighting, or an `Ambiguous` one with the
+    /// producer's process, the time its send ended and the offset polled.
+    pub(super) seen: Seen<'a>,
+    /// The position of its invocation among the history's entries.
+    pub(super) invoked: usize,
+    /// The position of its acknowledgement; `None`: the producer never
+    /// learned where it landed.
+    pub(super) acked: Option<usize>,
+}
+
+/// Each producer's sends to each partition whose place is known, in the
+/// order they were issued.
+pub(super) fn landed_sends<'a>(
+    entries: &'a [Entry],
+    first_poll_of: &BTreeMap<&'a str, (&'a TopicPartition, Seen<'a>)>,
+) -> BTreeMap<(&'a str, &'a TopicPartition), Vec<Landed<'a>>> {
+    let mut completion: BTreeMap<OpId, (usize, u64, &Outcome)> = BTreeMap::new();
+    for (at, entry) in entries.iter().enumerate() {
+        if let Entry::Complete {
+            op,
+            time_ms,
+            outcome,
+            ..
+        } = entry
+        {
+            completion.insert(*op, (at, *time_ms, outcome));
+        }
+    }
+    let mut sends: BTreeMap<(&str, &TopicPartition), Vec<Landed<'a>>> = BTreeMap::new();
+    for (invoked, entry) in entries.iter().enumerate() {
+        let Entry::Invoke {
+            op,
+            time_ms,
+            process,
+            operation: Operation::Send { value, .. },
+        } = entry
+        else {
+            continue;
+        };
+        let seen = |source, offset, time_ms| Seen {
+            source,
+            value,
+            offset: Some(offset),
+            process,
+            time_ms,
+        };
+        let (partition, seen, acked) = match completion.get(op) {
+            Some(&(at, done_ms, Outcome::Ok(Reply::Sent { partition, offset })))
+                if *offset >= 0 =>
+            {
+                (partition, seen(Source::Acked, *offset, done_ms), Some(at))
+            }
+            Some((_, _, Outcome::Fail { .. })) => continue,
+            unanswered => {
+                let Some(&(partition, poll)) = first_poll_of.get(value.as_str()) else {
+                    continue; // nobody knows where it is, if anywhere
+                };
+                let ended_ms = unanswered.map_or(*time_ms, |&(_, done_ms, _)| done_ms);
+                (
+                    partition,
+                    seen(Source::Ambiguous, poll.at(), ended_ms),
+                    None,
+                )
+            }
+        };
+        sends
+            .entry((process.as_str(), partition))
+            .or_default()
+            .push(Landed {
+                seen,
+                invoked,
+                acked,
+            });
+    }
+    sends
 }
 
 /// Every pair of records one consumer polled from one partition one after the

@@ -128,6 +128,22 @@ fn an_acked_send_never_polled_though_a_poll_went_past_it_is_a_lost_write() {
 }
 
 #[test]
+fn an_acked_send_at_an_offset_a_poll_reached_holding_another_value_is_a_lost_write() {
+    let h = History::new();
+    send(&h, 100, "producer-1", "a", Outcome::sent(users(), 1));
+    // The poll reached offset 1, no further, and found b there.
+    poll(&h, 400, "consumer-1", &[(0, "z"), (1, "b")]);
+    let entries = h.entries();
+    let facts = Facts::of(&entries);
+    assert_eq!(
+        lines(&lost_write(&facts)),
+        ["lost-write: a acked at users-0@1 by producer-1 at 100 ms was never polled, though consumer-1 polled users-0 up to offset 1 at 400 ms"]
+    );
+    assert_eq!(unseen(&facts), []);
+    assert_eq!(inconsistent_offsets(&facts).len(), 1);
+}
+
+#[test]
 fn an_acked_send_no_poll_reached_is_unseen_not_lost() {
     let h = History::new();
     poll(&h, 700, "consumer-2", &[(15, "v10")]);
@@ -359,24 +375,186 @@ fn a_send_issued_after_an_ack_landing_lower_is_a_nonmonotonic_send() {
     assert_eq!(found[0].offsets(), [7, 5]);
 }
 
-#[test]
-fn sends_in_flight_together_may_land_in_either_order() {
-    let h = History::new();
-    let send = |at_ms, value: &str| {
-        h.invoke(
-            at_ms,
-            "producer-1",
-            Operation::Send {
-                topic: "users".into(),
-                value: value.into(),
-            },
-        )
+/// `process` issues a send of `value` to users-0 at `at_ms`, left open.
+fn issue(h: &History, at_ms: u64, process: &str, value: &str) -> crate::history::OpId {
+    let send = Operation::Send {
+        topic: "users".into(),
+        value: value.into(),
     };
-    let a = send(100, "a");
-    let b = send(110, "b");
+    h.invoke(at_ms, process, send)
+}
+
+#[test]
+fn sends_in_flight_together_landing_in_reverse_order_are_an_int_nonmonotonic_send() {
+    let h = History::new();
+    let a = issue(&h, 100, "producer-1", "a");
+    let b = issue(&h, 110, "producer-1", "b");
     h.complete(a, 150, Outcome::sent(users(), 7));
     h.complete(b, 160, Outcome::sent(users(), 5));
-    assert_eq!(nonmonotonic_send(&Facts::of(&h.entries())), []);
+    poll(&h, 200, "consumer-1", &[(5, "b"), (7, "a")]);
+    let entries = h.entries();
+    let facts = Facts::of(&entries);
+    assert_eq!(nonmonotonic_send(&facts), [], "b was sent before a's ack");
+    let found = int_nonmonotonic_send(&facts);
+    assert_eq!(
+        lines(&found),
+        ["int-nonmonotonic-send: producer-1 sent a and then b before a was acknowledged, yet b landed at users-0@5 (acked to producer-1 at 160 ms), below a at users-0@7 (acked to producer-1 at 150 ms)"]
+    );
+    assert_eq!(found[0].offsets(), [7, 5]);
+    // An idempotent producer promises their order; without idempotence a
+    // retry may overtake.
+    let safe = check_all(&h, &Config::safe());
+    assert_eq!(safe.failing_kinds(), [Kind::IntNonmonotonicSend]);
+    assert_eq!(safe.verdict(), Verdict::Correctness);
+    let config = Config {
+        idempotence: false,
+        ..Config::safe()
+    };
+    let judged = check_all(&h, &config);
+    assert_eq!(judged.verdict(), Verdict::Ok);
+    assert_eq!(judged.findings[0].allowed, [Allowance::NoIdempotence]);
+}
+
+#[test]
+fn sends_in_flight_together_landing_in_order_or_from_two_producers_are_fine() {
+    let h = History::new();
+    let a = issue(&h, 100, "producer-1", "a");
+    let b = issue(&h, 110, "producer-1", "b");
+    let c = issue(&h, 120, "producer-2", "c");
+    // b's ack comes first, but b landed after a: only offsets tell the order.
+    h.complete(b, 150, Outcome::sent(users(), 6));
+    h.complete(a, 160, Outcome::sent(users(), 5));
+    h.complete(c, 170, Outcome::sent(users(), 4));
+    assert_eq!(int_nonmonotonic_send(&Facts::of(&h.entries())), []);
+}
+
+#[test]
+fn an_unanswered_send_a_poll_returned_takes_its_place_among_its_producer_s_sends() {
+    let h = History::new();
+    let a = issue(&h, 100, "producer-1", "a");
+    h.complete(a, 150, Outcome::sent(users(), 3));
+    let b = issue(&h, 200, "producer-1", "b");
+    let timeout = Outcome::Info {
+        error: "request timed out".into(),
+    };
+    h.complete(b, 300, timeout.clone());
+    let c = issue(&h, 400, "producer-1", "c");
+    h.complete(c, 450, Outcome::sent(users(), 2));
+    poll(&h, 500, "consumer-1", &[(1, "b"), (2, "c"), (3, "a")]);
+    let entries = h.entries();
+    let facts = Facts::of(&entries);
+    // b was sent after a's ack and landed below it; c was sent when b's fate
+    // was unknown (it may still have been in flight) and landed above it.
+    assert_eq!(
+        lines(&nonmonotonic_send(&facts)),
+        [
+            "nonmonotonic-send: producer-1 sent b after a was acked at users-0@3 at 150 ms, yet b (unanswered to producer-1 at 300 ms) was polled at the lower offset users-0@1",
+            "nonmonotonic-send: producer-1 sent c after a was acked at users-0@3 at 150 ms, yet c was acked at the lower offset users-0@2 at 450 ms",
+        ]
+    );
+    assert_eq!(
+        sightings(&nonmonotonic_send(&facts)[0])[1],
+        sighting(Source::Ambiguous, "b", 1, "producer-1", 300)
+    );
+    assert_eq!(int_nonmonotonic_send(&facts), []);
+    // Sent after b got no answer, d landed below b: b counts as in flight
+    // (with a producer that is not idempotent, it may have been).
+    let h = History::new();
+    let b = issue(&h, 200, "producer-1", "b");
+    h.complete(b, 300, timeout);
+    let d = issue(&h, 400, "producer-1", "d");
+    h.complete(d, 450, Outcome::sent(users(), 0));
+    poll(&h, 700, "consumer-2", &[(0, "d"), (1, "b")]);
+    assert_eq!(
+        lines(&int_nonmonotonic_send(&Facts::of(&h.entries()))),
+        ["int-nonmonotonic-send: producer-1 sent b and then d before b was acknowledged, yet d landed at users-0@0 (acked to producer-1 at 450 ms), below b at users-0@1 (unanswered to producer-1 at 300 ms)"]
+    );
+}
+
+#[test]
+fn an_unanswered_send_is_not_lost_when_unread_nor_phantom_when_read() {
+    let timeout = Outcome::Info {
+        error: "request timed out".into(),
+    };
+    let h = History::new();
+    send(&h, 100, "producer-1", "a", Outcome::sent(users(), 0));
+    send(&h, 110, "producer-1", "b", timeout.clone());
+    send(&h, 120, "producer-1", "c", Outcome::sent(users(), 2));
+    // No poll returns b, though polls and a read to the end go past every
+    // offset it could have: it may never have been written.
+    poll(&h, 500, "consumer-1", &[(0, "a"), (2, "c")]);
+    let end = ClientEvent::ReadToEnd {
+        partition: users(),
+        end_offset: 3,
+    };
+    h.event(600, "reader", end);
+    assert_eq!(check_all(&h, &Config::safe()), Judgement::default());
+    // A poll returns b: it was written, at the offset the poll found it,
+    // and a read of it is no aborted-read.
+    let h = History::new();
+    send(&h, 100, "producer-1", "a", Outcome::sent(users(), 0));
+    send(&h, 110, "producer-1", "b", timeout.clone());
+    send(&h, 120, "producer-1", "c", Outcome::sent(users(), 2));
+    poll(&h, 500, "consumer-1", &[(0, "a"), (1, "b"), (2, "c")]);
+    assert_eq!(check_all(&h, &Config::safe()), Judgement::default());
+    // Written, it takes its place among its producer's sends: b was sent
+    // before c, and landing above c, it broke the idempotent producer's order.
+    let h = History::new();
+    let b = issue(&h, 110, "producer-1", "b");
+    let c = issue(&h, 120, "producer-1", "c");
+    h.complete(c, 130, Outcome::sent(users(), 1));
+    h.complete(b, 200, timeout);
+    poll(&h, 500, "consumer-1", &[(1, "c"), (2, "b")]);
+    let judged = check_all(&h, &Config::safe());
+    assert_eq!(judged.failing_kinds(), [Kind::IntNonmonotonicSend]);
+    assert_eq!(judged.findings[0].values(), ["b", "c"]);
+}
+
+/// Jepsen's `int-send-skip` (two sends of one operation with other records
+/// between them) has no kind here: another producer's record between two of
+/// one producer's sends is how Kafka interleaves producers (Jepsen's checker
+/// allows the kind always), and a skip over the producer's own record is a
+/// reorder or a duplicate, which other kinds report.
+#[test]
+fn a_skip_over_another_producer_s_record_is_fine_and_over_one_s_own_is_a_reorder() {
+    let h = History::new();
+    let a = issue(&h, 100, "producer-1", "a");
+    let c = issue(&h, 110, "producer-1", "c");
+    send(&h, 120, "producer-2", "b", Outcome::sent(users(), 1));
+    h.complete(a, 150, Outcome::sent(users(), 0));
+    h.complete(c, 160, Outcome::sent(users(), 2));
+    poll(&h, 500, "consumer-1", &[(0, "a"), (1, "b"), (2, "c")]);
+    assert_eq!(check_all(&h, &Config::safe()), Judgement::default());
+    // The record between a and c is producer-1's own d, sent after c.
+    let h = History::new();
+    let a = issue(&h, 100, "producer-1", "a");
+    let c = issue(&h, 110, "producer-1", "c");
+    let d = issue(&h, 120, "producer-1", "d");
+    h.complete(a, 150, Outcome::sent(users(), 0));
+    h.complete(d, 155, Outcome::sent(users(), 1));
+    h.complete(c, 160, Outcome::sent(users(), 2));
+    poll(&h, 500, "consumer-1", &[(0, "a"), (1, "d"), (2, "c")]);
+    let found = int_nonmonotonic_send(&Facts::of(&h.entries()));
+    assert_eq!(
+        lines(&found),
+        ["int-nonmonotonic-send: producer-1 sent c and then d before c was acknowledged, yet d landed at users-0@1 (acked to producer-1 at 155 ms), below c at users-0@2 (acked to producer-1 at 160 ms)"]
+    );
+}
+
+#[test]
+fn a_refused_send_has_no_place_among_its_producer_s_sends() {
+    let h = History::new();
+    let a = issue(&h, 100, "producer-1", "a");
+    h.complete(a, 150, Outcome::sent(users(), 3));
+    let refused = Outcome::Fail {
+        error: "NOT_ENOUGH_REPLICAS".into(),
+    };
+    send(&h, 200, "producer-1", "b", refused);
+    poll(&h, 500, "consumer-1", &[(1, "b")]);
+    let report = check_all(&h, &Config::safe());
+    let kinds: Vec<Kind> = report.findings.iter().map(|f| f.kind).collect();
+    // No nonmonotonic-send: b never had a place to land at.
+    assert_eq!(kinds, [Kind::Unseen, Kind::AbortedRead], "{report}");
 }
 
 #[test]
@@ -505,7 +683,7 @@ fn acks_1_without_idempotence_expects_both() {
     assert_eq!(duplicate.allowed, [Allowance::NoIdempotence]);
     assert_eq!(
         duplicate.allowed[0].to_string(),
-        "without idempotence a retried send can be appended twice"
+        "without idempotence a retried send can be appended twice, or behind a later one"
     );
 }
 
@@ -559,6 +737,7 @@ fn an_unclean_election_expects_truncation_anomalies_and_a_refused_retry_of_a_pol
             Kind::Unseen,
             Kind::NonmonotonicPoll,
             Kind::NonmonotonicSend,
+            Kind::IntNonmonotonicSend,
             Kind::AbortedRead,
         ]
     );
@@ -671,5 +850,48 @@ fn the_history_says_which_producers_and_groups_the_config_covers() {
     assert_eq!(
         config.groups.into_iter().collect::<Vec<_>>(),
         [("group-1".to_string(), DeliveryMode::AtLeastOnce)]
+    );
+}
+
+#[test]
+fn a_history_with_no_send_and_no_poll_checks_nothing_and_fails_for_liveness() {
+    let h = History::new();
+    let assigned = ClientEvent::Assigned {
+        partitions: vec![users()],
+    };
+    h.event(0, "consumer-1", assigned);
+    let report = check_all(&h, &Config::safe());
+    assert_eq!(
+        report.to_string(),
+        "FAILS empty-history: the history holds no send and no poll, one other entry: the checkers had nothing to judge\n"
+    );
+    assert_eq!(report.verdict(), Verdict::Liveness);
+    assert_eq!(
+        report.findings[0].detail,
+        Detail::EmptyHistory { entries: 1 }
+    );
+    // One poll, even an empty one, is something checked.
+    poll(&h, 100, "consumer-1", &[]);
+    assert_eq!(check_all(&h, &Config::safe()), Judgement::default());
+}
+
+#[test]
+fn a_run_cut_short_is_not_also_an_empty_history() {
+    let crash = Finding::new(
+        Kind::Crash,
+        Detail::Crash {
+            message: "broker-1 panicked".into(),
+        },
+    );
+    let judged = judge(&[], &Config::safe(), vec![crash]);
+    assert_eq!(
+        judged.kinds().into_iter().collect::<Vec<_>>(),
+        [Kind::Crash]
+    );
+    let judged = judge(&[], &Config::safe(), vec![]);
+    assert_eq!(judged.failing_kinds(), [Kind::EmptyHistory]);
+    assert_eq!(
+        judged.to_string(),
+        "FAILS empty-history: the history is empty: the checkers had nothing to judge\n"
     );
 }

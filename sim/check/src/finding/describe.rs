@@ -107,6 +107,16 @@ impl fmt::Display for Finding {
             ),
             Detail::SetupFailed { what, .. } => f.write_str(what),
             Detail::Crash { message } => f.write_str(message),
+            Detail::EmptyHistory { entries: 0 } => {
+                f.write_str("the history is empty: the checkers had nothing to judge")
+            }
+            Detail::EmptyHistory { entries: 1 } => f.write_str(
+                "the history holds no send and no poll, one other entry: the checkers had nothing to judge",
+            ),
+            Detail::EmptyHistory { entries } => write!(
+                f,
+                "the history holds no send and no poll, {entries} other entries: the checkers had nothing to judge"
+            ),
         }
     }
 }
@@ -126,8 +136,9 @@ fn describe_sightings(
     partition: &str,
     sightings: &[Sighting],
 ) -> fmt::Result {
-    let first = &sightings[0];
-    let last = &sightings[sightings.len() - 1];
+    let (Some(first), Some(last)) = (sightings.first(), sightings.last()) else {
+        return write!(f, "{partition}: no sightings"); // a finding read from a broken file
+    };
     match kind {
         Kind::InconsistentOffsets => {
             let seen: Vec<String> = (sightings.iter())
@@ -245,6 +256,18 @@ fn describe_sightings(
             last.at(),
             last.time_ms
         ),
+        Kind::NonmonotonicSend if last.source == Source::Ambiguous => write!(
+            f,
+            "{} sent {} after {} was acked at {partition}@{} at {} ms, yet {} ({}) was polled at the lower offset {partition}@{}",
+            last.process,
+            last.value,
+            first.value,
+            first.at(),
+            first.time_ms,
+            last.value,
+            last.how(),
+            last.at()
+        ),
         Kind::NonmonotonicSend => write!(
             f,
             "{} sent {} after {} was acked at {partition}@{} at {} ms, yet {} was acked at the lower offset {partition}@{} at {} ms",
@@ -256,6 +279,20 @@ fn describe_sightings(
             last.value,
             last.at(),
             last.time_ms
+        ),
+        Kind::IntNonmonotonicSend => write!(
+            f,
+            "{} sent {} and then {} before {} was acknowledged, yet {} landed at {partition}@{} ({}), below {} at {partition}@{} ({})",
+            last.process,
+            first.value,
+            last.value,
+            first.value,
+            last.value,
+            last.at(),
+            last.how(),
+            first.value,
+            first.at(),
+            first.how()
         ),
         _ => {
             let seen: Vec<String> = (sightings.iter())

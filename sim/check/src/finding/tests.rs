@@ -28,7 +28,7 @@ fn every_kind_reads_back_from_its_name_and_serde_agrees() {
 }
 
 #[test]
-fn liveness_kinds_are_the_ones_that_wait() {
+fn liveness_kinds_are_the_ones_that_wait_and_an_empty_history() {
     let liveness: Vec<Kind> = (Kind::ALL.into_iter())
         .filter(|k| k.class() == Class::Liveness)
         .collect();
@@ -40,7 +40,8 @@ fn liveness_kinds_are_the_ones_that_wait() {
             Kind::NotInSync,
             Kind::ProducerStuck,
             Kind::WaitTimedOut,
-            Kind::RunTimedOut
+            Kind::RunTimedOut,
+            Kind::EmptyHistory
         ]
     );
     assert_eq!(Kind::Crash.class(), Class::Crash);
@@ -78,4 +79,14 @@ fn an_allowed_finding_fails_nothing() {
     assert_eq!(finding.failure(), Some(Class::Correctness));
     finding.allowed.push(Allowance::UncleanElection);
     assert_eq!(finding.failure(), None);
+}
+
+#[test]
+fn a_finding_read_back_without_sightings_still_reads_as_a_sentence() {
+    let json = r#"{"kind":"int-nonmonotonic-send","detail":{"sightings":{"partition":{"topic":"orders","partition":0},"sightings":[]}},"allowed":[]}"#;
+    let finding: Finding = serde_json::from_str(json).expect("a finding");
+    assert_eq!(
+        finding.to_string(),
+        "int-nonmonotonic-send: orders-0: no sightings"
+    );
 }
