@@ -427,12 +427,23 @@ impl ProducerCore {
     }
 
     /// Puts a batch back for a retry. Without idempotence it goes first in its
-    /// queue; with idempotence, among the retries in sequence order, so the
-    /// partition's batches are sent again in the order they were numbered.
+    /// queue (Kafka's `reenqueue` does `addFirst`, which is how a retry lands
+    /// behind a later batch). With idempotence a numbered batch goes among the
+    /// retries in sequence order (`insertInSequenceOrder`), and one whose
+    /// sequence was taken away (`on_out_of_order`) after the numbered ones, in
+    /// the order the batches were made: batches coming back one by one must
+    /// not be renumbered in reverse.
     fn requeue(&mut self, batch: ProducerBatch) {
+        let idempotent = self.idempotence.is_some();
         let queue = self.accumulator.entry(batch.partition.clone()).or_default();
         let Some(identity) = batch.identity else {
-            return queue.push_front(batch);
+            if !idempotent {
+                return queue.push_front(batch);
+            }
+            let made_later =
+                |b: &ProducerBatch| b.identity.is_none() && b.tokens[0] > batch.tokens[0];
+            let at = queue.iter().position(made_later).unwrap_or(queue.len());
+            return queue.insert(at, batch);
         };
         let at = queue
             .iter()

@@ -494,3 +494,37 @@ fn retries_of_a_partition_go_out_again_in_sequence_order() {
     let retry_b = harness.one("Produce");
     assert_eq!(numbered(&retry_b), (0, 1, vec!["b".to_string()]));
 }
+
+#[test]
+fn batches_that_lose_their_sequence_one_by_one_are_renumbered_in_the_order_they_were_made() {
+    let mut harness = Harness::ready();
+    let tokens: Vec<Token> = ["a", "b", "c"].iter().map(|v| harness.send(0, v)).collect();
+    let sent = harness.all("Produce");
+    assert_eq!(sent.len(), 3, "three batches in flight");
+    // The broker lost "a" and refuses each batch as out of order, one answer
+    // at a time: "a" bumps the epoch, and "b" and "c" come back stale.
+    for produce in &sent {
+        harness.answer_produce(produce, ErrorCode::OutOfOrderSequenceNumber, -1);
+    }
+    let mut resent = Vec::new();
+    for at in [100, 200, 300] {
+        harness.tick_at(at);
+        for produce in harness.all("Produce") {
+            resent.push(numbered(&produce));
+            harness.answer_produce(&produce, ErrorCode::None, resent.len() as i64 - 1);
+        }
+    }
+    let values = |v: &str| vec![v.to_string()];
+    assert_eq!(
+        resent,
+        vec![
+            (1, 0, values("a")),
+            (1, 1, values("b")),
+            (1, 2, values("c"))
+        ],
+        "renumbered in the order they were sent, never reversed"
+    );
+    for (offset_of, token) in tokens.into_iter().enumerate() {
+        assert_eq!(offset(harness.outcome(token)), offset_of as i64);
+    }
+}
