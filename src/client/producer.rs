@@ -459,7 +459,7 @@ impl ProducerCore {
     /// partition's sequence, which the producer epoch bump closes.
     fn fail(&mut self, batch: ProducerBatch, error: ClientError) {
         if let (Some(idempotence), Some(identity)) = (&mut self.idempotence, &batch.identity) {
-            idempotence.on_batch_failed(identity);
+            idempotence.on_batch_failed(&batch.partition, identity, batch.records.len());
         }
         for token in batch.tokens {
             self.complete(token, Err(error.clone()));

@@ -67,6 +67,13 @@ enum IdState {
 struct PartitionSequence {
     id: ProducerIdAndEpoch,
     next_sequence: i32,
+    /// The sequence right after the last batch that failed for good under
+    /// `id` (Kafka's unresolved sequence): the broker may lack that batch.
+    unresolved_next: Option<i32>,
+    /// A broker refused the batch right after the last acknowledged or failed
+    /// one as out of order: it lacks that sequence, so no batch numbered after
+    /// it under `id` is in its log, and all of them are numbered again.
+    gap: bool,
     /// The last sequence a broker acknowledged under `id`; -1 before any.
     last_acked: i32,
 }
@@ -171,6 +178,8 @@ impl Idempotence {
         let fresh = PartitionSequence {
             id: current,
             next_sequence: 0,
+            unresolved_next: None,
+            gap: false,
             last_acked: -1,
         };
         let partition = self.partitions.entry(tp.clone()).or_insert(fresh);
@@ -209,23 +218,57 @@ impl Idempotence {
     }
 
     /// Whether `identity` is the batch right after `tp`'s last acknowledged one,
-    /// under the epoch `tp` numbers with (Kafka's `isNextSequence`).
+    /// or right after a batch that failed for good, under the epoch `tp`
+    /// numbers with (Kafka's `isNextSequence` and
+    /// `isNextSequenceForUnresolvedPartition`).
     pub fn is_next_sequence(&self, tp: &TopicPartition, identity: &ProducerIdentity) -> bool {
-        (self.partitions.get(tp))
-            .is_some_and(|p| p.id.issued(identity) && identity.base_sequence == p.last_acked + 1)
+        (self.partitions.get(tp)).is_some_and(|p| {
+            let base = identity.base_sequence;
+            p.id.issued(identity) && (base == p.last_acked + 1 || Some(base) == p.unresolved_next)
+        })
     }
 
-    /// Whether `identity` was issued under an epoch older than the one the
-    /// producer now numbers with.
-    pub fn is_stale(&self, identity: &ProducerIdentity) -> bool {
-        self.current()
-            .is_some_and(|current| !current.issued(identity))
+    /// The broker refused `identity`, the next batch of `tp`, as out of order:
+    /// it lacks the sequence before. Every batch of `tp` numbered under the same
+    /// epoch from now on counts as after that gap.
+    pub fn on_gap(&mut self, tp: &TopicPartition, identity: &ProducerIdentity) {
+        if let Some(p) = self
+            .partitions
+            .get_mut(tp)
+            .filter(|p| p.id.issued(identity))
+        {
+            p.gap = true;
+        }
     }
 
-    /// A numbered batch failed for good: bump the epoch (once per epoch), so the
-    /// partitions can number afresh from 0. At the largest epoch Kafka asks for a
-    /// new producer id instead, and so does the model.
-    pub fn on_batch_failed(&mut self, identity: &ProducerIdentity) {
+    /// Whether `identity` was numbered under `tp`'s epoch after a gap the
+    /// broker reported: it is not in any log, and must be numbered again
+    /// (Kafka's `startSequencesAtBeginning` for the partitions that triggered
+    /// an epoch bump, and only those).
+    pub fn is_after_gap(&self, tp: &TopicPartition, identity: &ProducerIdentity) -> bool {
+        (self.partitions.get(tp)).is_some_and(|p| p.gap && p.id.issued(identity))
+    }
+
+    /// A numbered batch of `records` records of `tp` failed for good: its
+    /// sequence is unresolved (it may be in the log or not), and the epoch is
+    /// bumped (once per epoch), so the partitions can number afresh from 0. At
+    /// the largest epoch Kafka asks for a new producer id instead, and so does
+    /// the model.
+    pub fn on_batch_failed(
+        &mut self,
+        tp: &TopicPartition,
+        identity: &ProducerIdentity,
+        records: usize,
+    ) {
+        if let Some(p) = self
+            .partitions
+            .get_mut(tp)
+            .filter(|p| p.id.issued(identity))
+        {
+            let count = i32::try_from(records).expect("a batch holds fewer than 2^31 records");
+            let next = identity.base_sequence + count;
+            p.unresolved_next = p.unresolved_next.max(Some(next));
+        }
         self.bump_epoch(identity);
     }
 
@@ -307,28 +350,32 @@ impl ProducerCore {
     }
 
     /// `OUT_OF_ORDER_SEQUENCE_NUMBER` for `batch`: retried, as Kafka 4.x does
-    /// (see the module header). When it is the partition's next batch, or was
-    /// numbered before its partition started again, it and the partition's
-    /// queued batches are numbered again under the current epoch (bumped first
-    /// when it is the next batch).
+    /// (see the module header). When it is the partition's next batch (after
+    /// the last acknowledged or failed one), the broker lacks what came before:
+    /// the epoch is bumped, and it and every batch of the partition numbered
+    /// after it, queued now or coming back later, are numbered again under the
+    /// new epoch. Any other batch overtook, or fell out of the five the broker
+    /// remembers, and may be in the log: it is retried as it is, even after
+    /// another partition bumped the epoch, since numbering it again could
+    /// write it twice.
     pub(super) fn on_out_of_order(&mut self, batch: &mut ProducerBatch) {
         let (Some(idempotence), Some(identity)) = (&mut self.idempotence, batch.identity) else {
             return;
         };
-        if idempotence.is_next_sequence(&batch.partition, &identity) {
+        let tp = &batch.partition;
+        if idempotence.is_next_sequence(tp, &identity) {
             idempotence.bump_epoch(&identity);
+            idempotence.on_gap(tp, &identity);
         }
-        if !idempotence.is_stale(&identity) {
+        if !idempotence.is_after_gap(tp, &identity) {
             return; // it overtook, or the broker forgot it: retry it as it is
         }
         batch.identity = None;
-        for queued in self
-            .accumulator
-            .get_mut(&batch.partition)
-            .into_iter()
-            .flatten()
-        {
-            if queued.identity.is_some_and(|i| idempotence.is_stale(&i)) {
+        for queued in self.accumulator.get_mut(tp).into_iter().flatten() {
+            if queued
+                .identity
+                .is_some_and(|i| idempotence.is_after_gap(tp, &i))
+            {
                 queued.identity = None;
             }
         }
@@ -459,8 +506,8 @@ mod tests {
         let first = idempotence.number(&tp, 3);
         let second = idempotence.number(&tp, 2);
         assert_eq!((first.base_sequence, second.base_sequence), (0, 3));
-        idempotence.on_batch_failed(&first);
-        idempotence.on_batch_failed(&second);
+        idempotence.on_batch_failed(&tp, &first, 3);
+        idempotence.on_batch_failed(&tp, &second, 2);
         assert_eq!(idempotence.current().map(|c| c.producer_epoch), Some(1));
         assert!(
             !idempotence.can_number(&tp, true),
@@ -474,8 +521,9 @@ mod tests {
     #[test]
     fn the_largest_epoch_asks_for_a_new_producer_id() {
         let mut idempotence = known(7, i16::MAX);
-        let batch = idempotence.number(&TopicPartition::new("t", 0), 1);
-        idempotence.on_batch_failed(&batch);
+        let tp = TopicPartition::new("t", 0);
+        let batch = idempotence.number(&tp, 1);
+        idempotence.on_batch_failed(&tp, &batch, 1);
         assert_eq!(idempotence.current(), None);
         assert_eq!(idempotence.init_due_ms(), Some(0));
     }

@@ -528,3 +528,33 @@ fn batches_that_lose_their_sequence_one_by_one_are_renumbered_in_the_order_they_
         assert_eq!(offset(harness.outcome(token)), offset_of as i64);
     }
 }
+
+/// `standard` seed 9718 once wrote records twice: a batch of one partition
+/// whose earlier attempt had been appended (and its answer lost) was refused
+/// as out of order because the broker had forgotten it; the epoch had just
+/// been bumped for another partition's failed batch, and the producer numbered
+/// the refused batch and the one after it again, so the broker wrote them as
+/// new. Only the partition whose next batch was refused is numbered again.
+#[test]
+fn out_of_order_after_another_partition_bumped_the_epoch_is_retried_as_it_is() {
+    let mut harness = Harness::ready();
+    harness.send(1, "a");
+    let a = harness.one("Produce");
+    harness.send(1, "b");
+    let b = harness.one("Produce");
+    harness.answer_produce(&b, ErrorCode::None, 11); // "a" is still pending
+    harness.send(0, "x");
+    let x = harness.one("Produce");
+    harness.answer_produce(&x, ErrorCode::InvalidRequiredAcks, -1);
+    harness.tick_at(100);
+    harness.no("Produce"); // "x" failed for good: the epoch moves to 1
+                           // "a" was written, but the broker has forgotten it: out of order.
+    harness.answer_produce(&a, ErrorCode::OutOfOrderSequenceNumber, -1);
+    harness.tick_at(200);
+    let retry = harness.one("Produce");
+    assert_eq!(
+        numbered(&retry),
+        (0, 0, vec!["a".to_string()]),
+        "the same epoch and sequence, so a broker that has it answers DUPLICATE"
+    );
+}
