@@ -281,12 +281,13 @@ impl Controller {
                 continue;
             };
             let rules = self.rules(&data.partition.topic, &live);
+            let registered = |b: BrokerId| self.image.brokers.get(&b).map(|i| i.broker_epoch);
             let outcome = election::alter_isr(
                 p,
                 req.broker_id,
-                data.leader_epoch,
-                data.partition_epoch,
-                &data.new_isr,
+                (data.leader_epoch, data.partition_epoch),
+                (&data.new_isr, &data.new_isr_broker_epochs),
+                registered,
                 &rules,
             );
             let (error_code, state) = match outcome {

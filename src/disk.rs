@@ -37,13 +37,17 @@ pub struct Disk {
 }
 
 // ANCHOR: crash_kind
-/// How a node went down, which decides what its disk keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// How a node went down, which decides what its disk keeps; in order of what
+/// it takes, so that of two crashes while down the later order wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum CrashKind {
     /// The process died; the operating system's page cache kept every write.
     ProcessCrash,
     /// The machine lost power; only flushed or written-back data survives.
     PowerLoss,
+    /// The disk failed and was replaced: the broker starts with no logs at
+    /// all, checkpoints included.
+    DiskReplaced,
 }
 
 /// The operating system's page-cache writeback, as Linux's two sysctls set it.
@@ -92,10 +96,14 @@ impl Disk {
     /// `at_ms` is when the power went: writeback ran until then, even if the
     /// process had died earlier.
     pub fn crash(&mut self, kind: CrashKind, at_ms: u64, page_cache: PageCache) {
-        if kind == CrashKind::PowerLoss {
-            for log in self.logs.values_mut() {
-                log.lose_power(|written| page_cache.written_back(written, at_ms));
+        match kind {
+            CrashKind::ProcessCrash => {}
+            CrashKind::PowerLoss => {
+                for log in self.logs.values_mut() {
+                    log.lose_power(|written| page_cache.written_back(written, at_ms));
+                }
             }
+            CrashKind::DiskReplaced => self.logs.clear(),
         }
     }
 }

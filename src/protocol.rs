@@ -294,6 +294,10 @@ pub struct FetchPartition {
 pub struct FetchRequest {
     /// `-1` for consumers; a follower puts its broker id.
     pub replica_id: BrokerId,
+    /// A follower's broker epoch (Kafka's `ReplicaState.ReplicaEpoch`, Fetch
+    /// v15, KIP-903): the leader refuses a fetch from an older incarnation and
+    /// remembers it for the ISR. `-1` for consumers.
+    pub replica_epoch: i64,
     /// Long polling: wait up to this long (`fetch.max.wait.ms`) …
     pub max_wait_ms: u64,
     /// … for at least this much data (`fetch.min.bytes`).
@@ -448,6 +452,11 @@ pub struct AlterPartitionData {
     pub partition: TopicPartition,
     pub leader_epoch: LeaderEpoch,
     pub new_isr: Vec<BrokerId>,
+    /// Each `new_isr` member's broker epoch as the leader last saw it in its
+    /// fetches, `-1` if unknown (Kafka's `NewIsrWithEpochs`, AlterPartition v3,
+    /// KIP-903): the controller refuses a member whose epoch is not its
+    /// current registration's.
+    pub new_isr_broker_epochs: Vec<i64>,
     /// The partition epoch the proposal is based on; a stale one is rejected.
     pub partition_epoch: i32,
 }

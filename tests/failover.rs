@@ -239,6 +239,16 @@ fn with_elr_a_partition_whose_replicas_all_restarted_waits_offline() {
 }
 
 #[test]
+fn a_leader_whose_disk_is_replaced_refetches_everything_and_nothing_is_lost() {
+    let report = run("replaced-disk");
+    assert_eq!(acked(&report), ["w1@0", "w2@1", "w3@2"]);
+    assert_eq!(read(&report), ["w1@0", "w2@1", "w3@2"]);
+    assert_eq!(report.verdict(), Verdict::Ok);
+    assert!(timeline_has(&report, "restarted after a disk replacement"));
+    assert!(timeline_has(&report, "orders-0: ISR now [2,3,1]"));
+}
+
+#[test]
 fn a_process_crash_of_the_last_isr_member_loses_nothing() {
     let report = run("last-replica-process-crash");
     assert_eq!(read(&report), ["w1@0"]);

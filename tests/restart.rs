@@ -1,5 +1,6 @@
 //! Crashes keep what the disk kept: all of it after a process crash, only the
-//! flushed part after a power loss. Connections to a crashed broker break and
+//! flushed part after a power loss (these runs are shorter than the page
+//! cache's 30-second writeback), nothing after a disk replacement. Connections to a crashed broker break and
 //! clients find the partition's leader again after the restart.
 
 use kafkasim::client::admin::{AdminConfig, NewTopic};
@@ -41,6 +42,7 @@ fn values_after_crash(kind: CrashKind, flush_every: Option<u64>) -> Vec<String> 
         let crash = match kind {
             CrashKind::ProcessCrash => Action::Crash { node },
             CrashKind::PowerLoss => Action::PowerLoss { node },
+            CrashKind::DiskReplaced => Action::ReplaceDisk { node },
         };
         let down = cluster.start_fault(&crash).expect("the leader crashes");
         sleep_ms(1_000).await;
@@ -83,5 +85,13 @@ fn a_power_loss_keeps_what_was_flushed() {
     assert_eq!(
         values_after_crash(CrashKind::PowerLoss, Some(1)),
         vec!["a", "b", "c"]
+    );
+}
+
+#[test]
+fn a_replaced_disk_keeps_nothing_even_what_was_flushed() {
+    assert_eq!(
+        values_after_crash(CrashKind::DiskReplaced, Some(1)),
+        Vec::<String>::new()
     );
 }

@@ -101,7 +101,10 @@ pub fn explain(fault: &Fault) -> String {
             "{node}'s process dies (its page cache survives). The partitions it led elect new leaders;\nwhen it returns it truncates what the new leaders do not have."
         ),
         Action::PowerLoss { node } => format!(
-            "{node} loses power: what it had not flushed is gone when it restarts,\nacknowledged or not."
+            "{node} loses power: what it had neither flushed nor written back is gone when it restarts,\nacknowledged or not."
+        ),
+        Action::ReplaceDisk { node } => format!(
+            "{node}'s disk is replaced: it restarts with no logs and must fetch everything again;\nuntil it has, it must not rejoin an ISR (KIP-903)."
         ),
         Action::Pause { node } => format!(
             "{node} stops the world: it neither fetches nor answers. Past broker.session.timeout.ms the\ncontroller fences it and moves its leaderships; it resumes believing it still leads."

@@ -58,6 +58,8 @@ pinned_report! {
     last_replica_power_loss_elr: "last-replica-power-loss-elr" exits 0;
     last_replica_isolated: "last-replica-isolated" exits 0;
     last_replica_isolated_elr: "last-replica-isolated-elr" exits 0;
+    // 6c. A replaced disk refetches everything before it rejoins the ISR.
+    replaced_disk: "replaced-disk" exits 0;
     // 7. Retry duplicates without idempotence, none with it.
     lost_produce_response: "lost-produce-response" exits 0;
     lost_produce_response_idempotent: "lost-produce-response-idempotent" exits 0;

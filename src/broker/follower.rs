@@ -208,6 +208,7 @@ impl Broker {
                     .collect();
                 let request = FetchRequest {
                     replica_id: self.broker_id,
+                    replica_epoch: self.link.broker_epoch().unwrap_or(-1),
                     max_wait_ms: self.config.replica_fetch_wait_max_ms,
                     min_bytes: 1,
                     max_bytes: usize::MAX,

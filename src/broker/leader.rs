@@ -34,6 +34,8 @@ pub(super) struct FollowerProgress {
     /// The leader's LEO and the time at the follower's previous fetch.
     pub last_fetch_leader_leo: Offset,
     pub last_fetch_ms: Option<u64>,
+    /// The broker epoch of the follower's last fetch (`-1`: it sent none).
+    pub broker_epoch: Option<i64>,
 }
 
 /// What a broker knows about a partition it currently leads.
@@ -67,6 +69,7 @@ impl Leadership {
                     last_caught_up_ms: p.isr.contains(&b).then_some(now_ms),
                     last_fetch_leader_leo: -1,
                     last_fetch_ms: None,
+                    broker_epoch: None,
                 };
                 (b, progress)
             })
@@ -142,13 +145,14 @@ impl Broker {
         self.maybe_advance_high_watermark(now_ms, tp);
     }
 
-    /// A follower fetched at `fetch_offset` (its LEO): update its progress, the
-    /// high watermark, and propose adding it back to the ISR if it caught up.
+    /// A follower, with its broker epoch, fetched at `fetch_offset` (its LEO):
+    /// update its progress, the high watermark, and propose adding it back to
+    /// the ISR if it caught up.
     pub(super) fn record_follower_fetch(
         &mut self,
         now_ms: u64,
         tp: &TopicPartition,
-        follower: BrokerId,
+        (follower, broker_epoch): (BrokerId, i64),
         fetch_offset: Offset,
     ) {
         let Some(leadership) = self.leading.get_mut(tp) else {
@@ -167,12 +171,18 @@ impl Broker {
         progress.log_end_offset = Some(fetch_offset);
         progress.last_fetch_leader_leo = leader_leo;
         progress.last_fetch_ms = Some(now_ms);
+        progress.broker_epoch = Some(broker_epoch);
         // ANCHOR: isr_rejoin
+        // Eligible: unfenced, and fetching as the incarnation the metadata has
+        // registered (KIP-903; `-1` skips that check, as in Kafka).
+        let registered_epoch = self.image.brokers.get(&follower).map(|b| b.broker_epoch);
+        let eligible = self.image.is_live(follower)
+            && (broker_epoch == -1 || registered_epoch == Some(broker_epoch));
         let rejoins = !leadership.isr.contains(&follower)
             && leadership.pending_isr.is_none()
             && fetch_offset >= log.high_watermark()
             && fetch_offset >= leadership.epoch_start_offset
-            && self.image.is_live(follower);
+            && eligible;
         if rejoins {
             let mut new_isr = leadership.isr.clone();
             new_isr.push(follower);
@@ -220,9 +230,15 @@ impl Broker {
         let Some(leadership) = self.leading.get_mut(tp) else {
             return;
         };
+        let own_epoch = self.link.broker_epoch().unwrap_or(-1);
+        let broker_epoch = |b: &BrokerId| match leadership.followers.get(b) {
+            Some(f) => f.broker_epoch.unwrap_or(-1),
+            None => own_epoch, // the leader itself
+        };
         let data = AlterPartitionData {
             partition: tp.clone(),
             leader_epoch: leadership.leader_epoch,
+            new_isr_broker_epochs: new_isr.iter().map(broker_epoch).collect(),
             new_isr: new_isr.clone(),
             partition_epoch: leadership.partition_epoch,
         };

@@ -215,6 +215,31 @@ impl Broker {
         correlation_id: CorrelationId,
         req: FetchRequest,
     ) {
+        // ANCHOR: stale_replica_epoch
+        // KIP-903 (Kafka 3.5+): a fetch from an older incarnation of the
+        // follower than the one registered now (a delayed request from before
+        // a restart) must not move its state: its log may be gone.
+        let registered_epoch = (self.image.brokers.get(&req.replica_id)).map(|b| b.broker_epoch);
+        let stale = req.replica_id >= 0
+            && req.replica_epoch != -1
+            && registered_epoch.is_some_and(|epoch| epoch > req.replica_epoch);
+        if stale {
+            let responses = (req.partitions.iter())
+                .map(|p| FetchablePartitionResponse {
+                    partition: p.partition.clone(),
+                    error_code: ErrorCode::NotLeaderOrFollower,
+                    high_watermark: -1,
+                    log_start_offset: -1,
+                    records: vec![],
+                })
+                .collect();
+            let response = FetchResponse {
+                error_code: ErrorCode::None,
+                responses,
+            };
+            return self.reply(from, correlation_id, Response::Fetch(response));
+        }
+        // ANCHOR_END: stale_replica_epoch
         if req.replica_id >= 0 {
             // Only a fetch the leader can serve tells where the follower's log ends;
             // a fenced or out-of-range one says nothing about it (Kafka, too, updates
@@ -224,7 +249,7 @@ impl Broker {
                     self.record_follower_fetch(
                         now_ms,
                         &p.partition,
-                        req.replica_id,
+                        (req.replica_id, req.replica_epoch),
                         p.fetch_offset,
                     );
                 }

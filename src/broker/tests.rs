@@ -336,6 +336,7 @@ fn fetch_request(
 ) -> Request {
     Request::Fetch(FetchRequest {
         replica_id: CONSUMER_REPLICA_ID,
+        replica_epoch: -1,
         max_wait_ms,
         min_bytes,
         max_bytes: 1 << 20,

@@ -189,13 +189,16 @@ pub fn elect_preferred(p: &PartitionInfo, live: &[BrokerId]) -> Result<Partition
 /// epoch is fenced (`FENCED_LEADER_EPOCH`, what a deposed leader gets); in the
 /// current epoch only the leader may propose (`INVALID_REQUEST` otherwise), based
 /// on the current partition epoch; the ISR stays inside the replicas, keeps the
-/// leader, and adds only live brokers.
+/// leader, and adds only live brokers. Each member comes with the broker epoch
+/// the leader saw in its fetches (`-1`: unknown); one that is not the epoch
+/// `registered` now is a past incarnation, perhaps with a lost disk, and makes
+/// the proposal `INELIGIBLE_REPLICA` (KIP-903, Kafka 3.5+).
 pub fn alter_isr(
     p: &PartitionInfo,
     from: BrokerId,
-    leader_epoch: LeaderEpoch,
-    partition_epoch: i32,
-    new_isr: &[BrokerId],
+    (leader_epoch, partition_epoch): (LeaderEpoch, i32),
+    (new_isr, broker_epochs): (&[BrokerId], &[i64]),
+    registered: impl Fn(BrokerId) -> Option<i64>,
     rules: &Rules,
 ) -> Result<PartitionInfo, ErrorCode> {
     let live = rules.live;
@@ -208,7 +211,8 @@ pub fn alter_isr(
     if partition_epoch != p.partition_epoch {
         return Err(ErrorCode::InvalidUpdateVersion);
     }
-    let well_formed = new_isr.contains(&from)
+    let well_formed = new_isr.len() == broker_epochs.len()
+        && new_isr.contains(&from)
         && new_isr.iter().all(|b| p.replicas.contains(b))
         && (1..new_isr.len()).all(|i| !new_isr[..i].contains(&new_isr[i]));
     if !well_formed {
@@ -217,7 +221,9 @@ pub fn alter_isr(
     let adds_ineligible = new_isr
         .iter()
         .any(|b| !p.isr.contains(b) && !live.contains(b));
-    if adds_ineligible {
+    let stale = (new_isr.iter().zip(broker_epochs))
+        .any(|(&b, &epoch)| epoch != -1 && registered(b) != Some(epoch));
+    if adds_ineligible || stale {
         return Err(ErrorCode::IneligibleReplica);
     }
     let mut next = p.clone();
@@ -270,7 +276,15 @@ mod tests {
         let (next, _) = on_broker_fenced(&p, 2, &elr_rules(&[1, 3])).unwrap();
         assert_eq!((next.isr.clone(), next.elr.clone()), (vec![1], vec![2]));
         // Back to min.insync.replicas: the ELR is forgotten.
-        let grown = alter_isr(&next, 1, 3, 8, &[1, 3], &elr_rules(&[1, 3])).unwrap();
+        let grown = alter_isr(
+            &next,
+            1,
+            (3, 8),
+            (&[1, 3], &[-1; 2]),
+            |_| None,
+            &elr_rules(&[1, 3]),
+        )
+        .unwrap();
         assert_eq!((grown.isr, grown.elr), (vec![1, 3], vec![]));
     }
 
@@ -387,40 +401,105 @@ mod tests {
     #[test]
     fn only_the_current_leader_in_the_current_epochs_may_change_the_isr() {
         let p = partition(&[1, 2, 3], &[1, 2, 3], Some(1));
-        let shrunk = alter_isr(&p, 1, 3, 7, &[1, 2], &rules(&[1, 2, 3], false)).unwrap();
+        let shrunk = alter_isr(
+            &p,
+            1,
+            (3, 7),
+            (&[1, 2], &[-1; 2]),
+            |_| None,
+            &rules(&[1, 2, 3], false),
+        )
+        .unwrap();
         assert_eq!(
             (shrunk.isr.clone(), shrunk.partition_epoch),
             (vec![1, 2], 8)
         );
         assert_eq!(
-            alter_isr(&p, 2, 3, 7, &[2], &rules(&[1, 2, 3], false)),
+            alter_isr(
+                &p,
+                2,
+                (3, 7),
+                (&[2], &[-1; 1]),
+                |_| None,
+                &rules(&[1, 2, 3], false)
+            ),
             Err(ErrorCode::InvalidRequest)
         );
         assert_eq!(
-            alter_isr(&p, 1, 2, 7, &[1], &rules(&[1, 2, 3], false)),
+            alter_isr(
+                &p,
+                1,
+                (2, 7),
+                (&[1], &[-1; 1]),
+                |_| None,
+                &rules(&[1, 2, 3], false)
+            ),
             Err(ErrorCode::FencedLeaderEpoch)
         );
         assert_eq!(
-            alter_isr(&p, 1, 3, 6, &[1], &rules(&[1, 2, 3], false)),
+            alter_isr(
+                &p,
+                1,
+                (3, 6),
+                (&[1], &[-1; 1]),
+                |_| None,
+                &rules(&[1, 2, 3], false)
+            ),
             Err(ErrorCode::InvalidUpdateVersion)
         );
         assert_eq!(
-            alter_isr(&p, 1, 3, 7, &[2, 3], &rules(&[1, 2, 3], false)),
+            alter_isr(
+                &p,
+                1,
+                (3, 7),
+                (&[2, 3], &[-1; 2]),
+                |_| None,
+                &rules(&[1, 2, 3], false)
+            ),
             Err(ErrorCode::InvalidRequest)
         );
+    }
+
+    #[test]
+    fn an_isr_member_fetching_as_a_past_incarnation_is_ineligible() {
+        let p = partition(&[1, 2, 3], &[1], Some(1));
+        // Broker 2 restarted (epoch 5 -> 9, say with an empty disk); the leader
+        // still counts a fetch its old incarnation sent.
+        let registered = |b: BrokerId| Some(if b == 2 { 9 } else { 4 });
+        let live = rules(&[1, 2, 3], false);
+        let stale = alter_isr(&p, 1, (3, 7), (&[1, 2], &[4, 5]), registered, &live);
+        assert_eq!(stale, Err(ErrorCode::IneligibleReplica));
+        let current = alter_isr(&p, 1, (3, 7), (&[1, 2], &[4, 9]), registered, &live);
+        assert_eq!(current.map(|p| p.isr), Ok(vec![1, 2]));
+        let unknown = alter_isr(&p, 1, (3, 7), (&[1, 2], &[-1, -1]), registered, &live);
+        assert!(unknown.is_ok(), "-1 skips the check, as in Kafka");
     }
 
     #[test]
     fn an_isr_expansion_may_add_only_live_brokers() {
         let p = partition(&[1, 2, 3], &[1], Some(1));
         assert_eq!(
-            alter_isr(&p, 1, 3, 7, &[1, 2], &rules(&[1, 3], false)),
+            alter_isr(
+                &p,
+                1,
+                (3, 7),
+                (&[1, 2], &[-1; 2]),
+                |_| None,
+                &rules(&[1, 3], false)
+            ),
             Err(ErrorCode::IneligibleReplica)
         );
         assert_eq!(
-            alter_isr(&p, 1, 3, 7, &[1, 3], &rules(&[1, 3], false))
-                .unwrap()
-                .isr,
+            alter_isr(
+                &p,
+                1,
+                (3, 7),
+                (&[1, 3], &[-1; 2]),
+                |_| None,
+                &rules(&[1, 3], false)
+            )
+            .unwrap()
+            .isr,
             vec![1, 3]
         );
     }

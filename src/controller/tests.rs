@@ -564,6 +564,7 @@ fn alter_partition(
             partition: TopicPartition::new("orders", 0),
             leader_epoch,
             new_isr: new_isr.to_vec(),
+            new_isr_broker_epochs: vec![-1; new_isr.len()],
             partition_epoch,
         }],
     });

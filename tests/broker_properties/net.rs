@@ -166,6 +166,7 @@ impl Net {
                 let end = self.log_of(broker).map_or(0, |l| l.log_end_offset());
                 let request = Request::Fetch(FetchRequest {
                     replica_id: CONSUMER_REPLICA_ID,
+                    replica_epoch: -1,
                     max_wait_ms: 0,
                     min_bytes: 0,
                     max_bytes: 1_048_576,

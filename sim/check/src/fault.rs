@@ -46,6 +46,11 @@ pub enum Action {
     Crash { node: Target },
     /// A broker's machine loses power: it restarts with only what it flushed.
     PowerLoss { node: Target },
+    /// A broker's disk fails and is replaced: it restarts with an empty log
+    /// directory, as a new incarnation (the failure KIP-903 guards against).
+    /// On the controller it is a crash: its metadata survives, as a KRaft
+    /// quorum's would.
+    ReplaceDisk { node: Target },
     /// A server stops the world (a long GC pause, a stalled VM): its timers and
     /// connections wait, nothing is lost; it resumes after `for_ms`.
     Pause { node: Target },
@@ -84,6 +89,7 @@ pub enum Action {
 pub enum FaultKind {
     Crash,
     PowerLoss,
+    ReplaceDisk,
     Pause,
     Isolate,
     LinkCut,
@@ -98,9 +104,10 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 13] = [
+    pub const ALL: [FaultKind; 14] = [
         FaultKind::Crash,
         FaultKind::PowerLoss,
+        FaultKind::ReplaceDisk,
         FaultKind::Pause,
         FaultKind::Isolate,
         FaultKind::LinkCut,
@@ -119,6 +126,7 @@ impl FaultKind {
         match self {
             FaultKind::Crash => "crash",
             FaultKind::PowerLoss => "power-loss",
+            FaultKind::ReplaceDisk => "replace-disk",
             FaultKind::Pause => "pause",
             FaultKind::Isolate => "isolate",
             FaultKind::LinkCut => "link-cut",
@@ -145,6 +153,7 @@ impl Action {
         match self {
             Action::Crash { .. } => FaultKind::Crash,
             Action::PowerLoss { .. } => FaultKind::PowerLoss,
+            Action::ReplaceDisk { .. } => FaultKind::ReplaceDisk,
             Action::Pause { .. } => FaultKind::Pause,
             Action::Isolate { .. } => FaultKind::Isolate,
             Action::LinkCut { .. } => FaultKind::LinkCut,
@@ -164,6 +173,7 @@ impl Action {
         match self {
             Action::Crash { node }
             | Action::PowerLoss { node }
+            | Action::ReplaceDisk { node }
             | Action::Pause { node }
             | Action::Isolate { node }
             | Action::LostResponse { node, .. }
@@ -423,6 +433,7 @@ impl fmt::Display for Action {
         match self {
             Action::Crash { node } => write!(f, "crash {}", the(node)),
             Action::PowerLoss { node } => write!(f, "power loss on {}", the(node)),
+            Action::ReplaceDisk { node } => write!(f, "replace the disk of {}", the(node)),
             Action::Pause { node } => write!(f, "pause {}", the(node)),
             Action::Isolate {
                 node: Target::Controller,
@@ -465,7 +476,9 @@ impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let lasting = seconds(self.for_ms);
         let until = match self.action {
-            Action::Crash { .. } | Action::PowerLoss { .. } => format!(", restart after {lasting}"),
+            Action::Crash { .. } | Action::PowerLoss { .. } | Action::ReplaceDisk { .. } => {
+                format!(", restart after {lasting}")
+            }
             Action::LostResponse { .. } => format!(", armed for {lasting}"),
             Action::ClientCrash { .. } => ", not restarted".to_string(),
             _ => format!(" for {lasting}"),

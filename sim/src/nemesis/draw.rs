@@ -39,7 +39,7 @@ pub fn draw(seed: u64, profile: Profile, targets: &Targets, phase_ms: u64) -> Ne
 /// (30 s), so some shrink an ISR; so do one-way stalls and flaky links.
 fn duration_ms(kind: FaultKind) -> (u64, u64) {
     match kind {
-        FaultKind::Crash | FaultKind::PowerLoss => (1_000, 15_000),
+        FaultKind::Crash | FaultKind::PowerLoss | FaultKind::ReplaceDisk => (1_000, 15_000),
         FaultKind::Pause => (500, 15_000),
         FaultKind::LinkCut | FaultKind::OneWay => (2_000, 40_000),
         FaultKind::Split => (2_000, 30_000),
@@ -164,6 +164,7 @@ fn draw_action(
     match kind {
         FaultKind::Crash => Action::Crash { node: server(rng) },
         FaultKind::PowerLoss => Action::PowerLoss { node: broker(rng) },
+        FaultKind::ReplaceDisk => Action::ReplaceDisk { node: broker(rng) },
         FaultKind::Pause => Action::Pause { node: broker(rng) },
         FaultKind::Isolate if profile.network => {
             let leaders = targets.partitions.len();

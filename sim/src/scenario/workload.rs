@@ -197,14 +197,16 @@ impl Workload {
         self
     }
 
-    /// Whether a written schedule loses power on a broker (a drawn one may,
-    /// under [`Profile::WILD`]).
+    /// Whether a written schedule loses power on a broker or replaces its disk
+    /// (a drawn one may, under [`Profile::WILD`]).
     pub fn has_power_loss(&self) -> bool {
         match &self.faults {
             FaultPlan::None => false,
             FaultPlan::Swarm(profile) => profile.power_loss,
             FaultPlan::Schedule(schedule) => {
-                (schedule.faults.iter()).any(|f| matches!(f.action, Action::PowerLoss { .. }))
+                let loses_data =
+                    |a: &Action| matches!(a, Action::PowerLoss { .. } | Action::ReplaceDisk { .. });
+                (schedule.faults.iter()).any(|f| loses_data(&f.action))
             }
         }
     }

@@ -340,6 +340,20 @@ impl Cluster {
         };
     }
 
+    /// A server already down suffers a further crash of `kind`: its disk keeps
+    /// the lesser of what the two would leave (a power loss after a process
+    /// crash takes the page cache; nothing brings a replaced disk back).
+    pub(crate) fn worsen_crash_kind(&self, node: NodeId, kind: CrashKind) {
+        let (_, crash) = self.server_machine(node).expect("a server of this cluster");
+        let mut last = crash.lock().expect("crash lock");
+        if kind > last.kind {
+            *last = LastCrash {
+                kind,
+                at_ms: now_ms(),
+            };
+        }
+    }
+
     /// Restarts a killed server; it rebuilds itself from its disk.
     pub(crate) fn restart_server(&self, node: NodeId) {
         let (machine, _) = self.server_machine(node).expect("a server of this cluster");

@@ -102,7 +102,7 @@ impl Cluster {
         let node = started.nodes.first().copied();
         let role = role_of(&started.action);
         match &started.action {
-            Action::Crash { .. } | Action::PowerLoss { .. } => {
+            Action::Crash { .. } | Action::PowerLoss { .. } | Action::ReplaceDisk { .. } => {
                 let node = node.expect("a crash names a server");
                 let kind = crash_kind(&started.action);
                 self.take_down(node, kind);
@@ -195,7 +195,7 @@ impl Cluster {
     fn undo(&self, started: &Started) -> Option<(String, String)> {
         let node = started.nodes.first().copied();
         Some(match &started.action {
-            Action::Crash { .. } | Action::PowerLoss { .. } => {
+            Action::Crash { .. } | Action::PowerLoss { .. } | Action::ReplaceDisk { .. } => {
                 let node = node.expect("a crash names a server");
                 match self.network().down().release(&node) {
                     true => self.restart_server(node),
@@ -272,20 +272,21 @@ impl Cluster {
         })
     }
 
-    /// Takes a server down (the first crash of several kills it; a power loss
-    /// among them decides what its disk keeps).
+    /// Takes a server down (the first crash of several kills it; the one among
+    /// them that takes most decides what its disk keeps). A replaced disk counts
+    /// as a power loss for what the checkers allow: both take acknowledged data.
     fn take_down(&self, node: NodeId, kind: CrashKind) {
         let first = {
             let mut network = self.network();
-            if kind == CrashKind::PowerLoss {
+            if kind != CrashKind::ProcessCrash {
                 network.note_power_loss();
             }
             network.down().hold(&node)
         };
         if first {
             self.kill_server(node, kind);
-        } else if kind == CrashKind::PowerLoss {
-            self.set_crash_kind(node, kind); // it is down already; now its power is gone too
+        } else if kind != CrashKind::ProcessCrash {
+            self.worsen_crash_kind(node, kind); // it is down already; now its disk suffers too
         }
     }
 
@@ -360,6 +361,7 @@ fn still(state: &str, fault: &str) -> String {
 fn crash_kind(action: &Action) -> CrashKind {
     match action {
         Action::PowerLoss { .. } => CrashKind::PowerLoss,
+        Action::ReplaceDisk { .. } => CrashKind::DiskReplaced,
         _ => CrashKind::ProcessCrash,
     }
 }
@@ -368,6 +370,7 @@ fn describe_crash(kind: CrashKind) -> &'static str {
     match kind {
         CrashKind::ProcessCrash => "a process crash (page cache kept)",
         CrashKind::PowerLoss => "a power loss (what was not yet on disk is lost)",
+        CrashKind::DiskReplaced => "a disk replacement (every log is gone)",
     }
 }
 

@@ -212,6 +212,7 @@ fn a_replica_fetch_past_the_leaders_log_end_is_out_of_range_and_earns_no_isr_pla
     // A fetch as replica 2 from offset 5, past the leader's end (1).
     let fetch = Request::Fetch(FetchRequest {
         replica_id: 2,
+        replica_epoch: -1,
         max_wait_ms: 0,
         min_bytes: 1,
         max_bytes: usize::MAX,
@@ -236,6 +237,7 @@ fn a_replica_fetch_past_the_leaders_log_end_is_out_of_range_and_earns_no_isr_pla
 fn replica_fetch(relay: &mut Relay, leader: BrokerId, replica: BrokerId, fetch_offset: Offset) {
     let fetch = Request::Fetch(FetchRequest {
         replica_id: replica,
+        replica_epoch: -1,
         max_wait_ms: 0,
         min_bytes: 1,
         max_bytes: usize::MAX,
@@ -362,6 +364,7 @@ fn a_leader_cut_off_from_the_controller_cannot_shrink_its_isr_so_acks_all_times_
             partition: orders_0(),
             leader_epoch: 0,
             new_isr: vec![1],
+            new_isr_broker_epochs: vec![broker_epoch],
             partition_epoch: 0,
         }],
     });
@@ -657,5 +660,49 @@ fn offsets_for_leader_epoch_checks_the_current_leader_epoch_and_the_leadership()
     assert_eq!(
         relay.offsets_for_leader_epoch(3, 1, 0),
         undefined(ErrorCode::NotLeaderOrFollower)
+    );
+}
+
+/// KIP-903 (Kafka 3.5+): a fetch sent by a follower's previous incarnation
+/// arrives after the follower came back with a new, empty disk. It claims the
+/// follower has everything; believing it would put an empty replica in the
+/// ISR. The fetch carries the broker epoch it was sent under, older than the
+/// one the follower registered since, so the leader refuses it.
+#[test]
+fn a_fetch_from_before_a_disk_replacement_does_not_put_the_empty_replica_in_the_isr() {
+    let mut relay = Relay::with_brokers(2);
+    relay.create_orders(2, &[]);
+    let old_epoch = relay.controller().image().brokers[&2].broker_epoch;
+    fall_behind(&mut relay, 1, 2, &["a"]);
+    relay.crash(2, CrashKind::DiskReplaced);
+    relay.restart(2);
+    relay.advance_by(1_000); // broker 1's metadata names broker 2's new epoch
+    let new_epoch = relay.controller().image().brokers[&2].broker_epoch;
+    assert!(new_epoch > old_epoch);
+    assert_eq!(relay.log_end_offset(2), 0, "the new disk is empty");
+
+    let stale = Request::Fetch(FetchRequest {
+        replica_id: 2,
+        replica_epoch: old_epoch,
+        max_wait_ms: 0,
+        min_bytes: 1,
+        max_bytes: usize::MAX,
+        partitions: vec![FetchPartition {
+            partition: orders_0(),
+            current_leader_epoch: Some(0),
+            fetch_offset: relay.log_end_offset(1),
+            partition_max_bytes: usize::MAX,
+        }],
+    });
+    let correlation_id = relay.send(broker(1), stale);
+    let Some(Response::Fetch(r)) = relay.answer(correlation_id) else {
+        panic!("a stale fetch is answered at once");
+    };
+    assert_eq!(r.responses[0].error_code, ErrorCode::NotLeaderOrFollower);
+    relay.advance_by(1_000);
+    assert_eq!(
+        relay.partition().isr,
+        vec![1],
+        "the empty replica stays out"
     );
 }

@@ -374,6 +374,7 @@ impl ConsumerCore {
                 .collect();
             let request = Request::Fetch(FetchRequest {
                 replica_id: CONSUMER_REPLICA_ID,
+                replica_epoch: -1,
                 max_wait_ms: self.config.fetch_max_wait_ms,
                 min_bytes: self.config.fetch_min_bytes,
                 max_bytes: self.config.fetch_max_bytes,

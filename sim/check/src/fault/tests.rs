@@ -83,6 +83,9 @@ fn every_kind_has_the_name_its_fault_tag_has() {
         Action::PowerLoss {
             node: Target::Broker(1),
         },
+        Action::ReplaceDisk {
+            node: Target::Broker(1),
+        },
         Action::Pause {
             node: Target::Broker(1),
         },
