@@ -248,6 +248,19 @@ fn a_leader_whose_disk_is_replaced_refetches_everything_and_nothing_is_lost() {
     assert!(timeline_has(&report, "orders-0: ISR now [2,3,1]"));
 }
 
+/// The schedule that lost acknowledged writes in every seed while a
+/// restarted broker kept its ISR places.
+#[test]
+fn a_follower_power_loss_then_crashes_of_the_other_two_lose_nothing() {
+    let scenario = builtin("follower-power-loss-then-crashes").expect("built in");
+    for seed in 1..=5 {
+        let report = run_seed(seed, &scenario);
+        assert_eq!(acked(&report), ["w1@0", "w2@1", "w3@2"], "seed {seed}");
+        assert_eq!(read(&report), ["w1@0", "w2@1", "w3@2"], "seed {seed}");
+        assert_eq!(report.verdict(), Verdict::Ok, "seed {seed}");
+    }
+}
+
 #[test]
 fn a_process_crash_of_the_last_isr_member_loses_nothing() {
     let report = run("last-replica-process-crash");

@@ -139,7 +139,7 @@ pub fn builtins() -> Vec<Scenario> {
 
 /// The failure stories, written as scenario files with steps (see
 /// [`workload::step`]), in the order the built-in list has them.
-const STORIES: [(&str, &str); 17] = [
+const STORIES: [(&str, &str); 18] = [
     story!("leader-crash-acks-all"),
     story!("preferred-leader-returns"),
     story!("acks-1-failover"),
@@ -157,6 +157,7 @@ const STORIES: [(&str, &str); 17] = [
     story!("last-replica-isolated"),
     story!("last-replica-isolated-elr"),
     story!("replaced-disk"),
+    story!("follower-power-loss-then-crashes"),
 ];
 
 /// A built-in scenario by name.

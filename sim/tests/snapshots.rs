@@ -60,6 +60,8 @@ pinned_report! {
     last_replica_isolated_elr: "last-replica-isolated-elr" exits 0;
     // 6c. A replaced disk refetches everything before it rejoins the ISR.
     replaced_disk: "replaced-disk" exits 0;
+    // 6d. A follower's power loss, then the other two crash: nothing lost.
+    follower_power_loss_then_crashes: "follower-power-loss-then-crashes" exits 0;
     // 7. Retry duplicates without idempotence, none with it.
     lost_produce_response: "lost-produce-response" exits 0;
     lost_produce_response_idempotent: "lost-produce-response-idempotent" exits 0;
