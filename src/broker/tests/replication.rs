@@ -210,19 +210,7 @@ fn a_replica_fetch_past_the_leaders_log_end_is_out_of_range_and_earns_no_isr_pla
     fall_behind(&mut relay, 1, 2, &["a"]);
 
     // A fetch as replica 2 from offset 5, past the leader's end (1).
-    let fetch = Request::Fetch(FetchRequest {
-        replica_id: 2,
-        replica_epoch: -1,
-        max_wait_ms: 0,
-        min_bytes: 1,
-        max_bytes: usize::MAX,
-        partitions: vec![FetchPartition {
-            partition: orders_0(),
-            current_leader_epoch: Some(0),
-            fetch_offset: 5,
-            partition_max_bytes: usize::MAX,
-        }],
-    });
+    let fetch = replica_fetch_request(2, -1, 5);
     let correlation_id = relay.send(broker(1), fetch);
     let Some(Response::Fetch(r)) = relay.answer(correlation_id) else {
         panic!("a fetch that cannot be served is answered at once");
@@ -233,11 +221,12 @@ fn a_replica_fetch_past_the_leaders_log_end_is_out_of_range_and_earns_no_isr_pla
     assert_eq!(relay.isr_changes(), vec![(vec![1], 1)]);
 }
 
-/// A fetch as replica `replica` of `orders-0` from `fetch_offset`, answered at once.
-fn replica_fetch(relay: &mut Relay, leader: BrokerId, replica: BrokerId, fetch_offset: Offset) {
-    let fetch = Request::Fetch(FetchRequest {
+/// A fetch as replica `replica` (under broker epoch `replica_epoch`, `-1`:
+/// unknown) of `orders-0` from `fetch_offset`, in leader epoch 0, not held.
+fn replica_fetch_request(replica: BrokerId, replica_epoch: i64, fetch_offset: Offset) -> Request {
+    Request::Fetch(FetchRequest {
         replica_id: replica,
-        replica_epoch: -1,
+        replica_epoch,
         max_wait_ms: 0,
         min_bytes: 1,
         max_bytes: usize::MAX,
@@ -247,7 +236,12 @@ fn replica_fetch(relay: &mut Relay, leader: BrokerId, replica: BrokerId, fetch_o
             fetch_offset,
             partition_max_bytes: usize::MAX,
         }],
-    });
+    })
+}
+
+/// A fetch as replica `replica` of `orders-0` from `fetch_offset`, answered at once.
+fn replica_fetch(relay: &mut Relay, leader: BrokerId, replica: BrokerId, fetch_offset: Offset) {
+    let fetch = replica_fetch_request(replica, -1, fetch_offset);
     let correlation_id = relay.send(broker(leader), fetch);
     let Some(Response::Fetch(r)) = relay.answer(correlation_id) else {
         panic!("a fetch with max_wait_ms 0 is answered at once");
@@ -681,19 +675,7 @@ fn a_fetch_from_before_a_disk_replacement_does_not_put_the_empty_replica_in_the_
     assert!(new_epoch > old_epoch);
     assert_eq!(relay.log_end_offset(2), 0, "the new disk is empty");
 
-    let stale = Request::Fetch(FetchRequest {
-        replica_id: 2,
-        replica_epoch: old_epoch,
-        max_wait_ms: 0,
-        min_bytes: 1,
-        max_bytes: usize::MAX,
-        partitions: vec![FetchPartition {
-            partition: orders_0(),
-            current_leader_epoch: Some(0),
-            fetch_offset: relay.log_end_offset(1),
-            partition_max_bytes: usize::MAX,
-        }],
-    });
+    let stale = replica_fetch_request(2, old_epoch, relay.log_end_offset(1));
     let correlation_id = relay.send(broker(1), stale);
     let Some(Response::Fetch(r)) = relay.answer(correlation_id) else {
         panic!("a stale fetch is answered at once");
