@@ -31,7 +31,12 @@ fn isolated_leader(seed: u64, acks: &'static str) -> Judgement {
                 .create_topic_in_sync(topic)
                 .await
                 .expect("a fresh cluster creates it");
-            let producer = cluster.producer(&[("acks", acks), ("delivery.timeout.ms", "5000")]);
+            let settings = [
+                ("acks", acks),
+                ("request.timeout.ms", "4000"),
+                ("delivery.timeout.ms", "5000"),
+            ];
+            let producer = cluster.producer(&settings);
             let producer = producer.expect("valid settings");
             producer
                 .send(ProducerRecord::new("orders", "before"))

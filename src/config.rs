@@ -60,6 +60,34 @@ pub(crate) fn parse_bool(key: &str, value: &str) -> Result<bool, ConfigError> {
     }
 }
 
+// ANCHOR: topic_name
+/// Kafka's rule for a topic name (`Topic.validate`): 1 to 249 characters,
+/// each an ASCII letter, digit, `.`, `_` or `-`, and not `.` or `..`.
+/// The error is Kafka's message; CreateTopics answers it with
+/// `INVALID_TOPIC_EXCEPTION`.
+pub fn validate_topic_name(name: &str) -> Result<(), String> {
+    const MAX_NAME_LENGTH: usize = 249;
+    let legal = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-';
+    if name.is_empty() {
+        Err("Topic name is illegal, it can't be empty".into())
+    } else if name == "." || name == ".." {
+        Err("Topic name cannot be \".\" or \"..\"".into())
+    } else if name.len() > MAX_NAME_LENGTH {
+        Err(format!(
+            "Topic name is illegal, it can't be longer than {MAX_NAME_LENGTH} characters, topic name: {}",
+            name.escape_debug()
+        ))
+    } else if !name.chars().all(legal) {
+        Err(format!(
+            "Topic name \"{}\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'",
+            name.escape_debug()
+        ))
+    } else {
+        Ok(())
+    }
+}
+// ANCHOR_END: topic_name
+
 /// Per-topic configuration, set with CreateTopics.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TopicConfig {

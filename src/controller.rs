@@ -384,15 +384,8 @@ impl Controller {
     }
 
     fn create_topic(&mut self, topic: CreatableTopic) -> Result<(), (ErrorCode, String)> {
-        if topic.name.is_empty()
-            || topic.name.len() > 249
-            || !topic.name.chars().all(legal_topic_char)
-        {
-            let message = format!(
-                "Topic name '{}' is illegal: use ASCII letters, digits, '.', '_' and '-'",
-                topic.name
-            );
-            return Err((ErrorCode::InvalidRequest, message));
+        if let Err(message) = crate::config::validate_topic_name(&topic.name) {
+            return Err((ErrorCode::InvalidTopicException, message));
         }
         if self.image.topics.contains_key(&topic.name) {
             return Err((
@@ -551,10 +544,6 @@ impl Controller {
             }
         }
     }
-}
-
-fn legal_topic_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-'
 }
 
 impl Node for Controller {

@@ -41,7 +41,8 @@ pub use running::run;
 pub use step::{Condition, Step};
 pub use story::run as run_story;
 pub use validate::{
-    BROKERS_MAX, EXTRA_LATENCY_MS_MAX, PARTITIONS_MAX, PHASES_MS_MAX, PHASE_MS_MAX, RATE_PER_S_MAX,
+    BROKERS_MAX, CLIENTS_MAX, EXTRA_LATENCY_MS_MAX, PARTITIONS_MAX, PHASES_MS_MAX, PHASE_MS_MAX,
+    RATE_PER_S_MAX,
 };
 
 /// A topic the workload creates before anything else runs.
@@ -182,6 +183,17 @@ impl Workload {
             .map(|(k, v)| (k.as_str(), v.as_str()));
         for (key, value) in defaults.chain(own) {
             config.set(key, value).map_err(|e| e.to_string())?;
+        }
+        // The workload's delivery.timeout.ms is a default, not the user's: like
+        // Kafka's own default, it gives way to a longer linger.ms +
+        // request.timeout.ms rather than being refused.
+        let floor = config.linger_ms.saturating_add(config.request_timeout_ms);
+        let own_delivery = producer
+            .settings
+            .iter()
+            .any(|(k, _)| k == "delivery.timeout.ms");
+        if !own_delivery && config.delivery_timeout_ms < floor {
+            config.delivery_timeout_ms = floor;
         }
         config.validate().map_err(|e| e.to_string())?;
         Ok(config)

@@ -44,7 +44,11 @@ pub fn ip_of(node: NodeId) -> IpAddr {
     match node {
         NodeId::Controller => IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100)),
         NodeId::Broker(id) => IpAddr::V4(Ipv4Addr::new(10, 0, 1, id as u8)),
-        NodeId::Client(id) => IpAddr::V4(Ipv4Addr::new(10, 0, 2, id as u8)),
+        // Clients from 10.2.0.0 up, 65,536 to a second octet: no two collide.
+        NodeId::Client(id) => {
+            let [high, mid, low] = [(id >> 16) as u8, (id >> 8) as u8, id as u8];
+            IpAddr::V4(Ipv4Addr::new(10, 2u8.saturating_add(high), mid, low))
+        }
     }
 }
 

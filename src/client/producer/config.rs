@@ -18,6 +18,9 @@ use crate::protocol::Acks;
 /// (`producer_state::NUM_BATCHES_TO_RETAIN`), so it recognises every retry.
 pub const MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION_FOR_IDEMPOTENCE: usize = 5;
 
+/// `delivery.timeout.ms`'s default.
+const DELIVERY_TIMEOUT_MS_DEFAULT: u64 = 120_000;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProducerConfig {
     /// `bootstrap.servers`, as broker ids.
@@ -36,8 +39,12 @@ pub struct ProducerConfig {
     pub retries: u32,
     /// `retry.backoff.ms` (default 100).
     pub retry_backoff_ms: u64,
-    /// `delivery.timeout.ms` (default 120000).
+    /// `delivery.timeout.ms` (default 120000, raised to `linger.ms +
+    /// request.timeout.ms` when that is larger and the user did not set it).
     pub delivery_timeout_ms: u64,
+    /// Whether the user set `delivery.timeout.ms` (Kafka then refuses a value
+    /// below `linger.ms + request.timeout.ms` instead of raising it).
+    delivery_timeout_ms_set: bool,
     /// `request.timeout.ms` (default 30000).
     pub request_timeout_ms: u64,
     /// `max.block.ms` (default 60000): how long `send` waits for topic metadata.
@@ -58,7 +65,8 @@ impl ProducerConfig {
             batch_size: 16_384,
             retries: i32::MAX as u32,
             retry_backoff_ms: 100,
-            delivery_timeout_ms: 120_000,
+            delivery_timeout_ms: DELIVERY_TIMEOUT_MS_DEFAULT,
+            delivery_timeout_ms_set: false,
             request_timeout_ms: 30_000,
             max_block_ms: 60_000,
             max_in_flight_requests_per_connection: 5,
@@ -86,7 +94,10 @@ impl ProducerConfig {
             "batch.size" => self.batch_size = num(value)? as usize,
             "retries" => self.retries = num(value)?.min(u32::MAX as u64) as u32,
             "retry.backoff.ms" => self.retry_backoff_ms = num(value)?,
-            "delivery.timeout.ms" => self.delivery_timeout_ms = num(value)?,
+            "delivery.timeout.ms" => {
+                self.delivery_timeout_ms = num(value)?;
+                self.delivery_timeout_ms_set = true;
+            }
             "request.timeout.ms" => self.request_timeout_ms = num(value)?,
             "max.block.ms" => self.max_block_ms = num(value)?,
             "max.in.flight.requests.per.connection" => {
@@ -107,6 +118,11 @@ impl ProducerConfig {
             }
             _ => return Err(err("unknown producer configuration")),
         }
+        if !self.delivery_timeout_ms_set {
+            // Kafka's KafkaProducer.configureDeliveryTimeout, for the default.
+            let floor = self.linger_ms.saturating_add(self.request_timeout_ms);
+            self.delivery_timeout_ms = DELIVERY_TIMEOUT_MS_DEFAULT.max(floor);
+        }
         Ok(())
     }
 
@@ -121,6 +137,14 @@ impl ProducerConfig {
     /// Refuses what Kafka's `ProducerConfig` refuses: an explicit
     /// `enable.idempotence=true` with a setting that would break its guarantee.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        let floor = self.linger_ms.saturating_add(self.request_timeout_ms);
+        if self.delivery_timeout_ms_set && self.delivery_timeout_ms < floor {
+            return Err(ConfigError {
+                key: "delivery.timeout.ms".into(),
+                value: self.delivery_timeout_ms.to_string(),
+                reason: "delivery.timeout.ms should be equal to or larger than linger.ms + request.timeout.ms".into(),
+            });
+        }
         match self.enable_idempotence {
             Some(true) => self.idempotence_conflict().map_or(Ok(()), Err),
             _ => Ok(()),

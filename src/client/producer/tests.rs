@@ -401,7 +401,10 @@ fn a_non_retriable_init_producer_id_error_fails_every_send() {
 
 #[test]
 fn batches_waiting_for_a_producer_id_still_expire() {
-    let mut harness = Harness::new(&[("delivery.timeout.ms", "1000")]);
+    let mut harness = Harness::new(&[
+        ("request.timeout.ms", "1000"),
+        ("delivery.timeout.ms", "1000"),
+    ]);
     harness.tick_at(0);
     harness.one("InitProducerId");
     let token = harness.send(0, "a");
@@ -557,4 +560,21 @@ fn out_of_order_after_another_partition_bumped_the_epoch_is_retried_as_it_is() {
         (0, 0, vec!["a".to_string()]),
         "the same epoch and sequence, so a broker that has it answers DUPLICATE"
     );
+}
+
+/// Kafka's `KafkaProducer.configureDeliveryTimeout`: a `delivery.timeout.ms`
+/// the user set below `linger.ms + request.timeout.ms` is refused; the
+/// default is raised to it instead.
+#[test]
+fn delivery_timeout_must_cover_linger_and_request_timeouts() {
+    let mut config = ProducerConfig::new(vec![LEADER]);
+    config.set("request.timeout.ms", "200000").expect("valid");
+    assert_eq!(config.delivery_timeout_ms, 200_005, "the default gives way");
+    assert_eq!(config.validate(), Ok(()));
+    config
+        .set("delivery.timeout.ms", "100000")
+        .expect("a number");
+    let refused = config.validate().expect_err("set below the floor");
+    assert_eq!(refused.key, "delivery.timeout.ms");
+    assert!(ProducerCore::new(config).is_err());
 }

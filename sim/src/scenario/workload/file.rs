@@ -390,6 +390,16 @@ impl File {
                 }
             };
             let settings = config_values(group.configs).map_err(|e| spanned(start, e))?;
+            if group.consumers as usize > super::CLIENTS_MAX {
+                return Err(spanned(
+                    start,
+                    format!(
+                        "consumers = {}: a workload has at most {} producers and consumers",
+                        group.consumers,
+                        super::CLIENTS_MAX
+                    ),
+                ));
+            }
             let names = (0..group.consumers).map(|_| {
                 consumers += 1;
                 format!("consumer-{consumers}")
@@ -499,6 +509,12 @@ impl FileProducer {
             return vec![Err(format!(
                 "a [[producer]] needs a count of at least 1 and a rate of 1 to {} records a second",
                 super::RATE_PER_S_MAX
+            ))];
+        }
+        if count as usize > super::CLIENTS_MAX {
+            return vec![Err(format!(
+                "count = {count}: a workload has at most {} producers and consumers",
+                super::CLIENTS_MAX
             ))];
         }
         if self.name.is_some() && count > 1 {

@@ -22,6 +22,8 @@ pub const PHASES_MS_MAX: u64 = 480_000;
 pub const BROKERS_MAX: u32 = 9;
 pub const PARTITIONS_MAX: i32 = 64;
 pub const RATE_PER_S_MAX: u64 = 1000;
+/// The most producers and consumers a workload may have, all tables together.
+pub const CLIENTS_MAX: usize = 1_000;
 /// The most extra latency a slow network may add to every message, in ms.
 pub const EXTRA_LATENCY_MS_MAX: u64 = 10_000;
 /// The most steps a story may have, and the longest a sleep step may sleep.
@@ -90,8 +92,19 @@ impl Workload {
         for (i, group) in self.groups.iter().enumerate() {
             self.validate_group(group)
                 .map_err(|why| invalid(Part::Group(i), why))?;
+            if self.groups[..i].iter().any(|g| g.id == group.id) {
+                let why = format!("group {}: declared twice", group.id);
+                return Err(invalid(Part::Group(i), why));
+            }
         }
         let clients = self.clients();
+        if clients.len() > CLIENTS_MAX {
+            let why = format!(
+                "{} producers and consumers in all; at most {CLIENTS_MAX}",
+                clients.len()
+            );
+            return Err(invalid(Part::Workload, why));
+        }
         for (i, name) in clients.iter().enumerate() {
             if clients[..i].contains(name) {
                 return Err(invalid(
@@ -253,6 +266,9 @@ impl Workload {
             }
         }
         let mut config = ConsumerConfig::new(vec![]);
+        config
+            .set("group.id", &group.id)
+            .map_err(|e| format!("group '{}': {e}", group.id.escape_debug()))?;
         for (key, value) in &group.settings {
             if WORKER_OWNED_SETTINGS.contains(&key.as_str()) {
                 return Err(format!(
@@ -406,11 +422,13 @@ struct StoryCheck {
 }
 
 fn validate_topic(topic: &TopicSpec, brokers: u32) -> Result<(), String> {
+    if let Err(why) = kafkasim::config::validate_topic_name(&topic.name) {
+        return Err(format!("topic: {why}"));
+    }
     let who = format!("topic {}", topic.name);
-    if topic.name.is_empty() || topic.name.starts_with("__") {
+    if topic.name.starts_with("__") {
         return Err(format!(
-            "topic '{}': a name must not be empty or start with __ (internal topics)",
-            topic.name
+            "{who}: a name starting with __ is for Kafka's internal topics"
         ));
     }
     if !(1..=PARTITIONS_MAX).contains(&topic.partitions) {

@@ -128,6 +128,75 @@ fn bad_configs_are_refused_with_kafka_s_words() {
 }
 
 #[test]
+fn what_kafka_refuses_is_refused_before_the_run() {
+    let topic =
+        |name: &str| format!("[[topic]]\nname = {name:?}\n[[producer]]\ntopic = {name:?}\n");
+    for (name, why) in [
+        ("a b", "contains a character other than ASCII alphanumerics"),
+        ("a/b", "contains a character other than ASCII alphanumerics"),
+        (".", "cannot be \".\" or \"..\""),
+        ("", "can't be empty"),
+    ] {
+        assert!(
+            error(&topic(name)).contains(why),
+            "{name:?}: {}",
+            error(&topic(name))
+        );
+    }
+    let long = "t".repeat(250);
+    assert!(error(&topic(&long)).contains("longer than 249 characters"));
+    let group = |id: &str| format!("[[group]]\nid = {id:?}\ntopics = [\"t\"]\nconsumers = 1\n");
+    let empty = format!("{MINIMAL}\n{}", group(" "));
+    assert!(
+        error(&empty).contains("group.id must not be empty"),
+        "{}",
+        error(&empty)
+    );
+    let twice = format!("{MINIMAL}\n{}\n{}", group("g"), group("g"));
+    assert!(
+        error(&twice).contains("group g: declared twice"),
+        "{}",
+        error(&twice)
+    );
+    let delivery = format!("{MINIMAL}configs = {{ \"delivery.timeout.ms\" = 100 }}\n");
+    assert!(
+        error(&delivery)
+            .contains("should be equal to or larger than linger.ms + request.timeout.ms"),
+        "{}",
+        error(&delivery)
+    );
+    let longer_request = format!("{MINIMAL}configs = {{ \"request.timeout.ms\" = 60000 }}\n");
+    assert!(
+        parse(&longer_request).is_ok(),
+        "the default delivery.timeout.ms gives way"
+    );
+}
+
+#[test]
+fn client_counts_are_capped_before_anything_is_built() {
+    let many = "[[topic]]\nname = \"t\"\n[[producer]]\ntopic = \"t\"\ncount = 4000000000\n";
+    assert!(
+        error(many).contains("at most 1000 producers and consumers"),
+        "{}",
+        error(many)
+    );
+    let consumers =
+        format!("{MINIMAL}\n[[group]]\nid = \"g\"\ntopics = [\"t\"]\nconsumers = 4000000000\n");
+    assert!(
+        error(&consumers).contains("at most 1000"),
+        "{}",
+        error(&consumers)
+    );
+    let together =
+        format!("{MINIMAL}\n[[group]]\nid = \"g\"\ntopics = [\"t\"]\nconsumers = 1000\n");
+    assert!(
+        error(&together).contains("1001 producers and consumers in all"),
+        "{}",
+        error(&together)
+    );
+}
+
+#[test]
 fn a_schedule_is_read_in_time_order_and_checked_against_the_cluster() {
     let text = format!(
         "{MINIMAL}\n[faults]\nmode = \"schedule\"\n\n[[faults.schedule]]\nat_ms = 9000\nfault = \"link-cut\"\nnodes = [\"broker-3\", \"broker-1\"]\nfor_ms = 1000\n\n[[faults.schedule]]\nat_ms = 1000\nfault = \"crash\"\nnode = \"broker-2\"\nfor_ms = 5000\n"
