@@ -56,11 +56,6 @@ pub use offsets::{duplicate, inconsistent_offsets};
 pub use order::{int_nonmonotonic_send, nonmonotonic_poll, nonmonotonic_send, poll_skip};
 pub use processing::processing;
 
-#[cfg(test)]
-mod jepsen_cases;
-#[cfg(test)]
-mod tests;
-
 /// Every checker of the history, in the order findings are listed.
 pub const CHECKERS: [fn(&Facts<'_>) -> Vec<Finding>; 11] = [
     inconsistent_offsets,

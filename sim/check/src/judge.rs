@@ -183,3 +183,8 @@ impl fmt::Display for Judgement {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod jepsen_cases;
+#[cfg(test)]
+mod tests;

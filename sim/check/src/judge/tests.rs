@@ -1,11 +1,12 @@
 //! One minimal history per checker that makes it fire, with the exact report;
 //! one clean history that passes them all; and how configurations split findings.
 
-use super::*;
+use super::{judge, Judgement, Verdict};
 use crate::allowed::{Config, DeliveryMode};
-use crate::finding::{Allowance, Class, Detail};
+use crate::checkers::*;
+use crate::finding::{Allowance, Class, Detail, Finding, Kind, Sighting, Source};
 use crate::history::{ClientEvent, History, Operation, Outcome, PolledRecord};
-use crate::judge::{judge, Judgement, Verdict};
+use kafkasim::ids::{Offset, TopicPartition};
 use kafkasim::protocol::Acks;
 
 fn users() -> TopicPartition {

@@ -120,10 +120,10 @@
 //!     producer had acknowledged: a `nonmonotonic-send`, which Jepsen's
 //!     checker (counting `info` sends a poll placed) reports too.
 
+use super::{judge, Judgement};
 use crate::allowed::Config;
 use crate::finding::Kind;
 use crate::history::{ClientEvent, History, OpId, Operation, Outcome, PolledRecord};
-use crate::judge::{judge, Judgement};
 use kafkasim::ids::{Offset, TopicPartition};
 use std::cell::Cell;
 
