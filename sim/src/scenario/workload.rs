@@ -176,24 +176,11 @@ impl Workload {
     /// Each producer's configuration, as its client will see it.
     pub fn producer_config(&self, producer: &ProducerSpec) -> Result<ProducerConfig, String> {
         let mut config = ProducerConfig::new(vec![]);
-        let defaults = PRODUCER_DEFAULTS.iter().map(|(k, v)| (*k, *v));
-        let own = producer
-            .settings
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()));
-        for (key, value) in defaults.chain(own) {
-            config.set(key, value).map_err(|e| e.to_string())?;
+        for (key, value) in PRODUCER_DEFAULTS {
+            config.set_default(key, value).map_err(|e| e.to_string())?;
         }
-        // The workload's delivery.timeout.ms is a default, not the user's: like
-        // Kafka's own default, it gives way to a longer linger.ms +
-        // request.timeout.ms rather than being refused.
-        let floor = config.linger_ms.saturating_add(config.request_timeout_ms);
-        let own_delivery = producer
-            .settings
-            .iter()
-            .any(|(k, _)| k == "delivery.timeout.ms");
-        if !own_delivery && config.delivery_timeout_ms < floor {
-            config.delivery_timeout_ms = floor;
+        for (key, value) in &producer.settings {
+            config.set(key, value).map_err(|e| e.to_string())?;
         }
         config.validate().map_err(|e| e.to_string())?;
         Ok(config)

@@ -45,6 +45,8 @@ pub struct ProducerConfig {
     /// Whether the user set `delivery.timeout.ms` (Kafka then refuses a value
     /// below `linger.ms + request.timeout.ms` instead of raising it).
     delivery_timeout_ms_set: bool,
+    /// The `delivery.timeout.ms` used when the user sets none.
+    delivery_timeout_default_ms: u64,
     /// `request.timeout.ms` (default 30000).
     pub request_timeout_ms: u64,
     /// `max.block.ms` (default 60000): how long `send` waits for topic metadata.
@@ -67,6 +69,7 @@ impl ProducerConfig {
             retry_backoff_ms: 100,
             delivery_timeout_ms: DELIVERY_TIMEOUT_MS_DEFAULT,
             delivery_timeout_ms_set: false,
+            delivery_timeout_default_ms: DELIVERY_TIMEOUT_MS_DEFAULT,
             request_timeout_ms: 30_000,
             max_block_ms: 60_000,
             max_in_flight_requests_per_connection: 5,
@@ -118,12 +121,31 @@ impl ProducerConfig {
             }
             _ => return Err(err("unknown producer configuration")),
         }
-        if !self.delivery_timeout_ms_set {
-            // Kafka's KafkaProducer.configureDeliveryTimeout, for the default.
-            let floor = self.linger_ms.saturating_add(self.request_timeout_ms);
-            self.delivery_timeout_ms = DELIVERY_TIMEOUT_MS_DEFAULT.max(floor);
-        }
+        self.raise_default_delivery_timeout();
         Ok(())
+    }
+
+    /// Sets a default in place of Kafka's, as a framework around the producer
+    /// would: a `delivery.timeout.ms` set here still gives way to a longer
+    /// `linger.ms + request.timeout.ms`, as Kafka's own default does. Any other
+    /// key is set as by [`ProducerConfig::set`].
+    pub fn set_default(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        if key != "delivery.timeout.ms" {
+            return self.set(key, value);
+        }
+        self.delivery_timeout_default_ms = crate::config::parse_non_negative(key, value)?;
+        self.raise_default_delivery_timeout();
+        Ok(())
+    }
+
+    /// Kafka's `KafkaProducer.configureDeliveryTimeout` for an unset
+    /// `delivery.timeout.ms`: the default, or `linger.ms + request.timeout.ms`
+    /// if that is longer.
+    fn raise_default_delivery_timeout(&mut self) {
+        if !self.delivery_timeout_ms_set {
+            let floor = self.linger_ms.saturating_add(self.request_timeout_ms);
+            self.delivery_timeout_ms = self.delivery_timeout_default_ms.max(floor);
+        }
     }
 
     /// Whether the producer is idempotent: as set, or, when not set, unless
