@@ -15,7 +15,7 @@
 #![warn(clippy::print_stdout)]
 
 use crate::bench;
-use crate::render::{render_styled, Style};
+use crate::render::{counted, render_styled, Style};
 use crate::report::{check_report, prepare_dir, write_report, ReportError};
 use crate::run::{run_scenario, RunOptions, RunReport};
 use crate::scenario::{self, Scenario};
@@ -101,6 +101,16 @@ pub const SAFETY_PHASE_S_MAX: u64 = 3600;
 /// simulator of its own; past the machine's cores more only share them, so a
 /// larger number is a typo, not a wish for speed.
 pub const JOBS_MAX: usize = 256;
+
+/// The most seeds one sweep runs (`--seeds`, after `--shard`). A sweep keeps a
+/// few hundred bytes per seed for its summary, and at tens of seeds a second a
+/// million seeds is days of one machine's time: a larger range is split into
+/// shards (`--shard I/N`) and the summaries merged (`kafkasim merge`).
+pub const SWEEP_SEEDS_MAX: u64 = 1_000_000;
+
+/// The most seeds `kafkasim bench` runs: it keeps every seed's timings, three
+/// passes over them.
+pub const BENCH_SEEDS_MAX: u64 = 10_000;
 
 /// A usage error: one line for the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,7 +205,16 @@ pub fn execute(command: Command) -> i32 {
             if let Some(target) = &target {
                 match write_report(&target.dir, &report) {
                     Ok(written) => note(format!("report: {}", written.index.display())),
-                    Err(error) => return report_failed(&error),
+                    Err(error) => {
+                        // The verdict went to stdout above; say it again beside
+                        // the error, since exit code 2 now stands for both.
+                        eprintln!(
+                            "error: {error}\n(the run itself: {}, exit code {} without the report)",
+                            report.verdict().name(),
+                            report.verdict().exit_code()
+                        );
+                        return EXIT_USAGE;
+                    }
                 }
             }
             report.verdict().exit_code()
@@ -296,6 +315,14 @@ fn report_failed(error: &ReportError) -> i32 {
 /// `dir/seed-N`.
 fn write_seed_report(dir: &Path, sweep: &Sweep, seed: u64) -> Result<PathBuf, ReportError> {
     let seed_dir = dir.join(format!("seed-{seed}"));
+    if crate::files::entry(&seed_dir).ok() == Some(crate::files::Entry::Link) {
+        return Err(ReportError::Io {
+            path: seed_dir,
+            error: std::io::Error::other(
+                "it is a symbolic link; reports are never written through one",
+            ),
+        });
+    }
     prepare_dir(&seed_dir, true)?;
     let options = RunOptions {
         capture: true,
@@ -322,14 +349,33 @@ fn execute_sweep(sweep: &Sweep, json: bool, report_dir: Option<&Path>) -> i32 {
     } else {
         out!("{}", sweep::render_text(&summary));
     }
+    if stdout::failed_for_good() {
+        // Minutes of work must not vanish with a full disk: the summary goes
+        // to stderr too.
+        eprint!("{}", sweep::render_text(&summary));
+    }
+    let mut unwritten = 0;
     if let Some(dir) = report_dir {
         // Reports go to stderr's side, so `--json` output stays one JSON object.
+        // One report that cannot be written does not stop the others.
         for failing in summary.failing() {
             match write_seed_report(dir, sweep, failing.seed) {
                 Ok(index) => eprintln!("report: {}", index.display()),
-                Err(error) => return report_failed(&error),
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    unwritten += 1;
+                }
             }
         }
+    }
+    if unwritten > 0 {
+        eprintln!(
+            "error: {} could not be written (the sweep itself: {}, exit code {} without them)",
+            counted(unwritten, "report"),
+            summary.worst().name(),
+            summary.worst().exit_code()
+        );
+        return EXIT_USAGE;
     }
     summary.worst().exit_code()
 }

@@ -19,6 +19,7 @@
 pub mod bench;
 pub mod cli;
 pub mod demo;
+pub mod files;
 pub mod nemesis;
 pub mod render;
 pub mod report;

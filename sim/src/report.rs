@@ -368,7 +368,7 @@ pub fn prepare_dir(dir: &Path, force: bool) -> Result<(), ReportError> {
         std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     }
     let probe = dir.join(".kafkasim-write-check");
-    std::fs::write(&probe, b"").map_err(io_error(&probe))?;
+    crate::files::create(&probe, true).map_err(io_error(&probe))?;
     std::fs::remove_file(&probe).map_err(io_error(&probe))?;
     Ok(())
 }
@@ -384,7 +384,9 @@ pub struct Written {
 }
 
 /// Writes the report of a run made with `RunOptions::capture` into `dir`
-/// (made ready by `prepare_dir`); files already there are replaced.
+/// (made ready by `prepare_dir`); files already there are replaced, and a
+/// link in their place is replaced by a file, never written through
+/// (`crate::files`).
 pub fn write_report(dir: &Path, report: &RunReport) -> Result<Written, ReportError> {
     let capture = report
         .run
@@ -410,10 +412,11 @@ pub fn write_report(dir: &Path, report: &RunReport) -> Result<Written, ReportErr
     write_lines(&dir.join("trace.jsonl"), &trace)?;
     write_lines(&dir.join("history.jsonl"), &history)?;
     let summary_path = dir.join("summary.json");
-    std::fs::write(&summary_path, format!("{summary_json}\n")).map_err(io_error(&summary_path))?;
+    crate::files::write(&summary_path, format!("{summary_json}\n").as_bytes(), true)
+        .map_err(io_error(&summary_path))?;
     let page = html::page(&summary, &summary_json, &trace, &history);
     let index = dir.join("index.html");
-    std::fs::write(&index, &page).map_err(io_error(&index))?;
+    crate::files::write(&index, page.as_bytes(), true).map_err(io_error(&index))?;
     Ok(Written {
         index,
         trace_lines: trace.len() as u64,
@@ -423,7 +426,7 @@ pub fn write_report(dir: &Path, report: &RunReport) -> Result<Written, ReportErr
 }
 
 fn write_lines(path: &Path, lines: &[String]) -> Result<(), ReportError> {
-    let file = std::fs::File::create(path).map_err(io_error(path))?;
+    let file = crate::files::create(path, true).map_err(io_error(path))?;
     let mut out = std::io::BufWriter::new(file);
     for line in lines {
         out.write_all(line.as_bytes()).map_err(io_error(path))?;

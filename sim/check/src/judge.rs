@@ -8,8 +8,9 @@
 //!
 //! A history with no send and no poll is not a pass: the checkers had nothing
 //! to judge, and the judgement says so with an `empty-history` finding (a
-//! liveness failure), unless the driver observed why the run never got to its
-//! operations (a crash, the time limit, a failed setup).
+//! liveness failure); nor is one whose sends and polls all came back empty
+//! (`nothing-acknowledged`), unless the driver observed why the run never got
+//! to its operations (a crash, the time limit, a failed setup).
 
 use crate::allowed::Config;
 use crate::checkers::check_history;
@@ -135,7 +136,7 @@ pub fn judge(history: &[Entry], config: &Config, observed: Vec<Finding>) -> Judg
     written_off(&mut findings);
     if observed.iter().any(|f| CUT_SHORT.contains(&f.kind)) {
         // The run did not get to its operations, and says why.
-        findings.retain(|f| f.kind != Kind::EmptyHistory);
+        findings.retain(|f| !matches!(f.kind, Kind::EmptyHistory | Kind::NothingAcknowledged));
     }
     findings.extend(observed);
     for finding in &mut findings {

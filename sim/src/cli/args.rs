@@ -131,7 +131,8 @@ pub(super) struct ReplayFlags {
      0 ok; 2 is a usage error (also: a report that cannot be written)."
 ))]
 pub(super) struct SweepFlags {
-    /// The seeds to run: A..B is A up to B-1, A..=B includes B
+    /// The seeds to run: A..B is A up to B-1, A..=B includes B; at most
+    /// 1000000 seeds per sweep (split more with --shard)
     #[arg(long, value_name = "A..B", value_parser = SeedRange::parse)]
     pub seeds: SeedRange,
     /// A built-in scenario (see `kafkasim scenarios`), or a scenario file
@@ -192,9 +193,14 @@ pub(super) struct ShrinkFlags {
     #[arg(long, value_name = "N", default_value_t = crate::shrink::MAX_RUNS_DEFAULT)]
     #[arg(value_parser = values::max_runs, allow_negative_numbers = true)]
     pub max_runs: usize,
-    /// Write the minimal scenario file there (default: stdout)
+    /// Write the minimal scenario file there (default: stdout); FILE must be
+    /// new, or given with --force
     #[arg(long, value_name = "FILE")]
     pub out: Option<String>,
+    /// Replace FILE if it exists (only with --out); a symbolic link there is
+    /// replaced, not written through
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Merge the JSON summaries of several sweeps (e.g. of shards) into one
@@ -241,9 +247,9 @@ times depend on the machine and its load (printed).
 Exit code 0; 2 for a usage error.")]
 pub(super) struct BenchFlags {
     /// The seeds of the standard scenario to run (A..B is A up to B-1, A..=B
-    /// includes B)
+    /// includes B), at most 10000
     #[arg(long, value_name = "A..B", default_value_t = bench::DEFAULT_SEEDS)]
-    #[arg(value_parser = SeedRange::parse)]
+    #[arg(value_parser = values::bench_seeds)]
     pub seeds: SeedRange,
     /// Print the figures as one JSON object instead of the text
     #[arg(long)]

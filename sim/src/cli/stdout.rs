@@ -30,6 +30,19 @@ pub(crate) fn write(text: std::fmt::Arguments<'_>) {
     }
 }
 
+/// Whether stdout failed for another reason than a closed pipe (a full disk,
+/// an I/O error): what was meant for it is lost unless said elsewhere.
+pub fn failed_for_good() -> bool {
+    if FAILED.get().is_none() {
+        if let Err(error) = io::stdout().lock().flush() {
+            let _ = FAILED.set(error);
+        }
+    }
+    FAILED
+        .get()
+        .is_some_and(|error| error.kind() != io::ErrorKind::BrokenPipe)
+}
+
 /// Flushes stdout and gives the exit code: `code`, unless a write failed for
 /// another reason than a closed pipe, which is exit code 2.
 pub fn finish_stdout(code: i32) -> i32 {
