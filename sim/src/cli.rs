@@ -35,7 +35,7 @@ pub const EXIT_CRASH: i32 = 4;
 mod args;
 mod parse;
 mod shrink;
-mod stdout;
+pub mod stdout;
 mod values;
 pub use parse::parse;
 pub use shrink::ShrinkArgs;
@@ -208,11 +208,11 @@ pub fn execute(command: Command) -> i32 {
                     Err(error) => {
                         // The verdict went to stdout above; say it again beside
                         // the error, since exit code 2 now stands for both.
-                        eprintln!(
-                            "error: {error}\n(the run itself: {}, exit code {} without the report)",
+                        stdout::error(format!(
+                            "{error} (the run itself: {}, exit code {} without the report)",
                             report.verdict().name(),
                             report.verdict().exit_code()
-                        );
+                        ));
                         return EXIT_USAGE;
                     }
                 }
@@ -233,7 +233,7 @@ pub fn execute(command: Command) -> i32 {
                 EXIT_OK
             }
             Err(error) => {
-                eprintln!("error: {error}");
+                stdout::error(error);
                 EXIT_USAGE
             }
         },
@@ -307,7 +307,7 @@ fn expectation_line(
 
 /// Prints why a report could not be written; a report error is an operator's.
 fn report_failed(error: &ReportError) -> i32 {
-    eprintln!("error: {error}");
+    stdout::error(error);
     EXIT_USAGE
 }
 
@@ -362,19 +362,19 @@ fn execute_sweep(sweep: &Sweep, json: bool, report_dir: Option<&Path>) -> i32 {
             match write_seed_report(dir, sweep, failing.seed) {
                 Ok(index) => eprintln!("report: {}", index.display()),
                 Err(error) => {
-                    eprintln!("error: {error}");
+                    stdout::error(error);
                     unwritten += 1;
                 }
             }
         }
     }
     if unwritten > 0 {
-        eprintln!(
-            "error: {} could not be written (the sweep itself: {}, exit code {} without them)",
+        stdout::error(format!(
+            "{} could not be written (the sweep itself: {}, exit code {} without them)",
             counted(unwritten, "report"),
             summary.worst().name(),
             summary.worst().exit_code()
-        );
+        ));
         return EXIT_USAGE;
     }
     summary.worst().exit_code()
@@ -386,7 +386,7 @@ fn execute_merge(files: &[String], json: bool) -> i32 {
     let merged = match merge::read_and_merge(files) {
         Ok(merged) => merged,
         Err(why) => {
-            eprintln!("error: {why}");
+            stdout::error(why);
             return EXIT_USAGE;
         }
     };

@@ -1,6 +1,6 @@
 //! `kafkasim shrink`: carrying it out (its flags are in `args.rs`).
 
-use super::stdout::out;
+use super::stdout::{self, out};
 use super::{EXIT_OK, EXIT_USAGE};
 use crate::scenario::Scenario;
 use crate::shrink::{shrink, Request};
@@ -27,7 +27,7 @@ pub(super) fn execute_shrink(args: ShrinkArgs) -> i32 {
     // Before the runs: a shrink takes minutes, and its result must have a place.
     if let Some(path) = &args.out {
         if let Err(why) = crate::files::check_output(Path::new(path), args.force) {
-            eprintln!("error: cannot write --out {path}: {why}");
+            stdout::error(format!("cannot write --out {path}: {why}"));
             return EXIT_USAGE;
         }
     }
@@ -40,7 +40,7 @@ pub(super) fn execute_shrink(args: ShrinkArgs) -> i32 {
     let shrunk = match shrink(&request, &mut |line| eprintln!("{line}")) {
         Ok(shrunk) => shrunk,
         Err(why) => {
-            eprintln!("error: {why}");
+            stdout::error(why);
             return EXIT_USAGE;
         }
     };
@@ -52,7 +52,9 @@ pub(super) fn execute_shrink(args: ShrinkArgs) -> i32 {
                 // The file could be written a moment ago: the result is not
                 // lost with it, it goes to stdout.
                 out!("{text}");
-                eprintln!("error: cannot write --out {path}: {e}; the minimal file is on stdout");
+                stdout::error(format!(
+                    "cannot write --out {path}: {e}; the minimal file is on stdout"
+                ));
                 return EXIT_USAGE;
             }
         }

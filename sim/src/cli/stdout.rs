@@ -62,6 +62,29 @@ pub fn finish_stdout(code: i32) -> i32 {
     }
 }
 
+/// `text` with every control character but the line break written as an
+/// escape (`\u{1b}`): errors quote what users and files wrote, and an escape
+/// sequence quoted raw would act on the terminal.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let escaped = text
+        .chars()
+        .map(|c| match c.is_control() && c != '\n' {
+            true => c.escape_unicode().to_string(),
+            false => c.to_string(),
+        })
+        .collect();
+    std::borrow::Cow::Owned(escaped)
+}
+
+/// `error: TEXT` on stderr, printable (see [`printable`]).
+pub fn error(text: impl std::fmt::Display) {
+    let text = text.to_string();
+    let _ = writeln!(io::stderr(), "error: {}", printable(&text));
+}
+
 /// `print!` to stdout, without a panic when stdout is closed or full.
 macro_rules! out {
     ($($arg:tt)*) => {
