@@ -11,7 +11,7 @@
 use super::{Input, Run, SummaryFile, FAILING_SHOWN_MAX};
 use crate::render::counted;
 use crate::sweep::{SeedRange, Selection, Shard};
-use kafkasim_check::{Class, Kind, Verdict};
+use kafkasim_check::{Kind, Verdict};
 use std::collections::BTreeMap;
 
 /// Reads one file as a summary, and checks it holds together.
@@ -115,7 +115,7 @@ fn check_run(run: &Run) -> Result<(), String> {
     hex_digits("trace_hash", &run.trace_hash)?;
     once("failing", &run.failing)?;
     once("allowed_anomalies", &run.allowed_anomalies)?;
-    let verdict = verdict_of(&run.failing);
+    let verdict = Verdict::of_failing(run.failing.iter().copied());
     if run.verdict != verdict {
         let kinds: Vec<&str> = run.failing.iter().map(|k| k.name()).collect();
         return Err(format!(
@@ -125,21 +125,6 @@ fn check_run(run: &Run) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// The verdict a run with these failing kinds has, as the judge gives it: a
-/// crash outranks a broken promise, which outranks slowness; `ok` for none.
-fn verdict_of(failing: &[Kind]) -> Verdict {
-    let has = |class| failing.iter().any(|k| k.class() == class);
-    if has(Class::Crash) {
-        Verdict::Crash
-    } else if has(Class::Correctness) {
-        Verdict::Correctness
-    } else if has(Class::Liveness) {
-        Verdict::Liveness
-    } else {
-        Verdict::Ok
-    }
 }
 
 /// `verdicts`, `worst_verdict`, `allowed_anomalies` and `goals` as its runs
