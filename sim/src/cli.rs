@@ -80,6 +80,8 @@ pub enum Command {
         /// Summary files written by `sweep --json`.
         files: Vec<String>,
         json: bool,
+        /// Merge even if seeds of the merged range are missing.
+        allow_gaps: bool,
     },
     Bench {
         seeds: SeedRange,
@@ -269,7 +271,11 @@ pub fn execute(command: Command) -> i32 {
             execute_sweep(&sweep, json, report.as_ref().map(|t| t.dir.as_path()))
         }
         Command::Shrink(args) => shrink::execute_shrink(args),
-        Command::Merge { files, json } => execute_merge(&files, json),
+        Command::Merge {
+            files,
+            json,
+            allow_gaps,
+        } => execute_merge(&files, json, allow_gaps),
         Command::Bench { seeds, json } => {
             quiet_panics_in_seeds();
             let mut progress = bench::StderrProgress::new(std::io::stderr().is_terminal());
@@ -382,8 +388,8 @@ fn execute_sweep(sweep: &Sweep, json: bool, report_dir: Option<&Path>) -> i32 {
 
 /// Merges sweep summaries: a file that cannot be read or merged is an operator
 /// mistake (exit code 2); otherwise the exit code is the worst merged verdict's.
-fn execute_merge(files: &[String], json: bool) -> i32 {
-    let merged = match merge::read_and_merge(files) {
+fn execute_merge(files: &[String], json: bool, allow_gaps: bool) -> i32 {
+    let merged = match merge::read_and_merge(files, allow_gaps) {
         Ok(merged) => merged,
         Err(why) => {
             stdout::error(why);

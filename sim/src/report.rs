@@ -15,7 +15,13 @@
 //!   consumer groups' generations and commits.
 //!
 //! `kafkasim report-check DIR` reads the three data files back and checks every
-//! line against the shapes below, naming the first line that fails.
+//! line against the shapes below, naming the first line that fails: each field
+//! of its type (an unknown field is refused, at any depth) and its range, as
+//! kafkasim writes it (verdicts and finding kinds by `kafkasim_check`'s names,
+//! an exit code that is the verdict's, hashes as 16 lowercase hex digits), and
+//! the files agreeing with each other (line counts, message count, every
+//! `seq` a line of the trace, times within `simulated_ms`). It reads regular
+//! files only, with bounded lines and sizes (see `check`).
 //!
 //! ## `trace.jsonl`
 //!
@@ -29,7 +35,8 @@
 //!   (integer), `partitions` (array of strings like `users-0`), `text` (string),
 //!   and, for Produce requests and Fetch responses only, `records`: an array of
 //!   `{partition, offset, epoch, value}` (offset and epoch are -1 in a Produce
-//!   request, where the leader has not placed the records yet).
+//!   request, where the leader has not placed the records yet); optional
+//!   `high_watermarks` (`{partition: offset}`), left out when empty.
 //! - `node`, something a server did: `node` (string), `kind` (the event's name:
 //!   `LeaderElected`, `IsrChanged`, `Truncated`, `Appended`, `HighWatermark`,
 //!   `BecameLeader`, `BecameFollower`, `GenerationStarted`, `OffsetCommitted`, …),
@@ -120,7 +127,7 @@ pub struct TraceLine {
 
 /// A line of `history.jsonl`: what the scenario's clients saw.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum HistoryLine {
     Sent {
         time_ms: u64,
@@ -163,6 +170,7 @@ impl HistoryLine {
 
 /// `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Summary {
     pub format: String,
     pub seed: u64,
@@ -186,6 +194,7 @@ pub struct Summary {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VerdictSummary {
     /// `ok`, `correctness`, `liveness` or `crash`.
     pub kind: String,
@@ -196,6 +205,7 @@ pub struct VerdictSummary {
 
 /// A lane of the diagram.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NodeSummary {
     /// `controller`, `broker-N` or `client-N`.
     pub id: String,
@@ -207,6 +217,7 @@ pub struct NodeSummary {
 
 /// A fault as a period of time, from its start to its end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FaultPeriod {
     /// The fault's kind, as a scenario file names it (`crash`, `link-cut`, …).
     pub kind: String,
@@ -221,6 +232,7 @@ pub struct FaultPeriod {
 
 /// A finding of the run, failing or allowed, with the events that show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AnomalySummary {
     /// The finding's kind (`lost-write`, `divergent-replicas`, …).
     pub kind: String,
@@ -242,6 +254,7 @@ pub struct AnomalySummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PartitionReport {
     pub partition: String,
     pub leader: Option<i32>,
@@ -256,6 +269,7 @@ pub struct PartitionReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReplicaReport {
     pub broker: i32,
     /// False when the broker had no log for the partition at the end (or was down).
@@ -270,6 +284,7 @@ pub struct ReplicaReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogRecord {
     pub offset: i64,
     pub epoch: i32,
@@ -277,6 +292,7 @@ pub struct LogRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RemovedRecord {
     pub offset: i64,
     pub epoch: i32,
@@ -285,6 +301,7 @@ pub struct RemovedRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GroupReport {
     pub group: String,
     pub generations: Vec<Generation>,
@@ -292,6 +309,7 @@ pub struct GroupReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Generation {
     pub generation_id: i32,
     pub leader: String,
@@ -303,6 +321,7 @@ pub struct Generation {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Commit {
     pub time_ms: u64,
     pub member_id: String,

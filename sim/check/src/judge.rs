@@ -51,6 +51,23 @@ impl Verdict {
         }
     }
 
+    /// The verdict of a run that these kinds of finding fail: a crash outranks
+    /// a broken promise, which outranks slowness; `Ok` when nothing fails.
+    /// Files that carry both a verdict and its failing kinds are checked
+    /// against it when read back.
+    pub fn of_failing(kinds: impl IntoIterator<Item = Kind>) -> Verdict {
+        let classes: BTreeSet<Class> = kinds.into_iter().map(Kind::class).collect();
+        if classes.contains(&Class::Crash) {
+            Verdict::Crash
+        } else if classes.contains(&Class::Correctness) {
+            Verdict::Correctness
+        } else if classes.contains(&Class::Liveness) {
+            Verdict::Liveness
+        } else {
+            Verdict::Ok
+        }
+    }
+
     /// The word the text and the JSON use.
     pub fn name(self) -> &'static str {
         match self {
@@ -79,16 +96,7 @@ impl Judgement {
     /// A crash outranks everything; a broken promise outranks slowness (the
     /// slowness is still listed).
     pub fn verdict(&self) -> Verdict {
-        let classes: BTreeSet<Class> = self.findings.iter().filter_map(Finding::failure).collect();
-        if classes.contains(&Class::Crash) {
-            Verdict::Crash
-        } else if classes.contains(&Class::Correctness) {
-            Verdict::Correctness
-        } else if classes.contains(&Class::Liveness) {
-            Verdict::Liveness
-        } else {
-            Verdict::Ok
-        }
+        Verdict::of_failing(self.failing().map(|f| f.kind))
     }
 
     pub fn failing(&self) -> impl Iterator<Item = &Finding> {

@@ -120,11 +120,12 @@ pub(super) struct ReplayFlags {
      allowed anomaly, how many reached each \"sometimes\" goal (a leader changed, an \
      ISR changed, a rebalance completed, ...), and the first failing seeds with the \
      command that replays each. Progress goes to stderr.\n\n",
-    "JSON fields: scenario; seeds {start, end} (half-open); shard {index, count} or \
+    "JSON fields: scenario; scenario_hash (16 hex digits: what the scenario is, \
+     whatever its name); seeds {start, end} (half-open); shard {index, count} or \
      null; seeds_run; verdicts {ok, correctness, liveness, crash}; worst_verdict; \
      allowed_anomalies {kind: runs showing it}; goals {goal: runs reaching it}; \
-     first_failing [{seed, verdict, reason, replay}] (at most 10); runs [{seed, \
-     verdict, trace_hash, allowed_anomalies}] sorted by seed; timing {jobs, \
+     first_failing [{seed, verdict, kinds, reason, replay}] (at most 10); runs \
+     [{seed, verdict, trace_hash, failing, allowed_anomalies}] sorted by seed; timing {jobs, \
      wall_time_s, seeds_per_s}, the only fields that differ between two sweeps of \
      the same seeds.\n\n",
     "The exit code is the worst verdict seen: 4 crash, 3 liveness, 1 correctness, \
@@ -207,10 +208,13 @@ pub(super) struct ShrinkFlags {
 #[derive(Debug, Args)]
 #[command(after_help = "\
 The merge is the summary one sweep of all the files' seeds would print, but for \
-its timing. The files must be of the same scenario and must not share a seed; \
-otherwise nothing is printed and the error names the files. The merged range \
-goes from the lowest start to the highest end of the files' ranges; seeds of \
-it that no file ran are listed in a warning on stderr, and the merge goes on.
+its timing. Each file must be a summary as `sweep --json` writes it, every \
+field of its type and range and agreeing with its runs. The files must be of \
+the same scenario (the same scenario_hash, whatever the scenario's name) and \
+must not share a seed. The merged range goes from the lowest start to the \
+highest end of the files' ranges; seeds of it that no file ran are an error, \
+or with --allow-gaps a warning on stderr, and the merge goes on. On an error \
+nothing is printed, and one line names the file and the field.
 
 Timing is summed: wall_time_s and jobs are the sums over the files (the real \
 time all the sweeps took one after the other), and seeds_per_s is the seeds run \
@@ -227,6 +231,10 @@ pub(super) struct MergeFlags {
     /// prints (so merges can be merged again)
     #[arg(long)]
     pub json: bool,
+    /// Merge even if no file ran some seeds of the merged range (a shard that
+    /// never ran); they are listed in a warning
+    #[arg(long)]
+    pub allow_gaps: bool,
 }
 
 /// Measure how fast the standard scenario runs, against madsim alone

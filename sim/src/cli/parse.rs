@@ -92,6 +92,7 @@ fn command(cli: Cli) -> Result<Command, UsageError> {
         Sub::Merge(flags) => Command::Merge {
             files: flags.files,
             json: flags.json,
+            allow_gaps: flags.allow_gaps,
         },
         Sub::Bench(flags) => Command::Bench {
             seeds: flags.seeds,

@@ -152,6 +152,7 @@ fn merge_takes_files_and_json_and_bench_takes_seeds_and_json() {
         Ok(Command::Merge {
             files: vec!["a.json".into(), "shards/b.json".into()],
             json: true,
+            allow_gaps: false,
         })
     );
     assert_eq!(

@@ -121,8 +121,10 @@ use toml::Spanned;
 /// the line and column.
 pub fn read(path: &Path) -> Result<Workload, String> {
     let in_file = |e: String| format!("scenario file {}: {e}", path.display());
-    let bytes = read_at_most(path, FILE_BYTES_MAX)
-        .map_err(|e| format!("cannot read scenario file {}: {e}", path.display()))?;
+    let bytes = crate::input::read_bytes(path, FILE_BYTES_MAX).map_err(|e| {
+        // input's "cannot read PATH: why", saying what the file is.
+        e.replacen("cannot read ", "cannot read scenario file ", 1)
+    })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let valid = std::str::from_utf8(valid).expect("valid up to there");
@@ -134,23 +136,6 @@ pub fn read(path: &Path) -> Result<Workload, String> {
 /// The largest scenario file read: the longest built-in one is a few
 /// kilobytes, and a file is parsed whole.
 pub const FILE_BYTES_MAX: u64 = 1 << 20;
-
-/// The bytes of the file at `path`, refused past `max` bytes without reading
-/// them all (a path may name something endless, such as `/dev/zero`).
-fn read_at_most(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read as _;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(max + 1)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > max {
-        return Err(std::io::Error::other(format!(
-            "it is larger than {} KiB, the most a scenario file may hold",
-            max / 1024
-        )));
-    }
-    Ok(bytes)
-}
 
 /// Parses and checks a scenario file's text.
 pub fn parse(text: &str) -> Result<Workload, String> {

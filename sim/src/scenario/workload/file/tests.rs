@@ -771,6 +771,6 @@ fn a_file_that_is_not_utf8_or_too_large_is_refused_with_where() {
     );
     std::fs::write(&path, vec![b'#'; (super::FILE_BYTES_MAX + 1) as usize]).unwrap();
     let error = super::read(&path).expect_err("refused");
-    assert!(error.contains("larger than 1024 KiB"), "{error}");
+    assert!(error.contains("larger than 1 MiB"), "{error}");
     let _ = std::fs::remove_dir_all(&dir);
 }
