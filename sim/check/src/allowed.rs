@@ -35,6 +35,11 @@ pub struct Config {
     /// Whether a broker lost power during the run, losing what it had not
     /// flushed (Kafka does not fsync each write; it counts on replicas).
     pub power_loss: bool,
+    /// Whether the cluster keeps eligible leader replicas (KIP-966): then a
+    /// power loss costs no committed write, but a partition whose replicas
+    /// all came back from unclean shutdowns stays offline.
+    #[serde(default)]
+    pub eligible_leader_replicas: bool,
     /// How each consumer group's application commits what it processes.
     pub groups: BTreeMap<String, DeliveryMode>,
 }
@@ -47,6 +52,7 @@ impl Config {
             idempotence: true,
             unclean_leader_election: false,
             power_loss: false,
+            eligible_leader_replicas: false,
             groups: BTreeMap::new(),
         }
     }
@@ -100,7 +106,13 @@ impl Config {
             LOSSY,
             Allowance::UncleanElection,
         );
-        allow(self.power_loss, LOSSY, Allowance::PowerLoss);
+        let elr = self.eligible_leader_replicas;
+        allow(self.power_loss && !elr, LOSSY, Allowance::PowerLoss);
+        allow(
+            self.power_loss && elr,
+            &[Unseen],
+            Allowance::PowerLossOffline,
+        );
         if let crate::finding::Detail::Processing { group, .. } = &finding.detail {
             let mode = self.groups.get(group).copied();
             let mode = mode.unwrap_or(DeliveryMode::AtLeastOnce);

@@ -200,6 +200,9 @@ pub enum Allowance {
     /// A power loss keeps only what a broker flushed or its page cache had
     /// written back.
     PowerLoss,
+    /// With eligible leader replicas, a partition whose replicas all came
+    /// back from unclean shutdowns stays offline rather than lose a write.
+    PowerLossOffline,
     /// A group commits after processing: a new owner starts from the last commit.
     AtLeastOnce,
     /// A group commits before processing: what a rebalance interrupts is skipped.
@@ -226,6 +229,9 @@ impl fmt::Display for Allowance {
             }
             Allowance::PowerLoss => {
                 "a power loss keeps only what a broker flushed or had written back, and Kafka does not flush each write"
+            }
+            Allowance::PowerLossOffline => {
+                "with eligible leader replicas a partition whose replicas all came back from unclean shutdowns stays offline rather than lose a write (KIP-966)"
             }
             Allowance::AtLeastOnce => {
                 "at-least-once; a rebalance hands a partition over from its last commit"

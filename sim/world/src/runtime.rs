@@ -98,6 +98,10 @@ pub struct Run<T> {
     pub observed: Vec<Finding>,
     /// Whether a broker lost power (what it had not flushed is gone).
     pub power_loss: bool,
+    /// Whether the cluster was configured with eligible leader replicas
+    /// (KIP-966). The configuration, not what the controller did: a bug
+    /// switch that turns the feature off does not turn Kafka's promise off.
+    pub eligible_leader_replicas: bool,
     /// Whether a topic allows unclean leader elections, at the end.
     pub unclean_leader_election: bool,
     pub partitions: Vec<PartitionSummary>,
@@ -139,6 +143,7 @@ impl<T> Run<T> {
         let mut config = Config::of_history(&self.history);
         config.unclean_leader_election = self.unclean_leader_election;
         config.power_loss = self.power_loss;
+        config.eligible_leader_replicas = self.eligible_leader_replicas;
         config
     }
 
@@ -219,6 +224,7 @@ where
         history: history.entries(),
         observed,
         power_loss: end.power_loss,
+        eligible_leader_replicas: spec.controller.eligible_leader_replicas,
         unclean_leader_election: end.unclean,
         partitions: end.partitions,
         timeline: trace.timeline_entries(),
