@@ -4,6 +4,7 @@
 //! otherwise, and `set(key, value)` accepts the string form a Kafka properties file
 //! uses, naming the key in its error. Units are in the field names (`_ms`, `_bytes`).
 
+use crate::bugs::Bugs;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -134,39 +135,6 @@ impl TopicConfig {
     }
 }
 
-/// How a follower finds the point where its log and a new leader's log agree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Truncation {
-    /// Kafka since 0.11 (KIP-101): ask the leader where the follower's latest epoch
-    /// ended (`OffsetsForLeaderEpoch`) and cut exactly the divergent tail.
-    LeaderEpoch,
-    /// Kafka before 0.11: cut the log back to the follower's own high watermark,
-    /// then fetch. Kept to replay KIP-101's data loss; never the default.
-    HighWatermark,
-}
-
-impl Truncation {
-    /// Parses the scenario key `truncation`.
-    pub fn parse(value: &str) -> Result<Self, ConfigError> {
-        match value.trim() {
-            "leader-epoch" => Ok(Truncation::LeaderEpoch),
-            "high-watermark" => Ok(Truncation::HighWatermark),
-            _ => Err(error(
-                "truncation",
-                value,
-                "expected leader-epoch or high-watermark",
-            )),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Truncation::LeaderEpoch => "leader-epoch",
-            Truncation::HighWatermark => "high-watermark",
-        }
-    }
-}
-
 /// Broker configuration (`server.properties`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokerConfig {
@@ -189,9 +157,9 @@ pub struct BrokerConfig {
     pub replica_fetch_backoff_ms: u64,
     /// `replica.fetch.max.bytes` (default 1 MiB) per partition.
     pub replica_fetch_max_bytes: usize,
-    /// How followers truncate when they meet a new leader (not a Kafka key: the
-    /// rule changed in Kafka 0.11, and the old one is kept to replay its failure).
-    pub truncation: Truncation,
+    /// The famous bugs switched back on (none by default; not Kafka keys:
+    /// each is a rule as Kafka had it before a fix, see [`crate::bugs`]).
+    pub bugs: Bugs,
     /// `offsets.topic.num.partitions`: Kafka's default is 50; the model's is 3,
     /// so that a small run shows several coordinators without noise.
     pub offsets_topic_num_partitions: i32,
@@ -211,7 +179,7 @@ impl BrokerConfig {
             replica_lag_time_max_ms: 30_000,
             replica_fetch_backoff_ms: 1_000,
             replica_fetch_max_bytes: 1_048_576,
-            truncation: Truncation::LeaderEpoch,
+            bugs: Bugs::NONE,
             offsets_topic_num_partitions: 3,
             offsets_topic_replication_factor: 3,
         }
@@ -230,6 +198,9 @@ pub struct ControllerConfig {
     /// empty (Kafka 4.1 turns it on for new clusters); at 0, Kafka 4.0's
     /// default, the last ISR member always keeps its place.
     pub eligible_leader_replicas: bool,
+    /// The famous bugs switched back on (see [`crate::bugs`]); the controller
+    /// reads `kip-903` and `kip-966`.
+    pub bugs: Bugs,
 }
 
 impl Default for ControllerConfig {
@@ -238,6 +209,7 @@ impl Default for ControllerConfig {
             broker_session_timeout_ms: 9_000,
             metadata_fetch_max_wait_ms: 500,
             eligible_leader_replicas: false,
+            bugs: Bugs::NONE,
         }
     }
 }

@@ -10,6 +10,7 @@
 //! ZooKeeper-era Kafka kept the same facts in ZooKeeper znodes. A crash of this
 //! controller freezes metadata until it returns: no elections, no ISR changes.
 
+use crate::bugs::Bug;
 use crate::config::{ControllerConfig, TopicConfig};
 use crate::disk::Disk;
 use crate::error::ErrorCode;
@@ -282,11 +283,18 @@ impl Controller {
             };
             let rules = self.rules(&data.partition.topic, &live);
             let registered = |b: BrokerId| self.image.brokers.get(&b).map(|i| i.broker_epoch);
+            // Before KIP-903 (3.5) AlterPartition carried no broker epochs:
+            // with the switch on, they are read as absent (-1).
+            let unchecked = vec![-1; data.new_isr.len()];
+            let broker_epochs = match self.config.bugs.on(Bug::Kip903) {
+                true => &unchecked,
+                false => &data.new_isr_broker_epochs,
+            };
             let outcome = election::alter_isr(
                 p,
                 req.broker_id,
                 (data.leader_epoch, data.partition_epoch),
-                (&data.new_isr, &data.new_isr_broker_epochs),
+                (&data.new_isr, broker_epochs),
                 registered,
                 &rules,
             );
@@ -498,7 +506,9 @@ impl Controller {
         election::Rules {
             live,
             unclean: config.unclean_leader_election_enable,
-            elr_min_isr: self.config.eligible_leader_replicas.then_some(min_isr),
+            elr_min_isr: (self.config.eligible_leader_replicas
+                && !self.config.bugs.on(Bug::Kip966))
+            .then_some(min_isr),
         }
     }
 

@@ -35,6 +35,7 @@
 
 pub mod append_file;
 pub mod broker;
+pub mod bugs;
 pub mod client;
 pub mod config;
 pub mod controller;

@@ -47,7 +47,7 @@
 //! broker_properties` searches deeper. Failing cases are saved to
 //! `tests/broker_properties.proptest-regressions` and replayed first on every run.
 
-use kafkasim::config::Truncation;
+use kafkasim::bugs::{Bug, Bugs};
 use kafkasim::disk::CrashKind;
 use kafkasim::ids::{BrokerId, NodeId, TopicPartition};
 use proptest::prelude::*;
@@ -85,7 +85,7 @@ use net::Net;
 /// What the brokers run with.
 #[derive(Debug, Clone, Copy)]
 struct Rules {
-    truncation: Truncation,
+    bugs: Bugs,
     /// Each broker's `log.flush.interval.messages`.
     flush_interval: fn(BrokerId) -> Option<u64>,
 }
@@ -93,7 +93,7 @@ struct Rules {
 /// Leader epochs, and a flush after every message, so that a power loss loses
 /// nothing a process crash would keep.
 const SAFE: Rules = Rules {
-    truncation: Truncation::LeaderEpoch,
+    bugs: Bugs::NONE,
     flush_interval: |_| Some(1),
 };
 
@@ -264,7 +264,7 @@ fn kip_101_steps() -> Vec<Step> {
 
 /// Kafka before 0.11: followers truncate to their own high watermark.
 const OLD_TRUNCATION_RULE: Rules = Rules {
-    truncation: Truncation::HighWatermark,
+    bugs: Bugs::NONE.with(Bug::Kip101),
     ..SAFE
 };
 
@@ -292,9 +292,9 @@ fn kip_101_s_schedule_breaks_the_properties_with_the_pre_0_11_truncation_rule() 
 /// message): m0 and m1 are on both disks, B fetched m2 but has not flushed it. Both
 /// lose power; B comes back first and leads, and writes m3 at offset 2; then A comes
 /// back and follows. Returns (A's log, B's log) as values.
-fn double_power_loss(truncation: Truncation) -> (Vec<String>, Vec<String>) {
+fn double_power_loss(bugs: Bugs) -> (Vec<String>, Vec<String>) {
     let rules = Rules {
-        truncation,
+        bugs,
         flush_interval: |broker| Some(if broker == 1 { 1 } else { 2 }),
     };
     let mut net = Net::start(rules, 2, 1).expect("started");
@@ -336,14 +336,14 @@ fn double_power_loss(truncation: Truncation) -> (Vec<String>, Vec<String>) {
 
 #[test]
 fn kip_101_s_double_power_loss_leaves_the_replicas_diverged_for_good_with_the_pre_0_11_rule() {
-    let (a, b) = double_power_loss(Truncation::HighWatermark);
+    let (a, b) = double_power_loss(Bugs::NONE.with(Bug::Kip101));
     assert_eq!(a, ["v0", "v1", "v2"], "A kept m2 below its high watermark");
     assert_eq!(b, ["v0", "v1", "v3"], "B wrote m3 at the same offset");
 }
 
 #[test]
 fn kip_101_s_double_power_loss_leaves_the_replicas_in_agreement_with_leader_epochs() {
-    let (a, b) = double_power_loss(Truncation::LeaderEpoch);
+    let (a, b) = double_power_loss(Bugs::NONE);
     assert_eq!(a, ["v0", "v1", "v3"], "A cut m2, the end of epoch 0 on B");
     assert_eq!(b, a);
 }

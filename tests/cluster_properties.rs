@@ -31,7 +31,7 @@
 //! cluster_properties` searches deeper (about 75 s). Failing cases are saved to
 //! `tests/cluster_properties.proptest-regressions` and replayed first.
 
-use kafkasim::config::Truncation;
+use kafkasim::bugs::{Bug, Bugs};
 use kafkasim::ids::BrokerId;
 use kafkasim_check::fault::{Action, Fault, Schedule, Target};
 use kafkasim_check::{views, Verdict};
@@ -75,7 +75,7 @@ struct Shape {
     safety_ms: u64,
     replication_factor: i16,
     min_insync_replicas: i32,
-    truncation: Truncation,
+    bugs: Bugs,
 }
 
 fn shape() -> impl Strategy<Value = Shape> {
@@ -88,7 +88,7 @@ fn shape() -> impl Strategy<Value = Shape> {
             safety_ms: safety_s * 1000,
             replication_factor: 3,
             min_insync_replicas: 2,
-            truncation: Truncation::LeaderEpoch,
+            bugs: Bugs::NONE,
         },
     )
 }
@@ -122,7 +122,7 @@ impl Shape {
         };
         let cluster = ClusterSpec {
             brokers: BROKERS as u32,
-            truncation: self.truncation,
+            bugs: self.bugs,
             ..ClusterSpec::default()
         };
         Workload {
@@ -382,7 +382,7 @@ proptest! {
 
 /// `sim/scenarios/minimal/kip-101.toml` as a shape: RF 3, one producer, and
 /// followers that truncate to their high watermark (Kafka before 0.11).
-fn kip_101_shape(truncation: Truncation) -> Shape {
+fn kip_101_shape(bugs: Bugs) -> Shape {
     Shape {
         partitions: 1,
         producers: 1,
@@ -391,7 +391,7 @@ fn kip_101_shape(truncation: Truncation) -> Shape {
         safety_ms: 15_000,
         replication_factor: 3,
         min_insync_replicas: 1,
-        truncation,
+        bugs,
     }
 }
 
@@ -400,8 +400,8 @@ fn kip_101_shape(truncation: Truncation) -> Shape {
 /// off. Two server faults at once: the repair would move the second after the
 /// first, and with one server fault at a time high-watermark truncation lost
 /// nothing in 250 generated cases, so it is written out here, unrepaired.
-fn kip_101(truncation: Truncation) -> Workload {
-    let mut workload = kip_101_shape(truncation).workload();
+fn kip_101(bugs: Bugs) -> Workload {
+    let mut workload = kip_101_shape(bugs).workload();
     let isolate = |at_ms, broker, for_ms| Fault {
         at_ms,
         action: Action::Isolate {
@@ -418,21 +418,21 @@ fn kip_101(truncation: Truncation) -> Workload {
 
 #[test]
 fn the_property_fails_when_followers_truncate_to_their_high_watermark() {
-    let why = holds(71, &kip_101(Truncation::HighWatermark))
+    let why = holds(71, &kip_101(Bugs::NONE.with(Bug::Kip101)))
         .expect_err("high-watermark truncation loses acknowledged writes");
     assert!(why.contains("lost-write"), "{why}");
-    assert!(why.contains("truncation = \"high-watermark\""), "{why}");
+    assert!(why.contains("bugs = [\"kip-101\"]"), "{why}");
     assert!(
         why.contains("at_ms = 7765"),
         "the file shows the schedule: {why}"
     );
     // The same schedule and seed with leader epochs (KIP-101) keeps every write.
-    holds(71, &kip_101(Truncation::LeaderEpoch)).unwrap_or_else(|why| panic!("{why}"));
+    holds(71, &kip_101(Bugs::NONE)).unwrap_or_else(|why| panic!("{why}"));
 }
 
 #[test]
 fn the_repair_keeps_one_server_fault_on_at_a_time() {
-    let mut shape = kip_101_shape(Truncation::LeaderEpoch);
+    let mut shape = kip_101_shape(Bugs::NONE);
     shape.safety_ms = 20_000;
     shape.consumers = 2;
     let at = |at_ms, what| Draft { at_ms, what };

@@ -62,6 +62,8 @@ pub enum Command {
         scenario: Scenario,
     },
     Scenarios,
+    /// `kafkasim bugs`: the famous bugs `--bug` switches on.
+    Bugs,
     Sweep {
         scenario: Scenario,
         selection: Selection,
@@ -137,6 +139,29 @@ pub fn scenarios_listing() -> String {
         .collect()
 }
 
+/// What `kafkasim bugs` prints: a table of the switches, name, where Kafka
+/// tracked the bug, the version that fixed it, and what goes wrong.
+pub fn bugs_listing() -> String {
+    let rows: Vec<[&str; 4]> = (kafkasim::bugs::Bug::ALL.iter())
+        .map(|bug| {
+            let about = bug.about();
+            [about.name, about.source, about.fixed_in, about.summary]
+        })
+        .collect();
+    let header = ["name", "source", "fixed in", "what goes wrong"];
+    let width = |i: usize| {
+        (rows.iter().map(|r| r[i].len()))
+            .chain([header[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    std::iter::once(header)
+        .chain(rows)
+        .map(|[a, b, c, d]| format!("{a:<w0$}  {b:<w1$}  {c:<w2$}  {d}\n"))
+        .collect()
+}
+
 /// Runs a parsed command, printing to stdout; returns the exit code.
 pub fn execute(command: Command) -> i32 {
     match command {
@@ -146,6 +171,10 @@ pub fn execute(command: Command) -> i32 {
         }
         Command::Scenarios => {
             out!("{}", scenarios_listing());
+            EXIT_OK
+        }
+        Command::Bugs => {
+            out!("{}", bugs_listing());
             EXIT_OK
         }
         Command::Run {

@@ -7,6 +7,7 @@
 //! plain, byte for byte what [`render`] returns.
 
 use crate::run::RunReport;
+use kafkasim::bugs::Bugs;
 use kafkasim_check::history::{ClientEvent, Entry, Operation, Outcome, Reply};
 use kafkasim_check::{Finding, Kind, Verdict};
 use kafkasim_sim::trace::Tone;
@@ -14,7 +15,11 @@ use std::fmt::Write as _;
 
 /// The replay command for a run, as printed under every report.
 pub fn replay_command(report: &RunReport) -> String {
-    replay(&report.scenario, report.seed(), report.safety_phase_ms)
+    let mut command = replay(&report.scenario, report.seed(), report.safety_phase_ms);
+    for bug in report.added_bugs.iter() {
+        let _ = write!(command, " --bug {bug}");
+    }
+    command
 }
 
 /// The command that runs `scenario` with `seed` again.
@@ -23,6 +28,24 @@ pub fn replay(scenario: &str, seed: u64, safety_phase_ms: Option<u64>) -> String
         format!(" --safety-phase-s {}", ms / 1000)
     });
     format!("cargo run --release -- run --seed {seed} --scenario {scenario}{longer}")
+}
+
+/// `bugs: kip-101 (KIP-101, KAFKA-1211; fixed in 0.11)`: the switches a run had
+/// on, one line, or nothing when none was.
+fn bugs_line(bugs: Bugs) -> Option<String> {
+    if bugs.is_empty() {
+        return None;
+    }
+    let each: Vec<String> = (bugs.iter())
+        .map(|bug| {
+            let about = bug.about();
+            format!(
+                "{} ({}; fixed in {})",
+                about.name, about.source, about.fixed_in
+            )
+        })
+        .collect();
+    Some(format!("bugs switched on: {}", each.join(", ")))
 }
 
 /// Plain text, or text with ANSI colours for a terminal.
@@ -129,6 +152,9 @@ pub fn render_styled(report: &RunReport, style: Style) -> String {
         .map(|b| format!("broker-{b}:9092"))
         .collect();
     let _ = writeln!(out, "cluster: controller:9093, {}", brokers.join(", "));
+    if let Some(line) = bugs_line(report.bugs) {
+        let _ = writeln!(out, "{}", style.paint(YELLOW, &line));
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "timeline (simulated time):");
     for entry in &run.timeline {
@@ -332,6 +358,7 @@ pub fn render_json(report: &RunReport, expect: Option<(Kind, bool)>) -> String {
     let value = serde_json::json!({
         "seed": run.seed,
         "scenario": report.scenario,
+        "bugs": report.bugs,
         "verdict": {
             "kind": verdict,
             "failing_kinds": report.judgement.failing_kinds(),

@@ -11,6 +11,7 @@ use crate::nemesis::{draw, Targets};
 use crate::scenario::workload::{FaultPlan, Workload};
 use crate::scenario::StoryFuture;
 use crate::scenario::{Body, Scenario};
+use kafkasim::bugs::Bugs;
 use kafkasim_check::fault::Schedule;
 use kafkasim_check::{Judgement, Verdict};
 use kafkasim_sim::runtime::TIME_LIMIT_MS_DEFAULT;
@@ -40,6 +41,10 @@ pub struct RunReport {
     pub schedule: Option<Schedule>,
     /// The longer safety phase the run was asked for, if any.
     pub safety_phase_ms: Option<u64>,
+    /// Every bug switch the run had on, and those of them the command line
+    /// added (which a replay command must name again).
+    pub bugs: Bugs,
+    pub added_bugs: Bugs,
 }
 
 impl RunReport {
@@ -70,10 +75,10 @@ pub struct Prepared {
 /// read here, before anything runs.
 pub fn prepare(seed: u64, scenario: &Scenario, options: &RunOptions) -> Prepared {
     match &scenario.body {
-        Body::Code { cluster, run } => {
+        Body::Code { run, .. } => {
             let story = *run;
             Prepared {
-                cluster: cluster(),
+                cluster: scenario.cluster(),
                 app: Box::new(story),
                 schedule: None,
             }
@@ -123,6 +128,7 @@ pub fn run_scenario(seed: u64, scenario: &Scenario, options: &RunOptions) -> Run
         app,
         schedule,
     } = prepare(seed, scenario, options);
+    let bugs = cluster.bugs;
     let run = simulate(seed, cluster, &sim, app);
     let judgement = run.judge();
     RunReport {
@@ -131,6 +137,8 @@ pub fn run_scenario(seed: u64, scenario: &Scenario, options: &RunOptions) -> Run
         judgement,
         schedule,
         safety_phase_ms: options.safety_phase_ms,
+        bugs,
+        added_bugs: scenario.added_bugs,
     }
 }
 

@@ -7,6 +7,7 @@
 //! owned values: the built-in ones are made when asked for, a scenario file is
 //! read into one, and nothing lives longer than the command that uses it.
 
+use kafkasim::bugs::Bugs;
 use kafkasim_sim::{Cluster, ClusterSpec};
 use std::future::Future;
 use std::pin::Pin;
@@ -37,6 +38,9 @@ pub struct Scenario {
     pub name: String,
     pub summary: String,
     pub body: Body,
+    /// Bug switches the command line added (`--bug NAME`), on top of the
+    /// scenario's own: a replay command names them again.
+    pub added_bugs: Bugs,
 }
 
 /// What a scenario runs.
@@ -69,7 +73,10 @@ impl PartialEq for Scenario {
             ) => std::ptr::fn_addr_eq(*c1, *c2) && std::ptr::fn_addr_eq(*r1, *r2),
             _ => false,
         };
-        self.name == other.name && self.summary == other.summary && same_body
+        self.name == other.name
+            && self.summary == other.summary
+            && self.added_bugs == other.added_bugs
+            && same_body
     }
 }
 
@@ -91,6 +98,7 @@ impl Scenario {
             name: name.into(),
             summary: summary.into(),
             body: Body::Code { cluster, run },
+            added_bugs: Bugs::NONE,
         }
     }
 
@@ -100,13 +108,30 @@ impl Scenario {
             name: name.into(),
             summary: workload.summary.clone(),
             body: Body::Workload(Box::new(workload)),
+            added_bugs: Bugs::NONE,
         }
     }
 
-    /// The cluster the scenario runs on.
+    /// The scenario with `bugs` switched on too. A workload takes them into
+    /// its cluster (so a shrunk file carries them); a story written as code
+    /// gets them when its cluster is made.
+    #[must_use]
+    pub fn with_bugs(mut self, bugs: Bugs) -> Scenario {
+        self.added_bugs = self.added_bugs.union(bugs);
+        if let Body::Workload(workload) = &mut self.body {
+            workload.cluster.bugs = workload.cluster.bugs.union(bugs);
+        }
+        self
+    }
+
+    /// The cluster the scenario runs on, its bug switches included.
     pub fn cluster(&self) -> ClusterSpec {
         match &self.body {
-            Body::Code { cluster, .. } => cluster(),
+            Body::Code { cluster, .. } => {
+                let mut spec = cluster();
+                spec.bugs = spec.bugs.union(self.added_bugs);
+                spec
+            }
             Body::Workload(workload) => workload.cluster.clone(),
         }
     }

@@ -464,13 +464,15 @@ fn generated_command_lines_parse_or_are_refused_in_one_line_and_run_without_a_pa
         }
     }
     // A spread of the accepted ones and one refused in ten, run by the binary
-    // as a user would (the refused ones were all checked above, in-process).
+    // as a user would (the refused ones were all checked above, in-process);
+    // all of them when as many runs as cases are asked for.
     let step = (parsed.len() / runs.max(1)).max(1);
     let accepted = parsed.iter().copied().step_by(step).take(runs);
     let others = (0..cases).filter(|c| !parsed.contains(c));
-    let chosen: Vec<usize> = accepted
-        .chain(others.step_by(10).take(runs / 10 + 1))
-        .collect();
+    let chosen: Vec<usize> = match runs >= cases {
+        true => (0..cases).collect(), // every one of them
+        false => (accepted.chain(others.step_by(10).take(runs / 10 + 1))).collect(),
+    };
     let mut codes = std::collections::BTreeMap::new();
     for case in chosen {
         let args = &lines[case];

@@ -172,7 +172,7 @@ fn one_scenario_file_under_two_paths_merges_and_two_files_of_one_name_do_not() {
     std::fs::create_dir_all(&other).unwrap();
     let changed = text.replacen(
         "brokers = 3",
-        "brokers = 3\ntruncation = \"high-watermark\"",
+        "brokers = 3\n\"log.flush.interval.messages\" = 1",
         1,
     );
     assert_ne!(changed, text, "the story has three brokers");

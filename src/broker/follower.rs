@@ -21,7 +21,7 @@
 //! Errors pause the partition for `replica.fetch.backoff.ms`; new metadata restarts it.
 
 use super::Broker;
-use crate::config::Truncation;
+use crate::bugs::Bug;
 use crate::error::ErrorCode;
 use crate::event::ClusterEvent;
 use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId, Offset, TopicPartition};
@@ -99,16 +99,15 @@ impl Broker {
             leader_epoch,
         });
         // ANCHOR: truncation_rule
-        let phase = match self.config.truncation {
-            Truncation::HighWatermark => {
-                let high_watermark = self.disk.logs[tp].high_watermark();
-                self.truncate(tp, high_watermark);
-                Phase::Fetching
-            }
-            Truncation::LeaderEpoch if self.disk.logs[tp].latest_epoch().is_some() => {
-                Phase::Truncating
-            }
-            Truncation::LeaderEpoch => Phase::Fetching,
+        let phase = if self.config.bugs.on(Bug::Kip101) {
+            // Before Kafka 0.11: cut back to the own high watermark at once.
+            let high_watermark = self.disk.logs[tp].high_watermark();
+            self.truncate(tp, high_watermark);
+            Phase::Fetching
+        } else if self.disk.logs[tp].latest_epoch().is_some() {
+            Phase::Truncating
+        } else {
+            Phase::Fetching
         };
         // ANCHOR_END: truncation_rule
         let following = Following {

@@ -16,6 +16,7 @@
 
 use super::controller_link::AlterPartitionOutcome;
 use super::Broker;
+use crate::bugs::Bug;
 use crate::error::ErrorCode;
 use crate::event::ClusterEvent;
 use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicPartition};
@@ -176,12 +177,19 @@ impl Broker {
         // Eligible: unfenced, and fetching as the incarnation the metadata has
         // registered (KIP-903; `-1` skips that check, as in Kafka).
         let registered_epoch = self.image.brokers.get(&follower).map(|b| b.broker_epoch);
+        let bugs = self.config.bugs;
         let eligible = self.image.is_live(follower)
-            && (broker_epoch == -1 || registered_epoch == Some(broker_epoch));
+            && (broker_epoch == -1
+                || registered_epoch == Some(broker_epoch)
+                || bugs.on(Bug::Kip903));
+        // Caught up: at the high watermark and past the start of this epoch
+        // (the guard the `isr-expansion-guard` switch removes).
+        let caught_up = (fetch_offset >= log.high_watermark()
+            && fetch_offset >= leadership.epoch_start_offset)
+            || bugs.on(Bug::IsrExpansionGuard);
         let rejoins = !leadership.isr.contains(&follower)
             && leadership.pending_isr.is_none()
-            && fetch_offset >= log.high_watermark()
-            && fetch_offset >= leadership.epoch_start_offset
+            && caught_up
             && eligible;
         if rejoins {
             let mut new_isr = leadership.isr.clone();
@@ -308,7 +316,8 @@ impl Broker {
         let Some(leadership) = self.leading.get(tp) else {
             return;
         };
-        if (leadership.isr.len() as i32) < self.effective_min_isr(tp) {
+        let below_min_isr = (leadership.isr.len() as i32) < self.effective_min_isr(tp);
+        if below_min_isr && !self.config.bugs.on(Bug::Kafka15583) {
             return;
         }
         let lag_max_ms = self.config.replica_lag_time_max_ms;

@@ -24,7 +24,7 @@ pub(super) struct Net {
 impl Net {
     fn broker_config(rules: Rules, id: BrokerId) -> BrokerConfig {
         let mut config = BrokerConfig::new(id);
-        config.truncation = rules.truncation;
+        config.bugs = rules.bugs;
         config.log_flush_interval_messages = (rules.flush_interval)(id);
         config
     }

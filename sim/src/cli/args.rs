@@ -56,6 +56,15 @@ pub(super) enum Sub {
     /// List the built-in scenarios
     #[command(after_help = "Exit code 0.")]
     Scenarios,
+    /// List Kafka's famous bugs that --bug NAME switches back on
+    #[command(after_help = "\
+Each switch puts one of Kafka's rules back as it was before a fix (or removes one \
+guard the TLA+ specifications of Kafka's replication rely on). Give it to run, \
+replay, sweep or shrink with --bug NAME (repeatable), or write bugs = [\"NAME\"] \
+at the top of a scenario file.
+
+Exit code 0.")]
+    Bugs,
     ReportCheck(ReportCheckFlags),
 }
 
@@ -77,6 +86,10 @@ pub(super) struct RunFlags {
     #[arg(long, value_name = "NAME|FILE.toml", default_value = "replicated")]
     #[arg(value_parser = values::scenario)]
     pub scenario: crate::scenario::Scenario,
+    /// Switch one of Kafka's famous bugs back on (see `kafkasim bugs`); may be
+    /// given more than once
+    #[arg(long = "bug", value_name = "NAME", value_parser = values::bug)]
+    pub bugs: Vec<kafkasim::bugs::Bug>,
     /// Print the run as one JSON object on one line instead of text: seed,
     /// scenario, verdict {kind, reason, exit_code}, trace_hash, messages, goals,
     /// allowed_anomalies, checks, partitions, expect, replay (other notes go to
@@ -111,6 +124,10 @@ pub(super) struct ReplayFlags {
     #[arg(long, value_name = "NAME|FILE.toml", default_value = "replicated")]
     #[arg(value_parser = values::scenario)]
     pub scenario: crate::scenario::Scenario,
+    /// Switch one of Kafka's famous bugs back on (see `kafkasim bugs`); may be
+    /// given more than once
+    #[arg(long = "bug", value_name = "NAME", value_parser = values::bug)]
+    pub bugs: Vec<kafkasim::bugs::Bug>,
 }
 
 /// Run many seeds of a scenario; print one summary
@@ -140,6 +157,10 @@ pub(super) struct SweepFlags {
     #[arg(long, value_name = "NAME|FILE.toml", default_value = "replicated")]
     #[arg(value_parser = values::scenario)]
     pub scenario: crate::scenario::Scenario,
+    /// Switch one of Kafka's famous bugs back on (see `kafkasim bugs`); may be
+    /// given more than once
+    #[arg(long = "bug", value_name = "NAME", value_parser = values::bug)]
+    pub bugs: Vec<kafkasim::bugs::Bug>,
     /// How many seeds run at once, 1 to 256 (default: the number of cores).
     /// Results never depend on it: they are reported in seed order
     #[arg(long, value_name = "N", value_parser = values::jobs)]
@@ -184,6 +205,10 @@ pub(super) struct ShrinkFlags {
     #[arg(long, value_name = "NAME|FILE.toml", default_value = "standard")]
     #[arg(value_parser = values::scenario)]
     pub scenario: crate::scenario::Scenario,
+    /// Switch one of Kafka's famous bugs back on (see `kafkasim bugs`); may be
+    /// given more than once
+    #[arg(long = "bug", value_name = "NAME", value_parser = values::bug)]
+    pub bugs: Vec<kafkasim::bugs::Bug>,
     /// The anomaly kind to keep (lost-write, divergent-replicas, processed-again,
     /// ...); default: the first kind that fails the run. An allowed kind can be
     /// shrunk toward too

@@ -7,9 +7,11 @@
 
 use super::args::{Cli, RunFlags, Sub};
 use super::{Command, ReportTarget, ShrinkArgs, UsageError, SWEEP_SEEDS_MAX};
+use crate::scenario::Scenario;
 use crate::sweep::{SeedRange, Selection, Shard};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory as _, Parser as _};
+use kafkasim::bugs::Bug;
 use std::error::Error as _;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -67,10 +69,10 @@ fn command(cli: Cli) -> Result<Command, UsageError> {
         Sub::Run(flags) => run(flags)?,
         Sub::Replay(flags) => Command::Replay {
             seed: flags.seed,
-            scenario: flags.scenario,
+            scenario: with_bugs(flags.scenario, flags.bugs),
         },
         Sub::Sweep(flags) => Command::Sweep {
-            scenario: flags.scenario,
+            scenario: with_bugs(flags.scenario, flags.bugs),
             selection: sweep_selection(flags.seeds, flags.shard)?,
             jobs: flags.jobs,
             json: flags.json,
@@ -82,7 +84,7 @@ fn command(cli: Cli) -> Result<Command, UsageError> {
             }
             Command::Shrink(ShrinkArgs {
                 seed: flags.seed,
-                scenario: flags.scenario,
+                scenario: with_bugs(flags.scenario, flags.bugs),
                 kind: flags.kind,
                 max_runs: flags.max_runs,
                 out: flags.out,
@@ -99,8 +101,14 @@ fn command(cli: Cli) -> Result<Command, UsageError> {
             json: flags.json,
         },
         Sub::Scenarios => Command::Scenarios,
+        Sub::Bugs => Command::Bugs,
         Sub::ReportCheck(flags) => Command::ReportCheck { dir: flags.dir },
     })
+}
+
+/// `scenario` with the `--bug` switches on.
+fn with_bugs(scenario: Scenario, bugs: Vec<Bug>) -> Scenario {
+    scenario.with_bugs(bugs.into_iter().collect())
 }
 
 /// The seeds a sweep runs: at most `SWEEP_SEEDS_MAX` of them.
@@ -128,7 +136,7 @@ fn run(flags: RunFlags) -> Result<Command, UsageError> {
     };
     Ok(Command::Run {
         seed: flags.seed,
-        scenario: flags.scenario,
+        scenario: with_bugs(flags.scenario, flags.bugs),
         report: report_target(flags.report, flags.force)?,
         safety_phase_ms,
         json: flags.json,

@@ -116,3 +116,8 @@ fn file_kind(file_type: &FileType) -> &'static str {
 pub(super) fn kind(text: &str) -> Result<kafkasim_check::Kind, String> {
     text.parse()
 }
+
+/// `--bug NAME`: one of `kafkasim bugs`.
+pub(super) fn bug(text: &str) -> Result<kafkasim::bugs::Bug, String> {
+    text.parse().map_err(|e| format!("--bug: {e}"))
+}

@@ -18,7 +18,8 @@ use crate::network::Network;
 use crate::time::now_ms;
 use crate::trace::{NodeEvent, Trace};
 use kafkasim::broker::Broker;
-use kafkasim::config::{BrokerConfig, ControllerConfig, Truncation};
+use kafkasim::bugs::Bugs;
+use kafkasim::config::{BrokerConfig, ControllerConfig};
 use kafkasim::controller::Controller;
 use kafkasim::disk::{CrashKind, Disk, PageCache};
 use kafkasim::ids::{BrokerId, NodeId, TopicPartition};
@@ -38,8 +39,8 @@ pub struct ClusterSpec {
     pub controller: ControllerConfig,
     /// Applied to every broker's default configuration.
     pub log_flush_interval_messages: Option<u64>,
-    /// How followers truncate when they meet a new leader (every broker).
-    pub truncation: Truncation,
+    /// The famous bugs switched back on, on every server (`kafkasim bugs`).
+    pub bugs: Bugs,
     /// Every server machine's operating-system writeback.
     pub page_cache: PageCache,
 }
@@ -50,7 +51,7 @@ impl Default for ClusterSpec {
             brokers: 3,
             controller: ControllerConfig::default(),
             log_flush_interval_messages: None,
-            truncation: Truncation::LeaderEpoch,
+            bugs: Bugs::NONE,
             page_cache: PageCache::default(),
         }
     }
@@ -198,7 +199,10 @@ impl Cluster {
     /// Starts the controller and the brokers. Call inside the simulation.
     pub fn start(spec: &ClusterSpec, trace: Trace, history: History) -> Cluster {
         let lost = LostResponses::default();
-        let controller_config = spec.controller.clone();
+        let controller_config = ControllerConfig {
+            bugs: spec.bugs,
+            ..spec.controller.clone()
+        };
         let controller = start_server(
             "controller".into(),
             NodeId::Controller,
@@ -211,7 +215,7 @@ impl Cluster {
             .map(|id| {
                 let mut config = BrokerConfig::new(id);
                 config.log_flush_interval_messages = spec.log_flush_interval_messages;
-                config.truncation = spec.truncation;
+                config.bugs = spec.bugs;
                 // A sensible operator's setting: Kafka's 3, or fewer on a smaller cluster.
                 config.offsets_topic_replication_factor = spec.brokers.min(3) as i16;
                 let server = start_server(

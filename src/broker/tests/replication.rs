@@ -8,7 +8,7 @@
 
 mod relay;
 
-use crate::config::Truncation;
+use crate::bugs::{Bug, Bugs};
 use crate::disk::CrashKind;
 use crate::error::ErrorCode;
 use crate::event::ClusterEvent;
@@ -557,8 +557,8 @@ fn a_follower_asks_again_until_it_and_the_leader_name_the_same_epoch() {
 /// Two brokers; broker 1 has just appended `a`, `b` with acks=1 and broker 2 has
 /// copied them but not yet learned that they are committed. Then broker 2
 /// restarts (a process crash keeps its records).
-fn restarted_follower_behind_its_high_watermark(truncation: Truncation) -> Relay {
-    let mut relay = Relay::with_brokers_configured(2, |c| c.truncation = truncation);
+fn restarted_follower_behind_its_high_watermark(bugs: Bugs) -> Relay {
+    let mut relay = Relay::with_brokers_configured(2, |c| c.bugs = bugs);
     relay.create_orders(2, &[]);
     relay.produce_acks_1(1, &["a", "b"]);
     assert_eq!(relay.high_watermark(1), 2);
@@ -570,7 +570,7 @@ fn restarted_follower_behind_its_high_watermark(truncation: Truncation) -> Relay
 
 #[test]
 fn with_high_watermark_truncation_a_new_follower_truncates_to_its_own_high_watermark_at_once() {
-    let relay = restarted_follower_behind_its_high_watermark(Truncation::HighWatermark);
+    let relay = restarted_follower_behind_its_high_watermark(Bugs::NONE.with(Bug::Kip101));
     let events = relay.events();
     let became_follower = events
         .iter()
@@ -593,7 +593,7 @@ fn with_high_watermark_truncation_a_new_follower_truncates_to_its_own_high_water
 
 #[test]
 fn with_leader_epoch_truncation_a_new_follower_keeps_what_the_leader_has() {
-    let relay = restarted_follower_behind_its_high_watermark(Truncation::LeaderEpoch);
+    let relay = restarted_follower_behind_its_high_watermark(Bugs::NONE);
     assert_eq!(relay.truncations(), vec![]);
     assert_eq!(relay.records(2), records(&[(0, "a"), (1, "b")]));
 }

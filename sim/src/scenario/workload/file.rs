@@ -3,10 +3,11 @@
 //! ```toml
 //! summary = "what this scenario shows"      # optional, one line
 //! expect = { seed = 31, kind = "lost-write" } # optional: what a run shows
+//! bugs = ["kip-101"]                        # optional: famous bugs switched back
+//!                                           #   on (`kafkasim bugs` lists them)
 //!
 //! [cluster]
 //! brokers = 3                               # 1 to 9; default 3
-//! truncation = "leader-epoch"               # or "high-watermark" (Kafka before 0.11)
 //! "log.flush.interval.messages" = 1         # optional; unset: never flush
 //!
 //! [[topic]]                                 # one or more
@@ -107,7 +108,7 @@ use super::validate::Part;
 use super::{FaultPlan, GroupSpec, ProducerSpec, TopicSpec, Workload};
 use crate::nemesis::Profile;
 use crate::scenario::worker::Commit;
-use kafkasim::config::Truncation;
+use kafkasim::bugs::{Bug, Bugs};
 use kafkasim_check::fault::{Fault, Schedule};
 use kafkasim_check::Kind;
 use kafkasim_sim::ClusterSpec;
@@ -236,6 +237,8 @@ struct File {
     summary: String,
     #[serde(default)]
     expect: Option<Spanned<FileExpect>>,
+    #[serde(default)]
+    bugs: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     cluster: Option<Spanned<FileCluster>>,
     #[serde(default, rename = "topic")]
@@ -380,7 +383,14 @@ impl File {
             Some(c) => (c.get_ref().clone_spec(), Some(c.span().start)),
             None => (Ok(ClusterSpec::default()), None),
         };
-        let cluster = cluster.map_err(|e| spanned(cluster_at.unwrap_or(0), e))?;
+        let mut cluster = cluster.map_err(|e| spanned(cluster_at.unwrap_or(0), e))?;
+        if let Some(bugs) = self.bugs {
+            let start = bugs.span().start;
+            let names = bugs.into_inner();
+            let parsed: Result<Vec<Bug>, String> = names.iter().map(|n| n.parse()).collect();
+            let parsed = parsed.map_err(|e| spanned(start, format!("bugs: {e}")))?;
+            cluster.bugs = parsed.into_iter().collect::<Bugs>();
+        }
         let expect = match self.expect {
             Some(expect) if expect.get_ref().kind.trim().is_empty() => {
                 return Err(spanned(
@@ -630,7 +640,15 @@ impl FileCluster {
             spec.brokers = brokers;
         }
         if let Some(truncation) = &self.truncation {
-            spec.truncation = Truncation::parse(truncation).map_err(|e| format!("cluster: {e}"))?;
+            // The old rule is a bug switch now, with the others.
+            let instead = match truncation.as_str() {
+                "high-watermark" => "bugs = [\"kip-101\"] at the top of the file",
+                _ => "nothing: leader epochs are the rule",
+            };
+            return Err(format!(
+                "cluster: truncation = \"{}\" is no longer a setting; write {instead}",
+                truncation.escape_debug()
+            ));
         }
         spec.log_flush_interval_messages = self.log_flush_interval_messages;
         spec.controller.eligible_leader_replicas = match self.eligible_leader_replicas_version {

@@ -59,12 +59,28 @@ fn a_heartbeat_interval_not_below_the_session_timeout_is_refused() {
     config
         .set("session.timeout.ms", "3000")
         .expect("valid alone");
-    let error = ConsumerCore::new(config).expect_err("refused");
-    assert_eq!(error.key, "heartbeat.interval.ms");
+    let error = ConsumerCore::new(config.clone()).expect_err("refused");
+    // Only the session timeout was set: the error names it, not the default.
+    assert_eq!(error.key, "session.timeout.ms");
     assert!(
-        error.reason.contains("lower than the session timeout"),
+        error
+            .reason
+            .contains("lower than the session timeout (heartbeat.interval.ms=3000 by default)"),
         "{error}"
     );
+    config
+        .set("heartbeat.interval.ms", "3000")
+        .expect("valid alone");
+    let error = ConsumerCore::new(config.clone()).expect_err("refused");
+    assert_eq!(error.key, "heartbeat.interval.ms", "the user set both");
+    // A framework's own default is not the user's setting either.
+    let mut framework = ConsumerConfig::new(vec![LEADER]);
+    framework
+        .set_default("heartbeat.interval.ms", "1000")
+        .unwrap();
+    framework.set("session.timeout.ms", "500").unwrap();
+    let error = ConsumerCore::new(framework).expect_err("refused");
+    assert_eq!(error.key, "session.timeout.ms");
 }
 
 #[test]

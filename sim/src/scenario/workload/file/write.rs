@@ -25,6 +25,15 @@ pub fn to_toml(workload: &Workload, header: &[String], notes: &[String]) -> Stri
             quoted(expect.kind.name())
         );
     }
+    if !workload.cluster.bugs.is_empty() {
+        let names: Vec<String> = workload
+            .cluster
+            .bugs
+            .iter()
+            .map(|b| quoted(b.name()))
+            .collect();
+        let _ = writeln!(out, "bugs = [{}]", names.join(", "));
+    }
     write_cluster(&mut out, workload);
     for topic in &workload.topics {
         let _ = writeln!(out, "\n[[topic]]");
@@ -135,7 +144,6 @@ fn write_cluster(out: &mut String, workload: &Workload) {
     let cluster = &workload.cluster;
     let _ = writeln!(out, "\n[cluster]");
     let _ = writeln!(out, "brokers = {}", cluster.brokers);
-    let _ = writeln!(out, "truncation = \"{}\"", cluster.truncation.as_str());
     if let Some(every) = cluster.log_flush_interval_messages {
         let _ = writeln!(out, "\"log.flush.interval.messages\" = {every}");
     }

@@ -1,0 +1,257 @@
+//! Kafka's famous bugs, as switches that bring each one back.
+//!
+//! Each of Kafka's worst correctness bugs was one rule written slightly wrong,
+//! found years later, and fixed by a KIP or a JIRA. The model follows the fixed
+//! rules; a [`Bug`] switched on puts one rule back as it was before its fix, or
+//! removes one guard that the public TLA+ specifications of Kafka's replication
+//! mark as load-bearing. A run with a switch on shows what the rule protects:
+//! the swarm finds the failure, `shrink` cuts it to its essential faults, and
+//! the switch's doc comment says what Kafka did before and after.
+//!
+//! Switches are configuration, as a Kafka setting is: [`Bugs`] travels in
+//! [`BrokerConfig`](crate::config::BrokerConfig) and
+//! [`ControllerConfig`](crate::controller::ControllerConfig), and each rule
+//! that has a switch reads it where it decides (`config.bugs.on(Bug::…)`),
+//! next to the fixed code. Off, a switch costs one bit test.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// One historic bug (or one removed guard) that a run can switch back on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Bug {
+    /// **KIP-101** (KAFKA-1211), fixed in 0.11. Before: a follower that meets a
+    /// new leader (or restarts) truncates its log to its own high watermark,
+    /// which lags the leader's; if it is then elected, the acknowledged tail
+    /// it cut is gone from every replica. After: it asks the leader where its
+    /// latest leader epoch ended (`OffsetsForLeaderEpoch`) and cuts only what
+    /// diverges.
+    Kip101,
+    /// **KIP-903** (KAFKA-14139), fixed in 3.5. Before: the leader let a
+    /// follower back into the ISR, and the controller accepted the
+    /// AlterPartition, whatever incarnation of the broker had fetched: a
+    /// proposal made for a broker that then lost its disk and registered
+    /// again could put the empty replica in the ISR, and elect it. After:
+    /// fetches carry the broker epoch, AlterPartition carries each new ISR
+    /// member's, and a stale one is refused.
+    Kip903,
+    /// **KIP-966** eligible leader replicas, in 4.0 behind
+    /// `eligible.leader.replicas.version` (on for new clusters in 4.1). Before:
+    /// the last ISR member keeps its place when it goes down, and if it comes
+    /// back having lost its unflushed tail (a power loss) it is elected and
+    /// the others truncate to it. After: the ISR may become empty, the
+    /// replicas that were in it stay *eligible*, and a leader is chosen among
+    /// them. The switch turns the feature off even where a scenario sets it.
+    Kip966,
+    /// **KAFKA-15583**, fixed in 3.7. Before: the leader advanced the high
+    /// watermark with the ISR below `min.insync.replicas`, so records written
+    /// with `acks=1` became visible to consumers, and counted as committed,
+    /// while only the leader had them. After: the high watermark stays still
+    /// while the ISR is below the (effective) minimum.
+    Kafka15583,
+    /// **ISR expansion guard** (the TLA+ specifications of Kafka's replication,
+    /// `kafka-specification`). The rule: a follower rejoins the ISR only once
+    /// its log end reaches the leader's high watermark *and* the start of the
+    /// leader's current epoch. Without it, a follower that has not yet fetched
+    /// the leader's committed records joins the ISR, the high watermark is
+    /// computed over it, and it can be elected missing committed records.
+    IsrExpansionGuard,
+}
+
+/// What a user reads about a bug: `kafkasim bugs` prints one line each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct About {
+    /// The name `--bug NAME` and `bugs = [...]` take.
+    pub name: &'static str,
+    /// Where Kafka tracked it: a KIP, a JIRA, or the specification.
+    pub source: &'static str,
+    /// The Kafka version whose rule the model follows when the switch is off.
+    pub fixed_in: &'static str,
+    /// What goes wrong, in one line.
+    pub summary: &'static str,
+}
+
+impl Bug {
+    /// Every switch, in the order `kafkasim bugs` lists them.
+    pub const ALL: [Bug; 5] = [
+        Bug::Kip101,
+        Bug::Kip903,
+        Bug::Kip966,
+        Bug::Kafka15583,
+        Bug::IsrExpansionGuard,
+    ];
+
+    pub fn about(self) -> About {
+        let (name, source, fixed_in, summary) = match self {
+            Bug::Kip101 => (
+                "kip-101",
+                "KIP-101, KAFKA-1211",
+                "0.11",
+                "a follower truncates to its high watermark; elected, it has lost acknowledged records",
+            ),
+            Bug::Kip903 => (
+                "kip-903",
+                "KIP-903, KAFKA-14139",
+                "3.5",
+                "a broker back with an empty disk rejoins the ISR on a stale proposal and is elected",
+            ),
+            Bug::Kip966 => (
+                "kip-966",
+                "KIP-966",
+                "4.0 (feature), 4.1 (default)",
+                "the last ISR member loses its unflushed tail in a power loss and is elected anyway",
+            ),
+            Bug::Kafka15583 => (
+                "kafka-15583",
+                "KAFKA-15583",
+                "3.7",
+                "the high watermark advances while the ISR is below min.insync.replicas",
+            ),
+            Bug::IsrExpansionGuard => (
+                "isr-expansion-guard",
+                "TLA+ specification (kafka-specification)",
+                "always a rule",
+                "a follower rejoins the ISR before it reaches the high watermark",
+            ),
+        };
+        About {
+            name,
+            source,
+            fixed_in,
+            summary,
+        }
+    }
+
+    /// The name `--bug` and scenario files take.
+    pub fn name(self) -> &'static str {
+        self.about().name
+    }
+
+    const fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+impl fmt::Display for Bug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Bug {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Bug, String> {
+        Bug::ALL
+            .into_iter()
+            .find(|bug| bug.name() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
+                format!(
+                    "unknown bug \"{}\"; bugs: {} (see `kafkasim bugs`)",
+                    text.escape_debug(),
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// The switches a run has on; none by default (every rule as fixed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Bugs(u32);
+
+impl Bugs {
+    /// Every rule as Kafka fixed it.
+    pub const NONE: Bugs = Bugs(0);
+
+    /// Whether `bug` is switched on.
+    pub const fn on(self, bug: Bug) -> bool {
+        self.0 & bug.bit() != 0
+    }
+
+    /// These switches and `bug`.
+    #[must_use]
+    pub const fn with(self, bug: Bug) -> Bugs {
+        Bugs(self.0 | bug.bit())
+    }
+
+    /// The switches on in either.
+    #[must_use]
+    pub const fn union(self, other: Bugs) -> Bugs {
+        Bugs(self.0 | other.0)
+    }
+
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The switches on, in `Bug::ALL` order.
+    pub fn iter(self) -> impl Iterator<Item = Bug> {
+        Bug::ALL.into_iter().filter(move |bug| self.on(*bug))
+    }
+}
+
+impl FromIterator<Bug> for Bugs {
+    fn from_iter<I: IntoIterator<Item = Bug>>(bugs: I) -> Bugs {
+        bugs.into_iter().fold(Bugs::NONE, Bugs::with)
+    }
+}
+
+/// `kip-101, kafka-15583`, or `none`.
+impl fmt::Display for Bugs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return f.write_str("none");
+        }
+        let names: Vec<&str> = self.iter().map(Bug::name).collect();
+        f.write_str(&names.join(", "))
+    }
+}
+
+/// Written as the list of names, as scenario files write it.
+impl Serialize for Bugs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Bugs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Bugs, D::Error> {
+        Ok(Vec::<Bug>::deserialize(deserializer)?.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_parse_back() {
+        for bug in Bug::ALL {
+            assert_eq!(bug.name().parse::<Bug>(), Ok(bug));
+            assert_eq!(
+                Bug::ALL.iter().filter(|b| b.name() == bug.name()).count(),
+                1
+            );
+            let about = bug.about();
+            assert!(!about.summary.is_empty() && !about.fixed_in.is_empty());
+        }
+        let unknown = "kip-1".parse::<Bug>().unwrap_err();
+        assert!(unknown.contains("kip-101"), "{unknown}");
+    }
+
+    #[test]
+    fn a_set_holds_what_was_switched_on_and_no_more() {
+        let bugs: Bugs = [Bug::Kafka15583, Bug::Kip101].into_iter().collect();
+        assert!(bugs.on(Bug::Kip101) && bugs.on(Bug::Kafka15583));
+        assert!(!bugs.on(Bug::Kip903));
+        assert_eq!(bugs.to_string(), "kip-101, kafka-15583");
+        assert_eq!(Bugs::NONE.to_string(), "none");
+        assert_eq!(
+            bugs.iter().collect::<Vec<_>>(),
+            [Bug::Kip101, Bug::Kafka15583]
+        );
+    }
+}
