@@ -93,10 +93,14 @@
 
 mod build;
 mod check;
+mod chunks;
 mod html;
+mod write;
 
 pub use build::build_summary;
 pub use check::{check_report, CheckedReport};
+pub use chunks::{check_chunks, ChunkInfo, Mark, Overview, CHUNK_BYTES_MAX};
+pub use write::{write_report, GroupDetail, LogDetail, PartitionDetail, INLINE_BYTES_MAX};
 
 use crate::run::RunReport;
 use kafkasim_check::history::{ClientEvent, Entry, Operation, Outcome, Reply};
@@ -104,7 +108,6 @@ use kafkasim_sim::trace::Captured;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The `format` every summary carries.
@@ -379,66 +382,26 @@ pub struct Written {
     pub index: PathBuf,
     pub trace_lines: u64,
     pub history_lines: u64,
+    /// How many chunk files the trace was cut into.
+    pub chunks: u64,
     /// The size of `index.html`, in bytes.
     pub html_bytes: u64,
-}
-
-/// Writes the report of a run made with `RunOptions::capture` into `dir`
-/// (made ready by `prepare_dir`); files already there are replaced.
-pub fn write_report(dir: &Path, report: &RunReport) -> Result<Written, ReportError> {
-    let capture = report
-        .run
-        .capture
-        .as_ref()
-        .ok_or(ReportError::NotCaptured)?;
-    let trace: Vec<String> = (capture.events.iter().enumerate())
-        .map(|(seq, event)| {
-            let line = TraceLine {
-                seq: seq as u64,
-                event: event.clone(),
-            };
-            serde_json::to_string(&line).expect("a trace line is plain data")
-        })
-        .collect();
-    let history: Vec<String> = history_lines(report)
-        .iter()
-        .map(|line| serde_json::to_string(line).expect("a history line is plain data"))
-        .collect();
-    let summary = build_summary(report, capture, history.len() as u64);
-    let summary_json = serde_json::to_string(&summary).expect("a summary is plain data");
-
-    write_lines(&dir.join("trace.jsonl"), &trace)?;
-    write_lines(&dir.join("history.jsonl"), &history)?;
-    let summary_path = dir.join("summary.json");
-    std::fs::write(&summary_path, format!("{summary_json}\n")).map_err(io_error(&summary_path))?;
-    let page = html::page(&summary, &summary_json, &trace, &history);
-    let index = dir.join("index.html");
-    std::fs::write(&index, &page).map_err(io_error(&index))?;
-    Ok(Written {
-        index,
-        trace_lines: trace.len() as u64,
-        history_lines: history.len() as u64,
-        html_bytes: page.len() as u64,
-    })
-}
-
-fn write_lines(path: &Path, lines: &[String]) -> Result<(), ReportError> {
-    let file = std::fs::File::create(path).map_err(io_error(path))?;
-    let mut out = std::io::BufWriter::new(file);
-    for line in lines {
-        out.write_all(line.as_bytes()).map_err(io_error(path))?;
-        out.write_all(b"\n").map_err(io_error(path))?;
-    }
-    out.flush().map_err(io_error(path))
 }
 
 /// What the scenario's clients saw, in time order: every history entry, and
 /// for the page's convenience its sends, failed sends and the records the
 /// groups processed or the final read returned, each as a line of its own.
 pub fn history_lines(report: &RunReport) -> Vec<HistoryLine> {
+    let mut lines = Vec::new();
+    for_each_history_line(report, |line| lines.push(line));
+    lines
+}
+
+/// `history_lines`, one line at a time, for a writer that should not hold
+/// them all.
+pub fn for_each_history_line(report: &RunReport, mut emit: impl FnMut(HistoryLine)) {
     let entries = &report.run.history;
     let mut acks: std::collections::BTreeMap<&str, String> = std::collections::BTreeMap::new();
-    let mut lines: Vec<HistoryLine> = Vec::new();
     for entry in entries {
         match entry {
             Entry::Event {
@@ -456,7 +419,7 @@ pub fn history_lines(report: &RunReport) -> Vec<HistoryLine> {
                 time_ms,
                 event: ClientEvent::Processed { record },
                 ..
-            } => lines.push(HistoryLine::Consumed {
+            } => emit(HistoryLine::Consumed {
                 time_ms: *time_ms,
                 value: record.value.clone(),
                 partition: record.partition.to_string(),
@@ -467,16 +430,17 @@ pub fn history_lines(report: &RunReport) -> Vec<HistoryLine> {
                 time_ms,
                 process,
                 outcome,
-            } => lines.extend(completed(entries, *op, *time_ms, process, outcome, &acks)),
+            } => (completed(entries, *op, *time_ms, process, outcome, &acks))
+                .into_iter()
+                .for_each(&mut emit),
             _ => {}
         }
-        lines.push(HistoryLine::Operation {
+        emit(HistoryLine::Operation {
             time_ms: entry.time_ms(),
             process: entry.process().to_string(),
             entry: serde_json::to_value(entry).expect("a history entry is plain data"),
         });
     }
-    lines
 }
 
 /// The send or read lines of one completion.

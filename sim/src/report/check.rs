@@ -2,7 +2,7 @@
 //! against its documented shape; the first problem is named with its file and
 //! line (`trace.jsonl line 17: missing field `time_ms``).
 
-use super::html::{HISTORY_ID, SUMMARY_ID, TRACE_ID};
+use super::html::{OVERVIEW_ID, SUMMARY_ID};
 use super::{HistoryLine, Summary, TraceLine, FORMAT};
 use std::io::BufRead as _;
 use std::path::Path;
@@ -98,7 +98,8 @@ pub fn check_report(dir: &Path) -> Result<CheckedReport, String> {
     }
     let index = dir.join("index.html");
     let page = std::fs::read_to_string(&index).map_err(|e| format!("{}: {e}", index.display()))?;
-    for id in [SUMMARY_ID, TRACE_ID, HISTORY_ID] {
+    super::check_chunks(dir, trace_lines)?;
+    for id in [SUMMARY_ID, OVERVIEW_ID] {
         if !page.contains(&format!("id=\"{id}\"")) {
             return Err(format!("{}: no element {id}", index.display()));
         }
