@@ -1,21 +1,44 @@
 //! Run reports: `kafkasim run --report DIR` writes a run as files a browser shows.
 //!
-//! A report is a directory of four files:
+//! A report is a directory of these files:
 //!
-//! - `index.html`: one self-contained page (no network access: its script, its
-//!   styles and all three data files are inside it) with a message diagram, the
-//!   partitions' logs, the consumer groups and the verdict. It works opened from
-//!   disk (`file://`). Opened as `index.html#selftest` it checks itself and
-//!   writes `PASS …` or `FAIL …` into `<pre id="selftest">`.
+//! - `index.html`: the page (no network access: its script and styles are
+//!   inside it) with a message diagram, the partitions' logs, the consumer
+//!   groups and the verdict. It works opened from disk (`file://`). It embeds
+//!   the summary (without the logs' records and the groups' commits), an
+//!   overview of the trace and the trace's first chunk, so it stays a few
+//!   megabytes however long the run (a 3,600 s run: under 10 MB); the rest it
+//!   loads from the files below with `<script src>` elements, which a page
+//!   opened from disk may do. Opened as `index.html#selftest` it checks itself
+//!   and writes `PASS …` or `FAIL …` into `<pre id="selftest">`.
 //! - `trace.jsonl`: the captured events, one JSON object per line, in the order
 //!   they happened.
+//! - `chunks/NNNN.js`: the same lines cut into chunks of about 2 MB, numbered
+//!   from `0000`, each `kafkasimLoaded("chunks/NNNN", [` then one line per
+//!   line (each but the last followed by `,`) then `]);`. Together they hold
+//!   every line of `trace.jsonl` once, in order.
+//! - `partitions/NNNN.js` and `groups/NNNN.js`: the N-th partition's logs
+//!   (`{logs: [{records, removed, high_watermarks}], acked: [values]}`, the
+//!   logs in the summary's order, `acked` the values in them a producer saw
+//!   acknowledged) and the N-th group's commits (`{commits}`), each
+//!   `kafkasimLoaded("partitions/NNNN", {…});` on one line. Those small
+//!   enough are inside the page too, so a short run's page needs no other file.
 //! - `history.jsonl`: what the scenario's clients saw, one JSON object per line.
 //! - `summary.json`: the run, its verdict, its anomalies (each linked to trace
 //!   events), faults as time periods, every replica's log at the end, the
 //!   consumer groups' generations and commits.
 //!
-//! `kafkasim report-check DIR` reads the three data files back and checks every
-//! line against the shapes below, naming the first line that fails.
+//! In the page and in the script files every `<` inside JSON is written
+//! `\u003c`. The overview (`<script type="application/json"
+//! id="kafkasim-overview">`, see [`Overview`]) lists the chunks (`{first_seq,
+//! lines, start_ms, end_ms}`), the messages delivered per `bucket_ms` of
+//! simulated time, the messages of each kind, every partition named, the
+//! elections, ISR changes, truncations and rebalances (`marks`), and the trace
+//! lines anomalies link to (`linked`, by `seq`, without their records).
+//!
+//! `kafkasim report-check DIR` reads the data files back and checks every
+//! line against the shapes below, naming the first line that fails, and that
+//! the chunks hold the trace exactly once, in order.
 //!
 //! ## `trace.jsonl`
 //!
