@@ -40,6 +40,10 @@ pub const BUCKETS_MAX: u64 = 2000;
 /// The overview lists at most this many elections, ISR changes and the like.
 pub const MARKS_MAX: usize = 20_000;
 
+/// The overview holds at most this many of the trace lines anomalies link
+/// to (a run with thousands of findings would otherwise carry them all).
+pub const LINKED_MAX: usize = 20_000;
+
 /// The folder of the chunk files, inside the report's directory.
 pub const CHUNKS_DIR: &str = "chunks";
 
@@ -84,7 +88,8 @@ pub struct Overview {
     pub marks: Vec<Mark>,
     pub marks_left_out: u64,
     /// The trace lines anomalies link to, without their records and model
-    /// event, so an anomaly's list reads the same before its chunk is loaded.
+    /// event, so an anomaly's list reads the same before its chunk is loaded
+    /// (the first `LINKED_MAX`; the page lists those it has).
     pub linked: BTreeMap<u64, serde_json::Value>,
 }
 
@@ -144,7 +149,7 @@ pub fn write_trace(
         let json = serde_json::to_string(&line).expect("a trace line is plain data");
         trace.line(&json)?;
         overview.count(&line);
-        if linked.contains(&line.seq) {
+        if linked.contains(&line.seq) && overview.linked.len() < LINKED_MAX {
             overview.linked.insert(line.seq, stripped(&line));
         }
         chunk.push(&line, &json);

@@ -38,7 +38,7 @@ pub fn embed(json: &str, out: &mut String) {
 fn embed_to(json: &str, out: &mut impl Write) -> io::Result<()> {
     let mut rest = json;
     while let Some(at) = rest.find('<') {
-        out.write_all(rest[..at].as_bytes())?;
+        out.write_all(&rest.as_bytes()[..at])?;
         out.write_all(b"\\u003c")?;
         rest = &rest[at + 1..];
     }
@@ -75,7 +75,7 @@ pub fn write_page(out: &mut impl Write, page: &Page) -> io::Result<()> {
         let Some(len) = rest[start..].find("}}") else {
             break;
         };
-        out.write_all(rest[..start].as_bytes())?;
+        out.write_all(&rest.as_bytes()[..start])?;
         match &rest[start + 2..start + len] {
             "TITLE" => out.write_all(title.as_bytes())?,
             "STYLE" => out.write_all(STYLE.as_bytes())?,
