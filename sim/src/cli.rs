@@ -15,7 +15,7 @@
 #![warn(clippy::print_stdout)]
 
 use crate::bench;
-use crate::render::{render_styled, Style};
+use crate::render::{counted, render_styled, Style};
 use crate::report::{check_report, prepare_dir, write_report, ReportError};
 use crate::run::{run_scenario, RunOptions, RunReport};
 use crate::scenario::{self, Scenario};
@@ -35,7 +35,7 @@ pub const EXIT_CRASH: i32 = 4;
 mod args;
 mod parse;
 mod shrink;
-mod stdout;
+pub mod stdout;
 mod values;
 pub use parse::parse;
 pub use shrink::ShrinkArgs;
@@ -80,6 +80,8 @@ pub enum Command {
         /// Summary files written by `sweep --json`.
         files: Vec<String>,
         json: bool,
+        /// Merge even if seeds of the merged range are missing.
+        allow_gaps: bool,
     },
     Bench {
         seeds: SeedRange,
@@ -101,6 +103,16 @@ pub const SAFETY_PHASE_S_MAX: u64 = 3600;
 /// simulator of its own; past the machine's cores more only share them, so a
 /// larger number is a typo, not a wish for speed.
 pub const JOBS_MAX: usize = 256;
+
+/// The most seeds one sweep runs (`--seeds`, after `--shard`). A sweep keeps a
+/// few hundred bytes per seed for its summary, and at tens of seeds a second a
+/// million seeds is days of one machine's time: a larger range is split into
+/// shards (`--shard I/N`) and the summaries merged (`kafkasim merge`).
+pub const SWEEP_SEEDS_MAX: u64 = 1_000_000;
+
+/// The most seeds `kafkasim bench` runs: it keeps every seed's timings, three
+/// passes over them.
+pub const BENCH_SEEDS_MAX: u64 = 10_000;
 
 /// A usage error: one line for the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,7 +207,16 @@ pub fn execute(command: Command) -> i32 {
             if let Some(target) = &target {
                 match write_report(&target.dir, &report) {
                     Ok(written) => note(format!("report: {}", written.index.display())),
-                    Err(error) => return report_failed(&error),
+                    Err(error) => {
+                        // The verdict went to stdout above; say it again beside
+                        // the error, since exit code 2 now stands for both.
+                        stdout::error(format!(
+                            "{error} (the run itself: {}, exit code {} without the report)",
+                            report.verdict().name(),
+                            report.verdict().exit_code()
+                        ));
+                        return EXIT_USAGE;
+                    }
                 }
             }
             report.verdict().exit_code()
@@ -214,7 +235,7 @@ pub fn execute(command: Command) -> i32 {
                 EXIT_OK
             }
             Err(error) => {
-                eprintln!("error: {error}");
+                stdout::error(error);
                 EXIT_USAGE
             }
         },
@@ -250,7 +271,11 @@ pub fn execute(command: Command) -> i32 {
             execute_sweep(&sweep, json, report.as_ref().map(|t| t.dir.as_path()))
         }
         Command::Shrink(args) => shrink::execute_shrink(args),
-        Command::Merge { files, json } => execute_merge(&files, json),
+        Command::Merge {
+            files,
+            json,
+            allow_gaps,
+        } => execute_merge(&files, json, allow_gaps),
         Command::Bench { seeds, json } => {
             quiet_panics_in_seeds();
             let mut progress = bench::StderrProgress::new(std::io::stderr().is_terminal());
@@ -288,7 +313,7 @@ fn expectation_line(
 
 /// Prints why a report could not be written; a report error is an operator's.
 fn report_failed(error: &ReportError) -> i32 {
-    eprintln!("error: {error}");
+    stdout::error(error);
     EXIT_USAGE
 }
 
@@ -296,6 +321,14 @@ fn report_failed(error: &ReportError) -> i32 {
 /// `dir/seed-N`.
 fn write_seed_report(dir: &Path, sweep: &Sweep, seed: u64) -> Result<PathBuf, ReportError> {
     let seed_dir = dir.join(format!("seed-{seed}"));
+    if crate::files::entry(&seed_dir).ok() == Some(crate::files::Entry::Link) {
+        return Err(ReportError::Io {
+            path: seed_dir,
+            error: std::io::Error::other(
+                "it is a symbolic link; reports are never written through one",
+            ),
+        });
+    }
     prepare_dir(&seed_dir, true)?;
     let options = RunOptions {
         capture: true,
@@ -322,25 +355,44 @@ fn execute_sweep(sweep: &Sweep, json: bool, report_dir: Option<&Path>) -> i32 {
     } else {
         out!("{}", sweep::render_text(&summary));
     }
+    if stdout::failed_for_good() {
+        // Minutes of work must not vanish with a full disk: the summary goes
+        // to stderr too.
+        eprint!("{}", sweep::render_text(&summary));
+    }
+    let mut unwritten = 0;
     if let Some(dir) = report_dir {
         // Reports go to stderr's side, so `--json` output stays one JSON object.
+        // One report that cannot be written does not stop the others.
         for failing in summary.failing() {
             match write_seed_report(dir, sweep, failing.seed) {
                 Ok(index) => eprintln!("report: {}", index.display()),
-                Err(error) => return report_failed(&error),
+                Err(error) => {
+                    stdout::error(error);
+                    unwritten += 1;
+                }
             }
         }
+    }
+    if unwritten > 0 {
+        stdout::error(format!(
+            "{} could not be written (the sweep itself: {}, exit code {} without them)",
+            counted(unwritten, "report"),
+            summary.worst().name(),
+            summary.worst().exit_code()
+        ));
+        return EXIT_USAGE;
     }
     summary.worst().exit_code()
 }
 
 /// Merges sweep summaries: a file that cannot be read or merged is an operator
 /// mistake (exit code 2); otherwise the exit code is the worst merged verdict's.
-fn execute_merge(files: &[String], json: bool) -> i32 {
-    let merged = match merge::read_and_merge(files) {
+fn execute_merge(files: &[String], json: bool, allow_gaps: bool) -> i32 {
+    let merged = match merge::read_and_merge(files, allow_gaps) {
         Ok(merged) => merged,
         Err(why) => {
-            eprintln!("error: {why}");
+            stdout::error(why);
             return EXIT_USAGE;
         }
     };

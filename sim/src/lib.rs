@@ -14,11 +14,14 @@
 //! - [`shrink`]: a failing seed reduced to a minimal scenario file.
 //! - [`bench`](mod@bench): how fast the `standard` scenario runs, against madsim alone.
 //! - [`demo`]: the crash course's queue vs. pub/sub, run with consumer groups.
+//! - [`input`]: reading the files a user hands in: regular files only, bounded.
 //! - [`cli`]: the `kafkasim` command line.
 
 pub mod bench;
 pub mod cli;
 pub mod demo;
+pub mod files;
+pub mod input;
 pub mod nemesis;
 pub mod render;
 pub mod report;

@@ -12,7 +12,7 @@ fn main() {
     let code = match parse(std::env::args_os().skip(1)) {
         Ok(command) => execute(command),
         Err(error) => {
-            eprintln!("error: {}", error.0);
+            kafkasim_tools::cli::stdout::error(&error.0);
             EXIT_USAGE
         }
     };

@@ -37,8 +37,14 @@
 //! lines anomalies link to (`linked`, by `seq`, without their records).
 //!
 //! `kafkasim report-check DIR` reads the data files back and checks every
-//! line against the shapes below, naming the first line that fails, and that
-//! the chunks hold the trace exactly once, in order.
+//! line against the shapes below, naming the first line that fails: each field
+//! of its type (an unknown field is refused, at any depth) and its range, as
+//! kafkasim writes it (verdicts and finding kinds by `kafkasim_check`'s names,
+//! an exit code that is the verdict's, hashes as 16 lowercase hex digits), and
+//! the files agreeing with each other (line counts, message count, every
+//! `seq` a line of the trace, times within `simulated_ms`, the chunks holding
+//! the trace exactly once, in order). It reads regular files only, with
+//! bounded lines and sizes (see `check`).
 //!
 //! ## `trace.jsonl`
 //!
@@ -52,7 +58,8 @@
 //!   (integer), `partitions` (array of strings like `users-0`), `text` (string),
 //!   and, for Produce requests and Fetch responses only, `records`: an array of
 //!   `{partition, offset, epoch, value}` (offset and epoch are -1 in a Produce
-//!   request, where the leader has not placed the records yet).
+//!   request, where the leader has not placed the records yet); optional
+//!   `high_watermarks` (`{partition: offset}`), left out when empty.
 //! - `node`, something a server did: `node` (string), `kind` (the event's name:
 //!   `LeaderElected`, `IsrChanged`, `Truncated`, `Appended`, `HighWatermark`,
 //!   `BecameLeader`, `BecameFollower`, `GenerationStarted`, `OffsetCommitted`, …),
@@ -146,7 +153,7 @@ pub struct TraceLine {
 
 /// A line of `history.jsonl`: what the scenario's clients saw.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum HistoryLine {
     Sent {
         time_ms: u64,
@@ -189,6 +196,7 @@ impl HistoryLine {
 
 /// `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Summary {
     pub format: String,
     pub seed: u64,
@@ -212,6 +220,7 @@ pub struct Summary {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VerdictSummary {
     /// `ok`, `correctness`, `liveness` or `crash`.
     pub kind: String,
@@ -222,6 +231,7 @@ pub struct VerdictSummary {
 
 /// A lane of the diagram.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NodeSummary {
     /// `controller`, `broker-N` or `client-N`.
     pub id: String,
@@ -233,6 +243,7 @@ pub struct NodeSummary {
 
 /// A fault as a period of time, from its start to its end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FaultPeriod {
     /// The fault's kind, as a scenario file names it (`crash`, `link-cut`, …).
     pub kind: String,
@@ -247,6 +258,7 @@ pub struct FaultPeriod {
 
 /// A finding of the run, failing or allowed, with the events that show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AnomalySummary {
     /// The finding's kind (`lost-write`, `divergent-replicas`, …).
     pub kind: String,
@@ -268,6 +280,7 @@ pub struct AnomalySummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PartitionReport {
     pub partition: String,
     pub leader: Option<i32>,
@@ -282,6 +295,7 @@ pub struct PartitionReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReplicaReport {
     pub broker: i32,
     /// False when the broker had no log for the partition at the end (or was down).
@@ -296,6 +310,7 @@ pub struct ReplicaReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogRecord {
     pub offset: i64,
     pub epoch: i32,
@@ -303,6 +318,7 @@ pub struct LogRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RemovedRecord {
     pub offset: i64,
     pub epoch: i32,
@@ -311,6 +327,7 @@ pub struct RemovedRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GroupReport {
     pub group: String,
     pub generations: Vec<Generation>,
@@ -318,6 +335,7 @@ pub struct GroupReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Generation {
     pub generation_id: i32,
     pub leader: String,
@@ -329,6 +347,7 @@ pub struct Generation {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Commit {
     pub time_ms: u64,
     pub member_id: String,
@@ -394,7 +413,7 @@ pub fn prepare_dir(dir: &Path, force: bool) -> Result<(), ReportError> {
         std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     }
     let probe = dir.join(".kafkasim-write-check");
-    std::fs::write(&probe, b"").map_err(io_error(&probe))?;
+    crate::files::create(&probe, true).map_err(io_error(&probe))?;
     std::fs::remove_file(&probe).map_err(io_error(&probe))?;
     Ok(())
 }

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 pub mod merge;
 mod summary;
 
-pub use summary::{render_json, render_text, SweepJson};
+pub use summary::{render_json, render_text, scenario_hash, SweepJson};
 
 /// A non-empty, half-open range of seeds: `start..end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,6 +209,8 @@ pub struct Sweep {
 #[derive(Debug, Clone)]
 pub struct SweepSummary {
     pub scenario: String,
+    /// What the scenario is, whatever its name (see `summary::scenario_hash`).
+    pub scenario_hash: u64,
     pub selection: Selection,
     pub jobs: usize,
     pub results: Vec<SeedResult>,
@@ -329,6 +331,7 @@ pub fn run(sweep: &Sweep, on_result: &mut dyn FnMut(&Tally)) -> SweepSummary {
     assert_eq!(results.len() as u64, total, "every selected seed ran");
     SweepSummary {
         scenario: sweep.scenario.name.clone(),
+        scenario_hash: summary::scenario_hash(&sweep.scenario),
         selection,
         jobs: sweep.jobs,
         results: results.into_values().collect(),

@@ -93,9 +93,11 @@ fn the_merge_of_four_shards_is_the_sweep_of_the_whole_range_but_for_timing() {
     ]));
     assert_eq!(tail(&text), tail(&whole_text));
 
-    // A merge merges again.
+    // A merge merges again: each half alone lacks the other half's seeds.
     let half = |name: &str, files: &[PathBuf]| {
-        let mut args = vec![PathBuf::from("merge"), PathBuf::from("--json")];
+        let mut args = ["merge", "--json", "--allow-gaps"]
+            .map(PathBuf::from)
+            .to_vec();
         args.extend(files.iter().cloned());
         let output = kafkasim(&args);
         let path = dir.join(name);
@@ -113,7 +115,7 @@ fn the_merge_of_four_shards_is_the_sweep_of_the_whole_range_but_for_timing() {
 }
 
 #[test]
-fn a_merge_exits_with_the_worst_verdict_and_warns_of_missing_seeds() {
+fn missing_seeds_refuse_the_merge_unless_gaps_are_allowed_then_it_warns() {
     let dir = scratch("verdicts");
     let scenario = "kip-101-high-watermark-truncation";
     let first = sweep_to(
@@ -126,7 +128,20 @@ fn a_merge_exits_with_the_worst_verdict_and_warns_of_missing_seeds() {
         "third.json",
         &["--seeds", "1..7", "--shard", "3/3", "--scenario", scenario],
     );
-    let output = kafkasim(&[Path::new("merge"), &first, &third]);
+    let refused = kafkasim(&[Path::new("merge"), &first, &third]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stdout(&refused).is_empty());
+    assert_eq!(
+        stderr(&refused),
+        "error: the files do not cover seeds 1..7: 2 missing: 2, 5; pass --allow-gaps to merge them anyway\n"
+    );
+
+    let output = kafkasim(&[
+        Path::new("merge"),
+        &first,
+        &third,
+        Path::new("--allow-gaps"),
+    ]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert_eq!(
         stderr(&output),
@@ -145,6 +160,183 @@ fn a_merge_exits_with_the_worst_verdict_and_warns_of_missing_seeds() {
     assert_eq!(
         kafkasim(&[Path::new("merge"), &clean]).status.code(),
         Some(0)
+    );
+}
+
+#[test]
+fn one_scenario_file_under_two_paths_merges_and_two_files_of_one_name_do_not() {
+    let dir = scratch("scenario-identity");
+    let text = std::fs::read_to_string("scenarios/stories/kip-101.toml").expect("a story file");
+    std::fs::write(dir.join("s.toml"), &text).unwrap();
+    let other = dir.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let changed = text.replacen(
+        "brokers = 3",
+        "brokers = 3\ntruncation = \"high-watermark\"",
+        1,
+    );
+    assert_ne!(changed, text, "the story has three brokers");
+    std::fs::write(other.join("s.toml"), changed).unwrap();
+
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let plain = path(&dir.join("s.toml"));
+    let dotted = path(&dir.join(".").join("s.toml"));
+    let low = sweep_to(&dir, "low.json", &["--seeds", "1..3", "--scenario", &plain]);
+    let high = sweep_to(
+        &dir,
+        "high.json",
+        &["--seeds", "3..5", "--scenario", &dotted],
+    );
+    let merged = kafkasim(&[Path::new("merge"), &low, &high, Path::new("--json")]);
+    assert!(
+        matches!(merged.status.code(), Some(0 | 1)),
+        "{}",
+        stderr(&merged)
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&merged)).unwrap();
+    assert_eq!(json["scenario"], plain.as_str(), "the first file's name");
+    assert_eq!(json["seeds_run"], 4);
+
+    let elsewhere = path(&other.join("s.toml"));
+    let renamed = sweep_to(
+        &dir,
+        "other.json",
+        &["--seeds", "5..7", "--scenario", &elsewhere],
+    );
+    let refused = kafkasim(&[Path::new("merge"), &low, &renamed]);
+    assert_eq!(refused.status.code(), Some(2));
+    let err = stderr(&refused);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: the files are of different scenarios: "),
+        "{err}"
+    );
+}
+
+/// Runs `kafkasim merge PATHS`, which must refuse with exit code 2 and one
+/// line on stderr that contains `expected`.
+fn refused(paths: &[&Path], expected: &str) {
+    let mut args = vec![Path::new("merge")];
+    args.extend(paths);
+    let output = kafkasim(&args);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(stdout(&output).is_empty());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(expected), "expected {expected:?} in {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_fifo_a_device_or_a_directory_is_refused_before_it_is_read() {
+    let dir = scratch("not-files");
+    let fifo = dir.join("fifo.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    refused(
+        &[&fifo],
+        &format!(
+            "cannot read {}: it is a FIFO, not a regular file",
+            fifo.display()
+        ),
+    );
+    let zero = dir.join("zero.json");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    refused(
+        &[&zero],
+        &format!(
+            "cannot read {}: it is a device, not a regular file",
+            zero.display()
+        ),
+    );
+    refused(&[&dir], "it is a directory, not a regular file");
+    // A link to a regular file is followed.
+    let good = sweep_to(&dir, "good.json", &["--seeds", "1..3"]);
+    let link = dir.join("link.json");
+    std::os::unix::fs::symlink(&good, &link).unwrap();
+    let output = kafkasim(&[Path::new("merge"), &link]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn edited_summaries_are_refused_naming_the_file_and_the_field() {
+    let dir = scratch("edited");
+    let good = sweep_to(&dir, "good.json", &["--seeds", "1..4"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&good).unwrap()).unwrap();
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(&str, Edit, &str); 7] = [
+        (
+            "negative-wall.json",
+            |j| j["timing"]["wall_time_s"] = (-3.5).into(),
+            "timing.wall_time_s is -3.5",
+        ),
+        (
+            "reversed.json",
+            |j| j["seeds"] = serde_json::json!({"start": 4, "end": 1}),
+            "seeds: 4..1 is empty",
+        ),
+        (
+            "shard-5-of-2.json",
+            |j| j["shard"] = serde_json::json!({"index": 5, "count": 2}),
+            "shard: 5/2 is not a shard",
+        ),
+        (
+            "hash.json",
+            |j| j["runs"][0]["trace_hash"] = "xyz".into(),
+            "runs[0]: trace_hash is \"xyz\", not 16 lowercase hex digits",
+        ),
+        (
+            "unknown.json",
+            |j| j["extra"] = true.into(),
+            "unknown field `extra`",
+        ),
+        (
+            "verdict.json",
+            |j| j["runs"][0]["verdict"] = "maybe".into(),
+            "unknown variant `maybe`",
+        ),
+        (
+            "failing-ok.json",
+            |j| j["first_failing"] = serde_json::json!([{"seed": 1, "verdict": "ok", "kinds": [], "reason": "", "replay": ""}]),
+            "first_failing[0]: seed 1 is one too many",
+        ),
+    ];
+    for (name, edit, expected) in cases {
+        let mut bad = json.clone();
+        edit(&mut bad);
+        let path = dir.join(name);
+        std::fs::write(&path, bad.to_string()).unwrap();
+        refused(&[&path], &format!("{}", path.display()));
+        refused(&[&path], expected);
+    }
+}
+
+#[test]
+fn overlapping_shards_and_wrapping_sums_are_refused() {
+    let dir = scratch("overlapping-shards");
+    let half = sweep_to(&dir, "half.json", &["--seeds", "1..7", "--shard", "1/2"]);
+    let third = sweep_to(&dir, "third.json", &["--seeds", "1..7", "--shard", "1/3"]);
+    refused(
+        &[&half, &third],
+        "both ran 1 seed: 1; a seed may come from one file only",
+    );
+
+    let low = sweep_to(&dir, "low.json", &["--seeds", "1..3"]);
+    let high = sweep_to(&dir, "high.json", &["--seeds", "3..5"]);
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&low).unwrap()).unwrap();
+    json["timing"]["jobs"] = u64::MAX.into();
+    std::fs::write(&low, json.to_string()).unwrap();
+    refused(
+        &[&low, &high],
+        &format!(
+            "{}: timing.jobs: the sum over the files is too large to hold",
+            high.display()
+        ),
     );
 }
 

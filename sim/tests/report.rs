@@ -764,3 +764,155 @@ fn a_longer_safety_phase_is_only_for_workloads() {
         stdout(&output)
     );
 }
+
+/// Runs `kafkasim report-check DIR`, which must refuse with exit code 2 and
+/// one line on stderr that contains `expected`.
+fn check_refuses(dir: &Path, expected: &str) {
+    let output = kafkasim(&["report-check", dir.to_str().unwrap()]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{expected}: {err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(expected), "expected {expected:?} in {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn every_summary_field_is_checked_for_its_type_and_range() {
+    let dir = scratch("fields");
+    report("kip-101-high-watermark-truncation", &dir);
+    let path = dir.join("summary.json");
+    let good = text(&path);
+    let summary: Value = serde_json::from_str(&good).unwrap();
+    type Edit = fn(&mut Value);
+    let cases: [(Edit, &str); 9] = [
+        (
+            |s| s["verdict"]["kind"] = "maybe".into(),
+            "summary.json: verdict.kind is \"maybe\", not a verdict",
+        ),
+        (
+            |s| s["verdict"]["exit_code"] = 99.into(),
+            "verdict.exit_code is 99, but a run with verdict correctness exits with 1",
+        ),
+        (
+            |s| s["verdict"]["failing_kinds"][0] = "lost-sock".into(),
+            "verdict.failing_kinds: unknown finding kind \"lost-sock\"",
+        ),
+        (
+            |s| s["verdict"]["kind"] = "ok".into(),
+            "verdict.exit_code is 1, but a run with verdict ok exits with 0",
+        ),
+        (
+            |s| s["trace_hash"] = "not a hash at al".into(),
+            "trace_hash is \"not a hash at al\", not 16 lowercase hex digits",
+        ),
+        (|s| s["extra"] = true.into(), "unknown field `extra`"),
+        (
+            |s| s["timeline"][0]["colour"] = "red".into(),
+            "unknown field `timeline[0].colour`",
+        ),
+        (
+            |s| s["faults"][0]["kind"] = "meteor".into(),
+            "faults[0].kind is \"meteor\", not a fault kind",
+        ),
+        (
+            |s| s["anomalies"][0]["events"][0] = 1_000_000_000.into(),
+            "links trace event 1000000000, past the trace's end",
+        ),
+    ];
+    for (edit, expected) in cases {
+        let mut bad = summary.clone();
+        edit(&mut bad);
+        std::fs::write(&path, bad.to_string()).unwrap();
+        check_refuses(&dir, expected);
+    }
+    std::fs::write(&path, &good).unwrap();
+
+    let trace_path = dir.join("trace.jsonl");
+    let trace = text(&trace_path);
+    let mut lines: Vec<Value> = trace
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    lines[2]["colour"] = "red".into();
+    let edited: Vec<String> = lines.iter().map(Value::to_string).collect();
+    std::fs::write(&trace_path, edited.join("\n") + "\n").unwrap();
+    check_refuses(&dir, "trace.jsonl line 3: unknown field `colour`");
+    std::fs::write(&trace_path, &trace).unwrap();
+
+    let history_path = dir.join("history.jsonl");
+    let history = text(&history_path);
+    let mut lines: Vec<Value> = history
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let operation = (lines.iter())
+        .position(|l| l["kind"] == "operation")
+        .expect("an operation line");
+    let variant = (lines[operation]["entry"].as_object().unwrap().keys().next())
+        .expect("invoke, complete or event")
+        .clone();
+    lines[operation]["entry"][&variant]["note"] = 1.into();
+    let edited: Vec<String> = lines.iter().map(Value::to_string).collect();
+    std::fs::write(&history_path, edited.join("\n") + "\n").unwrap();
+    check_refuses(
+        &dir,
+        &format!(
+            "history.jsonl line {}: unknown field `entry.{variant}.note`",
+            operation + 1
+        ),
+    );
+    std::fs::write(&history_path, &history).unwrap();
+
+    let check = kafkasim(&["report-check", dir.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_fifo_a_device_or_an_endless_line_is_refused_without_hanging() {
+    let dir = scratch("not-files");
+    report("quickstart", &dir);
+    let trace_path = dir.join("trace.jsonl");
+    let trace = text(&trace_path);
+    std::fs::remove_file(&trace_path).unwrap();
+
+    let made = std::process::Command::new("mkfifo")
+        .arg(&trace_path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    check_refuses(
+        &dir,
+        &format!(
+            "cannot read {}: it is a FIFO, not a regular file",
+            trace_path.display()
+        ),
+    );
+    std::fs::remove_file(&trace_path).unwrap();
+
+    std::os::unix::fs::symlink("/dev/zero", &trace_path).unwrap();
+    check_refuses(&dir, "trace.jsonl: it is a device, not a regular file");
+    std::fs::remove_file(&trace_path).unwrap();
+
+    std::fs::create_dir(&trace_path).unwrap();
+    check_refuses(&dir, "trace.jsonl: it is a directory, not a regular file");
+    std::fs::remove_dir(&trace_path).unwrap();
+
+    // A line past 16 MiB is refused by its number, however it goes on.
+    let long = format!(
+        "{}\n{}\n",
+        trace.lines().next().unwrap(),
+        "x".repeat(17 << 20)
+    );
+    std::fs::write(&trace_path, long).unwrap();
+    check_refuses(&dir, "trace.jsonl line 2: it is longer than 16 MiB");
+
+    // A link to a regular file is followed.
+    let elsewhere = dir.join("trace-elsewhere.jsonl");
+    std::fs::write(&elsewhere, &trace).unwrap();
+    std::fs::remove_file(&trace_path).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &trace_path).unwrap();
+    let check = kafkasim(&["report-check", dir.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -16,7 +16,7 @@
 //! | [`int_nonmonotonic_send`] | a producer's sends in flight together land in reverse order |
 //! | [`aborted_read`] | a value whose send definitely failed is polled |
 //! | [`processing`] | a record a group never processed, or processed twice |
-//! | [`empty_history`] | a history with no send and no poll: nothing to judge |
+//! | [`empty_history`] | a history with no send and no poll, or none that brought anything back (`nothing-acknowledged`): nothing to judge |
 //!
 //! Each checker reads [`Facts`]: what a history says, derived from it once for all
 //! the checkers (its entries, every sighting, the first poll of each value, the
@@ -95,12 +95,34 @@ pub fn empty_history(facts: &Facts<'_>) -> Vec<Finding> {
         )
     });
     if operated {
-        return Vec::new();
+        return nothing_acknowledged(facts);
     }
     let entries = facts.entries.len();
     vec![Finding::new(
         Kind::EmptyHistory,
         Detail::EmptyHistory { entries },
+    )]
+}
+
+/// `nothing-acknowledged`: sends and polls were made, yet no send was
+/// acknowledged and no poll returned a record. Every checker passes such a
+/// history too, for want of anything to check: a run whose producers were
+/// all refused (settings Kafka would not take, a topic that never came) must
+/// not read "every check passed".
+fn nothing_acknowledged(facts: &Facts<'_>) -> Vec<Finding> {
+    if !facts.sightings.is_empty() {
+        return Vec::new();
+    }
+    let count = |is: fn(&Operation) -> bool| {
+        (facts.entries.iter())
+            .filter(|entry| matches!(entry, Entry::Invoke { operation, .. } if is(operation)))
+            .count()
+    };
+    let sends = count(|op| matches!(op, Operation::Send { .. }));
+    let polls = count(|op| matches!(op, Operation::Poll { .. }));
+    vec![Finding::new(
+        Kind::NothingAcknowledged,
+        Detail::NothingAcknowledged { sends, polls },
     )]
 }
 

@@ -67,10 +67,13 @@ pub enum Kind {
     Crash,
     /// The history holds no send and no poll: the checkers had nothing to judge.
     EmptyHistory,
+    /// Sends and polls were made, but no send was acknowledged and no poll
+    /// returned a record: the checkers had nothing to check.
+    NothingAcknowledged,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 24] = [
+    pub const ALL: [Kind; 25] = [
         Kind::InconsistentOffsets,
         Kind::Duplicate,
         Kind::LostWrite,
@@ -95,6 +98,7 @@ impl Kind {
         Kind::SetupFailed,
         Kind::Crash,
         Kind::EmptyHistory,
+        Kind::NothingAcknowledged,
     ];
 
     /// Its name, as files, JSON and the command line write it.
@@ -124,6 +128,7 @@ impl Kind {
             Kind::SetupFailed => "setup-failed",
             Kind::Crash => "crash",
             Kind::EmptyHistory => "empty-history",
+            Kind::NothingAcknowledged => "nothing-acknowledged",
         }
     }
 
@@ -136,7 +141,8 @@ impl Kind {
             | Kind::ProducerStuck
             | Kind::WaitTimedOut
             | Kind::RunTimedOut
-            | Kind::EmptyHistory => Class::Liveness,
+            | Kind::EmptyHistory
+            | Kind::NothingAcknowledged => Class::Liveness,
             Kind::Crash => Class::Crash,
             _ => Class::Correctness,
         }
@@ -380,6 +386,9 @@ pub enum Detail {
     /// A history with no send and no poll; `entries` is how many entries it
     /// holds all the same (client events, commits).
     EmptyHistory { entries: usize },
+    /// A history whose `sends` sends and `polls` polls brought nothing back: no
+    /// send acknowledged, no record polled.
+    NothingAcknowledged { sends: usize, polls: usize },
 }
 
 /// One finding of a run's judge.

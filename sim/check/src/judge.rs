@@ -8,8 +8,9 @@
 //!
 //! A history with no send and no poll is not a pass: the checkers had nothing
 //! to judge, and the judgement says so with an `empty-history` finding (a
-//! liveness failure), unless the driver observed why the run never got to its
-//! operations (a crash, the time limit, a failed setup).
+//! liveness failure); nor is one whose sends and polls all came back empty
+//! (`nothing-acknowledged`), unless the driver observed why the run never got
+//! to its operations (a crash, the time limit, a failed setup).
 
 use crate::allowed::Config;
 use crate::checkers::check_history;
@@ -50,6 +51,23 @@ impl Verdict {
         }
     }
 
+    /// The verdict of a run that these kinds of finding fail: a crash outranks
+    /// a broken promise, which outranks slowness; `Ok` when nothing fails.
+    /// Files that carry both a verdict and its failing kinds are checked
+    /// against it when read back.
+    pub fn of_failing(kinds: impl IntoIterator<Item = Kind>) -> Verdict {
+        let classes: BTreeSet<Class> = kinds.into_iter().map(Kind::class).collect();
+        if classes.contains(&Class::Crash) {
+            Verdict::Crash
+        } else if classes.contains(&Class::Correctness) {
+            Verdict::Correctness
+        } else if classes.contains(&Class::Liveness) {
+            Verdict::Liveness
+        } else {
+            Verdict::Ok
+        }
+    }
+
     /// The word the text and the JSON use.
     pub fn name(self) -> &'static str {
         match self {
@@ -78,16 +96,7 @@ impl Judgement {
     /// A crash outranks everything; a broken promise outranks slowness (the
     /// slowness is still listed).
     pub fn verdict(&self) -> Verdict {
-        let classes: BTreeSet<Class> = self.findings.iter().filter_map(Finding::failure).collect();
-        if classes.contains(&Class::Crash) {
-            Verdict::Crash
-        } else if classes.contains(&Class::Correctness) {
-            Verdict::Correctness
-        } else if classes.contains(&Class::Liveness) {
-            Verdict::Liveness
-        } else {
-            Verdict::Ok
-        }
+        Verdict::of_failing(self.failing().map(|f| f.kind))
     }
 
     pub fn failing(&self) -> impl Iterator<Item = &Finding> {
@@ -135,7 +144,7 @@ pub fn judge(history: &[Entry], config: &Config, observed: Vec<Finding>) -> Judg
     written_off(&mut findings);
     if observed.iter().any(|f| CUT_SHORT.contains(&f.kind)) {
         // The run did not get to its operations, and says why.
-        findings.retain(|f| f.kind != Kind::EmptyHistory);
+        findings.retain(|f| !matches!(f.kind, Kind::EmptyHistory | Kind::NothingAcknowledged));
     }
     findings.extend(observed);
     for finding in &mut findings {

@@ -120,18 +120,20 @@ pub(super) struct ReplayFlags {
      allowed anomaly, how many reached each \"sometimes\" goal (a leader changed, an \
      ISR changed, a rebalance completed, ...), and the first failing seeds with the \
      command that replays each. Progress goes to stderr.\n\n",
-    "JSON fields: scenario; seeds {start, end} (half-open); shard {index, count} or \
+    "JSON fields: scenario; scenario_hash (16 hex digits: what the scenario is, \
+     whatever its name); seeds {start, end} (half-open); shard {index, count} or \
      null; seeds_run; verdicts {ok, correctness, liveness, crash}; worst_verdict; \
      allowed_anomalies {kind: runs showing it}; goals {goal: runs reaching it}; \
-     first_failing [{seed, verdict, reason, replay}] (at most 10); runs [{seed, \
-     verdict, trace_hash, allowed_anomalies}] sorted by seed; timing {jobs, \
+     first_failing [{seed, verdict, kinds, reason, replay}] (at most 10); runs \
+     [{seed, verdict, trace_hash, failing, allowed_anomalies}] sorted by seed; timing {jobs, \
      wall_time_s, seeds_per_s}, the only fields that differ between two sweeps of \
      the same seeds.\n\n",
     "The exit code is the worst verdict seen: 4 crash, 3 liveness, 1 correctness, \
      0 ok; 2 is a usage error (also: a report that cannot be written)."
 ))]
 pub(super) struct SweepFlags {
-    /// The seeds to run: A..B is A up to B-1, A..=B includes B
+    /// The seeds to run: A..B is A up to B-1, A..=B includes B; at most
+    /// 1000000 seeds per sweep (split more with --shard)
     #[arg(long, value_name = "A..B", value_parser = SeedRange::parse)]
     pub seeds: SeedRange,
     /// A built-in scenario (see `kafkasim scenarios`), or a scenario file
@@ -192,19 +194,27 @@ pub(super) struct ShrinkFlags {
     #[arg(long, value_name = "N", default_value_t = crate::shrink::MAX_RUNS_DEFAULT)]
     #[arg(value_parser = values::max_runs, allow_negative_numbers = true)]
     pub max_runs: usize,
-    /// Write the minimal scenario file there (default: stdout)
+    /// Write the minimal scenario file there (default: stdout); FILE must be
+    /// new, or given with --force
     #[arg(long, value_name = "FILE")]
     pub out: Option<String>,
+    /// Replace FILE if it exists (only with --out); a symbolic link there is
+    /// replaced, not written through
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Merge the JSON summaries of several sweeps (e.g. of shards) into one
 #[derive(Debug, Args)]
 #[command(after_help = "\
 The merge is the summary one sweep of all the files' seeds would print, but for \
-its timing. The files must be of the same scenario and must not share a seed; \
-otherwise nothing is printed and the error names the files. The merged range \
-goes from the lowest start to the highest end of the files' ranges; seeds of \
-it that no file ran are listed in a warning on stderr, and the merge goes on.
+its timing. Each file must be a summary as `sweep --json` writes it, every \
+field of its type and range and agreeing with its runs. The files must be of \
+the same scenario (the same scenario_hash, whatever the scenario's name) and \
+must not share a seed. The merged range goes from the lowest start to the \
+highest end of the files' ranges; seeds of it that no file ran are an error, \
+or with --allow-gaps a warning on stderr, and the merge goes on. On an error \
+nothing is printed, and one line names the file and the field.
 
 Timing is summed: wall_time_s and jobs are the sums over the files (the real \
 time all the sweeps took one after the other), and seeds_per_s is the seeds run \
@@ -221,6 +231,10 @@ pub(super) struct MergeFlags {
     /// prints (so merges can be merged again)
     #[arg(long)]
     pub json: bool,
+    /// Merge even if no file ran some seeds of the merged range (a shard that
+    /// never ran); they are listed in a warning
+    #[arg(long)]
+    pub allow_gaps: bool,
 }
 
 /// Measure how fast the standard scenario runs, against madsim alone
@@ -241,9 +255,9 @@ times depend on the machine and its load (printed).
 Exit code 0; 2 for a usage error.")]
 pub(super) struct BenchFlags {
     /// The seeds of the standard scenario to run (A..B is A up to B-1, A..=B
-    /// includes B)
+    /// includes B), at most 10000
     #[arg(long, value_name = "A..B", default_value_t = bench::DEFAULT_SEEDS)]
-    #[arg(value_parser = SeedRange::parse)]
+    #[arg(value_parser = values::bench_seeds)]
     pub seeds: SeedRange,
     /// Print the figures as one JSON object instead of the text
     #[arg(long)]

@@ -6,8 +6,8 @@
 //! error reads the same for every command and fits a CI log line.
 
 use super::args::{Cli, RunFlags, Sub};
-use super::{Command, ReportTarget, ShrinkArgs, UsageError};
-use crate::sweep::Selection;
+use super::{Command, ReportTarget, ShrinkArgs, UsageError, SWEEP_SEEDS_MAX};
+use crate::sweep::{SeedRange, Selection, Shard};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory as _, Parser as _};
 use std::error::Error as _;
@@ -71,24 +71,28 @@ fn command(cli: Cli) -> Result<Command, UsageError> {
         },
         Sub::Sweep(flags) => Command::Sweep {
             scenario: flags.scenario,
-            selection: Selection {
-                range: flags.seeds,
-                shard: flags.shard,
-            },
+            selection: sweep_selection(flags.seeds, flags.shard)?,
             jobs: flags.jobs,
             json: flags.json,
             report: report_target(flags.report, flags.force)?,
         },
-        Sub::Shrink(flags) => Command::Shrink(ShrinkArgs {
-            seed: flags.seed,
-            scenario: flags.scenario,
-            kind: flags.kind,
-            max_runs: flags.max_runs,
-            out: flags.out,
-        }),
+        Sub::Shrink(flags) => {
+            if flags.force && flags.out.is_none() {
+                return Err(UsageError("--force goes with --out FILE".into()));
+            }
+            Command::Shrink(ShrinkArgs {
+                seed: flags.seed,
+                scenario: flags.scenario,
+                kind: flags.kind,
+                max_runs: flags.max_runs,
+                out: flags.out,
+                force: flags.force,
+            })
+        }
         Sub::Merge(flags) => Command::Merge {
             files: flags.files,
             json: flags.json,
+            allow_gaps: flags.allow_gaps,
         },
         Sub::Bench(flags) => Command::Bench {
             seeds: flags.seeds,
@@ -97,6 +101,18 @@ fn command(cli: Cli) -> Result<Command, UsageError> {
         Sub::Scenarios => Command::Scenarios,
         Sub::ReportCheck(flags) => Command::ReportCheck { dir: flags.dir },
     })
+}
+
+/// The seeds a sweep runs: at most `SWEEP_SEEDS_MAX` of them.
+fn sweep_selection(range: SeedRange, shard: Option<Shard>) -> Result<Selection, UsageError> {
+    let selection = Selection { range, shard };
+    match selection.len() {
+        n if n > SWEEP_SEEDS_MAX => Err(UsageError(format!(
+            "--seeds {range} selects {n} seeds; a sweep runs at most {SWEEP_SEEDS_MAX} \
+             (split the range with --shard I/N and join the summaries with kafkasim merge)"
+        ))),
+        _ => Ok(selection),
+    }
 }
 
 fn run(flags: RunFlags) -> Result<Command, UsageError> {

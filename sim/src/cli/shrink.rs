@@ -1,10 +1,11 @@
 //! `kafkasim shrink`: carrying it out (its flags are in `args.rs`).
 
-use super::stdout::out;
+use super::stdout::{self, out};
 use super::{EXIT_OK, EXIT_USAGE};
 use crate::scenario::Scenario;
 use crate::shrink::{shrink, Request};
 use kafkasim_check::Kind;
+use std::path::Path;
 
 /// What `kafkasim shrink` was asked.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,12 +16,21 @@ pub struct ShrinkArgs {
     pub max_runs: usize,
     /// Where to write the minimal file; `None`: stdout.
     pub out: Option<String>,
+    /// Whether `out` may replace a file.
+    pub force: bool,
 }
 
 /// Shrinks, printing each step on stderr and the minimal file on stdout (or
 /// into `--out`). Nothing to shrink, or a file that cannot be written, is exit
 /// code 2 with one line saying why.
 pub(super) fn execute_shrink(args: ShrinkArgs) -> i32 {
+    // Before the runs: a shrink takes minutes, and its result must have a place.
+    if let Some(path) = &args.out {
+        if let Err(why) = crate::files::check_output(Path::new(path), args.force) {
+            stdout::error(format!("cannot write --out {path}: {why}"));
+            return EXIT_USAGE;
+        }
+    }
     let request = Request {
         scenario: args.scenario.clone(),
         seed: args.seed,
@@ -30,7 +40,7 @@ pub(super) fn execute_shrink(args: ShrinkArgs) -> i32 {
     let shrunk = match shrink(&request, &mut |line| eprintln!("{line}")) {
         Ok(shrunk) => shrunk,
         Err(why) => {
-            eprintln!("error: {why}");
+            stdout::error(why);
             return EXIT_USAGE;
         }
     };
@@ -38,8 +48,13 @@ pub(super) fn execute_shrink(args: ShrinkArgs) -> i32 {
     match &args.out {
         None => out!("{text}"),
         Some(path) => {
-            if let Err(e) = std::fs::write(path, &text) {
-                eprintln!("error: cannot write {path}: {e}");
+            if let Err(e) = crate::files::write(Path::new(path), text.as_bytes(), args.force) {
+                // The file could be written a moment ago: the result is not
+                // lost with it, it goes to stdout.
+                out!("{text}");
+                stdout::error(format!(
+                    "cannot write --out {path}: {e}; the minimal file is on stdout"
+                ));
                 return EXIT_USAGE;
             }
         }

@@ -30,6 +30,19 @@ pub(crate) fn write(text: std::fmt::Arguments<'_>) {
     }
 }
 
+/// Whether stdout failed for another reason than a closed pipe (a full disk,
+/// an I/O error): what was meant for it is lost unless said elsewhere.
+pub fn failed_for_good() -> bool {
+    if FAILED.get().is_none() {
+        if let Err(error) = io::stdout().lock().flush() {
+            let _ = FAILED.set(error);
+        }
+    }
+    FAILED
+        .get()
+        .is_some_and(|error| error.kind() != io::ErrorKind::BrokenPipe)
+}
+
 /// Flushes stdout and gives the exit code: `code`, unless a write failed for
 /// another reason than a closed pipe, which is exit code 2.
 pub fn finish_stdout(code: i32) -> i32 {
@@ -47,6 +60,29 @@ pub fn finish_stdout(code: i32) -> i32 {
             EXIT_USAGE
         }
     }
+}
+
+/// `text` with every control character but the line break written as an
+/// escape (`\u{1b}`): errors quote what users and files wrote, and an escape
+/// sequence quoted raw would act on the terminal.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let escaped = text
+        .chars()
+        .map(|c| match c.is_control() && c != '\n' {
+            true => c.escape_unicode().to_string(),
+            false => c.to_string(),
+        })
+        .collect();
+    std::borrow::Cow::Owned(escaped)
+}
+
+/// `error: TEXT` on stderr, printable (see [`printable`]).
+pub fn error(text: impl std::fmt::Display) {
+    let text = text.to_string();
+    let _ = writeln!(io::stderr(), "error: {}", printable(&text));
 }
 
 /// `print!` to stdout, without a panic when stdout is closed or full.

@@ -8,8 +8,9 @@
 //! reads the `-1` of `--seed -1` as an unknown flag, and the user would be told
 //! about a flag they never meant instead of about their seed.
 
-use super::{JOBS_MAX, SAFETY_PHASE_S_MAX};
+use super::{BENCH_SEEDS_MAX, JOBS_MAX, SAFETY_PHASE_S_MAX};
 use crate::scenario::{self, Scenario};
+use crate::sweep::SeedRange;
 use std::fs::FileType;
 use std::ops::RangeInclusive;
 use std::str::FromStr;
@@ -25,6 +26,18 @@ pub(super) fn jobs(text: &str) -> Result<usize, String> {
     number_in(text, 1..=JOBS_MAX).ok_or_else(|| {
         format!("--jobs must be a whole number from 1 to {JOBS_MAX}, digits only, got '{text}'")
     })
+}
+
+/// `bench --seeds A..B`: at most `BENCH_SEEDS_MAX` seeds, as the bench keeps
+/// every seed's timings.
+pub(super) fn bench_seeds(text: &str) -> Result<SeedRange, String> {
+    let range = SeedRange::parse(text)?;
+    match range.end - range.start {
+        n if n > BENCH_SEEDS_MAX => Err(format!(
+            "--seeds {text} holds {n} seeds; the bench runs at most {BENCH_SEEDS_MAX}"
+        )),
+        _ => Ok(range),
+    }
 }
 
 /// `--max-runs N`: at least 1.

@@ -21,12 +21,14 @@
 //!
 //! Every `<` in it is written `\u003c`, as in the page.
 
+use super::check::{as_written, REPORT_FILE_BYTES_MAX};
 use super::html::embed;
 use super::{io_error, ReportError, TraceLine};
+use crate::input::{Lines as InputLines, LINE_BYTES_MAX};
 use kafkasim_sim::trace::{Captured, NodeEvent};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead as _, Write as _};
+use std::io::Write as _;
 use std::path::Path;
 
 /// A chunk closes once it holds this many bytes of JSON (it may exceed them by
@@ -125,7 +127,7 @@ pub fn write_trace(
     linked: &BTreeSet<u64>,
 ) -> Result<Trace, ReportError> {
     let chunks_dir = dir.join(CHUNKS_DIR);
-    std::fs::create_dir_all(&chunks_dir).map_err(io_error(&chunks_dir))?;
+    super::write::make_folder(&chunks_dir)?;
     let trace_path = dir.join("trace.jsonl");
     let mut trace = Lines::create(&trace_path)?;
     let bucket_ms = end_ms.div_ceil(BUCKETS_MAX).max(1);
@@ -254,7 +256,7 @@ impl Chunk {
             self.json + "\n"
         };
         let text = format!("kafkasimLoaded(\"{key}\", [\n{lines}]);\n");
-        std::fs::write(&path, text).map_err(io_error(&path))?;
+        crate::files::write(&path, text.as_bytes(), true).map_err(io_error(&path))?;
         Ok(self.info)
     }
 }
@@ -267,7 +269,7 @@ pub struct Lines {
 
 impl Lines {
     pub fn create(path: &Path) -> Result<Lines, ReportError> {
-        let file = std::fs::File::create(path).map_err(io_error(path))?;
+        let file = crate::files::create(path, true).map_err(io_error(path))?;
         Ok(Lines {
             path: path.to_path_buf(),
             out: std::io::BufWriter::new(file),
@@ -315,11 +317,10 @@ pub fn check_chunks(dir: &Path, trace_lines: u64) -> Result<u64, String> {
 /// Checks one chunk file, whose first line must have `seq` `first_seq`;
 /// returns the `seq` the next chunk starts with.
 fn check_chunk(path: &Path, n: usize, first_seq: u64) -> Result<u64, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut lines = std::io::BufReader::new(file).lines();
-    let mut read = |number: usize| match lines.next() {
-        Some(Ok(line)) => Ok(Some(line)),
-        Some(Err(e)) => Err(format!("{} line {number}: {e}", path.display())),
+    let mut lines = InputLines::open(path, REPORT_FILE_BYTES_MAX, LINE_BYTES_MAX)?;
+    let mut read = |_: usize| match lines.next() {
+        Some(Ok((_, line))) => Ok(Some(line)),
+        Some(Err((number, why))) => Err(format!("{} line {number}: {why}", path.display())),
         None => Ok(None),
     };
     let header = format!("kafkasimLoaded(\"{}\", [", chunk_key(n));
@@ -338,7 +339,7 @@ fn check_chunk(path: &Path, n: usize, first_seq: u64) -> Result<u64, String> {
             closed = true;
         } else {
             let json = line.strip_suffix(',').unwrap_or(&line);
-            let parsed: TraceLine = serde_json::from_str(json).map_err(|e| at(e.to_string()))?;
+            let parsed: TraceLine = as_written(json).map_err(at)?;
             if parsed.seq != seq {
                 return Err(at(format!("seq is {}, expected {seq}", parsed.seq)));
             }

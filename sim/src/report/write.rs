@@ -1,6 +1,8 @@
 //! Writing a report: every file is written as it is made, a line or a chunk
 //! at a time, so the writer holds the run and its summary but never a whole
-//! file (a 3,600 s run's trace alone is close to 700 MB of JSON).
+//! file (a 3,600 s run's trace alone is close to 700 MB of JSON). Each file
+//! goes through `crate::files`: one already there is replaced, and a link in
+//! its place is replaced by a file, never written through.
 //!
 //! Besides the trace's chunks, two kinds of detail the page loads when it
 //! shows them: `partitions/NNNN.js`, every replica's records, removed records
@@ -76,7 +78,7 @@ pub fn write_report(dir: &Path, report: &RunReport) -> Result<Written, ReportErr
         overview_json: &overview_json,
         inline: &inline,
     };
-    let file = std::fs::File::create(&index).map_err(io_error(&index))?;
+    let file = crate::files::create(&index, true).map_err(io_error(&index))?;
     let mut out = std::io::BufWriter::new(file);
     (html::write_page(&mut out, &page))
         .and_then(|()| out.flush())
@@ -114,7 +116,7 @@ fn write_history(path: &Path, report: &RunReport) -> Result<(u64, BTreeSet<Strin
 }
 
 fn write_summary(path: &Path, summary: &Summary) -> Result<(), ReportError> {
-    let file = std::fs::File::create(path).map_err(io_error(path))?;
+    let file = crate::files::create(path, true).map_err(io_error(path))?;
     let mut out = std::io::BufWriter::new(file);
     serde_json::to_writer(&mut out, summary)
         .map_err(std::io::Error::from)
@@ -180,15 +182,29 @@ fn write_detail(
     let json = serde_json::to_string(detail).expect("a detail is plain data");
     let path = dir.join(format!("{key}.js"));
     if let Some(folder) = path.parent() {
-        std::fs::create_dir_all(folder).map_err(io_error(folder))?;
+        make_folder(folder)?;
     }
     let mut text = format!("kafkasimLoaded(\"{key}\", ");
     embed(&json, &mut text);
     text.push_str(");\n");
-    std::fs::write(&path, text).map_err(io_error(&path))?;
+    crate::files::write(&path, text.as_bytes(), true).map_err(io_error(&path))?;
     if json.len() <= *budget {
         *budget -= json.len();
         inline.push((key.to_string(), json));
     }
     Ok(())
+}
+
+/// Creates a folder of the report (`chunks`, `partitions`, `groups`) unless it
+/// is there; a link in its place is refused, as `crate::files` refuses to
+/// write through one.
+pub(super) fn make_folder(folder: &Path) -> Result<(), ReportError> {
+    match std::fs::symlink_metadata(folder) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(ReportError::Io {
+            path: folder.to_path_buf(),
+            error: std::io::Error::other("it exists and is not a directory"),
+        }),
+        Err(_) => std::fs::create_dir(folder).map_err(io_error(folder)),
+    }
 }

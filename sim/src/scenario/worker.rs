@@ -11,7 +11,8 @@
 //! would process in its own code and time; here processing takes no time at all.
 
 use kafkasim::client::consumer::{ConsumerConfig, ConsumerRecord, RebalanceEvent};
-use kafkasim::ids::{Offset, TopicPartition};
+use kafkasim::config::ConfigError;
+use kafkasim::ids::{BrokerId, Offset, TopicPartition};
 use kafkasim_check::fault::Action;
 use kafkasim_sim::time::{now_ms, sleep_ms};
 use kafkasim_sim::{Cluster, Consumer};
@@ -20,6 +21,30 @@ use std::sync::{Arc, Mutex};
 
 /// Short enough that a lost member is noticed within a run of seconds.
 const SESSION_TIMEOUT_MS: &str = "10000";
+
+/// A worker's consumer configuration: the group's id, the worker's own
+/// settings, shorter timeouts than Kafka's (as defaults: a group's own
+/// settings replace them), then the group's `settings`.
+pub fn consumer_config(
+    bootstrap: Vec<BrokerId>,
+    group: &str,
+    settings: &[(String, String)],
+) -> Result<ConsumerConfig, ConfigError> {
+    // ANCHOR: worker_settings
+    let mut config = ConsumerConfig::new(bootstrap);
+    config.set("group.id", group)?;
+    config.set("auto.offset.reset", "earliest")?;
+    config.set("enable.auto.commit", "false")?;
+    config.set_default("session.timeout.ms", SESSION_TIMEOUT_MS)?;
+    config.set_default("heartbeat.interval.ms", "1000")?;
+    config.set_default("max.poll.records", "5")?;
+    for (key, value) in settings {
+        config.set(key, value)?;
+    }
+    // ANCHOR_END: worker_settings
+    config.validate()?;
+    Ok(config)
+}
 
 /// When the application commits what it read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,24 +161,12 @@ impl Worker {
         } = self;
         let name = name.as_str();
         let trace = cluster.trace().clone();
-        // ANCHOR: worker_settings
-        let mut config = ConsumerConfig::new(cluster.bootstrap());
-        let settings = [
-            ("group.id", group.as_str()),
-            ("auto.offset.reset", "earliest"),
-            ("enable.auto.commit", "false"),
-            ("session.timeout.ms", SESSION_TIMEOUT_MS),
-            ("heartbeat.interval.ms", "1000"),
-            ("max.poll.records", "5"),
-        ];
-        let extra = extra.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        for (key, value) in settings.into_iter().chain(extra) {
-            config.set(key, value).expect("a valid setting");
-        }
+        // Scenario files are validated with the same function (`consumer_config`).
+        let config = consumer_config(cluster.bootstrap(), &group, &extra)
+            .expect("a valid setting, as validated");
         let consumer = Consumer::new(&cluster, config).expect("a valid configuration");
         consumer.subscribe(topics).await.expect("subscribed");
         consumer.declare_delivery(commit.delivery_mode());
-        // ANCHOR_END: worker_settings
         let mut done = 0;
         loop {
             let polled = consumer.poll(500).await;

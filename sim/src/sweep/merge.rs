@@ -5,10 +5,21 @@
 //! files and prints the summary one sweep of all their seeds would have printed:
 //! as text, or as the same JSON, so that merges can be merged again.
 //!
-//! The files must be of one scenario and must not share a seed (a seed run twice
-//! would be counted twice). Seeds missing between the lowest start and the highest
-//! end of the files' ranges (a shard that never ran, a gap between two ranges) are
-//! told in a warning, and the merge goes on.
+//! Each file is read back whole before anything is merged (see `read`): a
+//! regular file of at most `SUMMARY_BYTES_MAX` bytes, with exactly the fields
+//! `sweep --json` writes, each of its type and range, and holding together (its
+//! counts are those of its runs, its shard's seeds are the ones it ran, a run's
+//! verdict is the one its failing kinds give). The first problem is refused in
+//! one line that names the file and the field.
+//!
+//! The files must be of one scenario, told by `scenario_hash` (what the scenario
+//! is) rather than by `scenario` (what it was called: `s.toml` and `./s.toml`
+//! are one file); the merge takes the first file's name. They must not share a
+//! seed (a seed run twice would be counted twice). Seeds missing between the
+//! lowest start and the highest end of the files' ranges (a shard that never ran,
+//! a gap between two ranges) make the merge an error, since a summary of a range
+//! that covers fewer seeds than the range says is a wrong answer; with
+//! `allow_gaps` they are told in a warning instead, and the merge goes on.
 //!
 //! How each field is merged: `runs` are joined and sorted by seed; `seeds_run`,
 //! `verdicts`, `worst_verdict` and `allowed_anomalies` are counted again from them;
@@ -18,7 +29,10 @@
 //! `seeds` is the lowest start to the highest end; `shard` is null. Only `timing`
 //! differs from the summary of one sweep: `jobs` and `wall_time_s` are the sums
 //! over the files (the real time all shards took, one after the other), and
-//! `seeds_per_s` is the seeds run over that summed time.
+//! `seeds_per_s` is the seeds run over that summed time. Every sum is checked: one
+//! too large for its type (a `jobs` past `usize`, a wall time past what an `f64`
+//! holds) refuses the merge rather than wrap or print `null`, so what `merge`
+//! writes always reads back.
 
 use super::summary::{
     render_findings, Failing, Findings, RangeJson, ShardJson, TimingJson, VerdictsJson,
@@ -28,13 +42,21 @@ use super::SeedRange;
 use crate::render::counted;
 use kafkasim_check::{Kind, Verdict as VerdictKind};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+
+mod read;
+
+/// The largest summary file `merge` reads: about two million runs. A summary is
+/// one line of JSON, so this bounds its line as well.
+pub const SUMMARY_BYTES_MAX: u64 = 256 << 20;
 
 /// A summary as `kafkasim sweep --json` prints it, read back (fields in its order).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SummaryFile {
     pub scenario: String,
+    pub scenario_hash: String,
     pub seeds: RangeJson,
     pub shard: Option<ShardJson>,
     pub seeds_run: usize,
@@ -49,6 +71,7 @@ pub struct SummaryFile {
 
 /// One of a summary's `first_failing`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FailingRun {
     pub seed: u64,
     pub verdict: VerdictKind,
@@ -59,6 +82,7 @@ pub struct FailingRun {
 
 /// One of a summary's `runs`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Run {
     pub seed: u64,
     pub verdict: VerdictKind,
@@ -86,32 +110,39 @@ pub struct Merged {
     pub missing: Vec<SeedRange>,
 }
 
-/// Reads the files at `paths` and merges them.
-pub fn read_and_merge(paths: &[String]) -> Result<Merged, String> {
+/// Reads the files at `paths` and merges them. Seeds of the merged range that
+/// no file ran are an error unless `allow_gaps`.
+pub fn read_and_merge(paths: &[String], allow_gaps: bool) -> Result<Merged, String> {
     let inputs = (paths.iter())
-        .map(|path| match std::fs::read_to_string(path) {
-            Ok(text) => Ok(Input {
+        .map(|path| {
+            let text = crate::input::read_text(std::path::Path::new(path), SUMMARY_BYTES_MAX)?;
+            Ok(Input {
                 name: path.clone(),
                 text,
-            }),
-            Err(error) => Err(format!("cannot read {path}: {error}")),
+            })
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    merge(&inputs)
+        .collect::<Result<Vec<_>, String>>()?;
+    let merged = merge(&inputs)?;
+    match merged.warning() {
+        Some(gaps) if !allow_gaps => Err(format!("{gaps}; pass --allow-gaps to merge them anyway")),
+        _ => Ok(merged),
+    }
 }
 
 /// Merges summaries; an error (one line) names the file, or the files, at fault.
+/// Seeds no file ran are in `Merged::missing`: the caller decides.
 pub fn merge(inputs: &[Input]) -> Result<Merged, String> {
     let Some(first) = inputs.first() else {
         return Err("nothing to merge: give at least one summary file".into());
     };
-    let files: Vec<SummaryFile> = inputs.iter().map(parse).collect::<Result<_, _>>()?;
-    let scenario = files[0].scenario.clone();
-    if let Some((input, other)) = (inputs.iter().zip(&files)).find(|(_, f)| f.scenario != scenario)
+    let files: Vec<SummaryFile> = inputs.iter().map(read::parse).collect::<Result<_, _>>()?;
+    let hash = &files[0].scenario_hash;
+    if let Some((input, other)) =
+        (inputs.iter().zip(&files)).find(|(_, f)| &f.scenario_hash != hash)
     {
         return Err(format!(
-            "the files are of different scenarios: {} is of {scenario}, {} of {}",
-            first.name, input.name, other.scenario
+            "the files are of different scenarios: {} is of {} (scenario_hash {hash}), {} of {} (scenario_hash {})",
+            first.name, files[0].scenario, input.name, other.scenario, other.scenario_hash
         ));
     }
     refuse_overlaps(inputs, &files)?;
@@ -123,22 +154,18 @@ pub fn merge(inputs: &[Input]) -> Result<Merged, String> {
     for kind in runs.iter().flat_map(|r| &r.allowed_anomalies) {
         *allowed_anomalies.entry(*kind).or_insert(0) += 1;
     }
-    let mut goals = BTreeMap::new();
-    for (goal, count) in files.iter().flat_map(|f| &f.goals) {
-        *goals.entry(goal.clone()).or_insert(0) += count;
-    }
     let mut first_failing: Vec<FailingRun> = (files.iter())
         .flat_map(|f| f.first_failing.iter().cloned())
         .collect();
     first_failing.sort_by_key(|f| f.seed);
     first_failing.truncate(FAILING_SHOWN_MAX);
     let seeds = SeedRange {
-        start: files.iter().map(|f| f.seeds.start).min().expect("a file"),
-        end: files.iter().map(|f| f.seeds.end).max().expect("a file"),
+        start: files.iter().map(|f| f.seeds.start).min().unwrap_or(0),
+        end: files.iter().map(|f| f.seeds.end).max().unwrap_or(0),
     };
-    let wall_time_s: f64 = files.iter().map(|f| f.timing.wall_time_s).sum();
     let summary = SummaryFile {
-        scenario,
+        scenario: files[0].scenario.clone(),
+        scenario_hash: hash.clone(),
         seeds: RangeJson {
             start: seeds.start,
             end: seeds.end,
@@ -153,13 +180,9 @@ pub fn merge(inputs: &[Input]) -> Result<Merged, String> {
         },
         worst_verdict: (runs.iter().map(|r| r.verdict).max()).unwrap_or(VerdictKind::Ok),
         allowed_anomalies,
-        goals,
+        goals: summed_goals(inputs, &files)?,
         first_failing,
-        timing: TimingJson {
-            jobs: files.iter().map(|f| f.timing.jobs).sum(),
-            wall_time_s,
-            seeds_per_s: runs.len() as f64 / wall_time_s.max(1e-9),
-        },
+        timing: summed_timing(inputs, &files, runs.len())?,
         runs,
     };
     let missing = gaps(seeds, summary.runs.iter().map(|r| r.seed));
@@ -170,35 +193,59 @@ pub fn merge(inputs: &[Input]) -> Result<Merged, String> {
     })
 }
 
-/// Reads one file as a summary, and checks it holds together: known verdicts,
-/// every run once and inside its range, as many runs as it says.
-fn parse(input: &Input) -> Result<SummaryFile, String> {
-    let name = &input.name;
-    let file: SummaryFile = serde_json::from_str(&input.text).map_err(|error| {
-        format!("{name} is not a sweep summary (the JSON of `kafkasim sweep --json`): {error}")
-    })?;
-    let broken = |why: String| Err(format!("{name} is not a consistent sweep summary: {why}"));
-    let range = &file.seeds;
-    let mut seen = BTreeSet::new();
-    for run in &file.runs {
-        if !(range.start..range.end).contains(&run.seed) {
-            return broken(format!(
-                "seed {} is outside its seeds {}..{}",
-                run.seed, range.start, range.end
-            ));
-        }
-        if !seen.insert(run.seed) {
-            return broken(format!("seed {} is listed twice", run.seed));
+/// Each goal's count of runs, summed over the files. A sum cannot pass the
+/// number of runs unless a file's count does, which `read` refuses; it is
+/// checked all the same, so that no input makes it wrap.
+fn summed_goals(
+    inputs: &[Input],
+    files: &[SummaryFile],
+) -> Result<BTreeMap<String, usize>, String> {
+    let mut goals: BTreeMap<String, usize> = BTreeMap::new();
+    for (input, file) in inputs.iter().zip(files) {
+        for (goal, count) in &file.goals {
+            let sum = goals.entry(goal.clone()).or_insert(0);
+            *sum = sum.checked_add(*count).ok_or_else(|| {
+                format!(
+                    "{}: goals.{goal:?}: the sum over the files is too large to count",
+                    input.name
+                )
+            })?;
         }
     }
-    if file.seeds_run != file.runs.len() {
-        return broken(format!(
-            "seeds_run is {} but it lists {}",
-            file.seeds_run,
-            counted(file.runs.len(), "run")
-        ));
+    Ok(goals)
+}
+
+/// `jobs` and `wall_time_s` summed over the files, and the seeds run per second
+/// of that time. Each file's wall time is finite and not negative (`read`
+/// refuses others), so `seeds_per_s` is finite; only the sums can overflow, and
+/// are refused then, naming the file whose addition did it.
+fn summed_timing(
+    inputs: &[Input],
+    files: &[SummaryFile],
+    runs: usize,
+) -> Result<TimingJson, String> {
+    let mut jobs: usize = 0;
+    let mut wall_time_s: f64 = 0.0;
+    for (input, file) in inputs.iter().zip(files) {
+        let too_large = |field: &str| {
+            format!(
+                "{}: timing.{field}: the sum over the files is too large to hold",
+                input.name
+            )
+        };
+        jobs = jobs
+            .checked_add(file.timing.jobs)
+            .ok_or_else(|| too_large("jobs"))?;
+        wall_time_s += file.timing.wall_time_s;
+        if !wall_time_s.is_finite() {
+            return Err(too_large("wall_time_s"));
+        }
     }
-    Ok(file)
+    Ok(TimingJson {
+        jobs,
+        wall_time_s,
+        seeds_per_s: runs as f64 / wall_time_s.max(1e-9),
+    })
 }
 
 /// Refuses two files that ran a seed in common, naming the first such pair and

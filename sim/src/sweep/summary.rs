@@ -9,6 +9,7 @@
 
 use super::{SeedResult, SweepSummary};
 use crate::render::counted;
+use crate::scenario::{Body, Scenario};
 use kafkasim_check::{Kind, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -182,8 +183,11 @@ fn one_line(reason: &str) -> String {
 /// The object `kafkasim sweep --json` prints, on one line. Fields, in order:
 #[derive(Debug, Serialize)]
 pub struct SweepJson<'a> {
-    /// The scenario's name.
+    /// The scenario's name: a built-in name, or a scenario file's path as given.
     pub scenario: &'a str,
+    /// What the scenario is, whatever it is called: 16 hex digits (see
+    /// [`scenario_hash`]). `kafkasim merge` merges only summaries that agree on it.
+    pub scenario_hash: String,
     /// The seed range, half-open: seeds `start` up to `end - 1`.
     pub seeds: RangeJson,
     /// The shard that ran (`index` from 1, of `count`), or null for the whole range.
@@ -211,18 +215,21 @@ pub struct SweepJson<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RangeJson {
     pub start: u64,
     pub end: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ShardJson {
     pub index: u64,
     pub count: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VerdictsJson {
     pub ok: usize,
     pub correctness: usize,
@@ -255,6 +262,7 @@ pub struct RunJson<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TimingJson {
     /// Worker threads.
     pub jobs: usize,
@@ -268,6 +276,7 @@ impl<'a> SweepJson<'a> {
         let selection = summary.selection;
         SweepJson {
             scenario: &summary.scenario,
+            scenario_hash: format!("{:016x}", summary.scenario_hash),
             seeds: RangeJson {
                 start: selection.range.start,
                 end: selection.range.end,
@@ -323,10 +332,48 @@ impl<'a> RunJson<'a> {
     }
 }
 
+/// What a scenario is, as a number: two sweeps with the same hash ran the same
+/// runs for the same seeds, so their summaries may be merged. Its name cannot
+/// tell: `s.toml` and `./s.toml` are one file, and two directories may each
+/// hold a different `s.toml`.
+///
+/// A workload is hashed in its canonical form, the scenario file
+/// `kafkasim shrink` would write of it (which reads back as the same workload),
+/// so comments and layout do not count but every value that shapes a run does.
+/// A story written as code is known by its built-in name. The hash is 64-bit
+/// FNV-1a, chosen because it is the same on every machine and every build.
+pub fn scenario_hash(scenario: &Scenario) -> u64 {
+    let canonical = match &scenario.body {
+        Body::Workload(workload) => crate::scenario::workload::file::to_toml(workload, &[], &[]),
+        Body::Code { .. } => format!("built-in story written as code: {}", scenario.name),
+    };
+    fnv1a_64(canonical.as_bytes())
+}
+
+/// The 64-bit FNV-1a hash of `bytes`.
+fn fnv1a_64(bytes: &[u8]) -> u64 {
+    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    (bytes.iter()).fold(OFFSET_BASIS, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(PRIME)
+    })
+}
+
 /// The JSON `kafkasim sweep --json` prints: one object, one line.
 pub fn render_json(summary: &SweepSummary) -> String {
     let mut text = serde_json::to_string(&SweepJson::new(summary))
         .expect("plain structs of strings and numbers serialize");
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    /// The published FNV-1a test vectors: the hash is the same everywhere.
+    #[test]
+    fn fnv1a_gives_the_published_values() {
+        assert_eq!(super::fnv1a_64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(super::fnv1a_64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(super::fnv1a_64(b"foobar"), 0x8594_4171_f739_67e8);
+    }
 }

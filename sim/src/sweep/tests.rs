@@ -120,6 +120,7 @@ fn result(seed: u64, verdict: Verdict, reason: &str, anomalies: &[Kind]) -> Seed
 fn summary(results: Vec<SeedResult>) -> SweepSummary {
     SweepSummary {
         scenario: "planted".into(),
+        scenario_hash: 0x0123_4567_89ab_cdef,
         selection: Selection {
             range: range(1, 1 + results.len() as u64),
             shard: None,
@@ -331,4 +332,22 @@ fn a_run_leaves_no_task_behind_so_a_long_sweep_stays_small() {
         LEFT_TASK_DROPPED.load(Ordering::SeqCst),
         "the task (and the cluster it holds) outlived its run"
     );
+}
+
+#[test]
+fn a_scenario_s_hash_follows_what_it_is_not_what_it_is_called() {
+    use crate::scenario::{self, workload::file};
+    let replicated = scenario::builtin("replicated").expect("built in");
+    let text = file::to_toml(replicated.as_workload().expect("a workload"), &[], &[]);
+    let commented = format!("# the same workload, under another name\n{text}");
+    let copy = Scenario::workload("./copy.toml", file::parse(&commented).expect("reads back"));
+    assert_eq!(scenario_hash(&copy), scenario_hash(&replicated));
+    let standard = scenario::builtin("standard").expect("built in");
+    assert_ne!(scenario_hash(&standard), scenario_hash(&replicated));
+    let quickstart = scenario::builtin("quickstart").expect("built in");
+    assert_eq!(
+        scenario_hash(&quickstart),
+        scenario_hash(&quickstart.clone())
+    );
+    assert_ne!(scenario_hash(&quickstart), scenario_hash(&replicated));
 }

@@ -52,7 +52,7 @@ fn swept_shards() -> (PathBuf, String) {
 }
 
 /// Two shards of a sweep, their merge (without its timing line), and the
-/// warning a merge with a shard missing gives.
+/// error a merge with a shard missing gives, or with `--allow-gaps` the warning.
 pub(crate) fn shards_and_merge() -> String {
     let (dir, mut out) = swept_shards();
     let files: Vec<String> = (1..=SHARDS).map(|i| format!("shard-{i}.json")).collect();
@@ -65,9 +65,18 @@ pub(crate) fn shards_and_merge() -> String {
     for line in merged.lines().filter(|l| !l.contains("wall time")) {
         let _ = writeln!(out, "{line}");
     }
-    // stderr's warning comes first: `merge` prints it before the summary.
-    let (_, partial, warning) = kafkasim(&dir, &["merge", &files[1]]);
-    let _ = writeln!(out, "$ kafkasim merge {} | head -n 1", files[1]);
+    // A missing shard is an error; with --allow-gaps, a warning. stderr comes
+    // first: `merge` prints it before the summary.
+    let (code, _, error) = kafkasim(&dir, &["merge", &files[1]]);
+    assert_eq!(code, Some(2), "{error}");
+    let _ = writeln!(out, "$ kafkasim merge {}", files[1]);
+    out.push_str(&error);
+    let (_, partial, warning) = kafkasim(&dir, &["merge", "--allow-gaps", &files[1]]);
+    let _ = writeln!(
+        out,
+        "$ kafkasim merge --allow-gaps {} | head -n 1",
+        files[1]
+    );
     out.push_str(&warning);
     let _ = writeln!(out, "{}", partial.lines().next().expect("a summary"));
     out

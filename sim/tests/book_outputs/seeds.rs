@@ -46,6 +46,8 @@ pub(crate) fn sweep_unsafe_file() -> String {
 pub(crate) fn shrink_kip_101() -> String {
     let out_file = Path::new(env!("CARGO_TARGET_TMPDIR")).join("book-kip-101.toml");
     let out_path = out_file.to_str().expect("a UTF-8 path");
+    // shrink --out never replaces a file: the one an earlier test run left goes.
+    let _ = std::fs::remove_file(&out_file);
     let args = [
         "shrink",
         "--seed",

@@ -68,6 +68,17 @@ pub struct ConsumerConfig {
     /// `partition.assignment.strategy`, in order of preference (default
     /// `range, cooperative-sticky`, as Kafka 3.x).
     pub partition_assignment_strategy: Vec<String>,
+    /// The timeouts the user set with [`ConsumerConfig::set`], so that a
+    /// heartbeat interval past the session timeout is blamed on the one of
+    /// the two the user wrote, never on a default.
+    given: Given,
+}
+
+/// Which of the two timeouts compared at creation were set by the user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Given {
+    session_timeout_ms: bool,
+    heartbeat_interval_ms: bool,
 }
 
 impl ConsumerConfig {
@@ -91,7 +102,18 @@ impl ConsumerConfig {
             enable_auto_commit: None,
             auto_commit_interval_ms: 5_000,
             partition_assignment_strategy: vec!["range".into(), COOPERATIVE_STICKY.into()],
+            given: Given::default(),
         }
+    }
+
+    /// Sets a default of the caller's own, as a framework ships shorter
+    /// timeouts than Kafka's: the same as [`ConsumerConfig::set`], but an
+    /// error that involves the key later blames the user's own setting.
+    pub fn set_default(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let given = self.given;
+        self.set(key, value)?;
+        self.given = given;
+        Ok(())
     }
 
     /// Sets a configuration by its Kafka key, as in a `consumer.properties` file.
@@ -133,8 +155,14 @@ impl ConsumerConfig {
                 }
                 self.group_instance_id = Some(value.trim().to_string());
             }
-            "session.timeout.ms" => self.session_timeout_ms = at_least_1(num(value)?, &err)?,
-            "heartbeat.interval.ms" => self.heartbeat_interval_ms = at_least_1(num(value)?, &err)?,
+            "session.timeout.ms" => {
+                self.session_timeout_ms = at_least_1(num(value)?, &err)?;
+                self.given.session_timeout_ms = true;
+            }
+            "heartbeat.interval.ms" => {
+                self.heartbeat_interval_ms = at_least_1(num(value)?, &err)?;
+                self.given.heartbeat_interval_ms = true;
+            }
             "max.poll.interval.ms" => self.max_poll_interval_ms = at_least_1(num(value)?, &err)?,
             "auto.commit.interval.ms" => self.auto_commit_interval_ms = num(value)?,
             "enable.auto.commit" => {
@@ -167,14 +195,30 @@ impl ConsumerConfig {
     /// Refuses what Kafka's consumer refuses when it is created.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.heartbeat_interval_ms >= self.session_timeout_ms {
-            return Err(ConfigError {
-                key: "heartbeat.interval.ms".into(),
-                value: self.heartbeat_interval_ms.to_string(),
-                reason: format!(
-                    "Heartbeat must be set lower than the session timeout (session.timeout.ms={})",
-                    self.session_timeout_ms
-                ),
-            });
+            // Kafka's `Heartbeat` says this of the pair; the key named is the
+            // one the user set (the heartbeat when both were), the other
+            // value is told beside it.
+            let (session, heartbeat) = (self.session_timeout_ms, self.heartbeat_interval_ms);
+            let error = match self.given {
+                Given {
+                    session_timeout_ms: true,
+                    heartbeat_interval_ms: false,
+                } => ConfigError {
+                    key: "session.timeout.ms".into(),
+                    value: session.to_string(),
+                    reason: format!(
+                        "Heartbeat must be set lower than the session timeout (heartbeat.interval.ms={heartbeat} by default)"
+                    ),
+                },
+                _ => ConfigError {
+                    key: "heartbeat.interval.ms".into(),
+                    value: heartbeat.to_string(),
+                    reason: format!(
+                        "Heartbeat must be set lower than the session timeout (session.timeout.ms={session})"
+                    ),
+                },
+            };
+            return Err(error);
         }
         if self.group_id.is_none() && self.enable_auto_commit == Some(true) {
             return Err(ConfigError {

@@ -117,6 +117,12 @@ impl fmt::Display for Finding {
                 f,
                 "the history holds no send and no poll, {entries} other entries: the checkers had nothing to judge"
             ),
+            Detail::NothingAcknowledged { sends, polls } => write!(
+                f,
+                "{} and {}, but no send was acknowledged and no poll returned a record: the checkers had nothing to check",
+                plural(*sends, "send"),
+                plural(*polls, "poll")
+            ),
         }
     }
 }
@@ -300,5 +306,13 @@ fn describe_sightings(
                 .collect();
             write!(f, "{partition}: {}", seen.join(", "))
         }
+    }
+}
+
+/// `1 send`, `3 sends`.
+fn plural(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
     }
 }

@@ -41,7 +41,8 @@ fn liveness_kinds_are_the_ones_that_wait_and_an_empty_history() {
             Kind::ProducerStuck,
             Kind::WaitTimedOut,
             Kind::RunTimedOut,
-            Kind::EmptyHistory
+            Kind::EmptyHistory,
+            Kind::NothingAcknowledged
         ]
     );
     assert_eq!(Kind::Crash.class(), Class::Crash);

@@ -871,8 +871,17 @@ fn a_history_with_no_send_and_no_poll_checks_nothing_and_fails_for_liveness() {
         report.findings[0].detail,
         Detail::EmptyHistory { entries: 1 }
     );
-    // One poll, even an empty one, is something checked.
+    // A poll that returned nothing, or a send that failed, brings nothing to
+    // check either, and the run does not pass.
     poll(&h, 100, "consumer-1", &[]);
+    let report = check_all(&h, &Config::safe());
+    assert_eq!(
+        report.to_string(),
+        "FAILS nothing-acknowledged: 0 sends and 1 poll, but no send was acknowledged and no poll returned a record: the checkers had nothing to check\n"
+    );
+    assert_eq!(report.verdict(), Verdict::Liveness);
+    // One record polled is something checked.
+    poll(&h, 200, "consumer-1", &[(0, "a")]);
     assert_eq!(check_all(&h, &Config::safe()), Judgement::default());
 }
 

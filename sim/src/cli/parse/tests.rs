@@ -108,6 +108,7 @@ fn shrink_takes_a_seed_and_defaults_to_the_standard_scenario() {
             kind: None,
             max_runs: crate::shrink::MAX_RUNS_DEFAULT,
             out: None,
+            force: false,
         }))
     );
     assert_eq!(
@@ -118,8 +119,30 @@ fn shrink_takes_a_seed_and_defaults_to_the_standard_scenario() {
             kind: Some(Kind::LostWrite),
             max_runs: 9,
             out: Some("min.toml".into()),
+            force: false,
         }))
     );
+    assert_eq!(
+        parse_words("shrink --seed 4 --force"),
+        Err(UsageError("--force goes with --out FILE".into()))
+    );
+}
+
+#[test]
+fn seed_ranges_are_capped_before_any_seed_runs() {
+    let err = parse_words("sweep --seeds 1..1000000000000").unwrap_err();
+    assert!(
+        err.0
+            .contains("selects 999999999999 seeds; a sweep runs at most 1000000"),
+        "{}",
+        err.0
+    );
+    // Sharded, the same range is split: each shard's share counts.
+    assert!(parse_words("sweep --seeds 1..=2000000 --shard 1/2").is_ok());
+    assert!(parse_words("sweep --seeds 1..=2000001 --shard 1/2").is_err());
+    let err = parse_words("bench --seeds 0..18446744073709551615").unwrap_err();
+    assert!(err.0.contains("the bench runs at most 10000"), "{}", err.0);
+    assert!(parse_words("bench --seeds 1..=10000").is_ok());
 }
 
 #[test]
@@ -129,6 +152,7 @@ fn merge_takes_files_and_json_and_bench_takes_seeds_and_json() {
         Ok(Command::Merge {
             files: vec!["a.json".into(), "shards/b.json".into()],
             json: true,
+            allow_gaps: false,
         })
     );
     assert_eq!(

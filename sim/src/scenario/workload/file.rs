@@ -120,18 +120,105 @@ use toml::Spanned;
 /// [`Workload::validate`], or an error that names the file and, where it can,
 /// the line and column.
 pub fn read(path: &Path) -> Result<Workload, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read scenario file {}: {e}", path.display()))?;
-    parse(&text).map_err(|e| format!("scenario file {}: {e}", path.display()))
+    let in_file = |e: String| format!("scenario file {}: {e}", path.display());
+    let bytes = crate::input::read_bytes(path, FILE_BYTES_MAX).map_err(|e| {
+        // input's "cannot read PATH: why", saying what the file is.
+        e.replacen("cannot read ", "cannot read scenario file ", 1)
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let valid = std::str::from_utf8(valid).expect("valid up to there");
+        in_file(format!("{}not UTF-8 text", at(valid, valid.len())))
+    })?;
+    parse(&text).map_err(in_file)
 }
+
+/// The largest scenario file read: the longest built-in one is a few
+/// kilobytes, and a file is parsed whole.
+pub const FILE_BYTES_MAX: u64 = 1 << 20;
 
 /// Parses and checks a scenario file's text.
 pub fn parse(text: &str) -> Result<Workload, String> {
     let file: File = toml::from_str(text).map_err(|e| {
         let at = e.span().map(|s| at(text, s.start)).unwrap_or_default();
-        format!("{at}{}", e.message().trim_end())
+        // toml's messages may take several lines; an error is one.
+        let lines: Vec<&str> = e.message().lines().map(str::trim).collect();
+        format!("{at}{}", lines.join(": "))
     })?;
+    refuse_control_characters(text)?;
     file.into_workload(text)
+}
+
+/// Refuses a string that holds a control character (TOML lets `\u001b` and
+/// `\n` escapes write them): names, ids and summaries are printed on the
+/// terminal, where an escape sequence would clear the screen or forge a line.
+fn refuse_control_characters(text: &str) -> Result<(), String> {
+    let value: toml::Table = toml::from_str(text).map_err(|e| e.message().to_string())?;
+    let mut found = None;
+    walk_strings(&toml::Value::Table(value), &mut |s: &str| {
+        if found.is_none() {
+            found = s.chars().find(|c| c.is_control());
+        }
+    });
+    let Some(control) = found else {
+        return Ok(());
+    };
+    // The line: the first that writes an escape of a control character.
+    let line = text
+        .lines()
+        .position(writes_control_escape)
+        .map(|i| format!("line {}: ", i + 1))
+        .unwrap_or_default();
+    Err(format!(
+        "{line}a string holds the control character U+{:04X}; scenario files take printable text",
+        control as u32
+    ))
+}
+
+/// Calls `each` with every string of `value`, keys included.
+fn walk_strings(value: &toml::Value, each: &mut impl FnMut(&str)) {
+    match value {
+        toml::Value::String(s) => each(s),
+        toml::Value::Array(items) => items.iter().for_each(|v| walk_strings(v, each)),
+        toml::Value::Table(table) => {
+            for (key, v) in table {
+                each(key);
+                walk_strings(v, each);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether a line of TOML holds an escape that writes a control character:
+/// `\b \t \n \f \r \e`, or `\u`/`\U` of one.
+fn writes_control_escape(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        match bytes[i + 1] {
+            b'\\' => i += 2,
+            b'b' | b't' | b'n' | b'f' | b'r' | b'e' => return true,
+            b'u' | b'U' => {
+                let digits = if bytes[i + 1] == b'u' { 4 } else { 8 };
+                let hex = line.get(i + 2..i + 2 + digits).unwrap_or("");
+                let code = u32::from_str_radix(hex, 16).ok();
+                if code
+                    .and_then(char::from_u32)
+                    .is_some_and(|c| c.is_control())
+                {
+                    return true;
+                }
+                i += 2;
+            }
+            _ => i += 2,
+        }
+    }
+    false
 }
 
 /// `line 3, column 7: ` for the byte `offset` of `text`.

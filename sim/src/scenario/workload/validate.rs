@@ -7,8 +7,9 @@
 
 use super::step::{Condition, Step};
 use super::{FaultPlan, GroupSpec, ProducerSpec, TopicSpec, Workload, WORKER_OWNED_SETTINGS};
-use kafkasim::client::consumer::ConsumerConfig;
+use crate::scenario::worker::consumer_config;
 use kafkasim::config::TopicConfig;
+use kafkasim::group::coordinator::GroupCoordinatorConfig;
 use kafkasim::ids::BrokerId;
 use kafkasim::ids::TopicPartition;
 use kafkasim_check::fault::{Action, Fault, Target};
@@ -26,6 +27,11 @@ pub const RATE_PER_S_MAX: u64 = 1000;
 pub const CLIENTS_MAX: usize = 1_000;
 /// The most extra latency a slow network may add to every message, in ms.
 pub const EXTRA_LATENCY_MS_MAX: u64 = 10_000;
+/// The most topics a workload may declare (each has up to `PARTITIONS_MAX`
+/// partitions, each replicated on every broker at most).
+pub const TOPICS_MAX: usize = 100;
+/// The most faults a schedule may hold.
+pub const FAULTS_MAX: usize = 1_000;
 /// The most steps a story may have, and the longest a sleep step may sleep.
 pub const STEPS_MAX: usize = 1_000;
 pub const SLEEP_MS_MAX: u64 = PHASE_MS_MAX;
@@ -72,6 +78,13 @@ impl Workload {
             let why = "a workload needs at least one [[topic]]".to_string();
             return Err(invalid(Part::Workload, why));
         }
+        if self.topics.len() > TOPICS_MAX {
+            let why = format!(
+                "{} topics; a workload declares at most {TOPICS_MAX}",
+                self.topics.len()
+            );
+            return Err(invalid(Part::Topic(TOPICS_MAX), why));
+        }
         for (i, topic) in self.topics.iter().enumerate() {
             validate_topic(topic, brokers).map_err(|why| invalid(Part::Topic(i), why))?;
             if self.topics[..i].iter().any(|t| t.name == topic.name) {
@@ -116,6 +129,13 @@ impl Workload {
         self.validate_phases()
             .map_err(|why| invalid(Part::Phases, why))?;
         if let FaultPlan::Schedule(schedule) = &self.faults {
+            if schedule.faults.len() > FAULTS_MAX {
+                let why = format!(
+                    "{} scheduled faults; a schedule holds at most {FAULTS_MAX}",
+                    schedule.faults.len()
+                );
+                return Err(invalid(Part::Fault(FAULTS_MAX), why));
+            }
             for (i, fault) in schedule.faults.iter().enumerate() {
                 self.validate_fault(fault)
                     .map_err(|why| invalid(Part::Fault(i), why))?;
@@ -265,19 +285,49 @@ impl Workload {
                 ));
             }
         }
-        let mut config = ConsumerConfig::new(vec![]);
-        config
-            .set("group.id", &group.id)
-            .map_err(|e| format!("group '{}': {e}", group.id.escape_debug()))?;
-        for (key, value) in &group.settings {
+        if group.id.trim().is_empty() {
+            return Err(format!(
+                "group '{}': group.id must not be empty",
+                group.id.escape_debug()
+            ));
+        }
+        for (key, _) in &group.settings {
             if WORKER_OWNED_SETTINGS.contains(&key.as_str()) {
                 return Err(format!(
                     "{who}: {key} is set by the workload's consumers (group.id from the group, manual commits, auto.offset.reset=earliest)"
                 ));
             }
-            config.set(key, value).map_err(|e| format!("{who}: {e}"))?;
         }
-        config.validate().map_err(|e| format!("{who}: {e}"))
+        // The configuration the workers will build, checked as they build it.
+        let config = consumer_config(vec![], &group.id, &group.settings)
+            .map_err(|e| format!("{who}: {e}"))?;
+        let coordinator = GroupCoordinatorConfig::default();
+        let allowed =
+            coordinator.group_min_session_timeout_ms..=coordinator.group_max_session_timeout_ms;
+        if !allowed.contains(&config.session_timeout_ms) {
+            return Err(format!(
+                "{who}: session.timeout.ms = {} is outside the brokers' group.min.session.timeout.ms \
+                 to group.max.session.timeout.ms ({} to {}): the coordinator would refuse every \
+                 JoinGroup with INVALID_SESSION_TIMEOUT",
+                config.session_timeout_ms,
+                allowed.start(),
+                allowed.end()
+            ));
+        }
+        if let Some(instance) = &config.group_instance_id {
+            if group.consumers.len() > 1 {
+                // Kafka keeps one member per group.instance.id: each join
+                // fences the one before with FENCED_INSTANCE_ID, a fatal error.
+                return Err(format!(
+                    "{who}: group.instance.id = \"{}\" would be shared by its {} consumers; \
+                     a static member's id is its own (Kafka fences all but the newest with \
+                     FENCED_INSTANCE_ID): use one consumer per group with it",
+                    instance.escape_debug(),
+                    group.consumers.len()
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn validate_phases(&self) -> Result<(), String> {

@@ -51,6 +51,7 @@ fn swept(start: u64, end: u64, shard: Option<(u64, u64)>, wall_ms: u64) -> Sweep
     };
     SweepSummary {
         scenario: "planted".into(),
+        scenario_hash: 0x0123_4567_89ab_cdef,
         selection,
         jobs: 2,
         results: selection.seeds().map(result).collect(),
@@ -236,7 +237,7 @@ fn a_file_that_is_not_a_summary_is_refused_with_its_name_and_where_it_went_wrong
         ("", "EOF while parsing a value at line 1 column 0"),
         (
             "{\"scenario\": \"planted\"}",
-            "missing field `seeds` at line 1 column 23",
+            "missing field `scenario_hash` at line 1 column 23",
         ),
         ("{\n  \"scenario\": 7\n}", "line 2 column 15"),
     ] {
@@ -247,8 +248,61 @@ fn a_file_that_is_not_a_summary_is_refused_with_its_name_and_where_it_went_wrong
     refused(
         &good,
         &fine,
-        "unknown variant `fine`, expected one of `ok`, `correctness`, `liveness`, `crash` at line 1 column 597",
+        "unknown variant `fine`, expected one of `ok`, `correctness`, `liveness`, `crash` at line 1 column 632",
     );
+    let unknown = sweep_json(&swept(1, 3, None, 1)).replacen("{", "{\"color\":1,", 1);
+    refused(&good, &unknown, "unknown field `color`, expected one of `scenario`, `scenario_hash`, `seeds`, `shard`, `seeds_run`, `verdicts`, `worst_verdict`, `allowed_anomalies`, `goals`, `first_failing`, `runs`, `timing` at line 1 column 8");
+    for (path, field) in [
+        (&["runs", "0"][..], "trace"),
+        (&["first_failing", "0"][..], "why"),
+        (&["timing"][..], "cpu_s"),
+        (&["seeds"][..], "step"),
+        (&["verdicts"][..], "flaky"),
+    ] {
+        let text = edited(&swept(1, 3, Some((1, 1)), 1), |json| {
+            let mut at = json;
+            for key in path {
+                at = match key.parse::<usize>() {
+                    Ok(index) => &mut at[index],
+                    Err(_) => &mut at[*key],
+                };
+            }
+            at[field] = 1.into();
+        });
+        let error = merge(&[Input {
+            name: "x.json".into(),
+            text,
+        }])
+        .unwrap_err();
+        assert!(
+            error.contains(&format!("unknown field `{field}`")),
+            "{path:?}: {error}"
+        );
+    }
+}
+
+/// A change to a summary's JSON.
+type Edit = fn(&mut serde_json::Value);
+
+/// The JSON of `summary`, edited by `edit`.
+fn edited(summary: &SweepSummary, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let mut json: serde_json::Value = serde_json::from_str(&sweep_json(summary)).unwrap();
+    edit(&mut json);
+    json.to_string()
+}
+
+/// The error `merge` gives for the one file `text`, without the file's name.
+fn inconsistent(text: String) -> String {
+    let error = merge(&[Input {
+        name: "edited.json".into(),
+        text,
+    }])
+    .unwrap_err();
+    assert!(!error.contains('\n'), "{error}");
+    let prefix = "edited.json is not a consistent sweep summary: ";
+    (error.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("{error}"))
+        .to_string()
 }
 
 /// `text` is refused as not a summary, with an error that ends in `expected`.
@@ -269,7 +323,7 @@ fn refused(good: &Input, text: &str, expected: &str) {
 }
 
 #[test]
-fn a_summary_that_does_not_hold_together_is_refused() {
+fn a_summary_that_does_not_hold_together_is_refused_naming_the_field() {
     let text = sweep_json(&swept(1, 3, None, 1));
     for (from, to, expected) in [
         (
@@ -280,25 +334,230 @@ fn a_summary_that_does_not_hold_together_is_refused() {
         (
             "{\"seed\":2,",
             "{\"seed\":9,",
-            "seed 9 is outside its seeds 1..3",
+            "runs[1]: seed 9 is outside its seeds 1..3",
         ),
-        ("{\"seed\":2,", "{\"seed\":1,", "seed 1 is listed twice"),
+        (
+            "{\"seed\":2,",
+            "{\"seed\":1,",
+            "runs[1]: seed 1 is listed twice",
+        ),
     ] {
         assert!(text.contains(from), "{from} in {text}");
-        let bad = Input {
-            name: "edited.json".into(),
-            text: text.replace(from, to),
-        };
-        assert_eq!(
-            merge(&[bad]).unwrap_err(),
-            format!("edited.json is not a consistent sweep summary: {expected}")
-        );
+        assert_eq!(inconsistent(text.replace(from, to)), expected);
+    }
+    let summary = swept(1, 7, None, 1);
+    let cases: [(&str, Edit); 9] = [
+        (
+            "runs[1]: seed 1 comes after seed 2: runs are in seed order",
+            |j| j["runs"].as_array_mut().unwrap().swap(0, 1),
+        ),
+        (
+            "runs[0]: trace_hash is \"not-hex!\", not 16 lowercase hex digits",
+            |j| j["runs"][0]["trace_hash"] = "not-hex!".into(),
+        ),
+        (
+            "runs[0]: trace_hash is \"00000000000000AB\", not 16 lowercase hex digits",
+            |j| j["runs"][0]["trace_hash"] = "00000000000000AB".into(),
+        ),
+        (
+            "scenario_hash is \"123\", not 16 lowercase hex digits",
+            |j| j["scenario_hash"] = "123".into(),
+        ),
+        (
+            "runs[0]: verdict is ok but its failing kinds [lost-write] make it correctness",
+            |j| j["runs"][0]["verdict"] = "ok".into(),
+        ),
+        ("runs[1]: failing lists crash twice", |j| {
+            j["runs"][1]["failing"] = serde_json::json!(["crash", "crash"])
+        }),
+        ("verdicts.ok is 5 but 2 of its runs are ok", |j| {
+            j["verdicts"]["ok"] = 5.into()
+        }),
+        (
+            "worst_verdict is liveness but the worst of its runs is crash",
+            |j| j["worst_verdict"] = "liveness".into(),
+        ),
+        (
+            "allowed_anomalies.duplicate is 9 but 3 of its runs show it",
+            |j| j["allowed_anomalies"]["duplicate"] = 9.into(),
+        ),
+    ];
+    for (expected, edit) in cases {
+        assert_eq!(inconsistent(edited(&summary, edit)), expected);
+    }
+    assert_eq!(
+        inconsistent(edited(&summary, |j| j["goals"]["leader changed"] = 7.into())),
+        "goals.\"leader changed\" is 7: a goal is listed when 1 to all 6 runs reach it"
+    );
+}
+
+#[test]
+fn a_seed_range_must_run_forward_and_a_shard_must_be_one_of_its_count() {
+    let summary = swept(1, 7, Some((2, 3)), 1);
+    let cases: [(&str, Edit); 5] = [
+        (
+            "seeds: 9..1 is empty: its end must come after its start",
+            |j| j["seeds"] = serde_json::json!({"start": 9, "end": 1}),
+        ),
+        (
+            "seeds: 4..4 is empty: its end must come after its start",
+            |j| j["seeds"] = serde_json::json!({"start": 4, "end": 4}),
+        ),
+        (
+            "shard: 5/2 is not a shard: it must be I/N with 1 <= I <= N",
+            |j| j["shard"] = serde_json::json!({"index": 5, "count": 2}),
+        ),
+        (
+            "shard: 0/2 is not a shard: it must be I/N with 1 <= I <= N",
+            |j| j["shard"] = serde_json::json!({"index": 0, "count": 2}),
+        ),
+        ("runs[0]: seed 2 is not in its shard 1/3", |j| {
+            j["shard"] = serde_json::json!({"index": 1, "count": 3})
+        }),
+    ];
+    for (expected, edit) in cases {
+        assert_eq!(inconsistent(edited(&summary, edit)), expected);
+    }
+    // Shard 2/3 of 1..7 is seeds 2 and 5: a file that lists one is incomplete.
+    let missing_one = edited(&summary, |j| {
+        j["runs"].as_array_mut().unwrap().pop();
+        j["seeds_run"] = 1.into();
+        j["verdicts"] = serde_json::json!({"ok": 1, "correctness": 0, "liveness": 0, "crash": 0});
+        j["worst_verdict"] = "ok".into();
+        j["allowed_anomalies"] = serde_json::json!({});
+        j["goals"] = serde_json::json!({});
+    });
+    assert_eq!(
+        inconsistent(missing_one),
+        "runs: shard 2/3 of seeds 1..7 has 2 seed(s), but it lists 1 run"
+    );
+}
+
+#[test]
+fn first_failing_must_be_the_first_failing_runs_as_the_runs_say() {
+    let summary = swept(1, 7, None, 1);
+    let cases: [(&str, Edit); 4] = [
+        (
+            "first_failing[0]: seed 1 is ok here but correctness in runs (or its kinds differ)",
+            |j| j["first_failing"][0]["verdict"] = "ok".into(),
+        ),
+        (
+            "first_failing[0]: seed 2 is not its next failing run, seed 1",
+            |j| j["first_failing"][0]["seed"] = 2.into(),
+        ),
+        (
+            "first_failing lists 3 runs but misses seed 6, which failed",
+            |j| {
+                j["first_failing"].as_array_mut().unwrap().pop();
+            },
+        ),
+        (
+            "first_failing[4]: seed 6 is one too many: it lists the first 4 of its failing runs",
+            |j| {
+                let copy = j["first_failing"][3].clone();
+                j["first_failing"].as_array_mut().unwrap().push(copy)
+            },
+        ),
+    ];
+    for (expected, edit) in cases {
+        assert_eq!(inconsistent(edited(&summary, edit)), expected);
     }
 }
 
 #[test]
-fn summaries_of_different_scenarios_are_refused() {
-    let other = sweep_json(&swept(10, 12, None, 1)).replace("planted", "standard");
+fn timing_must_be_real_numbers_of_seconds_and_at_least_one_job() {
+    let summary = swept(1, 3, None, 1);
+    let cases: [(&str, Edit); 3] = [
+        (
+            "timing.wall_time_s is -1: it must be a finite number, 0 or more",
+            |j| j["timing"]["wall_time_s"] = (-1.0).into(),
+        ),
+        (
+            "timing.seeds_per_s is -0.5: it must be a finite number, 0 or more",
+            |j| j["timing"]["seeds_per_s"] = (-0.5).into(),
+        ),
+        ("timing.jobs is 0: a sweep runs on 1 job at least", |j| {
+            j["timing"]["jobs"] = 0.into()
+        }),
+    ];
+    for (expected, edit) in cases {
+        assert_eq!(inconsistent(edited(&summary, edit)), expected);
+    }
+    // JSON has no infinity; serde refuses a number too large for an f64.
+    let huge = sweep_json(&summary).replace("\"wall_time_s\":0.001", "\"wall_time_s\":1e999");
+    assert!(huge.contains("1e999"), "{huge}");
+    let error = merge(&[Input {
+        name: "huge.json".into(),
+        text: huge,
+    }])
+    .unwrap_err();
+    assert!(error.contains("number out of range"), "{error}");
+}
+
+/// `file`, with its timing replaced.
+fn timed(name: &str, summary: &SweepSummary, jobs: u64, wall_time_s: f64) -> Input {
+    Input {
+        name: name.into(),
+        text: edited(summary, |j| {
+            j["timing"]["jobs"] = jobs.into();
+            j["timing"]["wall_time_s"] = wall_time_s.into();
+        }),
+    }
+}
+
+#[test]
+fn sums_that_would_overflow_are_refused_instead_of_wrapping() {
+    let (low, high) = (swept(1, 3, None, 1), swept(3, 5, None, 1));
+    let jobs = [
+        timed("a.json", &low, u64::MAX, 1.0),
+        timed("b.json", &high, 2, 1.0),
+    ];
+    assert_eq!(
+        merge(&jobs).unwrap_err(),
+        "b.json: timing.jobs: the sum over the files is too large to hold"
+    );
+    let wall = [
+        timed("a.json", &low, 1, f64::MAX),
+        timed("b.json", &high, 1, f64::MAX),
+    ];
+    assert_eq!(
+        merge(&wall).unwrap_err(),
+        "b.json: timing.wall_time_s: the sum over the files is too large to hold"
+    );
+}
+
+#[test]
+fn what_merge_writes_always_reads_back() {
+    let (low, high) = (swept(1, 3, None, 1), swept(3, 5, None, 1));
+    for (jobs, wall_time_s) in [
+        (1, 0.0),
+        (1, f64::MIN_POSITIVE),
+        (u64::MAX / 2, f64::MAX / 4.0),
+        (1, 1e300),
+    ] {
+        let inputs = [
+            timed("a.json", &low, jobs, wall_time_s),
+            timed("b.json", &high, jobs, wall_time_s),
+        ];
+        let merged = merge(&inputs).expect("merges");
+        let timing = &merged.summary.timing;
+        assert!(timing.wall_time_s.is_finite() && timing.seeds_per_s.is_finite());
+        let again = Input {
+            name: "merged.json".into(),
+            text: render_json(&merged),
+        };
+        assert!(!again.text.contains("null,") || again.text.contains("\"shard\":null"));
+        let twice = merge(&[again]).unwrap_or_else(|e| panic!("{jobs} {wall_time_s}: {e}"));
+        assert_eq!(twice.summary.runs, merged.summary.runs);
+    }
+}
+
+#[test]
+fn summaries_of_different_scenarios_are_refused_whatever_their_names() {
+    let other = edited(&swept(10, 12, None, 1), |j| {
+        j["scenario"] = "standard".into();
+        j["scenario_hash"] = "00000000000000ff".into();
+    });
     let inputs = [
         input("a.json", &swept(1, 3, None, 1)),
         Input {
@@ -308,8 +567,40 @@ fn summaries_of_different_scenarios_are_refused() {
     ];
     assert_eq!(
         merge(&inputs).unwrap_err(),
-        "the files are of different scenarios: a.json is of planted, b.json of standard"
+        "the files are of different scenarios: a.json is of planted (scenario_hash 0123456789abcdef), b.json of standard (scenario_hash 00000000000000ff)"
     );
+    // Two different files both called s.toml are two scenarios.
+    let named = |name: &str, summary: &SweepSummary, hash: &str| Input {
+        name: name.into(),
+        text: edited(summary, |j| {
+            j["scenario"] = "s.toml".into();
+            j["scenario_hash"] = hash.into();
+        }),
+    };
+    let two_files = [
+        named("a.json", &swept(1, 3, None, 1), "0000000000000001"),
+        named("b.json", &swept(3, 5, None, 1), "0000000000000002"),
+    ];
+    assert!(merge(&two_files)
+        .unwrap_err()
+        .starts_with("the files are of different scenarios: a.json is of s.toml (scenario_hash 0000000000000001), b.json of s.toml"));
+}
+
+#[test]
+fn one_scenario_under_two_names_merges_under_the_first() {
+    let dotted = edited(&swept(3, 5, None, 1), |j| {
+        j["scenario"] = "./planted".into()
+    });
+    let inputs = [
+        input("a.json", &swept(1, 3, None, 1)),
+        Input {
+            name: "b.json".into(),
+            text: dotted,
+        },
+    ];
+    let merged = merge(&inputs).expect("one scenario");
+    assert_eq!(merged.summary.scenario, "planted");
+    assert_eq!(merged.summary.seeds_run, 4);
 }
 
 #[test]

@@ -687,3 +687,90 @@ fn every_built_in_story_writes_back_as_itself() {
         assert_eq!(&again, workload, "{}", scenario.name);
     }
 }
+
+#[test]
+fn group_settings_are_checked_as_the_workers_and_the_coordinator_would() {
+    let group = |configs: &str, consumers: u32| {
+        format!(
+            "{MINIMAL}\n[[group]]\nid = \"g\"\ntopics = [\"t\"]\nconsumers = {consumers}\nconfigs = {{ {configs} }}\n"
+        )
+    };
+    for (configs, consumers, why) in [
+        (
+            "\"session.timeout.ms\" = 1",
+            1,
+            "invalid value '1' for configuration 'session.timeout.ms': Heartbeat must be set lower than the session timeout (heartbeat.interval.ms=1000 by default)",
+        ),
+        (
+            "\"heartbeat.interval.ms\" = 20000",
+            1,
+            "invalid value '20000' for configuration 'heartbeat.interval.ms'",
+        ),
+        (
+            "\"session.timeout.ms\" = 2000",
+            1,
+            "session.timeout.ms = 2000 is outside the brokers' group.min.session.timeout.ms",
+        ),
+        (
+            "\"group.instance.id\" = \"same\"",
+            2,
+            "group.instance.id = \"same\" would be shared by its 2 consumers",
+        ),
+    ] {
+        let text = group(configs, consumers);
+        let error = error(&text);
+        assert!(error.contains(why), "{configs}: {error}");
+        assert!(error.starts_with("line 8, column 1: group g: "), "{error}");
+    }
+    assert!(parse(&group("\"group.instance.id\" = \"solo\"", 1)).is_ok());
+    assert!(parse(&group("\"session.timeout.ms\" = 6000", 2)).is_ok());
+}
+
+#[test]
+fn control_characters_and_sizes_are_refused_with_their_line() {
+    let escape = "summary = \"ok\"\n[[topic]]\nname = \"t\\u001b[2J\"\n";
+    assert_eq!(
+        error(escape),
+        "line 3: a string holds the control character U+001B; scenario files take printable text"
+    );
+    let newline = format!("{MINIMAL}configs = {{ \"client.id\" = \"a\\nb\" }}\n");
+    assert!(error(&newline).contains("U+000A"), "{}", error(&newline));
+
+    let topics: String = (0..101)
+        .map(|i| format!("[[topic]]\nname = \"t{i}\"\n"))
+        .collect();
+    let many = format!("{topics}[[producer]]\ntopic = \"t0\"\n");
+    assert!(
+        error(&many).contains("101 topics; a workload declares at most 100"),
+        "{}",
+        error(&many)
+    );
+    let fault =
+        "[[faults.schedule]]\nat_ms = 1\nfault = \"pause\"\nnode = \"broker-1\"\nfor_ms = 1\n";
+    let faults = format!(
+        "{MINIMAL}[faults]\nmode = \"schedule\"\n{}",
+        fault.repeat(1001)
+    );
+    assert!(
+        error(&faults).contains("1001 scheduled faults; a schedule holds at most 1000"),
+        "{}",
+        error(&faults)
+    );
+}
+
+#[test]
+fn a_file_that_is_not_utf8_or_too_large_is_refused_with_where() {
+    let dir = std::env::temp_dir().join(format!("kafkasim-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, b"summary = \"ok\"\n\n[[topic]]\nname = \"a\xff\"\n").unwrap();
+    let error = super::read(&path).expect_err("refused");
+    assert!(
+        error.ends_with("line 4, column 10: not UTF-8 text"),
+        "{error}"
+    );
+    std::fs::write(&path, vec![b'#'; (super::FILE_BYTES_MAX + 1) as usize]).unwrap();
+    let error = super::read(&path).expect_err("refused");
+    assert!(error.contains("larger than 1 MiB"), "{error}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
