@@ -1,27 +1,50 @@
 //! Run reports: `kafkasim run --report DIR` writes a run as files a browser shows.
 //!
-//! A report is a directory of four files:
+//! A report is a directory of these files:
 //!
-//! - `index.html`: one self-contained page (no network access: its script, its
-//!   styles and all three data files are inside it) with a message diagram, the
-//!   partitions' logs, the consumer groups and the verdict. It works opened from
-//!   disk (`file://`). Opened as `index.html#selftest` it checks itself and
-//!   writes `PASS …` or `FAIL …` into `<pre id="selftest">`.
+//! - `index.html`: the page (no network access: its script and styles are
+//!   inside it) with a message diagram, the partitions' logs, the consumer
+//!   groups and the verdict. It works opened from disk (`file://`). It embeds
+//!   the summary (without the logs' records and the groups' commits), an
+//!   overview of the trace and the trace's first chunk, so it stays a few
+//!   megabytes however long the run (a 3,600 s run: under 10 MB); the rest it
+//!   loads from the files below with `<script src>` elements, which a page
+//!   opened from disk may do. Opened as `index.html#selftest` it checks itself
+//!   and writes `PASS …` or `FAIL …` into `<pre id="selftest">`.
 //! - `trace.jsonl`: the captured events, one JSON object per line, in the order
 //!   they happened.
+//! - `chunks/NNNN.js`: the same lines cut into chunks of about 2 MB, numbered
+//!   from `0000`, each `kafkasimLoaded("chunks/NNNN", [` then one line per
+//!   line (each but the last followed by `,`) then `]);`. Together they hold
+//!   every line of `trace.jsonl` once, in order.
+//! - `partitions/NNNN.js` and `groups/NNNN.js`: the N-th partition's logs
+//!   (`{logs: [{records, removed, high_watermarks}], acked: [values]}`, the
+//!   logs in the summary's order, `acked` the values in them a producer saw
+//!   acknowledged) and the N-th group's commits (`{commits}`), each
+//!   `kafkasimLoaded("partitions/NNNN", {…});` on one line. Those small
+//!   enough are inside the page too, so a short run's page needs no other file.
 //! - `history.jsonl`: what the scenario's clients saw, one JSON object per line.
 //! - `summary.json`: the run, its verdict, its anomalies (each linked to trace
 //!   events), faults as time periods, every replica's log at the end, the
 //!   consumer groups' generations and commits.
 //!
-//! `kafkasim report-check DIR` reads the three data files back and checks every
+//! In the page and in the script files every `<` inside JSON is written
+//! `\u003c`. The overview (`<script type="application/json"
+//! id="kafkasim-overview">`, see [`Overview`]) lists the chunks (`{first_seq,
+//! lines, start_ms, end_ms}`), the messages delivered per `bucket_ms` of
+//! simulated time, the messages of each kind, every partition named, the
+//! elections, ISR changes, truncations and rebalances (`marks`), and the trace
+//! lines anomalies link to (`linked`, by `seq`, without their records).
+//!
+//! `kafkasim report-check DIR` reads the data files back and checks every
 //! line against the shapes below, naming the first line that fails: each field
 //! of its type (an unknown field is refused, at any depth) and its range, as
 //! kafkasim writes it (verdicts and finding kinds by `kafkasim_check`'s names,
 //! an exit code that is the verdict's, hashes as 16 lowercase hex digits), and
 //! the files agreeing with each other (line counts, message count, every
-//! `seq` a line of the trace, times within `simulated_ms`). It reads regular
-//! files only, with bounded lines and sizes (see `check`).
+//! `seq` a line of the trace, times within `simulated_ms`, the chunks holding
+//! the trace exactly once, in order). It reads regular files only, with
+//! bounded lines and sizes (see `check`).
 //!
 //! ## `trace.jsonl`
 //!
@@ -100,10 +123,14 @@
 
 mod build;
 mod check;
+mod chunks;
 mod html;
+mod write;
 
 pub use build::build_summary;
 pub use check::{check_report, CheckedReport};
+pub use chunks::{check_chunks, ChunkInfo, Mark, Overview, CHUNK_BYTES_MAX};
+pub use write::{write_report, GroupDetail, LogDetail, PartitionDetail, INLINE_BYTES_MAX};
 
 use crate::run::RunReport;
 use kafkasim_check::history::{ClientEvent, Entry, Operation, Outcome, Reply};
@@ -111,7 +138,6 @@ use kafkasim_sim::trace::Captured;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The `format` every summary carries.
@@ -398,69 +424,26 @@ pub struct Written {
     pub index: PathBuf,
     pub trace_lines: u64,
     pub history_lines: u64,
+    /// How many chunk files the trace was cut into.
+    pub chunks: u64,
     /// The size of `index.html`, in bytes.
     pub html_bytes: u64,
-}
-
-/// Writes the report of a run made with `RunOptions::capture` into `dir`
-/// (made ready by `prepare_dir`); files already there are replaced, and a
-/// link in their place is replaced by a file, never written through
-/// (`crate::files`).
-pub fn write_report(dir: &Path, report: &RunReport) -> Result<Written, ReportError> {
-    let capture = report
-        .run
-        .capture
-        .as_ref()
-        .ok_or(ReportError::NotCaptured)?;
-    let trace: Vec<String> = (capture.events.iter().enumerate())
-        .map(|(seq, event)| {
-            let line = TraceLine {
-                seq: seq as u64,
-                event: event.clone(),
-            };
-            serde_json::to_string(&line).expect("a trace line is plain data")
-        })
-        .collect();
-    let history: Vec<String> = history_lines(report)
-        .iter()
-        .map(|line| serde_json::to_string(line).expect("a history line is plain data"))
-        .collect();
-    let summary = build_summary(report, capture, history.len() as u64);
-    let summary_json = serde_json::to_string(&summary).expect("a summary is plain data");
-
-    write_lines(&dir.join("trace.jsonl"), &trace)?;
-    write_lines(&dir.join("history.jsonl"), &history)?;
-    let summary_path = dir.join("summary.json");
-    crate::files::write(&summary_path, format!("{summary_json}\n").as_bytes(), true)
-        .map_err(io_error(&summary_path))?;
-    let page = html::page(&summary, &summary_json, &trace, &history);
-    let index = dir.join("index.html");
-    crate::files::write(&index, page.as_bytes(), true).map_err(io_error(&index))?;
-    Ok(Written {
-        index,
-        trace_lines: trace.len() as u64,
-        history_lines: history.len() as u64,
-        html_bytes: page.len() as u64,
-    })
-}
-
-fn write_lines(path: &Path, lines: &[String]) -> Result<(), ReportError> {
-    let file = crate::files::create(path, true).map_err(io_error(path))?;
-    let mut out = std::io::BufWriter::new(file);
-    for line in lines {
-        out.write_all(line.as_bytes()).map_err(io_error(path))?;
-        out.write_all(b"\n").map_err(io_error(path))?;
-    }
-    out.flush().map_err(io_error(path))
 }
 
 /// What the scenario's clients saw, in time order: every history entry, and
 /// for the page's convenience its sends, failed sends and the records the
 /// groups processed or the final read returned, each as a line of its own.
 pub fn history_lines(report: &RunReport) -> Vec<HistoryLine> {
+    let mut lines = Vec::new();
+    for_each_history_line(report, |line| lines.push(line));
+    lines
+}
+
+/// `history_lines`, one line at a time, for a writer that should not hold
+/// them all.
+pub fn for_each_history_line(report: &RunReport, mut emit: impl FnMut(HistoryLine)) {
     let entries = &report.run.history;
     let mut acks: std::collections::BTreeMap<&str, String> = std::collections::BTreeMap::new();
-    let mut lines: Vec<HistoryLine> = Vec::new();
     for entry in entries {
         match entry {
             Entry::Event {
@@ -478,7 +461,7 @@ pub fn history_lines(report: &RunReport) -> Vec<HistoryLine> {
                 time_ms,
                 event: ClientEvent::Processed { record },
                 ..
-            } => lines.push(HistoryLine::Consumed {
+            } => emit(HistoryLine::Consumed {
                 time_ms: *time_ms,
                 value: record.value.clone(),
                 partition: record.partition.to_string(),
@@ -489,16 +472,17 @@ pub fn history_lines(report: &RunReport) -> Vec<HistoryLine> {
                 time_ms,
                 process,
                 outcome,
-            } => lines.extend(completed(entries, *op, *time_ms, process, outcome, &acks)),
+            } => (completed(entries, *op, *time_ms, process, outcome, &acks))
+                .into_iter()
+                .for_each(&mut emit),
             _ => {}
         }
-        lines.push(HistoryLine::Operation {
+        emit(HistoryLine::Operation {
             time_ms: entry.time_ms(),
             process: entry.process().to_string(),
             entry: serde_json::to_value(entry).expect("a history entry is plain data"),
         });
     }
-    lines
 }
 
 /// The send or read lines of one completion.

@@ -306,12 +306,73 @@ fn check_summary(summary: &Value, trace_lines: usize, history_lines: usize) {
     }
 }
 
+/// The JSON inside `<script type="application/json" ATTRIBUTES>`.
+fn embedded_at(page: &str, attributes: &str) -> Value {
+    let open = format!("<script type=\"application/json\" {attributes}>");
+    let start = page
+        .find(&open)
+        .unwrap_or_else(|| panic!("no {attributes}"))
+        + open.len();
+    let end = start + page[start..].find("</script>").expect("closed");
+    serde_json::from_str(&page[start..end]).unwrap_or_else(|e| panic!("{attributes}: {e}"))
+}
+
 /// The JSON inside `<script type="application/json" id="ID">`.
 fn embedded(page: &str, id: &str) -> Value {
-    let open = format!("<script type=\"application/json\" id=\"{id}\">");
-    let start = page.find(&open).unwrap_or_else(|| panic!("no {id}")) + open.len();
-    let end = start + page[start..].find("</script>").expect("closed");
-    serde_json::from_str(&page[start..end]).unwrap_or_else(|e| panic!("{id}: {e}"))
+    embedded_at(page, &format!("id=\"{id}\""))
+}
+
+/// The data a file `KEY.js` beside the page hands over:
+/// `kafkasimLoaded("KEY", DATA);`.
+fn loaded(dir: &Path, key: &str) -> Value {
+    let file = text(&dir.join(format!("{key}.js")));
+    let data = file
+        .strip_prefix(&format!("kafkasimLoaded(\"{key}\", "))
+        .and_then(|rest| rest.strip_suffix(");\n"))
+        .unwrap_or_else(|| panic!("{key}.js: not kafkasimLoaded(\"{key}\", …);"));
+    assert!(!data.contains('<'), "{key}.js: every < is escaped");
+    serde_json::from_str(data).unwrap_or_else(|e| panic!("{key}.js: {e}"))
+}
+
+/// The chunk files' trace lines, checked against the overview's table of
+/// chunks: each continues where the one before ended.
+fn chunked_trace(dir: &Path, overview: &Value) -> Vec<Value> {
+    let mut lines = Vec::new();
+    for (n, chunk) in array(overview, "chunks", "overview").iter().enumerate() {
+        let key = format!("chunks/{n:04}");
+        let Value::Array(events) = loaded(dir, &key) else {
+            panic!("{key}: not an array");
+        };
+        assert_eq!(int(chunk, "first_seq", &key), lines.len() as i64, "{key}");
+        assert_eq!(int(chunk, "lines", &key), events.len() as i64, "{key}");
+        let times: Vec<i64> = events.iter().map(|e| int(e, "time_ms", &key)).collect();
+        assert_eq!(times.first().copied(), Some(int(chunk, "start_ms", &key)));
+        assert_eq!(times.last().copied(), Some(int(chunk, "end_ms", &key)));
+        lines.extend(events);
+    }
+    let next = dir.join(format!(
+        "chunks/{:04}.js",
+        array(overview, "chunks", "").len()
+    ));
+    assert!(!next.exists(), "a chunk file the overview does not list");
+    lines
+}
+
+/// The summary as the page holds it: the logs' records and the groups'
+/// commits are in their detail files.
+fn without_details(summary: &Value) -> Value {
+    let mut page = summary.clone();
+    for p in page["partitions"].as_array_mut().expect("partitions") {
+        for log in p["logs"].as_array_mut().expect("logs") {
+            for bulky in ["records", "removed", "high_watermarks"] {
+                log[bulky] = Value::Array(vec![]);
+            }
+        }
+    }
+    for g in page["groups"].as_array_mut().expect("groups") {
+        g["commits"] = Value::Array(vec![]);
+    }
+    page
 }
 
 #[test]
@@ -373,7 +434,8 @@ fn a_report_s_files_have_their_documented_shape_and_the_page_embeds_them() {
         serde_json::json!({"offset": 1, "epoch": 0, "value": "m2", "time_ms": 9014})
     );
 
-    // The page is self-contained and holds the same data as the files.
+    // The page refers to no network and holds the same data as the files: a
+    // short run's trace is one chunk, and its details fit inside the page.
     let page = text(&index);
     for forbidden in ["http://", "https://", "<link", "src=\"", "@import"] {
         assert!(
@@ -381,9 +443,35 @@ fn a_report_s_files_have_their_documented_shape_and_the_page_embeds_them() {
             "the page refers outside: {forbidden}"
         );
     }
-    assert_eq!(embedded(&page, "kafkasim-summary"), summary);
-    assert_eq!(embedded(&page, "kafkasim-trace"), Value::Array(trace));
-    assert_eq!(embedded(&page, "kafkasim-history"), Value::Array(history));
+    assert_eq!(
+        embedded(&page, "kafkasim-summary"),
+        without_details(&summary)
+    );
+    let overview = embedded(&page, "kafkasim-overview");
+    assert_eq!(chunked_trace(&dir, &overview), trace);
+    let inline = |key: &str| {
+        embedded_at(
+            &page,
+            &format!("class=\"kafkasim-inline\" data-key=\"{key}\""),
+        )
+    };
+    assert_eq!(inline("chunks/0000"), Value::Array(trace.clone()));
+    let partition = inline("partitions/0000");
+    assert_eq!(partition, loaded(&dir, "partitions/0000"));
+    assert_eq!(
+        partition["logs"][2]["removed"],
+        summary["partitions"][0]["logs"][2]["removed"]
+    );
+    assert!(
+        (partition["acked"].as_array().unwrap()).contains(&Value::from("m2")),
+        "m2 was acknowledged: {partition}"
+    );
+    let linked = &overview["linked"];
+    for seq in anomaly["events"].as_array().unwrap() {
+        let event = &linked[seq.as_u64().unwrap().to_string()];
+        assert_eq!(event["seq"], *seq, "the overview holds each linked event");
+        assert!(event.get("records").is_none(), "without its records");
+    }
 
     let check = kafkasim(&["report-check", dir.to_str().unwrap()]);
     assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
@@ -412,6 +500,60 @@ fn a_report_of_a_group_scenario_has_generations_and_commits() {
         nodes.iter().any(|n| n["machine"] == "consumer-2"),
         "{nodes:?}"
     );
+    let page = text(&dir.join("index.html"));
+    let overview = embedded(&page, "kafkasim-overview");
+    assert!(overview["partitions"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("__consumer_offsets-0")));
+    assert_eq!(
+        loaded(&dir, "groups/0000")["commits"],
+        group["commits"],
+        "the page loads the commits from their file"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The standard workload with a 150 s safety phase: a trace of about 30 MB,
+/// long enough for many chunks and quick enough for a debug build.
+#[test]
+fn a_long_run_s_page_stays_small_and_its_chunks_hold_the_trace_once_in_order() {
+    let dir = scratch("long");
+    let path = dir.to_str().unwrap();
+    let args = ["run", "--seed", "29", "--scenario", "standard"];
+    let output = kafkasim(&[&args[..], &["--safety-phase-s", "150", "--report", path]].concat());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let trace_text = text(&dir.join("trace.jsonl"));
+    let trace: Vec<Value> = (trace_text.lines())
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    let page_bytes = std::fs::metadata(dir.join("index.html")).unwrap().len();
+    assert!(
+        page_bytes < 50 << 20 && page_bytes < trace_text.len() as u64 / 4,
+        "index.html is {page_bytes} bytes for a trace of {} bytes",
+        trace_text.len()
+    );
+    let page = text(&dir.join("index.html"));
+    let overview = embedded(&page, "kafkasim-overview");
+    let chunks = array(&overview, "chunks", "overview").len();
+    assert!(chunks >= 5, "{chunks} chunk(s)");
+    assert_eq!(
+        chunked_trace(&dir, &overview),
+        trace,
+        "each line once, in order"
+    );
+    assert!(
+        !page.contains("data-key=\"chunks/0001\""),
+        "only the first chunk is inside the page"
+    );
+    let messages: u64 = (array(&overview, "messages", "overview").iter())
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    let summary: Value = serde_json::from_str(&text(&dir.join("summary.json"))).expect("JSON");
+    assert_eq!(Some(messages), summary["messages"].as_u64());
+
+    let check = kafkasim(&["report-check", path]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -526,6 +668,19 @@ fn a_corrupt_or_truncated_report_file_is_named_with_its_line() {
     std::fs::write(&trace_path, lines[..30].join("\n") + "\n").unwrap();
     check("trace.jsonl: 30 line(s), but summary.json says");
     std::fs::write(&trace_path, &good).unwrap();
+
+    // A chunk that skips a line, or is cut short.
+    let chunk_path = dir.join("chunks/0000.js");
+    let chunk = text(&chunk_path);
+    let chunk_lines: Vec<&str> = chunk.lines().collect();
+    let skipped = [&chunk_lines[..5], &chunk_lines[6..]].concat().join("\n");
+    std::fs::write(&chunk_path, skipped).unwrap();
+    check("chunks/0000.js line 6: seq is 5, expected 4");
+    std::fs::write(&chunk_path, &chunk[..chunk.len() / 2]).unwrap();
+    check("chunks/0000.js");
+    std::fs::remove_file(&chunk_path).unwrap();
+    check("no chunk file");
+    std::fs::write(&chunk_path, &chunk).unwrap();
 
     let history_path = dir.join("history.jsonl");
     let history = text(&history_path);

@@ -1,10 +1,15 @@
-//! `index.html`: the page, with its script, its styles and the data inside it.
+//! `index.html`: the page, with its script, its styles and the data it opens
+//! with: the summary (without the partitions' logs and the groups' commits),
+//! the overview of the trace, the first chunk of the trace and whichever
+//! partition and group details are small. The rest it loads from the files
+//! beside it when it needs them (see `chunks`).
 //!
 //! The data go into `<script type="application/json">` elements, which the
 //! browser never runs; every `<` in them is written `\u003c`, so no text in a
 //! record value can close the element early.
 
 use super::Summary;
+use std::io::{self, Write};
 
 const TEMPLATE: &str = include_str!("template.html");
 const STYLE: &str = include_str!("report.css");
@@ -12,11 +17,15 @@ const SCRIPT: &str = include_str!("report.js");
 
 /// The ids of the data elements, as the page's script reads them.
 pub const SUMMARY_ID: &str = "kafkasim-summary";
-pub const TRACE_ID: &str = "kafkasim-trace";
-pub const HISTORY_ID: &str = "kafkasim-history";
+pub const OVERVIEW_ID: &str = "kafkasim-overview";
+
+/// The class of the elements holding data the page would otherwise load from
+/// a file (the first chunk of the trace, small partition and group details);
+/// each names its file in `data-key`.
+pub const INLINE_CLASS: &str = "kafkasim-inline";
 
 /// Escapes JSON text for a `<script type="application/json">` element.
-fn embed(json: &str, out: &mut String) {
+pub fn embed(json: &str, out: &mut String) {
     for c in json.chars() {
         match c {
             '<' => out.push_str("\\u003c"),
@@ -25,16 +34,15 @@ fn embed(json: &str, out: &mut String) {
     }
 }
 
-/// Lines of JSON as one JSON array, escaped.
-fn embed_lines(lines: &[String], out: &mut String) {
-    out.push('[');
-    for (i, line) in lines.iter().enumerate() {
-        if i > 0 {
-            out.push_str(",\n");
-        }
-        embed(line, out);
+/// `embed`, written straight to `out`.
+fn embed_to(json: &str, out: &mut impl Write) -> io::Result<()> {
+    let mut rest = json;
+    while let Some(at) = rest.find('<') {
+        out.write_all(&rest.as_bytes()[..at])?;
+        out.write_all(b"\\u003c")?;
+        rest = &rest[at + 1..];
     }
-    out.push(']');
+    out.write_all(rest.as_bytes())
 }
 
 fn escape_text(text: &str) -> String {
@@ -44,38 +52,55 @@ fn escape_text(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The whole page.
-pub fn page(summary: &Summary, summary_json: &str, trace: &[String], history: &[String]) -> String {
+/// What the page embeds.
+pub struct Page<'a> {
+    pub summary: &'a Summary,
+    /// The summary as the page reads it (`write_details` took the bulky parts out).
+    pub summary_json: &'a str,
+    pub overview_json: &'a str,
+    /// `(key, JSON)` of each file's data the page finds inside itself.
+    pub inline: &'a [(String, String)],
+}
+
+/// Writes the whole page to `out`, piece by piece: a long run's page is never
+/// held in memory at once.
+pub fn write_page(out: &mut impl Write, page: &Page) -> io::Result<()> {
+    let summary = page.summary;
     let title = escape_text(&format!(
         "kafkasim: {} seed {} ({})",
         summary.scenario, summary.seed, summary.verdict.kind
     ));
-    let size = trace.iter().map(String::len).sum::<usize>()
-        + history.iter().map(String::len).sum::<usize>()
-        + summary_json.len()
-        + TEMPLATE.len()
-        + STYLE.len()
-        + SCRIPT.len();
-    let mut out = String::with_capacity(size + size / 8);
     let mut rest = TEMPLATE;
     while let Some(start) = rest.find("{{") {
         let Some(len) = rest[start..].find("}}") else {
             break;
         };
-        out.push_str(&rest[..start]);
+        out.write_all(&rest.as_bytes()[..start])?;
         match &rest[start + 2..start + len] {
-            "TITLE" => out.push_str(&title),
-            "STYLE" => out.push_str(STYLE),
-            "SCRIPT" => out.push_str(SCRIPT),
-            "SUMMARY" => embed(summary_json, &mut out),
-            "TRACE" => embed_lines(trace, &mut out),
-            "HISTORY" => embed_lines(history, &mut out),
-            other => panic!("the report template has no placeholder {other}"),
+            "TITLE" => out.write_all(title.as_bytes())?,
+            "STYLE" => out.write_all(STYLE.as_bytes())?,
+            "SCRIPT" => out.write_all(SCRIPT.as_bytes())?,
+            "SUMMARY" => embed_to(page.summary_json, out)?,
+            "OVERVIEW" => embed_to(page.overview_json, out)?,
+            "INLINE" => write_inline(out, page.inline)?,
+            other => unreachable!("the report template has no placeholder {other}"),
         }
         rest = &rest[start + len + 2..];
     }
-    out.push_str(rest);
-    out
+    out.write_all(rest.as_bytes())
+}
+
+fn write_inline(out: &mut impl Write, inline: &[(String, String)]) -> io::Result<()> {
+    for (key, json) in inline {
+        let key = escape_text(key);
+        write!(
+            out,
+            "<script type=\"application/json\" class=\"{INLINE_CLASS}\" data-key=\"{key}\">"
+        )?;
+        embed_to(json, out)?;
+        out.write_all(b"</script>\n")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -84,16 +109,20 @@ mod tests {
 
     #[test]
     fn embedded_json_never_closes_its_script_element() {
+        let json = r#"{"value":"</script><b>é"}"#;
         let mut out = String::new();
-        embed(r#"{"value":"</script><b>"}"#, &mut out);
+        embed(json, &mut out);
+        let mut written = Vec::new();
+        embed_to(json, &mut written).expect("a Vec takes every byte");
+        assert_eq!(out.as_bytes(), written, "both ways escape alike");
         assert!(!out.contains('<'));
         let back: serde_json::Value = serde_json::from_str(&out).expect("still JSON");
-        assert_eq!(back["value"], "</script><b>");
+        assert_eq!(back["value"], "</script><b>é");
     }
 
     #[test]
     fn the_template_names_each_data_element_once() {
-        for id in [SUMMARY_ID, TRACE_ID, HISTORY_ID] {
+        for id in [SUMMARY_ID, OVERVIEW_ID] {
             assert_eq!(TEMPLATE.matches(&format!("id=\"{id}\"")).count(), 1, "{id}");
         }
     }

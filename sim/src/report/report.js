@@ -19,13 +19,19 @@
   const params = new URLSearchParams(location.hash.replace(/^#/, ''));
   const selftestMode = params.has('selftest');
 
-  let summary, trace, history;
+  // The page opens with the summary, the overview of the trace and whatever
+  // data is small enough to be inside it (the first chunk of the trace, small
+  // partition and group details); the rest it loads from files beside it.
+  let summary, runOverview;
+  const inlineData = new Map(); // key → JSON text, parsed when first needed
   try {
     summary = JSON.parse($('kafkasim-summary').textContent);
-    trace = JSON.parse($('kafkasim-trace').textContent);
-    history = JSON.parse($('kafkasim-history').textContent);
-    // Parsed: the page no longer needs the text (a large run's is tens of MB).
-    for (const id of ['kafkasim-summary', 'kafkasim-trace', 'kafkasim-history']) $(id).remove();
+    runOverview = JSON.parse($('kafkasim-overview').textContent);
+    for (const node of document.querySelectorAll('script.kafkasim-inline')) {
+      inlineData.set(node.dataset.key, node.textContent);
+      node.remove();
+    }
+    for (const id of ['kafkasim-summary', 'kafkasim-overview']) $(id).remove();
     marks.parsed = performance.now();
   } catch (e) {
     errors.push('the embedded data does not parse: ' + e.message);
@@ -33,6 +39,70 @@
     out.hidden = false;
     out.textContent = 'FAIL ' + errors.join('; ');
     return;
+  }
+
+  // ---- loading data files --------------------------------------------------------------
+  // A file `KEY.js` beside the page calls kafkasimLoaded(KEY, data). A script
+  // element, not fetch: a page opened from disk may run scripts beside it but
+  // not read them.
+  const waiting = new Map(); // key → resolve
+  const loads = new Map(); // key → Promise of the data
+  let pendingLoads = 0;
+  const idleWaiters = [];
+  window.kafkasimLoaded = (key, data) => {
+    const resolve = waiting.get(key);
+    if (resolve) { waiting.delete(key); resolve(data); }
+  };
+
+  function loadFile(key) {
+    return new Promise((resolve, reject) => {
+      waiting.set(key, resolve);
+      const script = document.createElement('script');
+      script.src = key + '.js';
+      script.onload = () => {
+        script.remove();
+        if (waiting.delete(key)) reject(new Error(key + '.js did not hand over its data'));
+      };
+      script.onerror = () => {
+        script.remove();
+        waiting.delete(key);
+        reject(new Error('cannot load ' + key + '.js (is the report directory complete?)'));
+      };
+      document.body.append(script);
+    });
+  }
+
+  // The data of KEY: from inside the page if it is there, else from its file.
+  function load(key) {
+    if (loads.has(key)) return loads.get(key);
+    let promise;
+    if (inlineData.has(key)) {
+      const text = inlineData.get(key);
+      inlineData.delete(key);
+      promise = new Promise((resolve) => resolve(JSON.parse(text)));
+    } else {
+      promise = loadFile(key);
+    }
+    pendingLoads++;
+    promise = promise.finally(() => {
+      pendingLoads--;
+      if (pendingLoads === 0) for (const wake of idleWaiters.splice(0)) wake();
+    });
+    loads.set(key, promise);
+    return promise;
+  }
+
+  // Resolves once no file is loading.
+  function whenIdle() {
+    return pendingLoads === 0 ? Promise.resolve() : new Promise((wake) => idleWaiters.push(wake));
+  }
+
+  // Inline data, at once (null when the page does not hold it).
+  function takeInline(key) {
+    if (!inlineData.has(key)) return null;
+    const text = inlineData.get(key);
+    inlineData.delete(key);
+    return JSON.parse(text);
   }
 
   // ---- small helpers ---------------------------------------------------------------
@@ -124,8 +194,21 @@
   const memberColor = (m) => PALETTE[hashString(m) % PALETTE.length];
 
   // ---- the model ---------------------------------------------------------------------
-  const END = Math.max(1, summary.simulated_ms,
-    trace.length ? trace[trace.length - 1].time_ms : 0);
+  const chunks = runOverview.chunks;
+  const lastChunk = chunks[chunks.length - 1];
+  const END = Math.max(1, summary.simulated_ms, lastChunk ? lastChunk.end_ms : 0);
+  const TRACE_LINES = lastChunk ? lastChunk.first_seq + lastChunk.lines : 0;
+  const chunkKey = (n) => 'chunks/' + String(n).padStart(4, '0');
+  const chunkStart = Float64Array.from(chunks, (c) => c.start_ms);
+  const chunkEnd = Float64Array.from(chunks, (c) => c.end_ms);
+  const chunkFirst = Float64Array.from(chunks, (c) => c.first_seq);
+  // The diagram draws messages while its window spans at most this many
+  // chunks; a wider window shows the overview's message counts instead.
+  const WINDOW_CHUNKS_MAX = 12;
+  // Chunks kept in memory: those of the window, and recent ones up to this.
+  const KEPT_CHUNKS_MAX = 16;
+  const loaded = new Map(); // chunk number → its trace lines
+  const failedChunks = new Set();
 
   const lanes = summary.nodes.map((n) => ({
     id: n.id,
@@ -142,89 +225,158 @@
       lanesOfMachine.get(l.machine).push(i);
     }
   });
+  const laneIndex = (name) => (laneOf.has(name) ? laneOf.get(name) : -1);
 
   const partitionNames = new Set(summary.partitions.map((p) => p.partition));
-  for (const e of trace) {
-    if (e.partitions) for (const p of e.partitions) partitionNames.add(p);
-  }
+  for (const p of runOverview.partitions) partitionNames.add(p);
   const partitions = Array.from(partitionNames).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   const partitionIndex = new Map(partitions.map((p, i) => [p, i]));
 
-  const kinds = [];
-  const kindIndex = new Map();
-  const kindCount = [];
+  // Message kinds over the whole run, from the overview.
+  const kinds = Object.keys(runOverview.kinds);
+  const kindIndex = new Map(kinds.map((k, i) => [k, i]));
+  const kindCount = kinds.map((k) => runOverview.kinds[k]);
 
-  // Messages, in delivery order, as typed arrays: 100,000s of them stay cheap.
+  // The loaded chunks' messages, in delivery order, as typed arrays: 100,000s
+  // of them stay cheap. Rebuilt whenever a chunk comes or goes.
   let M = 0;
-  for (const e of trace) if (e.type === 'message') M++;
-  const mTime = new Float64Array(M);
-  const mSent = new Float64Array(M);
-  const mFrom = new Int32Array(M);
-  const mTo = new Int32Array(M);
-  const mKind = new Int32Array(M);
-  const mSeq = new Int32Array(M);
-  const mResp = new Uint8Array(M);
-  const mParts = new Array(M);
+  let mTime = new Float64Array(0);
+  let mSent = new Float64Array(0);
+  let mFrom = new Int32Array(0);
+  let mTo = new Int32Array(0);
+  let mKind = new Int32Array(0);
+  let mSeq = new Int32Array(0);
+  let mResp = new Uint8Array(0);
+  let mParts = [];
   // Messages that took long (a stalled link): checked on every frame, not culled
   // by delivery time.
   const LONG_SPAN_MS = 50;
-  const longMsgs = [];
+  let longMsgs = [];
+  let nodeEvents = [];
+  let timelineEvents = [];
+  let nTime = new Float64Array(0);
+  let tTime = new Float64Array(0);
 
-  const nodeEvents = [];
-  const timelineEvents = [];
-  const seqType = new Int8Array(trace.length); // 1 message, 2 node, 3 fault, 4 timeline
-  const seqIndex = new Int32Array(trace.length);
-  const faultEvents = [];
-
-  {
+  function rebuildModel() {
+    const order = Array.from(loaded.keys()).sort((a, b) => a - b);
+    M = 0;
+    for (const n of order) for (const e of loaded.get(n)) if (e.type === 'message') M++;
+    mTime = new Float64Array(M);
+    mSent = new Float64Array(M);
+    mFrom = new Int32Array(M);
+    mTo = new Int32Array(M);
+    mKind = new Int32Array(M);
+    mSeq = new Int32Array(M);
+    mResp = new Uint8Array(M);
+    mParts = new Array(M);
+    longMsgs = [];
+    nodeEvents = [];
+    timelineEvents = [];
     let i = 0;
-    for (const e of trace) {
-      if (e.type === 'message') {
-        let k = kindIndex.get(e.kind);
-        if (k === undefined) {
-          k = kinds.length;
-          kinds.push(e.kind);
-          kindIndex.set(e.kind, k);
-          kindCount.push(0);
+    for (const n of order) {
+      for (const e of loaded.get(n)) {
+        if (e.type === 'message') {
+          let k = kindIndex.get(e.kind);
+          if (k === undefined) {
+            k = kinds.length;
+            kinds.push(e.kind);
+            kindIndex.set(e.kind, k);
+            kindCount.push(0);
+            kindOn.push(true);
+          }
+          mTime[i] = e.time_ms;
+          mSent[i] = Math.min(e.sent_ms, e.time_ms);
+          mFrom[i] = laneIndex(e.from);
+          mTo[i] = laneIndex(e.to);
+          mKind[i] = k;
+          mSeq[i] = e.seq;
+          mResp[i] = e.dir === 'response' ? 1 : 0;
+          mParts[i] = e.partitions.length ? e.partitions.map((p) => partitionIndex.get(p)) : null;
+          if (e.time_ms - e.sent_ms > LONG_SPAN_MS) longMsgs.push(i);
+          i++;
+        } else if (e.type === 'node') {
+          nodeEvents.push({
+            seq: e.seq, t: e.time_ms, lane: laneIndex(e.node),
+            kind: e.kind, important: IMPORTANT_EVENTS.has(e.kind),
+            parts: e.partitions.map((p) => partitionIndex.get(p)),
+          });
+        } else if (e.type === 'timeline') {
+          timelineEvents.push({ seq: e.seq, t: e.time_ms, lane: timelineLane(e.node) });
         }
-        kindCount[k]++;
-        mTime[i] = e.time_ms;
-        mSent[i] = Math.min(e.sent_ms, e.time_ms);
-        mFrom[i] = laneOf.has(e.from) ? laneOf.get(e.from) : -1;
-        mTo[i] = laneOf.has(e.to) ? laneOf.get(e.to) : -1;
-        mKind[i] = k;
-        mSeq[i] = e.seq;
-        mResp[i] = e.dir === 'response' ? 1 : 0;
-        mParts[i] = e.partitions.length ? e.partitions.map((p) => partitionIndex.get(p)) : null;
-        if (e.time_ms - e.sent_ms > LONG_SPAN_MS) longMsgs.push(i);
-        seqType[e.seq] = 1;
-        seqIndex[e.seq] = i;
-        i++;
-      } else if (e.type === 'node') {
-        seqType[e.seq] = 2;
-        seqIndex[e.seq] = nodeEvents.length;
-        nodeEvents.push({
-          seq: e.seq, t: e.time_ms, lane: laneOf.has(e.node) ? laneOf.get(e.node) : -1,
-          kind: e.kind, text: e.text, important: IMPORTANT_EVENTS.has(e.kind),
-          parts: e.partitions.map((p) => partitionIndex.get(p)),
-        });
-      } else if (e.type === 'fault') {
-        seqType[e.seq] = 3;
-        seqIndex[e.seq] = faultEvents.length;
-        faultEvents.push(e);
-      } else if (e.type === 'timeline') {
-        seqType[e.seq] = 4;
-        seqIndex[e.seq] = timelineEvents.length;
-        let lane = laneOf.get(e.node);
-        if (lane === undefined && lanesOfMachine.has(e.node)) lane = lanesOfMachine.get(e.node)[0];
-        timelineEvents.push({ seq: e.seq, t: e.time_ms, node: e.node, text: e.text, lane: lane === undefined ? -1 : lane });
       }
     }
+    nTime = Float64Array.from(nodeEvents, (e) => e.t);
+    tTime = Float64Array.from(timelineEvents, (e) => e.t);
   }
-  marks.model = performance.now();
-  const nTime = Float64Array.from(nodeEvents, (e) => e.t);
-  const tTime = Float64Array.from(timelineEvents, (e) => e.t);
+
+  function timelineLane(node) {
+    let lane = laneOf.get(node);
+    if (lane === undefined && lanesOfMachine.has(node)) lane = lanesOfMachine.get(node)[0];
+    return lane === undefined ? -1 : lane;
+  }
+
+  // The chunk holding trace line `seq`.
+  function chunkOfSeq(seq) {
+    return lowerBound(chunkFirst, seq + 1) - 1;
+  }
+
+  // Trace line `seq`: in full from a loaded chunk, else as the overview has it
+  // (an anomaly's events, without records), else null.
+  function eventOf(seq) {
+    const n = chunkOfSeq(seq);
+    const events = n >= 0 ? loaded.get(n) : undefined;
+    if (events) {
+      const e = events[seq - chunks[n].first_seq];
+      if (e) return e;
+    }
+    return runOverview.linked[seq] || null;
+  }
+
+  // The chunks a window [start, end] needs: those with a line inside it, and
+  // those delivering messages sent inside it a little after its end.
+  function chunksOf(start, end) {
+    return [lowerBound(chunkEnd, start), lowerBound(chunkStart, end + LONG_SPAN_MS + 1e-9)];
+  }
+
+  function addChunk(n, events) {
+    loaded.set(n, events);
+    if (loaded.size > KEPT_CHUNKS_MAX) {
+      const [from, to] = chunksOf(view.start, view.end);
+      const far = Array.from(loaded.keys()).filter((k) => k < from || k >= to)
+        .sort((a, b) => Math.abs(b - n) - Math.abs(a - n));
+      for (const k of far.slice(0, loaded.size - KEPT_CHUNKS_MAX)) {
+        loaded.delete(k);
+        loads.delete(chunkKey(k));
+      }
+    }
+    rebuildModel();
+  }
+
+  // Loads the chunks of the window that are missing; returns how many are.
+  function requestChunks(from, to) {
+    let missing = 0;
+    for (let n = from; n < to; n++) {
+      if (loaded.has(n) || failedChunks.has(n)) continue;
+      missing++;
+      if (loads.has(chunkKey(n))) continue;
+      load(chunkKey(n)).then((events) => {
+        addChunk(n, events);
+        requestDraw();
+      }, (e) => {
+        failedChunks.add(n);
+        console.error('chunk ' + n + ': ' + e.message);
+      });
+    }
+    return missing;
+  }
+
+  {
+    const first = takeInline(chunkKey(0));
+    if (first) loaded.set(0, first);
+  }
   const kindOn = kinds.map(() => true);
+  rebuildModel();
+  marks.model = performance.now();
 
   const bands = summary.faults.map((f) => {
     const set = new Set();
@@ -234,9 +386,10 @@
   });
 
   // ---- view state --------------------------------------------------------------------
+  // The first window: the first chunk (the whole run when it is one chunk).
   const view = {
     start: 0,
-    end: END,
+    end: chunks.length > 1 ? Math.max(2, chunks[0].end_ms) : END,
     partition: -1,
     showNodeEvents: true,
     showTimeline: true,
@@ -245,6 +398,8 @@
   };
   const stats = { frames: 0, arrows: 0, highlighted: 0, lanes: 0, logCells: 0, groups: 0 };
   let firstWindowMs = null;
+  let firstArrows = 0;
+  let firstWindowEnd = 0;
 
   // ---- header, verdict ---------------------------------------------------------------
   function renderHeader() {
@@ -392,10 +547,12 @@
   const MAX_ARROWS = 20000;
 
   function drawArrow(i, color, width, head) {
-    const x1 = xOf(mSent[i]);
-    const y1 = laneY[mFrom[i]];
-    const x2 = xOf(mTime[i]);
-    const y2 = laneY[mTo[i]];
+    arrow(mSent[i], laneY[mFrom[i]], mTime[i], laneY[mTo[i]], color, width, head);
+  }
+
+  function arrow(sentMs, y1, timeMs, y2, color, width, head) {
+    const x1 = xOf(sentMs);
+    const x2 = xOf(timeMs);
     ctx.strokeStyle = color;
     ctx.lineWidth = width;
     ctx.beginPath();
@@ -490,8 +647,12 @@
         }
       }
     }
-    // Messages.
-    const visible = visibleMessages();
+    // Messages: those of the loaded chunks, or the overview's counts when the
+    // window spans too many chunks to load.
+    const [chunkFrom, chunkTo] = chunksOf(view.start, view.end);
+    const wide = chunkTo - chunkFrom > WINDOW_CHUNKS_MAX;
+    const missing = wide ? 0 : requestChunks(chunkFrom, chunkTo);
+    const visible = wide ? [] : visibleMessages();
     const sample = Math.max(1, Math.ceil(visible.length / MAX_ARROWS));
     const heads = visible.length / sample < 3000;
     if (drawnMsgs.length < visible.length) drawnMsgs = new Int32Array(visible.length);
@@ -500,6 +661,7 @@
     ctx.beginPath();
     ctx.rect(LEFT, AXIS, W - LEFT - RIGHT, H - AXIS);
     ctx.clip();
+    if (wide) drawDensity();
     for (let j = 0; j < visible.length; j += sample) {
       const i = visible[j];
       const quiet = QUIET_KINDS.has(kinds[mKind[i]]);
@@ -511,7 +673,8 @@
     stats.arrows = drawnCount;
     // Node events.
     drawnMarks = [];
-    if (view.showNodeEvents) {
+    if (view.showNodeEvents && wide) drawOverviewMarks();
+    if (view.showNodeEvents && !wide) {
       const from = lowerBound(nTime, view.start);
       const to = lowerBound(nTime, view.end + 1e-9);
       const many = to - from > 4000;
@@ -553,8 +716,12 @@
     ctx.restore();
     // Lane labels stay readable over everything.
     ctx.fillStyle = 'rgba(255,255,255,0.0)';
+    const counted = wide ? 'about ' + messagesBetween(view.start, view.end).toLocaleString('en') +
+      ' message(s), drawn as counts (zoom in to ' + WINDOW_CHUNKS_MAX + ' chunks of the trace or fewer to see each)'
+      : visible.length.toLocaleString('en') + ' message(s)';
     $('diagram-status').textContent = 'window ' + fmtMs(view.start) + ' – ' + fmtMs(view.end) +
-      ' (' + fmtMs(span) + '): ' + visible.length.toLocaleString('en') + ' message(s)' +
+      ' (' + fmtMs(span) + '): ' + counted +
+      (missing ? ' (loading ' + missing + ' chunk(s) of the trace…)' : '') +
       (sample > 1 ? ', showing 1 in ' + sample + ' (zoom in to see each)' : '') +
       (view.highlight.size ? '; ' + view.highlight.size + ' highlighted event(s)' : '');
     $('window-start').value = Math.round(view.start);
@@ -564,58 +731,101 @@
     stats.frames++;
   }
 
+  // Draws trace line `seq` marked (from the overview when its chunk is not
+  // loaded); false when it is not in the window or not known.
   function drawHighlighted(seq, color, width) {
-    if (seq < 0 || seq >= trace.length) return false;
-    const type = seqType[seq];
-    const idx = seqIndex[seq];
-    if (type === 1) {
-      const i = idx;
-      if (mTime[i] < view.start || mSent[i] > view.end) return false;
-      if (mFrom[i] < 0 || mTo[i] < 0 || laneY[mFrom[i]] < 0 || laneY[mTo[i]] < 0) return false;
+    const e = eventOf(seq);
+    if (!e || e.time_ms < view.start) return false;
+    if (e.type === 'message') {
+      const from = laneIndex(e.from);
+      const to = laneIndex(e.to);
+      if (Math.min(e.sent_ms, e.time_ms) > view.end) return false;
+      if (from < 0 || to < 0 || laneY[from] < 0 || laneY[to] < 0) return false;
       ctx.globalAlpha = 1;
-      drawArrow(i, color, width, true);
+      arrow(Math.min(e.sent_ms, e.time_ms), laneY[from], e.time_ms, laneY[to], color, width, true);
       return true;
     }
-    if (type === 2) {
-      const e = nodeEvents[idx];
-      if (e.t < view.start || e.t > view.end || e.lane < 0 || laneY[e.lane] < 0) return false;
-      ctx.strokeStyle = color;
-      ctx.lineWidth = width;
-      diamond(xOf(e.t), laneY[e.lane], 8);
+    if (e.time_ms > view.end) return false;
+    const x = xOf(e.time_ms);
+    ctx.strokeStyle = color;
+    ctx.lineWidth = width;
+    if (e.type === 'node') {
+      const lane = laneIndex(e.node);
+      if (lane < 0 || laneY[lane] < 0) return false;
+      diamond(x, laneY[lane], 8);
       ctx.stroke();
       return true;
     }
-    if (type === 3) {
-      const f = faultEvents[idx];
-      if (f.time_ms < view.start || f.time_ms > view.end) return false;
-      const x = xOf(f.time_ms);
-      ctx.strokeStyle = color;
-      ctx.lineWidth = width;
+    if (e.type === 'fault') {
       ctx.beginPath();
       ctx.moveTo(x, AXIS);
       ctx.lineTo(x, H);
       ctx.stroke();
       return true;
     }
-    if (type === 4) {
-      const e = timelineEvents[idx];
-      if (e.t < view.start || e.t > view.end) return false;
-      const x = xOf(e.t);
-      ctx.strokeStyle = color;
-      ctx.lineWidth = width;
+    if (e.type === 'timeline') {
       ctx.beginPath();
       ctx.moveTo(x, AXIS);
       ctx.lineTo(x, AXIS + STRIP);
       ctx.stroke();
-      if (e.lane >= 0 && laneY[e.lane] >= 0) {
+      const lane = timelineLane(e.node);
+      if (lane >= 0 && laneY[lane] >= 0) {
         ctx.beginPath();
-        ctx.arc(x, laneY[e.lane], 6, 0, 2 * Math.PI);
+        ctx.arc(x, laneY[lane], 6, 0, 2 * Math.PI);
         ctx.stroke();
       }
       return true;
     }
     return false;
   }
+
+  // Messages delivered in [start, end], from the overview's buckets.
+  function messagesBetween(start, end) {
+    const size = runOverview.bucket_ms;
+    let n = 0;
+    const from = Math.max(0, Math.floor(start / size));
+    const to = Math.min(runOverview.messages.length - 1, Math.floor(end / size));
+    for (let b = from; b <= to; b++) n += runOverview.messages[b];
+    return n;
+  }
+
+  // A window too wide to load: messages per time bucket, as grey columns
+  // behind the lanes.
+  function drawDensity() {
+    const size = runOverview.bucket_ms;
+    const top = AXIS + STRIP;
+    const height = H - top - 4;
+    const from = Math.max(0, Math.floor(view.start / size));
+    const to = Math.min(runOverview.messages.length - 1, Math.floor(view.end / size));
+    let max = 1;
+    for (let b = from; b <= to; b++) max = Math.max(max, runOverview.messages[b]);
+    ctx.fillStyle = 'rgba(87, 96, 106, 0.25)';
+    for (let b = from; b <= to; b++) {
+      const v = runOverview.messages[b] / max * height;
+      const x1 = xOf(b * size);
+      const x2 = xOf((b + 1) * size);
+      if (v > 0) ctx.fillRect(x1, top + height - v, Math.max(1, x2 - x1), v);
+    }
+  }
+
+  // A window too wide to load: the overview's elections, ISR changes and the like.
+  function drawOverviewMarks() {
+    const times = overviewMarkTimes;
+    const from = lowerBound(times, view.start);
+    const to = lowerBound(times, view.end + 1e-9);
+    for (let k = from; k < to; k++) {
+      const m = runOverview.marks[k];
+      const lane = laneIndex(m.node);
+      if (lane < 0 || laneY[lane] < 0) continue;
+      if (view.partition >= 0 && !m.partitions.some((p) => partitionIndex.get(p) === view.partition)) continue;
+      const x = xOf(m.time_ms);
+      ctx.fillStyle = EVENT_COLORS[m.kind] || '#57606a';
+      diamond(x, laneY[lane], 5);
+      ctx.fill();
+      drawnMarks.push({ x, y: laneY[lane], seq: m.seq, r: 7 });
+    }
+  }
+  const overviewMarkTimes = Float64Array.from(runOverview.marks, (m) => m.time_ms);
 
   // ---- overview: the whole run, and where the window is -------------------------------
   let overviewBins = null;
@@ -625,12 +835,13 @@
     const inner = w - LEFT - RIGHT;
     if (!overviewBins) {
       overviewBins = new Float64Array(Math.max(1, Math.floor(inner)));
-      for (let i = 0; i < M; i++) {
-        const b = Math.min(overviewBins.length - 1, Math.floor(mTime[i] / END * overviewBins.length));
-        overviewBins[b]++;
-      }
+      runOverview.messages.forEach((n, bucket) => {
+        const t = bucket * runOverview.bucket_ms;
+        const b = Math.min(overviewBins.length - 1, Math.floor(t / END * overviewBins.length));
+        overviewBins[b] += n;
+      });
     }
-    const max = Math.max(1, ...overviewBins);
+    const max = overviewBins.reduce((a, b) => Math.max(a, b), 1);
     octx.clearRect(0, 0, w, h);
     octx.fillStyle = '#57606a';
     octx.font = '11px system-ui, sans-serif';
@@ -812,7 +1023,8 @@
     const tip = $('tooltip');
     const seq = x > LEFT ? itemAt(x, y) : -1;
     if (seq < 0) { tip.hidden = true; return; }
-    const ev = trace[seq];
+    const ev = eventOf(seq);
+    if (!ev) { tip.hidden = true; return; }
     tip.textContent = describe(ev);
     tip.hidden = false;
     const left = Math.min(x + 14, W - 300);
@@ -846,9 +1058,11 @@
     if (seq < 0) {
       details.append(el('p', { class: 'hint' }, 'Drag to pan, scroll to zoom, click an arrow or a mark for its details.'));
     } else {
-      const ev = trace[seq];
-      details.append(el('div', {}, el('strong', {}, describe(ev).split('\n')[0])),
-        el('pre', {}, JSON.stringify(ev, null, 2)));
+      const ev = eventOf(seq);
+      if (ev) {
+        details.append(el('div', {}, el('strong', {}, describe(ev).split('\n')[0])),
+          el('pre', {}, JSON.stringify(ev, null, 2)));
+      }
     }
     requestDraw();
   }
@@ -858,6 +1072,7 @@
     const a = summary.anomalies[i];
     if (!a) return;
     view.highlight = new Set(a.events);
+    view.anomaly = i;
     const span = Math.max(a.focus_end_ms - a.focus_start_ms, 20);
     const pad = Math.max(span * 0.15, 10);
     setWindow(Math.max(0, a.focus_start_ms - pad), a.focus_end_ms + pad);
@@ -869,7 +1084,7 @@
       el('p', { class: 'hint' }, 'The events that show it (click one to centre the window on it):'));
     const list = el('ul', {});
     for (const seq of a.events) {
-      const ev = trace[seq];
+      const ev = eventOf(seq);
       if (!ev) continue;
       list.append(el('li', {}, el('a', {
         onclick: () => { centerOn(ev.time_ms); select(seq); },
@@ -890,8 +1105,28 @@
 
   // ---- partition logs ------------------------------------------------------------------
   const partitionReports = new Map(summary.partitions.map((p) => [p.partition, p]));
-  // Values a producer saw acknowledged, from history.jsonl.
-  const acked = new Set(history.filter((h) => h.kind === 'sent').map((h) => h.value));
+  // A partition's logs and a group's commits are details the page loads when
+  // it shows them: `partitions/NNNN` and `groups/NNNN`, numbered as in the summary.
+  const detailKey = (folder, n) => folder + '/' + String(n).padStart(4, '0');
+  const partitionNumber = new Map(summary.partitions.map((p, n) => [p.partition, n]));
+
+  // Fills in partition p's logs and the values a producer saw acknowledged
+  // (p.acked), then calls then().
+  function withPartitionDetail(p, then) {
+    if (p.acked) { then(); return; }
+    load(detailKey('partitions', partitionNumber.get(p.partition))).then((d) => {
+      if (!p.acked) {
+        p.logs.forEach((log, c) => {
+          const detail = d.logs[c] || { records: [], removed: [], high_watermarks: [] };
+          log.records = detail.records;
+          log.removed = detail.removed;
+          log.high_watermarks = detail.high_watermarks;
+        });
+        p.acked = new Set(d.acked);
+      }
+      then();
+    }, (e) => console.error('partition ' + p.partition + ': ' + e.message));
+  }
   const logCanvas = $('log-view');
   const lctx = logCanvas.getContext('2d');
   const logWrap = $('log-wrap');
@@ -921,6 +1156,11 @@
   function showPartition(name) {
     const p = partitionReports.get(name);
     if (!p) return;
+    if (!p.acked) {
+      $('partition-facts').textContent = 'loading the logs of ' + name + '…';
+      withPartitionDetail(p, () => { if ($('partition-select').value === name) showPartition(name); });
+      return;
+    }
     const logs = p.logs;
     let lo = Infinity;
     let hi = 0;
@@ -1021,7 +1261,7 @@
           lctx.fillStyle = epochColor(kept.epoch);
           lctx.fillRect(x + 2, y + 1, colW - 4, ROW - 2);
           lctx.fillStyle = '#1d2230';
-          lctx.fillText(clip(kept.value, colW - 90) + '  e' + kept.epoch + (acked.has(kept.value) ? '  ✓ acked' : ''), x + 8, y + ROW / 2);
+          lctx.fillText(clip(kept.value, colW - 90) + '  e' + kept.epoch + (p.acked.has(kept.value) ? '  ✓ acked' : ''), x + 8, y + ROW / 2);
           cells++;
         } else if (row.offset >= log.log_end_offset) {
           lctx.fillStyle = '#f6f8fa';
@@ -1048,7 +1288,7 @@
           lctx.lineTo(x + 10 + tw, ry + ROW / 2);
           lctx.stroke();
           lctx.fillText((r.time_ms === null ? 'lost' : 'removed at ' + fmtMs(r.time_ms)) +
-            (acked.has(r.value) ? ' (it was acknowledged)' : ''), x + 16 + tw, ry + ROW / 2);
+            (p.acked.has(r.value) ? ' (it was acknowledged)' : ''), x + 16 + tw, ry + ROW / 2);
           cells++;
         });
       }
@@ -1172,6 +1412,16 @@
       box.append(el('p', { class: 'hint' }, 'No consumer group in this run.'));
       return;
     }
+    summary.groups.forEach((g, n) => {
+      if (g.commitsLoaded === undefined) {
+        g.commitsLoaded = false;
+        load(detailKey('groups', n)).then((d) => {
+          g.commits = d.commits;
+          g.commitsLoaded = true;
+          renderGroups();
+        }, (e) => console.error('group ' + g.group + ': ' + e.message));
+      }
+    });
     for (const g of summary.groups) {
       const parts = new Set();
       for (const gen of g.generations) for (const list of Object.values(gen.members)) for (const p of list) parts.add(p);
@@ -1293,38 +1543,94 @@
   function renderTimeline() {
     const box = $('timeline');
     const frag = document.createDocumentFragment();
-    for (const e of timelineEvents) {
-      const line = String(e.t).padStart(8) + ' ms  ' + e.node.padEnd(10) + '  ' + e.text;
-      frag.append(el('div', { onclick: () => { centerOn(e.t); select(e.seq); $('diagram-section').scrollIntoView({ block: 'start' }); } }, line));
+    for (const e of summary.timeline) {
+      const line = String(e.time_ms).padStart(8) + ' ms  ' + e.node.padEnd(10) + '  ' + e.text;
+      frag.append(el('div', { onclick: () => { centerOn(e.time_ms); requestDraw(); $('diagram-section').scrollIntoView({ block: 'start' }); } }, line));
     }
     box.append(frag);
   }
 
   // ---- self-test -----------------------------------------------------------------------------
-  function selftest() {
+  // Waits until no file is loading and the diagram is drawn with what came;
+  // false if loading never settles.
+  async function settle() {
+    for (let round = 0; round < 50; round++) {
+      await whenIdle();
+      // Let the loads' own handlers run first (they are queued after the wake-up).
+      await new Promise((next) => setTimeout(next, 0));
+      draw();
+      if (pendingLoads === 0) return true;
+    }
+    return false;
+  }
+
+  // The chunks of the window that are not loaded (none when it is too wide to load).
+  function unloadedChunks() {
+    const [from, to] = chunksOf(view.start, view.end);
+    const out = [];
+    if (to - from > WINDOW_CHUNKS_MAX) return out;
+    for (let n = from; n < to; n++) if (!loaded.has(n)) out.push(n);
+    return out;
+  }
+
+  // Moves the window as a person would (an anomaly's link, or else the run's
+  // last seconds), preferring a place whose chunks the page did not open
+  // with; checks the chunks came and the window shows them.
+  async function checkJump(problems) {
+    const initial = new Set(loaded.keys());
+    const notInitial = (start, end) => {
+      const [from, to] = chunksOf(start, end);
+      for (let n = from; n < to; n++) if (!initial.has(n)) return true;
+      return false;
+    };
+    const before = [view.start, view.end];
+    const links = document.querySelectorAll('a.anomaly-link');
+    let what;
+    if (links.length) {
+      let pick = summary.anomalies.findIndex((a) => notInitial(a.focus_start_ms, a.focus_end_ms));
+      if (pick < 0) pick = 0;
+      links[pick].click();
+      what = 'anomaly ' + pick;
+    } else {
+      const span = view.end - view.start;
+      setWindow(END - span, END);
+      draw();
+      what = 'no anomaly; the last ' + fmtMs(span);
+    }
+    const after = [view.start, view.end];
+    if (!(await settle())) problems.push('jump: loading did not settle');
+    if (before[0] === after[0] && before[1] === after[1]) problems.push('jump: the window did not move');
+    const unloaded = unloadedChunks();
+    if (unloaded.length) problems.push('jump: chunk(s) ' + unloaded.join(',') + ' not loaded');
+    const fresh = Array.from(loaded.keys()).filter((n) => !initial.has(n));
+    if (links.length) {
+      if (view.highlight.size === 0) problems.push('anomaly link: nothing highlighted');
+      if (stats.highlighted === 0) problems.push('anomaly link: no highlighted event drawn');
+    } else if (messagesBetween(view.start, view.end) > 0 && stats.arrows === 0) {
+      problems.push('jump: no arrow drawn at the run\'s end');
+    }
+    return what + ': window ' + before.map(Math.round).join('..') + ' ms moved to ' +
+      after.map(Math.round).join('..') + ' ms, ' + stats.highlighted + ' highlighted, ' +
+      (fresh.length ? 'loaded chunk(s) ' + fresh.join(',') : 'no chunk loaded');
+  }
+
+  async function selftest() {
     const out = $('selftest');
     const problems = [];
+    if (!(await settle())) problems.push('loading: files still loading');
+    marks.settled = performance.now();
     if (stats.lanes === 0) problems.push('diagram: no lanes');
     if (stats.frames === 0) problems.push('diagram: never drawn');
-    if (M > 0 && stats.arrows === 0) problems.push('diagram: no arrow in the first window');
+    if (firstArrows === 0 && messagesBetween(0, firstWindowEnd) > 0) problems.push('diagram: no arrow in the first window');
     if (!$('verdict').textContent.trim()) problems.push('verdict: empty');
     if (summary.partitions.length && stats.logCells === 0) problems.push('partitions: no record drawn');
     if (summary.groups.length && stats.groups === 0) problems.push('groups: not drawn');
+    if (summary.groups.some((g) => !g.commitsLoaded)) problems.push('groups: commits not loaded');
     const links = document.querySelectorAll('a.anomaly-link');
     if (links.length !== summary.anomalies.length) {
       problems.push('anomalies: ' + links.length + ' link(s) for ' + summary.anomalies.length);
     }
-    let jump = 'no anomaly to follow';
-    if (links.length) {
-      const before = [view.start, view.end];
-      links[0].click();
-      const after = [view.start, view.end];
-      if (before[0] === after[0] && before[1] === after[1]) problems.push('anomaly link: the window did not move');
-      if (view.highlight.size === 0) problems.push('anomaly link: nothing highlighted');
-      if (stats.highlighted === 0) problems.push('anomaly link: no highlighted event drawn');
-      jump = 'window ' + before.map(Math.round).join('..') + ' ms moved to ' + after.map(Math.round).join('..') +
-        ' ms, ' + stats.highlighted + ' highlighted';
-    }
+    const jump = chunks.length > 1 || links.length ? await checkJump(problems) : 'one chunk, no anomaly';
     const bound = Number(params.get('bound'));
     if (bound > 0 && firstWindowMs > bound) {
       problems.push('first window took ' + Math.round(firstWindowMs) + ' ms, over the bound of ' + bound + ' ms');
@@ -1334,9 +1640,9 @@
     out.textContent = (problems.length ? 'FAIL ' + problems.join('; ') : 'PASS') +
       ' | first-window-ms=' + Math.round(firstWindowMs) +
       ' (page parsed ' + Math.round(marks.script) + ', data parsed ' + Math.round(marks.parsed) +
-      ', model built ' + Math.round(marks.model) + ')' +
-      ' | messages=' + M + ' | trace-lines=' + trace.length +
-      ' | arrows-drawn=' + stats.arrows + ' | anomaly-jump: ' + jump;
+      ', model built ' + Math.round(marks.model) + ', settled ' + Math.round(marks.settled) + ')' +
+      ' | trace-lines=' + TRACE_LINES + ' | chunks=' + chunks.length +
+      ' | first-window-arrows=' + firstArrows + ' | jump: ' + jump;
   }
 
   // ---- start ---------------------------------------------------------------------------------
@@ -1363,6 +1669,8 @@
     wireDiagram();
     drawNow();
     firstWindowMs = performance.now();
+    firstArrows = stats.arrows;
+    firstWindowEnd = view.end;
     renderPartitionSelect();
     renderGroups();
     renderTimeline();
@@ -1373,12 +1681,10 @@
     errors.push('render: ' + (e && e.stack ? e.stack : e));
   }
   if (selftestMode) {
-    try {
-      selftest();
-    } catch (e) {
+    selftest().catch((e) => {
       const out = $('selftest');
       out.hidden = false;
-      out.textContent = 'FAIL the self-test threw: ' + e;
-    }
+      out.textContent = 'FAIL the self-test threw: ' + (e && e.stack ? e.stack : e);
+    });
   }
 })();
