@@ -19,8 +19,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// One historic bug (or one removed guard) that a run can switch back on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Bug {
     /// **KIP-101** (KAFKA-1211), fixed in 0.11. Before: a follower that meets a
     /// new leader (or restarts) truncates its log to its own high watermark,
@@ -155,6 +154,20 @@ impl FromStr for Bug {
                     names.join(", ")
                 )
             })
+    }
+}
+
+/// Written by its name (`"kip-101"`), as `--bug` and scenario files take it.
+impl Serialize for Bug {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Bug {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Bug, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
     }
 }
 

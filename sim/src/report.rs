@@ -94,7 +94,9 @@
 //! ## `summary.json`
 //!
 //! One object (see [`Summary`] for every field and its type): `format`
-//! (`"kafkasim-report/1"`), `seed`, `scenario`, `brokers`, `verdict` (`kind`:
+//! (`"kafkasim-report/1"`), `seed`, `scenario`, `brokers`, `bugs` and
+//! `added_bugs` (the bug switches on, by name, and those `--bug` added: see
+//! `kafkasim bugs`), `verdict` (`kind`:
 //! `ok`/`correctness`/`liveness`/`crash`, `failing_kinds`: the kinds of the
 //! findings that fail it, such as `lost-write`, `exit_code`),
 //! `replay`, `messages`, `trace_events`, `simulated_ms`, `trace_hash` (16 hex
@@ -133,6 +135,7 @@ pub use chunks::{check_chunks, ChunkInfo, Mark, Overview, CHUNK_BYTES_MAX};
 pub use write::{write_report, GroupDetail, LogDetail, PartitionDetail, INLINE_BYTES_MAX};
 
 use crate::run::RunReport;
+use kafkasim::bugs::Bugs;
 use kafkasim_check::history::{ClientEvent, Entry, Operation, Outcome, Reply};
 use kafkasim_sim::trace::Captured;
 use serde::{Deserialize, Serialize};
@@ -202,6 +205,10 @@ pub struct Summary {
     pub seed: u64,
     pub scenario: String,
     pub brokers: u32,
+    /// Every bug switch the run had on (`kafkasim bugs`), and those of them
+    /// the command line added, which `replay` names again.
+    pub bugs: Bugs,
+    pub added_bugs: Bugs,
     pub verdict: VerdictSummary,
     pub replay: String,
     pub messages: u64,

@@ -916,3 +916,49 @@ fn a_fifo_a_device_or_an_endless_line_is_refused_without_hanging() {
     assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_report_says_which_bug_switches_were_on_and_replays_them() {
+    let dir = scratch("bugs");
+    let path = dir.join("r");
+    let out = kafkasim(&[
+        "run",
+        "--seed",
+        "1",
+        "--scenario",
+        "kip-101-high-watermark-truncation",
+        "--bug",
+        "kafka-15583",
+        "--report",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let summary: Value = serde_json::from_str(&text(&path.join("summary.json"))).unwrap();
+    assert_eq!(
+        strings(&summary, "bugs", "summary"),
+        ["kip-101", "kafka-15583"]
+    );
+    assert_eq!(strings(&summary, "added_bugs", "summary"), ["kafka-15583"]);
+    assert!(
+        string(&summary, "replay", "summary").ends_with(" --bug kafka-15583"),
+        "{summary}"
+    );
+    let checked = kafkasim(&["report-check", path.to_str().unwrap()]);
+    assert_eq!(checked.status.code(), Some(0), "{}", stderr(&checked));
+
+    // A summary that says the command line added a switch the run did not have.
+    let edited = text(&path.join("summary.json")).replacen(
+        "\"added_bugs\":[\"kafka-15583\"]",
+        "\"added_bugs\":[\"kip-903\"]",
+        1,
+    );
+    std::fs::write(path.join("summary.json"), edited).unwrap();
+    let refused = kafkasim(&["report-check", path.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("added_bugs holds kip-903"),
+        "{}",
+        stderr(&refused)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

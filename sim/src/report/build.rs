@@ -30,6 +30,8 @@ pub fn build_summary(report: &RunReport, capture: &RunCapture, history_lines: u6
         seed: run.seed,
         scenario: report.scenario.to_string(),
         brokers: run.brokers,
+        bugs: report.bugs,
+        added_bugs: report.added_bugs,
         verdict: VerdictSummary {
             kind: verdict.name().to_string(),
             failing_kinds: (report.judgement.failing_kinds().iter())

@@ -413,6 +413,10 @@
       el('span', { class: 'badge ' + (ok ? 'ok' : 'bad') }, ok ? 'ok' : 'FAILED (' + v.kind + ')'),
       el('span', { class: 'reason' }, ok ? 'every check passed' : 'failing: ' + v.failing_kinds.join(', ')),
       el('div', { class: 'hint' }, 'replay: ', el('code', {}, summary.replay)));
+    if (summary.bugs.length) {
+      $('verdict').append(el('div', { class: 'hint' },
+        'bugs switched on (kafkasim bugs): ' + summary.bugs.join(', ')));
+    }
     const list = $('anomalies');
     summary.anomalies.forEach((a, i) => {
       const link = el('a', {

@@ -8,6 +8,26 @@ use kafkasim_check::{FaultKind, Kind, Verdict};
 use std::collections::BTreeSet;
 use std::str::FromStr as _;
 
+/// Whether `replay` is the command that runs the summary's seed again: the
+/// plain command, perhaps a longer safety phase, then each added `--bug`.
+fn replays(summary: &Summary) -> bool {
+    let plain = replay(&summary.scenario, summary.seed, None);
+    let Some(mut rest) = summary.replay.strip_prefix(&plain) else {
+        return false;
+    };
+    if let Some(longer) = rest.strip_prefix(" --safety-phase-s ") {
+        let digits = longer.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return false;
+        }
+        rest = &longer[digits..];
+    }
+    let flags: String = (summary.added_bugs.iter())
+        .map(|bug| format!(" --bug {bug}"))
+        .collect();
+    rest == flags
+}
+
 /// Every check of `summary.json` that needs no other file.
 pub(super) fn check_summary(summary: &Summary) -> Result<(), String> {
     if summary.format != FORMAT {
@@ -18,10 +38,10 @@ pub(super) fn check_summary(summary: &Summary) -> Result<(), String> {
     }
     check_verdict(summary)?;
     hex_digits("trace_hash", &summary.trace_hash)?;
-    let replay_plain = replay(&summary.scenario, summary.seed, None);
-    let longer = summary.replay.strip_prefix(&replay_plain);
-    let safety = longer.and_then(|rest| rest.strip_prefix(" --safety-phase-s "));
-    if !(longer == Some("") || safety.is_some_and(|s| s.parse::<u64>().is_ok())) {
+    if let Some(bug) = summary.added_bugs.iter().find(|b| !summary.bugs.on(*b)) {
+        return Err(format!("added_bugs holds {bug}, which bugs does not"));
+    }
+    if !replays(summary) {
         return Err(format!(
             "replay is {:?}, not the command that runs seed {} of {}",
             summary.replay, summary.seed, summary.scenario
