@@ -190,6 +190,12 @@ impl Bugs {
         Bugs(self.0 | bug.bit())
     }
 
+    /// These switches without `bug`.
+    #[must_use]
+    pub const fn without(self, bug: Bug) -> Bugs {
+        Bugs(self.0 & !bug.bit())
+    }
+
     /// The switches on in either.
     #[must_use]
     pub const fn union(self, other: Bugs) -> Bugs {

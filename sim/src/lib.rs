@@ -18,6 +18,7 @@
 //! - [`cli`]: the `kafkasim` command line.
 
 pub mod bench;
+pub mod bugs;
 pub mod cli;
 pub mod demo;
 pub mod files;

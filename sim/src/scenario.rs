@@ -7,7 +7,7 @@
 //! owned values: the built-in ones are made when asked for, a scenario file is
 //! read into one, and nothing lives longer than the command that uses it.
 
-use kafkasim::bugs::Bugs;
+use kafkasim::bugs::{Bug, Bugs};
 use kafkasim_sim::{Cluster, ClusterSpec};
 use std::future::Future;
 use std::pin::Pin;
@@ -120,6 +120,17 @@ impl Scenario {
         self.added_bugs = self.added_bugs.union(bugs);
         if let Body::Workload(workload) = &mut self.body {
             workload.cluster.bugs = workload.cluster.bugs.union(bugs);
+        }
+        self
+    }
+
+    /// The scenario with `bug` switched off, whether the command line or the
+    /// scenario itself switched it on.
+    #[must_use]
+    pub fn without_bug(mut self, bug: Bug) -> Scenario {
+        self.added_bugs = self.added_bugs.without(bug);
+        if let Body::Workload(workload) = &mut self.body {
+            workload.cluster.bugs = workload.cluster.bugs.without(bug);
         }
         self
     }
