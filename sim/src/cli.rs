@@ -64,6 +64,8 @@ pub enum Command {
     Scenarios,
     /// `kafkasim bugs`: the famous bugs `--bug` switches on.
     Bugs,
+    /// `kafkasim hunt`: does the swarm find each bug? (`jobs` 0: one a core)
+    Hunt(crate::hunt::Hunt),
     Sweep {
         scenario: Scenario,
         selection: Selection,
@@ -176,6 +178,25 @@ pub fn execute(command: Command) -> i32 {
         Command::Bugs => {
             out!("{}", bugs_listing());
             EXIT_OK
+        }
+        Command::Hunt(mut hunt) => {
+            quiet_panics_in_seeds();
+            if hunt.jobs == 0 {
+                hunt.jobs = cores();
+            }
+            match crate::hunt::run(&hunt, &mut |line| eprintln!("{line}")) {
+                Ok(found) => {
+                    out!("{}", crate::hunt::render_text(&found, &hunt));
+                    match found.iter().all(crate::hunt::Found::found_every_round) {
+                        true => EXIT_OK,
+                        false => EXIT_CORRECTNESS,
+                    }
+                }
+                Err(why) => {
+                    stdout::error(why);
+                    EXIT_USAGE
+                }
+            }
         }
         Command::Run {
             seed,

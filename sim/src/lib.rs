@@ -22,6 +22,7 @@ pub mod bugs;
 pub mod cli;
 pub mod demo;
 pub mod files;
+pub mod hunt;
 pub mod input;
 pub mod nemesis;
 pub mod render;

@@ -65,6 +65,14 @@ pub struct Shrunk {
 }
 
 impl Shrunk {
+    /// How many faults the minimal workload keeps.
+    pub fn fault_count(&self) -> usize {
+        match &self.workload.faults {
+            FaultPlan::Schedule(schedule) => schedule.faults.len(),
+            _ => 0,
+        }
+    }
+
     /// The minimal scenario file, with what it came from and what each fault does.
     pub fn scenario_file(&self, from: &str, seed: u64) -> String {
         let faults = match &self.workload.faults {

@@ -347,6 +347,10 @@ fn value(flag: &str, rng: &mut ChaCha8Rng) -> OsString {
             "lost write",
             "",
         ],
+        "--bug" => &["kip-101", "kip-966", "kafka-15583", "kip-1", "KIP-101", ""],
+        "--rounds" => &["1", "0", "101", "x"],
+        "--max-seeds" => &["1", "2", "0", "100001", "-1"],
+        "--shrink-runs" => &["1", "2", "0"],
         _ => &["x"],
     };
     if rng.gen_ratio(1, 12) {
@@ -395,11 +399,23 @@ fn command_line(rng: &mut ChaCha8Rng, places: &Places, n: usize) -> Vec<OsString
                 "--max-runs",
                 "--out",
                 "--force",
+                "--bug",
             ],
         ),
         ("merge", &["--json"]),
         ("bench", &["--seeds", "--json"]),
         ("scenarios", &[]),
+        ("bugs", &[]),
+        (
+            "hunt",
+            &[
+                "--bug",
+                "--rounds",
+                "--max-seeds",
+                "--jobs",
+                "--shrink-runs",
+            ],
+        ),
         ("report-check", &[]),
         ("help", &[]),
         ("bogus", &["--bogus"]),
@@ -431,9 +447,22 @@ fn command_line(rng: &mut ChaCha8Rng, places: &Places, n: usize) -> Vec<OsString
     if rng.gen_ratio(1, 10) {
         args.truncate(rng.gen_range(0..=args.len()));
     }
-    // Shrinks stay short: their runs are many.
+    // Shrinks and hunts stay short: their runs are many.
     if args.first().is_some_and(|a| a == "shrink") && !args.iter().any(|a| a == "--max-runs") {
         args.extend(["--max-runs".into(), "2".into()]);
+    }
+    if args.first().is_some_and(|a| a == "hunt") {
+        for (flag, small) in [
+            ("--max-seeds", "2"),
+            ("--rounds", "1"),
+            ("--shrink-runs", "2"),
+        ] {
+            if let Some(at) = args.iter().position(|a| a == flag) {
+                // The flag and the value after it go; the small one replaces them.
+                args.drain(at..(at + 2).min(args.len()));
+            }
+            args.extend([flag.into(), small.into()]);
+        }
     }
     args
 }

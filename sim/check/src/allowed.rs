@@ -108,11 +108,7 @@ impl Config {
         );
         let elr = self.eligible_leader_replicas;
         allow(self.power_loss && !elr, LOSSY, Allowance::PowerLoss);
-        allow(
-            self.power_loss && elr,
-            &[Unseen],
-            Allowance::PowerLossOffline,
-        );
+        allow(self.power_loss && elr, OFFLINE, Allowance::PowerLossOffline);
         if let crate::finding::Detail::Processing { group, .. } = &finding.detail {
             let mode = self.groups.get(group).copied();
             let mode = mode.unwrap_or(DeliveryMode::AtLeastOnce);
@@ -184,6 +180,12 @@ const LOSSY: &[Kind] = &[
     Duplicate,
     AbortedRead,
 ];
+
+/// With eligible leader replicas, what a partition whose replicas all came
+/// back from unclean shutdowns shows while it waits offline (KIP-966 trades
+/// availability for the committed writes): acknowledged records no one can
+/// read or process, and replicas that cannot get back in sync.
+const OFFLINE: &[Kind] = &[Unseen, NeverProcessed, Kind::NotInSync];
 
 /// The weaker of two `acks`: the one that promises less.
 pub fn weakest(a: Acks, b: Acks) -> Acks {

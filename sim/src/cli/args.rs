@@ -66,6 +66,42 @@ at the top of a scenario file.
 Exit code 0.")]
     Bugs,
     ReportCheck(ReportCheckFlags),
+    Hunt(HuntFlags),
+}
+
+/// Sweep for each famous bug until a seed shows it; shrink it; print a table
+#[derive(Debug, Args)]
+#[command(after_help = "\
+For each bug switch (all of `kafkasim bugs`, or those named with --bug) the hunt \
+runs seeds of a workload whose faults are drawn from the seed (the table says \
+which), with the switch on, until a seed fails that passes with the switch off. \
+It shrinks that seed to the faults that still show the same kind, and prints one \
+row per bug: seeds it took (the median over rounds), the kind, the faults before \
+and after shrinking, wall time. A bug not found within --max-seeds seeds is \
+listed as not found. Progress goes to stderr. Build with --release.
+
+Exit codes: 0 every bug was found in every round, 1 some bug was not, 2 usage \
+error.")]
+pub(super) struct HuntFlags {
+    /// Hunt only this bug (see `kafkasim bugs`); may be given more than once
+    #[arg(long = "bug", value_name = "NAME", value_parser = values::bug)]
+    pub bugs: Vec<kafkasim::bugs::Bug>,
+    /// Hunt each bug this many times, from further seeds each time, 1 to 100
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(value_parser = values::rounds, allow_negative_numbers = true)]
+    pub rounds: u64,
+    /// Give up on a round after this many seeds, 1 to 100000
+    #[arg(long, value_name = "N", default_value_t = crate::hunt::MAX_SEEDS_DEFAULT)]
+    #[arg(value_parser = values::max_seeds, allow_negative_numbers = true)]
+    pub max_seeds: u64,
+    /// How many seeds run at once, 1 to 256 (default: the number of cores)
+    #[arg(long, value_name = "N", value_parser = values::jobs)]
+    #[arg(allow_negative_numbers = true)]
+    pub jobs: Option<usize>,
+    /// The most runs each shrink takes
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    #[arg(value_parser = values::max_runs, allow_negative_numbers = true)]
+    pub shrink_runs: usize,
 }
 
 /// Run a scenario with a seed; print its timeline and a trace hash

@@ -102,6 +102,16 @@ fn command(cli: Cli) -> Result<Command, UsageError> {
         },
         Sub::Scenarios => Command::Scenarios,
         Sub::Bugs => Command::Bugs,
+        Sub::Hunt(flags) => Command::Hunt(crate::hunt::Hunt {
+            bugs: match flags.bugs.is_empty() {
+                true => kafkasim::bugs::Bug::ALL.to_vec(),
+                false => flags.bugs,
+            },
+            rounds: flags.rounds,
+            max_seeds: flags.max_seeds,
+            jobs: flags.jobs.unwrap_or(0),
+            shrink_runs: flags.shrink_runs,
+        }),
         Sub::ReportCheck(flags) => Command::ReportCheck { dir: flags.dir },
     })
 }

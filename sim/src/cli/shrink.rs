@@ -64,10 +64,7 @@ pub(super) fn execute_shrink(args: ShrinkArgs) -> i32 {
         .expect
         .as_ref()
         .expect("a shrunk workload expects");
-    let faults = match &shrunk.workload.faults {
-        crate::scenario::workload::FaultPlan::Schedule(s) => s.faults.len(),
-        _ => 0,
-    };
+    let faults = shrunk.fault_count();
     eprintln!(
         "shrunk in {} runs: {} shows {} with seed {}; {} -> {faults} faults, {} -> {} acknowledged records",
         shrunk.runs,

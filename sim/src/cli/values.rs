@@ -121,3 +121,15 @@ pub(super) fn kind(text: &str) -> Result<kafkasim_check::Kind, String> {
 pub(super) fn bug(text: &str) -> Result<kafkasim::bugs::Bug, String> {
     text.parse().map_err(|e| format!("--bug: {e}"))
 }
+
+/// `hunt --rounds N`: 1 to 100.
+pub(super) fn rounds(text: &str) -> Result<u64, String> {
+    number_in(text, 1..=100)
+        .ok_or_else(|| format!("--rounds must be a whole number from 1 to 100, got '{text}'"))
+}
+
+/// `hunt --max-seeds N`: 1 to 100000.
+pub(super) fn max_seeds(text: &str) -> Result<u64, String> {
+    number_in(text, 1..=100_000)
+        .ok_or_else(|| format!("--max-seeds must be a whole number from 1 to 100000, got '{text}'"))
+}
