@@ -22,7 +22,7 @@ pub struct Replay {
 pub const REPLAYS: &[Replay] = &[
     Replay {
         bug: Bug::Kip101,
-        scenario: "kip-101-high-watermark-truncation",
+        scenario: "kip-101",
         seed: 1,
     },
     Replay {

@@ -35,6 +35,10 @@ use failures::{
     unclean_election, unclean_election_disabled,
 };
 
+#[path = "book_outputs/bugs.rs"]
+mod bugs_chapter;
+use bugs_chapter::{bug_replay, bugs_listing};
+
 #[path = "book_outputs/scale.rs"]
 mod scale;
 use scale::shards_and_merge;
@@ -258,15 +262,36 @@ const GENERATED: &[Generated] = &[
     ("shrink-kip-101.txt", shrink_kip_101),
     ("run-minimal-kip-101.txt", run_minimal_kip_101),
     ("bad-scenario-file.txt", bad_scenario_file),
+    // Kafka's famous bugs, replayed (and `bug-NAME.txt` for each replay).
+    ("bugs-listing.txt", bugs_listing),
 ];
+
+/// Every generated output: the fixed list, then one per bug replay.
+fn generated() -> Vec<(String, Box<dyn Fn() -> String>)> {
+    let mut all: Vec<(String, Box<dyn Fn() -> String>)> = (GENERATED.iter())
+        .map(|(name, produce)| {
+            (
+                name.to_string(),
+                Box::new(*produce) as Box<dyn Fn() -> String>,
+            )
+        })
+        .collect();
+    for replay in kafkasim_tools::bugs::REPLAYS {
+        all.push((
+            format!("bug-{}.txt", replay.bug),
+            Box::new(move || bug_replay(replay)),
+        ));
+    }
+    all
+}
 
 #[test]
 fn generated_book_outputs_match_the_program() {
     let dir = book_src().join("generated");
     let update = std::env::var(UPDATE_VAR).is_ok_and(|v| v == "1");
     let mut stale = Vec::new();
-    for (name, produce) in GENERATED {
-        let path = dir.join(name);
+    for (name, produce) in generated() {
+        let path = dir.join(&name);
         let fresh = produce();
         // An excerpt whose filter or time window no longer matches the run would
         // show only its command line: the book would quietly lose its evidence.
@@ -308,7 +333,7 @@ fn every_generated_file_has_a_producer() {
         let name = entry.expect("a directory entry").file_name();
         let name = name.to_string_lossy();
         assert!(
-            GENERATED.iter().any(|(known, _)| *known == name),
+            generated().iter().any(|(known, _)| *known == name),
             "book/src/generated/{name} is not produced by sim/tests/book_outputs.rs: \
              add it to GENERATED or delete it"
         );

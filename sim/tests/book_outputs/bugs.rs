@@ -1,0 +1,100 @@
+//! "Kafka's famous bugs, replayed": the switches, and each replay with its
+//! switch on and off, from the `kafkasim` binary.
+
+use kafkasim_tools::bugs::Replay;
+use std::fmt::Write as _;
+use std::process::Command;
+
+/// What `kafkasim ARGS` prints on stdout.
+fn kafkasim(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_kafkasim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the kafkasim binary runs");
+    String::from_utf8(output.stdout).expect("kafkasim prints UTF-8")
+}
+
+/// `kafkasim bugs`, whole.
+pub(crate) fn bugs_listing() -> String {
+    format!("$ kafkasim bugs\n{}", kafkasim(&["bugs"]))
+}
+
+/// Whether a line of a run's text is one the chapter shows: the switches, the
+/// findings that fail the run, the verdict.
+fn shown(line: &str) -> bool {
+    line.starts_with("bugs switched on")
+        || line.starts_with("verdict:")
+        || line.starts_with("findings that fail")
+        || (line.starts_with("  ") && line.contains(": ") && !line.contains(" ms  "))
+}
+
+/// The replay with its switch on, then the same seed with the switch off:
+/// the lines `shown` keeps of each.
+pub(crate) fn bug_replay(replay: &Replay) -> String {
+    let seed = replay.seed.to_string();
+    let base = [
+        "run",
+        "--seed",
+        seed.as_str(),
+        "--scenario",
+        replay.scenario,
+    ];
+    let bug = replay.bug.to_string();
+    let mut on = base.to_vec();
+    on.extend(["--bug", bug.as_str()]);
+    let mut out = String::new();
+    let filter = " | grep -e '^bugs' -e '^findings' -e '^verdict' -e '^  [a-z-]*: '";
+    let _ = writeln!(out, "$ kafkasim {}{filter}", shown_from_the_top(&on));
+    let text = kafkasim(&on);
+    for line in text.lines().filter(|l| shown(l)).take(12) {
+        let _ = writeln!(out, "{line}");
+    }
+    // Off: the same schedule and seed with the rule as Kafka fixed it. A file
+    // that switches the bug on itself is shown with it taken out by `sed`.
+    let off_text = match std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(replay.scenario),
+    ) {
+        Ok(file) if file.contains("bugs = [") => {
+            let scratch = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("book-bug-off-{}.toml", replay.bug));
+            let fixed: String = (file.lines())
+                .filter(|l| !l.starts_with("bugs = ["))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            std::fs::write(&scratch, fixed).expect("a scratch file");
+            let _ = writeln!(
+                out,
+                "$ sed '/^bugs = /d' sim/{} > fixed.toml; kafkasim run --seed {seed} --scenario fixed.toml | grep '^verdict'",
+                replay.scenario
+            );
+            kafkasim(&[
+                "run",
+                "--seed",
+                &seed,
+                "--scenario",
+                scratch.to_str().expect("UTF-8"),
+            ])
+        }
+        _ => {
+            let _ = writeln!(out, "$ kafkasim {} | grep '^verdict'", shown_from_the_top(&base));
+            kafkasim(&base)
+        }
+    };
+    for line in off_text.lines().filter(|l| l.starts_with("verdict:")) {
+        let _ = writeln!(out, "{line}");
+    }
+    out
+}
+
+/// The arguments as a reader types them at the top of the repository: a
+/// scenario file's path (relative to `sim/` here) starts with `sim/`.
+fn shown_from_the_top(args: &[&str]) -> String {
+    (args.iter())
+        .map(|a| match a.starts_with("scenarios/") {
+            true => format!("sim/{a}"),
+            false => a.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
