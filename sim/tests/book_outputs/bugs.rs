@@ -77,7 +77,11 @@ pub(crate) fn bug_replay(replay: &Replay) -> String {
             ])
         }
         _ => {
-            let _ = writeln!(out, "$ kafkasim {} | grep '^verdict'", shown_from_the_top(&base));
+            let _ = writeln!(
+                out,
+                "$ kafkasim {} | grep '^verdict'",
+                shown_from_the_top(&base)
+            );
             kafkasim(&base)
         }
     };

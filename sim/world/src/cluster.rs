@@ -358,6 +358,13 @@ impl Cluster {
         }
     }
 
+    /// How the server went down last: the worst of the crashes that overlap.
+    pub(crate) fn last_crash_kind(&self, node: NodeId) -> CrashKind {
+        let (_, crash) = self.server_machine(node).expect("a server of this cluster");
+        let last = crash.lock().expect("crash lock");
+        last.kind
+    }
+
     /// Restarts a killed server; it rebuilds itself from its disk.
     pub(crate) fn restart_server(&self, node: NodeId) {
         let (machine, _) = self.server_machine(node).expect("a server of this cluster");

@@ -201,7 +201,9 @@ impl Cluster {
                     true => self.restart_server(node),
                     false => return Some((node.to_string(), still("down", "crash"))),
                 }
-                let kind = crash_kind(&started.action);
+                // The worst of the crashes that kept it down decides what
+                // its disk kept, whichever of them ended last.
+                let kind = self.last_crash_kind(node);
                 let text = format!("restarted after {}", describe_crash(kind));
                 (node.to_string(), text)
             }

@@ -774,3 +774,45 @@ fn a_file_that_is_not_utf8_or_too_large_is_refused_with_where() {
     assert!(error.contains("larger than 1 MiB"), "{error}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn overlapping_crashes_of_one_node_nest_and_the_run_is_judged_not_crashed() {
+    let fault = |at: u64, kind: &str, node: &str, for_ms: u64| {
+        format!(
+            "[[faults.schedule]]\nat_ms = {at}\nfault = \"{kind}\"\nnode = \"{node}\"\nfor_ms = {for_ms}\n"
+        )
+    };
+    let text = format!(
+        "{MINIMAL}[faults]\nmode = \"schedule\"\n{}{}{}{}[phases]\nsafety_ms = 8000\nliveness_ms = 20000\n",
+        fault(1000, "crash", "broker-1", 4000),
+        fault(2000, "power-loss", "broker-1", 1000),
+        fault(3000, "crash", "controller", 3000),
+        fault(3500, "crash", "controller", 500),
+    );
+    let workload = parse(&text).expect("overlapping faults are taken: they nest");
+    let scenario = crate::scenario::Scenario::workload("nested.toml", workload);
+    let report = crate::run::run_seed(3, &scenario);
+    assert!(
+        !report
+            .judgement
+            .kinds()
+            .contains(&kafkasim_check::Kind::Crash),
+        "{}",
+        report.judgement
+    );
+    assert_eq!(
+        report.verdict(),
+        kafkasim_check::Verdict::Ok,
+        "{}",
+        report.judgement
+    );
+    // The power loss inside the crash decides what the disk kept, and says so.
+    let restarts: Vec<&str> = (report.run.timeline.iter())
+        .filter(|e| e.node == "broker-1" && e.text.starts_with("restarted after"))
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(
+        restarts,
+        ["restarted after a power loss (what was not yet on disk is lost)"]
+    );
+}
