@@ -45,10 +45,14 @@ pub enum Bug {
     /// them. The switch turns the feature off even where a scenario sets it.
     Kip966,
     /// **KAFKA-15583**, fixed in 3.7. Before: the leader advanced the high
-    /// watermark with the ISR below `min.insync.replicas`, so records written
-    /// with `acks=1` became visible to consumers, and counted as committed,
-    /// while only the leader had them. After: the high watermark stays still
-    /// while the ISR is below the (effective) minimum.
+    /// watermark with the ISR below `min.insync.replicas`, so records only
+    /// the leader had (written with `acks=1`, or with `acks=all` just before
+    /// the ISR shrank) became visible to consumers, and counted as committed.
+    /// With eligible leader replicas (KIP-966) that breaks the ELR's promise:
+    /// a replica that left an ISR below the minimum is trusted to hold every
+    /// committed record, is elected, and what consumers read is gone. After:
+    /// the high watermark stays still while the ISR is below the (effective)
+    /// minimum (`Partition.maybeIncrementLeaderHW`, `isUnderMinIsr`).
     Kafka15583,
     /// **ISR expansion guard** (the TLA+ specifications of Kafka's replication,
     /// `kafka-specification`). The rule: a follower rejoins the ISR only once

@@ -26,8 +26,23 @@ pub const REPLAYS: &[Replay] = &[
         seed: 1,
     },
     Replay {
+        bug: Bug::Kip903,
+        scenario: "scenarios/bugs/kip-903.toml",
+        seed: 1,
+    },
+    Replay {
         bug: Bug::Kip966,
         scenario: "last-replica-isolated-elr",
+        seed: 1,
+    },
+    Replay {
+        bug: Bug::Kafka15583,
+        scenario: "scenarios/bugs/kafka-15583.toml",
+        seed: 1,
+    },
+    Replay {
+        bug: Bug::IsrExpansionGuard,
+        scenario: "scenarios/bugs/isr-expansion-guard.toml",
         seed: 1,
     },
 ];

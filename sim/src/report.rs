@@ -106,7 +106,7 @@
 //! client, start_ms, end_ms, start_seq, end_seq, text}]`: `kind` is the fault's
 //! kind as a scenario file writes it, `crash`, `power-loss`, `pause`, `isolate`,
 //! `link-cut`, `split`, `one-way`, `slow-network`, `flaky-link`,
-//! `lost-response`, `client-cut`, `client-pause` or `client-crash`; `end_ms` is
+//! `lost-response`, `stall-api`, `client-cut`, `client-pause` or `client-crash`; `end_ms` is
 //! null while it lasts to the end), `anomalies`
 //! (`[{kind, allowed, text, values, partitions, start_ms, end_ms, focus_start_ms,
 //! focus_end_ms, events}]`: `events` are the `seq`s of the trace lines that show

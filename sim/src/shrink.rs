@@ -149,6 +149,9 @@ pub fn explain(fault: &Fault) -> String {
         Action::LostResponse { node, api } => format!(
             "the next {api} response from {node} is lost: the server did the work, the client sees a broken\nconnection and retries."
         ),
+        Action::StallApi { node, api } => format!(
+            "every {api} message from {node} stalls while its others flow: its heartbeats keep its session,\nbut what that API asks or answers arrives late, when the world it was meant for has moved on."
+        ),
         Action::ClientCut { client, node } => format!(
             "{client} cannot reach {node}: its requests there time out and are retried."
         ),

@@ -73,6 +73,13 @@ pub enum Action {
     /// `node` sends within `for_ms` is lost: the connection is reset instead.
     /// The server did the work; the requester sees a broken connection.
     LostResponse { node: Target, api: String },
+    /// Every `api` message (request or response) that `node` sends while the
+    /// fault is on stalls, and arrives when it ends; its other messages flow.
+    /// As if that API had a connection of its own, which Kafka gives
+    /// AlterPartition (its own channel to the controller, apart from
+    /// heartbeats) and each replica fetcher: a slow controller queue or a
+    /// stalled fetcher connection, while the broker's session stays alive.
+    StallApi { node: Target, api: String },
     /// A client machine (by its name, e.g. `producer-1`) is cut off from a broker.
     ClientCut { client: String, node: Target },
     /// A client machine stops the world: a consumer that stalls past its
@@ -98,13 +105,14 @@ pub enum FaultKind {
     SlowNetwork,
     FlakyLink,
     LostResponse,
+    StallApi,
     ClientCut,
     ClientPause,
     ClientCrash,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 14] = [
+    pub const ALL: [FaultKind; 15] = [
         FaultKind::Crash,
         FaultKind::PowerLoss,
         FaultKind::ReplaceDisk,
@@ -116,6 +124,7 @@ impl FaultKind {
         FaultKind::SlowNetwork,
         FaultKind::FlakyLink,
         FaultKind::LostResponse,
+        FaultKind::StallApi,
         FaultKind::ClientCut,
         FaultKind::ClientPause,
         FaultKind::ClientCrash,
@@ -135,6 +144,7 @@ impl FaultKind {
             FaultKind::SlowNetwork => "slow-network",
             FaultKind::FlakyLink => "flaky-link",
             FaultKind::LostResponse => "lost-response",
+            FaultKind::StallApi => "stall-api",
             FaultKind::ClientCut => "client-cut",
             FaultKind::ClientPause => "client-pause",
             FaultKind::ClientCrash => "client-crash",
@@ -162,6 +172,7 @@ impl Action {
             Action::SlowNetwork { .. } => FaultKind::SlowNetwork,
             Action::FlakyLink { .. } => FaultKind::FlakyLink,
             Action::LostResponse { .. } => FaultKind::LostResponse,
+            Action::StallApi { .. } => FaultKind::StallApi,
             Action::ClientCut { .. } => FaultKind::ClientCut,
             Action::ClientPause { .. } => FaultKind::ClientPause,
             Action::ClientCrash { .. } => FaultKind::ClientCrash,
@@ -177,6 +188,7 @@ impl Action {
             | Action::Pause { node }
             | Action::Isolate { node }
             | Action::LostResponse { node, .. }
+            | Action::StallApi { node, .. }
             | Action::ClientCut { node, .. } => vec![node],
             Action::LinkCut { nodes } | Action::FlakyLink { nodes } => nodes.iter().collect(),
             Action::Split { nodes } => nodes.iter().collect(),
@@ -463,6 +475,9 @@ impl fmt::Display for Action {
             }
             Action::LostResponse { node, api } => {
                 write!(f, "lose the next {api} response from {}", the(node))
+            }
+            Action::StallApi { node, api } => {
+                write!(f, "stall every {api} message from {}", the(node))
             }
             Action::ClientCut { client, node } => write!(f, "cut {client} off from {}", the(node)),
             Action::ClientPause { client } => write!(f, "pause {client}"),

@@ -212,7 +212,10 @@ fn draw_action(
         FaultKind::SlowNetwork => Action::SlowNetwork {
             extra_ms: rng.gen_range(EXTRA_LATENCY_MS.0..=EXTRA_LATENCY_MS.1),
         },
-        FaultKind::LostResponse | FaultKind::ClientPause | FaultKind::ClientCrash => {
+        FaultKind::LostResponse
+        | FaultKind::StallApi
+        | FaultKind::ClientPause
+        | FaultKind::ClientCrash => {
             unreachable!("no profile draws {kind}")
         }
     }

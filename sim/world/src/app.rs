@@ -249,22 +249,59 @@ impl Cluster {
         read
     }
 
+    /// A read in the middle of a run, by a fresh consumer (process
+    /// `consumer`, then `consumer#2`, …): it reads `partitions` from the
+    /// beginning until a poll comes back empty with each read to its high
+    /// watermark, or the wait limit passes. Its polls go into the history,
+    /// which is how a record that consumers could see and the log later lost
+    /// shows. Unlike the final read it says nothing of where logs end: a
+    /// leader just elected may not know its high watermark yet.
+    pub async fn read_now(&self, partitions: Vec<TopicPartition>) -> Vec<PolledRecord> {
+        let mut config = ConsumerConfig::new(self.bootstrap());
+        config
+            .set("auto.offset.reset", "earliest")
+            .expect("a valid value");
+        let consumer = Consumer::named(self, config, "consumer").expect("a valid configuration");
+        consumer.assign(partitions.clone());
+        let mut read: Vec<PolledRecord> = Vec::new();
+        let deadline_ms = now_ms() + WAIT_LIMIT_MS;
+        while now_ms() < deadline_ms {
+            let records = match consumer.poll(READER_POLL_MS).await {
+                Ok(records) => records,
+                Err(ClientError::Broker { .. } | ClientError::Timeout { .. }) => vec![],
+                Err(other) => panic!("a read failed: {other}"),
+            };
+            if records.is_empty() && read_to_end(&consumer, &partitions).await.is_some() {
+                break;
+            }
+            read.extend(records.iter().map(PolledRecord::from));
+        }
+        self.tell_read(consumer.process(), "read", &partitions, &read);
+        read
+    }
+
     fn tell_final_read(&self, partitions: &[TopicPartition], read: &[PolledRecord]) {
+        self.tell_read("reader", "final read", partitions, read);
+    }
+
+    fn tell_read(
+        &self,
+        who: &str,
+        what: &str,
+        partitions: &[TopicPartition],
+        read: &[PolledRecord],
+    ) {
         let names: Vec<String> = partitions.iter().map(ToString::to_string).collect();
         let text = match read.len() <= FINAL_READ_LISTED_MAX {
             true => {
                 let records: Vec<String> = (read.iter())
                     .map(|r| format!("{}@{}", r.value, r.offset))
                     .collect();
-                format!(
-                    "final read of {}: [{}]",
-                    names.join(", "),
-                    records.join(", ")
-                )
+                format!("{what} of {}: [{}]", names.join(", "), records.join(", "))
             }
-            false => format!("final read of {}: {} records", names.join(", "), read.len()),
+            false => format!("{what} of {}: {} records", names.join(", "), read.len()),
         };
-        self.trace().timeline(now_ms(), "reader", text);
+        self.trace().timeline(now_ms(), who.to_string(), text);
     }
 }
 

@@ -75,7 +75,7 @@ where
             node,
             cell,
             cluster.trace().clone(),
-            cluster.lost_responses().clone(),
+            cluster.driver_faults().clone(),
             on_event,
             Some(receiver),
         ));

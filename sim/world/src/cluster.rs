@@ -11,7 +11,7 @@
 //! The cluster also holds the run's one [`History`]: every client made on it
 //! records its operations there, under a process name of its own.
 
-use crate::driver::{ip_of, run_node, LostResponses, NodeCell};
+use crate::driver::{ip_of, run_node, DriverFaults, NodeCell};
 use crate::goals::goal_of;
 use crate::narrate::{narrate, tone};
 use crate::network::Network;
@@ -74,7 +74,8 @@ struct LastCrash {
 struct Inner {
     trace: Trace,
     history: History,
-    lost: LostResponses,
+    /// The faults the drivers carry out themselves (lost responses, stalls).
+    driver_faults: DriverFaults,
     network: Mutex<Network>,
     controller: Server<Controller>,
     brokers: BTreeMap<BrokerId, Server<Broker>>,
@@ -132,7 +133,7 @@ fn start_server<N, M>(
     me: NodeId,
     page_cache: PageCache,
     trace: &Trace,
-    lost: &LostResponses,
+    faults: &DriverFaults,
     make: M,
 ) -> Server<N>
 where
@@ -149,11 +150,12 @@ where
     }));
     let make = Arc::new(make);
     let init = {
-        let (cell, crash, trace, lost) = (cell.clone(), crash.clone(), trace.clone(), lost.clone());
+        let (cell, crash, trace, faults) =
+            (cell.clone(), crash.clone(), trace.clone(), faults.clone());
         move || {
             let (cell, crash, trace, make) =
                 (cell.clone(), crash.clone(), trace.clone(), make.clone());
-            let lost = lost.clone();
+            let faults = faults.clone();
             let incarnation = starts.fetch_add(1, Ordering::Relaxed) + 1;
             async move {
                 let now = now_ms();
@@ -178,7 +180,7 @@ where
                         timeline.timeline_toned(now, me.to_string(), tone(&event), text);
                     }
                 };
-                run_node(me, cell, trace, lost, on_event, None).await;
+                run_node(me, cell, trace, faults, on_event, None).await;
             }
         }
     };
@@ -198,7 +200,7 @@ where
 impl Cluster {
     /// Starts the controller and the brokers. Call inside the simulation.
     pub fn start(spec: &ClusterSpec, trace: Trace, history: History) -> Cluster {
-        let lost = LostResponses::default();
+        let driver_faults = DriverFaults::default();
         let controller_config = ControllerConfig {
             bugs: spec.bugs,
             ..spec.controller.clone()
@@ -208,7 +210,7 @@ impl Cluster {
             NodeId::Controller,
             spec.page_cache,
             &trace,
-            &lost,
+            &driver_faults,
             move |disk, now, _| Controller::new(controller_config.clone(), disk, now),
         );
         let brokers = (1..=spec.brokers as BrokerId)
@@ -223,7 +225,7 @@ impl Cluster {
                     NodeId::Broker(id),
                     spec.page_cache,
                     &trace,
-                    &lost,
+                    &driver_faults,
                     move |disk, now, incarnation| {
                         Broker::new(config.clone(), disk, now, incarnation)
                     },
@@ -239,7 +241,7 @@ impl Cluster {
         Cluster(Arc::new(Inner {
             trace,
             history,
-            lost,
+            driver_faults,
             network: Mutex::new(network),
             controller,
             brokers,
@@ -257,8 +259,8 @@ impl Cluster {
         &self.0.history
     }
 
-    pub(crate) fn lost_responses(&self) -> &LostResponses {
-        &self.0.lost
+    pub(crate) fn driver_faults(&self) -> &DriverFaults {
+        &self.0.driver_faults
     }
 
     pub(crate) fn network(&self) -> MutexGuard<'_, Network> {

@@ -14,16 +14,29 @@
 //! the peer reads end-of-stream, and nothing that was still in flight on it, in
 //! either direction, reaches a node afterwards. Besides forgetting connections
 //! that already broke, the driver closes one only when a fault says a response on
-//! it is lost ([`LostResponses`]).
+//! it is lost ([`LostResponses`]). A fault may also stall one API's messages
+//! ([`StalledApis`]): the driver keeps them until the fault ends.
 
 mod connections;
 mod lost;
+mod stalled;
 
 pub use lost::LostResponses;
+pub use stalled::StalledApis;
+
+/// The faults the drivers carry out themselves, shared by every driver of a
+/// cluster. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct DriverFaults {
+    pub lost: LostResponses,
+    pub stalled: StalledApis,
+}
 
 use crate::time::now_ms;
 use crate::trace::{MessageEvent, Trace};
-use connections::{accept_loop, connect, futures_send, Connections, Envelope, Inbound};
+use connections::{
+    accept_loop, connect, futures_send, Connections, Envelope, Held, Inbound, Route,
+};
 use kafkasim::ids::NodeId;
 use kafkasim::node::{Effect, Node, Peer};
 use kafkasim::protocol::Message;
@@ -33,6 +46,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
+
+/// At most this many messages a stall holds are kept by one driver.
+pub const HELD_MESSAGES_MAX: usize = 1024;
 
 /// The port brokers listen on, as in the crash course.
 pub const BROKER_PORT: u16 = 9092;
@@ -74,7 +90,7 @@ pub async fn run_node<N, F>(
     me: NodeId,
     cell: NodeCell<N>,
     trace: Trace,
-    lost: LostResponses,
+    faults: DriverFaults,
     mut on_event: F,
     commands: Option<mpsc::UnboundedReceiver<Command<N>>>,
 ) where
@@ -95,7 +111,13 @@ pub async fn run_node<N, F>(
         outgoing: BTreeMap::new(),
         incoming: Arc::new(Mutex::new(BTreeMap::new())),
         next_connection: Arc::new(Mutex::new(0)),
+        held: Vec::new(),
     };
+    let wake = inbox_tx.clone();
+    let waker = Box::new(move || {
+        let _ = wake.send(Inbound::StallEnded);
+    });
+    faults.stalled.wake_with(me, waker);
     if listen_addr(me).is_some() {
         madsim::task::spawn(accept_loop(
             endpoint,
@@ -124,7 +146,7 @@ pub async fn run_node<N, F>(
     let wiring = Wiring {
         me,
         trace: &trace,
-        lost: &lost,
+        faults: &faults,
         inbox: &inbox_tx,
     };
     let unreachable = carry_out(&wiring, &mut conns, startup, &mut on_event).await;
@@ -165,6 +187,10 @@ pub async fn run_node<N, F>(
             inbound = inbox.recv() => inbound,
             _ = sleep => None,
         };
+        if let Some(Inbound::StallEnded) = inbound {
+            send_unstalled(&wiring, &mut conns);
+            continue;
+        }
         let now = now_ms();
         let effects = {
             let mut guard = cell.lock().expect("node lock");
@@ -288,6 +314,7 @@ fn deliver<N: Node>(
             node.on_disconnect(now, peer);
         }
         Inbound::Command(command) => command(node, now),
+        Inbound::StallEnded => unreachable!("the loop sends what a stall kept"),
     }
 }
 
@@ -296,7 +323,7 @@ fn deliver<N: Node>(
 struct Wiring<'a, N> {
     me: NodeId,
     trace: &'a Trace,
-    lost: &'a LostResponses,
+    faults: &'a DriverFaults,
     inbox: &'a mpsc::UnboundedSender<Inbound<N>>,
 }
 
@@ -329,6 +356,14 @@ where
                     continue;
                 }
                 let link = &conns.outgoing[&to];
+                if let Some(stall) = stalled(wiring, &message) {
+                    let route = Route::Outgoing {
+                        to,
+                        connection: link.connection,
+                    };
+                    keep(wiring, conns, stall, route, message, sent_ms());
+                    continue;
+                }
                 if link
                     .sender
                     .send(Box::new(Envelope {
@@ -351,6 +386,12 @@ where
                 if let Some(api) = lost_response(wiring, &message) {
                     incoming.remove(&to.connection);
                     report_reset(wiring, to, api);
+                    continue;
+                }
+                if let Some(stall) = stalled(wiring, &message) {
+                    drop(incoming);
+                    let route = Route::Incoming(to);
+                    keep(wiring, conns, stall, route, message, sent_ms());
                     continue;
                 }
                 let link = &incoming[&to.connection];
@@ -377,7 +418,88 @@ fn lost_response<N>(wiring: &Wiring<'_, N>, message: &Message) -> Option<&'stati
         return None;
     };
     let api = response.api_name();
-    wiring.lost.take(wiring.me, api).then_some(api)
+    wiring.faults.lost.take(wiring.me, api).then_some(api)
+}
+
+/// The stall that holds this message, if one does.
+fn stalled<N>(wiring: &Wiring<'_, N>, message: &Message) -> Option<u64> {
+    let api = match message {
+        Message::Request { request, .. } => request.api_name(),
+        Message::Response { response, .. } => response.api_name(),
+    };
+    wiring.faults.stalled.holding(wiring.me, api)
+}
+
+/// Keeps a message a stall holds, to send when the stall ends. Past
+/// [`HELD_MESSAGES_MAX`] the message is dropped instead, as a connection
+/// whose send buffer overflowed would be reset: the trace says so.
+fn keep<N>(
+    wiring: &Wiring<'_, N>,
+    conns: &mut Connections,
+    stall: u64,
+    route: Route,
+    message: Message,
+    sent_ms: u64,
+) {
+    let (now, me) = (now_ms(), wiring.me);
+    let to = route.peer();
+    if conns.held.len() >= HELD_MESSAGES_MAX {
+        wiring
+            .trace
+            .record_message(now, me, "drop (stall full)", to, &message);
+        return;
+    }
+    wiring.trace.record_message(now, me, "stall", to, &message);
+    let envelope = Envelope {
+        from: me,
+        message,
+        sent_ms,
+    };
+    conns.held.push(Held {
+        stall,
+        route,
+        envelope,
+    });
+}
+
+/// Sends, in the order they were kept, the messages whose stall has ended, on
+/// the connections they were meant for; a connection that broke meanwhile
+/// takes its messages with it.
+fn send_unstalled<N>(wiring: &Wiring<'_, N>, conns: &mut Connections) {
+    let (now, me) = (now_ms(), wiring.me);
+    let stalled = &wiring.faults.stalled;
+    let (go, stay): (Vec<Held>, Vec<Held>) = std::mem::take(&mut conns.held)
+        .into_iter()
+        .partition(|h| !stalled.is_on(h.stall));
+    conns.held = stay;
+    for held in go {
+        let to = held.route.peer();
+        let sent = match &held.route {
+            Route::Outgoing { to, connection } => (conns.outgoing.get(to))
+                .filter(|link| link.connection == *connection)
+                .map(|link| futures_send(&link.sender, clone_envelope(&held.envelope))),
+            Route::Incoming(peer) => {
+                let incoming = conns.incoming.lock().expect("conn lock");
+                (incoming.get(&peer.connection))
+                    .map(|link| futures_send(&link.sender, clone_envelope(&held.envelope)))
+            }
+        };
+        let what = match sent {
+            Some(true) => "unstall",
+            _ => "drop (connection gone)",
+        };
+        wiring
+            .trace
+            .record_message(now, me, what, to, &held.envelope.message);
+    }
+}
+
+fn clone_envelope(envelope: &Envelope) -> Envelope {
+    Envelope {
+        from: envelope.from,
+        message: envelope.message.clone(),
+        sent_ms: envelope.sent_ms,
+    }
 }
 
 /// Reports an incoming connection closed instead of answering `api` on it (its

@@ -162,9 +162,17 @@ impl Cluster {
             }
             Action::LostResponse { api, .. } => {
                 let node = node.expect("a lost response names a server");
-                let text = match self.lost_responses().arm(started.id, node, api) {
+                let text = match self.driver_faults().lost.arm(started.id, node, api) {
                     true => format!("the next {api} response from {node} will be lost"),
                     false => format!("too many lost responses armed: the next {api} response from {node} is not lost"),
+                };
+                ("network".into(), text)
+            }
+            Action::StallApi { api, .. } => {
+                let node = node.expect("a stall names a server");
+                let text = match self.driver_faults().stalled.stall(started.id, node, api) {
+                    true => format!("every {api} message from {node} stalls (its others flow)"),
+                    false => format!("too many stalls on: {api} messages from {node} flow"),
                 };
                 ("network".into(), text)
             }
@@ -250,10 +258,19 @@ impl Cluster {
             }
             Action::LostResponse { api, .. } => {
                 let node = node.expect("a lost response names a server");
-                if !self.lost_responses().disarm(started.id) {
+                if !self.driver_faults().lost.disarm(started.id) {
                     return None; // it hit its response, which the driver told
                 }
                 let text = format!("no {api} response from {node} came while its loss was armed");
+                ("network".into(), text)
+            }
+            Action::StallApi { api, .. } => {
+                let node = node.expect("a stall names a server");
+                if !self.driver_faults().stalled.end(started.id) {
+                    return None; // it never started: too many stalls were on
+                }
+                let text =
+                    format!("{api} messages from {node} flow again; the stalled ones go now");
                 ("network".into(), text)
             }
             Action::ClientCut { client, .. } => {
@@ -276,11 +293,13 @@ impl Cluster {
 
     /// Takes a server down (the first crash of several kills it; the one among
     /// them that takes most decides what its disk keeps). A replaced disk counts
-    /// as a power loss for what the checkers allow: both take acknowledged data.
+    /// as a power loss for what the checkers allow: both take acknowledged data,
+    /// but only from a broker that holds committed records for the cluster.
     fn take_down(&self, node: NodeId, kind: CrashKind) {
+        let costs_data = kind != CrashKind::ProcessCrash && self.may_hold_committed(node);
         let first = {
             let mut network = self.network();
-            if kind != CrashKind::ProcessCrash {
+            if costs_data {
                 network.note_power_loss();
             }
             network.down().hold(&node)
@@ -290,6 +309,20 @@ impl Cluster {
         } else if kind != CrashKind::ProcessCrash {
             self.worsen_crash_kind(node, kind); // it is down already; now its disk suffers too
         }
+    }
+
+    /// Whether the cluster may count on `node` for committed records now: a
+    /// broker in some partition's ISR or ELR (or the controller). A broker
+    /// outside all of them must fetch what it lacks before it rejoins one
+    /// (and since KIP-903 a proposal made for its past incarnation is
+    /// refused), so losing its disk costs no acknowledged write.
+    fn may_hold_committed(&self, node: NodeId) -> bool {
+        let NodeId::Broker(broker) = node else {
+            return true;
+        };
+        let image = self.metadata();
+        let mut partitions = image.partitions();
+        partitions.any(|(_, p)| p.isr.contains(&broker) || p.elr.contains(&broker))
     }
 
     /// Cuts a server off from every other server (or reconnects it); the

@@ -110,6 +110,10 @@ fn every_kind_has_the_name_its_fault_tag_has() {
             node: Target::Broker(1),
             api: "Produce".into(),
         },
+        Action::StallApi {
+            node: Target::Broker(1),
+            api: "AlterPartition".into(),
+        },
         Action::ClientCut {
             client: "producer-1".into(),
             node: Target::Broker(1),

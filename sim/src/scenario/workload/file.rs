@@ -78,6 +78,10 @@
 //! node = "leader of events-0"               #   node within for_ms is lost: the
 //! api = "Produce"                           #   connection is reset instead
 //!
+//! fault = "stall-api"                       # every AlterPartition request from the
+//! node = "broker-1"                         #   node stalls until the fault ends; its
+//! api = "AlterPartition"                    #   other messages flow (heartbeats too)
+//!
 //! fault = "client-cut"                      # a client machine cut off from a broker
 //! client = "producer-2"
 //! node = "broker-3"

@@ -4,7 +4,8 @@
 //! (every replica in sync) and its producers started, then each step runs when
 //! the one before it has finished. A step sends records, starts or ends a
 //! fault, waits until a partition's leader or ISR is what it says, sleeps,
-//! shows partitions on the timeline, or asks for a preferred leader election.
+//! shows partitions on the timeline, reads a topic as a consumer would, or
+//! asks for a preferred leader election.
 //! At the end every fault still on is undone and the reader reads every
 //! partition back. A wait that does not come within its limit ends the story
 //! with a `wait-timed-out` finding.
@@ -41,6 +42,11 @@ pub enum Step {
     /// The timeline shows each partition of `topic`: its leader and ISR, after
     /// `say`.
     Show { topic: String, say: String },
+    /// A fresh consumer reads every partition of `topic` from the beginning
+    /// to its high watermark now: what a consumer may see at this moment. Its
+    /// polls go into the history, so a record it read and the log later lost
+    /// is found.
+    Read { topic: String },
     /// The admin client asks for a preferred leader election of every
     /// partition (`ElectLeaders`, `ElectionType.PREFERRED`).
     ElectPreferredLeaders,
@@ -110,6 +116,7 @@ impl Step {
             Step::Wait { .. } => "wait",
             Step::Sleep { .. } => "sleep_ms",
             Step::Show { .. } => "show",
+            Step::Read { .. } => "read",
             Step::ElectPreferredLeaders => "elect",
         }
     }

@@ -116,6 +116,13 @@ impl Story<'_> {
             }
             Step::Sleep { ms } => sleep_ms(*ms).await,
             Step::Show { topic, say } => show(cluster, topic, say),
+            Step::Read { topic } => {
+                let partitions = (cluster.metadata().partitions())
+                    .map(|(tp, _)| tp)
+                    .filter(|tp| tp.topic == *topic)
+                    .collect();
+                cluster.read_now(partitions).await;
+            }
             Step::ElectPreferredLeaders => elect_preferred_leaders(cluster).await,
         }
         Ok(())

@@ -240,10 +240,13 @@ impl Workload {
             Step::Sleep { ms } if !(1..=SLEEP_MS_MAX).contains(ms) => {
                 return Err(at(format!("sleeps 1 to {SLEEP_MS_MAX} ms, not {ms}")));
             }
-            Step::Show { topic, .. } if self.topic(topic).is_none() => {
+            Step::Show { topic, .. } | Step::Read { topic } if self.topic(topic).is_none() => {
                 return Err(at(format!("there is no topic {topic}")));
             }
-            Step::Sleep { .. } | Step::Show { .. } | Step::ElectPreferredLeaders => {}
+            Step::Sleep { .. }
+            | Step::Show { .. }
+            | Step::Read { .. }
+            | Step::ElectPreferredLeaders => {}
         }
         Ok(())
     }
@@ -392,7 +395,7 @@ impl Workload {
                     "extra_ms must be 1 to {EXTRA_LATENCY_MS_MAX}, got {extra_ms}"
                 ))
             }
-            Action::LostResponse { api, .. }
+            Action::LostResponse { api, .. } | Action::StallApi { api, .. }
                 if !kafkasim::protocol::API_NAMES.contains(&api.as_str()) =>
             {
                 Err(format!(

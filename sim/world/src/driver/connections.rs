@@ -40,6 +40,34 @@ pub(super) enum Inbound<N> {
         peer: NodeId,
     },
     Command(Command<N>),
+    /// A stall ended: send what it kept.
+    StallEnded,
+}
+
+/// Where a message a stall holds was going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Route {
+    /// A request, on this node's connection `connection` to `to`.
+    Outgoing { to: NodeId, connection: u64 },
+    /// A response, on the connection the request came in on.
+    Incoming(Peer),
+}
+
+impl Route {
+    pub(super) fn peer(&self) -> NodeId {
+        match self {
+            Route::Outgoing { to, .. } => *to,
+            Route::Incoming(peer) => peer.node,
+        }
+    }
+}
+
+/// A message a stall holds, until it ends.
+#[derive(Debug)]
+pub(super) struct Held {
+    pub(super) stall: u64,
+    pub(super) route: Route,
+    pub(super) envelope: Envelope,
 }
 
 /// One open connection: the sending half, and the reader task's stop signal.
@@ -58,6 +86,8 @@ pub(super) struct Connections {
     /// Connections peers opened to this node, by connection number.
     pub(super) incoming: Arc<Mutex<BTreeMap<u64, Link>>>,
     pub(super) next_connection: Arc<Mutex<u64>>,
+    /// The messages stalls hold, in the order they were sent.
+    pub(super) held: Vec<Held>,
 }
 
 impl Connections {

@@ -29,6 +29,10 @@
 //! say = "leaders now"            #   after these words (default: the topic's name)
 //!
 //! [[step]]
+//! read = "orders"                # a fresh consumer reads the topic to its high
+//!                                #   watermark now (what a consumer may see)
+//!
+//! [[step]]
 //! elect = "preferred"            # a preferred leader election of every partition
 //! ```
 
@@ -38,7 +42,9 @@ use kafkasim_check::fault::{Action, Target};
 use serde::Deserialize;
 
 /// The keys a step may start with: exactly one of them says what it does.
-const STEP_KEYS: [&str; 7] = ["send", "fault", "end", "wait", "sleep_ms", "show", "elect"];
+const STEP_KEYS: [&str; 8] = [
+    "send", "fault", "end", "wait", "sleep_ms", "show", "read", "elect",
+];
 
 /// What a story's steps may refer to without naming it: the story's only
 /// producer and only topic.
@@ -83,6 +89,10 @@ pub(super) fn step(table: toml::Table, defaults: &Defaults<'_>) -> Result<Step, 
                 topic: show.show,
                 say,
             })
+        }
+        "read" => {
+            let read: ReadStep = typed(table, "read")?;
+            Ok(Step::Read { topic: read.read })
         }
         "elect" => {
             let elect: ElectStep = typed(table, "elect")?;
@@ -138,6 +148,12 @@ struct SleepStep {
 struct ShowStep {
     show: String,
     say: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReadStep {
+    read: String,
 }
 
 #[derive(Deserialize)]

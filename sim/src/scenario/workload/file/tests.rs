@@ -540,6 +540,9 @@ sleep_ms = 500
 show = "orders"
 
 [[step]]
+read = "orders"
+
+[[step]]
 elect = "preferred"
 "#;
 
@@ -579,6 +582,9 @@ fn a_story_reads_its_steps_in_order_with_the_only_producer_and_topic_by_default(
                 topic: "orders".into(),
                 say: "orders".into(),
             },
+            Step::Read {
+                topic: "orders".into(),
+            },
             Step::ElectPreferredLeaders,
         ]
     );
@@ -606,7 +612,7 @@ fn a_story_step_that_cannot_run_is_refused_at_its_line() {
         (
             "sleep_ms = 500",
             "nap = 500",
-            "line 32, column 1: a step needs one of send, fault, end, wait, sleep_ms, show, elect",
+            "line 32, column 1: a step needs one of send, fault, end, wait, sleep_ms, show, read, elect",
         ),
         (
             "end = \"down\"",
@@ -642,6 +648,11 @@ fn a_story_step_that_cannot_run_is_refused_at_its_line() {
             "show = \"orders\"",
             "show = \"users\"",
             "show step: there is no topic users",
+        ),
+        (
+            "read = \"orders\"",
+            "read = \"users\"",
+            "read step: there is no topic users",
         ),
         (
             "name = \"producer\"",

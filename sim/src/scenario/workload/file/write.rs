@@ -134,6 +134,9 @@ fn write_step(out: &mut String, step: &Step) {
             let _ = writeln!(out, "show = {}", quoted(topic));
             let _ = writeln!(out, "say = {}", quoted(say));
         }
+        Step::Read { topic } => {
+            let _ = writeln!(out, "read = {}", quoted(topic));
+        }
         Step::ElectPreferredLeaders => {
             let _ = writeln!(out, "elect = \"preferred\"");
         }
