@@ -70,8 +70,9 @@ pub struct About {
     pub name: &'static str,
     /// Where Kafka tracked it: a KIP, a JIRA, or the specification.
     pub source: &'static str,
-    /// The Kafka version whose rule the model follows when the switch is off.
-    pub fixed_in: &'static str,
+    /// The Kafka version whose rule the model follows when the switch is off;
+    /// `None` for a guard Kafka always had, which the switch removes.
+    pub fixed_in: Option<&'static str>,
     /// What goes wrong, in one line.
     pub summary: &'static str,
 }
@@ -114,15 +115,15 @@ impl Bug {
             ),
             Bug::IsrExpansionGuard => (
                 "isr-expansion-guard",
-                "TLA+ specification (kafka-specification)",
-                "always a rule",
+                "TLA+ specifications of Kafka's replication",
+                "",
                 "a follower rejoins the ISR before it reaches the high watermark",
             ),
         };
         About {
             name,
             source,
-            fixed_in,
+            fixed_in: (!fixed_in.is_empty()).then_some(fixed_in),
             summary,
         }
     }
@@ -259,7 +260,8 @@ mod tests {
                 1
             );
             let about = bug.about();
-            assert!(!about.summary.is_empty() && !about.fixed_in.is_empty());
+            assert!(!about.summary.is_empty());
+            assert!(about.fixed_in.is_none_or(|v| !v.is_empty()));
         }
         let unknown = "kip-1".parse::<Bug>().unwrap_err();
         assert!(unknown.contains("kip-101"), "{unknown}");

@@ -39,10 +39,11 @@ fn bugs_line(bugs: Bugs) -> Option<String> {
     let each: Vec<String> = (bugs.iter())
         .map(|bug| {
             let about = bug.about();
-            format!(
-                "{} ({}; fixed in {})",
-                about.name, about.source, about.fixed_in
-            )
+            let when = match about.fixed_in {
+                Some(version) => format!("fixed in {version}"),
+                None => "a guard removed".to_string(),
+            };
+            format!("{} ({}; {when})", about.name, about.source)
         })
         .collect();
     Some(format!("bugs switched on: {}", each.join(", ")))
