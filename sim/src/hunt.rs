@@ -48,9 +48,24 @@ pub const GROUNDS: &[Ground] = &[
         why: "two server faults at a time, no min.insync.replicas: quick failovers",
     },
     Ground {
+        bug: Bug::Kip903,
+        scenario: "scenarios/replication.toml",
+        why: "replaced disks and stalled AlterPartition proposals, two faults at a time",
+    },
+    Ground {
         bug: Bug::Kip966,
         scenario: "scenarios/power-loss-rf3-elr.toml",
         why: "power losses with eligible leader replicas on, the feature the switch turns off",
+    },
+    Ground {
+        bug: Bug::Kafka15583,
+        scenario: "scenarios/replication-elr.toml",
+        why: "stalled replication with eligible leader replicas on, which count on the high watermark",
+    },
+    Ground {
+        bug: Bug::IsrExpansionGuard,
+        scenario: "scenarios/replication.toml",
+        why: "stalled Fetch answers and isolations, two faults at a time",
     },
 ];
 

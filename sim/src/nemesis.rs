@@ -41,6 +41,11 @@
 //! rule) is [`Action::servers`]: a fault on a role (`leader of events-0`) does
 //! not know its broker until it runs, so it counts as a fault on every broker.
 //!
+//! [`Profile::REPLICATION`] is [`Profile::DOUBLE`] that also draws replaced
+//! disks and stalls of one replication API (a server's `Fetch` answers or its
+//! `AlterPartition` proposals held while the rest flows): what the bug switches
+//! of the replication protocol (`kafkasim bugs`) are hunted with.
+//!
 //! Left out: lost responses, client pauses and client crashes (written
 //! schedules and stories have them), clock faults, disk corruption.
 
@@ -68,6 +73,10 @@ pub struct Profile {
     /// Whether the network faults may be drawn (and isolations of the
     /// controller and of partition leaders).
     pub network: bool,
+    /// Whether replaced disks and stalls of one replication API (`Fetch`,
+    /// `AlterPartition`) may be drawn: the faults the replication protocol's
+    /// own guards exist for.
+    pub replication: bool,
 }
 
 impl Profile {
@@ -77,6 +86,7 @@ impl Profile {
         power_loss: false,
         server_faults_max: 1,
         network: false,
+        replication: false,
     };
 
     /// Two server faults at once, no power loss: harder on the cluster, and
@@ -86,6 +96,7 @@ impl Profile {
         power_loss: false,
         server_faults_max: 2,
         network: false,
+        replication: false,
     };
 
     /// Also power losses, and two server faults at once: acknowledged writes may
@@ -95,6 +106,7 @@ impl Profile {
         power_loss: true,
         server_faults_max: 2,
         network: false,
+        replication: false,
     };
 
     /// [`Profile::SAFE`] with network faults too. Kafka keeps its promises
@@ -104,13 +116,29 @@ impl Profile {
         power_loss: false,
         server_faults_max: 1,
         network: true,
+        replication: false,
     };
 
-    pub const ALL: [Profile; 4] = [
+    /// [`Profile::DOUBLE`] with replaced disks and stalls of one replication
+    /// API (a leader's `Fetch` answers, its `AlterPartition` proposals) while
+    /// the rest of its traffic flows. With Kafka's rules no acknowledged write
+    /// is lost to them (a disk is replaced on one broker at a time, and a
+    /// broker outside every ISR may lose its disk at no cost); each bug switch
+    /// that removes a replication guard loses one.
+    pub const REPLICATION: Profile = Profile {
+        name: "replication",
+        power_loss: false,
+        server_faults_max: 2,
+        network: false,
+        replication: true,
+    };
+
+    pub const ALL: [Profile; 5] = [
         Profile::SAFE,
         Profile::DOUBLE,
         Profile::WILD,
         Profile::NETWORK,
+        Profile::REPLICATION,
     ];
 
     /// The profile named `name`, as a scenario file writes it.
@@ -137,6 +165,9 @@ impl Profile {
                 FaultKind::SlowNetwork,
                 FaultKind::FlakyLink,
             ]);
+        }
+        if self.replication {
+            kinds.extend([FaultKind::ReplaceDisk, FaultKind::StallApi]);
         }
         kinds
     }

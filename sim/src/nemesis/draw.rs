@@ -33,6 +33,10 @@ pub fn draw(seed: u64, profile: Profile, targets: &Targets, phase_ms: u64) -> Ne
     }
 }
 
+/// The APIs a drawn `stall-api` holds: a leader's answers to its followers'
+/// fetches, and its proposals to change an ISR.
+const STALLED_APIS: [&str; 2] = ["Fetch", "AlterPartition"];
+
 /// How long a fault of `kind` lasts, from..=to in ms. Ranges reach past
 /// `broker.session.timeout.ms` (9 s), so some brokers are fenced and some come
 /// back before anyone noticed; link cuts reach past `replica.lag.time.max.ms`
@@ -212,10 +216,11 @@ fn draw_action(
         FaultKind::SlowNetwork => Action::SlowNetwork {
             extra_ms: rng.gen_range(EXTRA_LATENCY_MS.0..=EXTRA_LATENCY_MS.1),
         },
-        FaultKind::LostResponse
-        | FaultKind::StallApi
-        | FaultKind::ClientPause
-        | FaultKind::ClientCrash => {
+        FaultKind::StallApi => Action::StallApi {
+            node: broker(rng),
+            api: STALLED_APIS.choose(rng).expect("apis").to_string(),
+        },
+        FaultKind::LostResponse | FaultKind::ClientPause | FaultKind::ClientCrash => {
             unreachable!("no profile draws {kind}")
         }
     }

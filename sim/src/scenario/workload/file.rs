@@ -32,7 +32,8 @@
 //!
 //! [faults]
 //! mode = "swarm"                            # "none" (default), "swarm" or "schedule"
-//! profile = "safe"                          # swarm: "safe" (default), "double", "wild" or "network"
+//! profile = "safe"                          # swarm: "safe" (default), "double", "wild",
+//!                                           #   "network" or "replication"
 //!
 //! [[faults.schedule]]                       # mode = "schedule": one table a fault
 //! at_ms = 5000                              # from the start of the safety phase
