@@ -50,6 +50,7 @@ impl ClientError {
                     code,
                     ErrorCode::RequestTimedOut
                         | ErrorCode::NetworkException
+                        | ErrorCode::NotLeaderOrFollower
                         | ErrorCode::NotEnoughReplicasAfterAppend
                 )
             }
