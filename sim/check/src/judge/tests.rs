@@ -562,14 +562,14 @@ fn a_refused_send_has_no_place_among_its_producer_s_sends() {
 fn a_polled_value_whose_send_definitely_failed_is_an_aborted_read() {
     let h = History::new();
     let refused = Outcome::Fail {
-        error: "NOT_LEADER_OR_FOLLOWER".into(),
+        error: "NOT_ENOUGH_REPLICAS".into(),
     };
     send(&h, 300, "producer-1", "c", refused);
     poll(&h, 500, "consumer-1", &[(4, "c")]);
     let found = aborted_read(&Facts::of(&h.entries()));
     assert_eq!(
         lines(&found),
-        ["aborted-read: c was refused to producer-1 at 300 ms (NOT_LEADER_OR_FOLLOWER), yet consumer-1 polled it at users-0@4 at 500 ms"]
+        ["aborted-read: c was refused to producer-1 at 300 ms (NOT_ENOUGH_REPLICAS), yet consumer-1 polled it at users-0@4 at 500 ms"]
     );
     assert_eq!(found[0].offsets(), [4]);
     assert_eq!(sightings(&found[0])[0].source, Source::Refused);
