@@ -7,14 +7,67 @@
 //! both ways, so a switch without a replay, or a replay that no longer tells
 //! the two rules apart, fails the build.
 
+use crate::scenario::{self, workload, Scenario};
 use kafkasim::bugs::Bug;
+
+/// A scenario the bug tools run: a built-in one, or a scenario file shipped
+/// with kafkasim and built into the binary, so that it runs from any folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    BuiltIn(&'static str),
+    /// A file by its path from the top of the repository, and its text.
+    File {
+        path: &'static str,
+        text: &'static str,
+    },
+}
+
+/// A file of `sim/scenarios/`, built in.
+macro_rules! shipped {
+    ($path:literal) => {
+        Source::File {
+            path: concat!("sim/scenarios/", $path),
+            text: include_str!(concat!("../scenarios/", $path)),
+        }
+    };
+}
+pub(crate) use shipped;
+
+impl Source {
+    /// What `--scenario` takes to run it: the name, or the path from the top
+    /// of the repository.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::BuiltIn(name) => name,
+            Source::File { path, .. } => path,
+        }
+    }
+
+    pub fn load(self) -> Result<Scenario, String> {
+        match self {
+            Source::BuiltIn(name) => scenario::named(name),
+            Source::File { path, text } => {
+                let workload = workload::file::parse(text)
+                    .map_err(|e| format!("scenario file {path}: {e}"))?;
+                Ok(Scenario::workload(path, workload))
+            }
+        }
+    }
+
+    /// The file's text, for a shipped file.
+    pub fn text(self) -> Option<&'static str> {
+        match self {
+            Source::BuiltIn(_) => None,
+            Source::File { text, .. } => Some(text),
+        }
+    }
+}
 
 /// A scenario that shows one bug with the same seed every time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Replay {
     pub bug: Bug,
-    /// A built-in scenario's name or a scenario file's path (from `sim/`).
-    pub scenario: &'static str,
+    pub scenario: Source,
     pub seed: u64,
 }
 
@@ -22,27 +75,27 @@ pub struct Replay {
 pub const REPLAYS: &[Replay] = &[
     Replay {
         bug: Bug::Kip101,
-        scenario: "kip-101",
+        scenario: Source::BuiltIn("kip-101"),
         seed: 1,
     },
     Replay {
         bug: Bug::Kip903,
-        scenario: "scenarios/bugs/kip-903.toml",
+        scenario: shipped!("bugs/kip-903.toml"),
         seed: 1,
     },
     Replay {
         bug: Bug::Kip966,
-        scenario: "last-replica-isolated-elr",
+        scenario: Source::BuiltIn("last-replica-isolated-elr"),
         seed: 1,
     },
     Replay {
         bug: Bug::Kafka15583,
-        scenario: "scenarios/bugs/kafka-15583.toml",
+        scenario: shipped!("bugs/kafka-15583.toml"),
         seed: 1,
     },
     Replay {
         bug: Bug::IsrExpansionGuard,
-        scenario: "scenarios/bugs/isr-expansion-guard.toml",
+        scenario: shipped!("bugs/isr-expansion-guard.toml"),
         seed: 1,
     },
 ];
@@ -56,6 +109,8 @@ pub fn replay(bug: Bug) -> Option<&'static Replay> {
 pub fn command(replay: &Replay) -> String {
     format!(
         "kafkasim run --seed {} --scenario {} --bug {}",
-        replay.seed, replay.scenario, replay.bug
+        replay.seed,
+        replay.scenario.name(),
+        replay.bug
     )
 }

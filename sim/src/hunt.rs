@@ -17,8 +17,9 @@
 //! switch not found within `max_seeds` seeds in a round is reported as such,
 //! with what the hunt ran; it is never left out.
 
+use crate::bugs::{shipped, Source};
 use crate::run::run_seed;
-use crate::scenario::{self, Scenario};
+use crate::scenario::Scenario;
 use crate::shrink::{shrink, Request};
 use crate::sweep::{self, SeedRange, Selection, Sweep};
 use kafkasim::bugs::Bug;
@@ -35,8 +36,7 @@ pub const MAX_SEEDS_DEFAULT: u64 = 1_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ground {
     pub bug: Bug,
-    /// A built-in workload's name or a scenario file's path (from `sim/`).
-    pub scenario: &'static str,
+    pub scenario: Source,
     pub why: &'static str,
 }
 
@@ -44,27 +44,27 @@ pub struct Ground {
 pub const GROUNDS: &[Ground] = &[
     Ground {
         bug: Bug::Kip101,
-        scenario: "scenarios/high-watermark-truncation.toml",
+        scenario: shipped!("high-watermark-truncation.toml"),
         why: "two server faults at a time, no min.insync.replicas: quick failovers",
     },
     Ground {
         bug: Bug::Kip903,
-        scenario: "scenarios/replication.toml",
+        scenario: shipped!("replication.toml"),
         why: "replaced disks and stalled AlterPartition proposals, two faults at a time",
     },
     Ground {
         bug: Bug::Kip966,
-        scenario: "scenarios/power-loss-rf3-elr.toml",
+        scenario: shipped!("power-loss-rf3-elr.toml"),
         why: "power losses with eligible leader replicas on, the feature the switch turns off",
     },
     Ground {
         bug: Bug::Kafka15583,
-        scenario: "scenarios/replication-elr.toml",
+        scenario: shipped!("replication-elr.toml"),
         why: "stalled replication with eligible leader replicas on, which count on the high watermark",
     },
     Ground {
         bug: Bug::IsrExpansionGuard,
-        scenario: "scenarios/replication.toml",
+        scenario: shipped!("replication.toml"),
         why: "stalled Fetch answers and isolations, two faults at a time",
     },
 ];
@@ -77,7 +77,7 @@ pub fn ground(bug: Bug) -> Ground {
         .find(|g| g.bug == bug)
         .unwrap_or(Ground {
             bug,
-            scenario: "standard",
+            scenario: Source::BuiltIn("standard"),
             why: "the standard swarm: crashes, pauses, isolations, cut links, a controller crash",
         })
 }
@@ -136,11 +136,12 @@ pub fn run(hunt: &Hunt, progress: &mut dyn FnMut(&str)) -> Result<Vec<Found>, St
     let mut found = Vec::new();
     for &bug in &hunt.bugs {
         let ground = ground(bug);
-        let scenario = scenario::named(ground.scenario)?;
+        let scenario = ground.scenario.load()?;
         if scenario.as_workload().is_none_or(|w| w.is_story()) {
             return Err(format!(
                 "{}: hunting ground {} is not a workload whose faults are drawn",
-                bug, ground.scenario
+                bug,
+                ground.scenario.name()
             ));
         }
         let started = Instant::now();
@@ -151,7 +152,7 @@ pub fn run(hunt: &Hunt, progress: &mut dyn FnMut(&str)) -> Result<Vec<Found>, St
                 "hunt {bug}: round {} of {}, seeds from {first} on {}",
                 round + 1,
                 hunt.rounds,
-                ground.scenario
+                ground.scenario.name()
             ));
             let catch = hunt_round(hunt, bug, &scenario, first)?;
             match &catch {
@@ -258,7 +259,7 @@ pub fn render_text(found: &[Found], hunt: &Hunt) -> String {
             .collect();
         rows.push([
             f.ground.bug.name().to_string(),
-            f.ground.scenario.to_string(),
+            f.ground.scenario.name().to_string(),
             median,
             format!("{}/{}", catches.len(), f.rounds.len()),
             if kinds.is_empty() {
@@ -296,7 +297,7 @@ pub fn render_text(found: &[Found], hunt: &Hunt) -> String {
             f.ground.bug,
             f.rounds.len(),
             hunt.max_seeds,
-            f.ground.scenario,
+            f.ground.scenario.name(),
             f.ground.why
         ));
     }

@@ -5,7 +5,6 @@ use kafkasim::bugs::Bug;
 use kafkasim_check::Verdict;
 use kafkasim_tools::bugs::{replay, REPLAYS};
 use kafkasim_tools::run::run_seed;
-use kafkasim_tools::scenario;
 
 #[test]
 fn every_switch_has_a_replay() {
@@ -19,7 +18,7 @@ fn every_switch_has_a_replay() {
 #[test]
 fn each_replay_fails_with_its_switch_on_and_passes_with_it_off() {
     for replay in REPLAYS {
-        let scenario = scenario::named(replay.scenario).expect("the replay's scenario");
+        let scenario = replay.scenario.load().expect("the replay's scenario");
         let on = run_seed(
             replay.seed,
             &scenario
@@ -31,7 +30,7 @@ fn each_replay_fails_with_its_switch_on_and_passes_with_it_off() {
             Verdict::Ok,
             "{}: with the switch on, {} seed {} passed",
             replay.bug,
-            replay.scenario,
+            replay.scenario.name(),
             replay.seed
         );
         assert!(on.bugs.on(replay.bug));
@@ -42,7 +41,7 @@ fn each_replay_fails_with_its_switch_on_and_passes_with_it_off() {
             Verdict::Ok,
             "{}: with the switch off, {} seed {} fails:\n{}",
             replay.bug,
-            replay.scenario,
+            replay.scenario.name(),
             replay.seed,
             off.judgement
         );

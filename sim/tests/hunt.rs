@@ -25,7 +25,7 @@ fn the_hunt_finds_kip_101_and_shrinks_it() {
     let cells: Vec<&str> = row.split_whitespace().collect();
     // bug, ground, median seeds, found, kind, before, ->, after, wall
     assert_eq!(
-        cells[1], "scenarios/high-watermark-truncation.toml",
+        cells[1], "sim/scenarios/high-watermark-truncation.toml",
         "{row}"
     );
     assert_eq!(
@@ -53,7 +53,7 @@ fn a_bug_not_found_in_the_seeds_given_is_reported_and_fails_the_hunt() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let table = stdout(&out);
     assert!(
-        table.contains("not found: kafka-15583 in 1 of 1 rounds of 2 seeds on standard"),
+        table.contains("not found: kafka-15583 in 1 of 1 rounds of 2 seeds on sim/scenarios/replication-elr.toml"),
         "{table}"
     );
     let usage = kafkasim(&["hunt", "--rounds", "0"]);

@@ -99,7 +99,7 @@ pub(super) struct HuntFlags {
     #[arg(allow_negative_numbers = true)]
     pub jobs: Option<usize>,
     /// The most runs each shrink takes
-    #[arg(long, value_name = "N", default_value_t = 100)]
+    #[arg(long, value_name = "N", default_value_t = crate::shrink::MAX_RUNS_DEFAULT)]
     #[arg(value_parser = values::max_runs, allow_negative_numbers = true)]
     pub shrink_runs: usize,
 }

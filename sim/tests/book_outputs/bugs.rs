@@ -5,11 +5,13 @@ use kafkasim_tools::bugs::Replay;
 use std::fmt::Write as _;
 use std::process::Command;
 
-/// What `kafkasim ARGS` prints on stdout.
+/// What `kafkasim ARGS` prints on stdout, run at the top of the repository
+/// as the book's reader runs it.
 fn kafkasim(args: &[&str]) -> String {
+    let top = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let output = Command::new(env!("CARGO_BIN_EXE_kafkasim"))
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(top)
         .output()
         .expect("the kafkasim binary runs");
     String::from_utf8(output.stdout).expect("kafkasim prints UTF-8")
@@ -38,24 +40,22 @@ pub(crate) fn bug_replay(replay: &Replay) -> String {
         "--seed",
         seed.as_str(),
         "--scenario",
-        replay.scenario,
+        replay.scenario.name(),
     ];
     let bug = replay.bug.to_string();
     let mut on = base.to_vec();
     on.extend(["--bug", bug.as_str()]);
     let mut out = String::new();
     let filter = " | grep -e '^bugs' -e '^findings' -e '^verdict' -e '^  [a-z-]*: '";
-    let _ = writeln!(out, "$ kafkasim {}{filter}", shown_from_the_top(&on));
+    let _ = writeln!(out, "$ kafkasim {}{filter}", on.join(" "));
     let text = kafkasim(&on);
     for line in text.lines().filter(|l| shown(l)).take(12) {
         let _ = writeln!(out, "{line}");
     }
     // Off: the same schedule and seed with the rule as Kafka fixed it. A file
     // that switches the bug on itself is shown with it taken out by `sed`.
-    let off_text = match std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(replay.scenario),
-    ) {
-        Ok(file) if file.contains("bugs = [") => {
+    let off_text = match replay.scenario.text() {
+        Some(file) if file.contains("bugs = [") => {
             let scratch = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
                 .join(format!("book-bug-off-{}.toml", replay.bug));
             let fixed: String = (file.lines())
@@ -65,8 +65,8 @@ pub(crate) fn bug_replay(replay: &Replay) -> String {
             std::fs::write(&scratch, fixed).expect("a scratch file");
             let _ = writeln!(
                 out,
-                "$ sed '/^bugs = /d' sim/{} > fixed.toml; kafkasim run --seed {seed} --scenario fixed.toml | grep '^verdict'",
-                replay.scenario
+                "$ sed '/^bugs = /d' {} > fixed.toml; kafkasim run --seed {seed} --scenario fixed.toml | grep '^verdict'",
+                replay.scenario.name()
             );
             kafkasim(&[
                 "run",
@@ -77,11 +77,7 @@ pub(crate) fn bug_replay(replay: &Replay) -> String {
             ])
         }
         _ => {
-            let _ = writeln!(
-                out,
-                "$ kafkasim {} | grep '^verdict'",
-                shown_from_the_top(&base)
-            );
+            let _ = writeln!(out, "$ kafkasim {} | grep '^verdict'", base.join(" "));
             kafkasim(&base)
         }
     };
@@ -89,16 +85,4 @@ pub(crate) fn bug_replay(replay: &Replay) -> String {
         let _ = writeln!(out, "{line}");
     }
     out
-}
-
-/// The arguments as a reader types them at the top of the repository: a
-/// scenario file's path (relative to `sim/` here) starts with `sim/`.
-fn shown_from_the_top(args: &[&str]) -> String {
-    (args.iter())
-        .map(|a| match a.starts_with("scenarios/") {
-            true => format!("sim/{a}"),
-            false => a.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }

@@ -483,7 +483,7 @@ fn the_network_profile_is_read_and_written() {
     assert!(written.contains("profile = \"network\""), "{written}");
     assert_eq!(parse(&written).unwrap().faults, workload.faults);
     let bad = text.replace("\"network\"", "\"stormy\"");
-    assert!(error(&bad).contains("\"wild\", \"network\", got \"stormy\""));
+    assert!(error(&bad).contains("\"network\", \"replication\", got \"stormy\""));
 }
 
 #[test]
