@@ -61,6 +61,15 @@ pub enum Bug {
     /// the leader's committed records joins the ISR, the high watermark is
     /// computed over it, and it can be elected missing committed records.
     IsrExpansionGuard,
+    /// **Stale fetch response guard** (the TLA+ specifications of Kafka's
+    /// replication; Kafka's `AbstractFetcherThread.processFetchRequest`).
+    /// The rule: a follower applies a fetch response only if the partition
+    /// is still fetching from the offset, and in the leader epoch, that the
+    /// request named. Without it, a response held up while the follower met
+    /// a new leader epoch of the same broker is appended: its records may be
+    /// ones that broker has since cut from its log, and the follower keeps
+    /// them below the high watermark, diverging from every other replica.
+    StaleFetchResponseGuard,
 }
 
 /// What a user reads about a bug: `kafkasim bugs` prints one line each.
@@ -79,12 +88,13 @@ pub struct About {
 
 impl Bug {
     /// Every switch, in the order `kafkasim bugs` lists them.
-    pub const ALL: [Bug; 5] = [
+    pub const ALL: [Bug; 6] = [
         Bug::Kip101,
         Bug::Kip903,
         Bug::Kip966,
         Bug::Kafka15583,
         Bug::IsrExpansionGuard,
+        Bug::StaleFetchResponseGuard,
     ];
 
     pub fn about(self) -> About {
@@ -118,6 +128,12 @@ impl Bug {
                 "TLA+ specifications of Kafka's replication",
                 "",
                 "a follower rejoins the ISR before it reaches the high watermark",
+            ),
+            Bug::StaleFetchResponseGuard => (
+                "stale-fetch-response-guard",
+                "TLA+ specifications of Kafka's replication",
+                "",
+                "a follower appends a fetch response from an earlier leader epoch; its records were cut",
             ),
         };
         About {

@@ -45,6 +45,11 @@ pub const REPLAYS: &[Replay] = &[
         scenario: "scenarios/bugs/isr-expansion-guard.toml",
         seed: 1,
     },
+    Replay {
+        bug: Bug::StaleFetchResponseGuard,
+        scenario: "scenarios/bugs/stale-fetch-response-guard.toml",
+        seed: 1,
+    },
 ];
 
 /// The replay of `bug`, if it has one.
