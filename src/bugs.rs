@@ -28,6 +28,14 @@ pub enum Bug {
     /// latest leader epoch ended (`OffsetsForLeaderEpoch`) and cuts only what
     /// diverges.
     Kip101,
+    /// **KIP-320** (KAFKA-6880), fixed in 2.1. Before: a fetch carried no
+    /// leader epoch, and the leader served any follower that named it. A
+    /// follower that missed leader changes (its metadata stalled: a zombie)
+    /// kept fetching from its old log, which diverged from the new leader's
+    /// in an epoch it never heard of, was counted caught up, rejoined the ISR,
+    /// and could be elected. After: a fetch carries `current_leader_epoch`,
+    /// and one from an older epoch is answered `FENCED_LEADER_EPOCH`.
+    Kip320,
     /// **KIP-903** (KAFKA-14139), fixed in 3.5. Before: the leader let a
     /// follower back into the ISR, and the controller accepted the
     /// AlterPartition, whatever incarnation of the broker had fetched: a
@@ -88,8 +96,9 @@ pub struct About {
 
 impl Bug {
     /// Every switch, in the order `kafkasim bugs` lists them.
-    pub const ALL: [Bug; 6] = [
+    pub const ALL: [Bug; 7] = [
         Bug::Kip101,
+        Bug::Kip320,
         Bug::Kip903,
         Bug::Kip966,
         Bug::Kafka15583,
@@ -104,6 +113,12 @@ impl Bug {
                 "KIP-101, KAFKA-1211",
                 "0.11",
                 "a follower truncates to its high watermark; elected, it has lost acknowledged records",
+            ),
+            Bug::Kip320 => (
+                "kip-320",
+                "KIP-320, KAFKA-6880",
+                "2.1",
+                "a zombie follower of an old leader epoch keeps fetching, rejoins the ISR and is elected",
             ),
             Bug::Kip903 => (
                 "kip-903",

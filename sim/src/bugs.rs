@@ -26,6 +26,11 @@ pub const REPLAYS: &[Replay] = &[
         seed: 1,
     },
     Replay {
+        bug: Bug::Kip320,
+        scenario: "scenarios/bugs/kip-320.toml",
+        seed: 1,
+    },
+    Replay {
         bug: Bug::Kip903,
         scenario: "scenarios/bugs/kip-903.toml",
         seed: 1,
