@@ -78,6 +78,15 @@ pub enum Bug {
     /// ones that broker has since cut from its log, and the follower keeps
     /// them below the high watermark, diverging from every other replica.
     StaleFetchResponseGuard,
+    /// **AlterPartition epoch guard** (the TLA+ specifications of Kafka's
+    /// replication; the controller's `INVALID_UPDATE_VERSION`). The rule: an
+    /// ISR proposal names the partition epoch it was made on, and the
+    /// controller refuses it if the partition changed since. Without it, a
+    /// proposal delayed on its way to the controller lands after the
+    /// controller removed a fenced broker from the ISR and the leader
+    /// committed records without it: the proposal, a whole new ISR, puts the
+    /// broker back, missing those records, and it can be elected.
+    AlterPartitionEpochGuard,
 }
 
 /// What a user reads about a bug: `kafkasim bugs` prints one line each.
@@ -96,7 +105,7 @@ pub struct About {
 
 impl Bug {
     /// Every switch, in the order `kafkasim bugs` lists them.
-    pub const ALL: [Bug; 7] = [
+    pub const ALL: [Bug; 8] = [
         Bug::Kip101,
         Bug::Kip320,
         Bug::Kip903,
@@ -104,6 +113,7 @@ impl Bug {
         Bug::Kafka15583,
         Bug::IsrExpansionGuard,
         Bug::StaleFetchResponseGuard,
+        Bug::AlterPartitionEpochGuard,
     ];
 
     pub fn about(self) -> About {
@@ -149,6 +159,12 @@ impl Bug {
                 "TLA+ specifications of Kafka's replication",
                 "",
                 "a follower appends a fetch response from an earlier leader epoch; its records were cut",
+            ),
+            Bug::AlterPartitionEpochGuard => (
+                "alter-partition-epoch-guard",
+                "TLA+ specifications of Kafka's replication",
+                "",
+                "a stale ISR proposal lands after the ISR shrank and puts back a replica missing records",
             ),
         };
         About {

@@ -55,6 +55,11 @@ pub const REPLAYS: &[Replay] = &[
         scenario: "scenarios/bugs/stale-fetch-response-guard.toml",
         seed: 1,
     },
+    Replay {
+        bug: Bug::AlterPartitionEpochGuard,
+        scenario: "scenarios/bugs/alter-partition-epoch-guard.toml",
+        seed: 1,
+    },
 ];
 
 /// The replay of `bug`, if it has one.
