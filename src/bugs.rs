@@ -28,6 +28,14 @@ pub enum Bug {
     /// latest leader epoch ended (`OffsetsForLeaderEpoch`) and cuts only what
     /// diverges.
     Kip101,
+    /// **KIP-320** (KAFKA-6880), fixed in 2.1. Before: a fetch carried no
+    /// leader epoch, and the leader served any follower that named it. A
+    /// follower that missed leader changes (its metadata stalled: a zombie)
+    /// kept fetching from its old log, which diverged from the new leader's
+    /// in an epoch it never heard of, was counted caught up, rejoined the ISR,
+    /// and could be elected. After: a fetch carries `current_leader_epoch`,
+    /// and one from an older epoch is answered `FENCED_LEADER_EPOCH`.
+    Kip320,
     /// **KIP-903** (KAFKA-14139), fixed in 3.5. Before: the leader let a
     /// follower back into the ISR, and the controller accepted the
     /// AlterPartition, whatever incarnation of the broker had fetched: a
@@ -61,6 +69,24 @@ pub enum Bug {
     /// the leader's committed records joins the ISR, the high watermark is
     /// computed over it, and it can be elected missing committed records.
     IsrExpansionGuard,
+    /// **Stale fetch response guard** (the TLA+ specifications of Kafka's
+    /// replication; Kafka's `AbstractFetcherThread.processFetchRequest`).
+    /// The rule: a follower applies a fetch response only if the partition
+    /// is still fetching from the offset, and in the leader epoch, that the
+    /// request named. Without it, a response held up while the follower met
+    /// a new leader epoch of the same broker is appended: its records may be
+    /// ones that broker has since cut from its log, and the follower keeps
+    /// them below the high watermark, diverging from every other replica.
+    StaleFetchResponseGuard,
+    /// **AlterPartition epoch guard** (the TLA+ specifications of Kafka's
+    /// replication; the controller's `INVALID_UPDATE_VERSION`). The rule: an
+    /// ISR proposal names the partition epoch it was made on, and the
+    /// controller refuses it if the partition changed since. Without it, a
+    /// proposal delayed on its way to the controller lands after the
+    /// controller removed a fenced broker from the ISR and the leader
+    /// committed records without it: the proposal, a whole new ISR, puts the
+    /// broker back, missing those records, and it can be elected.
+    AlterPartitionEpochGuard,
 }
 
 /// What a user reads about a bug: `kafkasim bugs` prints one line each.
@@ -79,12 +105,15 @@ pub struct About {
 
 impl Bug {
     /// Every switch, in the order `kafkasim bugs` lists them.
-    pub const ALL: [Bug; 5] = [
+    pub const ALL: [Bug; 8] = [
         Bug::Kip101,
+        Bug::Kip320,
         Bug::Kip903,
         Bug::Kip966,
         Bug::Kafka15583,
         Bug::IsrExpansionGuard,
+        Bug::StaleFetchResponseGuard,
+        Bug::AlterPartitionEpochGuard,
     ];
 
     pub fn about(self) -> About {
@@ -94,6 +123,12 @@ impl Bug {
                 "KIP-101, KAFKA-1211",
                 "0.11",
                 "a follower truncates to its high watermark; elected, it has lost acknowledged records",
+            ),
+            Bug::Kip320 => (
+                "kip-320",
+                "KIP-320, KAFKA-6880",
+                "2.1",
+                "a zombie follower of an old leader epoch keeps fetching, rejoins the ISR and is elected",
             ),
             Bug::Kip903 => (
                 "kip-903",
@@ -118,6 +153,18 @@ impl Bug {
                 "TLA+ specifications of Kafka's replication",
                 "",
                 "a follower rejoins the ISR before it reaches the high watermark",
+            ),
+            Bug::StaleFetchResponseGuard => (
+                "stale-fetch-response-guard",
+                "TLA+ specifications of Kafka's replication",
+                "",
+                "a follower appends a fetch response from an earlier leader epoch; its records were cut",
+            ),
+            Bug::AlterPartitionEpochGuard => (
+                "alter-partition-epoch-guard",
+                "TLA+ specifications of Kafka's replication",
+                "",
+                "a stale ISR proposal lands after the ISR shrank and puts back a replica missing records",
             ),
         };
         About {

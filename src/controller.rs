@@ -290,10 +290,20 @@ impl Controller {
                 true => &unchecked,
                 false => &data.new_isr_broker_epochs,
             };
+            // ANCHOR: partition_epoch_guard
+            // A proposal is made on the ISR of one partition epoch; if the ISR
+            // changed since (a fenced broker left it), the proposal is stale
+            // and is refused (INVALID_UPDATE_VERSION). With the switch on, it
+            // is read as made on the current epoch.
+            let partition_epoch = match self.config.bugs.on(Bug::AlterPartitionEpochGuard) {
+                true => p.partition_epoch,
+                false => data.partition_epoch,
+            };
+            // ANCHOR_END: partition_epoch_guard
             let outcome = election::alter_isr(
                 p,
                 req.broker_id,
-                (data.leader_epoch, data.partition_epoch),
+                (data.leader_epoch, partition_epoch),
                 (&data.new_isr, broker_epochs),
                 registered,
                 &rules,

@@ -79,6 +79,11 @@ pub const REPLAYS: &[Replay] = &[
         seed: 1,
     },
     Replay {
+        bug: Bug::Kip320,
+        scenario: "scenarios/bugs/kip-320.toml",
+        seed: 1,
+    },
+    Replay {
         bug: Bug::Kip903,
         scenario: shipped!("bugs/kip-903.toml"),
         seed: 1,
@@ -96,6 +101,16 @@ pub const REPLAYS: &[Replay] = &[
     Replay {
         bug: Bug::IsrExpansionGuard,
         scenario: shipped!("bugs/isr-expansion-guard.toml"),
+        seed: 1,
+    },
+    Replay {
+        bug: Bug::StaleFetchResponseGuard,
+        scenario: "scenarios/bugs/stale-fetch-response-guard.toml",
+        seed: 1,
+    },
+    Replay {
+        bug: Bug::AlterPartitionEpochGuard,
+        scenario: "scenarios/bugs/alter-partition-epoch-guard.toml",
         seed: 1,
     },
 ];

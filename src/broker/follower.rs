@@ -61,6 +61,9 @@ struct InFlight {
     leader: BrokerId,
     call: FetcherCall,
     sent_ms: u64,
+    /// For a fetch: where each partition was fetched from, and in which
+    /// leader epoch, so that an answer to an older state can be told apart.
+    asked: BTreeMap<TopicPartition, (Offset, LeaderEpoch)>,
 }
 
 /// The requests a broker has in flight to leaders, one per leader at most.
@@ -196,7 +199,7 @@ impl Broker {
                 };
                 (FetcherCall::ListOffsets, Request::ListOffsets(request))
             } else if !fetching.is_empty() {
-                let partitions = fetching
+                let partitions: Vec<FetchPartition> = fetching
                     .into_iter()
                     .map(|(tp, epoch)| FetchPartition {
                         fetch_offset: self.disk.logs[&tp].log_end_offset(),
@@ -219,10 +222,20 @@ impl Broker {
             };
             let correlation_id = self.fetcher.next_correlation_id;
             self.fetcher.next_correlation_id += 1;
+            let asked = match &request {
+                Request::Fetch(fetch) => (fetch.partitions.iter())
+                    .map(|p| {
+                        let epoch = p.current_leader_epoch.unwrap_or(UNDEFINED_EPOCH);
+                        (p.partition.clone(), (p.fetch_offset, epoch))
+                    })
+                    .collect(),
+                _ => BTreeMap::new(),
+            };
             let in_flight = InFlight {
                 leader,
                 call,
                 sent_ms: now_ms,
+                asked,
             };
             self.fetcher.in_flight.insert(correlation_id, in_flight);
             self.effects.push(Effect::Send {
@@ -260,7 +273,8 @@ impl Broker {
             }
             Response::Fetch(r) => {
                 for answer in r.responses {
-                    self.on_replica_fetch_data(now_ms, from, answer);
+                    let asked = call.asked.get(&answer.partition).copied();
+                    self.on_replica_fetch_data(now_ms, from, asked, answer);
                 }
                 self.complete_parked(now_ms);
             }
@@ -348,16 +362,32 @@ impl Broker {
         }
     }
 
+    /// `asked` is where the fetch that this answers read from, and in which
+    /// leader epoch.
     fn on_replica_fetch_data(
         &mut self,
         now_ms: u64,
         leader: BrokerId,
+        asked: Option<(Offset, LeaderEpoch)>,
         answer: FetchablePartitionResponse,
     ) {
         let tp = answer.partition.clone();
-        if self.followed_in(&tp, leader, Phase::Fetching).is_none() {
+        let Some(following) = self.followed_in(&tp, leader, Phase::Fetching) else {
+            return;
+        };
+        // ANCHOR: stale_fetch_response
+        // The partition may have met a new leader epoch, or been truncated,
+        // while the fetch was out: an answer to an older state is dropped
+        // (Kafka's `AbstractFetcherThread.processFetchRequest`). Records the
+        // same broker sent as leader of an earlier epoch may since have been
+        // cut from its log.
+        let leader_epoch = following.leader_epoch;
+        let log_end_offset = self.disk.logs[&tp].log_end_offset();
+        let current = asked == Some((log_end_offset, leader_epoch));
+        if !current && !self.config.bugs.on(Bug::StaleFetchResponseGuard) {
             return;
         }
+        // ANCHOR_END: stale_fetch_response
         match answer.error_code {
             ErrorCode::None => {}
             ErrorCode::OffsetOutOfRange => {

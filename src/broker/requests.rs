@@ -4,6 +4,7 @@
 
 use super::purgatory::{ParkedFetch, ParkedProduce};
 use super::Broker;
+use crate::bugs::Bug;
 use crate::error::ErrorCode;
 use crate::event::ClusterEvent;
 use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, Offset, TopicPartition};
@@ -274,7 +275,15 @@ impl Broker {
             .leading
             .get(&p.partition)
             .ok_or(ErrorCode::NotLeaderOrFollower)?;
-        check_epoch(p.current_leader_epoch, leadership.leader_epoch)?;
+        // ANCHOR: fetch_epoch
+        // KIP-320 (Kafka 2.1+): a fetch names the leader epoch its sender
+        // believes in, and one from an older epoch is fenced. Before, a
+        // follower that missed a leader change (a zombie) kept fetching from
+        // its old log, and was counted caught up.
+        if !self.config.bugs.on(Bug::Kip320) {
+            check_epoch(p.current_leader_epoch, leadership.leader_epoch)?;
+        }
+        // ANCHOR_END: fetch_epoch
         let log = &self.disk.logs[&p.partition];
         if p.fetch_offset < log.log_start_offset() || p.fetch_offset > log.log_end_offset() {
             return Err(ErrorCode::OffsetOutOfRange);
