@@ -80,7 +80,7 @@ pub const REPLAYS: &[Replay] = &[
     },
     Replay {
         bug: Bug::Kip320,
-        scenario: "scenarios/bugs/kip-320.toml",
+        scenario: shipped!("bugs/kip-320.toml"),
         seed: 1,
     },
     Replay {
@@ -105,12 +105,12 @@ pub const REPLAYS: &[Replay] = &[
     },
     Replay {
         bug: Bug::StaleFetchResponseGuard,
-        scenario: "scenarios/bugs/stale-fetch-response-guard.toml",
+        scenario: shipped!("bugs/stale-fetch-response-guard.toml"),
         seed: 1,
     },
     Replay {
         bug: Bug::AlterPartitionEpochGuard,
-        scenario: "scenarios/bugs/alter-partition-epoch-guard.toml",
+        scenario: shipped!("bugs/alter-partition-epoch-guard.toml"),
         seed: 1,
     },
 ];

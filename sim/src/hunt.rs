@@ -48,9 +48,14 @@ pub const GROUNDS: &[Ground] = &[
         why: "two server faults at a time, no min.insync.replicas: quick failovers",
     },
     Ground {
+        bug: Bug::Kip320,
+        scenario: shipped!("replication-rf2.toml"),
+        why: "stalled replication messages on RF 2: a follower can miss leader changes",
+    },
+    Ground {
         bug: Bug::Kip903,
-        scenario: shipped!("replication.toml"),
-        why: "replaced disks and stalled AlterPartition proposals, two faults at a time",
+        scenario: shipped!("replication-rf2.toml"),
+        why: "replaced disks and stalled AlterPartition proposals on RF 2, min ISR 1",
     },
     Ground {
         bug: Bug::Kip966,
@@ -64,8 +69,18 @@ pub const GROUNDS: &[Ground] = &[
     },
     Ground {
         bug: Bug::IsrExpansionGuard,
+        scenario: shipped!("replication-rf2.toml"),
+        why: "stalled Fetch answers on RF 2, min ISR 1: a leader alone commits",
+    },
+    Ground {
+        bug: Bug::StaleFetchResponseGuard,
+        scenario: shipped!("network.toml"),
+        why: "one-way stalls can hold a fetch answer across a leader change",
+    },
+    Ground {
+        bug: Bug::AlterPartitionEpochGuard,
         scenario: shipped!("replication.toml"),
-        why: "stalled Fetch answers and isolations, two faults at a time",
+        why: "stalled AlterPartition proposals, two faults at a time",
     },
 ];
 
