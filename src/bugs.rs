@@ -9,8 +9,7 @@
 //! the switch's doc comment says what Kafka did before and after.
 //!
 //! Switches are configuration, as a Kafka setting is: [`Bugs`] travels in
-//! [`BrokerConfig`](crate::config::BrokerConfig) and
-//! [`ControllerConfig`](crate::controller::ControllerConfig), and each rule
+//! `BrokerConfig` and `ControllerConfig` (`config`), and each rule
 //! that has a switch reads it where it decides (`config.bugs.on(Bug::…)`),
 //! next to the fixed code. Off, a switch costs one bit test.
 
