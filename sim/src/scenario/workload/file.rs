@@ -145,23 +145,33 @@ pub const FILE_BYTES_MAX: u64 = 1 << 20;
 
 /// Parses and checks a scenario file's text.
 pub fn parse(text: &str) -> Result<Workload, String> {
-    let file: File = toml::from_str(text).map_err(|e| {
-        let at = e.span().map(|s| at(text, s.start)).unwrap_or_default();
-        // toml's messages may take several lines; an error is one.
-        let lines: Vec<&str> = e.message().lines().map(str::trim).collect();
-        format!("{at}{}", lines.join(": "))
-    })?;
-    refuse_control_characters(text)?;
+    // Strings first: a later error may quote one (an unknown fault name).
+    let table: toml::Table = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+    refuse_control_characters(text, table)?;
+    let file: File = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
     file.into_workload(text)
+}
+
+/// toml's error as one line, with where it happened. Its message may take
+/// several lines, and may quote the file.
+fn toml_error(text: &str, error: &toml::de::Error) -> String {
+    let at = error.span().map(|s| at(text, s.start)).unwrap_or_default();
+    let lines: Vec<&str> = error.message().lines().map(str::trim).collect();
+    let message: String = (lines.join(": ").chars())
+        .map(|c| match c.is_control() {
+            true => c.escape_unicode().to_string(),
+            false => c.to_string(),
+        })
+        .collect();
+    format!("{at}{message}")
 }
 
 /// Refuses a string that holds a control character (TOML lets `\u001b` and
 /// `\n` escapes write them): names, ids and summaries are printed on the
 /// terminal, where an escape sequence would clear the screen or forge a line.
-fn refuse_control_characters(text: &str) -> Result<(), String> {
-    let value: toml::Table = toml::from_str(text).map_err(|e| e.message().to_string())?;
+fn refuse_control_characters(text: &str, table: toml::Table) -> Result<(), String> {
     let mut found = None;
-    walk_strings(&toml::Value::Table(value), &mut |s: &str| {
+    walk_strings(&toml::Value::Table(table), &mut |s: &str| {
         if found.is_none() {
             found = s.chars().find(|c| c.is_control());
         }

@@ -827,3 +827,15 @@ fn overlapping_crashes_of_one_node_nest_and_the_run_is_judged_not_crashed() {
         ["restarted after a power loss (what was not yet on disk is lost)"]
     );
 }
+
+#[test]
+fn an_error_that_quotes_the_file_quotes_no_control_character() {
+    // An unknown fault name is quoted by the error; written with an escape,
+    // it is refused as a control character before that.
+    let text = format!(
+        "{MINIMAL}[faults]\nmode = \"schedule\"\n[[faults.schedule]]\nat_ms = 1\nfault = \"\\u001b[2J\"\nnode = \"broker-1\"\nfor_ms = 1\n"
+    );
+    let error = error(&text);
+    assert!(!error.chars().any(char::is_control), "{error:?}");
+    assert!(error.contains("control character U+001B"), "{error}");
+}
