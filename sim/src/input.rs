@@ -173,6 +173,16 @@ impl<R: BufRead> Iterator for Lines<R> {
     }
 }
 
+/// A hash as kafkasim writes it (`trace_hash`, `scenario_hash`): 16
+/// lowercase hex digits; `field` names it in the error.
+pub fn hex_digits(field: &str, text: &str) -> Result<(), String> {
+    let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    if text.len() != 16 || !text.bytes().all(hex) {
+        return Err(format!("{field} is {text:?}, not 16 lowercase hex digits"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,7 +37,7 @@ pub(super) fn check_summary(summary: &Summary) -> Result<(), String> {
         ));
     }
     check_verdict(summary)?;
-    hex_digits("trace_hash", &summary.trace_hash)?;
+    crate::input::hex_digits("trace_hash", &summary.trace_hash)?;
     if let Some(bug) = summary.added_bugs.iter().find(|b| !summary.bugs.on(*b)) {
         return Err(format!("added_bugs holds {bug}, which bugs does not"));
     }
@@ -297,15 +297,6 @@ pub(super) fn check_history_line(line: &HistoryLine) -> Result<(), String> {
 fn not_negative(field: &str, value: i64) -> Result<(), String> {
     if value < 0 {
         return Err(format!("{field} is {value}, below 0"));
-    }
-    Ok(())
-}
-
-/// A hash as kafkasim writes it: 16 lowercase hex digits.
-fn hex_digits(field: &str, text: &str) -> Result<(), String> {
-    let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
-    if text.len() != 16 || !text.bytes().all(hex) {
-        return Err(format!("{field} is {text:?}, not 16 lowercase hex digits"));
     }
     Ok(())
 }

@@ -26,7 +26,7 @@ pub(super) fn parse(input: &Input) -> Result<SummaryFile, String> {
 
 /// The first problem of a summary read back, naming its field.
 fn check(file: &SummaryFile) -> Result<(), String> {
-    hex_digits("scenario_hash", &file.scenario_hash)?;
+    crate::input::hex_digits("scenario_hash", &file.scenario_hash)?;
     let selection = selection(file)?;
     check_runs(file, selection)?;
     check_counts(file)?;
@@ -112,7 +112,7 @@ fn check_runs(file: &SummaryFile, selection: Selection) -> Result<(), String> {
 
 /// One run: its hash, its kinds each once, and the verdict its failing kinds give.
 fn check_run(run: &Run) -> Result<(), String> {
-    hex_digits("trace_hash", &run.trace_hash)?;
+    crate::input::hex_digits("trace_hash", &run.trace_hash)?;
     once("failing", &run.failing)?;
     once("allowed_anomalies", &run.allowed_anomalies)?;
     let verdict = Verdict::of_failing(run.failing.iter().copied());
@@ -234,15 +234,6 @@ fn check_timing(file: &SummaryFile) -> Result<(), String> {
                 "timing.{field} is {value}: it must be a finite number, 0 or more"
             ));
         }
-    }
-    Ok(())
-}
-
-/// A hash as kafkasim writes it: 16 lowercase hex digits.
-fn hex_digits(field: &str, text: &str) -> Result<(), String> {
-    let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
-    if text.len() != 16 || !text.bytes().all(hex) {
-        return Err(format!("{field} is {text:?}, not 16 lowercase hex digits"));
     }
     Ok(())
 }
