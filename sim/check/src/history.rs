@@ -22,7 +22,7 @@
 //! of them, so the history leaves them out.
 
 use kafkasim::client::consumer::{ConsumerRecord, RebalanceEvent};
-use kafkasim::ids::{Offset, TopicPartition};
+use kafkasim::ids::{LeaderEpoch, Offset, TopicPartition};
 use kafkasim::protocol::Acks;
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeSet;
@@ -63,7 +63,15 @@ pub enum Operation {
 pub struct PolledRecord {
     pub partition: TopicPartition,
     pub offset: Offset,
+    /// The leader epoch that appended it (Kafka's `ConsumerRecord.leaderEpoch`);
+    /// `-1` when unknown (a history written before it was recorded).
+    #[serde(default = "unknown_epoch")]
+    pub leader_epoch: LeaderEpoch,
     pub value: String,
+}
+
+fn unknown_epoch() -> LeaderEpoch {
+    -1
 }
 
 /// What an operation that happened returned.
@@ -339,6 +347,7 @@ impl From<&ConsumerRecord> for PolledRecord {
         PolledRecord {
             partition: record.partition.clone(),
             offset: record.offset,
+            leader_epoch: record.leader_epoch,
             value: record.value.clone(),
         }
     }

@@ -258,6 +258,7 @@ async fn plant(cluster: Cluster) {
             let record = |offset| PolledRecord {
                 partition: tp.clone(),
                 offset,
+                leader_epoch: 0,
                 value: "v".into(),
             };
             h.complete(poll, now, Outcome::polled(vec![record(0), record(1)]));

@@ -24,7 +24,8 @@ use std::collections::BTreeMap;
 
 /// `lost-write`: a send acked at offset i was never polled, although some
 /// consumer polled its partition at or past i (at i, it found another value),
-/// or read it to an end at or before i.
+/// or read it to an end at or before i; or it was polled, and a later read
+/// of its partition to the end stopped at or before i.
 pub fn lost_write(facts: &Facts<'_>) -> Vec<Finding> {
     let mut anomalies = Vec::new();
     for (partition, acked, highest) in never_polled(facts) {
@@ -34,7 +35,36 @@ pub fn lost_write(facts: &Facts<'_>) -> Vec<Finding> {
         let sightings = vec![acked.owned(), proof.owned()];
         anomalies.push(seen_in(Kind::LostWrite, partition, sightings));
     }
+    for (partition, acked, polled, end) in polled_then_gone(facts) {
+        let sightings = vec![acked.owned(), polled.owned(), end.owned()];
+        anomalies.push(seen_in(Kind::LostWrite, partition, sightings));
+    }
     anomalies
+}
+
+/// Acked sends that were polled, and then gone: a later read of their
+/// partition to its end stopped at or before their offset, so the log no
+/// longer holds them (a replica without them was elected, and the others cut
+/// them away).
+fn polled_then_gone<'a>(
+    facts: &Facts<'a>,
+) -> Vec<(&'a TopicPartition, Seen<'a>, Seen<'a>, Seen<'a>)> {
+    let mut gone = Vec::new();
+    for &(partition, acked) in &facts.sightings {
+        if acked.source != Source::Acked || acked.at() < 0 {
+            continue;
+        }
+        let Some(&polled) = facts.first_polls.get(&(partition, acked.value)) else {
+            continue;
+        };
+        let Some(&end) = facts.ends.get(partition) else {
+            continue;
+        };
+        if end.time_ms > polled.time_ms && end.at() <= acked.at() {
+            gone.push((partition, acked, polled, end));
+        }
+    }
+    gone
 }
 
 /// What shows an acked, never-polled record is gone: a poll of its partition

@@ -8,15 +8,17 @@
 //! slow: a liveness matter unless the group commits before processing), more
 //! than once is `processed-again` (a redelivery, which at-least-once allows).
 //!
-//! Records are told apart by their partition and offset, as a consumer sees
-//! them. Processing is the application's business: Kafka promises delivery to
+//! Records are told apart by their partition and value (each send's value is
+//! its own): after an unclean election one offset can hold two records in
+//! turn, and processing the first is not processing the second; and a send
+//! retried after the truncation may land at another offset. Processing is the application's business: Kafka promises delivery to
 //! the consumer, and what the application does with a record between two
 //! commits decides which of the two a crash causes.
 
-use super::Facts;
+use super::{Facts, Seen};
 use crate::finding::{Detail, Finding, Kind};
-use crate::history::{ClientEvent, Entry};
-use kafkasim::ids::{Offset, TopicPartition};
+use crate::history::{ClientEvent, Entry, Operation, Outcome, Reply};
+use kafkasim::ids::{LeaderEpoch, Offset, TopicPartition};
 use std::collections::BTreeMap;
 
 /// A group: its topics and its members' processes.
@@ -29,20 +31,23 @@ struct Group<'a> {
 /// `never-processed` and `processed-again`, for every group of the history.
 pub fn processing(facts: &Facts<'_>) -> Vec<Finding> {
     let groups = groups(facts.entries);
+    let epochs = epochs(facts.entries);
     let mut findings = Vec::new();
     for (group, Group { topics, members }) in &groups {
         let processed = processed_by(facts.entries, members);
+        let newer_at = processed_epochs(facts.entries, members);
         for (partition, seen) in &facts.sightings {
             let acked = seen.source == crate::finding::Source::Acked;
             if !acked || seen.at() < 0 || !topics.contains(&partition.topic.as_str()) {
                 continue;
             }
-            let by = processed.get(&(*partition, seen.at()));
+            let by = processed.get(&(*partition, seen.value));
             let times = by.map_or(0, Vec::len);
             if times == 1 {
                 continue;
             }
             let kind = match times {
+                0 if hidden(&epochs, &newer_at, partition, seen) => continue,
                 0 => Kind::NeverProcessed,
                 _ => Kind::ProcessedAgain,
             };
@@ -58,6 +63,68 @@ pub fn processing(facts: &Facts<'_>) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// The leader epoch each value was polled with, by partition.
+fn epochs(entries: &[Entry]) -> BTreeMap<(&TopicPartition, &str), LeaderEpoch> {
+    let mut epochs = BTreeMap::new();
+    for done in super::completions(entries) {
+        if let (Operation::Poll { .. }, Outcome::Ok(Reply::Polled { records })) =
+            (done.operation, done.outcome)
+        {
+            for r in records.iter().filter(|r| r.leader_epoch >= 0) {
+                epochs.insert((&r.partition, r.value.as_str()), r.leader_epoch);
+            }
+        }
+    }
+    epochs
+}
+
+/// The highest leader epoch of the records a group processed at each offset.
+fn processed_epochs<'a>(
+    entries: &'a [Entry],
+    members: &[&str],
+) -> BTreeMap<(&'a TopicPartition, Offset), LeaderEpoch> {
+    let mut highest: BTreeMap<(&TopicPartition, Offset), LeaderEpoch> = BTreeMap::new();
+    for entry in entries {
+        if let Entry::Event {
+            process,
+            event: ClientEvent::Processed { record },
+            ..
+        } = entry
+        {
+            if members.contains(&process.as_str()) {
+                let epoch = highest
+                    .entry((&record.partition, record.offset))
+                    .or_insert(-1);
+                *epoch = (*epoch).max(record.leader_epoch);
+            }
+        }
+    }
+    highest
+}
+
+/// Whether an acked record the group never processed was hidden from it by
+/// a truncation that Kafka's consumer cannot see: the group processed, at its
+/// offset, a record of a *newer* leader epoch, which a log truncated below
+/// the high watermark (an unclean election, a power loss) later replaced
+/// with this older-epoch one. A consumer checks its position against the
+/// end of its own epoch, or the newest older one, in the new leader's log
+/// (KIP-320); a divergence inside an older epoch lies below that end. The
+/// divergence itself is told by the log checkers (`inconsistent-offsets`),
+/// whose allowances judge it.
+fn hidden(
+    epochs: &BTreeMap<(&TopicPartition, &str), LeaderEpoch>,
+    newer_at: &BTreeMap<(&TopicPartition, Offset), LeaderEpoch>,
+    partition: &TopicPartition,
+    seen: &Seen<'_>,
+) -> bool {
+    let Some(&epoch) = epochs.get(&(partition, seen.value)) else {
+        return false;
+    };
+    newer_at
+        .get(&(partition, seen.at()))
+        .is_some_and(|&processed| processed > epoch)
 }
 
 /// Every group a consumer subscribed with, its topics and members.
@@ -88,8 +155,8 @@ fn groups(entries: &[Entry]) -> BTreeMap<&str, Group<'_>> {
 fn processed_by<'a>(
     entries: &'a [Entry],
     members: &[&str],
-) -> BTreeMap<(&'a TopicPartition, Offset), Vec<&'a str>> {
-    let mut processed: BTreeMap<(&TopicPartition, Offset), Vec<&str>> = BTreeMap::new();
+) -> BTreeMap<(&'a TopicPartition, &'a str), Vec<&'a str>> {
+    let mut processed: BTreeMap<(&TopicPartition, &str), Vec<&str>> = BTreeMap::new();
     for entry in entries {
         if let Entry::Event {
             process,
@@ -98,7 +165,7 @@ fn processed_by<'a>(
         } = entry
         {
             if members.contains(&process.as_str()) {
-                let key = (&record.partition, record.offset);
+                let key = (&record.partition, record.value.as_str());
                 processed.entry(key).or_default().push(process);
             }
         }

@@ -185,6 +185,19 @@ fn describe_sightings(
             "{} sent with acks=0 by {} at {} ms was never polled, and no read reached the end of {partition} (lost, or not consumed yet)",
             first.value, first.process, first.time_ms
         ),
+        Kind::LostWrite if sightings.len() == 3 && last.source == Source::End => write!(
+            f,
+            "{} acked at {partition}@{} by {} at {} ms was polled by {} at {} ms, yet {} read {partition} to its end at {} ms: the log ends at offset {}",
+            first.value,
+            first.at(),
+            first.process,
+            first.time_ms,
+            sightings[1].process,
+            sightings[1].time_ms,
+            last.process,
+            last.time_ms,
+            last.at()
+        ),
         Kind::LostWrite if last.source == Source::End => write!(
             f,
             "{} acked at {partition}@{} by {} at {} ms was never polled, and {} read {partition} to its end at {} ms: the log ends at offset {}",

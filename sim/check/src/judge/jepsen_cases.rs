@@ -203,6 +203,7 @@ impl Jepsen {
             .map(|&(key, offset, value)| PolledRecord {
                 partition: tp(key),
                 offset,
+                leader_epoch: 0,
                 value: value.into(),
             })
             .collect();

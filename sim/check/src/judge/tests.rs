@@ -40,6 +40,7 @@ fn poll(h: &History, at_ms: u64, process: &str, records: &[(Offset, &str)]) {
         .map(|&(offset, value)| PolledRecord {
             partition: users(),
             offset,
+            leader_epoch: 0,
             value: value.into(),
         })
         .collect();
@@ -750,6 +751,7 @@ fn processed(h: &History, at_ms: u64, consumer: &str, records: &[(Offset, &str)]
         let record = PolledRecord {
             partition: users(),
             offset,
+            leader_epoch: 0,
             value: value.into(),
         };
         h.event(at_ms, consumer, ClientEvent::Processed { record });
