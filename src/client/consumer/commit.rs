@@ -174,13 +174,20 @@ impl ConsumerCore {
                 .expect("listed");
             commit.in_flight = true;
             commit.retry_at_ms = 0;
+            // An offset at the position carries the leader epoch of the
+            // record before it, as `commitSync()` commits `allConsumed()`
+            // (KIP-320): whoever resumes from it can check it against the
+            // leader's log. An offset chosen by hand carries none.
+            let assigned = &self.assigned;
             let partitions = commit
                 .offsets
                 .iter()
                 .map(|(tp, offset)| OffsetCommitRequestPartition {
                     partition: tp.clone(),
                     committed_offset: *offset,
-                    committed_leader_epoch: None,
+                    committed_leader_epoch: (assigned.get(tp))
+                        .filter(|s| s.position == Some(*offset))
+                        .and_then(|s| s.position_epoch),
                     committed_metadata: None,
                 })
                 .collect();

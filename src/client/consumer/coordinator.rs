@@ -169,7 +169,12 @@ impl ConsumerCore {
             }
             state.awaiting_committed = false;
             if part.committed_offset >= 0 {
+                // A committed offset with its leader epoch is a position to
+                // check against the current leader before fetching from it
+                // (KIP-320: `seekUnvalidated`), if the leader epoch moved on.
                 state.position = Some(part.committed_offset);
+                state.position_epoch = part.committed_leader_epoch;
+                state.validated_epoch = part.committed_leader_epoch;
             }
         }
     }
