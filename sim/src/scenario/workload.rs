@@ -166,8 +166,14 @@ impl Workload {
             .collect()
     }
 
-    /// Every client machine's name: the producers', then the consumers'.
+    /// Every client machine's name: the producers', then the consumers' (a
+    /// story's: `app`).
     pub fn clients(&self) -> Vec<String> {
+        if self.is_story() {
+            // A story's producers and its reader are processes of one
+            // client machine, `app`: a client fault cuts or stops them all.
+            return vec!["app".to_string()];
+        }
         let producers = self.producers.iter().map(|p| p.name.clone());
         let consumers = self.groups.iter().flat_map(|g| g.consumers.iter().cloned());
         producers.chain(consumers).collect()
