@@ -86,6 +86,58 @@ pub enum Bug {
     /// committed records without it: the proposal, a whole new ISR, puts the
     /// broker back, missing those records, and it can be elected.
     AlterPartitionEpochGuard,
+    /// **KIP-279** (KAFKA-6361), fixed in 2.0. Before: the leader answered
+    /// `OffsetsForLeaderEpoch` with an end offset alone, and the follower cut
+    /// its log to min(that offset, its own log end). After two quick
+    /// failovers a follower can hold records of an epoch the leader never
+    /// had; the leader's end offset for it then lies past where the two logs
+    /// part, and the follower keeps its own records below it: the replicas
+    /// diverge for good. After: the answer names the epoch it is the end of,
+    /// and a follower that lacks that epoch cuts back to the end of its own
+    /// epoch below it and asks again.
+    Kip279,
+    /// **KAFKA-7164**, fixed in 2.1. Before: a follower told of a new leader
+    /// epoch whose leader was the broker it already followed kept fetching
+    /// without truncating (`Partition.makeFollower` reported no change). A
+    /// follower that missed the epochs between (its metadata was stale)
+    /// keeps records that leader has since cut and rewritten: the replicas
+    /// diverge. After: every new leader epoch makes a follower find where its
+    /// log and the leader's part.
+    Kafka7164,
+    /// **Registration incarnation guard** (the TLA+ specifications of KIP-903
+    /// and KIP-966; Kafka's `ClusterControlManager.registerBroker` and
+    /// `ReplicationControlManager.handleBrokerUncleanShutdown`). The rule:
+    /// the controller tells a restarted broker by its new incarnation id and
+    /// takes it out of the eligible leader replicas, since nothing vouches
+    /// for a log that came back from an unclean shutdown. Without it, a
+    /// broker whose disk was replaced while it was an eligible leader
+    /// replica stays eligible and can be elected, empty.
+    RegistrationIncarnationGuard,
+    /// **KIP-320, the consumer's half** (KAFKA-6880), fixed in 2.1. Before: a
+    /// consumer told of a new leader fetched on from its position. After an
+    /// unclean election the new leader's log can part from the one the
+    /// consumer read below that position; once it grows past it, the
+    /// consumer silently skips the records written there, and a committed
+    /// position is believed. After: a consumer whose leader epoch changed
+    /// asks the new leader where the epoch of its last record ended
+    /// (`OffsetsForLeaderEpoch`), and a position past it is truncated back.
+    Kip320Consumer,
+    /// **KIP-106**, changed in 0.11: the default of
+    /// `unclean.leader.election.enable`. Before: true. A partition whose ISR
+    /// had shrunk to its leader (the followers lagged, or were cut off) kept
+    /// acknowledging `acks=all` writes alone, and when that leader failed a
+    /// lagging replica was elected: every write since it fell behind was
+    /// gone (Jepsen's 2013 Kafka analysis). After: false; the partition
+    /// waits for a replica of its ISR. The switch changes the default only:
+    /// a topic that sets the key keeps its setting.
+    Kip106,
+    /// **KIP-341** (KAFKA-7026), fixed in 2.3. Before: the eager sticky
+    /// assignor's user data carried no generation, so a member dropped from
+    /// the group (a long pause) came back claiming the partitions it owned
+    /// before, which the group had since given to another member, and the
+    /// assignor left each such partition with both: two members consumed it.
+    /// After: claims carry their generation; the newest wins.
+    Kip341,
 }
 
 /// What a user reads about a bug: `kafkasim bugs` prints one line each.
@@ -104,15 +156,21 @@ pub struct About {
 
 impl Bug {
     /// Every switch, in the order `kafkasim bugs` lists them.
-    pub const ALL: [Bug; 8] = [
+    pub const ALL: [Bug; 14] = [
         Bug::Kip101,
+        Bug::Kip106,
+        Bug::Kip279,
         Bug::Kip320,
+        Bug::Kip320Consumer,
+        Bug::Kafka7164,
+        Bug::Kip341,
         Bug::Kip903,
         Bug::Kip966,
         Bug::Kafka15583,
         Bug::IsrExpansionGuard,
         Bug::StaleFetchResponseGuard,
         Bug::AlterPartitionEpochGuard,
+        Bug::RegistrationIncarnationGuard,
     ];
 
     pub fn about(self) -> About {
@@ -128,6 +186,12 @@ impl Bug {
                 "KIP-320, KAFKA-6880",
                 "2.1",
                 "a zombie follower of an old leader epoch keeps fetching, rejoins the ISR and is elected",
+            ),
+            Bug::Kip320Consumer => (
+                "kip-320-consumer",
+                "KIP-320, KAFKA-6880",
+                "2.1",
+                "after an unclean election a consumer fetches on from its position and skips records",
             ),
             Bug::Kip903 => (
                 "kip-903",
@@ -147,6 +211,18 @@ impl Bug {
                 "3.7",
                 "the high watermark advances while the ISR is below min.insync.replicas",
             ),
+            Bug::Kip106 => (
+                "kip-106",
+                "KIP-106, KAFKA-4623",
+                "0.11",
+                "unclean leader election is on by default: a lagging replica is elected and acknowledged writes are lost",
+            ),
+            Bug::Kip341 => (
+                "kip-341",
+                "KIP-341, KAFKA-7026",
+                "2.3",
+                "the sticky assignor honours a returning member's stale claim: two members own one partition",
+            ),
             Bug::IsrExpansionGuard => (
                 "isr-expansion-guard",
                 "TLA+ specifications of Kafka's replication",
@@ -164,6 +240,24 @@ impl Bug {
                 "TLA+ specifications of Kafka's replication",
                 "",
                 "a stale ISR proposal lands after the ISR shrank and puts back a replica missing records",
+            ),
+            Bug::Kip279 => (
+                "kip-279",
+                "KIP-279, KAFKA-6361",
+                "2.0",
+                "after quick failovers a follower truncates to an end offset past where its log parts from the leader's",
+            ),
+            Bug::Kafka7164 => (
+                "kafka-7164",
+                "KAFKA-7164",
+                "2.1",
+                "a follower that missed leader epochs skips truncation because its leader is the same broker",
+            ),
+            Bug::RegistrationIncarnationGuard => (
+                "registration-incarnation-guard",
+                "TLA+ specifications of KIP-903 and KIP-966",
+                "",
+                "a broker back with an empty disk stays an eligible leader replica and is elected",
             ),
         };
         About {

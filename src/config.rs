@@ -96,6 +96,11 @@ pub struct TopicConfig {
     pub min_insync_replicas: i32,
     /// `unclean.leader.election.enable` (default false).
     pub unclean_leader_election_enable: bool,
+    /// Whether `unclean_leader_election_enable` is on only because the
+    /// topic did not set it and the `kip-106` switch brought back the old
+    /// default (true before Kafka 0.11): not a choice the topic made.
+    #[serde(default)]
+    pub unclean_by_old_default: bool,
 }
 
 impl Default for TopicConfig {
@@ -103,6 +108,7 @@ impl Default for TopicConfig {
         TopicConfig {
             min_insync_replicas: 1,
             unclean_leader_election_enable: false,
+            unclean_by_old_default: false,
         }
     }
 }

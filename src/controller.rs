@@ -114,7 +114,10 @@ impl Controller {
         // tell a restart from a second broker with the same id. The restarted
         // broker retries until the old session expires and it is fenced.
         let existing = self.image.brokers.get(&req.broker_id);
-        let restarted = existing.is_some_and(|b| b.incarnation_id != req.incarnation_id);
+        // Without the incarnation check a restart looks like the same broker
+        // registering again (the registration incarnation guard switched off).
+        let restarted = existing.is_some_and(|b| b.incarnation_id != req.incarnation_id)
+            && !self.config.bugs.on(Bug::RegistrationIncarnationGuard);
         if restarted && self.has_valid_session(now_ms, req.broker_id) {
             let response = BrokerRegistrationResponse {
                 error_code: ErrorCode::DuplicateBrokerRegistration,
@@ -431,8 +434,16 @@ impl Controller {
             };
             return Err((ErrorCode::InvalidReplicationFactor, message));
         }
-        let config = TopicConfig::from_map(&topic.configs)
+        let mut config = TopicConfig::from_map(&topic.configs)
             .map_err(|e| (ErrorCode::InvalidConfig, e.to_string()))?;
+        // Before Kafka 0.11 (KIP-106) a topic that did not say otherwise
+        // allowed unclean leader elections.
+        if self.config.bugs.on(Bug::Kip106)
+            && !topic.configs.contains_key("unclean.leader.election.enable")
+        {
+            config.unclean_leader_election_enable = true;
+            config.unclean_by_old_default = true;
+        }
         if config.min_insync_replicas > rf as i32 {
             let message = format!(
                 "min.insync.replicas {} is larger than the replication factor {rf}",

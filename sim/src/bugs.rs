@@ -79,8 +79,33 @@ pub const REPLAYS: &[Replay] = &[
         seed: 1,
     },
     Replay {
+        bug: Bug::Kip106,
+        scenario: shipped!("bugs/kip-106.toml"),
+        seed: 1,
+    },
+    Replay {
+        bug: Bug::Kip279,
+        scenario: shipped!("bugs/kip-279.toml"),
+        seed: 1,
+    },
+    Replay {
         bug: Bug::Kip320,
         scenario: shipped!("bugs/kip-320.toml"),
+        seed: 1,
+    },
+    Replay {
+        bug: Bug::Kip320Consumer,
+        scenario: shipped!("bugs/kip-320-consumer.toml"),
+        seed: 1,
+    },
+    Replay {
+        bug: Bug::Kafka7164,
+        scenario: shipped!("bugs/kafka-7164.toml"),
+        seed: 1,
+    },
+    Replay {
+        bug: Bug::Kip341,
+        scenario: shipped!("bugs/kip-341.toml"),
         seed: 1,
     },
     Replay {
@@ -111,6 +136,11 @@ pub const REPLAYS: &[Replay] = &[
     Replay {
         bug: Bug::AlterPartitionEpochGuard,
         scenario: shipped!("bugs/alter-partition-epoch-guard.toml"),
+        seed: 1,
+    },
+    Replay {
+        bug: Bug::RegistrationIncarnationGuard,
+        scenario: shipped!("bugs/registration-incarnation-guard.toml"),
         seed: 1,
     },
 ];

@@ -53,6 +53,11 @@ pub const GROUNDS: &[Ground] = &[
         why: "stalled replication messages on RF 2: a follower can miss leader changes",
     },
     Ground {
+        bug: Bug::Kip320Consumer,
+        scenario: shipped!("unclean-election.toml"),
+        why: "unclean elections truncate what a group read; paused members come back to a committed offset",
+    },
+    Ground {
         bug: Bug::Kip903,
         scenario: shipped!("replication-rf2.toml"),
         why: "replaced disks and stalled AlterPartition proposals on RF 2, min ISR 1",
@@ -68,6 +73,16 @@ pub const GROUNDS: &[Ground] = &[
         why: "stalled replication with eligible leader replicas on, which count on the high watermark",
     },
     Ground {
+        bug: Bug::Kip106,
+        scenario: shipped!("double.toml"),
+        why: "two server faults at a time shrink an ISR to its leader and then take the leader",
+    },
+    Ground {
+        bug: Bug::Kip341,
+        scenario: shipped!("sticky-groups.toml"),
+        why: "members cut off from the group come back claiming partitions under the eager sticky assignor",
+    },
+    Ground {
         bug: Bug::IsrExpansionGuard,
         scenario: shipped!("replication-rf2.toml"),
         why: "stalled Fetch answers on RF 2, min ISR 1: a leader alone commits",
@@ -81,6 +96,21 @@ pub const GROUNDS: &[Ground] = &[
         bug: Bug::AlterPartitionEpochGuard,
         scenario: shipped!("replication.toml"),
         why: "stalled AlterPartition proposals, two faults at a time",
+    },
+    Ground {
+        bug: Bug::Kip279,
+        scenario: shipped!("unclean-election.toml"),
+        why: "unclean elections under two faults at a time: replicas lead in turn without each other's epochs",
+    },
+    Ground {
+        bug: Bug::Kafka7164,
+        scenario: shipped!("replication-rf2.toml"),
+        why: "stalled metadata and replication messages on RF 2: a follower can miss a leader epoch",
+    },
+    Ground {
+        bug: Bug::RegistrationIncarnationGuard,
+        scenario: shipped!("power-loss-rf3-elr.toml"),
+        why: "power losses and restarts with eligible leader replicas, which a restart must leave",
     },
 ];
 

@@ -101,6 +101,16 @@ impl Broker {
             leader,
             leader_epoch,
         });
+        // ANCHOR: same_leader
+        // Before Kafka 2.1 (KAFKA-7164) a new epoch of the leader already
+        // followed changed nothing: no truncation, fetching went on.
+        if self.config.bugs.on(Bug::Kafka7164) {
+            if let Some(f) = self.following.get_mut(tp).filter(|f| f.leader == leader) {
+                f.leader_epoch = leader_epoch;
+                return;
+            }
+        }
+        // ANCHOR_END: same_leader
         // ANCHOR: truncation_rule
         let phase = if self.config.bugs.on(Bug::Kip101) {
             // Before Kafka 0.11: cut back to the own high watermark at once.
@@ -316,6 +326,10 @@ impl Broker {
             // The leader has nothing from our epochs: keep only what is committed;
             // a fetch past its end then finds the rest.
             (log.high_watermark(), true)
+        } else if self.config.bugs.on(Bug::Kip279) {
+            // Before Kafka 2.0 the answer's epoch was not looked at: cut to
+            // the leader's end offset, or keep everything below it.
+            (answer.end_offset.min(log.log_end_offset()), true)
         } else {
             match log.end_offset_for_epoch(answer.leader_epoch) {
                 // We know the epoch the leader answered with: both logs agree

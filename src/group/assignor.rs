@@ -62,6 +62,7 @@
 
 mod sticky;
 
+use crate::bugs::{Bug, Bugs};
 use crate::ids::TopicPartition;
 use crate::protocol::Subscription;
 use std::cmp::Ordering;
@@ -127,6 +128,18 @@ impl Assignor {
         members: &BTreeMap<String, Member>,
         partitions_per_topic: &BTreeMap<String, i32>,
     ) -> Assignment {
+        self.assign_with(members, partitions_per_topic, Bugs::NONE)
+    }
+
+    /// [`Assignor::assign`] with some of Kafka's famous bugs switched back on
+    /// (see [`crate::bugs`]): `kip-341` makes the eager sticky assignor honour
+    /// every claim, as it did before Kafka 2.3.
+    pub fn assign_with(
+        self,
+        members: &BTreeMap<String, Member>,
+        partitions_per_topic: &BTreeMap<String, i32>,
+        bugs: Bugs,
+    ) -> Assignment {
         assert!(
             partitions_per_topic.values().all(|&count| count >= 0),
             "partition counts are never negative: {partitions_per_topic:?}"
@@ -137,6 +150,14 @@ impl Assignor {
             Assignor::Sticky => sticky::assign(members, partitions_per_topic),
             Assignor::CooperativeSticky => cooperative_sticky(members, partitions_per_topic),
         };
+        if self == Assignor::Sticky && bugs.on(Bug::Kip341) {
+            sticky::keep_every_claim(members, partitions_per_topic, &mut assignment);
+            for partitions in assignment.values_mut() {
+                partitions.sort();
+                partitions.dedup();
+            }
+            return assignment; // may give a partition to two members: the bug
+        }
         for partitions in assignment.values_mut() {
             partitions.sort();
         }

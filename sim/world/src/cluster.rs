@@ -82,6 +82,8 @@ struct Inner {
     next_client: Mutex<u32>,
     /// The process names clients have taken, each once.
     processes: Mutex<BTreeSet<String>>,
+    /// The famous bugs switched on: every node and client runs with them.
+    bugs: Bugs,
 }
 
 tokio::task_local! {
@@ -247,6 +249,7 @@ impl Cluster {
             brokers,
             next_client: Mutex::new(0),
             processes: Mutex::new(BTreeSet::new()),
+            bugs: spec.bugs,
         }))
     }
 
@@ -269,6 +272,11 @@ impl Cluster {
 
     pub(crate) fn downgrade(&self) -> WeakCluster {
         WeakCluster(Arc::downgrade(&self.0))
+    }
+
+    /// The famous bugs switched on in this run (see `kafkasim::bugs`).
+    pub fn bugs(&self) -> Bugs {
+        self.0.bugs
     }
 
     /// `bootstrap.servers` for clients: every broker.
@@ -427,11 +435,14 @@ impl Cluster {
         cell.as_ref().map(|c| c.image().clone()).unwrap_or_default()
     }
 
-    /// Whether a topic allows unclean leader elections, in the controller's metadata.
+    /// Whether a topic allows unclean leader elections by its own setting, in
+    /// the controller's metadata. One that allows them only by Kafka's
+    /// pre-0.11 default (the `kip-106` switch) does not count: the run is
+    /// judged by what the topic chose.
     pub fn allows_unclean_election(&self) -> bool {
         let image = self.metadata();
         let mut topics = image.topics.values();
-        topics.any(|t| t.config.unclean_leader_election_enable)
+        topics.any(|t| t.config.unclean_leader_election_enable && !t.config.unclean_by_old_default)
     }
 
     /// Whether a broker lost power during the run.

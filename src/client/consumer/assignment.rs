@@ -6,6 +6,7 @@
 //! `cooperative-sticky`, from [`crate::group::assignor`]) and sends the result
 //! back in its SyncGroup.
 
+use crate::bugs::Bugs;
 use crate::group::assignor::Assignor;
 use crate::ids::TopicPartition;
 use std::collections::BTreeMap;
@@ -19,9 +20,10 @@ pub(super) fn run_assignor(
     name: &str,
     members: &BTreeMap<String, Member>,
     partitions_per_topic: &BTreeMap<String, i32>,
+    bugs: Bugs,
 ) -> Result<BTreeMap<String, Vec<TopicPartition>>, String> {
     Assignor::from_name(name)
-        .map(|assignor| assignor.assign(members, partitions_per_topic))
+        .map(|assignor| assignor.assign_with(members, partitions_per_topic, bugs))
         .ok_or_else(|| format!("the group chose unknown assignor {name}"))
 }
 
@@ -48,13 +50,14 @@ mod tests {
             ("b".to_string(), member(&["t"])),
         ]);
         let counts = BTreeMap::from([("t".to_string(), 3)]);
-        let range = run_assignor("range", &members, &counts).expect("assigned");
+        let range = run_assignor("range", &members, &counts, Bugs::NONE).expect("assigned");
         assert_eq!(
             range["a"],
             vec![TopicPartition::new("t", 0), TopicPartition::new("t", 1)]
         );
         assert_eq!(range["b"], vec![TopicPartition::new("t", 2)]);
-        let roundrobin = run_assignor("roundrobin", &members, &counts).expect("assigned");
+        let roundrobin =
+            run_assignor("roundrobin", &members, &counts, Bugs::NONE).expect("assigned");
         assert_eq!(
             roundrobin["a"],
             vec![TopicPartition::new("t", 0), TopicPartition::new("t", 2)]
@@ -63,6 +66,6 @@ mod tests {
 
     #[test]
     fn an_unknown_assignor_is_refused() {
-        assert!(run_assignor("magic", &BTreeMap::new(), &BTreeMap::new()).is_err());
+        assert!(run_assignor("magic", &BTreeMap::new(), &BTreeMap::new(), Bugs::NONE).is_err());
     }
 }

@@ -7,6 +7,7 @@
 //! `session.timeout.ms`, `partition.assignment.strategy`, …) matter only to a
 //! consumer that joins a group or commits offsets.
 
+use crate::bugs::Bugs;
 use crate::config::ConfigError;
 use crate::ids::BrokerId;
 
@@ -72,6 +73,10 @@ pub struct ConsumerConfig {
     /// heartbeat interval past the session timeout is blamed on the one of
     /// the two the user wrote, never on a default.
     given: Given,
+    /// The famous bugs switched back on (none by default; not a Kafka key:
+    /// see [`crate::bugs`]). The consumer's own rules read it: position
+    /// validation and the sticky assignors.
+    pub bugs: Bugs,
 }
 
 /// Which of the two timeouts compared at creation were set by the user.
@@ -103,6 +108,7 @@ impl ConsumerConfig {
             auto_commit_interval_ms: 5_000,
             partition_assignment_strategy: vec!["range".into(), COOPERATIVE_STICKY.into()],
             given: Given::default(),
+            bugs: Bugs::NONE,
         }
     }
 

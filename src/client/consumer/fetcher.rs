@@ -10,6 +10,7 @@
 //! dropped.
 
 use super::{exclusive, Assigned, ConsumerCore, ConsumerRecord, Mode, Purpose};
+use crate::bugs::Bug;
 use crate::client::ClientError;
 use crate::error::ErrorCode;
 use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition};
@@ -222,6 +223,11 @@ impl ConsumerCore {
     /// than the one the position was last valid under, and the epoch of the
     /// record before the position is known.
     fn needs_validation(&self, tp: &TopicPartition, state: &Assigned) -> bool {
+        // Before Kafka 2.1 (KIP-320) a consumer never validated its position:
+        // it fetched on from it, whatever the new leader's log held there.
+        if self.config.bugs.on(Bug::Kip320Consumer) {
+            return false;
+        }
         let current = self.leader_of(tp).map(|(_, epoch)| epoch);
         let (Some(current), Some(validated)) = (current, state.validated_epoch) else {
             return false;

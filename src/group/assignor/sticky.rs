@@ -110,6 +110,33 @@ fn previous_owners<'a>(
         .collect()
 }
 
+/// Before Kafka 2.3 (KIP-341, KAFKA-7026) the eager sticky assignor's user
+/// data carried no generation: every member's list of what it owned was taken
+/// as current, and a partition two members listed stayed with both. A member
+/// that was dropped from the group (a long pause), whose partitions the group
+/// gave to another, came back listing them, and both were assigned them. This
+/// puts each partition claimed (on a topic its claimant still subscribes to)
+/// back with every claimant.
+pub(super) fn keep_every_claim(
+    members: &BTreeMap<String, Member>,
+    partitions_per_topic: &BTreeMap<String, i32>,
+    assignment: &mut Assignment,
+) {
+    for (id, member) in members {
+        for partition in &member.subscription.owned_partitions {
+            let count = partitions_per_topic
+                .get(&partition.topic)
+                .copied()
+                .unwrap_or(0);
+            if (0..count).contains(&partition.partition) && subscribes(member, &partition.topic) {
+                if let Some(held) = assignment.get_mut(id) {
+                    held.push(partition.clone());
+                }
+            }
+        }
+    }
+}
+
 /// A sticky assignment in the making. Members are numbered in Kafka's order.
 struct Plan<'a> {
     ids: Vec<&'a str>,

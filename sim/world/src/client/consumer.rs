@@ -58,9 +58,10 @@ impl Consumer {
 
     fn start(
         cluster: &Cluster,
-        config: ConsumerConfig,
+        mut config: ConsumerConfig,
         process: Option<&str>,
     ) -> Result<Self, ConfigError> {
+        config.bugs = config.bugs.union(cluster.bugs());
         let group = config.group_id.clone();
         let core = ConsumerCore::new(config)?;
         Ok(Consumer {
