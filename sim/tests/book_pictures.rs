@@ -51,9 +51,13 @@ fn shown_pictures() -> Vec<Shown> {
             let (alt, target) = rest
                 .split_once("](")
                 .unwrap_or_else(|| panic!("{chapter}: a picture without a target: {line}"));
-            let Some(file) = target.strip_suffix(')').and_then(|t| t.strip_prefix("images/"))
+            let Some(file) = target
+                .strip_suffix(')')
+                .and_then(|t| t.strip_prefix("images/"))
             else {
-                panic!("{chapter}: a picture must be `![alt](images/FILE)` on its own line: {line}");
+                panic!(
+                    "{chapter}: a picture must be `![alt](images/FILE)` on its own line: {line}"
+                );
             };
             let next_line = lines[i + 1..]
                 .iter()
@@ -161,7 +165,7 @@ fn svg_problems(file: &str, text: &str) -> Vec<String> {
         .children()
         .any(|n| n.has_tag_name("title") && n.text().is_some_and(|t| !t.trim().is_empty()));
     if !has_title {
-        problems.push(format!("{file}: no <title> as the first words of the picture"));
+        problems.push(format!("{file}: no <title> naming the picture"));
     }
     // The card behind the drawing: the first shape drawn is a rectangle of the
     // whole picture, filled white, so dark themes show dark text on light.
@@ -182,7 +186,9 @@ fn svg_problems(file: &str, text: &str) -> Vec<String> {
     for node in document.descendants().filter(|n| n.is_element()) {
         let name = node.tag_name().name();
         if matches!(name, "image" | "foreignObject" | "script") {
-            problems.push(format!("{file}: a <{name}> element; draw with shapes and text"));
+            problems.push(format!(
+                "{file}: a <{name}> element; draw with shapes and text"
+            ));
         }
         for attribute in node.attributes() {
             if attribute.name() == "href" && is_external(attribute.value()) {
@@ -202,8 +208,7 @@ fn svg_problems(file: &str, text: &str) -> Vec<String> {
         }
         if name == "style" {
             let css = node.text().unwrap_or_default();
-            if css.contains("@import") || css.contains("@font-face") || css.contains("url(http")
-            {
+            if css.contains("@import") || css.contains("@font-face") || css.contains("url(http") {
                 problems.push(format!("{file}: its style loads something from outside"));
             }
         }
@@ -221,7 +226,10 @@ fn every_svg_parses_and_stands_alone() {
         problems.extend(svg_problems(&file, &text));
         svgs += 1;
     }
-    assert!(svgs >= 7, "the book has {svgs} SVG pictures; it teaches with at least seven");
+    assert!(
+        svgs >= 7,
+        "the book has {svgs} SVG pictures; it teaches with at least seven"
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
@@ -233,7 +241,16 @@ fn the_svg_check_catches_a_broken_picture() {
         <title>t</title><rect fill="#ffffff" width="10" height="10"/>
         <image href="https://example.org/x.png"/><text> </text></svg>"##;
     let problems = svg_problems("outside.svg", outside);
-    assert!(problems.iter().any(|p| p.contains("<image>")), "{problems:?}");
-    assert!(problems.iter().any(|p| p.contains("outside the file")), "{problems:?}");
-    assert!(problems.iter().any(|p| p.contains("empty <text>")), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.contains("<image>")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("outside the file")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("empty <text>")),
+        "{problems:?}"
+    );
 }
