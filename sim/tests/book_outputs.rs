@@ -47,6 +47,10 @@ use scale::shards_and_merge;
 mod seeds_chapter;
 use seeds_chapter::{bad_scenario_file, run_minimal_kip_101, shrink_kip_101, sweep_unsafe_file};
 
+#[path = "book_outputs/capstone.rs"]
+mod capstone;
+use capstone::{replicated_isr_wait, replicated_run};
+
 #[path = "book_outputs/groups.rs"]
 mod groups;
 use groups::{
@@ -256,6 +260,9 @@ const GENERATED: &[Generated] = &[
         commit_before_processing,
     ),
     ("committed-offsets-read-seed-1.txt", committed_offsets_read),
+    // Capstone: the default scenario, end to end.
+    ("replicated-seed-1.txt", replicated_run),
+    ("replicated-isr-wait-seed-1.txt", replicated_isr_wait),
     // Sweeping at scale.
     ("shards-and-merge.txt", shards_and_merge),
     ("sweep-unsafe-file.txt", sweep_unsafe_file),
