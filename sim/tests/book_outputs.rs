@@ -59,6 +59,9 @@ use groups::{
     group_coordinators, member_joins_protocol, member_joins_run, zombie_consumer, zombie_fencing,
 };
 
+#[path = "book_outputs/exercises.rs"]
+mod exercises;
+
 const UPDATE_VAR: &str = "KAFKASIM_UPDATE_BOOK";
 const REFRESH_COMMAND: &str =
     "KAFKASIM_UPDATE_BOOK=1 cargo test -p kafkasim-tools --test book_outputs";
@@ -271,6 +274,114 @@ const GENERATED: &[Generated] = &[
     ("bad-scenario-file.txt", bad_scenario_file),
     // Kafka's famous bugs, replayed (and `bug-NAME.txt` for each replay).
     ("bugs-listing.txt", bugs_listing),
+    // The exercises at the end of each chapter, in the book's order.
+    ("exercise-exit-code.txt", exercises::exit_code),
+    (
+        "exercise-misspelled-scenario.txt",
+        exercises::misspelled_scenario,
+    ),
+    ("exercise-default-scenario.txt", exercises::default_scenario),
+    ("exercise-fetch-max-wait.txt", exercises::fetch_max_wait),
+    (
+        "exercise-replication-factor-1.txt",
+        exercises::replication_factor_1,
+    ),
+    ("exercise-lowercase-names.txt", exercises::lowercase_names),
+    ("exercise-third-partition.txt", exercises::third_partition),
+    (
+        "exercise-seed-8-partitions.txt",
+        exercises::seed_8_partitions,
+    ),
+    ("exercise-two-topics.txt", exercises::two_topics),
+    (
+        "exercise-no-preferred-election.txt",
+        exercises::no_preferred_election,
+    ),
+    ("exercise-acks-1-latency.txt", exercises::acks_1_latency),
+    ("exercise-controller-down.txt", exercises::controller_down),
+    ("exercise-frozen-isr.txt", exercises::frozen_isr),
+    (
+        "exercise-metadata-fetch-gaps.txt",
+        exercises::metadata_fetch_gaps,
+    ),
+    (
+        "exercise-not-enough-replicas.txt",
+        exercises::not_enough_replicas,
+    ),
+    (
+        "exercise-which-settings-lose.txt",
+        exercises::which_settings_lose,
+    ),
+    ("exercise-acks-0.txt", exercises::acks_0),
+    (
+        "exercise-flush-every-message.txt",
+        exercises::flush_every_message,
+    ),
+    ("exercise-dirty-expire.txt", exercises::dirty_expire),
+    (
+        "exercise-unclean-min-isr.txt",
+        exercises::unclean_with_min_isr,
+    ),
+    ("exercise-third-consumer.txt", exercises::third_consumer),
+    (
+        "exercise-billing-coordinator.txt",
+        exercises::billing_coordinator,
+    ),
+    ("exercise-two-groups.txt", exercises::two_groups),
+    ("exercise-longer-session.txt", exercises::longer_session),
+    (
+        "exercise-consumer-3-crashes.txt",
+        exercises::consumer_3_crashes,
+    ),
+    (
+        "exercise-session-after-crash.txt",
+        exercises::session_after_crash,
+    ),
+    ("exercise-never-processed.txt", exercises::never_processed),
+    ("exercise-processed-again.txt", exercises::processed_again),
+    (
+        "exercise-zombie-commits-first.txt",
+        exercises::zombie_commits_first,
+    ),
+    (
+        "exercise-report-keeps-the-hash.txt",
+        exercises::report_keeps_the_hash,
+    ),
+    ("exercise-removed-records.txt", exercises::removed_records),
+    (
+        "exercise-report-check.txt",
+        exercises::report_check_cut_file,
+    ),
+    ("exercise-sweep-acks-1.txt", exercises::sweep_acks_1),
+    (
+        "exercise-min-isr-above-replicas.txt",
+        exercises::min_isr_above_replicas,
+    ),
+    (
+        "exercise-minimal-without-seed.txt",
+        exercises::minimal_without_seed,
+    ),
+    ("exercise-shard-seeds.txt", exercises::shard_seeds),
+    (
+        "exercise-overlapping-merge.txt",
+        exercises::overlapping_merge,
+    ),
+    (
+        "exercise-jobs-change-nothing.txt",
+        exercises::jobs_change_nothing,
+    ),
+    (
+        "exercise-isolated-leader.txt",
+        exercises::isolated_leader_story,
+    ),
+    (
+        "exercise-isolated-leader-acks-all.txt",
+        exercises::isolated_leader_acks_all,
+    ),
+    ("exercise-crashed-leader.txt", exercises::crashed_leader),
+    ("exercise-switch-or-story.txt", exercises::switch_or_story),
+    ("exercise-unrelated-switch.txt", exercises::unrelated_switch),
+    ("exercise-elr-switched-off.txt", exercises::elr_switched_off),
 ];
 
 /// Every generated output: the fixed list, then one per bug replay.
