@@ -58,9 +58,11 @@ impl Consumer {
 
     fn start(
         cluster: &Cluster,
-        config: ConsumerConfig,
+        mut config: ConsumerConfig,
         process: Option<&str>,
     ) -> Result<Self, ConfigError> {
+        // A client follows the rules of the cluster it is made on.
+        config.rules = cluster.rules();
         let group = config.group_id.clone();
         let core = ConsumerCore::new(config)?;
         Ok(Consumer {
