@@ -42,7 +42,10 @@ fn kafkas_rule_passes(name: &str, seeds: SeedRange) {
     assert_eq!(Status::of(&results), Status::TestsPass, "{results:?}");
     let checked = lab::check(lab, Rules::KAFKA, &options(lab, seeds, 1), &mut |_| {});
     let summary = checked.sweep.as_ref().expect("swept");
-    let failing: Vec<_> = summary.failing().map(|r| (r.seed, r.reason.clone())).collect();
+    let failing: Vec<_> = summary
+        .failing()
+        .map(|r| (r.seed, r.reason.clone()))
+        .collect();
     assert!(failing.is_empty(), "{name}: {failing:?}");
     assert!(checked.passed());
 }
@@ -53,7 +56,10 @@ fn the_unit_tests_catch(name: &str, rules: Rules) {
     let results = lab::run_tests(lab, &rules);
     assert_eq!(Status::of(&results), Status::Failing, "{results:?}");
     let checked = lab::check(lab, rules, &options(lab, seeds(1, 2), 1), &mut |_| {});
-    assert!(checked.sweep.is_none(), "no sweep before the unit tests pass");
+    assert!(
+        checked.sweep.is_none(),
+        "no sweep before the unit tests pass"
+    );
     assert!(!checked.passed());
 }
 
@@ -62,13 +68,24 @@ fn the_unit_tests_catch(name: &str, rules: Rules) {
 fn the_sweep_catches(name: &str, rules: Rules, seeds: SeedRange, kind: Kind) -> Counterexample {
     let lab = named(name);
     let (summary, found) = lab::sweep_and_shrink(lab, rules, &options(lab, seeds, 12), &mut |_| {});
-    let failing: Vec<_> = summary.failing().map(|r| (r.seed, r.failing.clone())).collect();
+    let failing: Vec<_> = summary
+        .failing()
+        .map(|r| (r.seed, r.failing.clone()))
+        .collect();
     eprintln!("{name}: failing {failing:?}");
     let found = found.expect("a failing seed").expect("shrunk");
     assert_eq!(found.kind, kind, "{found:?}");
     assert!(found.file.is_file(), "{found:?}");
-    assert!(found.report.as_ref().is_ok_and(|index| index.is_file()), "{found:?}");
-    assert!(found.replay.contains(&format!("lab run {name} --seed {}", found.seed)), "{found:?}");
+    assert!(
+        found.report.as_ref().is_ok_and(|index| index.is_file()),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .replay
+            .contains(&format!("lab run {name} --seed {}", found.seed)),
+        "{found:?}"
+    );
     found
 }
 
@@ -110,7 +127,12 @@ fn high_watermark_at_the_leaders_log_end_is_caught_by_the_unit_tests_and_the_swe
         ..Rules::KAFKA
     };
     the_unit_tests_catch("high-watermark", wrong);
-    the_sweep_catches("high-watermark", wrong, seeds(1, 2), Kind::InconsistentOffsets);
+    the_sweep_catches(
+        "high-watermark",
+        wrong,
+        seeds(1, 2),
+        Kind::InconsistentOffsets,
+    );
 }
 
 // Lab 3: the truncation point.
