@@ -5,6 +5,7 @@
 //! uses, naming the key in its error. Units are in the field names (`_ms`, `_bytes`).
 
 use crate::bugs::Bugs;
+use crate::rules::Rules;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -172,6 +173,11 @@ pub struct BrokerConfig {
     /// `offsets.topic.replication.factor` (default 3; creating the topic waits
     /// until that many brokers are alive).
     pub offsets_topic_replication_factor: i16,
+    /// The rules the broker decides the high watermark, a follower's
+    /// truncation point and idempotent producers' sequences with (not Kafka
+    /// keys, and never written out: see [`crate::rules`]).
+    #[serde(skip)]
+    pub rules: Rules,
 }
 
 impl BrokerConfig {
@@ -188,6 +194,7 @@ impl BrokerConfig {
             bugs: Bugs::NONE,
             offsets_topic_num_partitions: 3,
             offsets_topic_replication_factor: 3,
+            rules: Rules::KAFKA,
         }
     }
 }

@@ -23,6 +23,8 @@
 //! - [`broker`]: leads partitions; answers Produce, Fetch, ListOffsets, Metadata.
 //! - [`partitioner`]: Kafka's murmur2 key partitioner, sticky and round-robin.
 //! - [`group`]: consumer groups: coordinator, assignors, `__consumer_offsets`.
+//! - [`rules`]: five of Kafka's rules as functions a configuration carries, so
+//!   a lab can run the model with a learner's version of one.
 //! - [`client`]: the protocol cores of Admin, Producer and Consumer.
 //! - [`testing`]: a deterministic in-memory network that runs the real nodes for
 //!   tests, with no simulator: the clock, delivery order and faults in the test's
@@ -51,6 +53,7 @@ pub mod partitioner;
 pub mod producer_state;
 pub mod protocol;
 pub mod record;
+pub mod rules;
 pub mod testing;
 
 pub use ids::{BrokerId, NodeId, Offset, TopicPartition};

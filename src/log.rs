@@ -15,6 +15,7 @@ use crate::error::ErrorCode;
 use crate::ids::{LeaderEpoch, Offset};
 use crate::producer_state::{ProducerStateTable, SequenceCheck};
 use crate::record::RecordBatch;
+use crate::rules::CheckSequence;
 use serde::{Deserialize, Serialize};
 
 /// One replica's log of one partition.
@@ -122,11 +123,13 @@ impl Log {
 
     /// What a leader must do with an idempotent producer's batch before appending
     /// it: append, answer a duplicate with its first offset, or refuse it.
-    pub fn check_producer_sequence(&self, batch: &RecordBatch) -> Result<SequenceCheck, ErrorCode> {
-        if batch.producer.is_none() {
-            return Ok(SequenceCheck::Append);
-        }
-        self.producers.check(batch)
+    /// `rule` is the broker's sequence check (`BrokerConfig::rules`).
+    pub fn check_producer_sequence(
+        &self,
+        rule: CheckSequence,
+        batch: &RecordBatch,
+    ) -> Result<SequenceCheck, ErrorCode> {
+        self.producers.check_with(rule, batch)
     }
 
     /// Appends a batch copied from the leader at `now_ms`, keeping its offsets

@@ -33,6 +33,7 @@
 use crate::error::ErrorCode;
 use crate::ids::Offset;
 use crate::record::{ProducerIdentity, RecordBatch};
+use crate::rules::CheckSequence;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -42,21 +43,31 @@ use std::collections::{BTreeMap, VecDeque};
 /// batch a producer can still be retrying is recognised.
 pub const NUM_BATCHES_TO_RETAIN: usize = 5;
 
-/// Where one retained batch sits: its sequences and offsets.
+/// Where one retained batch sits: its sequences and offsets (Kafka's
+/// `BatchMetadata`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct BatchMetadata {
-    first_seq: i32,
-    last_seq: i32,
-    base_offset: Offset,
-    last_offset: Offset,
+pub struct BatchMetadata {
+    pub first_seq: i32,
+    pub last_seq: i32,
+    pub base_offset: Offset,
+    pub last_offset: Offset,
 }
 
-/// One producer's state in one partition.
+/// One producer's state in one partition (Kafka's `ProducerStateEntry`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct ProducerEntry {
-    producer_epoch: i16,
+pub struct ProducerEntry {
+    pub producer_epoch: i16,
     /// The latest batches of this epoch, oldest first, at most `NUM_BATCHES_TO_RETAIN`.
-    batches: VecDeque<BatchMetadata>,
+    pub batches: VecDeque<BatchMetadata>,
+}
+
+/// What the sequence check reads of a batch an idempotent producer sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IncomingBatch {
+    pub producer_epoch: i16,
+    /// The sequence numbers of its first and last records.
+    pub first_seq: i32,
+    pub last_seq: i32,
 }
 
 #[cfg(test)]
@@ -104,45 +115,30 @@ fn last_sequence(identity: &ProducerIdentity, batch: &RecordBatch) -> i32 {
 }
 
 impl ProducerStateTable {
-    // ANCHOR: sequence_check
     /// Leader side, before appending `batch`: may it be appended, is it a retry of
     /// a batch already in the log, or must it be refused? Batches without a
-    /// producer identity are always appended.
-    pub fn check(&self, batch: &RecordBatch) -> Result<SequenceCheck, ErrorCode> {
+    /// producer identity are always appended; the others are checked by the
+    /// rule the broker was configured with (the model's is [`check_sequence`]).
+    pub fn check_with(
+        &self,
+        rule: CheckSequence,
+        batch: &RecordBatch,
+    ) -> Result<SequenceCheck, ErrorCode> {
         let Some(identity) = batch.producer else {
             return Ok(SequenceCheck::Append);
         };
-        let Some(entry) = self.producers.get(&identity.producer_id) else {
-            return Ok(SequenceCheck::Append);
+        let incoming = IncomingBatch {
+            producer_epoch: identity.producer_epoch,
+            first_seq: identity.base_sequence,
+            last_seq: last_sequence(&identity, batch),
         };
-        if identity.producer_epoch < entry.producer_epoch {
-            return Err(ErrorCode::InvalidProducerEpoch);
-        }
-        if identity.producer_epoch > entry.producer_epoch {
-            // A new epoch of the producer numbers its batches from the start again.
-            return match identity.base_sequence {
-                0 => Ok(SequenceCheck::Append),
-                _ => Err(ErrorCode::OutOfOrderSequenceNumber),
-            };
-        }
-        let first_seq = identity.base_sequence;
-        let last_seq = last_sequence(&identity, batch);
-        let retained = entry
-            .batches
-            .iter()
-            .find(|b| b.first_seq == first_seq && b.last_seq == last_seq);
-        if let Some(original) = retained {
-            return Ok(SequenceCheck::Duplicate {
-                base_offset: original.base_offset,
-            });
-        }
-        if i64::from(first_seq) == i64::from(entry.last_seq()) + 1 {
-            Ok(SequenceCheck::Append)
-        } else {
-            Err(ErrorCode::OutOfOrderSequenceNumber)
-        }
+        rule(&incoming, self.producers.get(&identity.producer_id))
     }
-    // ANCHOR_END: sequence_check
+
+    /// [`ProducerStateTable::check_with`] Kafka's rule.
+    pub fn check(&self, batch: &RecordBatch) -> Result<SequenceCheck, ErrorCode> {
+        self.check_with(check_sequence, batch)
+    }
 
     /// After any append, on the leader or a follower, with the batch's final offsets.
     /// Followers record without checking: the leader already decided.
@@ -187,6 +183,42 @@ impl ProducerStateTable {
         table
     }
 }
+
+// ANCHOR: sequence_check
+/// Kafka's check of an idempotent producer's batch against what the partition
+/// remembers of the producer (`ProducerAppendInfo.checkProducerEpoch` and
+/// `checkSequence`, with the duplicate search of `ProducerStateEntry`).
+pub fn check_sequence(
+    batch: &IncomingBatch,
+    producer: Option<&ProducerEntry>,
+) -> Result<SequenceCheck, ErrorCode> {
+    let Some(entry) = producer else {
+        return Ok(SequenceCheck::Append);
+    };
+    if batch.producer_epoch < entry.producer_epoch {
+        return Err(ErrorCode::InvalidProducerEpoch);
+    }
+    if batch.producer_epoch > entry.producer_epoch {
+        // A new epoch of the producer numbers its batches from the start again.
+        return match batch.first_seq {
+            0 => Ok(SequenceCheck::Append),
+            _ => Err(ErrorCode::OutOfOrderSequenceNumber),
+        };
+    }
+    let retained = (entry.batches.iter())
+        .find(|b| b.first_seq == batch.first_seq && b.last_seq == batch.last_seq);
+    if let Some(original) = retained {
+        return Ok(SequenceCheck::Duplicate {
+            base_offset: original.base_offset,
+        });
+    }
+    if i64::from(batch.first_seq) == i64::from(entry.last_seq()) + 1 {
+        Ok(SequenceCheck::Append)
+    } else {
+        Err(ErrorCode::OutOfOrderSequenceNumber)
+    }
+}
+// ANCHOR_END: sequence_check
 
 impl ProducerEntry {
     /// Asserts an entry's shape, checked each time `record` changes it (the only

@@ -33,6 +33,7 @@ pub const EXIT_LIVENESS: i32 = 3;
 pub const EXIT_CRASH: i32 = 4;
 
 mod args;
+mod lab;
 mod parse;
 mod shrink;
 pub mod stdout;
@@ -90,6 +91,13 @@ pub enum Command {
     Bench {
         seeds: SeedRange,
         json: bool,
+    },
+    /// `kafkasim lab list`.
+    LabList,
+    /// `kafkasim lab check NAME`.
+    LabCheck {
+        lab: &'static crate::lab::Lab,
+        options: crate::lab::CheckOptions,
     },
 }
 
@@ -327,6 +335,8 @@ pub fn execute(command: Command) -> i32 {
             json,
             allow_gaps,
         } => execute_merge(&files, json, allow_gaps),
+        Command::LabList => lab::execute_list(),
+        Command::LabCheck { lab, options } => lab::execute_check(lab, &options),
         Command::Bench { seeds, json } => {
             quiet_panics_in_seeds();
             let mut progress = bench::StderrProgress::new(std::io::stderr().is_terminal());

@@ -12,6 +12,8 @@
 //! - [`report`]: a run as files a browser shows (`kafkasim run --report DIR`).
 //! - [`sweep`]: many seeds of one scenario on worker threads, and their summary.
 //! - [`shrink`]: a failing seed reduced to a minimal scenario file.
+//! - [`lab`]: a learner's version of one of Kafka's rules (`labs/src/`), checked
+//!   by unit tests, a sweep and a shrunk counterexample.
 //! - [`bench`](mod@bench): how fast the `standard` scenario runs, against madsim alone.
 //! - [`demo`]: the crash course's queue vs. pub/sub, run with consumer groups.
 //! - [`input`]: reading the files a user hands in: regular files only, bounded.
@@ -24,6 +26,7 @@ pub mod demo;
 pub mod files;
 pub mod hunt;
 pub mod input;
+pub mod lab;
 pub mod nemesis;
 pub mod render;
 pub mod report;

@@ -15,7 +15,8 @@ use std::fmt::Write as _;
 
 /// The replay command for a run, as printed under every report.
 pub fn replay_command(report: &RunReport) -> String {
-    let mut command = replay(&report.scenario, report.seed(), report.safety_phase_ms);
+    let (scenario, seed) = (&report.scenario, report.seed());
+    let mut command = replay_in(report.lab, scenario, seed, report.safety_phase_ms);
     for bug in report.added_bugs.iter() {
         let _ = write!(command, " --bug {bug}");
     }
@@ -24,10 +25,25 @@ pub fn replay_command(report: &RunReport) -> String {
 
 /// The command that runs `scenario` with `seed` again.
 pub fn replay(scenario: &str, seed: u64, safety_phase_ms: Option<u64>) -> String {
+    replay_in(None, scenario, seed, safety_phase_ms)
+}
+
+/// The command that runs `scenario` with `seed` again, with the rules of
+/// `lab` when it had a lab's (`kafkasim lab run NAME`).
+pub fn replay_in(
+    lab: Option<&str>,
+    scenario: &str,
+    seed: u64,
+    safety_phase_ms: Option<u64>,
+) -> String {
     let longer = safety_phase_ms.map_or(String::new(), |ms| {
         format!(" --safety-phase-s {}", ms / 1000)
     });
-    format!("cargo run --release -- run --seed {seed} --scenario {scenario}{longer}")
+    let command = match lab {
+        Some(lab) => format!("lab run {lab}"),
+        None => "run".to_string(),
+    };
+    format!("cargo run --release -- {command} --seed {seed} --scenario {scenario}{longer}")
 }
 
 /// `bugs: kip-101 (KIP-101, KAFKA-1211; fixed in 0.11)`: the switches a run had

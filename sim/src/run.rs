@@ -45,6 +45,9 @@ pub struct RunReport {
     /// added (which a replay command must name again).
     pub bugs: Bugs,
     pub added_bugs: Bugs,
+    /// The lab whose rules the run had instead of Kafka's, if any (a replay
+    /// command names it again).
+    pub lab: Option<&'static str>,
 }
 
 impl RunReport {
@@ -139,6 +142,7 @@ pub fn run_scenario(seed: u64, scenario: &Scenario, options: &RunOptions) -> Run
         safety_phase_ms: options.safety_phase_ms,
         bugs,
         added_bugs: scenario.added_bugs,
+        lab: scenario.lab.map(|lab| lab.lab),
     }
 }
 

@@ -8,6 +8,7 @@
 //! read into one, and nothing lives longer than the command that uses it.
 
 use kafkasim::bugs::{Bug, Bugs};
+use kafkasim::rules::Rules;
 use kafkasim_sim::{Cluster, ClusterSpec};
 use std::future::Future;
 use std::pin::Pin;
@@ -41,6 +42,18 @@ pub struct Scenario {
     /// Bug switches the command line added (`--bug NAME`), on top of the
     /// scenario's own: a replay command names them again.
     pub added_bugs: Bugs,
+    /// A lab's rules the scenario runs with instead of Kafka's (`kafkasim
+    /// lab`): a replay command names the lab again.
+    pub lab: Option<LabRules>,
+}
+
+/// A learner's version of one of Kafka's rules (see `kafkasim::rules`), and
+/// the lab it comes from. Never written in a scenario file: the lab sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabRules {
+    /// The lab's name, as `kafkasim lab run NAME` takes it.
+    pub lab: &'static str,
+    pub rules: Rules,
 }
 
 /// What a scenario runs.
@@ -76,6 +89,7 @@ impl PartialEq for Scenario {
         self.name == other.name
             && self.summary == other.summary
             && self.added_bugs == other.added_bugs
+            && self.lab == other.lab
             && same_body
     }
 }
@@ -99,6 +113,7 @@ impl Scenario {
             summary: summary.into(),
             body: Body::Code { cluster, run },
             added_bugs: Bugs::NONE,
+            lab: None,
         }
     }
 
@@ -109,6 +124,7 @@ impl Scenario {
             summary: workload.summary.clone(),
             body: Body::Workload(Box::new(workload)),
             added_bugs: Bugs::NONE,
+            lab: None,
         }
     }
 
@@ -135,12 +151,26 @@ impl Scenario {
         self
     }
 
-    /// The cluster the scenario runs on, its bug switches included.
+    /// The scenario run with a lab's rules: a workload takes them into its
+    /// cluster; a story written as code gets them when its cluster is made.
+    #[must_use]
+    pub fn with_lab(mut self, lab: LabRules) -> Scenario {
+        self.lab = Some(lab);
+        if let Body::Workload(workload) = &mut self.body {
+            workload.cluster.rules = lab.rules;
+        }
+        self
+    }
+
+    /// The cluster the scenario runs on, its bug switches and rules included.
     pub fn cluster(&self) -> ClusterSpec {
         match &self.body {
             Body::Code { cluster, .. } => {
                 let mut spec = cluster();
                 spec.bugs = spec.bugs.union(self.added_bugs);
+                if let Some(lab) = self.lab {
+                    spec.rules = lab.rules;
+                }
                 spec
             }
             Body::Workload(workload) => workload.cluster.clone(),

@@ -26,7 +26,7 @@ use crate::render::Counts;
 use crate::run::{run_seed, RunReport};
 use crate::scenario::workload::file::{parse, to_toml};
 use crate::scenario::workload::{Expectation, FaultPlan, Workload};
-use crate::scenario::Scenario;
+use crate::scenario::{LabRules, Scenario};
 use kafkasim_check::fault::{Action, Fault, Schedule, Target};
 use kafkasim_check::Kind;
 use std::collections::BTreeSet;
@@ -187,6 +187,7 @@ pub fn shrink(request: &Request, progress: &mut dyn FnMut(&str)) -> Result<Shrun
     ));
     let mut shrinker = Shrinker {
         seed: request.seed,
+        lab: request.scenario.lab,
         kind,
         runs: 1,
         max_runs: request.max_runs,
@@ -259,6 +260,7 @@ fn target_kind(request: &Request, first: &RunReport) -> Result<Kind, String> {
 
 struct Shrinker<'p> {
     seed: u64,
+    lab: Option<LabRules>,
     kind: Kind,
     runs: usize,
     max_runs: usize,
@@ -276,7 +278,11 @@ impl Shrinker<'_> {
         let text = to_toml(workload, &[], &[]);
         let workload = parse(&text).ok()?;
         self.runs += 1;
-        let scenario = Scenario::workload("shrinking", workload);
+        let mut scenario = Scenario::workload("shrinking", workload);
+        if let Some(lab) = self.lab {
+            // A file does not say a lab's rules: they go with every run.
+            scenario = scenario.with_lab(lab);
+        }
         Some(run_seed(self.seed, &scenario))
     }
 

@@ -39,6 +39,10 @@ use failures::{
 mod bugs_chapter;
 use bugs_chapter::{bug_replay, bugs_listing};
 
+#[path = "book_outputs/labs.rs"]
+mod labs;
+use labs::{lab_check_failing_sweep, lab_check_failing_tests, lab_check_todo, lab_list};
+
 #[path = "book_outputs/scale.rs"]
 mod scale;
 use scale::shards_and_merge;
@@ -382,6 +386,11 @@ const GENERATED: &[Generated] = &[
     ("exercise-switch-or-story.txt", exercises::switch_or_story),
     ("exercise-unrelated-switch.txt", exercises::unrelated_switch),
     ("exercise-elr-switched-off.txt", exercises::elr_switched_off),
+    // Labs: write Kafka's rules yourself.
+    ("lab-list.txt", lab_list),
+    ("lab-check-todo.txt", lab_check_todo),
+    ("lab-check-failing-tests.txt", lab_check_failing_tests),
+    ("lab-check-failing-sweep.txt", lab_check_failing_sweep),
 ];
 
 /// Every generated output: the fixed list, then one per bug replay.

@@ -464,3 +464,49 @@ fn run_json_is_one_object_with_the_verdict_the_text_gives() {
         "every finding allowed: {findings:?}"
     );
 }
+
+#[test]
+fn an_unknown_lab_is_a_usage_error_that_lists_the_labs() {
+    let output = kafkasim(&["lab", "check", "nope"]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    for lab in [
+        "partitioner",
+        "high-watermark",
+        "truncation",
+        "range-assignor",
+        "sequence-check",
+    ] {
+        assert!(err.contains(lab), "{err}");
+    }
+}
+
+#[test]
+fn every_lab_help_page_states_its_exit_codes() {
+    for command in ["lab", "lab list", "lab check", "lab run"] {
+        let mut args: Vec<&str> = command.split(' ').collect();
+        args.push("--help");
+        let output = kafkasim(&args);
+        assert_eq!(output.status.code(), Some(0), "{command}");
+        let page = stdout(&output);
+        assert!(
+            page.to_lowercase().contains("exit code"),
+            "{command}:\n{page}"
+        );
+    }
+}
+
+#[test]
+fn lab_run_replays_a_seed_with_the_labs_rules() {
+    // As shipped, a lab's function is todo!(): a run that reaches it crashes
+    // (exit code 4), and says which function is not implemented yet.
+    let output = kafkasim(&["lab", "run", "range-assignor", "--seed", "1"]);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("not yet implemented"), "{text}");
+    assert!(
+        text.contains("replay: cargo run --release -- lab run range-assignor --seed 1"),
+        "{text}"
+    );
+}

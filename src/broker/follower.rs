@@ -25,8 +25,10 @@ use crate::bugs::Bug;
 use crate::error::ErrorCode;
 use crate::event::ClusterEvent;
 use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId, Offset, TopicPartition};
+use crate::log::Log;
 use crate::node::Effect;
 use crate::protocol::*;
+use crate::rules::Truncation;
 use std::collections::BTreeMap;
 
 /// Where a followed partition is in its conversation with the leader.
@@ -322,39 +324,63 @@ impl Broker {
         }
         // ANCHOR: epoch_truncation
         let log = &self.disk.logs[&tp];
-        let (target, done) = if answer.leader_epoch == UNDEFINED_EPOCH {
-            // The leader has nothing from our epochs: keep only what is committed;
-            // a fetch past its end then finds the rest.
-            (log.high_watermark(), true)
-        } else if self.config.bugs.on(Bug::Kip279) {
-            // Before Kafka 2.0 the answer's epoch was not looked at: cut to
-            // the leader's end offset, or keep everything below it.
-            (answer.end_offset.min(log.log_end_offset()), true)
-        } else {
-            match log.end_offset_for_epoch(answer.leader_epoch) {
-                // We know the epoch the leader answered with: both logs agree
-                // up to where the shorter copy of it ends.
-                Some((own, own_end)) if own == answer.leader_epoch => {
-                    (answer.end_offset.min(own_end), true)
+        let Truncation { offset, ask_again } =
+            if self.config.bugs.on(Bug::Kip279) && answer.leader_epoch != UNDEFINED_EPOCH {
+                // Before Kafka 2.0 the answer's epoch was not looked at: cut to
+                // the leader's end offset, or keep everything below it.
+                Truncation {
+                    offset: answer.end_offset.min(log.log_end_offset()),
+                    ask_again: false,
                 }
-                // We never had the leader's epoch (it came and went while we
-                // led, uncleanly, in an epoch of our own). Cut back to the end of
-                // our last epoch below it and ask again from there: one round
-                // could keep records of an epoch the leader never had (KIP-279).
-                Some((_, own_end)) => (own_end, false),
-                None => (log.log_start_offset(), true),
-            }
-        };
-        self.truncate(&tp, target);
+            } else {
+                let rule = self.config.rules.truncation_point;
+                rule(answer.leader_epoch, answer.end_offset, log)
+            };
+        self.truncate(&tp, offset);
         // ANCHOR_END: epoch_truncation
         if let Some(f) = self.following.get_mut(&tp) {
-            f.phase = if done {
-                Phase::Fetching
-            } else {
-                Phase::Truncating
+            f.phase = match ask_again {
+                true => Phase::Truncating,
+                false => Phase::Fetching,
             };
         }
     }
+
+    // ANCHOR: truncation_point
+    /// Where a follower's log and its leader's agree, from the leader's
+    /// `OffsetsForLeaderEpoch` answer: the leader's latest epoch at or below
+    /// the one asked, and where that epoch ends in the leader's log (Kafka's
+    /// `AbstractFetcherThread.truncateToEpochEndOffsets`, with KIP-279).
+    pub(crate) fn truncation_point(
+        leader_epoch: LeaderEpoch,
+        leader_end_offset: Offset,
+        log: &Log,
+    ) -> Truncation {
+        let done = |offset| Truncation {
+            offset,
+            ask_again: false,
+        };
+        if leader_epoch == UNDEFINED_EPOCH {
+            // The leader has nothing from our epochs: keep only what is committed;
+            // a fetch past its end then finds the rest.
+            return done(log.high_watermark());
+        }
+        match log.end_offset_for_epoch(leader_epoch) {
+            // We know the epoch the leader answered with: both logs agree
+            // up to where the shorter copy of it ends.
+            Some((own, own_end)) if own == leader_epoch => done(leader_end_offset.min(own_end)),
+            // We never had the leader's epoch (it came and went while we
+            // led, uncleanly, in an epoch of our own). Cut back to the end of
+            // our last epoch below it and ask again from there: one round
+            // could keep records of an epoch the leader never had (KIP-279).
+            Some((_, own_end)) => Truncation {
+                offset: own_end,
+                ask_again: true,
+            },
+            None => done(log.log_start_offset()),
+        }
+    }
+    // ANCHOR_END: truncation_point
 
     fn on_leader_end_offset(
         &mut self,

@@ -334,28 +334,43 @@ impl Broker {
                         .is_some_and(|t| now_ms - t <= lag_max_ms))
                 && self.image.is_live(*b)
         };
-        let mut high_watermark = Some(leader_leo);
-        for (b, f) in &leadership.followers {
-            if maximal_isr.contains(b) {
-                // An ISR member that has not fetched in this epoch yet holds
-                // the HW where it is.
-                let leo = f.log_end_offset;
-                high_watermark = high_watermark.zip(leo).map(|(hw, leo)| hw.min(leo));
-            } else if let Some(leo) = f.log_end_offset.filter(|_| about_to_join(b, f)) {
-                high_watermark = high_watermark.map(|hw| hw.min(leo));
-            }
-        }
-        let Some(min_isr_leo) = high_watermark else {
-            return;
-        };
-        if min_isr_leo > log.high_watermark() {
-            log.set_high_watermark(min_isr_leo);
+        // The replicas the HW waits for: every ISR member (an ISR member that
+        // has not fetched in this epoch yet, `None`, holds the HW where it
+        // is), and each follower about to join that has fetched.
+        let waited_for: Vec<Option<Offset>> = (leadership.followers.iter())
+            .filter_map(|(b, f)| match maximal_isr.contains(b) {
+                true => Some(f.log_end_offset),
+                false => f.log_end_offset.filter(|_| about_to_join(b, f)).map(Some),
+            })
+            .collect();
+        let rule = self.config.rules.high_watermark;
+        let high_watermark = rule(log.high_watermark(), leader_leo, &waited_for);
+        if high_watermark != log.high_watermark() {
+            log.set_high_watermark(high_watermark);
             let event = ClusterEvent::HighWatermark {
                 broker: self.broker_id,
                 partition: tp.clone(),
                 high_watermark: log.high_watermark(),
             };
             self.emit(event);
+        }
+    }
+
+    /// The leader's high watermark rule (`Partition.maybeIncrementLeaderHW`):
+    /// the smallest log end offset among the leader and the replicas it waits
+    /// for, if that is past the `current` high watermark; otherwise the
+    /// current one, which never moves back on a leader. A waited-for replica
+    /// whose log end is unknown (`None`) holds it where it is.
+    pub(crate) fn advance_high_watermark(
+        current: Offset,
+        leader_log_end_offset: Offset,
+        waited_for: &[Option<Offset>],
+    ) -> Offset {
+        let smallest = (waited_for.iter())
+            .try_fold(leader_log_end_offset, |hw, leo| leo.map(|leo| hw.min(leo)));
+        match smallest {
+            Some(smallest) if smallest > current => smallest,
+            _ => current,
         }
     }
     // ANCHOR_END: high_watermark

@@ -167,7 +167,7 @@ impl Broker {
         // ANCHOR_END: min_isr
         let records = batch.len();
         let log = self.disk.logs.get_mut(tp).expect("a leader has a log");
-        match log.check_producer_sequence(&batch)? {
+        match log.check_producer_sequence(self.config.rules.check_sequence, &batch)? {
             SequenceCheck::Append => {}
             // A retry of a batch already written: answer with where it went.
             SequenceCheck::Duplicate { base_offset } => {

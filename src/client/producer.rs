@@ -28,7 +28,7 @@ use crate::config::ConfigError;
 use crate::error::ErrorCode;
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::node::{Effect, Node, Peer};
-use crate::partitioner::{partition_for_key, PartitionerKind};
+use crate::partitioner::PartitionerKind;
 use crate::protocol::*;
 use crate::record::{ProducerIdentity, Record, RecordBatch};
 use std::collections::{BTreeMap, VecDeque};
@@ -193,7 +193,7 @@ impl ProducerCore {
             return p;
         }
         if let Some(key) = &record.key {
-            return partition_for_key(key, count);
+            return (self.config.rules.partition_for_key)(key, count);
         }
         let next = self.next_partition.entry(record.topic.clone()).or_insert(0);
         let p = *next % count;

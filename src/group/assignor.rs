@@ -65,6 +65,7 @@ mod sticky;
 use crate::bugs::{Bug, Bugs};
 use crate::ids::TopicPartition;
 use crate::protocol::Subscription;
+use crate::rules::{RangeAssign, Rules};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -128,14 +129,16 @@ impl Assignor {
         members: &BTreeMap<String, Member>,
         partitions_per_topic: &BTreeMap<String, i32>,
     ) -> Assignment {
-        self.assign_with(members, partitions_per_topic, Bugs::NONE)
+        self.assign_with(&Rules::KAFKA, members, partitions_per_topic, Bugs::NONE)
     }
 
-    /// [`Assignor::assign`] with some of Kafka's famous bugs switched back on
-    /// (see [`crate::bugs`]): `kip-341` makes the eager sticky assignor honour
+    /// [`Assignor::assign`] with `rules`' range split (`range` reads it),
+    /// and some of Kafka's famous bugs switched back on (see
+    /// [`crate::bugs`]): `kip-341` makes the eager sticky assignor honour
     /// every claim, as it did before Kafka 2.3.
     pub fn assign_with(
         self,
+        rules: &Rules,
         members: &BTreeMap<String, Member>,
         partitions_per_topic: &BTreeMap<String, i32>,
         bugs: Bugs,
@@ -145,7 +148,7 @@ impl Assignor {
             "partition counts are never negative: {partitions_per_topic:?}"
         );
         let mut assignment = match self {
-            Assignor::Range => range(members, partitions_per_topic),
+            Assignor::Range => range(members, partitions_per_topic, rules.range_assign),
             Assignor::RoundRobin => round_robin(members, partitions_per_topic),
             Assignor::Sticky => sticky::assign(members, partitions_per_topic),
             Assignor::CooperativeSticky => cooperative_sticky(members, partitions_per_topic),
@@ -167,11 +170,13 @@ impl Assignor {
 }
 
 // ANCHOR: range
-/// Range: per topic, contiguous ranges over the subscribed members in Kafka's
-/// order, the first `count % members` of them getting one extra.
+/// Range: per topic, the subscribed members in Kafka's order, each given the
+/// partitions `range_assign` (the model's [`range_assign`], or a lab's rule)
+/// gives its place in that order.
 fn range(
     members: &BTreeMap<String, Member>,
     partitions_per_topic: &BTreeMap<String, i32>,
+    range_assign: RangeAssign,
 ) -> Assignment {
     let order = kafka_order(members);
     let mut assignment = empty_assignment(members);
@@ -184,22 +189,47 @@ fn range(
         if subscribers.is_empty() {
             continue;
         }
-        let per_member = count / subscribers.len() as i32;
-        let with_extra = count % subscribers.len() as i32;
-        let mut next = 0;
-        for (index, id) in (0..).zip(&subscribers) {
-            let length = per_member + i32::from(index < with_extra);
+        for (id, ranges) in subscribers
+            .iter()
+            .zip(range_assign(count, subscribers.len()))
+        {
             let partitions = assignment.get_mut(*id).expect("every member has an entry");
-            partitions
-                .extend((next..next + length).map(|p| TopicPartition::new(topic.as_str(), p)));
-            next += length;
+            partitions.extend(
+                ranges
+                    .into_iter()
+                    .map(|p| TopicPartition::new(topic.as_str(), p)),
+            );
         }
-        assert_eq!(
-            next, count,
-            "the ranges of {topic} cover its partitions exactly"
-        );
     }
     assignment
+}
+
+/// Kafka's `RangeAssignor` for one topic: contiguous ranges of its
+/// partitions, in numeric order, over its `subscribers` in member order; when
+/// the count does not divide evenly, the first `count % subscribers` members
+/// get one partition more.
+pub fn range_assign(partition_count: i32, subscribers: usize) -> Vec<Vec<i32>> {
+    let Ok(members) = i32::try_from(subscribers) else {
+        return vec![];
+    };
+    if members == 0 {
+        return vec![];
+    }
+    let per_member = partition_count / members;
+    let with_extra = partition_count % members;
+    let mut next = 0;
+    let ranges: Vec<Vec<i32>> = (0..members)
+        .map(|index| {
+            let length = per_member + i32::from(index < with_extra);
+            next += length;
+            (next - length..next).collect()
+        })
+        .collect();
+    assert_eq!(
+        next, partition_count,
+        "the ranges cover the partitions exactly"
+    );
+    ranges
 }
 // ANCHOR_END: range
 

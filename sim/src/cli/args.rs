@@ -67,6 +67,105 @@ Exit code 0.")]
     Bugs,
     ReportCheck(ReportCheckFlags),
     Hunt(HuntFlags),
+    Lab(LabFlags),
+}
+
+/// Write one of Kafka's rules yourself and run the model with it
+#[derive(Debug, Args)]
+#[command(
+    subcommand_required = true,
+    arg_required_else_help = true,
+    after_help = "\
+A lab is one of Kafka's rules (the key partitioner, the high watermark, a \
+follower's truncation point, the range assignor, the idempotent producer's \
+sequence check) that you write in a file of labs/src/, whose body is todo!() as \
+shipped. `lab check NAME` runs the lab's unit tests against your function, \
+then the whole model with your function in place of Kafka's over many seeds of \
+a scenario with faults; a failing seed is shrunk to the faults that matter. \
+Build with --release.
+
+Exit codes: 0 ok, 1 your rule is not implemented yet or fails, 2 usage error."
+)]
+pub(super) struct LabFlags {
+    #[command(subcommand)]
+    pub command: LabSub,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum LabSub {
+    /// List the labs: name, where they stand, the file to edit, the rule
+    #[command(after_help = "\
+The status is what the lab's unit tests say of the function in its file: todo \
+(still todo!()), unit tests fail, or unit tests pass (then run `kafkasim lab \
+check NAME` for the sweep).
+
+Exit code 0.")]
+    List,
+    Check(LabCheckFlags),
+    Run(LabRunFlags),
+}
+
+/// Check your version of a lab's rule: unit tests, a sweep, a shrunk counterexample
+#[derive(Debug, Args)]
+#[command(after_help = "\
+First the lab's unit tests run against your function; a test that meets \
+todo!() says \"not implemented yet\". When they all pass, the lab's scenario \
+(sim/scenarios/labs/NAME.toml) runs over the seeds with your function in the \
+cluster's rules, progress on stderr. If a seed fails, it is shrunk to the \
+fewest faults that still fail the same way; the scenario file and a report of \
+its run are written into DIR (default target/labs/NAME), and the command that \
+replays it with your rule is printed.
+
+Exit codes: 0 the unit tests and every seed pass; 1 not implemented yet, a \
+unit test fails or a seed fails; 2 usage error.")]
+pub(super) struct LabCheckFlags {
+    /// The lab (see `kafkasim lab list`)
+    #[arg(value_name = "NAME", value_parser = values::lab)]
+    pub lab: &'static crate::lab::Lab,
+    /// The seeds to sweep: A..B is A up to B-1, A..=B includes B
+    #[arg(long, value_name = "A..B", default_value = "1..=200")]
+    #[arg(value_parser = values::lab_seeds)]
+    pub seeds: SeedRange,
+    /// How many seeds run at once, 1 to 256 (default: the number of cores)
+    #[arg(long, value_name = "N", value_parser = values::jobs)]
+    #[arg(allow_negative_numbers = true)]
+    pub jobs: Option<usize>,
+    /// The most runs the shrink of a failing seed takes
+    #[arg(long, value_name = "N", default_value_t = crate::lab::SHRINK_RUNS_DEFAULT)]
+    #[arg(value_parser = values::max_runs, allow_negative_numbers = true)]
+    pub shrink_runs: usize,
+    /// Where to write the counterexample (minimal.toml) and its report
+    /// (report/); default target/labs/NAME. Files there are replaced
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// Run one seed with your version of a lab's rule; print its timeline
+#[derive(Debug, Args)]
+#[command(after_help = concat!(
+    "The same run as `kafkasim run`, with the lab's function from labs/src/ in \
+     place of Kafka's in every broker and client. `lab check` prints this \
+     command for a counterexample it finds.\n\n",
+    exit_codes!()
+))]
+pub(super) struct LabRunFlags {
+    /// The lab (see `kafkasim lab list`)
+    #[arg(value_name = "NAME", value_parser = values::lab)]
+    pub lab: &'static crate::lab::Lab,
+    /// The simulation seed; without it, a scenario file's own seed, or 1
+    #[arg(long, value_name = "N", value_parser = values::seed)]
+    #[arg(allow_negative_numbers = true)]
+    pub seed: Option<u64>,
+    /// A built-in scenario or a scenario file (default: the lab's own,
+    /// sim/scenarios/labs/NAME.toml)
+    #[arg(long, value_name = "NAME|FILE.toml", value_parser = values::scenario)]
+    pub scenario: Option<crate::scenario::Scenario>,
+    /// Also write a report of the run into DIR (see `kafkasim run --help`)
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Write the report into DIR even if it holds files (only with --report)
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Sweep for each famous bug until a seed shows it; shrink it; print a table

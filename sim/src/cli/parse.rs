@@ -5,7 +5,7 @@
 //! are replaced by one line built from the error's kind and context, so a usage
 //! error reads the same for every command and fits a CI log line.
 
-use super::args::{Cli, RunFlags, Sub};
+use super::args::{Cli, LabSub, RunFlags, Sub};
 use super::{Command, ReportTarget, ShrinkArgs, UsageError, SWEEP_SEEDS_MAX};
 use crate::scenario::Scenario;
 use crate::sweep::{SeedRange, Selection, Shard};
@@ -113,6 +113,42 @@ fn command(cli: Cli) -> Result<Command, UsageError> {
             shrink_runs: flags.shrink_runs,
         }),
         Sub::ReportCheck(flags) => Command::ReportCheck { dir: flags.dir },
+        Sub::Lab(flags) => lab(flags.command)?,
+    })
+}
+
+/// `kafkasim lab …`: `lab run` is `run` with the lab's rules.
+fn lab(command: LabSub) -> Result<Command, UsageError> {
+    Ok(match command {
+        LabSub::List => Command::LabList,
+        LabSub::Check(flags) => Command::LabCheck {
+            lab: flags.lab,
+            options: crate::lab::CheckOptions {
+                seeds: flags.seeds,
+                jobs: flags.jobs.unwrap_or_else(super::cores),
+                shrink_runs: flags.shrink_runs,
+                out: (flags.out).unwrap_or_else(|| crate::lab::out_default(flags.lab)),
+            },
+        },
+        LabSub::Run(flags) => {
+            let lab = flags.lab;
+            let rules = lab.with(lab.learner_rules());
+            let scenario = match flags.scenario {
+                Some(scenario) => scenario.with_lab(rules),
+                None => lab.scenario(rules.rules),
+            };
+            let seed = match scenario.as_workload().and_then(|w| w.expect.as_ref()) {
+                Some(_) => flags.seed,
+                None => Some(flags.seed.unwrap_or(1)),
+            };
+            Command::Run {
+                seed,
+                scenario,
+                report: report_target(flags.report, flags.force)?,
+                safety_phase_ms: None,
+                json: false,
+            }
+        }
     })
 }
 

@@ -21,6 +21,16 @@ pub(super) fn seed(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("--seed must be a whole number, digits only, got '{text}'"))
 }
 
+/// A lab's name (`kafkasim lab check NAME`): one of `kafkasim lab list`.
+pub(super) fn lab(text: &str) -> Result<&'static crate::lab::Lab, String> {
+    crate::lab::named(text).ok_or_else(|| {
+        format!(
+            "no lab '{text}'; the labs: {} (see kafkasim lab list)",
+            crate::lab::names().join(", ")
+        )
+    })
+}
+
 /// `--jobs N`: 1 to `JOBS_MAX`.
 pub(super) fn jobs(text: &str) -> Result<usize, String> {
     number_in(text, 1..=JOBS_MAX).ok_or_else(|| {
@@ -35,6 +45,18 @@ pub(super) fn bench_seeds(text: &str) -> Result<SeedRange, String> {
     match range.end - range.start {
         n if n > BENCH_SEEDS_MAX => Err(format!(
             "--seeds {text} holds {n} seeds; the bench runs at most {BENCH_SEEDS_MAX}"
+        )),
+        _ => Ok(range),
+    }
+}
+
+/// `lab check --seeds A..B`: at most `SWEEP_SEEDS_MAX` seeds.
+pub(super) fn lab_seeds(text: &str) -> Result<SeedRange, String> {
+    let range = SeedRange::parse(text)?;
+    match range.end - range.start {
+        n if n > super::SWEEP_SEEDS_MAX => Err(format!(
+            "--seeds {text} holds {n} seeds; a lab sweeps at most {}",
+            super::SWEEP_SEEDS_MAX
         )),
         _ => Ok(range),
     }

@@ -25,6 +25,7 @@ use kafkasim::disk::{CrashKind, Disk, PageCache};
 use kafkasim::ids::{BrokerId, NodeId, TopicPartition};
 use kafkasim::log::Log;
 use kafkasim::metadata::MetadataImage;
+use kafkasim::rules::Rules;
 use kafkasim_check::history::History;
 use madsim::task::NodeId as MachineId;
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,6 +44,9 @@ pub struct ClusterSpec {
     pub bugs: Bugs,
     /// Every server machine's operating-system writeback.
     pub page_cache: PageCache,
+    /// The rules every server and every client made on the cluster follows:
+    /// Kafka's, unless a lab put a learner's version of one in.
+    pub rules: Rules,
 }
 
 impl Default for ClusterSpec {
@@ -53,6 +57,7 @@ impl Default for ClusterSpec {
             log_flush_interval_messages: None,
             bugs: Bugs::NONE,
             page_cache: PageCache::default(),
+            rules: Rules::KAFKA,
         }
     }
 }
@@ -80,6 +85,8 @@ struct Inner {
     controller: Server<Controller>,
     brokers: BTreeMap<BrokerId, Server<Broker>>,
     next_client: Mutex<u32>,
+    /// The rules clients made on the cluster follow (`ClusterSpec::rules`).
+    rules: Rules,
     /// The process names clients have taken, each once.
     processes: Mutex<BTreeSet<String>>,
     /// The famous bugs switched on: every node and client runs with them.
@@ -220,6 +227,7 @@ impl Cluster {
                 let mut config = BrokerConfig::new(id);
                 config.log_flush_interval_messages = spec.log_flush_interval_messages;
                 config.bugs = spec.bugs;
+                config.rules = spec.rules;
                 // A sensible operator's setting: Kafka's 3, or fewer on a smaller cluster.
                 config.offsets_topic_replication_factor = spec.brokers.min(3) as i16;
                 let server = start_server(
@@ -248,6 +256,7 @@ impl Cluster {
             controller,
             brokers,
             next_client: Mutex::new(0),
+            rules: spec.rules,
             processes: Mutex::new(BTreeSet::new()),
             bugs: spec.bugs,
         }))
@@ -277,6 +286,11 @@ impl Cluster {
     /// The famous bugs switched on in this run (see `kafkasim::bugs`).
     pub fn bugs(&self) -> Bugs {
         self.0.bugs
+    }
+
+    /// The rules the cluster's servers follow, and clients made on it too.
+    pub fn rules(&self) -> Rules {
+        self.0.rules
     }
 
     /// `bootstrap.servers` for clients: every broker.

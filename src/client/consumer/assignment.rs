@@ -9,21 +9,23 @@
 use crate::bugs::Bugs;
 use crate::group::assignor::Assignor;
 use crate::ids::TopicPartition;
+use crate::rules::Rules;
 use std::collections::BTreeMap;
 
 pub(super) use crate::group::assignor::Member;
 
-/// Runs the assignor named `name` over the members' subscriptions and the
+/// Runs the assignor named `name` (with the consumer's `rules`) over the members' subscriptions and the
 /// partition count of each subscribed topic the leader knows. Every member gets
 /// an entry, possibly empty. `Err` says why the assignment cannot be made.
 pub(super) fn run_assignor(
+    rules: &Rules,
     name: &str,
     members: &BTreeMap<String, Member>,
     partitions_per_topic: &BTreeMap<String, i32>,
     bugs: Bugs,
 ) -> Result<BTreeMap<String, Vec<TopicPartition>>, String> {
     Assignor::from_name(name)
-        .map(|assignor| assignor.assign_with(members, partitions_per_topic, bugs))
+        .map(|assignor| assignor.assign_with(rules, members, partitions_per_topic, bugs))
         .ok_or_else(|| format!("the group chose unknown assignor {name}"))
 }
 
@@ -50,14 +52,15 @@ mod tests {
             ("b".to_string(), member(&["t"])),
         ]);
         let counts = BTreeMap::from([("t".to_string(), 3)]);
-        let range = run_assignor("range", &members, &counts, Bugs::NONE).expect("assigned");
+        let range =
+            run_assignor(&Rules::KAFKA, "range", &members, &counts, Bugs::NONE).expect("assigned");
         assert_eq!(
             range["a"],
             vec![TopicPartition::new("t", 0), TopicPartition::new("t", 1)]
         );
         assert_eq!(range["b"], vec![TopicPartition::new("t", 2)]);
-        let roundrobin =
-            run_assignor("roundrobin", &members, &counts, Bugs::NONE).expect("assigned");
+        let roundrobin = run_assignor(&Rules::KAFKA, "roundrobin", &members, &counts, Bugs::NONE)
+            .expect("assigned");
         assert_eq!(
             roundrobin["a"],
             vec![TopicPartition::new("t", 0), TopicPartition::new("t", 2)]
@@ -66,6 +69,13 @@ mod tests {
 
     #[test]
     fn an_unknown_assignor_is_refused() {
-        assert!(run_assignor("magic", &BTreeMap::new(), &BTreeMap::new(), Bugs::NONE).is_err());
+        assert!(run_assignor(
+            &Rules::KAFKA,
+            "magic",
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+            Bugs::NONE
+        )
+        .is_err());
     }
 }

@@ -10,6 +10,7 @@
 use crate::bugs::Bugs;
 use crate::config::ConfigError;
 use crate::ids::BrokerId;
+use crate::rules::Rules;
 
 /// `auto.offset.reset`: where to start when a partition has no valid position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +70,9 @@ pub struct ConsumerConfig {
     /// `partition.assignment.strategy`, in order of preference (default
     /// `range, cooperative-sticky`, as Kafka 3.x).
     pub partition_assignment_strategy: Vec<String>,
+    /// The rules the group's leader assigns with when this consumer leads
+    /// (the range assignor's split; not a Kafka key, see [`crate::rules`]).
+    pub rules: Rules,
     /// The timeouts the user set with [`ConsumerConfig::set`], so that a
     /// heartbeat interval past the session timeout is blamed on the one of
     /// the two the user wrote, never on a default.
@@ -107,6 +111,7 @@ impl ConsumerConfig {
             enable_auto_commit: None,
             auto_commit_interval_ms: 5_000,
             partition_assignment_strategy: vec!["range".into(), COOPERATIVE_STICKY.into()],
+            rules: Rules::KAFKA,
             given: Given::default(),
             bugs: Bugs::NONE,
         }

@@ -274,7 +274,13 @@ impl ConsumerCore {
             .collect();
         let protocol = response.protocol_name.clone().unwrap_or_default();
         self.membership.leader_waiting = None;
-        match run_assignor(&protocol, &members, &partitions_per_topic, self.config.bugs) {
+        match run_assignor(
+            &self.config.rules,
+            &protocol,
+            &members,
+            &partitions_per_topic,
+            self.config.bugs,
+        ) {
             Ok(assignment) => {
                 let assignments = assignment
                     .into_iter()

@@ -12,6 +12,7 @@ use crate::config::ConfigError;
 use crate::ids::BrokerId;
 use crate::partitioner::PartitionerKind;
 use crate::protocol::Acks;
+use crate::rules::Rules;
 
 /// The most requests in flight per connection an idempotent producer may have:
 /// a broker remembers a producer's last 5 batches per partition
@@ -55,6 +56,9 @@ pub struct ProducerConfig {
     pub max_in_flight_requests_per_connection: usize,
     /// `partitioner.class` for keyless records.
     pub partitioner: PartitionerKind,
+    /// The rules the producer follows: its key partitioner
+    /// (`rules.partition_for_key`; not a Kafka key, see [`crate::rules`]).
+    pub rules: Rules,
 }
 
 impl ProducerConfig {
@@ -74,6 +78,7 @@ impl ProducerConfig {
             max_block_ms: 60_000,
             max_in_flight_requests_per_connection: 5,
             partitioner: PartitionerKind::Sticky,
+            rules: Rules::KAFKA,
         }
     }
 

@@ -3,15 +3,21 @@
 //! the caller adds the file.
 
 use super::super::{HistoryLine, Summary, FORMAT};
-use crate::render::replay;
+use crate::render::replay_in;
 use kafkasim_check::{FaultKind, Kind, Verdict};
 use std::collections::BTreeSet;
 use std::str::FromStr as _;
 
 /// Whether `replay` is the command that runs the summary's seed again: the
-/// plain command, perhaps a longer safety phase, then each added `--bug`.
+/// plain command (or a lab's, `lab run NAME`, for a run with a lab's rules),
+/// perhaps a longer safety phase, then each added `--bug`.
 fn replays(summary: &Summary) -> bool {
-    let plain = replay(&summary.scenario, summary.seed, None);
+    let lab = (summary
+        .replay
+        .strip_prefix("cargo run --release -- lab run "))
+    .and_then(|rest| rest.split(' ').next())
+    .filter(|name| crate::lab::named(name).is_some());
+    let plain = replay_in(lab, &summary.scenario, summary.seed, None);
     let Some(mut rest) = summary.replay.strip_prefix(&plain) else {
         return false;
     };

@@ -62,6 +62,8 @@ impl Consumer {
         process: Option<&str>,
     ) -> Result<Self, ConfigError> {
         config.bugs = config.bugs.union(cluster.bugs());
+        // A client follows the rules of the cluster it is made on.
+        config.rules = cluster.rules();
         let group = config.group_id.clone();
         let core = ConsumerCore::new(config)?;
         Ok(Consumer {

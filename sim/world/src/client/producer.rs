@@ -44,9 +44,11 @@ impl Producer {
 
     fn start(
         cluster: &Cluster,
-        config: ProducerConfig,
+        mut config: ProducerConfig,
         process: Option<&str>,
     ) -> Result<Self, ConfigError> {
+        // A client follows the rules of the cluster it is made on.
+        config.rules = cluster.rules();
         let (acks, idempotence) = (config.acks, config.idempotent());
         let core = ProducerCore::new(config)?;
         let handle = ClientHandle::start(cluster, core, process);
