@@ -66,6 +66,9 @@ use groups::{
 #[path = "book_outputs/exercises.rs"]
 mod exercises;
 
+#[path = "book_outputs/durability.rs"]
+mod durability;
+
 const UPDATE_VAR: &str = "KAFKASIM_UPDATE_BOOK";
 const REFRESH_COMMAND: &str =
     "KAFKASIM_UPDATE_BOOK=1 cargo test -p kafkasim-tools --test book_outputs";
@@ -186,6 +189,9 @@ const GENERATED: &[Generated] = &[
     ("seeds.txt", seeds),
     ("replay-seed-7.txt", replay_seed_7),
     ("key-partitions.txt", key_partitions),
+    // Brokers, producers and consumers: batching and long polling.
+    ("batching.txt", durability::batching),
+    ("long-poll.txt", durability::long_poll),
     // Leaders and followers.
     (
         "preferred-leader-returns-seed-1.txt",
@@ -215,6 +221,7 @@ const GENERATED: &[Generated] = &[
         lost_produce_response_idempotent,
     ),
     ("lost-response-reads-seed-1.txt", lost_response_reads),
+    ("durability-table.md", durability::durability_table),
     // When brokers crash.
     (
         "kip-101-high-watermark-truncation-seed-1.txt",
