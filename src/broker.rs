@@ -30,7 +30,7 @@ use crate::group::coordinator::{GroupCoordinator, GroupCoordinatorConfig};
 use controller_link::ControllerLink;
 use follower::{Following, ReplicaFetcher};
 use groups::PendingGroupAppend;
-use leader::Leadership;
+use leader::{FollowerProgress, Leadership};
 use purgatory::{ParkedFetch, ParkedProduce};
 
 #[derive(Debug)]
@@ -42,6 +42,10 @@ pub struct Broker {
     image: MetadataImage,
     link: ControllerLink,
     leading: BTreeMap<TopicPartition, Leadership>,
+    /// What this broker knew of each partition's followers when it last led
+    /// it: kept only with the follower state reset guard switched off
+    /// ([`crate::bugs::Bug::FollowerStateResetGuard`]), empty otherwise.
+    former_followers: BTreeMap<TopicPartition, BTreeMap<BrokerId, FollowerProgress>>,
     following: BTreeMap<TopicPartition, Following>,
     fetcher: ReplicaFetcher,
     /// Producer ids handed out since registration (`InitProducerId`).
@@ -80,6 +84,7 @@ impl Broker {
             disk,
             image: MetadataImage::default(),
             leading: BTreeMap::new(),
+            former_followers: BTreeMap::new(),
             following: BTreeMap::new(),
             fetcher: ReplicaFetcher::default(),
             producer_ids_issued: 0,

@@ -138,6 +138,16 @@ pub enum Bug {
     /// assignor left each such partition with both: two members consumed it.
     /// After: claims carry their generation; the newest wins.
     Kip341,
+    /// **Follower state reset guard** (the TLA+ specifications of Kafka's
+    /// replication; Kafka's `Partition.makeLeader`, which resets every remote
+    /// replica's state). The rule: a broker that becomes leader forgets what
+    /// it knew of its followers; their log end offsets are unknown until they
+    /// fetch in the new leader epoch. Without it, a broker that led before
+    /// picks up its old view: a follower that has since truncated still
+    /// counts with the log end it had, the high watermark passes records the
+    /// follower lacks, and an `acks=all` write is acknowledged on the leader
+    /// alone. Elected next, the follower loses it.
+    FollowerStateResetGuard,
 }
 
 /// What a user reads about a bug: `kafkasim bugs` prints one line each.
@@ -156,7 +166,7 @@ pub struct About {
 
 impl Bug {
     /// Every switch, in the order `kafkasim bugs` lists them.
-    pub const ALL: [Bug; 14] = [
+    pub const ALL: [Bug; 15] = [
         Bug::Kip101,
         Bug::Kip106,
         Bug::Kip279,
@@ -171,6 +181,7 @@ impl Bug {
         Bug::StaleFetchResponseGuard,
         Bug::AlterPartitionEpochGuard,
         Bug::RegistrationIncarnationGuard,
+        Bug::FollowerStateResetGuard,
     ];
 
     pub fn about(self) -> About {
@@ -252,6 +263,12 @@ impl Bug {
                 "KAFKA-7164",
                 "2.1",
                 "a follower that missed leader epochs skips truncation because its leader is the same broker",
+            ),
+            Bug::FollowerStateResetGuard => (
+                "follower-state-reset-guard",
+                "TLA+ specifications of Kafka's replication",
+                "",
+                "a new leader trusts what it knew of its followers when it led before; an acks=all write is acknowledged alone",
             ),
             Bug::RegistrationIncarnationGuard => (
                 "registration-incarnation-guard",

@@ -143,6 +143,11 @@ pub const REPLAYS: &[Replay] = &[
         scenario: shipped!("bugs/registration-incarnation-guard.toml"),
         seed: 1,
     },
+    Replay {
+        bug: Bug::FollowerStateResetGuard,
+        scenario: shipped!("bugs/follower-state-reset-guard.toml"),
+        seed: 1,
+    },
 ];
 
 /// The replay of `bug`, if it has one.

@@ -108,6 +108,11 @@ pub const GROUNDS: &[Ground] = &[
         why: "stalled metadata and replication messages on RF 2: a follower can miss a leader epoch",
     },
     Ground {
+        bug: Bug::FollowerStateResetGuard,
+        scenario: shipped!("replication.toml"),
+        why: "two server faults at a time move leadership away and back while followers truncate",
+    },
+    Ground {
         bug: Bug::RegistrationIncarnationGuard,
         scenario: shipped!("power-loss-rf3-elr.toml"),
         why: "power losses and restarts with eligible leader replicas, which a restart must leave",

@@ -95,7 +95,12 @@ impl Broker {
         leader: BrokerId,
         leader_epoch: LeaderEpoch,
     ) {
-        self.leading.remove(tp);
+        let former = self.leading.remove(tp);
+        if self.config.bugs.on(Bug::FollowerStateResetGuard) {
+            if let Some(former) = former {
+                self.former_followers.insert(tp.clone(), former.followers);
+            }
+        }
         self.disk.logs.entry(tp.clone()).or_default();
         self.emit(ClusterEvent::BecameFollower {
             broker: self.broker_id,

@@ -117,7 +117,20 @@ impl Broker {
         self.following.remove(tp);
         let log = self.disk.logs.entry(tp.clone()).or_default();
         log.begin_epoch(p.leader_epoch);
-        let leadership = Leadership::new(p, self.broker_id, log.log_end_offset(), now_ms);
+        let mut leadership = Leadership::new(p, self.broker_id, log.log_end_offset(), now_ms);
+        // ANCHOR: follower_reset
+        // Without the guard, a broker that led the partition before picks up
+        // what it knew of the followers then: log end offsets they may have
+        // since truncated below, and times they were caught up.
+        if let Some(former) = self.former_followers.remove(tp) {
+            for (broker, progress) in former {
+                if let Some(follower) = leadership.followers.get_mut(&broker) {
+                    follower.log_end_offset = progress.log_end_offset;
+                    follower.last_caught_up_ms = progress.last_caught_up_ms;
+                }
+            }
+        }
+        // ANCHOR_END: follower_reset
         self.leading.insert(tp.clone(), leadership);
         self.emit(ClusterEvent::BecameLeader {
             broker: self.broker_id,

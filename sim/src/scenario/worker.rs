@@ -12,7 +12,7 @@
 
 use kafkasim::client::consumer::{ConsumerConfig, ConsumerRecord, RebalanceEvent};
 use kafkasim::config::ConfigError;
-use kafkasim::ids::{BrokerId, Offset, TopicPartition};
+use kafkasim::ids::{BrokerId, TopicPartition};
 use kafkasim_check::fault::Action;
 use kafkasim_sim::time::{now_ms, sleep_ms};
 use kafkasim_sim::{Cluster, Consumer};
@@ -98,7 +98,10 @@ pub struct Processed(Arc<Mutex<Tally>>);
 
 #[derive(Debug, Default)]
 struct Tally {
-    records: BTreeSet<(TopicPartition, Offset)>,
+    /// Each record processed, by partition and value (each send's value is
+    /// its own: after a truncation below the high watermark an offset can
+    /// hold another record than the one processed there).
+    records: BTreeSet<(TopicPartition, String)>,
     processings: usize,
 }
 
@@ -107,7 +110,7 @@ impl Processed {
         let mut tally = self.0.lock().expect("processed lock");
         tally
             .records
-            .insert((record.partition.clone(), record.offset));
+            .insert((record.partition.clone(), record.value.clone()));
         tally.processings += 1;
     }
 
@@ -116,11 +119,14 @@ impl Processed {
         self.0.lock().expect("processed lock").processings
     }
 
-    /// How many of `records` were never processed.
-    pub fn missing(&self, records: &BTreeSet<(TopicPartition, Offset)>) -> usize {
+    /// How many of `records` (partition, value) were never processed.
+    pub fn missing<'a>(
+        &self,
+        records: impl IntoIterator<Item = &'a (TopicPartition, String)>,
+    ) -> usize {
         let tally = self.0.lock().expect("processed lock");
         records
-            .iter()
+            .into_iter()
             .filter(|r| !tally.records.contains(*r))
             .count()
     }

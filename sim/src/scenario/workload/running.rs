@@ -10,16 +10,16 @@
 use super::producing::{start_producers, tell_sends, wait_for_producers, Start};
 use super::{GroupSpec, Workload};
 use crate::scenario::worker::{Narration, Processed, SelfFault, Worker};
-use kafkasim::ids::{Offset, TopicPartition};
+use kafkasim::ids::TopicPartition;
 use kafkasim_check::fault::Schedule;
 use kafkasim_check::finding::PartitionState;
-use kafkasim_check::history::{Entry, Outcome, Reply};
+use kafkasim_check::history::{Entry, OpId, Operation, Outcome, Reply};
 use kafkasim_check::{Detail, Finding, Kind};
 use kafkasim_sim::schedule::run_safety_phase;
 use kafkasim_sim::time::{now_ms, sleep_ms};
 use kafkasim_sim::trace::Tone;
 use kafkasim_sim::Cluster;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -52,7 +52,7 @@ pub async fn run(cluster: Cluster, workload: Arc<Workload>, schedule: Schedule, 
         let acked = cluster
             .history()
             .with_entries(|e| acked_to(e, &group.topics));
-        let missing = wait_until_processed(&acked, processed, deadline_ms).await;
+        let missing = wait_until_processed(&cluster, &acked, processed, deadline_ms).await;
         let who = match workload.groups.len() {
             1 => "the group".to_string(),
             _ => format!("group {}", group.id),
@@ -113,32 +113,77 @@ fn start_groups<'w>(cluster: &Cluster, workload: &'w Workload) -> Vec<(&'w Group
     groups
 }
 
-/// Every acknowledged send to `topics` (with an offset), by partition and offset.
-fn acked_to(entries: &[Entry], topics: &[String]) -> BTreeSet<(TopicPartition, Offset)> {
-    (entries.iter())
-        .filter_map(|entry| match entry {
+/// Every acknowledged send to `topics` (with an offset), by partition and value.
+fn acked_to(entries: &[Entry], topics: &[String]) -> BTreeSet<(TopicPartition, String)> {
+    let mut values: BTreeMap<OpId, &str> = BTreeMap::new();
+    let mut acked = BTreeSet::new();
+    for entry in entries {
+        match entry {
+            Entry::Invoke {
+                op,
+                operation: Operation::Send { value, .. },
+                ..
+            } => {
+                values.insert(*op, value);
+            }
             Entry::Complete {
+                op,
                 outcome: Outcome::Ok(Reply::Sent { partition, offset }),
                 ..
             } if *offset >= 0 && topics.contains(&partition.topic) => {
-                Some((partition.clone(), *offset))
+                if let Some(value) = values.get(op) {
+                    acked.insert((partition.clone(), value.to_string()));
+                }
             }
-            _ => None,
-        })
+            _ => {}
+        }
+    }
+    acked
+}
+
+/// The acked records still in their partition's log, as its leader holds it
+/// now: a truncation below the high watermark (an unclean election, a power
+/// loss) can take one away, and no group can process it then.
+fn still_there<'a>(
+    cluster: &Cluster,
+    acked: &'a BTreeSet<(TopicPartition, String)>,
+) -> Vec<&'a (TopicPartition, String)> {
+    let image = cluster.metadata();
+    let mut logs: BTreeMap<&TopicPartition, BTreeSet<String>> = BTreeMap::new();
+    for (tp, _) in acked {
+        if logs.contains_key(tp) {
+            continue;
+        }
+        let leader = image.partition(tp).and_then(|p| p.leader);
+        let values = leader
+            .and_then(|leader| {
+                cluster.with_log(leader, tp, |log| {
+                    (log.batches().iter())
+                        .flat_map(|b| b.records.iter().map(|r| r.value.clone()))
+                        .collect::<BTreeSet<String>>()
+                })
+            })
+            .unwrap_or_default();
+        logs.insert(tp, values);
+    }
+    acked
+        .iter()
+        .filter(|(tp, value)| logs.get(tp).is_some_and(|values| values.contains(value)))
         .collect()
 }
 
 // ---- processing ----------------------------------------------------------------------
 
-/// Waits until the group processed every acknowledged record or `deadline_ms`
-/// passed; returns how many are still unprocessed.
+/// Waits until the group processed every acknowledged record still in its
+/// partition, or `deadline_ms` passed; returns how many are unprocessed.
 async fn wait_until_processed(
-    acked: &BTreeSet<(TopicPartition, Offset)>,
+    cluster: &Cluster,
+    acked: &BTreeSet<(TopicPartition, String)>,
     processed: &Processed,
     deadline_ms: u64,
 ) -> usize {
     loop {
-        let missing = processed.missing(acked);
+        let missing = processed.missing(still_there(cluster, acked));
         if missing == 0 || now_ms() >= deadline_ms {
             return missing;
         }
