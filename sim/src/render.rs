@@ -169,7 +169,10 @@ pub fn render_styled(report: &RunReport, style: Style) -> String {
         .map(|b| format!("broker-{b}:9092"))
         .collect();
     let _ = writeln!(out, "cluster: controller:9093, {}", brokers.join(", "));
-    if let Some(line) = bugs_line(report.bugs) {
+    if report.bugs_hidden {
+        let line = "bugs switched on: hidden (a bug hunt: which of `kafkasim bugs` is it?)";
+        let _ = writeln!(out, "{}", style.paint(YELLOW, line));
+    } else if let Some(line) = bugs_line(report.bugs) {
         let _ = writeln!(out, "{}", style.paint(YELLOW, &line));
     }
     let _ = writeln!(out);

@@ -45,6 +45,9 @@ pub struct RunReport {
     /// added (which a replay command must name again).
     pub bugs: Bugs,
     pub added_bugs: Bugs,
+    /// A bug hunt: the run's text says bugs are on, not which (its JSON and
+    /// report still name them).
+    pub bugs_hidden: bool,
     /// The lab whose rules the run had instead of Kafka's, if any (a replay
     /// command names it again).
     pub lab: Option<&'static str>,
@@ -142,6 +145,7 @@ pub fn run_scenario(seed: u64, scenario: &Scenario, options: &RunOptions) -> Run
         safety_phase_ms: options.safety_phase_ms,
         bugs,
         added_bugs: scenario.added_bugs,
+        bugs_hidden: scenario.hunt(),
         lab: scenario.lab.map(|lab| lab.lab),
     }
 }

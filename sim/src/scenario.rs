@@ -118,6 +118,12 @@ impl Scenario {
     }
 
     /// A workload under `name`.
+    /// Whether a run's text keeps the scenario's bug switches to itself (a
+    /// bug hunt's file says `hunt = true`).
+    pub fn hunt(&self) -> bool {
+        matches!(&self.body, Body::Workload(w) if w.hunt)
+    }
+
     pub fn workload(name: &str, workload: Workload) -> Scenario {
         Scenario {
             name: name.into(),

@@ -39,6 +39,9 @@ use failures::{
 mod bugs_chapter;
 use bugs_chapter::{bug_replay, bugs_listing};
 
+#[path = "book_outputs/hunts.rs"]
+mod hunts;
+
 #[path = "book_outputs/labs.rs"]
 mod labs;
 use labs::{lab_check_failing_sweep, lab_check_failing_tests, lab_check_todo, lab_list};
@@ -285,6 +288,9 @@ const GENERATED: &[Generated] = &[
     ("bad-scenario-file.txt", bad_scenario_file),
     // Kafka's famous bugs, replayed (and `bug-NAME.txt` for each replay).
     ("bugs-listing.txt", bugs_listing),
+    ("hunt-1.txt", hunts::hunt_1),
+    ("hunt-2.txt", hunts::hunt_2),
+    ("hunt-3.txt", hunts::hunt_3),
     // The exercises at the end of each chapter, in the book's order.
     ("exercise-exit-code.txt", exercises::exit_code),
     (

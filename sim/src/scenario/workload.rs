@@ -120,6 +120,9 @@ pub struct Workload {
     /// A story's steps (see [`step`]); empty for a workload that produces at
     /// rates under a fault plan.
     pub steps: Vec<Step>,
+    /// A bug hunt (`hunt = true`): a run's text says that bugs are switched
+    /// on, not which, so that a learner finds the rule from what breaks.
+    pub hunt: bool,
 }
 
 /// The producer settings every workload producer starts from, before its own:

@@ -22,13 +22,26 @@ pub(crate) fn bugs_listing() -> String {
     format!("$ kafkasim bugs\n{}", kafkasim(&["bugs"]))
 }
 
-/// Whether a line of a run's text is one the chapter shows: the switches, the
-/// findings that fail the run, the verdict.
-fn shown(line: &str) -> bool {
-    line.starts_with("bugs switched on")
-        || line.starts_with("verdict:")
-        || line.starts_with("findings that fail")
-        || (line.starts_with("  ") && line.contains(": ") && !line.contains(" ms  "))
+/// The lines of a run's text the chapter shows, as
+/// `awk '/^bugs|^verdict/; /^findings that fail/,/^$/'` prints them: the
+/// switches, the verdict, and the findings that fail the run (not the
+/// anomalies the settings allow).
+fn shown(text: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut failing = false;
+    for line in text.lines() {
+        if line.starts_with("bugs") || line.starts_with("verdict") {
+            lines.push(line);
+        }
+        if line.starts_with("findings that fail") {
+            failing = true;
+        }
+        if failing {
+            lines.push(line);
+            failing = !line.is_empty();
+        }
+    }
+    lines
 }
 
 /// The replay with its switch on, then the same seed with the switch off:
@@ -46,10 +59,10 @@ pub(crate) fn bug_replay(replay: &Replay) -> String {
     let mut on = base.to_vec();
     on.extend(["--bug", bug.as_str()]);
     let mut out = String::new();
-    let filter = " | grep -e '^bugs' -e '^findings' -e '^verdict' -e '^  [a-z-]*: '";
+    let filter = " | awk '/^bugs|^verdict/; /^findings that fail/,/^$/'";
     let _ = writeln!(out, "$ kafkasim {}{filter}", on.join(" "));
     let text = kafkasim(&on);
-    for line in text.lines().filter(|l| shown(l)).take(12) {
+    for line in shown(&text) {
         let _ = writeln!(out, "{line}");
     }
     // Off: the same schedule and seed with the rule as Kafka fixed it. A file

@@ -5,6 +5,8 @@
 //! expect = { seed = 31, kind = "lost-write" } # optional: what a run shows
 //! bugs = ["kip-101"]                        # optional: famous bugs switched back
 //!                                           #   on (`kafkasim bugs` lists them)
+//! hunt = true                               # optional: a bug hunt; a run's text
+//!                                           #   does not name the bugs
 //!
 //! [cluster]
 //! brokers = 3                               # 1 to 9; default 3
@@ -255,6 +257,8 @@ struct File {
     #[serde(default)]
     bugs: Option<Spanned<Vec<String>>>,
     #[serde(default)]
+    hunt: Option<Spanned<bool>>,
+    #[serde(default)]
     cluster: Option<Spanned<FileCluster>>,
     #[serde(default, rename = "topic")]
     topics: Vec<Spanned<FileTopic>>,
@@ -406,6 +410,16 @@ impl File {
             let parsed = parsed.map_err(|e| spanned(start, format!("bugs: {e}")))?;
             cluster.bugs = parsed.into_iter().collect::<Bugs>();
         }
+        let hunt =
+            match self.hunt {
+                Some(hunt) if *hunt.get_ref() && cluster.bugs.is_empty() => return Err(spanned(
+                    hunt.span().start,
+                    "hunt = true hides the bugs a file switches on, and this one switches on none"
+                        .into(),
+                )),
+                Some(hunt) => hunt.into_inner(),
+                None => false,
+            };
         let expect = match self.expect {
             Some(expect) if expect.get_ref().kind.trim().is_empty() => {
                 return Err(spanned(
@@ -436,6 +450,7 @@ impl File {
             liveness_ms: phases.liveness_ms,
             cluster,
             steps: Vec::new(),
+            hunt,
         };
         let story = !self.steps.is_empty();
         if story {

@@ -34,6 +34,9 @@ pub fn to_toml(workload: &Workload, header: &[String], notes: &[String]) -> Stri
             .collect();
         let _ = writeln!(out, "bugs = [{}]", names.join(", "));
     }
+    if workload.hunt {
+        let _ = writeln!(out, "hunt = true");
+    }
     write_cluster(&mut out, workload);
     for topic in &workload.topics {
         let _ = writeln!(out, "\n[[topic]]");
