@@ -149,26 +149,28 @@ fn still_there<'a>(
     acked: &'a BTreeSet<(TopicPartition, String)>,
 ) -> Vec<&'a (TopicPartition, String)> {
     let image = cluster.metadata();
-    let mut logs: BTreeMap<&TopicPartition, BTreeSet<String>> = BTreeMap::new();
+    // `None`: no leader to read now (offline, or down): every record counts.
+    let mut logs: BTreeMap<&TopicPartition, Option<BTreeSet<String>>> = BTreeMap::new();
     for (tp, _) in acked {
         if logs.contains_key(tp) {
             continue;
         }
         let leader = image.partition(tp).and_then(|p| p.leader);
-        let values = leader
-            .and_then(|leader| {
-                cluster.with_log(leader, tp, |log| {
-                    (log.batches().iter())
-                        .flat_map(|b| b.records.iter().map(|r| r.value.clone()))
-                        .collect::<BTreeSet<String>>()
-                })
+        let values = leader.and_then(|leader| {
+            cluster.with_log(leader, tp, |log| {
+                (log.batches().iter())
+                    .flat_map(|b| b.records.iter().map(|r| r.value.clone()))
+                    .collect::<BTreeSet<String>>()
             })
-            .unwrap_or_default();
+        });
         logs.insert(tp, values);
     }
     acked
         .iter()
-        .filter(|(tp, value)| logs.get(tp).is_some_and(|values| values.contains(value)))
+        .filter(|(tp, value)| match logs.get(tp) {
+            Some(Some(values)) => values.contains(value),
+            _ => true,
+        })
         .collect()
 }
 
