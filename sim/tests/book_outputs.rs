@@ -77,7 +77,7 @@ fn book_src() -> PathBuf {
 fn quickstart_run(seed: u64, keep_trace: bool) -> RunReport {
     let scenario = scenario::builtin("quickstart").expect("quickstart is built in");
     let options = RunOptions {
-        keep_trace,
+        keep_trace: keep_trace.then_some(kafkasim_sim::TraceLines::Readable),
         ..RunOptions::default()
     };
     run_scenario(seed, &scenario, &options)
