@@ -21,9 +21,9 @@ use crate::run::{run_scenario, RunOptions, RunReport};
 use crate::scenario::{self, Scenario};
 use crate::sweep::{self, merge, Progress, SeedRange, Selection, Sweep};
 use kafkasim_check::Kind;
-use kafkasim_sim::TraceLines;
 #[cfg(test)]
 use kafkasim_check::Verdict;
+use kafkasim_sim::TraceLines;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 

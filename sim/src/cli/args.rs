@@ -251,7 +251,7 @@ pub(super) struct RunFlags {
 #[derive(Debug, Args)]
 #[command(after_help = concat!(
     "Each line is a time, a node, and what happened there: a request or response \
-     it received (`broker-1   ← client-3   Produce request (correlation 4): acks=all, \
+     it received (`broker-1 ← client-3   Produce request (correlation 4): acks=all, \
      ...`) in Kafka's API, field and error names, an event it emitted, a fault. \
      --debug prints each message and event with every field instead. The last \
      line is the trace hash, the same with or without --debug.\n\n",

@@ -449,7 +449,9 @@ fn keep<N>(
             .record_message(now, me, Passage::DroppedStallFull, to, &message);
         return;
     }
-    wiring.trace.record_message(now, me, Passage::Stalled, to, &message);
+    wiring
+        .trace
+        .record_message(now, me, Passage::Stalled, to, &message);
     let envelope = Envelope {
         from: me,
         message,

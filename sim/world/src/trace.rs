@@ -89,7 +89,7 @@ impl Passage {
 /// The start of a kept line: the time and the node it happened on.
 fn line_start(form: TraceLines, time_ms: u64, node: NodeId) -> String {
     match form {
-        TraceLines::Readable => format!("{time_ms:>8} ms  {:<10} ", node.to_string()),
+        TraceLines::Readable => format!("{time_ms:>8} ms  {node} "),
         // `NodeId`'s `Display` ignores the width: the old lines have one space.
         TraceLines::Debug => format!("{time_ms:>8} {node:<12} "),
     }
@@ -555,12 +555,12 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "      12 ms  broker-1   ← client-2   Metadata request (correlation 0): all topics",
-                "      13 ms  broker-1   → client-2   held, the link stalled: Metadata request \
+                "      12 ms  broker-1 ← client-2   Metadata request (correlation 0): all topics",
+                "      13 ms  broker-1 → client-2   held, the link stalled: Metadata request \
                  (correlation 0): all topics",
-                "      14 ms  broker-1   event: broker-3 fenced: no heartbeat within the session \
+                "      14 ms  broker-1 event: broker-3 fenced: no heartbeat within the session \
                  timeout",
-                "      15 ms  broker-1   cannot connect broker-2",
+                "      15 ms  broker-1 cannot connect broker-2",
             ]
         );
         assert_eq!(

@@ -104,10 +104,10 @@ fn listed(items: impl IntoIterator<Item = String>, separator: &str) -> String {
     shown.join(separator)
 }
 
-/// Values as a list: `[Alice, Bob +2]`, at most [`VALUES_SHOWN`] named.
-fn values<'a>(all: impl ExactSizeIterator<Item = &'a str>) -> String {
+/// Records as a list: `[Alice, Bob +2]`, at most [`VALUES_SHOWN`] named.
+fn values(all: impl ExactSizeIterator<Item = String>) -> String {
     let total = all.len();
-    let shown: Vec<&str> = all.take(VALUES_SHOWN).map(value).collect();
+    let shown: Vec<String> = all.take(VALUES_SHOWN).collect();
     let more = total.saturating_sub(VALUES_SHOWN);
     if more > 0 {
         format!("[{} +{more}]", shown.join(", "))
@@ -116,8 +116,22 @@ fn values<'a>(all: impl ExactSizeIterator<Item = &'a str>) -> String {
     }
 }
 
+/// A record as a line shows it: its value, after its key if it has one
+/// (`Alice`, `offset/group-1/users/0: offset=5 …`).
+fn record(key: Option<&str>, value_text: &str) -> String {
+    match key {
+        Some(key) => format!("{}: {}", value(key), value(value_text)),
+        None => value(value_text).to_string(),
+    }
+}
+
 fn batch_values(batch: &RecordBatch) -> String {
-    values(batch.records.iter().map(|r| r.value.as_str()))
+    values(
+        (batch.records.iter())
+            .map(|r| record(r.key.as_deref(), &r.value))
+            .collect::<Vec<_>>()
+            .into_iter(),
+    )
 }
 
 /// `1 record`, `3 records`.

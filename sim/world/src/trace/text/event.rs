@@ -2,7 +2,7 @@
 //! sentence where it tells the event, a short one where it does not), and the
 //! calls a client completed, named by the client method the application called.
 
-use super::{counted, listed, records, response, value};
+use super::{counted, listed, record, records, response};
 use kafkasim::client::admin::AdminOutcome;
 use kafkasim::client::consumer::ConsumerOutcome;
 use kafkasim::client::producer::SendOutcome;
@@ -175,9 +175,14 @@ impl EventText for Completion<ConsumerOutcome> {
                 format!("poll (call {token}) returned no records")
             }
             ConsumerOutcome::Poll(Ok(polled)) => {
-                let each = polled
-                    .iter()
-                    .map(|r| format!("{}@{} {}", r.partition, r.offset, value(&r.value)));
+                let each = polled.iter().map(|r| {
+                    format!(
+                        "{}@{} {}",
+                        r.partition,
+                        r.offset,
+                        record(r.key.as_deref(), &r.value)
+                    )
+                });
                 format!(
                     "poll (call {token}) returned {}: {}",
                     records(polled.len()),

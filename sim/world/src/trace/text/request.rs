@@ -154,7 +154,10 @@ fn fetch(r: &FetchRequest) -> Told {
     let who = if r.replica_id == CONSUMER_REPLICA_ID {
         "consumer".to_string()
     } else {
-        format!("replica {} (broker epoch {})", r.replica_id, r.replica_epoch)
+        format!(
+            "replica {} (broker epoch {})",
+            r.replica_id, r.replica_epoch
+        )
     };
     let max_bytes = if r.max_bytes == usize::MAX {
         String::new()
@@ -231,7 +234,10 @@ fn elect_leaders(r: &ElectLeadersRequest) -> Told {
     };
     Told::new(
         partitions,
-        format!("{kind} election of {which}, timeout {}", duration(r.timeout_ms)),
+        format!(
+            "{kind} election of {which}, timeout {}",
+            duration(r.timeout_ms)
+        ),
     )
 }
 
@@ -302,7 +308,10 @@ fn sync_group(r: &SyncGroupRequest) -> Told {
                 "{} gets [{}]",
                 a.member_id,
                 listed(
-                    a.assignment.partitions.iter().map(TopicPartition::to_string),
+                    a.assignment
+                        .partitions
+                        .iter()
+                        .map(TopicPartition::to_string),
                     ", "
                 )
             )

@@ -1,6 +1,6 @@
 //! The words for each response: what the answer gives, or the error it names.
 
-use super::{brokers, counted, listed, part, records, values, with_error, Told};
+use super::{brokers, counted, listed, part, record, records, values, with_error, Told};
 use kafkasim::error::ErrorCode;
 use kafkasim::ids::TopicPartition;
 use kafkasim::metadata::MetadataImage;
@@ -68,10 +68,9 @@ pub(crate) fn response(response: &Response) -> Told {
         ),
         Response::InitProducerId(r) => Told::text(with_error(
             match r.error_code {
-                ErrorCode::None => format!(
-                    "producer id {} epoch {}",
-                    r.producer_id, r.producer_epoch
-                ),
+                ErrorCode::None => {
+                    format!("producer id {} epoch {}", r.producer_id, r.producer_epoch)
+                }
                 _ => String::new(),
             },
             r.error_code,
@@ -102,7 +101,10 @@ pub(crate) fn response(response: &Response) -> Told {
                     ErrorCode::None => format!(
                         "assigned [{}]",
                         listed(
-                            r.assignment.partitions.iter().map(TopicPartition::to_string),
+                            r.assignment
+                                .partitions
+                                .iter()
+                                .map(TopicPartition::to_string),
                             ", "
                         )
                     ),
@@ -180,7 +182,10 @@ fn metadata(r: &MetadataResponse) -> Told {
     };
     Told::new(
         partitions,
-        format!("metadata version {}, {brokers}, {topics}", r.metadata_version),
+        format!(
+            "metadata version {}, {brokers}, {topics}",
+            r.metadata_version
+        ),
     )
 }
 
@@ -241,7 +246,8 @@ fn fetched(p: &FetchablePartitionResponse) -> String {
                 1 => format!("leader epoch {}", epochs[0]),
                 _ => format!("leader epochs {}", epochs.join(", ")),
             };
-            let all = (p.records.iter()).flat_map(|b| b.records.iter().map(|r| r.value.as_str()));
+            let all = (p.records.iter())
+                .flat_map(|b| b.records.iter().map(|r| record(r.key.as_deref(), &r.value)));
             format!(
                 "{} from offset {} ({epochs}) {}",
                 records(count),
@@ -321,7 +327,10 @@ fn offset_fetch(r: &OffsetFetchResponse) -> Told {
         let epoch = p
             .committed_leader_epoch
             .map_or(String::new(), |e| format!(", leader_epoch {e}"));
-        format!("{} committed_offset {}{epoch}", p.partition, p.committed_offset)
+        format!(
+            "{} committed_offset {}{epoch}",
+            p.partition, p.committed_offset
+        )
     });
     let text = listed(partitions, "; ");
     let text = if text.is_empty() && r.error_code == ErrorCode::None {

@@ -401,7 +401,15 @@ fn responses() -> Vec<Response> {
 /// What no line may show: Rust's `Debug` syntax, or `u64::MAX`/`usize::MAX`
 /// standing for "no bound".
 fn assert_readable(line: &str) {
-    for debug in ["Some(", "None", "{", "}", "Ok(", "Err(", "18446744073709551615"] {
+    for debug in [
+        "Some(",
+        "None",
+        "{",
+        "}",
+        "Ok(",
+        "Err(",
+        "18446744073709551615",
+    ] {
         assert!(!line.contains(debug), "{debug:?} in: {line}");
     }
     assert!(!line.contains('\n'), "one line: {line}");
@@ -473,7 +481,10 @@ fn a_replica_fetch_names_its_offsets_and_counts_what_it_does_not_name() {
         ),
         "{line}"
     );
-    assert!(line.ends_with("; +3 more"), "nine partitions, six named: {line}");
+    assert!(
+        line.ends_with("; +3 more"),
+        "nine partitions, six named: {line}"
+    );
 }
 
 #[test]
@@ -595,8 +606,14 @@ fn every_event_reads_as_one_line() {
     for line in &lines {
         assert_readable(line);
     }
-    assert_eq!(lines[3], "broker-1 appended 2 records to orders-0 at offset 7");
+    assert_eq!(
+        lines[3],
+        "broker-1 appended 2 records to orders-0 at offset 7"
+    );
     assert_eq!(lines[7], "send (call 3) acknowledged: orders-0 offset 7");
     assert_eq!(lines[9], "send (call 3) failed: NOT_ENOUGH_REPLICAS");
-    assert_eq!(lines[10], "poll (call 4) returned 1 record: orders-0@7 Alice");
+    assert_eq!(
+        lines[10],
+        "poll (call 4) returned 1 record: orders-0@7 a: Alice"
+    );
 }
