@@ -529,7 +529,7 @@ fn every_time_the_prose_names_is_in_an_output_of_its_chapter() {
             .map(|file| std::fs::read_to_string(src.join(file)).unwrap_or_default())
             .collect();
         // Numbers as an output prints them: "  9011 ms" on the timeline, or
-        // "    9011 broker-1 recv …" in a replay.
+        // "    9011 ms  broker-1 ← …" in a replay.
         let shown: std::collections::BTreeSet<u64> = outputs
             .lines()
             .filter_map(|l| l.split_whitespace().next()?.parse().ok())
