@@ -2,7 +2,7 @@
 //! another run.
 
 use kafkasim_sim::runtime::{check_determinism, play};
-use kafkasim_sim::Options;
+use kafkasim_sim::{Options, TraceLines};
 use kafkasim_tools::run::{prepare, run_scenario, run_seed, RunOptions};
 use kafkasim_tools::scenario;
 use std::collections::BTreeSet;
@@ -13,7 +13,7 @@ const SEEDS: std::ops::RangeInclusive<u64> = 1..=6;
 fn the_same_seed_gives_the_same_trace_and_different_seeds_differ() {
     let quickstart = scenario::builtin("quickstart").expect("built in");
     let options = RunOptions {
-        keep_trace: true,
+        keep_trace: Some(TraceLines::Readable),
         ..RunOptions::default()
     };
     let mut hashes = BTreeSet::new();

@@ -14,7 +14,7 @@
 
 use kafkasim_check::views;
 use kafkasim_sim::runtime::{check_determinism, play};
-use kafkasim_sim::Options;
+use kafkasim_sim::{Options, TraceLines};
 use kafkasim_tools::render::render;
 use kafkasim_tools::run::{prepare, run_scenario, run_seed, RunOptions, RunReport};
 use kafkasim_tools::scenario::{self, Scenario};
@@ -26,7 +26,7 @@ fn standard() -> Scenario {
 #[test]
 fn every_seed_of_standard_records_the_same_full_trace_twice() {
     let options = RunOptions {
-        keep_trace: true,
+        keep_trace: Some(TraceLines::Readable),
         ..RunOptions::default()
     };
     for seed in 3..=5 {

@@ -7,7 +7,7 @@ use kafkasim::ids::TopicPartition;
 use kafkasim_check::fault::{Action, Target};
 use kafkasim_check::{views, Verdict};
 use kafkasim_sim::trace::{Captured, MessageEvent};
-use kafkasim_sim::{run_app, ClusterSpec};
+use kafkasim_sim::{run_app, ClusterSpec, TraceLines};
 use kafkasim_tools::run::{run_scenario, RunOptions, RunReport};
 use kafkasim_tools::scenario::workload::file::parse;
 use kafkasim_tools::scenario::Scenario;
@@ -45,7 +45,7 @@ fn run(faults: &str, safety_ms: u64) -> RunReport {
     let workload = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     let scenario = Scenario::workload("network-faults", workload);
     let options = RunOptions {
-        keep_trace: true,
+        keep_trace: Some(TraceLines::Readable),
         capture: true,
         ..RunOptions::default()
     };

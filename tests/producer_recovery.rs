@@ -16,6 +16,7 @@
 
 use kafkasim_check::history::{Entry, Outcome};
 use kafkasim_check::Verdict;
+use kafkasim_sim::TraceLines;
 use kafkasim_tools::run::{run_scenario, RunOptions};
 use kafkasim_tools::scenario;
 
@@ -26,13 +27,13 @@ fn out_of_order_refusals_are_retried_and_never_reach_the_application_as_not_writ
     let path = format!("{}/sim/scenarios/double.toml", env!("CARGO_MANIFEST_DIR"));
     let double = scenario::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
     let options = RunOptions {
-        keep_trace: true,
+        keep_trace: Some(TraceLines::Readable),
         ..RunOptions::default()
     };
     for seed in SEEDS {
         let report = run_scenario(seed, &double, &options);
         let refusals = (report.run.trace_lines.iter())
-            .filter(|l| l.contains("error_code: OutOfOrderSequenceNumber"))
+            .filter(|l| l.contains("OUT_OF_ORDER_SEQUENCE_NUMBER"))
             .count();
         assert!(
             refusals > 0,

@@ -23,6 +23,7 @@ use crate::sweep::{self, merge, Progress, SeedRange, Selection, Sweep};
 use kafkasim_check::Kind;
 #[cfg(test)]
 use kafkasim_check::Verdict;
+use kafkasim_sim::TraceLines;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
@@ -61,6 +62,8 @@ pub enum Command {
     Replay {
         seed: u64,
         scenario: Scenario,
+        /// How the trace's lines read: in Kafka's words, or every field (`--debug`).
+        lines: TraceLines,
     },
     Scenarios,
     /// `kafkasim bugs`: the famous bugs `--bug` switches on.
@@ -298,9 +301,13 @@ pub fn execute(command: Command) -> i32 {
                 EXIT_USAGE
             }
         },
-        Command::Replay { seed, scenario } => {
+        Command::Replay {
+            seed,
+            scenario,
+            lines,
+        } => {
             let options = RunOptions {
-                keep_trace: true,
+                keep_trace: Some(lines),
                 ..RunOptions::default()
             };
             let report = run_scenario(seed, &scenario, &options);

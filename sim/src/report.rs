@@ -55,15 +55,17 @@
 //! - `message`, a message delivered: `sent_ms` (integer), `from` and `to` (node
 //!   names: `controller`, `broker-N`, `client-N`), `kind` (Kafka's API name:
 //!   `Produce`, `Fetch`, …), `dir` (`request` or `response`), `correlation_id`
-//!   (integer), `partitions` (array of strings like `users-0`), `text` (string),
-//!   and, for Produce requests and Fetch responses only, `records`: an array of
+//!   (integer), `partitions` (array of strings like `users-0`), `text` (string:
+//!   the message as `kafkasim replay` prints it, `Produce request (correlation
+//!   2): acks=all, …`), and, for Produce requests and Fetch responses only, `records`: an array of
 //!   `{partition, offset, epoch, value}` (offset and epoch are -1 in a Produce
 //!   request, where the leader has not placed the records yet); optional
 //!   `high_watermarks` (`{partition: offset}`), left out when empty.
 //! - `node`, something a server did: `node` (string), `kind` (the event's name:
 //!   `LeaderElected`, `IsrChanged`, `Truncated`, `Appended`, `HighWatermark`,
 //!   `BecameLeader`, `BecameFollower`, `GenerationStarted`, `OffsetCommitted`, …),
-//!   `partitions` (array of strings), `text` (string) and `event` (the model's
+//!   `partitions` (array of strings), `text` (string, as `kafkasim replay`
+//!   prints the event) and `event` (the model's
 //!   `ClusterEvent` as serde writes it, e.g. `{"Truncated":{"broker":2,…}}`).
 //! - `fault`, a fault's start or end: `id` (integer: a fault's start and end
 //!   share it), `phase` (`start` or `end`), `action` (the fault as a scenario

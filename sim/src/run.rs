@@ -15,14 +15,14 @@ use kafkasim::bugs::Bugs;
 use kafkasim_check::fault::Schedule;
 use kafkasim_check::{Judgement, Verdict};
 use kafkasim_sim::runtime::TIME_LIMIT_MS_DEFAULT;
-use kafkasim_sim::{simulate, Cluster, ClusterSpec, Options, Run};
+use kafkasim_sim::{simulate, Cluster, ClusterSpec, Options, Run, TraceLines};
 use std::sync::Arc;
 
 /// What a run keeps besides its report, and the knobs a run may turn.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunOptions {
-    /// Keep every trace line (`kafkasim replay`).
-    pub keep_trace: bool,
+    /// Keep every trace line, read as this says (`kafkasim replay`).
+    pub keep_trace: Option<TraceLines>,
     /// Capture typed events and the replicas' logs (`kafkasim run --report`).
     pub capture: bool,
     /// How long a workload's safety phase lasts, instead of its own

@@ -83,7 +83,7 @@ fn book_src() -> PathBuf {
 fn quickstart_run(seed: u64, keep_trace: bool) -> RunReport {
     let scenario = scenario::builtin("quickstart").expect("quickstart is built in");
     let options = RunOptions {
-        keep_trace,
+        keep_trace: keep_trace.then_some(kafkasim_sim::TraceLines::Readable),
         ..RunOptions::default()
     };
     run_scenario(seed, &scenario, &options)
@@ -542,7 +542,7 @@ fn every_time_the_prose_names_is_in_an_output_of_its_chapter() {
             .map(|file| std::fs::read_to_string(src.join(file)).unwrap_or_default())
             .collect();
         // Numbers as an output prints them: "  9011 ms" on the timeline, or
-        // "    9011 broker-1 recv …" in a replay.
+        // "    9011 ms  broker-1 ← …" in a replay.
         let shown: std::collections::BTreeSet<u64> = outputs
             .lines()
             .filter_map(|l| l.split_whitespace().next()?.parse().ok())

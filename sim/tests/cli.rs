@@ -171,12 +171,37 @@ fn replay_prints_every_message_and_ends_with_the_run_s_hash() {
         replay.lines().last().unwrap()
     );
     assert!(
-        replay
+        replay.lines().any(
+            |l| l.contains(" ← client-3   Produce request (correlation ")
+                && l.contains("): acks=all, timeout 30000 ms, users-")
+        ),
+        "the replay shows the producer's requests as the brokers received them"
+    );
+}
+
+#[test]
+fn replay_with_debug_prints_every_field_and_the_same_hash() {
+    let quickstart = ["--seed", "7", "--scenario", "quickstart"];
+    let readable = stdout(&kafkasim(&[&["replay"], &quickstart[..]].concat()));
+    let debug = stdout(&kafkasim(
+        &[&["replay", "--debug"], &quickstart[..]].concat(),
+    ));
+    assert_eq!(
+        readable.lines().count(),
+        debug.lines().count(),
+        "one line per message or event, either way"
+    );
+    assert_eq!(readable.lines().last(), debug.lines().last(), "the hash");
+    assert!(
+        debug
             .lines()
             .any(|l| l.contains("recv client-3 Request { correlation_id: ")
                 && l.contains("request: Produce(ProduceRequest { acks: All")),
-        "the replay shows the producer's requests as the brokers received them"
+        "--debug shows the model's values, field by field"
     );
+    for line in readable.lines() {
+        assert!(!line.contains("Some(") && !line.contains('{'), "{line}");
+    }
 }
 
 #[test]
@@ -212,7 +237,7 @@ fn a_reader_that_leaves_early_ends_the_output_quietly_with_the_run_s_exit_code()
     let mut reader = std::io::BufReader::new(child.stdout.take().expect("stdout is piped"));
     let mut first = String::new();
     reader.read_line(&mut first).expect("a first line");
-    assert!(first.contains(" recv "), "{first}");
+    assert!(first.contains(" ← "), "{first}");
     drop(reader);
     let output = child.wait_with_output().expect("kafkasim ends");
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));

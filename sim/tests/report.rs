@@ -403,7 +403,11 @@ fn a_report_s_files_have_their_documented_shape_and_the_page_embeds_them() {
         "the truncation"
     );
     assert!(
-        has("message", "Produce: acks=-1 orders-0 [m2]"),
+        has(
+            "message",
+            "Produce request (correlation 2): acks=all, timeout 30000 ms, orders-0: 1 batch, \
+             current_leader_epoch 0, [m2]"
+        ),
         "the produce of m2"
     );
     assert_eq!(

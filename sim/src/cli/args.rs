@@ -249,7 +249,14 @@ pub(super) struct RunFlags {
 
 /// Run a seed and print its full trace, message by message
 #[derive(Debug, Args)]
-#[command(after_help = exit_codes!())]
+#[command(after_help = concat!(
+    "Each line is a time, a node, and what happened there: a request or response \
+     it received (`broker-1 ← client-3   Produce request (correlation 4): acks=all, \
+     ...`) in Kafka's API, field and error names, an event it emitted, a fault. \
+     --debug prints each message and event with every field instead. The last \
+     line is the trace hash, the same with or without --debug.\n\n",
+    exit_codes!()
+))]
 pub(super) struct ReplayFlags {
     /// The simulation seed to replay
     #[arg(long, value_name = "N", value_parser = values::seed)]
@@ -263,6 +270,10 @@ pub(super) struct ReplayFlags {
     /// given more than once
     #[arg(long = "bug", value_name = "NAME", value_parser = values::bug)]
     pub bugs: Vec<kafkasim::bugs::Bug>,
+    /// Print every field of every message and event as the model's Rust types
+    /// hold it (their `Debug` form), instead of one line in Kafka's words
+    #[arg(long)]
+    pub debug: bool,
 }
 
 /// Run many seeds of a scenario; print one summary

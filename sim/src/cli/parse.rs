@@ -12,6 +12,7 @@ use crate::sweep::{SeedRange, Selection, Shard};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory as _, Parser as _};
 use kafkasim::bugs::Bug;
+use kafkasim_sim::TraceLines;
 use std::error::Error as _;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -70,6 +71,11 @@ fn command(cli: Cli) -> Result<Command, UsageError> {
         Sub::Replay(flags) => Command::Replay {
             seed: flags.seed,
             scenario: with_bugs(flags.scenario, flags.bugs),
+            lines: if flags.debug {
+                TraceLines::Debug
+            } else {
+                TraceLines::Readable
+            },
         },
         Sub::Sweep(flags) => Command::Sweep {
             scenario: with_bugs(flags.scenario, flags.bugs),

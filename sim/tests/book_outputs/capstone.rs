@@ -16,7 +16,7 @@ pub(crate) fn replicated_run() -> String {
 /// appending, but the high watermark waits for the dead follower until the
 /// controller fences it and the ISR shrinks; then the producer hears back.
 pub(crate) fn replicated_isr_wait() -> String {
-    const ORDERS_1: &str = "topic: \"orders\", partition: 1 }";
+    const ORDERS_1: &str = "orders-1";
     const CRASH: &[&str] = &["fault broker-1: crashed"];
     replay_excerpt(
         SCENARIO,
@@ -25,12 +25,12 @@ pub(crate) fn replicated_isr_wait() -> String {
             window: Some(Window {
                 after: CRASH,
                 from: CRASH,
-                until: &["RecordMetadata", "\"orders\", partition: 1 }, offset:"],
+                until: &["acknowledged: orders-1 offset"],
             }),
             any_of: &[
                 "broker-2 event",
-                "controller event IsrChanged",
-                "RecordMetadata",
+                "controller event: orders-1: ISR now",
+                "acknowledged",
             ],
             all_of: &[ORDERS_1],
             ..ReplayFilter::default()

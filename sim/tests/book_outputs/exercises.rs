@@ -283,13 +283,13 @@ const IDLE_CONSUMER: &str = "client-6";
 fn consumer_fetches(scenario: &str) -> usize {
     let out = kafkasim(&["replay", "--seed", "1", "--scenario", scenario]);
     (out.stdout.lines())
-        .filter(|l| l.contains(&format!("recv {IDLE_CONSUMER}")) && l.contains("request: Fetch("))
+        .filter(|l| l.contains(&format!("← {IDLE_CONSUMER}")) && l.contains("Fetch request"))
         .count()
 }
 
 fn fetch_count_command(file: &str) -> String {
     format!(
-        "$ kafkasim replay --seed 1 --scenario {file} | grep -F 'recv {IDLE_CONSUMER}' | grep -c -F 'request: Fetch('\n"
+        "$ kafkasim replay --seed 1 --scenario {file} | grep -F '← {IDLE_CONSUMER}' | grep -c -F 'Fetch request'\n"
     )
 }
 
@@ -340,7 +340,7 @@ pub(crate) fn metadata_fetch_gaps() -> String {
     let args = ["replay", "--seed", "1", "--scenario", IDLE];
     let out = kafkasim(&args);
     let times: Vec<u64> = (out.stdout.lines())
-        .filter(|l| l.contains("controller recv broker-1") && l.contains("ClusterMetadataFetch"))
+        .filter(|l| l.contains("controller ← broker-1") && l.contains("ClusterMetadataFetch"))
         .take(8)
         .map(|l| {
             l.split_whitespace()
@@ -357,7 +357,7 @@ pub(crate) fn metadata_fetch_gaps() -> String {
         assert!((500..=515).contains(&gap), "{times:?}");
     }
     let mut text = format!(
-        "$ kafkasim {} | grep -F 'controller recv broker-1' | grep -F ClusterMetadataFetch | head -n 8 | awk '{{print $1}}'\n",
+        "$ kafkasim {} | grep -F 'controller ← broker-1' | grep -F ClusterMetadataFetch | head -n 8 | awk '{{print $1}}'\n",
         args.join(" ")
     );
     for t in times {

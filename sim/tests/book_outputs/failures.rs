@@ -205,12 +205,13 @@ pub(crate) fn replication_fetches() -> String {
         "preferred-leader-returns",
         ReplayFilter {
             window: Some(Window {
-                from: &["request: Produce("],
-                until: &["response: Produce(ProduceResponse"],
+                from: &["Produce request"],
+                until: &["Produce response"],
                 ..Window::default()
             }),
-            any_of: &["Produce(", "Fetch(Fetch", "Appended", "HighWatermark"],
-            all_of: &["partition: 0 }"],
+            // " Fetch ", not "Fetch": ClusterMetadataFetch is another API.
+            any_of: &["Produce ", " Fetch ", "appended", "high watermark"],
+            all_of: &["orders-0"],
             ..ReplayFilter::default()
         },
     )
@@ -221,7 +222,7 @@ pub(crate) fn isr_expansion() -> String {
     replay_excerpt(
         "preferred-leader-returns",
         ReplayFilter {
-            any_of: &["AlterPartition("],
+            any_of: &["AlterPartition "],
             ..ReplayFilter::default()
         },
     )
@@ -234,7 +235,8 @@ pub(crate) fn heartbeats() -> String {
     replay_excerpt(
         "preferred-leader-returns",
         ReplayFilter {
-            any_of: &["BrokerHeartbeat(BrokerHeartbeatRequest { broker_id: 2,"],
+            any_of: &["BrokerHeartbeat request"],
+            all_of: &["controller ← broker-2"],
             head: Some(4),
             ..ReplayFilter::default()
         },
@@ -248,14 +250,14 @@ pub(crate) fn metadata_pull() -> String {
         "leader-crash-acks-all",
         ReplayFilter {
             window: Some(Window {
-                from: &["broker-2 recv controller", "image: None"],
-                until: &["controller recv broker-2", "known_version: 8"],
+                from: &["broker-2 ← controller", "no change within the wait"],
+                until: &["controller ← broker-2", "has image version 8"],
                 ..Window::default()
             }),
             any_of: &[
                 "controller event",
-                "controller recv broker-2",
-                "broker-2 recv controller",
+                "controller ← broker-2",
+                "broker-2 ← controller",
                 "broker-2 event",
             ],
             none_of: &["Heartbeat"],
@@ -321,7 +323,7 @@ fn lost_response_appends(name: &str) -> String {
     replay_excerpt(
         name,
         ReplayFilter {
-            any_of: &["event Appended", "lost Produce", "Produce(ProduceResponse"],
+            any_of: &["appended", "lost Produce", "Produce response"],
             ..ReplayFilter::default()
         },
     )
@@ -357,17 +359,17 @@ pub(crate) fn kip_101_high_watermark() -> String {
         "kip-101-high-watermark-truncation",
         ReplayFilter {
             window: Some(Window {
-                from: &["broker-2 recv broker-1", "Fetch(FetchResponse"],
-                until: &["event Truncated"],
+                from: &["broker-2 ← broker-1", "Fetch response"],
+                until: &["event:", " truncated "],
                 ..Window::default()
             }),
             any_of: &[
-                "Fetch(Fetch",
-                "HighWatermark",
-                "Produce(ProduceResponse",
+                " Fetch ",
+                "high watermark",
+                "Produce response",
                 ": crashed (",
                 ": restarted after",
-                "Truncated",
+                " truncated ",
             ],
             ..ReplayFilter::default()
         },
@@ -392,7 +394,7 @@ pub(crate) fn kip_101_epoch_end() -> String {
     replay_excerpt(
         "kip-101",
         ReplayFilter {
-            any_of: &["OffsetsForLeaderEpoch(", "Truncated"],
+            any_of: &["OffsetsForLeaderEpoch ", " truncated "],
             ..ReplayFilter::default()
         },
     )

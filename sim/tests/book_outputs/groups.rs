@@ -42,17 +42,21 @@ pub(crate) fn member_joins_protocol() -> String {
         "member-joins",
         ReplayFilter {
             window: Some(Window {
-                from: &["client-7", "FindCoordinator(FindCoordinatorRequest"],
+                from: &["← client-7", "FindCoordinator request"],
                 // Generation 2's answer to consumer-1: users-0 alone.
                 until: &[
-                    "client-5 recv broker-1",
-                    "SyncGroup(SyncGroupResponse",
-                    "partitions: [TopicPartition { topic: \"users\", partition: 0 }] }",
+                    "client-5 ← broker-1",
+                    "SyncGroup response",
+                    "assigned [users-0]",
                 ],
                 ..Window::default()
             }),
-            any_of: &["FindCoordinator(", "JoinGroup(", "SyncGroup(", "Heartbeat("],
-            none_of: &["BrokerHeartbeat"],
+            any_of: &[
+                "FindCoordinator ",
+                "JoinGroup ",
+                "SyncGroup ",
+                " Heartbeat ",
+            ],
             ..ReplayFilter::default()
         },
     )
@@ -180,12 +184,12 @@ pub(crate) fn zombie_fencing() -> String {
         "zombie-consumer",
         ReplayFilter {
             window: Some(Window {
-                from: &["broker-1 recv client-7", "FindCoordinator("],
-                until: &["event Group(RebalanceStarted", "client-7-2"],
+                from: &["broker-1 ← client-7", "FindCoordinator request"],
+                until: &["event: group group-1: rebalance", "client-7-2"],
                 ..Window::default()
             }),
-            any_of: &["client-7", "CommitRejected"],
-            none_of: &["Metadata(", "event Completion"],
+            any_of: &["client-7", "rejected"],
+            none_of: &["Metadata ", "client-7 event"],
             ..ReplayFilter::default()
         },
     )
@@ -215,12 +219,9 @@ pub(crate) fn coordinator_failover() -> String {
             window: Some(Window {
                 after: &["fault broker-1: crashed"],
                 from: &["client-7 cannot connect broker-1"],
-                until: &[
-                    "client-7 recv broker-2",
-                    "FindCoordinator(FindCoordinatorResponse",
-                ],
+                until: &["client-7 ← broker-2", "FindCoordinator response"],
             }),
-            any_of: &["FindCoordinator(", "cannot connect"],
+            any_of: &["FindCoordinator ", "cannot connect"],
             all_of: &["client-7"],
             ..ReplayFilter::default()
         },
@@ -229,11 +230,11 @@ pub(crate) fn coordinator_failover() -> String {
         "coordinator-crash",
         ReplayFilter {
             window: Some(Window {
-                from: &["event Group(PartitionLoaded"],
-                until: &["client-7 recv broker-2", "Heartbeat(HeartbeatResponse"],
+                from: &["event: coordinator of __consumer_offsets-", ": loaded"],
+                until: &["client-7 ← broker-2", "Heartbeat response"],
                 ..Window::default()
             }),
-            any_of: &["PartitionLoaded", "FindCoordinator(", "Heartbeat("],
+            any_of: &[": loaded", "FindCoordinator ", " Heartbeat "],
             none_of: &["client-6"],
             ..ReplayFilter::default()
         },
@@ -250,16 +251,16 @@ pub(crate) fn commit_record() -> String {
         "commit-after-processing",
         ReplayFilter {
             window: Some(Window {
-                from: &["request: OffsetCommit("],
-                until: &["OffsetCommit(OffsetCommitResponse"],
+                from: &["OffsetCommit request"],
+                until: &["OffsetCommit response"],
                 ..Window::default()
             }),
             any_of: &[
-                "OffsetCommit(",
-                "OffsetCommitted",
-                "key: Some(\"offset/",
-                "topic: \"__consumer_offsets\", partition: 2 }, base_offset",
-                "topic: \"__consumer_offsets\", partition: 2 }, high_watermark",
+                "OffsetCommit ",
+                ") committed ",
+                "[offset/",
+                "to __consumer_offsets-2 at",
+                "of __consumer_offsets-2 now",
             ],
             ..ReplayFilter::default()
         },
@@ -284,7 +285,7 @@ pub(crate) fn committed_offsets_read() -> String {
         out.push_str(&replay_excerpt(
             name,
             ReplayFilter {
-                any_of: &["OffsetFetch(OffsetFetchResponse"],
+                any_of: &["OffsetFetch response"],
                 all_of: &["client-7"],
                 ..ReplayFilter::default()
             },

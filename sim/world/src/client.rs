@@ -46,6 +46,7 @@ impl<N, T> ClientHandle<N, T>
 where
     N: Node<Event = Completion<T>> + Send + 'static,
     T: std::fmt::Debug + std::hash::Hash + Send + 'static,
+    Completion<T>: crate::trace::EventText,
 {
     /// Starts `core` on the current client machine; `process` is its name in
     /// the history (the machine's name when `None`).

@@ -33,7 +33,7 @@ pub struct DriverFaults {
 }
 
 use crate::time::now_ms;
-use crate::trace::{MessageEvent, Trace};
+use crate::trace::{EventText, MessageEvent, Passage, Trace};
 use connections::{
     accept_loop, connect, futures_send, Connections, Envelope, Held, Inbound, Route,
 };
@@ -95,7 +95,7 @@ pub async fn run_node<N, F>(
     commands: Option<mpsc::UnboundedReceiver<Command<N>>>,
 ) where
     N: Node + Send + 'static,
-    N::Event: std::fmt::Debug + std::hash::Hash,
+    N::Event: std::fmt::Debug + std::hash::Hash + EventText,
     F: FnMut(u64, N::Event) + Send,
 {
     let bind =
@@ -292,10 +292,10 @@ fn deliver<N: Node>(
             sent_ms,
         } => {
             if !conns.is_open(from.connection) {
-                trace.record_message(now, me, "discard", from.node, &message);
+                trace.record_message(now, me, Passage::Discarded, from.node, &message);
                 return;
             }
-            trace.record_message(now, me, "recv", from.node, &message);
+            trace.record_message(now, me, Passage::Received, from.node, &message);
             trace.count_message();
             trace.capture(|| MessageEvent::delivered(now, sent_ms, from.node, me, &message));
             node.on_message(now, from, message);
@@ -336,7 +336,7 @@ async fn carry_out<N, F>(
 ) -> Vec<NodeId>
 where
     N: Node + Send + 'static,
-    N::Event: std::fmt::Debug + std::hash::Hash,
+    N::Event: std::fmt::Debug + std::hash::Hash + EventText,
     F: FnMut(u64, N::Event),
 {
     let Wiring {
@@ -446,10 +446,12 @@ fn keep<N>(
     if conns.held.len() >= HELD_MESSAGES_MAX {
         wiring
             .trace
-            .record_message(now, me, "drop (stall full)", to, &message);
+            .record_message(now, me, Passage::DroppedStallFull, to, &message);
         return;
     }
-    wiring.trace.record_message(now, me, "stall", to, &message);
+    wiring
+        .trace
+        .record_message(now, me, Passage::Stalled, to, &message);
     let envelope = Envelope {
         from: me,
         message,
@@ -485,8 +487,8 @@ fn send_unstalled<N>(wiring: &Wiring<'_, N>, conns: &mut Connections) {
             }
         };
         let what = match sent {
-            Some(true) => "unstall",
-            _ => "drop (connection gone)",
+            Some(true) => Passage::Unstalled,
+            _ => Passage::DroppedConnectionGone,
         };
         wiring
             .trace

@@ -66,3 +66,4 @@ pub mod trace;
 pub use client::{Admin, Consumer, Producer};
 pub use cluster::{Cluster, ClusterSpec};
 pub use runtime::{run_app, simulate, Options, Run};
+pub use trace::TraceLines;

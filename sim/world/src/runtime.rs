@@ -11,7 +11,7 @@
 use crate::cluster::{Cluster, ClusterSpec};
 use crate::end::{divergence_findings, replica_logs, summarize, PartitionLogs, PartitionSummary};
 use crate::network::SEND_LATENCY;
-use crate::trace::{Captured, TimelineEntry, Trace};
+use crate::trace::{Captured, TimelineEntry, Trace, TraceLines};
 use kafkasim_check::history::{Entry, History};
 use kafkasim_check::{judge, Config, Detail, Finding, Judgement, Kind};
 use std::collections::BTreeMap;
@@ -37,8 +37,8 @@ pub(crate) fn runtime(seed: u64) -> madsim::runtime::Runtime {
 /// What a run keeps besides what every run keeps, and how long it may take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
-    /// Keep every trace line (`kafkasim replay`).
-    pub keep_trace: bool,
+    /// Keep every trace line, read as this says (`kafkasim replay`).
+    pub keep_trace: Option<TraceLines>,
     /// Capture typed events and the replicas' logs (`kafkasim run --report`).
     pub capture: bool,
     /// The simulated time the application code may take.
@@ -48,7 +48,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            keep_trace: false,
+            keep_trace: None,
             capture: false,
             time_limit_ms: TIME_LIMIT_MS_DEFAULT,
         }

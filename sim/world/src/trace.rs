@@ -1,10 +1,12 @@
 //! The run's trace: every delivered message, every node event, every fault.
 //!
 //! The trace is the determinism witness: two runs of one seed must produce the same
-//! trace, byte for byte, so the CLI prints a hash of it. The full text is kept only
-//! when asked for (`kafkasim replay`), since formatting every message costs time:
-//! the hash takes a delivered message's fields (its `Hash`), the other events'
-//! text.
+//! trace, byte for byte, so the CLI prints a hash of it. The hash takes a
+//! delivered message's and a node event's fields (their `Hash`), the other
+//! lines' text. The lines themselves are kept only when asked for (`kafkasim
+//! replay`), since formatting every message costs time, and read as
+//! [`TraceLines`] says: in Kafka's words (`text`), or every field as Rust's
+//! `Debug` prints it. Neither form reaches the hash.
 //! The *timeline* is the short, human story of the run that `kafkasim run` prints.
 //!
 //! A trace can also *capture* typed events ([`Captured`]: delivered messages, node
@@ -20,9 +22,14 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 mod capture;
+mod lines;
+mod text;
 pub use capture::{
     Captured, Direction, FaultEvent, MessageEvent, NodeEvent, Phase, RecordAt, TimelineEvent,
 };
+use lines::line_start;
+pub use lines::{Passage, TraceLines};
+pub use text::EventText;
 
 /// The trace hash: 64 bits over the trace's bytes, taken eight at a time (as
 /// little-endian words, each mixed in by a folded multiply) and finished with
@@ -181,8 +188,8 @@ struct TraceState {
     hash: TraceHash,
     events: u64,
     messages: u64,
-    /// The full trace text, kept only when `keep_lines` is set.
-    lines: Option<Vec<String>>,
+    /// The trace's lines, kept only when asked for, and how they read.
+    lines: Option<(TraceLines, Vec<String>)>,
     timeline: Vec<TimelineEntry>,
     /// How often each "sometimes" goal was reached (see `goals`).
     goals: BTreeMap<&'static str, u64>,
@@ -207,24 +214,25 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// A trace that also keeps every line, for `kafkasim replay`.
+    /// A trace that also keeps every line in Kafka's words, for `kafkasim replay`.
     pub fn keeping_lines() -> Self {
-        Trace::new(true, false)
+        Trace::new(Some(TraceLines::Readable), false)
     }
 
     /// A trace that also captures typed events, for `kafkasim run --report`.
     pub fn keeping_events() -> Self {
-        Trace::new(false, true)
+        Trace::new(None, true)
     }
 
-    /// A trace that keeps its lines and/or captures typed events.
-    pub fn new(keep_lines: bool, capture: bool) -> Self {
+    /// A trace that keeps its lines (read as `keep_lines` says) and/or
+    /// captures typed events.
+    pub fn new(keep_lines: Option<TraceLines>, capture: bool) -> Self {
         let trace = Trace {
             state: Arc::default(),
             capturing: capture,
         };
-        if keep_lines {
-            trace.lock().lines = Some(Vec::new());
+        if let Some(form) = keep_lines {
+            trace.lock().lines = Some((form, Vec::new()));
         }
         trace
     }
@@ -267,26 +275,38 @@ impl Trace {
         self.lock().machines.clone()
     }
 
-    /// Records a message `node` received (`verb` "recv") or dropped ("discard")
-    /// from `from`. The hash takes the message's fields; its text is made only
-    /// when lines are kept.
+    /// Records what became of a message (`passage`) at `node`: one it received
+    /// from `peer`, or one it sent `peer`. The hash takes the message's fields;
+    /// its text is made only when lines are kept.
     pub fn record_message(
         &self,
         time_ms: u64,
         node: NodeId,
-        verb: &'static str,
-        from: NodeId,
+        passage: Passage,
+        peer: NodeId,
         message: &Message,
     ) {
-        self.record_fields(time_ms, node, (verb, from, message), || {
-            format!("{verb} {from} {message:?}")
+        let word = passage.word();
+        self.record_fields(time_ms, node, (word, peer, message), |form| match form {
+            TraceLines::Readable => {
+                let (arrow, what) = passage.readable();
+                let peer = peer.to_string();
+                format!("{arrow} {peer:<10} {what}{}", text::message(message))
+            }
+            TraceLines::Debug => format!("{word} {peer} {message:?}"),
         });
     }
 
     /// Records an event a node emitted, hashed by its fields like a message.
-    pub fn record_event<E: Hash + std::fmt::Debug>(&self, time_ms: u64, node: NodeId, event: &E) {
-        self.record_fields(time_ms, node, ("event", event), || {
-            format!("event {event:?}")
+    pub fn record_event<E: Hash + std::fmt::Debug + EventText>(
+        &self,
+        time_ms: u64,
+        node: NodeId,
+        event: &E,
+    ) {
+        self.record_fields(time_ms, node, ("event", event), |form| match form {
+            TraceLines::Readable => format!("event: {}", event.text()),
+            TraceLines::Debug => format!("event {event:?}"),
         });
     }
 
@@ -295,14 +315,15 @@ impl Trace {
         time_ms: u64,
         node: NodeId,
         fields: impl Hash,
-        text: impl FnOnce() -> String,
+        text: impl FnOnce(TraceLines) -> String,
     ) {
         let mut state = self.lock();
         let state = &mut *state;
         (time_ms, node, fields).hash(&mut Fields(&mut state.hash));
         state.events += 1;
-        if let Some(lines) = state.lines.as_mut() {
-            lines.push(format!("{time_ms:>8} {node:<12} {}", text()));
+        if let Some((form, lines)) = state.lines.as_mut() {
+            let form = *form;
+            lines.push(line_start(form, time_ms, node) + &text(form));
         }
     }
 
@@ -316,8 +337,11 @@ impl Trace {
         state.hash.write(state.scratch.as_bytes());
         state.hash.write(b"\n");
         state.events += 1;
-        if let Some(lines) = state.lines.as_mut() {
-            lines.push(state.scratch.clone());
+        if let Some((form, lines)) = state.lines.as_mut() {
+            lines.push(match form {
+                TraceLines::Readable => line_start(*form, time_ms, node) + &what.to_string(),
+                TraceLines::Debug => state.scratch.clone(),
+            });
         }
     }
 
@@ -416,7 +440,7 @@ impl Trace {
     }
 
     pub fn lines(&self) -> Vec<String> {
-        self.lock().lines.clone().unwrap_or_default()
+        (self.lock().lines.as_ref()).map_or(vec![], |(_, lines)| lines.clone())
     }
 }
 
@@ -440,6 +464,46 @@ mod tests {
         // A change here changes every seed's printed hash: on purpose only.
         assert_eq!(hash(&[]), PINNED_EMPTY);
         assert_eq!(hash(&[b"0 broker-1 recv client-1 Request"]), PINNED_LINE);
+    }
+
+    #[test]
+    fn how_the_lines_read_never_changes_the_hash() {
+        use kafkasim::event::ClusterEvent;
+        use kafkasim::protocol::{MetadataRequest, Request};
+        let message = Message::Request {
+            correlation_id: 0,
+            request: Request::Metadata(MetadataRequest { topics: None }),
+        };
+        let traced = |form: Option<TraceLines>| {
+            let trace = Trace::new(form, false);
+            let (broker, client) = (NodeId::Broker(1), NodeId::Client(2));
+            trace.record_message(12, broker, Passage::Received, client, &message);
+            trace.record_message(13, broker, Passage::Stalled, client, &message);
+            trace.record_event(14, broker, &ClusterEvent::BrokerFenced { broker: 3 });
+            trace.record(15, broker, format_args!("cannot connect broker-2"));
+            (trace.hash(), trace.lines())
+        };
+        let (plain, none) = traced(None);
+        let (readable, lines) = traced(Some(TraceLines::Readable));
+        let (debug, debug_lines) = traced(Some(TraceLines::Debug));
+        assert_eq!((readable, debug), (plain, plain));
+        assert!(none.is_empty());
+        assert_eq!(
+            lines,
+            [
+                "      12 ms  broker-1 ← client-2   Metadata request (correlation 0): all topics",
+                "      13 ms  broker-1 → client-2   held, the link stalled: Metadata request \
+                 (correlation 0): all topics",
+                "      14 ms  broker-1 event: broker-3 fenced: no heartbeat within the session \
+                 timeout",
+                "      15 ms  broker-1 cannot connect broker-2",
+            ]
+        );
+        assert_eq!(
+            debug_lines[0],
+            "      12 broker-1 recv client-2 Request { correlation_id: 0, request: \
+             Metadata(MetadataRequest { topics: None }) }"
+        );
     }
 
     #[test]

@@ -1,16 +1,16 @@
 //! Typed trace events, captured for run reports (`kafkasim run --report`).
 //!
 //! Each event says when it happened, where (the node, as `controller`,
-//! `broker-2`, `client-3`), what kind it is, which partitions it concerns and a
-//! short text. They are serialized as the lines of a report's `trace.jsonl`; the
-//! report module documents the shape of each.
+//! `broker-2`, `client-3`), what kind it is, which partitions it concerns and its
+//! text, the same words `kafkasim replay` prints for it (made by `text`). They
+//! are serialized as the lines of a report's `trace.jsonl`; the report module
+//! documents the shape of each.
 
-use crate::narrate::narrate;
+use super::text::{self, EventText as _};
 use kafkasim::event::ClusterEvent;
 use kafkasim::group::coordinator::GroupEvent;
 use kafkasim::ids::{NodeId, Offset, TopicPartition};
-use kafkasim::protocol::{Message, Request, Response, CONSUMER_REPLICA_ID};
-use kafkasim::record::RecordBatch;
+use kafkasim::protocol::{Message, Request, Response};
 use kafkasim_check::fault::Action;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -126,9 +126,6 @@ pub struct TimelineEvent {
     pub text: String,
 }
 
-/// At most this many values are named in a message's text.
-const VALUES_SHOWN: usize = 4;
-
 impl MessageEvent {
     /// The event for `message`, sent by `from` at `sent_ms` and delivered to `to`
     /// at `time_ms`.
@@ -139,35 +136,31 @@ impl MessageEvent {
         to: NodeId,
         message: &Message,
     ) -> Captured {
-        let (correlation_id, dir, kind) = match message {
+        let (correlation_id, dir, kind, told, records) = match message {
             Message::Request {
                 correlation_id,
                 request,
-            } => (*correlation_id, Direction::Request, request.api_name()),
+            } => (
+                *correlation_id,
+                Direction::Request,
+                request.api_name(),
+                text::request(request),
+                produced_records(request),
+            ),
             Message::Response {
                 correlation_id,
                 response,
-            } => (*correlation_id, Direction::Response, response.api_name()),
+            } => (
+                *correlation_id,
+                Direction::Response,
+                response.api_name(),
+                text::response(response),
+                fetched_records(response),
+            ),
         };
-        let (partitions, details, records) = match message {
-            Message::Request { request, .. } => {
-                let (partitions, details) = describe_request(request);
-                (partitions, details, produced_records(request))
-            }
-            Message::Response { response, .. } => describe_response(response),
-        };
-        let mut partitions: Vec<String> = partitions.iter().map(|p| p.to_string()).collect();
+        let mut partitions: Vec<String> = told.partitions.iter().map(|p| p.to_string()).collect();
         partitions.sort();
         partitions.dedup();
-        let dir_name = match dir {
-            Direction::Request => "",
-            Direction::Response => " response",
-        };
-        let text = if details.is_empty() {
-            format!("{kind}{dir_name}")
-        } else {
-            format!("{kind}{dir_name}: {details}")
-        };
         Captured::Message(MessageEvent {
             time_ms,
             sent_ms,
@@ -177,7 +170,7 @@ impl MessageEvent {
             dir,
             correlation_id,
             partitions,
-            text,
+            text: text::message(message),
             records,
             high_watermarks: match message {
                 Message::Response {
@@ -191,25 +184,6 @@ impl MessageEvent {
             },
         })
     }
-}
-
-fn values(batch: &RecordBatch) -> String {
-    let mut shown: Vec<&str> = batch
-        .records
-        .iter()
-        .take(VALUES_SHOWN)
-        .map(|r| r.value.as_str())
-        .collect();
-    let more = batch.records.len().saturating_sub(VALUES_SHOWN);
-    let more = if more > 0 {
-        format!(" +{more}")
-    } else {
-        String::new()
-    };
-    if shown.iter().any(|v| v.len() > 40) {
-        shown = vec!["…"];
-    }
-    format!("[{}{more}]", shown.join(", "))
 }
 
 /// The records a Produce request carries, not placed yet (offset and epoch -1).
@@ -229,345 +203,37 @@ fn produced_records(request: &Request) -> Vec<RecordAt> {
         .collect()
 }
 
-fn describe_request(request: &Request) -> (Vec<TopicPartition>, String) {
-    match request {
-        Request::Produce(r) => {
-            let parts = r.partitions.iter().map(|p| p.partition.clone()).collect();
-            let text: Vec<String> = r
-                .partitions
-                .iter()
-                .map(|p| format!("{} {}", p.partition, values(&p.records)))
-                .collect();
-            (
-                parts,
-                format!("acks={} {}", r.acks.as_i16(), text.join(", ")),
-            )
-        }
-        Request::Fetch(r) => {
-            let parts = r.partitions.iter().map(|p| p.partition.clone()).collect();
-            let text: Vec<String> = r
-                .partitions
-                .iter()
-                .map(|p| format!("{}@{}", p.partition, p.fetch_offset))
-                .collect();
-            let text = shortened(text);
-            let who = if r.replica_id == CONSUMER_REPLICA_ID {
-                String::new()
-            } else {
-                format!("replica {} ", r.replica_id)
-            };
-            (parts, format!("{who}{}", text.join(", ")))
-        }
-        Request::ListOffsets(r) => {
-            let parts: Vec<TopicPartition> =
-                r.partitions.iter().map(|p| p.partition.clone()).collect();
-            let text = names(&parts);
-            (parts, text)
-        }
-        Request::OffsetsForLeaderEpoch(r) => {
-            let parts = r.partitions.iter().map(|p| p.partition.clone()).collect();
-            let text: Vec<String> = r
-                .partitions
-                .iter()
-                .map(|p| format!("{} epoch {}", p.partition, p.leader_epoch))
-                .collect();
-            (parts, text.join(", "))
-        }
-        Request::AlterPartition(r) => {
-            let parts = r.partitions.iter().map(|p| p.partition.clone()).collect();
-            let text: Vec<String> = r
-                .partitions
-                .iter()
-                .map(|p| format!("{} ISR {:?}", p.partition, p.new_isr))
-                .collect();
-            (parts, text.join(", "))
-        }
-        Request::ElectLeaders(r) => {
-            let parts = r.partitions.clone().unwrap_or_default();
-            let text = format!("{:?} {}", r.election_type, names(&parts));
-            (parts, text)
-        }
-        Request::CreateTopics(r) => {
-            let text: Vec<String> = r.topics.iter().map(|t| t.name.clone()).collect();
-            (vec![], text.join(", "))
-        }
-        Request::FindCoordinator(r) => (vec![], r.key.clone()),
-        Request::JoinGroup(r) => (vec![], format!("{} {}", r.group_id, r.member_id)),
-        Request::SyncGroup(r) => (
-            vec![],
-            format!(
-                "{} generation {} {}",
-                r.group_id, r.generation_id, r.member_id
-            ),
-        ),
-        Request::Heartbeat(r) => (
-            vec![],
-            format!(
-                "{} generation {} {}",
-                r.group_id, r.generation_id, r.member_id
-            ),
-        ),
-        Request::LeaveGroup(r) => (vec![], r.group_id.clone()),
-        Request::OffsetCommit(r) => {
-            let parts = r.partitions.iter().map(|p| p.partition.clone()).collect();
-            let text: Vec<String> = r
-                .partitions
-                .iter()
-                .map(|p| format!("{}@{}", p.partition, p.committed_offset))
-                .collect();
-            (
-                parts,
-                format!(
-                    "{} generation {}: {}",
-                    r.group_id,
-                    r.generation_id,
-                    text.join(", ")
-                ),
-            )
-        }
-        Request::OffsetFetch(r) => (r.partitions.clone().unwrap_or_default(), r.group_id.clone()),
-        Request::BrokerHeartbeat(r) => (vec![], format!("broker epoch {}", r.broker_epoch)),
-        Request::Metadata(_)
-        | Request::InitProducerId(_)
-        | Request::BrokerRegistration(_)
-        | Request::ClusterMetadataFetch(_) => (vec![], String::new()),
-    }
-}
-
-/// At most this many partitions are named in a message's text.
-const PARTITIONS_SHOWN: usize = 3;
-
-/// The first few items, and how many more there are.
-fn shortened(mut items: Vec<String>) -> Vec<String> {
-    if items.len() > PARTITIONS_SHOWN {
-        let more = items.len() - PARTITIONS_SHOWN;
-        items.truncate(PARTITIONS_SHOWN);
-        items.push(format!("+{more} more"));
-    }
-    items
-}
-
-fn names(parts: &[TopicPartition]) -> String {
-    let names: Vec<String> = parts.iter().map(TopicPartition::to_string).collect();
-    names.join(", ")
-}
-
-fn error_suffix(code: kafkasim::error::ErrorCode) -> String {
-    if code == kafkasim::error::ErrorCode::None {
-        String::new()
-    } else {
-        format!(" {}", code.name())
-    }
-}
-
-fn describe_response(response: &Response) -> (Vec<TopicPartition>, String, Vec<RecordAt>) {
-    match response {
-        Response::Produce(r) => {
-            let parts = r.responses.iter().map(|p| p.partition.clone()).collect();
-            let text: Vec<String> = r
-                .responses
-                .iter()
-                .map(|p| {
-                    format!(
-                        "{}@{}{}",
-                        p.partition,
-                        p.base_offset,
-                        error_suffix(p.error_code)
-                    )
-                })
-                .collect();
-            (parts, text.join(", "), vec![])
-        }
-        Response::Fetch(r) => {
-            let parts = r.responses.iter().map(|p| p.partition.clone()).collect();
-            let mut records = Vec::new();
-            // Partitions with records or an error are told; the others counted.
-            let mut quiet = 0;
-            let mut text: Vec<String> = Vec::new();
-            for p in &r.responses {
-                let count: usize = p.records.iter().map(|b| b.records.len()).sum();
-                for batch in &p.records {
-                    for (offset, record) in batch.offset_records() {
-                        records.push(RecordAt {
-                            partition: p.partition.to_string(),
-                            offset,
-                            epoch: batch.partition_leader_epoch,
-                            value: record.value.clone(),
-                        });
-                    }
-                }
-                if count == 0 && p.error_code == kafkasim::error::ErrorCode::None {
-                    quiet += 1;
-                } else {
-                    text.push(format!(
-                        "{} {} record(s) HW {}{}",
-                        p.partition,
-                        count,
-                        p.high_watermark,
-                        error_suffix(p.error_code)
-                    ));
-                }
+/// The records a Fetch response carries, where each sits in its partition.
+fn fetched_records(response: &Response) -> Vec<RecordAt> {
+    let Response::Fetch(fetch) = response else {
+        return vec![];
+    };
+    let mut records = Vec::new();
+    for p in &fetch.responses {
+        for batch in &p.records {
+            for (offset, record) in batch.offset_records() {
+                records.push(RecordAt {
+                    partition: p.partition.to_string(),
+                    offset,
+                    epoch: batch.partition_leader_epoch,
+                    value: record.value.clone(),
+                });
             }
-            let mut text = shortened(text);
-            if quiet > 0 {
-                text.push(format!("{quiet} partition(s) without records"));
-            }
-            (
-                parts,
-                format!("{}{}", text.join(", "), error_suffix(r.error_code)),
-                records,
-            )
         }
-        Response::ListOffsets(r) => {
-            let parts = r.partitions.iter().map(|p| p.partition.clone()).collect();
-            let text: Vec<String> = r
-                .partitions
-                .iter()
-                .map(|p| format!("{}@{}{}", p.partition, p.offset, error_suffix(p.error_code)))
-                .collect();
-            (parts, text.join(", "), vec![])
-        }
-        Response::OffsetsForLeaderEpoch(r) => {
-            let parts = r.partitions.iter().map(|p| p.partition.clone()).collect();
-            let text: Vec<String> = r
-                .partitions
-                .iter()
-                .map(|p| {
-                    format!(
-                        "{} epoch {} ends at {}{}",
-                        p.partition,
-                        p.leader_epoch,
-                        p.end_offset,
-                        error_suffix(p.error_code)
-                    )
-                })
-                .collect();
-            (parts, text.join(", "), vec![])
-        }
-        Response::AlterPartition(r) => {
-            let parts = r.partitions.iter().map(|p| p.partition.clone()).collect();
-            let text: Vec<String> = r
-                .partitions
-                .iter()
-                .map(|p| {
-                    format!(
-                        "{} ISR {:?}{}",
-                        p.partition,
-                        p.isr,
-                        error_suffix(p.error_code)
-                    )
-                })
-                .collect();
-            (
-                parts,
-                format!("{}{}", text.join(", "), error_suffix(r.error_code)),
-                vec![],
-            )
-        }
-        Response::ElectLeaders(r) => {
-            let parts = r.results.iter().map(|p| p.partition.clone()).collect();
-            let text: Vec<String> = r
-                .results
-                .iter()
-                .map(|p| format!("{}{}", p.partition, error_suffix(p.error_code)))
-                .collect();
-            (parts, text.join(", "), vec![])
-        }
-        Response::OffsetCommit(r) => {
-            let parts = r.partitions.iter().map(|p| p.partition.clone()).collect();
-            let text: Vec<String> = r
-                .partitions
-                .iter()
-                .map(|p| format!("{}{}", p.partition, error_suffix(p.error_code)))
-                .collect();
-            (parts, text.join(", "), vec![])
-        }
-        Response::JoinGroup(r) => (
-            vec![],
-            format!(
-                "generation {} member {}{}",
-                r.generation_id,
-                r.member_id,
-                error_suffix(r.error_code)
-            ),
-            vec![],
-        ),
-        Response::SyncGroup(r) => (
-            r.assignment.partitions.clone(),
-            format!(
-                "assigned [{}]{}",
-                names(&r.assignment.partitions),
-                error_suffix(r.error_code)
-            ),
-            vec![],
-        ),
-        Response::Heartbeat(r) => (vec![], error_suffix(r.error_code).trim().into(), vec![]),
-        Response::LeaveGroup(r) => (vec![], error_suffix(r.error_code).trim().into(), vec![]),
-        Response::FindCoordinator(r) => (
-            vec![],
-            format!("broker-{}{}", r.node_id, error_suffix(r.error_code)),
-            vec![],
-        ),
-        Response::BrokerHeartbeat(r) => (
-            vec![],
-            format!(
-                "{}{}",
-                if r.is_fenced { "fenced" } else { "unfenced" },
-                error_suffix(r.error_code)
-            ),
-            vec![],
-        ),
-        Response::BrokerRegistration(r) => (
-            vec![],
-            format!(
-                "broker epoch {}{}",
-                r.broker_epoch,
-                error_suffix(r.error_code)
-            ),
-            vec![],
-        ),
-        Response::InitProducerId(r) => (
-            vec![],
-            format!(
-                "producer id {}{}",
-                r.producer_id,
-                error_suffix(r.error_code)
-            ),
-            vec![],
-        ),
-        Response::ClusterMetadataFetch(r) => (
-            vec![],
-            if r.image.is_some() {
-                "new image".to_string()
-            } else {
-                "no change".to_string()
-            },
-            vec![],
-        ),
-        Response::Metadata(r) => (vec![], format!("version {}", r.metadata_version), vec![]),
-        Response::CreateTopics(r) => {
-            let text: Vec<String> = r
-                .topics
-                .iter()
-                .map(|t| format!("{}{}", t.name, error_suffix(t.error_code)))
-                .collect();
-            (vec![], text.join(", "), vec![])
-        }
-        Response::OffsetFetch(_) => (vec![], String::new(), vec![]),
     }
+    records
 }
 
 impl NodeEvent {
     /// The event `node` emitted at `time_ms`.
     pub fn captured(time_ms: u64, node: NodeId, event: &ClusterEvent) -> Captured {
         let (kind, partitions) = kind_and_partitions(event);
-        let text = narrate(event).unwrap_or_else(|| describe_quiet(event));
         Captured::Node(NodeEvent {
             time_ms,
             node: node.to_string(),
             kind: kind.to_string(),
             partitions: partitions.iter().map(TopicPartition::to_string).collect(),
-            text,
+            text: event.text(),
             event: event.clone(),
         })
     }
@@ -612,63 +278,5 @@ fn kind_and_partitions(event: &ClusterEvent) -> (&'static str, Vec<TopicPartitio
             GroupEvent::CommitRejected { .. } => ("CommitRejected", vec![]),
             GroupEvent::CommitAppendFailed { .. } => ("CommitAppendFailed", vec![]),
         },
-    }
-}
-
-/// A short text for the events the timeline does not tell.
-fn describe_quiet(event: &ClusterEvent) -> String {
-    match event {
-        ClusterEvent::BecameLeader {
-            broker,
-            partition,
-            leader_epoch,
-        } => format!("broker-{broker} leads {partition} in leader epoch {leader_epoch}"),
-        ClusterEvent::BecameFollower {
-            broker,
-            partition,
-            leader,
-            leader_epoch,
-        } => format!(
-            "broker-{broker} follows broker-{leader} for {partition} in leader epoch {leader_epoch}"
-        ),
-        ClusterEvent::Appended {
-            broker,
-            partition,
-            base_offset,
-            records,
-        } => {
-            format!("broker-{broker} appended {records} record(s) to {partition} at {base_offset}")
-        }
-        ClusterEvent::HighWatermark {
-            broker,
-            partition,
-            high_watermark,
-        } => format!("broker-{broker}: {partition} high watermark {high_watermark}"),
-        ClusterEvent::Group(GroupEvent::OffsetCommitted {
-            group,
-            member_id,
-            generation_id,
-            partition,
-            offset,
-        }) => format!(
-            "group {group}: {member_id} (generation {generation_id}) committed {partition}@{offset}"
-        ),
-        ClusterEvent::Group(GroupEvent::JoinCompleted {
-            group,
-            generation_id,
-            members,
-            ..
-        }) => format!(
-            "group {group}: join of generation {generation_id} complete, members [{}]",
-            members.join(", ")
-        ),
-        ClusterEvent::Group(GroupEvent::PartitionLoaded { partition, .. }) => {
-            format!("coordinator of __consumer_offsets-{partition}: loaded")
-        }
-        ClusterEvent::Group(GroupEvent::PartitionUnloaded { partition, groups }) => format!(
-            "coordinator of __consumer_offsets-{partition}: unloaded [{}]",
-            groups.join(", ")
-        ),
-        other => format!("{other:?}"),
     }
 }
