@@ -14,6 +14,7 @@
 use kafkasim::protocol::Acks;
 use kafkasim_check::{Allowance, Finding, Kind, Verdict};
 use kafkasim_sim::trace::{Captured, Direction, MessageEvent};
+use kafkasim_sim::TraceLines;
 use kafkasim_tools::run::{run_scenario, RunOptions, RunReport};
 use kafkasim_tools::scenario::{self, workload::Workload};
 use std::collections::BTreeSet;
@@ -488,12 +489,12 @@ fn replay_count_produce(requests: usize) -> String {
         .expect("the kafkasim binary runs");
     let replay = String::from_utf8(output.stdout).expect("UTF-8");
     let counted = (replay.lines())
-        .filter(|l| l.contains(&format!("recv {BATCHING_PRODUCER} ")))
-        .filter(|l| l.contains("request: Produce("))
+        .filter(|l| l.contains(&format!("← {BATCHING_PRODUCER} ")))
+        .filter(|l| l.contains("Produce request"))
         .count();
     assert_eq!(counted, requests, "the replay shows the requests measured");
     format!(
-        "$ kafkasim {} | grep -F 'recv {BATCHING_PRODUCER} ' | grep -c -F 'request: Produce('\n{counted}\n",
+        "$ kafkasim {} | grep -F '← {BATCHING_PRODUCER} ' | grep -c -F 'Produce request'\n{counted}\n",
         args.join(" ")
     )
 }
@@ -561,7 +562,7 @@ pub(crate) fn long_poll() -> String {
     let scenario = scenario::load_file(root().join(IDLE).to_str().expect("UTF-8"))
         .expect("the idle-consumer file");
     let options = RunOptions {
-        keep_trace: true,
+        keep_trace: Some(TraceLines::Readable),
         capture: true,
         ..RunOptions::default()
     };
@@ -628,12 +629,14 @@ pub(crate) fn long_poll() -> String {
     let keep = |line: &&String| {
         let time_ms = line.split_whitespace().next().and_then(|t| t.parse().ok());
         let in_window = time_ms.is_some_and(|t: u64| from <= t && t <= to);
-        let api = line.contains("Fetch(Fetch") || line.contains("Produce(Produce");
+        let api = ["Fetch request", "Fetch response", "Produce request", "Produce response"]
+            .iter()
+            .any(|api| line.contains(api));
         let client = line.contains(&consumer) || line.contains(&producer);
         in_window && api && client
     };
     let mut out = format!(
-        "$ kafkasim replay --seed {SEED} --scenario {IDLE} | awk '$1 >= {from} && $1 <= {to}' | grep -F -e 'Fetch(Fetch' -e 'Produce(Produce' | grep -F -e '{consumer}' -e '{producer}'\n"
+        "$ kafkasim replay --seed {SEED} --scenario {IDLE} | awk '$1 >= {from} && $1 <= {to}' | grep -E '(Fetch|Produce) (request|response)' | grep -F -e '{consumer}' -e '{producer}'\n"
     );
     for line in report.run.trace_lines.iter().filter(keep) {
         let _ = writeln!(out, "{line}");
