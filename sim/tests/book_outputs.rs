@@ -69,6 +69,9 @@ use groups::{
 #[path = "book_outputs/exercises.rs"]
 mod exercises;
 
+#[path = "book_outputs/exercises_more.rs"]
+mod exercises_more;
+
 #[path = "book_outputs/durability.rs"]
 mod durability;
 
@@ -399,6 +402,46 @@ const GENERATED: &[Generated] = &[
     ("exercise-switch-or-story.txt", exercises::switch_or_story),
     ("exercise-unrelated-switch.txt", exercises::unrelated_switch),
     ("exercise-elr-switched-off.txt", exercises::elr_switched_off),
+    // The exercises of the later chapters, in the book's order.
+    ("exercise-late-consumer.txt", exercises_more::late_consumer),
+    (
+        "exercise-offsets-per-partition.txt",
+        exercises_more::offsets_per_partition,
+    ),
+    (
+        "exercise-durable-leader-crash.txt",
+        exercises_more::durable_leader_crash,
+    ),
+    (
+        "exercise-capstone-broker-2.txt",
+        exercises_more::capstone_broker_2,
+    ),
+    ("exercise-capstone-rf-1.txt", exercises_more::capstone_rf_1),
+    (
+        "exercise-capstone-short-safety-phase.txt",
+        exercises_more::capstone_short_safety_phase,
+    ),
+    (
+        "exercise-same-seed-same-hash.txt",
+        exercises_more::same_seed_same_hash,
+    ),
+    (
+        "exercise-faults-from-the-seed.txt",
+        exercises_more::faults_from_the_seed,
+    ),
+    (
+        "exercise-simulated-time.txt",
+        exercises_more::simulated_time,
+    ),
+    (
+        "exercise-lab-check-partitioner.txt",
+        exercises_more::lab_check_partitioner,
+    ),
+    ("exercise-lab-run-todo.txt", exercises_more::lab_run_todo),
+    (
+        "exercise-lab-abs-partitioner.txt",
+        exercises_more::lab_abs_partitioner,
+    ),
     // Labs: write Kafka's rules yourself.
     ("lab-list.txt", lab_list),
     ("lab-check-todo.txt", lab_check_todo),
