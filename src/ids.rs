@@ -13,6 +13,11 @@ pub type BrokerId = i32;
 pub type Offset = i64;
 /// Bumped by the controller on every leader change of a partition.
 pub type LeaderEpoch = i32;
+
+/// A leader epoch / end offset the leader does not know (Kafka's
+/// `UNDEFINED_EPOCH` and `UNDEFINED_EPOCH_OFFSET`).
+pub const UNDEFINED_EPOCH: LeaderEpoch = -1;
+pub const UNDEFINED_EPOCH_OFFSET: Offset = -1;
 /// Kafka matches responses to requests with a per-connection correlation id.
 pub type CorrelationId = u64;
 

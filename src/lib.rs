@@ -36,6 +36,7 @@
 //! wire format.
 
 pub mod append_file;
+pub mod assignment;
 pub mod broker;
 pub mod bugs;
 pub mod client;
@@ -53,6 +54,7 @@ pub mod partitioner;
 pub mod producer_state;
 pub mod protocol;
 pub mod record;
+pub mod replication;
 pub mod rules;
 pub mod testing;
 

@@ -13,9 +13,9 @@
 use crate::append_file::AppendFile;
 use crate::error::ErrorCode;
 use crate::ids::{LeaderEpoch, Offset};
+use crate::producer_state::CheckSequence;
 use crate::producer_state::{ProducerStateTable, SequenceCheck};
 use crate::record::RecordBatch;
-use crate::rules::CheckSequence;
 use serde::{Deserialize, Serialize};
 
 /// One replica's log of one partition.

@@ -33,9 +33,13 @@
 use crate::error::ErrorCode;
 use crate::ids::Offset;
 use crate::record::{ProducerIdentity, RecordBatch};
-use crate::rules::CheckSequence;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
+
+/// The leader's check of an idempotent producer's batch before appending it,
+/// given what the partition remembers of that producer (`None`: nothing).
+pub type CheckSequence =
+    fn(batch: &IncomingBatch, producer: Option<&ProducerEntry>) -> Result<SequenceCheck, ErrorCode>;
 
 /// How many of a producer's latest batches a replica remembers for deduplication
 /// (Kafka's `ProducerStateManager.NUM_BATCHES_TO_RETAIN`). It matches the largest

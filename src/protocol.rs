@@ -357,10 +357,7 @@ pub struct ListOffsetsResponse {
 
 // ---- OffsetsForLeaderEpoch --------------------------------------------------------
 
-/// A leader epoch / end offset the leader does not know (Kafka's
-/// `UNDEFINED_EPOCH` and `UNDEFINED_EPOCH_OFFSET`).
-pub const UNDEFINED_EPOCH: LeaderEpoch = -1;
-pub const UNDEFINED_EPOCH_OFFSET: Offset = -1;
+pub use crate::ids::{UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OffsetForLeaderPartition {

@@ -8,8 +8,11 @@
 //! function directly but through a [`Rules`] it was configured with: the
 //! producer through `ProducerConfig`, the consumer through `ConsumerConfig`,
 //! the broker through `BrokerConfig`. [`Rules::KAFKA`] holds the model's own
-//! functions, which stay in the modules that use them; a lab puts a learner's
-//! version in one field and runs the unchanged model with it.
+//! functions, each in a module of its own below the nodes that call it
+//! (`partitioner`, `replication`, `assignment`, `producer_state`), so that this
+//! module and the configurations that carry it need nothing from the nodes; a
+//! lab puts a learner's version in one field and runs the unchanged model with
+//! it.
 //!
 //! A `Rules` is plain data: five function pointers, copied into each
 //! configuration, costing one indirect call where a direct one was. It is not
@@ -18,10 +21,11 @@
 //! (`partitioner.class`, and `partition.assignment.strategy` for assignors);
 //! the other three are fixed code in the broker.
 
-use crate::error::ErrorCode;
 use crate::ids::{LeaderEpoch, Offset};
 use crate::log::Log;
-use crate::producer_state::{IncomingBatch, ProducerEntry, SequenceCheck};
+
+pub use crate::producer_state::CheckSequence;
+pub use crate::replication::Truncation;
 use std::fmt;
 
 /// `partitioner.class`'s keyed case: the partition of a record with a key,
@@ -44,22 +48,6 @@ pub type TruncationPoint =
 /// each member, in that order.
 pub type RangeAssign = fn(partition_count: i32, subscribers: usize) -> Vec<Vec<i32>>;
 
-/// The leader's check of an idempotent producer's batch before appending it,
-/// given what the partition remembers of that producer (`None`: nothing).
-pub type CheckSequence =
-    fn(batch: &IncomingBatch, producer: Option<&ProducerEntry>) -> Result<SequenceCheck, ErrorCode>;
-
-/// What a follower does after an `OffsetsForLeaderEpoch` answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Truncation {
-    /// The offset that becomes the log's end (nothing is cut if it is at or
-    /// past the end already).
-    pub offset: Offset,
-    /// Whether to ask `OffsetsForLeaderEpoch` again from the new end before
-    /// fetching (KIP-279: the leader answered with an epoch this log never had).
-    pub ask_again: bool,
-}
-
 /// The rules a node follows where a learner may put in a version of their own.
 #[derive(Clone, Copy)]
 pub struct Rules {
@@ -74,9 +62,9 @@ impl Rules {
     /// Kafka's rules, as the model writes them.
     pub const KAFKA: Rules = Rules {
         partition_for_key: crate::partitioner::partition_for_key,
-        high_watermark: crate::broker::Broker::advance_high_watermark,
-        truncation_point: crate::broker::Broker::truncation_point,
-        range_assign: crate::group::assignor::range_assign,
+        high_watermark: crate::replication::advance_high_watermark,
+        truncation_point: crate::replication::truncation_point,
+        range_assign: crate::assignment::range_assign,
         check_sequence: crate::producer_state::check_sequence,
     };
 

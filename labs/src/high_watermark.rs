@@ -21,8 +21,8 @@
 //! call). Return the new HW.
 //!
 //! Check it: `cargo run --release -- lab check high-watermark`.
-//! The model's version: `Broker::advance_high_watermark` in
-//! `src/broker/leader.rs`.
+//! The model's version: `advance_high_watermark` in
+//! `src/replication.rs`.
 
 use kafkasim::ids::Offset;
 

@@ -18,7 +18,7 @@
 //! is never read, one given to two is read twice.
 //!
 //! Check it: `cargo run --release -- lab check range-assignor`.
-//! The model's version: `range_assign` in `src/group/assignor.rs`.
+//! The model's version: `range_assign` in `src/assignment.rs`.
 
 /// The partitions of each of `subscribers` members, in member order, of a
 /// topic with `partition_count` partitions.

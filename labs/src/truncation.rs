@@ -34,8 +34,8 @@
 //! need.
 //!
 //! Check it: `cargo run --release -- lab check truncation`.
-//! The model's version: `Broker::truncation_point` in
-//! `src/broker/follower.rs`.
+//! The model's version: `truncation_point` in
+//! `src/replication.rs`.
 
 use kafkasim::ids::{LeaderEpoch, Offset};
 use kafkasim::log::Log;

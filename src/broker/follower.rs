@@ -25,7 +25,6 @@ use crate::bugs::Bug;
 use crate::error::ErrorCode;
 use crate::event::ClusterEvent;
 use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId, Offset, TopicPartition};
-use crate::log::Log;
 use crate::node::Effect;
 use crate::protocol::*;
 use crate::rules::Truncation;
@@ -350,42 +349,6 @@ impl Broker {
             };
         }
     }
-
-    // ANCHOR: truncation_point
-    /// Where a follower's log and its leader's agree, from the leader's
-    /// `OffsetsForLeaderEpoch` answer: the leader's latest epoch at or below
-    /// the one asked, and where that epoch ends in the leader's log (Kafka's
-    /// `AbstractFetcherThread.truncateToEpochEndOffsets`, with KIP-279).
-    pub(crate) fn truncation_point(
-        leader_epoch: LeaderEpoch,
-        leader_end_offset: Offset,
-        log: &Log,
-    ) -> Truncation {
-        let done = |offset| Truncation {
-            offset,
-            ask_again: false,
-        };
-        if leader_epoch == UNDEFINED_EPOCH {
-            // The leader has nothing from our epochs: keep only what is committed;
-            // a fetch past its end then finds the rest.
-            return done(log.high_watermark());
-        }
-        match log.end_offset_for_epoch(leader_epoch) {
-            // We know the epoch the leader answered with: both logs agree
-            // up to where the shorter copy of it ends.
-            Some((own, own_end)) if own == leader_epoch => done(leader_end_offset.min(own_end)),
-            // We never had the leader's epoch (it came and went while we
-            // led, uncleanly, in an epoch of our own). Cut back to the end of
-            // our last epoch below it and ask again from there: one round
-            // could keep records of an epoch the leader never had (KIP-279).
-            Some((_, own_end)) => Truncation {
-                offset: own_end,
-                ask_again: true,
-            },
-            None => done(log.log_start_offset()),
-        }
-    }
-    // ANCHOR_END: truncation_point
 
     fn on_leader_end_offset(
         &mut self,

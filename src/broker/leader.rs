@@ -368,23 +368,5 @@ impl Broker {
             self.emit(event);
         }
     }
-
-    /// The leader's high watermark rule (`Partition.maybeIncrementLeaderHW`):
-    /// the smallest log end offset among the leader and the replicas it waits
-    /// for, if that is past the `current` high watermark; otherwise the
-    /// current one, which never moves back on a leader. A waited-for replica
-    /// whose log end is unknown (`None`) holds it where it is.
-    pub(crate) fn advance_high_watermark(
-        current: Offset,
-        leader_log_end_offset: Offset,
-        waited_for: &[Option<Offset>],
-    ) -> Offset {
-        let smallest = (waited_for.iter())
-            .try_fold(leader_log_end_offset, |hw, leo| leo.map(|leo| hw.min(leo)));
-        match smallest {
-            Some(smallest) if smallest > current => smallest,
-            _ => current,
-        }
-    }
     // ANCHOR_END: high_watermark
 }

@@ -171,7 +171,8 @@ impl Assignor {
 
 // ANCHOR: range
 /// Range: per topic, the subscribed members in Kafka's order, each given the
-/// partitions `range_assign` (the model's [`range_assign`], or a lab's rule)
+/// partitions `range_assign` (the model's
+/// [`range_assign`](crate::assignment::range_assign), or a lab's rule)
 /// gives its place in that order.
 fn range(
     members: &BTreeMap<String, Member>,
@@ -204,33 +205,6 @@ fn range(
     assignment
 }
 
-/// Kafka's `RangeAssignor` for one topic: contiguous ranges of its
-/// partitions, in numeric order, over its `subscribers` in member order; when
-/// the count does not divide evenly, the first `count % subscribers` members
-/// get one partition more.
-pub fn range_assign(partition_count: i32, subscribers: usize) -> Vec<Vec<i32>> {
-    let Ok(members) = i32::try_from(subscribers) else {
-        return vec![];
-    };
-    if members == 0 {
-        return vec![];
-    }
-    let per_member = partition_count / members;
-    let with_extra = partition_count % members;
-    let mut next = 0;
-    let ranges: Vec<Vec<i32>> = (0..members)
-        .map(|index| {
-            let length = per_member + i32::from(index < with_extra);
-            next += length;
-            (next - length..next).collect()
-        })
-        .collect();
-    assert_eq!(
-        next, partition_count,
-        "the ranges cover the partitions exactly"
-    );
-    ranges
-}
 // ANCHOR_END: range
 
 // ANCHOR: round_robin

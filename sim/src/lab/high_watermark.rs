@@ -9,7 +9,7 @@ pub(super) static LAB: Lab = Lab {
     kafka: "Partition.maybeIncrementLeaderHW",
     file: "labs/src/high_watermark.rs",
     function: "high_watermark",
-    reference: "Broker::advance_high_watermark in src/broker/leader.rs",
+    reference: "advance_high_watermark in src/replication.rs",
     learner: |rules| Rules {
         high_watermark: kafkasim_labs::high_watermark::high_watermark,
         ..rules

@@ -9,7 +9,7 @@ pub(super) static LAB: Lab = Lab {
     kafka: "RangeAssignor.assign",
     file: "labs/src/range_assignor.rs",
     function: "range_assign",
-    reference: "range_assign in src/group/assignor.rs",
+    reference: "range_assign in src/assignment.rs",
     learner: |rules| Rules {
         range_assign: kafkasim_labs::range_assignor::range_assign,
         ..rules

@@ -13,7 +13,7 @@ pub(super) static LAB: Lab = Lab {
     kafka: "AbstractFetcherThread.truncateToEpochEndOffsets",
     file: "labs/src/truncation.rs",
     function: "truncation_point",
-    reference: "Broker::truncation_point in src/broker/follower.rs",
+    reference: "truncation_point in src/replication.rs",
     learner: |rules| Rules {
         truncation_point: kafkasim_labs::truncation::truncation_point,
         ..rules
