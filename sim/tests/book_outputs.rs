@@ -403,6 +403,12 @@ const GENERATED: &[Generated] = &[
     ("exercise-unrelated-switch.txt", exercises::unrelated_switch),
     ("exercise-elr-switched-off.txt", exercises::elr_switched_off),
     // The exercises of the later chapters, in the book's order.
+    (
+        "exercise-typo-in-scenario.txt",
+        exercises_more::typo_in_scenario,
+    ),
+    ("exercise-scenario-list.txt", exercises_more::scenario_list),
+    ("exercise-json-verdict.txt", exercises_more::json_verdict),
     ("exercise-late-consumer.txt", exercises_more::late_consumer),
     (
         "exercise-offsets-per-partition.txt",

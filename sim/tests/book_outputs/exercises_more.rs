@@ -148,6 +148,82 @@ fn time_of(line: &str) -> u64 {
         .unwrap_or_else(|| panic!("a timed line: {line}"))
 }
 
+// Getting started.
+
+/// `kafkasim ARGS` with what it printed on stderr too.
+fn kafkasim_stderr(args: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_kafkasim"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the kafkasim binary runs");
+    let stderr = String::from_utf8(output.stderr).expect("kafkasim prints UTF-8");
+    (output.status.code(), stderr)
+}
+
+/// A misspelt scenario: a one-line error naming the built-ins, exit code 2,
+/// and nothing run.
+pub(crate) fn typo_in_scenario() -> String {
+    let args = ["run", "--scenario", "quickstrat"];
+    let (code, stderr) = kafkasim_stderr(&args);
+    assert_eq!(code, Some(2), "a usage error");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("error: unknown scenario 'quickstrat'"));
+    assert!(stderr.contains("quickstart"), "the right name is listed");
+    assert!(kafkasim(&args).stdout.is_empty(), "nothing runs");
+    format!(
+        "$ kafkasim {}; echo \"exit code $?\"\n{stderr}exit code 2\n",
+        args.join(" ")
+    )
+}
+
+/// `kafkasim scenarios` lists the built-ins, the default first; `run`
+/// without `--scenario` runs that one.
+pub(crate) fn scenario_list() -> String {
+    let out = kafkasim(&["scenarios"]);
+    let names: Vec<&str> = (out.stdout.lines())
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let (_, stderr) = kafkasim_stderr(&["run", "--scenario", "quickstrat"]);
+    let listed = (stderr.split("built-in scenarios: ").nth(1))
+        .and_then(|rest| rest.split(" (or").next())
+        .expect("the error lists the built-ins");
+    let builtins: Vec<&str> = listed.split(", ").collect();
+    assert_eq!(names, builtins, "one line per built-in scenario");
+    let default = json(&["run", "--seed", "1"]);
+    assert_eq!(default["scenario"], names[0], "the first is the default");
+    let mut text = format!(
+        "$ kafkasim scenarios | wc -l\n{}\n$ kafkasim scenarios | head -n 2 | cut -c 1-60\n",
+        names.len()
+    );
+    for line in out.stdout.lines().take(2) {
+        let cut: String = line.chars().take(60).collect();
+        let _ = writeln!(text, "{cut}");
+    }
+    text
+}
+
+/// `--json`: one line a script can read, its verdict beside the exit code.
+pub(crate) fn json_verdict() -> String {
+    let args = ["run", "--seed", "7", "--scenario", "quickstart", "--json"];
+    let out = kafkasim(&args);
+    assert_eq!(out.code, Some(0));
+    assert_eq!(out.stdout.lines().count(), 1, "one JSON line");
+    let run: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(run["verdict"]["kind"], "ok");
+    assert_eq!(run["verdict"]["exit_code"], 0);
+    assert_eq!(count(&run, "acknowledged"), 10);
+    let kind = run["verdict"]["kind"].as_str().expect("a kind");
+    let code = &run["verdict"]["exit_code"];
+    let acknowledged = count(&run, "acknowledged");
+    format!(
+        "$ kafkasim {} > run.json; echo \"exit code $?\"\nexit code 0\n\
+         $ python3 -c 'import json; r = json.load(open(\"run.json\")); v = r[\"verdict\"]; print(r[\"acknowledged\"], v[\"kind\"], v[\"exit_code\"])'\n\
+         {acknowledged} {kind} {code}\n",
+        args.join(" ")
+    )
+}
+
 // What Kafka is for.
 
 /// The history's `sent` lines: what each send was told.
