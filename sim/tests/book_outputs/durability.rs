@@ -629,9 +629,14 @@ pub(crate) fn long_poll() -> String {
     let keep = |line: &&String| {
         let time_ms = line.split_whitespace().next().and_then(|t| t.parse().ok());
         let in_window = time_ms.is_some_and(|t: u64| from <= t && t <= to);
-        let api = ["Fetch request", "Fetch response", "Produce request", "Produce response"]
-            .iter()
-            .any(|api| line.contains(api));
+        let api = [
+            "Fetch request",
+            "Fetch response",
+            "Produce request",
+            "Produce response",
+        ]
+        .iter()
+        .any(|api| line.contains(api));
         let client = line.contains(&consumer) || line.contains(&producer);
         in_window && api && client
     };
