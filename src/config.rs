@@ -147,6 +147,12 @@ impl TopicConfig {
 pub struct BrokerConfig {
     /// `node.id`.
     pub node_id: i32,
+    /// `advertised.listeners`: the `host:port` the broker registers with the
+    /// controller, and so the address Metadata gives clients for it. Kafka's
+    /// value is a list of `NAME://host:port`; the model has one plaintext
+    /// listener, so it keeps only `host:port`. Default `broker-<id>:9092`, the
+    /// simulated machine's name and the crash course's port.
+    pub advertised_listeners: String,
     /// `broker.heartbeat.interval.ms` (default 2000).
     pub broker_heartbeat_interval_ms: u64,
     /// `log.flush.interval.messages`: flush after this many unflushed records.
@@ -184,6 +190,7 @@ impl BrokerConfig {
     pub fn new(node_id: i32) -> Self {
         BrokerConfig {
             node_id,
+            advertised_listeners: format!("broker-{node_id}:9092"),
             broker_heartbeat_interval_ms: 2_000,
             log_flush_interval_messages: None,
             replica_fetch_wait_max_ms: 500,
@@ -214,6 +221,13 @@ pub struct ControllerConfig {
     /// The famous bugs switched back on (see [`crate::bugs`]); the controller
     /// reads `kip-903` and `kip-966`.
     pub bugs: Bugs,
+    /// `num.partitions` (default 1): the partitions of a topic created with
+    /// `num_partitions = -1` (CreateTopics lets a client ask for the default
+    /// since Kafka 2.4, KIP-464; kafkajs sends -1 when none is given).
+    pub num_partitions: i32,
+    /// `default.replication.factor` (default 1): the replication factor of a
+    /// topic created with `replication_factor = -1` (KIP-464, as above).
+    pub default_replication_factor: i16,
 }
 
 impl Default for ControllerConfig {
@@ -223,6 +237,8 @@ impl Default for ControllerConfig {
             metadata_fetch_max_wait_ms: 500,
             eligible_leader_replicas: false,
             bugs: Bugs::NONE,
+            num_partitions: 1,
+            default_replication_factor: 1,
         }
     }
 }

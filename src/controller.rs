@@ -404,7 +404,14 @@ impl Controller {
         self.reply(from, cid, Response::ElectLeaders(response));
     }
 
-    fn create_topic(&mut self, topic: CreatableTopic) -> Result<(), (ErrorCode, String)> {
+    fn create_topic(&mut self, mut topic: CreatableTopic) -> Result<(), (ErrorCode, String)> {
+        // KIP-464: -1 asks for the controller's defaults.
+        if topic.num_partitions == -1 {
+            topic.num_partitions = self.config.num_partitions;
+        }
+        if topic.replication_factor == -1 {
+            topic.replication_factor = self.config.default_replication_factor;
+        }
         if let Err(message) = crate::config::validate_topic_name(&topic.name) {
             return Err((ErrorCode::InvalidTopicException, message));
         }

@@ -95,6 +95,8 @@ pub enum Command {
         seeds: SeedRange,
         json: bool,
     },
+    /// `kafkasim serve`: the model behind real sockets, for real clients.
+    Serve(kafkasim_serve::ServeConfig),
     /// `kafkasim lab list`.
     LabList,
     /// `kafkasim lab check NAME`.
@@ -344,6 +346,13 @@ pub fn execute(command: Command) -> i32 {
         } => execute_merge(&files, json, allow_gaps),
         Command::LabList => lab::execute_list(),
         Command::LabCheck { lab, options } => lab::execute_check(lab, &options),
+        Command::Serve(config) => match kafkasim_serve::run(&config, |line| outln!("{line}")) {
+            Ok(()) => EXIT_OK,
+            Err(error) => {
+                stdout::error(error);
+                EXIT_USAGE
+            }
+        },
         Command::Bench { seeds, json } => {
             quiet_panics_in_seeds();
             let mut progress = bench::StderrProgress::new(std::io::stderr().is_terminal());

@@ -70,6 +70,8 @@ pub(super) struct AlterPartitionOutcome {
 pub(super) struct ControllerLink {
     broker_id: BrokerId,
     incarnation_id: u64,
+    /// `advertised.listeners`, sent in every registration.
+    listener: String,
     heartbeat_interval_ms: u64,
     fetch_wait_ms: u64,
     request_timeout_ms: u64,
@@ -88,6 +90,7 @@ impl ControllerLink {
         ControllerLink {
             broker_id,
             incarnation_id,
+            listener: config.advertised_listeners.clone(),
             heartbeat_interval_ms: config.broker_heartbeat_interval_ms,
             fetch_wait_ms: config.replica_fetch_wait_max_ms,
             request_timeout_ms: config.request_timeout_ms,
@@ -121,11 +124,10 @@ impl ControllerLink {
 
     fn register(&mut self, now_ms: u64, effects: &mut Effects) {
         self.state = State::Registering;
-        let listener = format!("broker-{}:9092", self.broker_id);
         let request = Request::BrokerRegistration(BrokerRegistrationRequest {
             broker_id: self.broker_id,
             incarnation_id: self.incarnation_id,
-            listener,
+            listener: self.listener.clone(),
         });
         self.send(now_ms, Call::Registration, request, effects);
     }

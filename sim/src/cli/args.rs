@@ -53,6 +53,7 @@ pub(super) enum Sub {
     Shrink(ShrinkFlags),
     Merge(MergeFlags),
     Bench(BenchFlags),
+    Serve(ServeFlags),
     /// List the built-in scenarios
     #[command(after_help = "Exit code 0.")]
     Scenarios,
@@ -448,4 +449,26 @@ pub(super) struct ReportCheckFlags {
     /// The report directory, as written by `kafkasim run --report DIR`
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
+}
+
+/// Serve the model to real Kafka clients over TCP (Kafka's wire protocol)
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Starts the model's controller and brokers in this process, in real time, each \
+broker listening on 127.0.0.1: broker-1 on --port, broker-N on --port + N - 1, \
+each advertising that address in Metadata. Kafka clients (kafkajs, the Java \
+client, kcat) connect with bootstrap servers 127.0.0.1:PORT. Prints where each \
+broker listens, then a timeline (brokers registering, topics created, leaders \
+elected, groups rebalancing) until stopped with Ctrl-C. Nothing is kept on \
+disk: every start is a new, empty cluster.
+
+Exit code 2 for a usage error or a port that cannot be bound.")]
+pub(super) struct ServeFlags {
+    /// broker-1's port; the other brokers take the next ones (0: any free ports)
+    #[arg(long, value_name = "PORT", default_value_t = 9092)]
+    pub port: u16,
+    /// How many brokers (1 to 9)
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    #[arg(value_parser = clap::value_parser!(u32).range(1..=9))]
+    pub brokers: u32,
 }

@@ -106,6 +106,11 @@ fn command(cli: Cli) -> Result<Command, UsageError> {
             seeds: flags.seeds,
             json: flags.json,
         },
+        Sub::Serve(flags) => Command::Serve(kafkasim_serve::ServeConfig {
+            port: flags.port,
+            brokers: flags.brokers,
+            ..kafkasim_serve::ServeConfig::default()
+        }),
         Sub::Scenarios => Command::Scenarios,
         Sub::Bugs => Command::Bugs,
         Sub::Hunt(flags) => Command::Hunt(crate::hunt::Hunt {

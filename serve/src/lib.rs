@@ -1,0 +1,256 @@
+//! `kafkasim serve`: the model's controller and brokers behind real sockets,
+//! speaking Kafka's wire protocol, so real Kafka clients (kafkajs, the Java
+//! client, librdkafka) can talk to the model.
+//!
+//! - `hub`: the real-time driver; each node on a task, fed messages and ticks.
+//! - `connection`: one client's TCP connection, one request at a time.
+//! - `frame`: Kafka's size-prefixed frames, with `socket.request.max.bytes`.
+//! - `wire`: translation between `kafka-protocol`'s types and the model's
+//!   (`request`, `response`, `records`, the consumer protocol's `groups`
+//!   bytes, and the `versions` this server speaks).
+//! - `timeline`: the lines the server prints as the cluster changes.
+//!
+//! Architecture Invariant: this crate makes no protocol decision. Kafka's
+//! behaviour is in `kafkasim` (`src/`); here are only sockets, timers and the
+//! wire format. It depends on the real `tokio` and never on madsim, so it
+//! runs in the same `--cfg madsim` build as the simulator.
+//!
+//! Simplifications: one process hosts every node, so the links between the
+//! controller and the brokers are in-process channels, not sockets (`hub`);
+//! nothing is persisted (each start is a new, empty cluster); only plaintext,
+//! no SASL or TLS.
+
+mod connection;
+pub mod frame;
+mod hub;
+pub mod timeline;
+pub mod wire;
+
+use hub::{run_node, Clock, Inbound, Routes};
+use kafkasim::broker::Broker;
+use kafkasim::config::{BrokerConfig, ControllerConfig};
+use kafkasim::controller::Controller;
+use kafkasim::disk::Disk;
+use kafkasim::event::ClusterEvent;
+use kafkasim::ids::{BrokerId, NodeId};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, Semaphore};
+
+/// At most this many client connections at once, over all brokers (Kafka's
+/// `max.connections` is unlimited by default; a bound keeps a flood of
+/// connections from exhausting the process).
+pub const CONNECTIONS_MAX: usize = 1024;
+
+/// How to start a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeConfig {
+    pub host: IpAddr,
+    /// broker-1's port; broker-N listens on `port + N - 1`. 0: any free ports.
+    pub port: u16,
+    pub brokers: u32,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 9092,
+            brokers: 3,
+        }
+    }
+}
+
+/// Why a server could not start.
+#[derive(Debug)]
+pub enum ServeError {
+    NoBrokers,
+    /// The ports past 65535.
+    PortRange {
+        port: u16,
+        brokers: u32,
+    },
+    Bind {
+        addr: SocketAddr,
+        error: std::io::Error,
+    },
+    /// The tokio runtime could not start (no threads to be had).
+    Runtime(std::io::Error),
+}
+
+impl fmt::Display for ServeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServeError::NoBrokers => write!(f, "--brokers must be at least 1"),
+            ServeError::PortRange { port, brokers } => {
+                write!(f, "ports {port}.. for {brokers} brokers go past 65535")
+            }
+            ServeError::Bind { addr, error } => write!(f, "cannot listen on {addr}: {error}"),
+            ServeError::Runtime(error) => write!(f, "cannot start the runtime: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {}
+
+/// A running server. Dropping it does not stop it; its tasks live on the
+/// tokio runtime it was started on.
+pub struct Server {
+    addrs: BTreeMap<BrokerId, SocketAddr>,
+    events: mpsc::UnboundedReceiver<(u64, ClusterEvent)>,
+}
+
+impl Server {
+    /// Binds every broker's listener, then starts the nodes. Call inside a
+    /// tokio runtime.
+    pub async fn start(config: &ServeConfig) -> Result<Server, ServeError> {
+        let listeners = bind(config).await?;
+        let addrs: BTreeMap<BrokerId, SocketAddr> = listeners
+            .iter()
+            .map(|(&id, l)| (id, l.local_addr().expect("a bound listener has an address")))
+            .collect();
+        let clock = Clock::start();
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let mut inboxes = BTreeMap::new();
+        let mut receivers = BTreeMap::new();
+        for node in
+            std::iter::once(NodeId::Controller).chain(addrs.keys().map(|&b| NodeId::Broker(b)))
+        {
+            let (tx, rx) = mpsc::unbounded_channel::<Inbound>();
+            inboxes.insert(node, tx);
+            receivers.insert(node, rx);
+        }
+        let routes = Arc::new(Routes::new(inboxes));
+        let now = clock.now_ms();
+        let controller = Controller::new(ControllerConfig::default(), Disk::default(), now);
+        let rx = receivers.remove(&NodeId::Controller).expect("made above");
+        tokio::spawn(run_node(
+            NodeId::Controller,
+            controller,
+            rx,
+            routes.clone(),
+            clock,
+            events_tx.clone(),
+        ));
+        for (&id, addr) in &addrs {
+            let mut broker_config = BrokerConfig::new(id);
+            broker_config.advertised_listeners = addr.to_string();
+            // A sensible operator's setting: Kafka's 3, or fewer on a smaller cluster.
+            broker_config.offsets_topic_replication_factor = addrs.len().min(3) as i16;
+            // Each start of the process is a new incarnation (Kafka's IncarnationId).
+            let broker = Broker::new(broker_config, Disk::default(), now, id as u64);
+            let rx = receivers.remove(&NodeId::Broker(id)).expect("made above");
+            tokio::spawn(run_node(
+                NodeId::Broker(id),
+                broker,
+                rx,
+                routes.clone(),
+                clock,
+                events_tx.clone(),
+            ));
+        }
+        let table = addrs.clone();
+        let lookup: Arc<dyn Fn(BrokerId) -> Option<(String, i32)> + Send + Sync> =
+            Arc::new(move |id| {
+                table
+                    .get(&id)
+                    .map(|a| (a.ip().to_string(), a.port() as i32))
+            });
+        let next_connection = Arc::new(AtomicU64::new(1));
+        let permits = Arc::new(Semaphore::new(CONNECTIONS_MAX));
+        for (id, listener) in listeners {
+            let routes = routes.clone();
+            let lookup = lookup.clone();
+            let next = next_connection.clone();
+            let permits = permits.clone();
+            tokio::spawn(async move {
+                loop {
+                    let Ok(permit) = permits.clone().acquire_owned().await else {
+                        return;
+                    };
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let connection = next.fetch_add(1, Ordering::Relaxed);
+                    let (routes, lookup) = (routes.clone(), lookup.clone());
+                    tokio::spawn(async move {
+                        connection::serve(stream, connection, id, routes, lookup).await;
+                        drop(permit);
+                    });
+                }
+            });
+        }
+        Ok(Server { addrs, events })
+    }
+
+    /// Each broker's listening address.
+    pub fn addrs(&self) -> &BTreeMap<BrokerId, SocketAddr> {
+        &self.addrs
+    }
+
+    /// The next event any node emitted, with its time in ms since start.
+    pub async fn next_event(&mut self) -> Option<(u64, ClusterEvent)> {
+        self.events.recv().await
+    }
+}
+
+async fn bind(config: &ServeConfig) -> Result<BTreeMap<BrokerId, TcpListener>, ServeError> {
+    if config.brokers == 0 {
+        return Err(ServeError::NoBrokers);
+    }
+    if config.port != 0 && config.port as u32 + config.brokers - 1 > u16::MAX as u32 {
+        return Err(ServeError::PortRange {
+            port: config.port,
+            brokers: config.brokers,
+        });
+    }
+    let mut listeners = BTreeMap::new();
+    for i in 0..config.brokers {
+        let port = if config.port == 0 {
+            0
+        } else {
+            config.port + i as u16
+        };
+        let addr = SocketAddr::new(config.host, port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|error| ServeError::Bind { addr, error })?;
+        listeners.insert(i as BrokerId + 1, listener);
+    }
+    Ok(listeners)
+}
+
+/// Starts a server on a runtime of its own and prints, through `print`, where
+/// each broker listens and then the timeline, until the process is stopped.
+/// Returns only if the server cannot start.
+pub fn run(config: &ServeConfig, mut print: impl FnMut(&str)) -> Result<(), ServeError> {
+    // Two workers: the nodes and the connections are small tasks, and the
+    // machines this runs on are laptops and CI boxes.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)?;
+    runtime.block_on(async {
+        let mut server = Server::start(config).await?;
+        print(&format!(
+            "kafkasim serve: a controller and {} broker(s), Kafka's wire protocol on {}",
+            server.addrs().len(),
+            config.host
+        ));
+        for (id, addr) in server.addrs() {
+            print(&format!("broker-{id} listening on {addr}"));
+        }
+        while let Some((at_ms, event)) = server.next_event().await {
+            if let Some(line) = timeline::line(at_ms, &event) {
+                print(&line);
+            }
+        }
+        Ok(())
+    })
+}

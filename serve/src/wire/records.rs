@@ -1,0 +1,132 @@
+//! Record batches between Kafka's bytes (record batch format v2, magic 2) and
+//! the model's `RecordBatch`.
+//!
+//! Simplifications, each refused with an error code rather than bent to fit:
+//! the model's keys and values are UTF-8 strings, so a key or value that is not
+//! UTF-8, a null value (a tombstone) or a record with headers is refused with
+//! `INVALID_RECORD`; transactional and control batches are refused the same way
+//! (transactions are not modelled). Only `none` and `gzip` are decompressed;
+//! `snappy`, `lz4` and `zstd` get `UNSUPPORTED_COMPRESSION_TYPE`. Fetch always
+//! answers uncompressed batches, as a broker may (Kafka keeps the producer's
+//! compression, `compression.type=producer`).
+
+use super::codes;
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::indexmap::IndexMap;
+use kafka_protocol::records::{
+    Compression, Record as WireRecord, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
+    TimestampType,
+};
+use kafkasim::record::{ProducerIdentity, Record, RecordBatch};
+
+/// At most this many records in one compressed batch: its header's count is
+/// checked against this before anything is reserved for them. (An
+/// uncompressed batch is bounded by its size: a record takes at least 7 bytes.)
+pub const COMPRESSED_BATCH_RECORDS_MAX: i32 = 100_000;
+
+/// The smallest encoded record: length, attributes, timestamp delta, offset
+/// delta, key length, value length, header count (one byte each at least).
+const RECORD_BYTES_MIN: usize = 7;
+
+/// One Produce partition's `records` as the model's batch, or the error code
+/// Kafka would answer for that partition.
+pub fn batch_from_wire(records: &Bytes) -> Result<RecordBatch, i16> {
+    let infos = RecordBatchDecoder::decode_batch_info(&mut records.clone())
+        .map_err(|_| codes::CORRUPT_MESSAGE)?;
+    // Kafka: a Produce v3+ partition holds exactly one batch of magic 2.
+    let [info] = infos.as_slice() else {
+        return Err(codes::INVALID_RECORD);
+    };
+    if info.version != 2 {
+        return Err(codes::INVALID_RECORD);
+    }
+    match info.compression {
+        Compression::None | Compression::Gzip => {}
+        _ => return Err(codes::UNSUPPORTED_COMPRESSION_TYPE),
+    }
+    if info.transactional || info.control {
+        return Err(codes::INVALID_RECORD);
+    }
+    let bound = match info.compression {
+        Compression::None => (records.len() / RECORD_BYTES_MIN) as i32,
+        _ => COMPRESSED_BATCH_RECORDS_MAX,
+    };
+    if info.record_count < 1 || info.record_count > bound {
+        return Err(codes::INVALID_RECORD);
+    }
+    let set =
+        RecordBatchDecoder::decode(&mut records.clone()).map_err(|_| codes::CORRUPT_MESSAGE)?;
+    let records = set
+        .records
+        .iter()
+        .map(record_from_wire)
+        .collect::<Result<Vec<_>, _>>()?;
+    let first = set.records.first().ok_or(codes::INVALID_RECORD)?;
+    let mut batch = RecordBatch::new(records);
+    if first.producer_id >= 0 {
+        batch.producer = Some(ProducerIdentity {
+            producer_id: first.producer_id,
+            producer_epoch: first.producer_epoch,
+            base_sequence: first.sequence,
+        });
+    }
+    Ok(batch)
+}
+
+fn record_from_wire(record: &WireRecord) -> Result<Record, i16> {
+    if !record.headers.is_empty() {
+        return Err(codes::INVALID_RECORD);
+    }
+    let text = |bytes: &Bytes| String::from_utf8(bytes.to_vec()).map_err(|_| codes::INVALID_RECORD);
+    let key = record.key.as_ref().map(text).transpose()?;
+    let value = text(record.value.as_ref().ok_or(codes::INVALID_RECORD)?)?;
+    Ok(Record {
+        key,
+        value,
+        // The producer's CreateTime, wall-clock milliseconds; the model only
+        // carries it.
+        timestamp_ms: record.timestamp.max(0) as u64,
+    })
+}
+
+/// The model's batches as Fetch's `records` bytes, one wire batch per model
+/// batch so that offsets, epochs and producer ids stay as the leader wrote them.
+pub fn batches_to_wire(batches: &[RecordBatch]) -> Bytes {
+    let mut buf = BytesMut::new();
+    for batch in batches {
+        let records: Vec<WireRecord> = batch
+            .offset_records()
+            .enumerate()
+            .map(|(i, (offset, record))| record_to_wire(batch, i as i32, offset, record))
+            .collect();
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        };
+        RecordBatchEncoder::encode(&mut buf, records.iter(), &options)
+            .expect("encoding uncompressed records into memory cannot fail");
+    }
+    buf.freeze()
+}
+
+fn record_to_wire(batch: &RecordBatch, index: i32, offset: i64, record: &Record) -> WireRecord {
+    let (producer_id, producer_epoch, sequence) = match batch.producer {
+        Some(p) => (p.producer_id, p.producer_epoch, p.base_sequence + index),
+        None => (-1, -1, -1),
+    };
+    WireRecord {
+        transactional: false,
+        control: false,
+        delete_horizon: false,
+        partition_leader_epoch: batch.partition_leader_epoch,
+        producer_id,
+        producer_epoch,
+        timestamp_type: TimestampType::Creation,
+        offset,
+        sequence,
+        timestamp: record.timestamp_ms as i64,
+        key: record.key.as_ref().map(|k| Bytes::from(k.clone())),
+        value: Some(Bytes::from(record.value.clone())),
+        headers: IndexMap::new(),
+    }
+}
