@@ -2,6 +2,8 @@
 //! speaking Kafka's wire protocol, so real Kafka clients (kafkajs, the Java
 //! client, librdkafka) can talk to the model.
 //!
+//! - `alloc`: an allocator wrapper that keeps a peer's array counts from
+//!   aborting the process while `kafka-protocol` decodes them.
 //! - `hub`: the real-time driver; each node on a task, fed messages and ticks.
 //! - `connection`: one client's TCP connection, one request at a time.
 //! - `frame`: Kafka's size-prefixed frames, with `socket.request.max.bytes`.
@@ -20,6 +22,7 @@
 //! nothing is persisted (each start is a new, empty cluster); only plaintext,
 //! no SASL or TLS.
 
+pub mod alloc;
 mod connection;
 pub mod frame;
 mod hub;
