@@ -144,6 +144,7 @@ impl Shape {
             safety_ms: self.safety_ms,
             liveness_ms: LIVENESS_MS,
             steps: Vec::new(),
+            hunt: false,
         }
     }
 }
