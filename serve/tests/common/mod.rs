@@ -59,8 +59,8 @@ pub fn start(brokers: u32) -> (tokio::runtime::Runtime, Server) {
 }
 
 /// Starts `python3 script args` with `KAFKA_BROKER` set; its stdout lines
-/// arrive on the returned channel (each also printed, for a failing test's
-/// output).
+/// arrive on the returned channel (each also printed, as its stderr's are,
+/// for a failing test's output).
 pub fn spawn_python(
     broker: &str,
     script: &str,
@@ -73,11 +73,20 @@ pub fn spawn_python(
             .current_dir(clients_dir())
             .env("KAFKA_BROKER", broker)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("python3 starts"),
     );
     let stdout = child.0.stdout.take().expect("piped");
+    // librdkafka logs broken connections on stderr: kept in the test's
+    // captured output, shown only when it fails.
+    let stderr = child.0.stderr.take().expect("piped");
+    let name = script.to_string();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            println!("{name} (stderr): {line}");
+        }
+    });
     let (tx, rx) = std::sync::mpsc::channel();
     let name = script.to_string();
     std::thread::spawn(move || {
