@@ -5,7 +5,8 @@
 //! connection while a request from it is being handled. So a connection holds
 //! at most one request, and a slow or hostile client holds up only itself.
 //! Anything wrong with a frame closes this connection and nothing else, with
-//! one line on stderr saying why.
+//! one line on stderr saying why. A connection to a broker that crashes
+//! closes, as the dead process's sockets do.
 
 use crate::frame::{read_frame, FrameError};
 use crate::hub::{Inbound, Routes};
@@ -42,57 +43,68 @@ pub(crate) async fn serve(
         broker,
         listeners: &*listeners,
     };
-    let why = loop {
-        let frame = match read_frame(&mut reader).await {
-            Ok(Some(frame)) => frame,
-            Ok(None) => break None,
-            Err(FrameError::Io(e)) => break Some(e.to_string()),
-            Err(e) => break Some(e.to_string()),
-        };
-        let answer = match decode(frame) {
-            Err(refusal) => break Some(refusal.to_string()),
-            Ok(Decoded::Answer { response, pending }) => response::encode(&pending, &response),
-            Ok(Decoded::Model { request, pending }) => {
-                let message = Message::Request {
-                    correlation_id: model_correlation_id(pending.correlation_id),
-                    request,
-                };
-                let from = Peer {
-                    node: client,
-                    connection,
-                };
-                if inbox.send(Inbound::Message { from, message }).is_err() {
-                    break Some("the broker stopped".into());
+    let mut up = routes
+        .slot(NodeId::Broker(broker))
+        .expect("every listener belongs to a broker")
+        .up
+        .subscribe();
+    let requests = async {
+        loop {
+            let frame = match read_frame(&mut reader).await {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break None,
+                Err(FrameError::Io(e)) => break Some(e.to_string()),
+                Err(e) => break Some(e.to_string()),
+            };
+            let answer = match decode(frame) {
+                Err(refusal) => break Some(refusal.to_string()),
+                Ok(Decoded::Answer { response, pending }) => response::encode(&pending, &response),
+                Ok(Decoded::Model { request, pending }) => {
+                    let message = Message::Request {
+                        correlation_id: model_correlation_id(pending.correlation_id),
+                        request,
+                    };
+                    let from = Peer {
+                        node: client,
+                        connection,
+                    };
+                    if inbox.send(Inbound::Message { from, message }).is_err() {
+                        break Some("the broker stopped".into());
+                    }
+                    if !pending.expects_response {
+                        continue;
+                    }
+                    let Some(reply) = replies.recv().await else {
+                        break Some("the broker stopped".into());
+                    };
+                    let Message::Response {
+                        correlation_id,
+                        response: model_response,
+                    } = reply
+                    else {
+                        unreachable!("brokers send clients only responses");
+                    };
+                    assert_eq!(
+                        wire_correlation_id(correlation_id),
+                        pending.correlation_id,
+                        "one request at a time: the answer is to the last request"
+                    );
+                    let kind = response::from_model(model_response, &pending, &cx);
+                    response::encode(&pending, &kind)
                 }
-                if !pending.expects_response {
-                    continue;
-                }
-                let Some(reply) = replies.recv().await else {
-                    break Some("the broker stopped".into());
-                };
-                let Message::Response {
-                    correlation_id,
-                    response: model_response,
-                } = reply
-                else {
-                    unreachable!("brokers send clients only responses");
-                };
-                assert_eq!(
-                    wire_correlation_id(correlation_id),
-                    pending.correlation_id,
-                    "one request at a time: the answer is to the last request"
-                );
-                let kind = response::from_model(model_response, &pending, &cx);
-                response::encode(&pending, &kind)
+            };
+            let answer = match answer {
+                Ok(answer) => answer,
+                Err(e) => break Some(format!("cannot encode the answer: {e}")),
+            };
+            if let Err(e) = writer.write_all(&answer).await {
+                break Some(e.to_string());
             }
-        };
-        let answer = match answer {
-            Ok(answer) => answer,
-            Err(e) => break Some(format!("cannot encode the answer: {e}")),
-        };
-        if let Err(e) = writer.write_all(&answer).await {
-            break Some(e.to_string());
         }
+    };
+    let why = tokio::select! {
+        why = requests => why,
+        _ = up.wait_for(|up| !*up) => None,
     };
     if let Some(why) = why {
         eprintln!("broker-{broker}: closing connection from {peer_addr:?}: {why}");

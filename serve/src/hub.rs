@@ -1,4 +1,5 @@
-//! The real-time driver: each node on a task of its own, fed in order.
+//! The real-time driver: each node on a task of its own, fed in order, and
+//! the faults a person starts while the server runs (`control`).
 //!
 //! This mirrors `sim/world`'s driver with real time instead of simulated time.
 //! A node's task owns the node; it feeds it every message and broken connection
@@ -6,20 +7,35 @@
 //! `invariants()` after every handler, and carries out the effects. It makes no
 //! protocol decision.
 //!
+//! Crashes are the simulator's: a crashed node's task drops the node and
+//! keeps only its disk (`into_disk`); every other node hears that its
+//! connection to it broke, the clients' connections to it close, and what is
+//! sent to it is lost, as bytes sent to a dead process are. A restart builds a
+//! new node, a new incarnation, from the disk after the crash kind has taken
+//! its share (`Disk::crash`): the model's own recovery, as in simulation.
+//! An isolated node's links to the other nodes stall, as a cut link does in
+//! the simulator: what is sent over them waits, in order, for the heal.
+//!
 //! Simplification: the controller and the brokers live in one process, so the
 //! connections between them are in-process channels (order kept per pair, as
-//! TCP keeps it), not sockets; Kafka runs them over TCP. Only clients come in
-//! over real TCP (`connection`). Nothing here crashes or restarts a node: a
-//! node that panics takes the server down, as a bug should.
+//! TCP keeps it), not sockets; Kafka runs them over TCP. A node's link to each
+//! other node counts as one connection per incarnation of the sender, so an
+//! answer to a request of a crashed incarnation never reaches the next one.
+//! Only clients come in over real TCP (`connection`). A node that panics takes
+//! the server down, as a bug should.
 
+use kafkasim::controller::Controller;
+use kafkasim::disk::{CrashKind, Disk, PageCache};
 use kafkasim::event::ClusterEvent;
 use kafkasim::ids::NodeId;
+use kafkasim::metadata::MetadataImage;
 use kafkasim::node::{Effect, Node, Peer};
 use kafkasim::protocol::Message;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// What reaches a node's task.
 #[derive(Debug)]
@@ -38,27 +54,128 @@ pub(crate) enum Inbound {
 /// flight (see `connection`) and the nodes' own bounded retries.
 pub(crate) type Inbox = mpsc::UnboundedSender<Inbound>;
 
-/// The connection id of the in-process links between nodes: each pair of
-/// nodes has one link, so the id only has to be the same for every message.
-const NODE_LINK: u64 = 0;
+/// What the fault controls tell a node's task, ahead of its inbox.
+#[derive(Debug)]
+pub(crate) enum Control {
+    /// The process dies; `kind` decides what its disk keeps at the restart
+    /// (of several crashes while down, the one that takes most).
+    Crash { kind: CrashKind, at_ms: u64 },
+    /// Start again from the disk. Nothing happens to a node that is up.
+    Restart,
+    /// The controller's metadata image now, to resolve a role (`leader of
+    /// orders-0`); a broker or a down controller answers nothing.
+    Image(oneshot::Sender<MetadataImage>),
+}
+
+/// What a node is made of, besides `Node`: its disk, and what a role is
+/// resolved against.
+pub(crate) trait Server: Node<Event = ClusterEvent> + Send + 'static {
+    fn into_disk(self) -> Disk;
+    fn image(&self) -> Option<MetadataImage> {
+        None
+    }
+}
+
+impl Server for kafkasim::broker::Broker {
+    fn into_disk(self) -> Disk {
+        kafkasim::broker::Broker::into_disk(self)
+    }
+}
+
+impl Server for Controller {
+    fn into_disk(self) -> Disk {
+        Controller::into_disk(self)
+    }
+    fn image(&self) -> Option<MetadataImage> {
+        Some(Controller::image(self).clone())
+    }
+}
+
+/// What the driver itself tells the timeline, beside the nodes' events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DriverEvent {
+    /// A node's process went down.
+    Crashed { node: NodeId, kind: CrashKind },
+    /// A node started again from its disk, as incarnation `incarnation`.
+    Restarted { node: NodeId, incarnation: u64 },
+}
+
+/// Everything the timeline hears: the nodes' events and the driver's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Cluster(ClusterEvent),
+    Driver(DriverEvent),
+    /// A fault started or ended through the controls: its line, made there.
+    Fault(String),
+}
+
+pub(crate) type Events = mpsc::UnboundedSender<(u64, Event)>;
+
+/// One node's place in the routes: its inbox, its controls, whether it is up.
+pub(crate) struct Slot {
+    inbox: Inbox,
+    pub(crate) control: mpsc::UnboundedSender<Control>,
+    /// Whether the node's process runs; a connection closes when it turns false.
+    pub(crate) up: watch::Sender<bool>,
+    /// Its incarnation now: the connection id of its links (see the header).
+    incarnation: AtomicU64,
+}
+
+/// The links between nodes as the faults left them: who is isolated (each
+/// isolation counted, so two must both heal) and what waits on a cut link.
+#[derive(Default)]
+struct Links {
+    isolated: BTreeMap<NodeId, u32>,
+    held: BTreeMap<(NodeId, NodeId), Vec<(Peer, Message)>>,
+}
+
+impl Links {
+    fn cut(&self, a: NodeId, b: NodeId) -> bool {
+        self.isolated.contains_key(&a) || self.isolated.contains_key(&b)
+    }
+}
 
 /// Where every message goes: the nodes' inboxes and the client connections'.
-#[derive(Default)]
 pub(crate) struct Routes {
-    nodes: BTreeMap<NodeId, Inbox>,
+    nodes: BTreeMap<NodeId, Slot>,
     /// A std Mutex, not a tokio one: nothing awaits while it is held.
     clients: Mutex<BTreeMap<u64, mpsc::UnboundedSender<Message>>>,
+    links: Mutex<Links>,
 }
 
 impl Routes {
-    pub(crate) fn new(nodes: BTreeMap<NodeId, Inbox>) -> Routes {
-        Routes {
+    /// The routes to `nodes`, each up, and each one's control receiver.
+    pub(crate) fn new(
+        nodes: BTreeMap<NodeId, Inbox>,
+    ) -> (Routes, BTreeMap<NodeId, mpsc::UnboundedReceiver<Control>>) {
+        let mut controls = BTreeMap::new();
+        let nodes = nodes
+            .into_iter()
+            .map(|(node, inbox)| {
+                let (control, rx) = mpsc::unbounded_channel();
+                controls.insert(node, rx);
+                let slot = Slot {
+                    inbox,
+                    control,
+                    up: watch::Sender::new(true),
+                    incarnation: AtomicU64::new(1),
+                };
+                (node, slot)
+            })
+            .collect();
+        let routes = Routes {
             nodes,
             clients: Mutex::new(BTreeMap::new()),
-        }
+            links: Mutex::default(),
+        };
+        (routes, controls)
     }
 
     pub(crate) fn node(&self, node: NodeId) -> Option<&Inbox> {
+        self.nodes.get(&node).map(|slot| &slot.inbox)
+    }
+
+    pub(crate) fn slot(&self, node: NodeId) -> Option<&Slot> {
         self.nodes.get(&node)
     }
 
@@ -73,25 +190,88 @@ impl Routes {
     }
 
     /// Delivers `message` from `from` to `to`; a gone peer's messages are
-    /// dropped, as bytes written to a closed socket are.
+    /// dropped, as bytes written to a closed socket are, and an answer to a
+    /// past incarnation of a node with it; on a cut link they wait.
     fn deliver(&self, from: NodeId, to: Peer, message: Message) {
-        match to.node {
+        let node = match to.node {
             NodeId::Client(_) => {
                 let clients = self.clients.lock().expect("no task panics holding it");
                 if let Some(replies) = clients.get(&to.connection) {
                     let _ = replies.send(message);
                 }
+                return;
             }
-            node => {
-                if let Some(inbox) = self.nodes.get(&node) {
-                    let from = Peer {
-                        node: from,
-                        connection: NODE_LINK,
-                    };
-                    let _ = inbox.send(Inbound::Message { from, message });
-                }
+            node => node,
+        };
+        let Some(slot) = self.nodes.get(&node) else {
+            return;
+        };
+        let is_reply = matches!(message, Message::Response { .. });
+        if is_reply && to.connection != slot.incarnation.load(Ordering::Relaxed) {
+            return;
+        }
+        let sender = Peer {
+            node: from,
+            connection: self.nodes[&from].incarnation.load(Ordering::Relaxed),
+        };
+        let mut links = self.links.lock().expect("no task panics holding it");
+        if links.cut(from, node) {
+            let held = links.held.entry((from, node)).or_default();
+            held.push((sender, message));
+            return;
+        }
+        let _ = slot.inbox.send(Inbound::Message {
+            from: sender,
+            message,
+        });
+    }
+
+    /// `node` crashed: the other nodes' connections to it break, and what
+    /// waited on a cut link for it is lost with them.
+    fn crashed(&self, node: NodeId) {
+        let mut links = self.links.lock().expect("no task panics holding it");
+        links.held.retain(|&(_, to), _| to != node);
+        for (&other, slot) in &self.nodes {
+            if other != node {
+                let _ = slot.inbox.send(Inbound::Disconnect(node));
             }
         }
+    }
+
+    /// Cuts `node` off from every other node (`true`) or takes back one such
+    /// cut (`false`); a link whose cuts are all healed delivers what waited on
+    /// it, in order. Whether anything changed.
+    pub(crate) fn set_isolated(&self, node: NodeId, isolated: bool) -> bool {
+        let mut links = self.links.lock().expect("no task panics holding it");
+        if isolated {
+            *links.isolated.entry(node).or_default() += 1;
+            return true;
+        }
+        match links.isolated.get_mut(&node) {
+            None => return false,
+            Some(1) => {
+                links.isolated.remove(&node);
+            }
+            Some(n) => *n -= 1,
+        }
+        let open: BTreeSet<(NodeId, NodeId)> = (links.held.keys())
+            .filter(|&&(a, b)| !links.cut(a, b))
+            .copied()
+            .collect();
+        for pair in open {
+            let held = links.held.remove(&pair).expect("listed above");
+            let slot = &self.nodes[&pair.1];
+            for (from, message) in held {
+                let _ = slot.inbox.send(Inbound::Message { from, message });
+            }
+        }
+        true
+    }
+
+    /// The isolated nodes now.
+    pub(crate) fn isolated(&self) -> Vec<NodeId> {
+        let links = self.links.lock().expect("no task panics holding it");
+        links.isolated.keys().copied().collect()
     }
 }
 
@@ -117,19 +297,89 @@ impl Clock {
     }
 }
 
-/// Runs `node` until its inbox closes. `events` hears what it emits.
-pub(crate) async fn run_node<N>(
+/// How one incarnation of a node ended.
+enum Ended<N> {
+    /// The server is stopping.
+    Closed,
+    Crashed {
+        node: N,
+        kind: CrashKind,
+        at_ms: u64,
+    },
+}
+
+/// Runs a server from an empty disk: each incarnation `make(disk, now_ms,
+/// incarnation)`, until its inbox closes; crashes and restarts as its
+/// controls say.
+pub(crate) async fn run_server<N: Server>(
     me: NodeId,
-    mut node: N,
+    make: impl Fn(Disk, u64, u64) -> N + Send + 'static,
     mut inbox: mpsc::UnboundedReceiver<Inbound>,
+    mut control: mpsc::UnboundedReceiver<Control>,
     routes: Arc<Routes>,
     clock: Clock,
-    events: mpsc::UnboundedSender<(u64, ClusterEvent)>,
-) where
-    N: Node<Event = ClusterEvent>,
-{
+    events: Events,
+) {
+    let mut disk = Disk::default();
+    let mut incarnation = 1;
+    loop {
+        let node = make(disk, clock.now_ms(), incarnation);
+        let ended = run_incarnation(me, node, &mut inbox, &mut control, &routes, clock, &events);
+        let Ended::Crashed {
+            node,
+            mut kind,
+            at_ms,
+        } = ended.await
+        else {
+            return;
+        };
+        let slot = routes.slot(me).expect("every node has a slot");
+        slot.up.send_replace(false);
+        routes.crashed(me);
+        let _ = events.send((
+            clock.now_ms(),
+            Event::Driver(DriverEvent::Crashed { node: me, kind }),
+        ));
+        disk = node.into_disk();
+        // Down: what arrives is lost, until the restart.
+        loop {
+            tokio::select! {
+                biased;
+                c = control.recv() => match c {
+                    Some(Control::Restart) => break,
+                    Some(Control::Crash { kind: worse, .. }) => kind = kind.max(worse),
+                    Some(Control::Image(_)) => {}
+                    None => return,
+                },
+                inbound = inbox.recv() => if inbound.is_none() {
+                    return;
+                },
+            }
+        }
+        disk.crash(kind, at_ms, PageCache::default());
+        incarnation += 1;
+        slot.incarnation.store(incarnation, Ordering::Relaxed);
+        slot.up.send_replace(true);
+        let restarted = DriverEvent::Restarted {
+            node: me,
+            incarnation,
+        };
+        let _ = events.send((clock.now_ms(), Event::Driver(restarted)));
+    }
+}
+
+/// Runs one incarnation of `node` until its inbox closes or it crashes.
+async fn run_incarnation<N: Server>(
+    me: NodeId,
+    mut node: N,
+    inbox: &mut mpsc::UnboundedReceiver<Inbound>,
+    control: &mut mpsc::UnboundedReceiver<Control>,
+    routes: &Routes,
+    clock: Clock,
+    events: &Events,
+) -> Ended<N> {
     // What the node did while starting (a broker registers with the controller).
-    carry_out(me, node.take_effects(), &routes, &events, clock.now_ms());
+    carry_out(me, node.take_effects(), routes, events, clock.now_ms());
     let mut last_tick_ms = None;
     loop {
         let now = clock.now_ms();
@@ -150,9 +400,20 @@ pub(crate) async fn run_node<N>(
         };
         let inbound = tokio::select! {
             biased;
+            c = control.recv() => match c {
+                Some(Control::Crash { kind, at_ms }) => return Ended::Crashed { node, kind, at_ms },
+                Some(Control::Restart) => continue,
+                Some(Control::Image(reply)) => {
+                    if let Some(image) = node.image() {
+                        let _ = reply.send(image);
+                    }
+                    continue;
+                }
+                None => return Ended::Closed,
+            },
             inbound = inbox.recv() => match inbound {
                 Some(inbound) => Some(inbound),
-                None => return,
+                None => return Ended::Closed,
             },
             _ = sleep => None,
         };
@@ -166,7 +427,7 @@ pub(crate) async fn run_node<N>(
             }
         }
         node.invariants();
-        carry_out(me, node.take_effects(), &routes, &events, now);
+        carry_out(me, node.take_effects(), routes, events, now);
     }
 }
 
@@ -174,21 +435,22 @@ fn carry_out(
     me: NodeId,
     effects: Vec<Effect<ClusterEvent>>,
     routes: &Routes,
-    events: &mpsc::UnboundedSender<(u64, ClusterEvent)>,
+    events: &Events,
     now_ms: u64,
 ) {
     for effect in effects {
         match effect {
             Effect::Send { to, message } => {
+                // A request opens (or uses) the link; its id is filled in by `deliver`.
                 let to = Peer {
                     node: to,
-                    connection: NODE_LINK,
+                    connection: 0,
                 };
                 routes.deliver(me, to, message);
             }
             Effect::Reply { to, message } => routes.deliver(me, to, message),
             Effect::Emit(event) => {
-                let _ = events.send((now_ms, event));
+                let _ = events.send((now_ms, Event::Cluster(event)));
             }
         }
     }

@@ -10,6 +10,8 @@
 //! - `wire`: translation between `kafka-protocol`'s types and the model's
 //!   (`request`, `response`, `records`, the consumer protocol's `groups`
 //!   bytes, and the `versions` this server speaks).
+//! - `control`: faults started while serving (`crash broker-2`, `restart
+//!   broker-2`, `isolate`, `heal`), from stdin or the control port.
 //! - `timeline`: the lines the server prints as the cluster changes.
 //!
 //! Architecture Invariant: this crate makes no protocol decision. Kafka's
@@ -24,17 +26,18 @@
 
 pub mod alloc;
 mod connection;
+pub mod control;
 pub mod frame;
 mod hub;
 pub mod timeline;
 pub mod wire;
 
-use hub::{run_node, Clock, Inbound, Routes};
+use control::Controls;
+use hub::{run_server, Clock, Inbound, Routes};
+pub use hub::{DriverEvent, Event};
 use kafkasim::broker::Broker;
 use kafkasim::config::{BrokerConfig, ControllerConfig};
 use kafkasim::controller::Controller;
-use kafkasim::disk::Disk;
-use kafkasim::event::ClusterEvent;
 use kafkasim::ids::{BrokerId, NodeId};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -56,6 +59,23 @@ pub struct ServeConfig {
     /// broker-1's port; broker-N listens on `port + N - 1`. 0: any free ports.
     pub port: u16,
     pub brokers: u32,
+    /// The control port (`control`); `None`: `port + 100`, or any free
+    /// port when `port` is 0.
+    pub control_port: Option<u16>,
+}
+
+/// How far above broker-1's port the control port is, unless told.
+pub const CONTROL_PORT_OFFSET: u16 = 100;
+
+impl ServeConfig {
+    /// The control port this configuration listens on, if it fits in 16 bits.
+    pub fn control_port(&self) -> Option<u16> {
+        match (self.control_port, self.port) {
+            (Some(port), _) => Some(port),
+            (None, 0) => Some(0),
+            (None, port) => port.checked_add(CONTROL_PORT_OFFSET),
+        }
+    }
 }
 
 impl Default for ServeConfig {
@@ -64,6 +84,7 @@ impl Default for ServeConfig {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 9092,
             brokers: 3,
+            control_port: None,
         }
     }
 }
@@ -76,6 +97,10 @@ pub enum ServeError {
     PortRange {
         port: u16,
         brokers: u32,
+    },
+    /// `port + 100` is past 65535: name a control port.
+    ControlPortRange {
+        port: u16,
     },
     Bind {
         addr: SocketAddr,
@@ -92,6 +117,10 @@ impl fmt::Display for ServeError {
             ServeError::PortRange { port, brokers } => {
                 write!(f, "ports {port}.. for {brokers} brokers go past 65535")
             }
+            ServeError::ControlPortRange { port } => write!(
+                f,
+                "the control port {port} + {CONTROL_PORT_OFFSET} is past 65535: give --control-port"
+            ),
             ServeError::Bind { addr, error } => write!(f, "cannot listen on {addr}: {error}"),
             ServeError::Runtime(error) => write!(f, "cannot start the runtime: {error}"),
         }
@@ -104,7 +133,9 @@ impl std::error::Error for ServeError {}
 /// tokio runtime it was started on.
 pub struct Server {
     addrs: BTreeMap<BrokerId, SocketAddr>,
-    events: mpsc::UnboundedReceiver<(u64, ClusterEvent)>,
+    control_addr: SocketAddr,
+    controls: Controls,
+    events: mpsc::UnboundedReceiver<(u64, Event)>,
 }
 
 impl Server {
@@ -112,6 +143,18 @@ impl Server {
     /// tokio runtime.
     pub async fn start(config: &ServeConfig) -> Result<Server, ServeError> {
         let listeners = bind(config).await?;
+        let control_port = config
+            .control_port()
+            .ok_or(ServeError::ControlPortRange { port: config.port })?;
+        let control_addr = SocketAddr::new(config.host, control_port);
+        let control_listener =
+            TcpListener::bind(control_addr)
+                .await
+                .map_err(|error| ServeError::Bind {
+                    addr: control_addr,
+                    error,
+                })?;
+        let control_addr = control_listener.local_addr().expect("bound");
         let addrs: BTreeMap<BrokerId, SocketAddr> = listeners
             .iter()
             .map(|(&id, l)| (id, l.local_addr().expect("a bound listener has an address")))
@@ -127,14 +170,19 @@ impl Server {
             inboxes.insert(node, tx);
             receivers.insert(node, rx);
         }
-        let routes = Arc::new(Routes::new(inboxes));
-        let now = clock.now_ms();
-        let controller = Controller::new(ControllerConfig::default(), Disk::default(), now);
-        let rx = receivers.remove(&NodeId::Controller).expect("made above");
-        tokio::spawn(run_node(
+        let (routes, mut controls) = Routes::new(inboxes);
+        let routes = Arc::new(routes);
+        let mut take = |node: NodeId| {
+            let inbox = receivers.remove(&node).expect("made above");
+            let control = controls.remove(&node).expect("made above");
+            (inbox, control)
+        };
+        let (inbox, control) = take(NodeId::Controller);
+        tokio::spawn(run_server(
             NodeId::Controller,
-            controller,
-            rx,
+            |disk, now, _| Controller::new(ControllerConfig::default(), disk, now),
+            inbox,
+            control,
             routes.clone(),
             clock,
             events_tx.clone(),
@@ -144,13 +192,17 @@ impl Server {
             broker_config.advertised_listeners = addr.to_string();
             // A sensible operator's setting: Kafka's 3, or fewer on a smaller cluster.
             broker_config.offsets_topic_replication_factor = addrs.len().min(3) as i16;
-            // Each start of the process is a new incarnation (Kafka's IncarnationId).
-            let broker = Broker::new(broker_config, Disk::default(), now, id as u64);
-            let rx = receivers.remove(&NodeId::Broker(id)).expect("made above");
-            tokio::spawn(run_node(
+            let (inbox, control) = take(NodeId::Broker(id));
+            tokio::spawn(run_server(
                 NodeId::Broker(id),
-                broker,
-                rx,
+                // Each start is a new incarnation (Kafka's IncarnationId):
+                // unique over the brokers and over each one's restarts.
+                move |disk, now, start| {
+                    let incarnation = start * 1000 + id as u64;
+                    Broker::new(broker_config.clone(), disk, now, incarnation)
+                },
+                inbox,
+                control,
                 routes.clone(),
                 clock,
                 events_tx.clone(),
@@ -171,6 +223,11 @@ impl Server {
             let next = next_connection.clone();
             let permits = permits.clone();
             tokio::spawn(async move {
+                let up = routes
+                    .slot(NodeId::Broker(id))
+                    .expect("every listener belongs to a broker")
+                    .up
+                    .subscribe();
                 loop {
                     let Ok(permit) = permits.clone().acquire_owned().await else {
                         return;
@@ -178,6 +235,11 @@ impl Server {
                     let Ok((stream, _)) = listener.accept().await else {
                         continue;
                     };
+                    // A crashed broker's port has no process behind it: the
+                    // connection closes at once. (A real one refuses it.)
+                    if !*up.borrow() {
+                        continue;
+                    }
                     let _ = stream.set_nodelay(true);
                     let connection = next.fetch_add(1, Ordering::Relaxed);
                     let (routes, lookup) = (routes.clone(), lookup.clone());
@@ -188,7 +250,18 @@ impl Server {
                 }
             });
         }
-        Ok(Server { addrs, events })
+        let controls = Controls {
+            routes,
+            events: events_tx,
+            clock,
+        };
+        tokio::spawn(controls.clone().serve(control_listener));
+        Ok(Server {
+            addrs,
+            control_addr,
+            controls,
+            events,
+        })
     }
 
     /// Each broker's listening address.
@@ -196,8 +269,19 @@ impl Server {
         &self.addrs
     }
 
-    /// The next event any node emitted, with its time in ms since start.
-    pub async fn next_event(&mut self) -> Option<(u64, ClusterEvent)> {
+    /// The control port's address (`control`).
+    pub fn control_addr(&self) -> SocketAddr {
+        self.control_addr
+    }
+
+    /// The controls, as the control port uses them.
+    pub fn controls(&self) -> Controls {
+        self.controls.clone()
+    }
+
+    /// The next event a node emitted or a fault caused, with its time in ms
+    /// since start.
+    pub async fn next_event(&mut self) -> Option<(u64, Event)> {
         self.events.recv().await
     }
 }
@@ -229,8 +313,9 @@ async fn bind(config: &ServeConfig) -> Result<BTreeMap<BrokerId, TcpListener>, S
 }
 
 /// Starts a server on a runtime of its own and prints, through `print`, where
-/// each broker listens and then the timeline, until the process is stopped.
-/// Returns only if the server cannot start.
+/// each broker and the control port listen, and then the timeline, until the
+/// process is stopped. Lines typed on stdin are commands (`control`), answered
+/// on the timeline. Returns only if the server cannot start.
 pub fn run(config: &ServeConfig, mut print: impl FnMut(&str)) -> Result<(), ServeError> {
     // Two workers: the nodes and the connections are small tasks, and the
     // machines this runs on are laptops and CI boxes.
@@ -249,11 +334,53 @@ pub fn run(config: &ServeConfig, mut print: impl FnMut(&str)) -> Result<(), Serv
         for (id, addr) in server.addrs() {
             print(&format!("broker-{id} listening on {addr}"));
         }
-        while let Some((at_ms, event)) = server.next_event().await {
-            if let Some(line) = timeline::line(at_ms, &event) {
-                print(&line);
+        print(&format!(
+            "faults: type `crash broker-2`, `restart broker-2`, `isolate broker-3`, `heal`, \
+             `help` here, or `kafkasim ctl --control-port {} COMMAND`",
+            server.control_addr().port()
+        ));
+        let mut stdin = stdin_lines();
+        let controls = server.controls();
+        loop {
+            tokio::select! {
+                event = server.next_event() => match event {
+                    Some((at_ms, event)) => {
+                        if let Some(line) = timeline::line(at_ms, &event) {
+                            print(&line);
+                        }
+                    }
+                    None => return Ok(()),
+                },
+                Some(line) = stdin.recv() => {
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    // A fault's own line comes on the timeline; only a refusal here.
+                    if let Err(why) = controls.apply(&line).await {
+                        print(&format!("error: {why}"));
+                    }
+                }
             }
         }
-        Ok(())
     })
+}
+
+/// Lines typed on stdin, read on a thread of their own (tokio's stdin is a
+/// blocking read too). At most `CONTROL_LINE_BYTES_MAX` bytes of each are kept.
+fn stdin_lines() -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel(16);
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::stdin().lock().lines() {
+            let Ok(mut line) = line else { return };
+            if line.len() > control::CONTROL_LINE_BYTES_MAX {
+                let kept = &line.as_bytes()[..control::CONTROL_LINE_BYTES_MAX];
+                line = String::from_utf8_lossy(kept).into_owned();
+            }
+            if tx.blocking_send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }

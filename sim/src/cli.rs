@@ -32,6 +32,8 @@ pub const EXIT_CORRECTNESS: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_LIVENESS: i32 = 3;
 pub const EXIT_CRASH: i32 = 4;
+/// `kafkasim ctl`: the server answered, and refused the command.
+pub const EXIT_CTL_REFUSED: i32 = 1;
 
 mod args;
 mod lab;
@@ -97,6 +99,11 @@ pub enum Command {
     },
     /// `kafkasim serve`: the model behind real sockets, for real clients.
     Serve(kafkasim_serve::ServeConfig),
+    /// `kafkasim ctl`: one command to a serving process's control port.
+    Ctl {
+        control_port: u16,
+        command: String,
+    },
     /// `kafkasim lab list`.
     LabList,
     /// `kafkasim lab check NAME`.
@@ -353,6 +360,26 @@ pub fn execute(command: Command) -> i32 {
                 EXIT_USAGE
             }
         },
+        Command::Ctl {
+            control_port,
+            command,
+        } => {
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], control_port));
+            match kafkasim_serve::control::ctl(addr, &command) {
+                Ok(answer) => {
+                    outln!("{answer}");
+                    // The answer's first word is the protocol's status: `ok` or `error`.
+                    match answer.starts_with("ok:") {
+                        true => EXIT_OK,
+                        false => EXIT_CTL_REFUSED,
+                    }
+                }
+                Err(error) => {
+                    stdout::error(error);
+                    EXIT_USAGE
+                }
+            }
+        }
         Command::Bench { seeds, json } => {
             quiet_panics_in_seeds();
             let mut progress = bench::StderrProgress::new(std::io::stderr().is_terminal());

@@ -54,6 +54,7 @@ pub(super) enum Sub {
     Merge(MergeFlags),
     Bench(BenchFlags),
     Serve(ServeFlags),
+    Ctl(CtlFlags),
     /// List the built-in scenarios
     #[command(after_help = "Exit code 0.")]
     Scenarios,
@@ -462,6 +463,13 @@ broker listens, then a timeline (brokers registering, topics created, leaders \
 elected, groups rebalancing) until stopped with Ctrl-C. Nothing is kept on \
 disk: every start is a new, empty cluster.
 
+Faults, in the scenario files' words, while it serves: type `crash broker-2`, \
+`power-loss broker-2`, `replace-disk broker-2`, `restart broker-2`, `isolate \
+broker-3`, `heal` or `help` on stdin, or send them with `kafkasim ctl` to the \
+control port (127.0.0.1, --port + 100 unless --control-port is given). A \
+crashed node keeps its disk (as the fault kind leaves it) and restarts through \
+the model's recovery.
+
 Exit code 2 for a usage error or a port that cannot be bound.")]
 pub(super) struct ServeFlags {
     /// broker-1's port; the other brokers take the next ones (0: any free ports)
@@ -471,4 +479,30 @@ pub(super) struct ServeFlags {
     #[arg(long, value_name = "N", default_value_t = 3)]
     #[arg(value_parser = clap::value_parser!(u32).range(1..=9))]
     pub brokers: u32,
+    /// The control port for `kafkasim ctl` [default: --port + 100; any free port with --port 0]
+    #[arg(long, value_name = "PORT")]
+    pub control_port: Option<u16>,
+}
+
+/// Start or undo a fault on a running `kafkasim serve`
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Sends COMMAND to the control port of a `kafkasim serve` on this machine and \
+prints its answer. Commands: crash, power-loss, replace-disk or isolate \
+TARGET; restart TARGET; heal [TARGET]; help. TARGET is controller, broker-N, \
+\"leader of TOPIC-P\", \"follower of TOPIC-P\" or \"coordinator of GROUP\". \
+Example: kafkasim ctl crash broker-2
+
+Exit codes: 0 done; 1 the server refused the command; 2 a usage error or no \
+server answering.")]
+pub(super) struct CtlFlags {
+    /// The server's --port (broker-1's port); the control port is 100 above it
+    #[arg(long, value_name = "PORT", default_value_t = 9092)]
+    pub port: u16,
+    /// The server's control port, if it was given one
+    #[arg(long, value_name = "PORT")]
+    pub control_port: Option<u16>,
+    /// The command, e.g. `crash broker-2`
+    #[arg(value_name = "COMMAND", required = true, num_args = 1..)]
+    pub command: Vec<String>,
 }

@@ -109,8 +109,17 @@ fn command(cli: Cli) -> Result<Command, UsageError> {
         Sub::Serve(flags) => Command::Serve(kafkasim_serve::ServeConfig {
             port: flags.port,
             brokers: flags.brokers,
+            control_port: flags.control_port,
             ..kafkasim_serve::ServeConfig::default()
         }),
+        Sub::Ctl(flags) => Command::Ctl {
+            control_port: flags.control_port.unwrap_or(
+                flags
+                    .port
+                    .saturating_add(kafkasim_serve::CONTROL_PORT_OFFSET),
+            ),
+            command: flags.command.join(" "),
+        },
         Sub::Scenarios => Command::Scenarios,
         Sub::Bugs => Command::Bugs,
         Sub::Hunt(flags) => Command::Hunt(crate::hunt::Hunt {

@@ -1,0 +1,129 @@
+//! Faults started over the control port while the server runs: a crashed
+//! broker goes down (its clients' connections close, its port serves no
+//! one), and a restart brings it back through the model's own recovery: it
+//! registers again with the controller and is unfenced. Refusals are answered
+//! with `error:` and change nothing.
+
+mod common;
+
+use common::start;
+use kafkasim::disk::CrashKind;
+use kafkasim::event::ClusterEvent;
+use kafkasim::ids::NodeId;
+use kafkasim_serve::control::ctl;
+use kafkasim_serve::{DriverEvent, Event, Server};
+use std::io::Read;
+use std::time::Duration;
+
+/// The longest the test waits for one event: past the controller's broker
+/// session timeout, which a restarted broker's registration may wait out.
+const EVENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Waits for the first event `wanted` accepts; fails the test after `EVENT_TIMEOUT`.
+fn wait_for(
+    runtime: &tokio::runtime::Runtime,
+    server: &mut Server,
+    what: &str,
+    wanted: impl Fn(&Event) -> bool,
+) {
+    runtime.block_on(async {
+        let deadline = tokio::time::Instant::now() + EVENT_TIMEOUT;
+        loop {
+            match tokio::time::timeout_at(deadline, server.next_event()).await {
+                Ok(Some((_, event))) if wanted(&event) => return,
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("the server stopped before {what}"),
+                Err(_) => panic!("no {what} within {EVENT_TIMEOUT:?}"),
+            }
+        }
+    })
+}
+
+/// Waits until brokers 1 to 3 have each been unfenced, in any order.
+fn every_broker_unfenced(runtime: &tokio::runtime::Runtime, server: &mut Server) {
+    let seen = std::cell::RefCell::new(std::collections::BTreeSet::new());
+    wait_for(runtime, server, "every broker unfenced", |e| {
+        if let Event::Cluster(ClusterEvent::BrokerUnfenced { broker }) = e {
+            seen.borrow_mut().insert(*broker);
+        }
+        seen.borrow().len() == 3
+    });
+}
+
+fn unfenced(broker: i32) -> impl Fn(&Event) -> bool {
+    move |e| matches!(e, Event::Cluster(ClusterEvent::BrokerUnfenced { broker: b }) if *b == broker)
+}
+
+#[test]
+fn a_broker_crashed_over_the_control_port_restarts_and_registers_again() {
+    let (runtime, mut server) = start(3);
+    let control = server.control_addr();
+    every_broker_unfenced(&runtime, &mut server);
+    let broker_2 = server.addrs()[&2];
+    let mut client = std::net::TcpStream::connect(broker_2).expect("broker-2 listens");
+
+    let answer = ctl(control, "crash broker-2").expect("the control port answers");
+    assert_eq!(answer, "ok: crash broker-2");
+    wait_for(&runtime, &mut server, "broker-2 down", |e| {
+        *e == Event::Driver(DriverEvent::Crashed {
+            node: NodeId::Broker(2),
+            kind: CrashKind::ProcessCrash,
+        })
+    });
+    // Its client's connection closed: the read ends, with no bytes.
+    client
+        .set_read_timeout(Some(EVENT_TIMEOUT))
+        .expect("a timeout");
+    let mut byte = [0u8; 1];
+    assert_eq!(
+        client.read(&mut byte).ok(),
+        Some(0),
+        "closed, not timed out"
+    );
+
+    let refused = ctl(control, "pause broker-1").expect("answered");
+    assert!(refused.starts_with("error: pause"), "{refused}");
+    let refused = ctl(control, "restart broker-3").expect("answered");
+    assert_eq!(refused, "error: broker-3 is up");
+
+    let answer = ctl(control, "restart broker-2").expect("answered");
+    assert_eq!(answer, "ok: restart broker-2");
+    wait_for(&runtime, &mut server, "broker-2 restarted", |e| {
+        *e == Event::Driver(DriverEvent::Restarted {
+            node: NodeId::Broker(2),
+            incarnation: 2,
+        })
+    });
+    // The model's recovery: the new incarnation registers, and is unfenced.
+    wait_for(
+        &runtime,
+        &mut server,
+        "broker-2 unfenced again",
+        unfenced(2),
+    );
+}
+
+#[test]
+fn an_isolated_broker_is_fenced_and_rejoins_after_the_heal() {
+    let (runtime, mut server) = start(3);
+    let control = server.control_addr();
+    every_broker_unfenced(&runtime, &mut server);
+    let answer = ctl(control, "isolate broker-3").expect("answered");
+    assert!(answer.starts_with("ok: isolate broker-3"), "{answer}");
+    // Its heartbeats wait on the cut link: the controller fences it.
+    wait_for(&runtime, &mut server, "broker-3 fenced", |e| {
+        matches!(e, Event::Cluster(ClusterEvent::BrokerFenced { broker: 3 }))
+    });
+    let answer = ctl(control, "heal").expect("answered");
+    assert!(answer.starts_with("ok: heal broker-3"), "{answer}");
+    wait_for(
+        &runtime,
+        &mut server,
+        "broker-3 unfenced again",
+        unfenced(3),
+    );
+    assert_eq!(
+        ctl(control, "heal").expect("answered"),
+        "error: nothing is isolated"
+    );
+}
