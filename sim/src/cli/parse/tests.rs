@@ -307,7 +307,7 @@ fn every_help_page_states_its_exit_codes() {
     let commands = (Cli::command().get_subcommands())
         .map(|c| c.get_name().to_string())
         .collect::<Vec<_>>();
-    assert_eq!(commands.len(), 12, "{commands:?}");
+    assert_eq!(commands.len(), 13, "{commands:?}");
     for command in std::iter::once(String::new()).chain(commands) {
         let page = help_page(&format!("help {command}"));
         assert!(
