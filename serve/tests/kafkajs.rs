@@ -3,6 +3,11 @@
 //! Zoe (partition 1), and consumer.js, in group `group-1`, receives both.
 //! Skipped, with a message, where `node` or `tests/clients/node_modules` is
 //! missing (`.ci/run` installs it with `npm ci`).
+//!
+//! What the scripts print is the book's excerpt
+//! `book/src/generated/serve-kafkajs.txt` (kafkajs's own JSON log lines, which
+//! carry timestamps, left out): the test fails when they differ, and with
+//! `KAFKASIM_UPDATE_BOOK=1` rewrites the file instead.
 
 use kafkasim_serve::{ServeConfig, Server};
 use std::io::{BufRead, BufReader};
@@ -101,5 +106,66 @@ fn the_crash_course_scripts_run_against_kafkasim_serve() {
     assert!(
         consumer.contains("Received message Zoe on partition 1"),
         "{consumer}"
+    );
+    let mut shown = String::new();
+    for (command, out) in [
+        ("node admin.js", &admin),
+        ("node producer.js Alice", &alice),
+        ("node producer.js Zoe", &zoe),
+        ("node consumer.js", &consumer),
+    ] {
+        shown.push_str(&format!("$ {command}\n"));
+        // Two partitions are fetched side by side, so the order of the
+        // consumer's two messages varies from run to run: the excerpt sorts
+        // them, and the book says so.
+        let mut lines: Vec<&str> = out.lines().filter(|l| !l.starts_with('{')).collect();
+        lines.sort_by_key(|l| l.starts_with("Received message"));
+        let received = lines.iter().position(|l| l.starts_with("Received message"));
+        if let Some(from) = received {
+            lines[from..].sort();
+        }
+        for line in lines {
+            shown.push_str(line);
+            shown.push('\n');
+        }
+    }
+    book_excerpt("serve-kafkajs.txt", &shown);
+
+    // The chapter's exercises, against the same server.
+    let again = node(&broker, "admin.js", &[], &[]);
+    assert_eq!(again, admin, "the script cannot tell an existing topic");
+    book_excerpt("serve-kafkajs-admin-again.txt", &excerpt("node admin.js", &again));
+    let lower = node(&broker, "producer.js", &["alice"], &[]);
+    assert!(lower.contains(r#""partition":1,"errorCode":0,"baseOffset":"1""#), "{lower}");
+    let command = "node producer.js alice";
+    book_excerpt("serve-kafkajs-alice-lower-case.txt", &excerpt(command, &lower));
+    let twice = node(&broker, "producer.js", &["Alice"], &[]);
+    assert!(twice.contains(r#""partition":0,"errorCode":0,"baseOffset":"1""#), "{twice}");
+    let command = "node producer.js Alice";
+    book_excerpt("serve-kafkajs-alice-again.txt", &excerpt(command, &twice));
+}
+
+/// `$ command` and the lines it printed.
+fn excerpt(command: &str, out: &str) -> String {
+    format!("$ {command}\n{out}")
+}
+
+/// Compares `text` with the book's generated excerpt `name`, or rewrites the
+/// excerpt under `KAFKASIM_UPDATE_BOOK=1`.
+fn book_excerpt(name: &str, text: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../book/src/generated")
+        .join(name);
+    if std::env::var_os("KAFKASIM_UPDATE_BOOK").is_some() {
+        std::fs::write(&path, text).expect("the excerpt is written");
+        return;
+    }
+    let kept = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        kept,
+        text,
+        "{} differs from what the scripts print; if the change is intended, \
+         run KAFKASIM_UPDATE_BOOK=1 cargo test -p kafkasim-serve --test kafkajs",
+        path.display()
     );
 }
