@@ -70,3 +70,12 @@ fn only_the_simulated_world_depends_on_madsim() {
     // neither word.
     assert_eq!(runtimes(&tools), Vec::<&String>::new(), "{tools:?}");
 }
+
+#[test]
+fn the_real_network_driver_never_reaches_madsim() {
+    let serve = dependencies("kafkasim-serve", None);
+    assert!(serve.contains("tokio"), "{serve:?}: the tree was read");
+    let madsim: Vec<&String> = serve.iter().filter(|n| n.contains("madsim")).collect();
+    assert_eq!(madsim, Vec::<&String>::new());
+    assert!(!serve.contains("kafkasim-sim"), "{serve:?}");
+}
