@@ -19,14 +19,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// What one `kafkasim` command did.
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Out {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 /// Runs `kafkasim ARGS` at the top of the repository.
-fn kafkasim(args: &[&str]) -> Out {
+pub(crate) fn kafkasim(args: &[&str]) -> Out {
     let output = Command::new(env!("CARGO_BIN_EXE_kafkasim"))
         .args(args)
         .current_dir(root())
@@ -40,7 +40,7 @@ fn kafkasim(args: &[&str]) -> Out {
     }
 }
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
@@ -55,7 +55,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// `kafkasim ARGS --json`, parsed.
-fn json(args: &[&str]) -> Value {
+pub(crate) fn json(args: &[&str]) -> Value {
     let mut with = args.to_vec();
     with.push("--json");
     let out = kafkasim(&with);
@@ -95,7 +95,7 @@ fn quoted(text: &str) -> String {
 }
 
 /// `$ kafkasim ARGS | grep -F -e …` and the lines of `text` it keeps.
-fn grep(args: &[&str], text: &str, patterns: &[&str]) -> String {
+pub(crate) fn grep(args: &[&str], text: &str, patterns: &[&str]) -> String {
     let flags: Vec<String> = patterns
         .iter()
         .map(|p| format!("-e {}", quoted(p)))
@@ -162,13 +162,13 @@ fn at(dir: &Path, file: &str) -> String {
 
 /// Runs `kafkasim ARGS` where `ARGS` name `dir/file` by its full path, and
 /// shows the output with the path as the reader typed it, `file`.
-fn shown(dir: &Path, text: &str) -> String {
+pub(crate) fn shown(dir: &Path, text: &str) -> String {
     text.replace(&format!("{}/", dir.to_str().expect("UTF-8")), "")
 }
 
 // Findings and reports, read as data.
 
-fn verdict(run: &Value) -> &str {
+pub(crate) fn verdict(run: &Value) -> &str {
     run["verdict"]["kind"].as_str().expect("a verdict kind")
 }
 

@@ -8,6 +8,7 @@
 //! need a version of a rule other than the shipped `todo!()` put that version
 //! into the rules through the library `kafkasim lab` uses, as `labs.rs` does.
 
+use crate::exercises::{grep, json, kafkasim, root, shown, verdict};
 use kafkasim::rules::Rules;
 use kafkasim_tools::lab::{self, render as lab_render, CheckOptions, Status, TestOutcome};
 use kafkasim_tools::run::{run_scenario, RunOptions};
@@ -15,40 +16,7 @@ use kafkasim_tools::sweep::SeedRange;
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
-
-/// What one `kafkasim` command did.
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Runs `kafkasim ARGS` at the top of the repository.
-fn kafkasim(args: &[&str]) -> Out {
-    let output = Command::new(env!("CARGO_BIN_EXE_kafkasim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the kafkasim binary runs");
-    Out {
-        code: output.status.code(),
-        stdout: String::from_utf8(output.stdout).expect("kafkasim prints UTF-8"),
-    }
-}
-
-/// `kafkasim ARGS --json`, parsed.
-fn json(args: &[&str]) -> Value {
-    let mut with = args.to_vec();
-    with.push("--json");
-    let out = kafkasim(&with);
-    serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("kafkasim {} --json: {e}", args.join(" ")))
-}
 
 /// A fresh scratch directory for one exercise.
 fn scratch(name: &str) -> PathBuf {
@@ -71,28 +39,6 @@ fn history(args: &[&str], name: &str) -> Vec<Value> {
     (text.lines())
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect()
-}
-
-/// `$ kafkasim ARGS | grep -F -e …` and the lines of `text` it keeps.
-fn grep(args: &[&str], text: &str, patterns: &[&str]) -> String {
-    let flags: Vec<String> = (patterns.iter())
-        .map(|p| {
-            assert!(!p.contains('\''), "a shown pattern holds no single quote");
-            format!("-e '{p}'")
-        })
-        .collect();
-    let mut out = format!(
-        "$ kafkasim {} | grep -F {}\n",
-        args.join(" "),
-        flags.join(" ")
-    );
-    for line in text
-        .lines()
-        .filter(|l| patterns.iter().any(|p| l.contains(p)))
-    {
-        let _ = writeln!(out, "{line}");
-    }
-    out
 }
 
 /// A copy of `from_file` with each `(old, new)` replaced on the one line
@@ -119,15 +65,6 @@ fn sed(from_file: &str, edits: &[(&str, &str)], dir: &Path, to_file: &str) -> St
     format!("{command} {from_file} > {to_file}\n")
 }
 
-/// `text` with `dir/` taken out of its paths: the file as the reader named it.
-fn shown(dir: &Path, text: &str) -> String {
-    text.replace(&format!("{}/", dir.to_str().expect("UTF-8")), "")
-}
-
-fn verdict(run: &Value) -> &str {
-    run["verdict"]["kind"].as_str().expect("a verdict kind")
-}
-
 fn count(run: &Value, field: &str) -> u64 {
     run[field].as_u64().unwrap_or_else(|| panic!("{field}"))
 }
@@ -150,31 +87,26 @@ fn time_of(line: &str) -> u64 {
 
 // Getting started.
 
-/// `kafkasim ARGS` with what it printed on stderr too.
-fn kafkasim_stderr(args: &[&str]) -> (Option<i32>, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_kafkasim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the kafkasim binary runs");
-    let stderr = String::from_utf8(output.stderr).expect("kafkasim prints UTF-8");
-    (output.status.code(), stderr)
-}
-
-/// A misspelt scenario: a one-line error naming the built-ins, exit code 2,
-/// and nothing run.
-pub(crate) fn typo_in_scenario() -> String {
-    let args = ["run", "--scenario", "quickstrat"];
-    let (code, stderr) = kafkasim_stderr(&args);
-    assert_eq!(code, Some(2), "a usage error");
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-    assert!(stderr.starts_with("error: unknown scenario 'quickstrat'"));
-    assert!(stderr.contains("quickstart"), "the right name is listed");
-    assert!(kafkasim(&args).stdout.is_empty(), "nothing runs");
-    format!(
-        "$ kafkasim {}; echo \"exit code $?\"\n{stderr}exit code 2\n",
-        args.join(" ")
-    )
+/// `kafkasim help run` ends with the exit codes, the same numbers the
+/// verdicts exit with.
+pub(crate) fn help_exit_codes() -> String {
+    let args = ["help", "run"];
+    let out = kafkasim(&args);
+    assert_eq!(out.code, Some(0));
+    let from = out
+        .stdout
+        .find("Exit codes:")
+        .expect("the help names its exit codes");
+    let tail = &out.stdout[from..];
+    for verdict in kafkasim_check::Verdict::ALL {
+        let code = verdict.exit_code();
+        assert!(
+            tail.contains(&format!("{code} ")),
+            "{code} is listed: {tail}"
+        );
+    }
+    assert!(tail.contains("2 usage error"));
+    format!("$ kafkasim help run | tail -n 2\n{tail}")
 }
 
 /// `kafkasim scenarios` lists the built-ins, the default first; `run`
@@ -184,7 +116,7 @@ pub(crate) fn scenario_list() -> String {
     let names: Vec<&str> = (out.stdout.lines())
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    let (_, stderr) = kafkasim_stderr(&["run", "--scenario", "quickstrat"]);
+    let stderr = kafkasim(&["run", "--scenario", "quickstrat"]).stderr;
     let listed = (stderr.split("built-in scenarios: ").nth(1))
         .and_then(|rest| rest.split(" (or").next())
         .expect("the error lists the built-ins");
