@@ -294,6 +294,12 @@ const GENERATED: &[Generated] = &[
     ("hunt-1.txt", hunts::hunt_1),
     ("hunt-2.txt", hunts::hunt_2),
     ("hunt-3.txt", hunts::hunt_3),
+    ("hunt-4.txt", hunts::hunt_4),
+    ("hunt-5.txt", hunts::hunt_5),
+    ("hunt-6.txt", hunts::hunt_6),
+    ("hunt-7.txt", hunts::hunt_7),
+    ("hunt-8.txt", hunts::hunt_8),
+    ("hunt-9.txt", hunts::hunt_9),
     // The exercises at the end of each chapter, in the book's order.
     ("exercise-exit-code.txt", exercises::exit_code),
     (

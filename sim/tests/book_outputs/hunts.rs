@@ -21,9 +21,9 @@ fn text(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("kafkasim prints UTF-8")
 }
 
-/// One hunt: its file, the first seed of `sweep --seeds 1..=50` that fails,
-/// and the switch the answer names.
-fn hunt(file: &str, seed: u64, answer: &str) -> String {
+/// One hunt: its file, a seed that fails with the switch (with `exit_code`)
+/// and passes without it, and the switch the answer names.
+fn hunt(file: &str, seed: u64, answer: &str, exit_code: i32) -> String {
     let path = format!("sim/scenarios/hunts/{file}");
     let seed = seed.to_string();
     let on = kafkasim(&["run", "--seed", &seed, "--scenario", &path]);
@@ -33,7 +33,7 @@ fn hunt(file: &str, seed: u64, answer: &str) -> String {
         "{file}: the header hides the switch:\n{on_text}"
     );
     assert!(!on_text.contains(answer), "{file}: the run names {answer}");
-    assert_eq!(on.status.code(), Some(1), "{file}: seed {seed} fails");
+    assert_eq!(on.status.code(), Some(exit_code), "{file}: seed {seed} fails");
     // The switch the answer names is the file's, and the one that breaks it.
     let full = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(&path);
     let source = std::fs::read_to_string(&full).expect("the hunt file");
@@ -81,13 +81,37 @@ fn hunt(file: &str, seed: u64, answer: &str) -> String {
 }
 
 pub(crate) fn hunt_1() -> String {
-    hunt("hunt-1.toml", 5, "kip-106")
+    hunt("hunt-1.toml", 5, "kip-106", 1)
 }
 
 pub(crate) fn hunt_2() -> String {
-    hunt("hunt-2.toml", 2, "kip-341")
+    hunt("hunt-2.toml", 2, "kip-341", 1)
 }
 
 pub(crate) fn hunt_3() -> String {
-    hunt("hunt-3.toml", 2, "kip-279")
+    hunt("hunt-3.toml", 2, "kip-279", 1)
+}
+
+pub(crate) fn hunt_4() -> String {
+    hunt("hunt-4.toml", 14, "kip-101", 1)
+}
+
+pub(crate) fn hunt_5() -> String {
+    hunt("hunt-5.toml", 2, "kip-320-consumer", 3)
+}
+
+pub(crate) fn hunt_6() -> String {
+    hunt("hunt-6.toml", 70, "kafka-7164", 1)
+}
+
+pub(crate) fn hunt_7() -> String {
+    hunt("hunt-7.toml", 21, "kip-966", 1)
+}
+
+pub(crate) fn hunt_8() -> String {
+    hunt("hunt-8.toml", 61, "kafka-15583", 1)
+}
+
+pub(crate) fn hunt_9() -> String {
+    hunt("hunt-9.toml", 1, "registration-incarnation-guard", 1)
 }
