@@ -523,7 +523,10 @@ fn generated_book_outputs_match_the_program() {
 const CHECKED_ELSEWHERE: &[(&str, &str)] = &[
     ("serve-kafkajs.txt", "serve/tests/kafkajs.rs"),
     ("serve-kafkajs-admin-again.txt", "serve/tests/kafkajs.rs"),
-    ("serve-kafkajs-alice-lower-case.txt", "serve/tests/kafkajs.rs"),
+    (
+        "serve-kafkajs-alice-lower-case.txt",
+        "serve/tests/kafkajs.rs",
+    ),
     ("serve-kafkajs-alice-again.txt", "serve/tests/kafkajs.rs"),
 ];
 

@@ -33,7 +33,11 @@ fn hunt(file: &str, seed: u64, answer: &str, exit_code: i32) -> String {
         "{file}: the header hides the switch:\n{on_text}"
     );
     assert!(!on_text.contains(answer), "{file}: the run names {answer}");
-    assert_eq!(on.status.code(), Some(exit_code), "{file}: seed {seed} fails");
+    assert_eq!(
+        on.status.code(),
+        Some(exit_code),
+        "{file}: seed {seed} fails"
+    );
     // The switch the answer names is the file's, and the one that breaks it.
     let full = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(&path);
     let source = std::fs::read_to_string(&full).expect("the hunt file");
