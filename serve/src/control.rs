@@ -172,7 +172,7 @@ impl Controls {
 
     /// Puts a fault's line on the timeline, and gives it back.
     fn note(&self, text: String) -> String {
-        let _ = (self.events).send((self.clock.now_ms(), Event::Fault(format!("fault: {text}"))));
+        (self.events).send(self.clock.now_ms(), Event::Fault(format!("fault: {text}")));
         text
     }
 

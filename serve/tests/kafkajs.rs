@@ -134,13 +134,25 @@ fn the_crash_course_scripts_run_against_kafkasim_serve() {
     // The chapter's exercises, against the same server.
     let again = node(&broker, "admin.js", &[], &[]);
     assert_eq!(again, admin, "the script cannot tell an existing topic");
-    book_excerpt("serve-kafkajs-admin-again.txt", &excerpt("node admin.js", &again));
+    book_excerpt(
+        "serve-kafkajs-admin-again.txt",
+        &excerpt("node admin.js", &again),
+    );
     let lower = node(&broker, "producer.js", &["alice"], &[]);
-    assert!(lower.contains(r#""partition":1,"errorCode":0,"baseOffset":"1""#), "{lower}");
+    assert!(
+        lower.contains(r#""partition":1,"errorCode":0,"baseOffset":"1""#),
+        "{lower}"
+    );
     let command = "node producer.js alice";
-    book_excerpt("serve-kafkajs-alice-lower-case.txt", &excerpt(command, &lower));
+    book_excerpt(
+        "serve-kafkajs-alice-lower-case.txt",
+        &excerpt(command, &lower),
+    );
     let twice = node(&broker, "producer.js", &["Alice"], &[]);
-    assert!(twice.contains(r#""partition":0,"errorCode":0,"baseOffset":"1""#), "{twice}");
+    assert!(
+        twice.contains(r#""partition":0,"errorCode":0,"baseOffset":"1""#),
+        "{twice}"
+    );
     let command = "node producer.js Alice";
     book_excerpt("serve-kafkajs-alice-again.txt", &excerpt(command, &twice));
 }
