@@ -91,6 +91,16 @@ impl Wire {
         response.topics[0].error_code
     }
 
+    /// DeleteTopics v5 of one topic; its error code.
+    pub async fn delete_topic(&mut self, name: &str) -> i16 {
+        let mut request = kafka_protocol::messages::DeleteTopicsRequest::default();
+        request.topic_names = vec![TopicName(StrBytes::from_string(name.to_string()))];
+        request.timeout_ms = 30_000;
+        let response: kafka_protocol::messages::DeleteTopicsResponse =
+            self.call(ApiKey::DeleteTopics, 5, &request).await;
+        response.responses[0].error_code
+    }
+
     /// Metadata v9 of one topic.
     pub async fn metadata(&mut self, topic: &str) -> MetadataResponse {
         let mut wanted =
