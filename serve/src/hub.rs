@@ -27,13 +27,14 @@
 use kafkasim::controller::Controller;
 use kafkasim::disk::{CrashKind, Disk, PageCache};
 use kafkasim::event::ClusterEvent;
-use kafkasim::ids::NodeId;
+use kafkasim::ids::{BrokerId, NodeId};
 use kafkasim::metadata::MetadataImage;
 use kafkasim::node::{Effect, Node, Peer};
 use kafkasim::protocol::Message;
 use kafkasim_check::invariants::Invariants;
 use kafkasim_check::Finding;
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -194,11 +195,30 @@ impl Links {
     }
 }
 
+/// One client connection: where its answers go, and whether a `client-cut`
+/// holds its traffic (`connection` waits on it before passing a request on
+/// and before writing an answer).
+pub(crate) struct ClientLink {
+    replies: mpsc::UnboundedSender<Message>,
+    broker: BrokerId,
+    peer: Option<SocketAddr>,
+    cut: watch::Sender<bool>,
+}
+
+/// An open client connection, as `clients` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientInfo {
+    pub connection: u64,
+    pub broker: BrokerId,
+    pub peer: Option<SocketAddr>,
+    pub cut: bool,
+}
+
 /// Where every message goes: the nodes' inboxes and the client connections'.
 pub(crate) struct Routes {
     nodes: BTreeMap<NodeId, Slot>,
     /// A std Mutex, not a tokio one: nothing awaits while it is held.
-    clients: Mutex<BTreeMap<u64, mpsc::UnboundedSender<Message>>>,
+    clients: Mutex<BTreeMap<u64, ClientLink>>,
     links: Mutex<Links>,
 }
 
@@ -243,9 +263,47 @@ impl Routes {
         self.nodes.get(&node)
     }
 
-    pub(crate) fn add_client(&self, connection: u64, replies: mpsc::UnboundedSender<Message>) {
+    /// Registers a client connection to `broker`; the receiver says whether
+    /// its traffic is cut.
+    pub(crate) fn add_client(
+        &self,
+        connection: u64,
+        broker: BrokerId,
+        peer: Option<SocketAddr>,
+        replies: mpsc::UnboundedSender<Message>,
+    ) -> watch::Receiver<bool> {
+        let (cut, cut_rx) = watch::channel(false);
+        let link = ClientLink {
+            replies,
+            broker,
+            peer,
+            cut,
+        };
         let mut clients = self.clients.lock().expect("no task panics holding it");
-        clients.insert(connection, replies);
+        clients.insert(connection, link);
+        cut_rx
+    }
+
+    /// The open client connections, in order.
+    pub(crate) fn clients(&self) -> Vec<ClientInfo> {
+        let clients = self.clients.lock().expect("no task panics holding it");
+        (clients.iter())
+            .map(|(&connection, link)| ClientInfo {
+                connection,
+                broker: link.broker,
+                peer: link.peer,
+                cut: *link.cut.borrow(),
+            })
+            .collect()
+    }
+
+    /// Holds (`true`) or lets flow again (`false`) the traffic of client
+    /// connection `connection`; the broker it is connected to, or why not.
+    pub(crate) fn set_client_cut(&self, connection: u64, cut: bool) -> Option<BrokerId> {
+        let clients = self.clients.lock().expect("no task panics holding it");
+        let link = clients.get(&connection)?;
+        link.cut.send_replace(cut);
+        Some(link.broker)
     }
 
     pub(crate) fn remove_client(&self, connection: u64) {
@@ -260,8 +318,8 @@ impl Routes {
         let node = match to.node {
             NodeId::Client(_) => {
                 let clients = self.clients.lock().expect("no task panics holding it");
-                if let Some(replies) = clients.get(&to.connection) {
-                    let _ = replies.send(message);
+                if let Some(link) = clients.get(&to.connection) {
+                    let _ = link.replies.send(message);
                 }
                 return;
             }

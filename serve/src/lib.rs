@@ -11,7 +11,7 @@
 //!   (`request`, `response`, `records`, the consumer protocol's `groups`
 //!   bytes, and the `versions` this server speaks).
 //! - `control`: faults started while serving (`crash broker-2`, `restart
-//!   broker-2`, `isolate`, `heal`), from stdin or the control port.
+//!   broker-2`, `isolate`, `client-cut`, `heal`), from stdin or the control port.
 //! - `timeline`: the lines the server prints as the cluster changes.
 //! - `end`: what the server can judge of itself when it stops: the
 //!   partitions, the invariants and the replicas compared, by `kafkasim-check`.

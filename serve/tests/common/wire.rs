@@ -40,6 +40,14 @@ impl Wire {
         version: i16,
         body: &Q,
     ) -> R {
+        self.send(api, version, body).await;
+        tokio::time::timeout(ANSWER_TIMEOUT, self.receive(api, version))
+            .await
+            .expect("answered in time")
+    }
+
+    /// Sends `body` as `api` in `version`, without waiting for the answer.
+    pub async fn send<Q: Encodable>(&mut self, api: ApiKey, version: i16, body: &Q) {
         self.correlation_id += 1;
         let mut header = RequestHeader::default();
         header.request_api_key = api as i16;
@@ -53,11 +61,12 @@ impl Wire {
         body.encode(&mut buf, version).expect("a request encodes");
         let frame = kafkasim_serve::frame::frame(&buf);
         self.stream.write_all(&frame).await.expect("sent");
+    }
+
+    /// Reads the answer to the last request sent, an `api` in `version`.
+    pub async fn receive<R: Decodable>(&mut self, api: ApiKey, version: i16) -> R {
         let mut size = [0u8; 4];
-        tokio::time::timeout(ANSWER_TIMEOUT, self.stream.read_exact(&mut size))
-            .await
-            .expect("answered in time")
-            .expect("answered");
+        self.stream.read_exact(&mut size).await.expect("answered");
         let mut answer = vec![0u8; u32::from_be_bytes(size) as usize];
         self.stream
             .read_exact(&mut answer)

@@ -471,7 +471,7 @@ disagree below the high watermark.
 
 Faults, in the scenario files' words, while it serves: type `crash broker-2`, \
 `power-loss broker-2`, `replace-disk broker-2`, `restart broker-2`, `isolate \
-broker-3`, `heal` or `help` on stdin, or send them with `kafkasim ctl` to the \
+broker-3`, `client-cut client-7 broker-1`, `heal`, `clients` or `help` on stdin, or send them with `kafkasim ctl` to the \
 control port (127.0.0.1, --port + 100 unless --control-port is given). A \
 crashed node keeps its disk (as the fault kind leaves it) and restarts through \
 the model's recovery.
@@ -496,7 +496,9 @@ pub(super) struct ServeFlags {
 #[command(after_help = "\
 Sends COMMAND to the control port of a `kafkasim serve` on this machine and \
 prints its answer. Commands: crash, power-loss, replace-disk or isolate \
-TARGET; restart TARGET; heal [TARGET]; help. TARGET is controller, broker-N, \
+TARGET; client-cut client-N TARGET (hold one client connection's traffic to \
+its broker); restart TARGET; heal [TARGET] (no TARGET: every isolation and \
+client cut); clients (list the client connections); help. TARGET is controller, broker-N, \
 \"leader of TOPIC-P\", \"follower of TOPIC-P\" or \"coordinator of GROUP\". \
 Example: kafkasim ctl crash broker-2
 
