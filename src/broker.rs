@@ -149,6 +149,7 @@ impl Broker {
         let assigned: Vec<&TopicPartition> = mine.iter().map(|(tp, _)| tp).collect();
         self.leading.retain(|tp, _| assigned.contains(&tp));
         self.following.retain(|tp, _| assigned.contains(&tp));
+        self.drop_deleted_topics();
         for (tp, p) in &mine {
             match p.leader {
                 Some(leader) if leader == me => {
@@ -183,6 +184,17 @@ impl Broker {
         self.drive_fetchers(now_ms);
     }
 
+    /// Deletes the replicas of topics the metadata no longer lists (a
+    /// DeleteTopics), as a KRaft broker deletes a partition when its
+    /// metadata delta removes the topic. The controller keeps every topic on
+    /// a disk it fsyncs, so no other image ever lacks a topic a log is of.
+    fn drop_deleted_topics(&mut self) {
+        let topics = &self.image.topics;
+        let deleted = |tp: &TopicPartition| !topics.contains_key(&tp.topic);
+        self.disk.logs.retain(|tp, _| !deleted(tp));
+        self.former_followers.retain(|tp, _| !deleted(tp));
+    }
+
     /// Acts on what the controller link finished: AlterPartition answers.
     fn after_link(&mut self, now_ms: u64) {
         let outcomes = self.link.take_alter_outcomes();
@@ -213,6 +225,9 @@ impl Node for Broker {
                 Request::Metadata(req) => self.on_metadata(from, correlation_id, req),
                 Request::CreateTopics(req) => {
                     self.on_create_topics(now_ms, from, correlation_id, req)
+                }
+                Request::DeleteTopics(req) => {
+                    self.on_delete_topics(now_ms, from, correlation_id, req)
                 }
                 Request::Produce(req) => self.on_produce(now_ms, from, correlation_id, req),
                 Request::Fetch(req) => self.on_fetch(now_ms, from, correlation_id, req),

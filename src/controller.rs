@@ -2,7 +2,9 @@
 //!
 //! Brokers register and heartbeat; a broker silent for `broker.session.timeout.ms`
 //! is fenced: it loses leadership and leaves every ISR (the last member stays).
-//! CreateTopics places replicas round-robin over live brokers. Brokers pull metadata
+//! CreateTopics places replicas round-robin over live brokers; DeleteTopics removes
+//! a topic's partitions from the metadata (KRaft's `RemoveTopicRecord`), and each
+//! broker drops its replicas of them when it pulls that image. Brokers pull metadata
 //! with long-polling fetches.
 //!
 //! Simplification: one controller node, as KRaft with a single-voter quorum. Real
@@ -247,6 +249,58 @@ impl Controller {
             cid,
             Response::CreateTopics(CreateTopicsResponse { topics: results }),
         );
+    }
+
+    fn on_delete_topics(
+        &mut self,
+        now_ms: u64,
+        from: Peer,
+        cid: CorrelationId,
+        req: DeleteTopicsRequest,
+    ) {
+        let mut responses = Vec::new();
+        let mut deleted = false;
+        for name in req.topic_names {
+            let (error_code, error_message) = match self.delete_topic(&name) {
+                Ok(()) => {
+                    deleted = true;
+                    (ErrorCode::None, None)
+                }
+                Err((code, message)) => (code, Some(message)),
+            };
+            responses.push(DeletableTopicResult {
+                name,
+                error_code,
+                error_message,
+            });
+        }
+        if deleted {
+            self.commit(now_ms);
+        }
+        let response = Response::DeleteTopics(DeleteTopicsResponse { responses });
+        self.reply(from, cid, response);
+    }
+
+    /// Removes `name` and its partitions from the metadata. Kafka's controller
+    /// answers at once too: the replicas are deleted by the brokers afterwards.
+    fn delete_topic(&mut self, name: &str) -> Result<(), (ErrorCode, String)> {
+        // The group coordinator lives on this topic's partitions. Kafka's
+        // tools refuse to delete an internal topic; the model refuses it here.
+        if name == crate::group::offsets_topic::OFFSETS_TOPIC {
+            let message = format!("Topic {name} is an internal topic and cannot be deleted.");
+            return Err((ErrorCode::InvalidRequest, message));
+        }
+        let Some(topic) = self.image.topics.remove(name) else {
+            return Err((
+                ErrorCode::UnknownTopicOrPartition,
+                "This server does not host this topic-partition.".into(),
+            ));
+        };
+        self.emit(ClusterEvent::TopicDeleted {
+            topic: topic.name,
+            partitions: topic.partitions.len() as i32,
+        });
+        Ok(())
     }
 
     fn on_alter_partition(
@@ -602,6 +656,7 @@ impl Node for Controller {
                 self.on_cluster_metadata_fetch(now_ms, from, cid, req)
             }
             Request::CreateTopics(req) => self.on_create_topics(now_ms, from, cid, req),
+            Request::DeleteTopics(req) => self.on_delete_topics(now_ms, from, cid, req),
             Request::AlterPartition(req) => self.on_alter_partition(now_ms, from, cid, req),
             Request::ElectLeaders(req) => self.on_elect_leaders(now_ms, from, cid, req),
             other => panic!(

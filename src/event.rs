@@ -74,4 +74,9 @@ pub enum ClusterEvent {
         partition: TopicPartition,
         high_watermark: Offset,
     },
+    /// The controller deleted a topic (DeleteTopics): its `partitions`
+    /// partitions are gone from the metadata, and each broker drops its
+    /// replicas when it sees that. (Last, so the variants before keep their
+    /// discriminants in the trace hash.)
+    TopicDeleted { topic: String, partitions: i32 },
 }

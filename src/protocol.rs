@@ -50,6 +50,9 @@ pub enum Request {
     BrokerRegistration(BrokerRegistrationRequest),
     BrokerHeartbeat(BrokerHeartbeatRequest),
     ClusterMetadataFetch(ClusterMetadataFetchRequest),
+    // Last, so the variants before keep their discriminants (and every trace
+    // hash of a run without deletion stays as it was).
+    DeleteTopics(DeleteTopicsRequest),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -73,6 +76,7 @@ pub enum Response {
     BrokerRegistration(BrokerRegistrationResponse),
     BrokerHeartbeat(BrokerHeartbeatResponse),
     ClusterMetadataFetch(ClusterMetadataFetchResponse),
+    DeleteTopics(DeleteTopicsResponse),
 }
 
 impl Request {
@@ -98,12 +102,13 @@ impl Request {
             Request::BrokerRegistration(_) => "BrokerRegistration",
             Request::BrokerHeartbeat(_) => "BrokerHeartbeat",
             Request::ClusterMetadataFetch(_) => "ClusterMetadataFetch",
+            Request::DeleteTopics(_) => "DeleteTopics",
         }
     }
 }
 
 /// Every API the model speaks, by Kafka's name (what `api_name` returns).
-pub const API_NAMES: [&str; 19] = [
+pub const API_NAMES: [&str; 20] = [
     "Metadata",
     "CreateTopics",
     "Produce",
@@ -123,6 +128,7 @@ pub const API_NAMES: [&str; 19] = [
     "BrokerRegistration",
     "BrokerHeartbeat",
     "ClusterMetadataFetch",
+    "DeleteTopics",
 ];
 
 impl Response {
@@ -147,6 +153,7 @@ impl Response {
             Response::BrokerRegistration(_) => "BrokerRegistration",
             Response::BrokerHeartbeat(_) => "BrokerHeartbeat",
             Response::ClusterMetadataFetch(_) => "ClusterMetadataFetch",
+            Response::DeleteTopics(_) => "DeleteTopics",
         }
     }
 }
@@ -220,6 +227,28 @@ pub struct CreatableTopicResult {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CreateTopicsResponse {
     pub topics: Vec<CreatableTopicResult>,
+}
+
+// ---- DeleteTopics ---------------------------------------------------------------
+
+/// Deletes topics by name (Kafka's `topic_names`, v0–v5; v6 names them in
+/// `topics`, with topic ids the model does not have).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DeleteTopicsRequest {
+    pub topic_names: Vec<String>,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DeletableTopicResult {
+    pub name: String,
+    pub error_code: ErrorCode,
+    pub error_message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DeleteTopicsResponse {
+    pub responses: Vec<DeletableTopicResult>,
 }
 
 // ---- Produce --------------------------------------------------------------------

@@ -6,7 +6,10 @@
 //! at most one request, and a slow or hostile client holds up only itself.
 //! Anything wrong with a frame closes this connection and nothing else, with
 //! one line on stderr saying why. A connection to a broker that crashes
-//! closes, as the dead process's sockets do.
+//! closes, as the dead process's sockets do. A `client-cut` (`control`)
+//! holds the connection's traffic both ways until `heal`, as a stalled TCP
+//! link does: the request read is not passed on and no answer is written
+//! while it lasts; what the client sends meanwhile waits in the socket.
 
 use crate::frame::{read_frame, FrameError};
 use crate::hub::{Inbound, Routes};
@@ -34,7 +37,7 @@ pub(crate) async fn serve(
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
     let (replies_tx, mut replies) = mpsc::unbounded_channel();
-    routes.add_client(connection, replies_tx);
+    let mut cut = routes.add_client(connection, broker, peer_addr, replies_tx);
     let inbox = routes
         .node(NodeId::Broker(broker))
         .expect("every listener belongs to a broker")
@@ -68,6 +71,9 @@ pub(crate) async fn serve(
                         node: client,
                         connection,
                     };
+                    if cut.wait_for(|cut| !*cut).await.is_err() {
+                        break Some("the server stopped".into());
+                    }
                     if inbox.send(Inbound::Message { from, message }).is_err() {
                         break Some("the broker stopped".into());
                     }
@@ -97,6 +103,9 @@ pub(crate) async fn serve(
                 Ok(answer) => answer,
                 Err(e) => break Some(format!("cannot encode the answer: {e}")),
             };
+            if cut.wait_for(|cut| !*cut).await.is_err() {
+                break Some("the server stopped".into());
+            }
             if let Err(e) = writer.write_all(&answer).await {
                 break Some(e.to_string());
             }

@@ -10,7 +10,10 @@
 //!
 //! Which faults: `crash`, `power-loss` and `replace-disk` take a server down
 //! until `restart`; `isolate` cuts it off from the other servers until `heal`
-//! (clients still reach it). A target is a server (`broker-2`,
+//! (clients still reach it); `client-cut client-7 broker-1` holds one client
+//! connection's traffic to its broker, both ways, until `heal` (the
+//! simulator's client machines are here TCP connections, named by the
+//! number `clients` lists). A target is a server (`broker-2`,
 //! `controller`) or a role resolved against the controller's metadata now
 //! (`leader of users-0`, `coordinator of group-1`). Left out, each refused
 //! with a message: the other actions of the vocabulary (pauses, link cuts,
@@ -46,14 +49,17 @@ pub enum Command {
     Start(Action),
     /// Undo the crashes of a server: it starts again from its disk.
     Restart(Target),
-    /// Undo an isolation of a server, or of every isolated one.
+    /// Undo an isolation of a server, or every isolation and client cut.
     Heal(Option<Target>),
+    /// List the open client connections.
+    Clients,
     Help,
 }
 
 pub const HELP: &str = "commands: crash|power-loss|replace-disk|isolate TARGET, \
-restart TARGET, heal [TARGET], help; TARGET: controller, broker-N, \
-leader of TOPIC-P, follower of TOPIC-P, coordinator of GROUP";
+client-cut client-N TARGET, restart TARGET, heal [TARGET], clients, help; \
+TARGET: controller, broker-N, leader of TOPIC-P, follower of TOPIC-P, \
+coordinator of GROUP";
 
 /// Parses one command line.
 pub fn parse(line: &str) -> Result<Command, String> {
@@ -63,6 +69,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
     match word {
         "" => Err(format!("no command; {HELP}")),
         "help" => Ok(Command::Help),
+        "clients" => Ok(Command::Clients),
         "restart" => Ok(Command::Restart(target()?)),
         "heal" if rest.trim().is_empty() => Ok(Command::Heal(None)),
         "heal" => Ok(Command::Heal(Some(target()?))),
@@ -74,12 +81,26 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 Some(FaultKind::PowerLoss) => Action::PowerLoss { node: node()? },
                 Some(FaultKind::ReplaceDisk) => Action::ReplaceDisk { node: node()? },
                 Some(FaultKind::Isolate) => Action::Isolate { node: node()? },
+                Some(FaultKind::ClientCut) => {
+                    let usage = || format!("client-cut needs a client and a server; {HELP}");
+                    let (client, node) = rest.trim().split_once(' ').ok_or_else(usage)?;
+                    client_connection(client)?;
+                    let node = node.trim().parse::<Target>()?;
+                    let client = client.to_string();
+                    Action::ClientCut { client, node }
+                }
                 Some(kind) => return Err(format!("{kind} is not carried out live yet; {HELP}")),
                 None => return Err(format!("unknown command {word:?}; {HELP}")),
             };
             Ok(Command::Start(action))
         }
     }
+}
+
+/// The connection a client's name (`client-7`) stands for.
+fn client_connection(name: &str) -> Result<u64, String> {
+    let number = name.strip_prefix("client-").and_then(|n| n.parse().ok());
+    number.ok_or_else(|| format!("a client is client-N, as `clients` lists them, got {name:?}"))
 }
 
 /// The server's end of the controls. Cheap to clone.
@@ -95,6 +116,23 @@ impl Controls {
     pub async fn apply(&self, line: &str) -> Result<String, String> {
         match parse(line)? {
             Command::Help => Ok(HELP.to_string()),
+            Command::Clients => {
+                let clients = self.routes.clients();
+                if clients.is_empty() {
+                    return Ok("no client connections".into());
+                }
+                let each: Vec<String> = (clients.iter())
+                    .map(|c| {
+                        let from = c.peer.map_or("?".to_string(), |a| a.to_string());
+                        let cut = if c.cut { " (cut)" } else { "" };
+                        format!(
+                            "client-{} → broker-{} from {from}{cut}",
+                            c.connection, c.broker
+                        )
+                    })
+                    .collect();
+                Ok(each.join("; "))
+            }
             Command::Start(action) => {
                 let target = action.targets()[0].clone();
                 let node = self.resolve(&target).await?;
@@ -102,6 +140,21 @@ impl Controls {
                     Action::Isolate { .. } => {
                         self.routes.set_isolated(node, true);
                         format!("{action}: {node} cut off from every other server, both ways")
+                    }
+                    Action::ClientCut { client, .. } => {
+                        let connection = client_connection(client)?;
+                        let listed = self.routes.clients();
+                        let link = (listed.iter())
+                            .find(|c| c.connection == connection)
+                            .ok_or(format!("no open connection {client}"))?;
+                        if NodeId::Broker(link.broker) != node {
+                            return Err(format!(
+                                "{client} is connected to broker-{}, not to {node}",
+                                link.broker
+                            ));
+                        }
+                        self.routes.set_client_cut(connection, true);
+                        format!("{action}: its requests and answers wait until `heal`")
                     }
                     _ => {
                         let kind = match action {
@@ -126,14 +179,26 @@ impl Controls {
                 Ok(self.note(format!("restart {node}")))
             }
             Command::Heal(target) => {
-                let nodes = match target {
-                    Some(target) => vec![self.resolve(&target).await?],
-                    None => self.routes.isolated(),
+                let (nodes, clients) = match target {
+                    Some(target) => (vec![self.resolve(&target).await?], vec![]),
+                    None => {
+                        let cut = self.routes.clients().into_iter().filter(|c| c.cut);
+                        (self.routes.isolated(), cut.collect())
+                    }
                 };
-                let healed: Vec<String> = (nodes.into_iter())
+                let mut healed: Vec<String> = (nodes.into_iter())
                     .filter(|&n| self.routes.set_isolated(n, false))
                     .map(|n| n.to_string())
                     .collect();
+                for client in clients {
+                    if self
+                        .routes
+                        .set_client_cut(client.connection, false)
+                        .is_some()
+                    {
+                        healed.push(format!("client-{}", client.connection));
+                    }
+                }
                 if healed.is_empty() {
                     return Err("nothing is isolated".into());
                 }
@@ -172,7 +237,7 @@ impl Controls {
 
     /// Puts a fault's line on the timeline, and gives it back.
     fn note(&self, text: String) -> String {
-        let _ = (self.events).send((self.clock.now_ms(), Event::Fault(format!("fault: {text}"))));
+        (self.events).send(self.clock.now_ms(), Event::Fault(format!("fault: {text}")));
         text
     }
 

@@ -27,11 +27,14 @@
 use kafkasim::controller::Controller;
 use kafkasim::disk::{CrashKind, Disk, PageCache};
 use kafkasim::event::ClusterEvent;
-use kafkasim::ids::NodeId;
+use kafkasim::ids::{BrokerId, NodeId};
 use kafkasim::metadata::MetadataImage;
 use kafkasim::node::{Effect, Node, Peer};
 use kafkasim::protocol::Message;
+use kafkasim_check::invariants::Invariants;
+use kafkasim_check::Finding;
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -65,6 +68,18 @@ pub(crate) enum Control {
     /// The controller's metadata image now, to resolve a role (`leader of
     /// orders-0`); a broker or a down controller answers nothing.
     Image(oneshot::Sender<MetadataImage>),
+    /// The server is stopping: hand over what the node holds, and end.
+    Stop(oneshot::Sender<Stopped>),
+}
+
+/// What a node left when the server stopped.
+#[derive(Debug)]
+pub(crate) struct Stopped {
+    /// Its disk, or `None` when its process was down (as the simulator, the
+    /// end of a run reads no log of a down broker).
+    pub(crate) disk: Option<Disk>,
+    /// The controller's metadata image; `None` for a broker or a down controller.
+    pub(crate) image: Option<MetadataImage>,
 }
 
 /// What a node is made of, besides `Node`: its disk, and what a role is
@@ -109,7 +124,52 @@ pub enum Event {
     Fault(String),
 }
 
-pub(crate) type Events = mpsc::UnboundedSender<(u64, Event)>;
+/// Where every event goes: the timeline's channel and, on the way, the
+/// replica and group invariants of `kafkasim-check`, fed every node event and
+/// every broker restart as the simulator's trace feeds them. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Events {
+    timeline: mpsc::UnboundedSender<(u64, Event)>,
+    /// A std Mutex: nothing awaits while it is held.
+    invariants: Arc<Mutex<Invariants>>,
+}
+
+impl Events {
+    pub(crate) fn new() -> (Events, mpsc::UnboundedReceiver<(u64, Event)>) {
+        let (timeline, rx) = mpsc::unbounded_channel();
+        let invariants = Arc::default();
+        (
+            Events {
+                timeline,
+                invariants,
+            },
+            rx,
+        )
+    }
+
+    /// Checks `event` against the invariants, then puts it on the timeline.
+    pub(crate) fn send(&self, at_ms: u64, event: Event) {
+        {
+            let mut invariants = self.invariants.lock().expect("no task panics holding it");
+            match &event {
+                Event::Cluster(event) => invariants.observe(at_ms, event),
+                Event::Driver(DriverEvent::Restarted {
+                    node: NodeId::Broker(broker),
+                    ..
+                }) => invariants.restarted(*broker),
+                _ => {}
+            }
+        }
+        // Nobody reading the timeline (a test that only stops the server) is fine.
+        let _ = self.timeline.send((at_ms, event));
+    }
+
+    /// The invariants' violations so far.
+    pub(crate) fn violations(&self) -> Vec<Finding> {
+        let invariants = self.invariants.lock().expect("no task panics holding it");
+        invariants.violations()
+    }
+}
 
 /// One node's place in the routes: its inbox, its controls, whether it is up.
 pub(crate) struct Slot {
@@ -135,11 +195,30 @@ impl Links {
     }
 }
 
+/// One client connection: where its answers go, and whether a `client-cut`
+/// holds its traffic (`connection` waits on it before passing a request on
+/// and before writing an answer).
+pub(crate) struct ClientLink {
+    replies: mpsc::UnboundedSender<Message>,
+    broker: BrokerId,
+    peer: Option<SocketAddr>,
+    cut: watch::Sender<bool>,
+}
+
+/// An open client connection, as `clients` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientInfo {
+    pub connection: u64,
+    pub broker: BrokerId,
+    pub peer: Option<SocketAddr>,
+    pub cut: bool,
+}
+
 /// Where every message goes: the nodes' inboxes and the client connections'.
 pub(crate) struct Routes {
     nodes: BTreeMap<NodeId, Slot>,
     /// A std Mutex, not a tokio one: nothing awaits while it is held.
-    clients: Mutex<BTreeMap<u64, mpsc::UnboundedSender<Message>>>,
+    clients: Mutex<BTreeMap<u64, ClientLink>>,
     links: Mutex<Links>,
 }
 
@@ -175,13 +254,56 @@ impl Routes {
         self.nodes.get(&node).map(|slot| &slot.inbox)
     }
 
+    /// Every node, the controller first.
+    pub(crate) fn nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.nodes.keys().copied()
+    }
+
     pub(crate) fn slot(&self, node: NodeId) -> Option<&Slot> {
         self.nodes.get(&node)
     }
 
-    pub(crate) fn add_client(&self, connection: u64, replies: mpsc::UnboundedSender<Message>) {
+    /// Registers a client connection to `broker`; the receiver says whether
+    /// its traffic is cut.
+    pub(crate) fn add_client(
+        &self,
+        connection: u64,
+        broker: BrokerId,
+        peer: Option<SocketAddr>,
+        replies: mpsc::UnboundedSender<Message>,
+    ) -> watch::Receiver<bool> {
+        let (cut, cut_rx) = watch::channel(false);
+        let link = ClientLink {
+            replies,
+            broker,
+            peer,
+            cut,
+        };
         let mut clients = self.clients.lock().expect("no task panics holding it");
-        clients.insert(connection, replies);
+        clients.insert(connection, link);
+        cut_rx
+    }
+
+    /// The open client connections, in order.
+    pub(crate) fn clients(&self) -> Vec<ClientInfo> {
+        let clients = self.clients.lock().expect("no task panics holding it");
+        (clients.iter())
+            .map(|(&connection, link)| ClientInfo {
+                connection,
+                broker: link.broker,
+                peer: link.peer,
+                cut: *link.cut.borrow(),
+            })
+            .collect()
+    }
+
+    /// Holds (`true`) or lets flow again (`false`) the traffic of client
+    /// connection `connection`; the broker it is connected to, or why not.
+    pub(crate) fn set_client_cut(&self, connection: u64, cut: bool) -> Option<BrokerId> {
+        let clients = self.clients.lock().expect("no task panics holding it");
+        let link = clients.get(&connection)?;
+        link.cut.send_replace(cut);
+        Some(link.broker)
     }
 
     pub(crate) fn remove_client(&self, connection: u64) {
@@ -196,8 +318,8 @@ impl Routes {
         let node = match to.node {
             NodeId::Client(_) => {
                 let clients = self.clients.lock().expect("no task panics holding it");
-                if let Some(replies) = clients.get(&to.connection) {
-                    let _ = replies.send(message);
+                if let Some(link) = clients.get(&to.connection) {
+                    let _ = link.replies.send(message);
                 }
                 return;
             }
@@ -301,6 +423,11 @@ impl Clock {
 enum Ended<N> {
     /// The server is stopping.
     Closed,
+    /// The server is stopping and wants what the node holds.
+    Stopped {
+        node: N,
+        reply: oneshot::Sender<Stopped>,
+    },
     Crashed {
         node: N,
         kind: CrashKind,
@@ -325,21 +452,22 @@ pub(crate) async fn run_server<N: Server>(
     loop {
         let node = make(disk, clock.now_ms(), incarnation);
         let ended = run_incarnation(me, node, &mut inbox, &mut control, &routes, clock, &events);
-        let Ended::Crashed {
-            node,
-            mut kind,
-            at_ms,
-        } = ended.await
-        else {
-            return;
-        };
         let slot = routes.slot(me).expect("every node has a slot");
+        let (node, mut kind, at_ms) = match ended.await {
+            Ended::Closed => return,
+            Ended::Stopped { node, reply } => {
+                slot.up.send_replace(false);
+                let image = node.image();
+                let disk = Some(node.into_disk());
+                let _ = reply.send(Stopped { disk, image });
+                return;
+            }
+            Ended::Crashed { node, kind, at_ms } => (node, kind, at_ms),
+        };
         slot.up.send_replace(false);
         routes.crashed(me);
-        let _ = events.send((
-            clock.now_ms(),
-            Event::Driver(DriverEvent::Crashed { node: me, kind }),
-        ));
+        let crashed = DriverEvent::Crashed { node: me, kind };
+        events.send(clock.now_ms(), Event::Driver(crashed));
         disk = node.into_disk();
         // Down: what arrives is lost, until the restart.
         loop {
@@ -349,6 +477,10 @@ pub(crate) async fn run_server<N: Server>(
                     Some(Control::Restart) => break,
                     Some(Control::Crash { kind: worse, .. }) => kind = kind.max(worse),
                     Some(Control::Image(_)) => {}
+                    Some(Control::Stop(reply)) => {
+                        let _ = reply.send(Stopped { disk: None, image: None });
+                        return;
+                    }
                     None => return,
                 },
                 inbound = inbox.recv() => if inbound.is_none() {
@@ -364,7 +496,7 @@ pub(crate) async fn run_server<N: Server>(
             node: me,
             incarnation,
         };
-        let _ = events.send((clock.now_ms(), Event::Driver(restarted)));
+        events.send(clock.now_ms(), Event::Driver(restarted));
     }
 }
 
@@ -402,6 +534,7 @@ async fn run_incarnation<N: Server>(
             biased;
             c = control.recv() => match c {
                 Some(Control::Crash { kind, at_ms }) => return Ended::Crashed { node, kind, at_ms },
+                Some(Control::Stop(reply)) => return Ended::Stopped { node, reply },
                 Some(Control::Restart) => continue,
                 Some(Control::Image(reply)) => {
                     if let Some(image) = node.image() {
@@ -450,7 +583,7 @@ fn carry_out(
             }
             Effect::Reply { to, message } => routes.deliver(me, to, message),
             Effect::Emit(event) => {
-                let _ = events.send((now_ms, Event::Cluster(event)));
+                events.send(now_ms, Event::Cluster(event));
             }
         }
     }

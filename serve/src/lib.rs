@@ -11,8 +11,10 @@
 //!   (`request`, `response`, `records`, the consumer protocol's `groups`
 //!   bytes, and the `versions` this server speaks).
 //! - `control`: faults started while serving (`crash broker-2`, `restart
-//!   broker-2`, `isolate`, `heal`), from stdin or the control port.
+//!   broker-2`, `isolate`, `client-cut`, `heal`), from stdin or the control port.
 //! - `timeline`: the lines the server prints as the cluster changes.
+//! - `end`: what the server can judge of itself when it stops: the
+//!   partitions, the invariants and the replicas compared, by `kafkasim-check`.
 //!
 //! Architecture Invariant: this crate makes no protocol decision. Kafka's
 //! behaviour is in `kafkasim` (`src/`); here are only sockets, timers and the
@@ -27,13 +29,15 @@
 pub mod alloc;
 mod connection;
 pub mod control;
+pub mod end;
 pub mod frame;
 mod hub;
 pub mod timeline;
 pub mod wire;
 
 use control::Controls;
-use hub::{run_server, Clock, Inbound, Routes};
+use end::End;
+use hub::{run_server, Clock, Control, Events, Inbound, Routes};
 pub use hub::{DriverEvent, Event};
 use kafkasim::broker::Broker;
 use kafkasim::config::{BrokerConfig, ControllerConfig};
@@ -45,7 +49,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 /// At most this many client connections at once, over all brokers (Kafka's
 /// `max.connections` is unlimited by default; a bound keeps a flood of
@@ -130,13 +134,18 @@ impl fmt::Display for ServeError {
 impl std::error::Error for ServeError {}
 
 /// A running server. Dropping it does not stop it; its tasks live on the
-/// tokio runtime it was started on.
+/// tokio runtime it was started on. `stop` ends its nodes and judges them.
 pub struct Server {
     addrs: BTreeMap<BrokerId, SocketAddr>,
     control_addr: SocketAddr,
     controls: Controls,
     events: mpsc::UnboundedReceiver<(u64, Event)>,
 }
+
+/// How a node task's answer to `Stop` is waited for: a node answers its
+/// controls before anything else, so only a node that panicked (its task
+/// gone, the answer dropped) or a runtime starved for seconds misses it.
+const STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Server {
     /// Binds every broker's listener, then starts the nodes. Call inside a
@@ -160,7 +169,7 @@ impl Server {
             .map(|(&id, l)| (id, l.local_addr().expect("a bound listener has an address")))
             .collect();
         let clock = Clock::start();
-        let (events_tx, events) = mpsc::unbounded_channel();
+        let (events_tx, events) = Events::new();
         let mut inboxes = BTreeMap::new();
         let mut receivers = BTreeMap::new();
         for node in
@@ -284,6 +293,38 @@ impl Server {
     pub async fn next_event(&mut self) -> Option<(u64, Event)> {
         self.events.recv().await
     }
+
+    /// Stops every node (their ports then close every connection) and judges
+    /// what they hand over (`end`). A node that does not answer within
+    /// `STOP_TIMEOUT` counts as down.
+    pub async fn stop(self) -> End {
+        let Controls {
+            routes,
+            events,
+            clock,
+        } = self.controls;
+        let mut answers = Vec::new();
+        for node in routes.nodes() {
+            let (tx, rx) = oneshot::channel();
+            let slot = routes.slot(node).expect("listed by the routes");
+            let _ = slot.control.send(Control::Stop(tx));
+            answers.push((node, rx));
+        }
+        let mut image = None;
+        let mut disks = BTreeMap::new();
+        for (node, rx) in answers {
+            let stopped = tokio::time::timeout(STOP_TIMEOUT, rx).await;
+            let disk = match stopped {
+                Ok(Ok(stopped)) => {
+                    image = image.or(stopped.image);
+                    stopped.disk
+                }
+                _ => None,
+            };
+            disks.insert(node, disk);
+        }
+        end::build(clock.now_ms(), image.as_ref(), disks, events.violations())
+    }
 }
 
 async fn bind(config: &ServeConfig) -> Result<BTreeMap<BrokerId, TcpListener>, ServeError> {
@@ -314,9 +355,13 @@ async fn bind(config: &ServeConfig) -> Result<BTreeMap<BrokerId, TcpListener>, S
 
 /// Starts a server on a runtime of its own and prints, through `print`, where
 /// each broker and the control port listen, and then the timeline, until the
-/// process is stopped. Lines typed on stdin are commands (`control`), answered
-/// on the timeline. Returns only if the server cannot start.
-pub fn run(config: &ServeConfig, mut print: impl FnMut(&str)) -> Result<(), ServeError> {
+/// process is told to stop: SIGINT (Ctrl-C) or SIGTERM, or the end of stdin
+/// when stdin is a pipe or a socket (a process feeding the server commands
+/// closes it to stop the server; a terminal's Ctrl-D, `/dev/null` or a file
+/// do not stop it, so `kafkasim serve &` keeps serving). Lines typed on stdin
+/// are commands (`control`), answered on the timeline. Then it stops the
+/// nodes, prints what it can judge of itself (`end`) and returns it.
+pub fn run(config: &ServeConfig, mut print: impl FnMut(&str)) -> Result<End, ServeError> {
     // Two workers: the nodes and the connections are small tasks, and the
     // machines this runs on are laptops and CI boxes.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -336,22 +381,63 @@ pub fn run(config: &ServeConfig, mut print: impl FnMut(&str)) -> Result<(), Serv
         }
         print(&format!(
             "faults: type `crash broker-2`, `restart broker-2`, `isolate broker-3`, `heal`, \
-             `help` here, or `kafkasim ctl --control-port {} COMMAND`",
+             `help` here, or `kafkasim ctl --control-port {} COMMAND`; Ctrl-C stops and judges",
             server.control_addr().port()
         ));
-        let mut stdin = stdin_lines();
-        let controls = server.controls();
-        loop {
-            tokio::select! {
-                event = server.next_event() => match event {
-                    Some((at_ms, event)) => {
-                        if let Some(line) = timeline::line(at_ms, &event) {
-                            print(&line);
-                        }
+        let stop = serve_until_stopped(&mut server, &mut print).await;
+        print(&format!("stopping ({stop})"));
+        let end = server.stop().await;
+        for line in end.to_string().lines() {
+            print(line);
+        }
+        Ok(end)
+    })
+}
+
+/// Why `run` stopped serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Interrupt,
+    Terminate,
+    StdinClosed,
+    /// Every node's task ended (none does before `stop`, unless one panicked).
+    NodesGone,
+}
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stop::Interrupt => "SIGINT",
+            Stop::Terminate => "SIGTERM",
+            Stop::StdinClosed => "stdin closed",
+            Stop::NodesGone => "every node is gone",
+        })
+    }
+}
+
+/// Prints the timeline and carries out stdin's commands until a stop comes.
+async fn serve_until_stopped(server: &mut Server, print: &mut impl FnMut(&str)) -> Stop {
+    use tokio::signal::unix::{signal, SignalKind};
+    // Without a handler the signal ends the process at once, as before.
+    let mut interrupt = signal(SignalKind::interrupt()).ok();
+    let mut terminate = signal(SignalKind::terminate()).ok();
+    let stdin_stops = stdin_is_a_pipe();
+    let mut stdin = Some(stdin_lines());
+    let controls = server.controls();
+    loop {
+        tokio::select! {
+            event = server.next_event() => match event {
+                Some((at_ms, event)) => {
+                    if let Some(line) = timeline::line(at_ms, &event) {
+                        print(&line);
                     }
-                    None => return Ok(()),
-                },
-                Some(line) = stdin.recv() => {
+                }
+                None => return Stop::NodesGone,
+            },
+            Some(()) = recv_signal(&mut interrupt) => return Stop::Interrupt,
+            Some(()) = recv_signal(&mut terminate) => return Stop::Terminate,
+            line = recv_line(&mut stdin) => match line {
+                Some(line) => {
                     if line.trim().is_empty() {
                         continue;
                     }
@@ -360,9 +446,38 @@ pub fn run(config: &ServeConfig, mut print: impl FnMut(&str)) -> Result<(), Serv
                         print(&format!("error: {why}"));
                     }
                 }
-            }
+                None if stdin_stops => return Stop::StdinClosed,
+                None => stdin = None,
+            },
         }
-    })
+    }
+}
+
+async fn recv_signal(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match signal {
+        Some(signal) => signal.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next line of stdin; `None` once it ended, then never again.
+async fn recv_line(stdin: &mut Option<mpsc::Receiver<String>>) -> Option<String> {
+    match stdin {
+        Some(lines) => lines.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Whether stdin is a pipe or a socket, whose end means "stop".
+fn stdin_is_a_pipe() -> bool {
+    // SAFETY: fstat writes only into the struct it is given, which is
+    // zeroed plain data, and fd 0 is only read.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(0, &mut stat) } != 0 {
+        return false;
+    }
+    let kind = stat.st_mode & libc::S_IFMT;
+    kind == libc::S_IFIFO || kind == libc::S_IFSOCK
 }
 
 /// Lines typed on stdin, read on a thread of their own (tokio's stdin is a

@@ -38,6 +38,9 @@ fn cluster(event: &ClusterEvent) -> Option<String> {
             broker_epoch,
         } => format!("broker-{broker} registered (broker epoch {broker_epoch})"),
         ClusterEvent::BrokerFenced { broker } => format!("broker-{broker} fenced"),
+        ClusterEvent::TopicDeleted { topic, partitions } => {
+            format!("topic {topic} deleted, {partitions} partition(s)")
+        }
         ClusterEvent::BrokerUnfenced { broker } => format!("broker-{broker} unfenced"),
         ClusterEvent::TopicCreated { topic, replicas } => {
             format!(

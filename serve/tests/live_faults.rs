@@ -1,8 +1,9 @@
 //! Faults started over the control port while the server runs: a crashed
 //! broker goes down (its clients' connections close, its port serves no
 //! one), and a restart brings it back through the model's own recovery: it
-//! registers again with the controller and is unfenced. Refusals are answered
-//! with `error:` and change nothing.
+//! registers again with the controller and is unfenced. A client connection
+//! cut off from its broker gets no answer until the heal. Refusals are
+//! answered with `error:` and change nothing.
 
 mod common;
 
@@ -126,4 +127,52 @@ fn an_isolated_broker_is_fenced_and_rejoins_after_the_heal() {
         ctl(control, "heal").expect("answered"),
         "error: nothing is isolated"
     );
+}
+
+#[test]
+fn a_cut_client_connection_gets_no_answer_until_the_heal() {
+    use common::wire::Wire;
+    use kafka_protocol::messages::{ApiKey, MetadataRequest, MetadataResponse};
+    let (runtime, mut server) = start(1);
+    let control = server.control_addr();
+    wait_for(&runtime, &mut server, "broker-1 unfenced", unfenced(1));
+    let broker_1 = server.addrs()[&1];
+    runtime.block_on(async {
+        let mut client = Wire::connect(broker_1).await;
+        let metadata = MetadataRequest::default();
+        let _: MetadataResponse = client.call(ApiKey::Metadata, 9, &metadata).await;
+        let listed = ctl(control, "clients").expect("answered");
+        let name = listed
+            .strip_prefix("ok: ")
+            .and_then(|l| l.split(' ').next())
+            .expect("one connection listed")
+            .to_string();
+        assert!(
+            listed.contains(&format!("{name} → broker-1 from 127.0.0.1:")),
+            "{listed}"
+        );
+        let refused = ctl(control, &format!("client-cut {name} controller")).expect("answered");
+        assert!(refused.starts_with("error: "), "{refused}");
+
+        let answer = ctl(control, &format!("client-cut {name} broker-1")).expect("answered");
+        assert!(
+            answer.starts_with(&format!("ok: cut {name} off from broker-1")),
+            "{answer}"
+        );
+        client.send(ApiKey::Metadata, 9, &metadata).await;
+        let held = tokio::time::timeout(
+            Duration::from_millis(500),
+            client.receive::<MetadataResponse>(ApiKey::Metadata, 9),
+        );
+        assert!(held.await.is_err(), "no answer while cut");
+
+        let healed = ctl(control, "heal").expect("answered");
+        assert!(healed.starts_with(&format!("ok: heal {name}")), "{healed}");
+        let answered = tokio::time::timeout(
+            EVENT_TIMEOUT,
+            client.receive::<MetadataResponse>(ApiKey::Metadata, 9),
+        );
+        let response = answered.await.expect("answered after the heal");
+        assert_eq!(response.brokers.len(), 1);
+    });
 }

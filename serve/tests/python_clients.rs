@@ -1,7 +1,8 @@
 //! Real Python Kafka clients against `kafkasim serve`, no mocks: kafka-python
 //! and confluent-kafka (librdkafka) each create a topic, produce and read back
 //! (`clients/*_roundtrip.py`), and two confluent-kafka consumers in one group
-//! split a 2-partition topic between them (`clients/confluent_group.py`).
+//! split a 2-partition topic between them (`clients/confluent_group.py`);
+//! kafka-python's admin client deletes a topic (`clients/kafka_python_delete.py`).
 //! Each test is skipped, with a message, where its Python package is not
 //! installed (`.ci/run` installs `clients/requirements.txt`).
 
@@ -78,4 +79,22 @@ fn two_members_of_a_group_split_two_partitions_between_them() {
         .collect();
     let got: BTreeSet<String> = values.iter().map(|v| v.to_string()).collect();
     assert_eq!(got, expected, "together they received every record: {out}");
+}
+
+#[test]
+fn kafka_python_deletes_a_topic_and_a_second_delete_finds_none() {
+    if !python_has("kafka") {
+        return;
+    }
+    let (_runtime, server) = start(1);
+    let broker = server.addrs()[&1].to_string();
+    let out = python(&broker, "kafka_python_delete.py", &["doomed"]);
+    assert!(out.contains("created doomed"), "{out}");
+    assert!(out.contains("sent doomed at 0/0"), "{out}");
+    assert!(out.contains("deleted doomed"), "{out}");
+    assert!(out.contains("doomed no longer listed"), "{out}");
+    assert!(
+        out.contains("second delete: UNKNOWN_TOPIC_OR_PARTITION"),
+        "{out}"
+    );
 }

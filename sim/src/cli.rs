@@ -354,7 +354,9 @@ pub fn execute(command: Command) -> i32 {
         Command::LabList => lab::execute_list(),
         Command::LabCheck { lab, options } => lab::execute_check(lab, &options),
         Command::Serve(config) => match kafkasim_serve::run(&config, |line| outln!("{line}")) {
-            Ok(()) => EXIT_OK,
+            // What the server judged of itself: 0 ok, 1 a broken invariant or
+            // divergent replicas (the judge's codes).
+            Ok(end) => end.verdict().exit_code(),
             Err(error) => {
                 stdout::error(error);
                 EXIT_USAGE

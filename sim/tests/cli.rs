@@ -262,6 +262,33 @@ fn a_stdout_that_cannot_be_written_is_exit_code_2_with_one_line() {
     assert!(err.starts_with("error: cannot write to stdout: "), "{err}");
 }
 
+#[test]
+fn serve_stops_when_its_piped_stdin_closes_and_prints_what_it_judged() {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kafkasim"))
+        .args(["serve", "--port", "0", "--brokers", "1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut reader = std::io::BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let mut first = String::new();
+    reader.read_line(&mut first).expect("a first line");
+    assert!(first.starts_with("kafkasim serve: "), "{first}");
+    drop(child.stdin.take());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).expect("the rest of stdout");
+    let output = child.wait_with_output().expect("kafkasim ends");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(rest.contains("stopping (stdin closed)\n"), "{rest}");
+    let last = rest.lines().last().unwrap_or_default();
+    assert_eq!(
+        last,
+        "judged from the server side (invariants, replica divergence; no client history): ok"
+    );
+}
+
 // ---- sweep ---------------------------------------------------------------------------
 
 /// The lines of a text summary that start with `prefix`, without it.

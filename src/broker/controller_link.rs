@@ -1,5 +1,5 @@
 //! A broker's conversation with the controller: register, heartbeat, pull metadata,
-//! and forward CreateTopics.
+//! and forward CreateTopics and DeleteTopics.
 //!
 //! In KRaft a broker registers once per start (getting a new broker epoch), sends
 //! `BrokerHeartbeat` every `broker.heartbeat.interval.ms`, and reads metadata changes
@@ -36,6 +36,11 @@ enum Call {
     ElectLeaders {
         from: Peer,
         correlation_id: CorrelationId,
+    },
+    DeleteTopics {
+        from: Peer,
+        correlation_id: CorrelationId,
+        topics: Vec<String>,
     },
     /// The broker's own request (`__consumer_offsets`); nobody waits for it.
     CreateInternalTopic,
@@ -225,6 +230,23 @@ impl ControllerLink {
         );
     }
 
+    /// Forwards a client's DeleteTopics to the controller; the answer goes back to `from`.
+    pub fn forward_delete_topics(
+        &mut self,
+        now_ms: u64,
+        from: Peer,
+        correlation_id: CorrelationId,
+        req: DeleteTopicsRequest,
+        effects: &mut Effects,
+    ) {
+        let call = Call::DeleteTopics {
+            from,
+            correlation_id,
+            topics: req.topic_names.clone(),
+        };
+        self.send(now_ms, call, Request::DeleteTopics(req), effects);
+    }
+
     pub fn on_response(
         &mut self,
         now_ms: u64,
@@ -291,6 +313,20 @@ impl ControllerLink {
                 let message = Message::Response {
                     correlation_id,
                     response: Response::ElectLeaders(r),
+                };
+                effects.push(Effect::Reply { to: from, message });
+            }
+            (
+                Call::DeleteTopics {
+                    from,
+                    correlation_id,
+                    ..
+                },
+                Response::DeleteTopics(r),
+            ) => {
+                let message = Message::Response {
+                    correlation_id,
+                    response: Response::DeleteTopics(r),
                 };
                 effects.push(Effect::Reply { to: from, message });
             }
@@ -364,6 +400,27 @@ impl ControllerLink {
                     error_code: ErrorCode::RequestTimedOut,
                     results: vec![],
                 });
+                let message = Message::Response {
+                    correlation_id,
+                    response,
+                };
+                effects.push(Effect::Reply { to: from, message });
+            }
+            Call::DeleteTopics {
+                from,
+                correlation_id,
+                topics,
+            } => {
+                // As for CreateTopics: the controller may still delete them.
+                let responses = topics
+                    .into_iter()
+                    .map(|name| DeletableTopicResult {
+                        name,
+                        error_code: ErrorCode::RequestTimedOut,
+                        error_message: Some("the controller did not answer in time".into()),
+                    })
+                    .collect();
+                let response = Response::DeleteTopics(DeleteTopicsResponse { responses });
                 let message = Message::Response {
                     correlation_id,
                     response,

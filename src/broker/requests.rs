@@ -88,6 +88,17 @@ impl Broker {
             .forward_create_topics(now_ms, from, correlation_id, req, &mut self.effects);
     }
 
+    pub(super) fn on_delete_topics(
+        &mut self,
+        now_ms: u64,
+        from: Peer,
+        correlation_id: CorrelationId,
+        req: DeleteTopicsRequest,
+    ) {
+        self.link
+            .forward_delete_topics(now_ms, from, correlation_id, req, &mut self.effects);
+    }
+
     pub(super) fn on_produce(
         &mut self,
         now_ms: u64,

@@ -447,6 +447,28 @@ fn a_broker_leads_the_partitions_the_controller_gives_it() {
     assert!(cluster.broker.log(&orders(1)).is_none());
 }
 
+#[test]
+fn a_delete_topics_goes_to_the_controller_and_the_broker_drops_its_replica() {
+    let mut cluster = Cluster::default();
+    cluster.produce_acked(orders(0), &["a"]);
+    let delete = Request::DeleteTopics(DeleteTopicsRequest {
+        topic_names: vec!["orders".into(), "payments".into()],
+        timeout_ms: 30_000,
+    });
+    let Response::DeleteTopics(r) = cluster.call(delete) else {
+        panic!("not a DeleteTopics response");
+    };
+    let codes: Vec<ErrorCode> = r.responses.iter().map(|t| t.error_code).collect();
+    assert_eq!(codes, [ErrorCode::None, ErrorCode::UnknownTopicOrPartition]);
+    // The broker pulled the image without `orders`: its replica is gone.
+    assert!(!cluster.broker.image.topics.contains_key("orders"));
+    assert!(cluster.broker.log(&orders(0)).is_none());
+    assert!(!cluster.broker.leading.contains_key(&orders(0)));
+    let refused = cluster.produce(orders(0), Acks::Leader, &["b"]);
+    let refused = produced(cluster.answer(refused).expect("answered at once"));
+    assert_eq!(refused.error_code, ErrorCode::UnknownTopicOrPartition);
+}
+
 // ---- Produce --------------------------------------------------------------------
 
 #[test]

@@ -460,6 +460,120 @@ fn creating_a_topic_emits_its_placement() {
 
 // ---- Metadata versions and fetches ----------------------------------------------
 
+fn delete(c: &mut Controller, now_ms: u64, names: &[&str]) -> (Vec<DeletableTopicResult>, Effects) {
+    let request = Request::DeleteTopics(DeleteTopicsRequest {
+        topic_names: names.iter().map(|n| n.to_string()).collect(),
+        timeout_ms: 30_000,
+    });
+    let effects = handle(c, now_ms, ADMIN, request);
+    let Response::DeleteTopics(r) = reply_to(ADMIN, &effects) else {
+        panic!("not a DeleteTopics response: {effects:?}");
+    };
+    (r.responses, effects)
+}
+
+#[test]
+fn deleting_a_topic_removes_its_partitions_from_the_metadata_and_tells_waiting_brokers() {
+    let mut c = controller_with_live_brokers(&[1, 2]);
+    assert_eq!(
+        create(&mut c, 0, topic("orders", 2, 2)).error_code,
+        ErrorCode::None
+    );
+    assert_eq!(
+        create(&mut c, 0, topic("payments", 1, 1)).error_code,
+        ErrorCode::None
+    );
+    let version = c.image().version;
+    assert!(metadata_fetch(&mut c, 100, 1, version).is_empty(), "parked");
+
+    let (results, effects) = delete(&mut c, 200, &["orders"]);
+    assert_eq!(
+        results,
+        vec![DeletableTopicResult {
+            name: "orders".into(),
+            error_code: ErrorCode::None,
+            error_message: None,
+        }]
+    );
+    assert_eq!(
+        events(&effects),
+        vec![ClusterEvent::TopicDeleted {
+            topic: "orders".into(),
+            partitions: 2,
+        }]
+    );
+    let image = fetched_image(broker(1), &effects).expect("the change is sent");
+    assert_eq!(image.version, version + 1);
+    assert!(!image.topics.contains_key("orders"));
+    assert!(image.topics.contains_key("payments"), "other topics stay");
+    assert_eq!(c.image(), &image);
+}
+
+#[test]
+fn deleting_an_unknown_topic_fails_with_unknown_topic_or_partition_and_changes_nothing() {
+    let mut c = controller_with_live_brokers(&[1]);
+    assert_eq!(
+        create(&mut c, 0, topic("orders", 1, 1)).error_code,
+        ErrorCode::None
+    );
+    let before = c.image().clone();
+    let (results, effects) = delete(&mut c, 0, &["payments"]);
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].error_code, ErrorCode::UnknownTopicOrPartition);
+    assert!(events(&effects).is_empty());
+    assert_eq!(c.image(), &before, "a failed DeleteTopics commits nothing");
+}
+
+#[test]
+fn each_topic_of_a_delete_topics_is_answered_on_its_own() {
+    let mut c = controller_with_live_brokers(&[1]);
+    assert_eq!(
+        create(&mut c, 0, topic("orders", 1, 1)).error_code,
+        ErrorCode::None
+    );
+    let (results, _) = delete(&mut c, 0, &["payments", "orders"]);
+    let codes: Vec<(String, ErrorCode)> = (results.into_iter())
+        .map(|r| (r.name, r.error_code))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            ("payments".into(), ErrorCode::UnknownTopicOrPartition),
+            ("orders".into(), ErrorCode::None),
+        ]
+    );
+    assert!(c.image().topics.is_empty());
+}
+
+#[test]
+fn a_deleted_topic_can_be_created_again_with_epochs_from_the_start() {
+    let mut c = controller_with_live_brokers(&[1, 2]);
+    assert_eq!(
+        create(&mut c, 0, topic("orders", 1, 2)).error_code,
+        ErrorCode::None
+    );
+    let (results, _) = delete(&mut c, 0, &["orders"]);
+    assert_eq!(results[0].error_code, ErrorCode::None);
+    assert_eq!(
+        create(&mut c, 0, topic("orders", 1, 2)).error_code,
+        ErrorCode::None
+    );
+    assert_eq!(partition(&c, "orders", 0).leader_epoch, 0);
+}
+
+#[test]
+fn the_offsets_topic_cannot_be_deleted() {
+    let mut c = controller_with_live_brokers(&[1]);
+    let offsets = crate::group::offsets_topic::OFFSETS_TOPIC;
+    assert_eq!(
+        create(&mut c, 0, topic(offsets, 1, 1)).error_code,
+        ErrorCode::None
+    );
+    let (results, _) = delete(&mut c, 0, &[offsets]);
+    assert_eq!(results[0].error_code, ErrorCode::InvalidRequest);
+    assert!(c.image().topics.contains_key(offsets));
+}
+
 #[test]
 fn every_metadata_change_gets_a_strictly_higher_version() {
     let mut c = new_controller();

@@ -112,7 +112,10 @@ pub fn batches_to_wire(batches: &[RecordBatch]) -> Bytes {
 fn record_to_wire(batch: &RecordBatch, index: i32, offset: i64, record: &Record) -> WireRecord {
     let (producer_id, producer_epoch, sequence) = match batch.producer {
         Some(p) => (p.producer_id, p.producer_epoch, p.base_sequence + index),
-        None => (-1, -1, -1),
+        // No producer: the batch's base sequence is -1 (Kafka's NO_SEQUENCE),
+        // and `kafka-protocol` derives each record's from it and its offset
+        // delta, so a constant -1 would split the batch into one per record.
+        None => (-1, -1, index - 1),
     };
     WireRecord {
         transactional: false,
@@ -128,5 +131,22 @@ fn record_to_wire(batch: &RecordBatch, index: i32, offset: i64, record: &Record)
         key: record.key.as_ref().map(|k| Bytes::from(k.clone())),
         value: Some(Bytes::from(record.value.clone())),
         headers: IndexMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_without_a_producer_goes_over_the_wire_as_one_batch_and_back() {
+        let batch = RecordBatch::from_values(&["a", "b", "c"]);
+        let bytes = batches_to_wire(std::slice::from_ref(&batch));
+        let infos = RecordBatchDecoder::decode_batch_info(&mut bytes.clone()).expect("decodes");
+        assert_eq!(infos.len(), 1, "one wire batch");
+        assert_eq!(infos[0].base_sequence, -1, "NO_SEQUENCE");
+        let back = batch_from_wire(&bytes).expect("a batch the edge takes");
+        assert_eq!(back.records, batch.records);
+        assert_eq!(back.producer, None);
     }
 }

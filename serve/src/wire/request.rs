@@ -141,6 +141,17 @@ fn translate(body: RequestKind, pending: Pending) -> Decoded {
                 pending,
             )
         }
+        RequestKind::DeleteTopics(req) => {
+            // v1–v5 name the topics; v6's topic ids (not in the model) are
+            // not advertised (`versions`).
+            let topic_names = req.topic_names.iter().map(|n| n.to_string()).collect();
+            let timeout_ms = req.timeout_ms.max(0) as u64;
+            let request = DeleteTopicsRequest {
+                topic_names,
+                timeout_ms,
+            };
+            model(Request::DeleteTopics(request), pending)
+        }
         RequestKind::Produce(req) => produce(req, pending),
         RequestKind::Fetch(req) => {
             let partitions = req

@@ -101,6 +101,22 @@ pub fn from_model(response: Response, pending: &Pending, cx: &Context) -> Respon
                 .collect();
             ResponseKind::CreateTopics(out)
         }
+        Response::DeleteTopics(r) => {
+            let mut out = wire::DeleteTopicsResponse::default();
+            out.responses = (r.responses.into_iter())
+                .map(|t| {
+                    let mut result = wire::delete_topics_response::DeletableTopicResult::default();
+                    result.name = Some(topic_name(&t.name));
+                    result.error_code = t.error_code.code();
+                    // error_message is in v5 and later only.
+                    if pending.version >= 5 {
+                        result.error_message = t.error_message.map(s);
+                    }
+                    result
+                })
+                .collect();
+            ResponseKind::DeleteTopics(out)
+        }
         Response::Produce(r) => produce(r.responses, pending),
         Response::Fetch(r) => fetch(r, pending.version),
         Response::ListOffsets(r) => {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses its own part of it
 
+pub mod wire;
+
 use kafkasim_serve::{ServeConfig, Server};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

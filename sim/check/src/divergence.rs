@@ -7,9 +7,14 @@
 //! replica keep another value there. The check reads the logs at the end of a
 //! run, after the liveness phase put every replica back in sync, so a follower
 //! that has not truncated yet is not mistaken for a divergent one.
+//!
+//! Two drivers read the logs: the simulator in place on its brokers, and
+//! `kafkasim serve` from the copies its brokers hand over when it stops. Both
+//! compare them through [`divergent_replicas`], over [`ReplicaLogs`].
 
 use kafkasim::ids::{BrokerId, Offset, TopicPartition};
 use kafkasim::log::Log;
+use kafkasim::metadata::MetadataImage;
 use serde::{Deserialize, Serialize};
 
 /// One replica that disagrees with the leader at `offset`.
@@ -56,6 +61,45 @@ pub fn replica_divergence(
                 leader_value: committed[offset].to_string(),
             });
         }
+    }
+    found
+}
+
+/// Where the replicas' logs are read at the end of a run.
+pub trait ReplicaLogs {
+    /// Reads `broker`'s log of `tp`: `None` when the broker is down, unknown
+    /// or holds no log of `tp`.
+    fn with_log<R>(
+        &self,
+        broker: BrokerId,
+        tp: &TopicPartition,
+        read: impl FnOnce(&Log) -> R,
+    ) -> Option<R>;
+}
+
+/// Every replica of every partition in `image` that disagrees with its
+/// partition's leader below the leader's high watermark. A partition without
+/// a leader, or whose leader's log cannot be read, is not compared.
+pub fn divergent_replicas(image: &MetadataImage, logs: &impl ReplicaLogs) -> Vec<Divergence> {
+    let mut found = Vec::new();
+    for (tp, p) in image.partitions() {
+        let Some(leader) = p.leader else {
+            continue;
+        };
+        let on_leader = logs.with_log(leader, &tp, |leader_log| {
+            let mut found = Vec::new();
+            for &follower in p.replicas.iter().filter(|&&b| b != leader) {
+                logs.with_log(follower, &tp, |log| {
+                    found.extend(replica_divergence(
+                        &tp,
+                        (leader, leader_log),
+                        &[(follower, log)],
+                    ))
+                });
+            }
+            found
+        });
+        found.extend(on_leader.unwrap_or_default());
     }
     found
 }

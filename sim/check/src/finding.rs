@@ -406,6 +406,13 @@ pub struct Finding {
     pub detail: Detail,
 }
 
+/// A replica that disagrees with its leader below the high watermark.
+impl From<Divergence> for Finding {
+    fn from(divergence: Divergence) -> Finding {
+        Finding::new(Kind::DivergentReplicas, Detail::Divergence(divergence))
+    }
+}
+
 impl Finding {
     /// A finding nothing allows (yet: the judge decides).
     pub fn new(kind: Kind, detail: Detail) -> Finding {

@@ -68,6 +68,13 @@ impl Invariants {
             // number out again. A group lost whole is not even named here, so
             // every group is judged afresh from each load on.
             ClusterEvent::Group(GroupEvent::PartitionLoaded { .. }) => self.generations.clear(),
+            // A topic created again under a deleted one's name starts its
+            // leader epochs over (Kafka tells the two apart by topic id, which
+            // the model does not have): what the deleted one did is forgotten.
+            ClusterEvent::TopicDeleted { topic, .. } => {
+                self.leaders.retain(|(tp, _), _| tp.topic != *topic);
+                self.leading.retain(|(_, tp), _| tp.topic != *topic);
+            }
             ClusterEvent::Group(GroupEvent::OffsetCommitted {
                 group,
                 member_id,
@@ -314,6 +321,15 @@ mod tests {
             found,
             ["one-leader-per-epoch: events-0 leader epoch 2 was led by broker-1 (from 0 ms) and by broker-2 (from 1 ms)"]
         );
+    }
+
+    #[test]
+    fn a_topic_deleted_and_created_again_starts_its_epochs_afresh() {
+        let deleted = ClusterEvent::TopicDeleted {
+            topic: "events".into(),
+            partitions: 1,
+        };
+        assert!(run(&[leader(1, 0), hw(1, 5), deleted, leader(2, 0), hw(2, 1)]).is_empty());
     }
 
     #[test]

@@ -460,17 +460,24 @@ broker listening on 127.0.0.1: broker-1 on --port, broker-N on --port + N - 1, \
 each advertising that address in Metadata. Kafka clients (kafkajs, the Java \
 client, kcat) connect with bootstrap servers 127.0.0.1:PORT. Prints where each \
 broker listens, then a timeline (brokers registering, topics created, leaders \
-elected, groups rebalancing) until stopped with Ctrl-C. Nothing is kept on \
-disk: every start is a new, empty cluster.
+elected, groups rebalancing) until stopped with Ctrl-C (SIGINT), SIGTERM, or \
+the end of stdin when stdin is a pipe. Nothing is kept on disk: every start is \
+a new, empty cluster.
+
+On stopping it prints each partition (leader, ISR, each replica's log end \
+offset and high watermark) and what the checker can judge from the server \
+alone: the replica and group invariants over every event, and replicas that \
+disagree below the high watermark.
 
 Faults, in the scenario files' words, while it serves: type `crash broker-2`, \
 `power-loss broker-2`, `replace-disk broker-2`, `restart broker-2`, `isolate \
-broker-3`, `heal` or `help` on stdin, or send them with `kafkasim ctl` to the \
+broker-3`, `client-cut client-7 broker-1`, `heal`, `clients` or `help` on stdin, or send them with `kafkasim ctl` to the \
 control port (127.0.0.1, --port + 100 unless --control-port is given). A \
 crashed node keeps its disk (as the fault kind leaves it) and restarts through \
 the model's recovery.
 
-Exit code 2 for a usage error or a port that cannot be bound.")]
+Exit codes: 0 stopped, nothing found; 1 a broken invariant or divergent \
+replicas; 2 a usage error or a port that cannot be bound.")]
 pub(super) struct ServeFlags {
     /// broker-1's port; the other brokers take the next ones (0: any free ports)
     #[arg(long, value_name = "PORT", default_value_t = 9092)]
@@ -489,7 +496,9 @@ pub(super) struct ServeFlags {
 #[command(after_help = "\
 Sends COMMAND to the control port of a `kafkasim serve` on this machine and \
 prints its answer. Commands: crash, power-loss, replace-disk or isolate \
-TARGET; restart TARGET; heal [TARGET]; help. TARGET is controller, broker-N, \
+TARGET; client-cut client-N TARGET (hold one client connection's traffic to \
+its broker); restart TARGET; heal [TARGET] (no TARGET: every isolation and \
+client cut); clients (list the client connections); help. TARGET is controller, broker-N, \
 \"leader of TOPIC-P\", \"follower of TOPIC-P\" or \"coordinator of GROUP\". \
 Example: kafkasim ctl crash broker-2
 

@@ -8,8 +8,8 @@ use crate::cluster::Cluster;
 use kafkasim::ids::{BrokerId, Offset, TopicPartition};
 use kafkasim::log::Log;
 use kafkasim::metadata::PartitionInfo;
-use kafkasim_check::divergence::replica_divergence;
-use kafkasim_check::{Detail, Finding, Kind};
+use kafkasim_check::divergence::{divergent_replicas, ReplicaLogs};
+use kafkasim_check::Finding;
 
 /// What one partition looks like on its leader at the end of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,31 +64,20 @@ pub fn summarize(cluster: &Cluster) -> Vec<PartitionSummary> {
 /// Every replica that disagrees with its partition's leader below the leader's
 /// high watermark, as a `divergent-replicas` finding.
 pub fn divergence_findings(cluster: &Cluster) -> Vec<Finding> {
-    let image = cluster.metadata();
-    let mut findings = Vec::new();
-    for (tp, p) in image.partitions() {
-        let Some(leader) = p.leader else {
-            continue;
-        };
-        let found = cluster.with_log(leader, &tp, |leader_log| {
-            let mut found = Vec::new();
-            for &follower in p.replicas.iter().filter(|&&b| b != leader) {
-                cluster.with_log(follower, &tp, |log| {
-                    found.extend(replica_divergence(
-                        &tp,
-                        (leader, leader_log),
-                        &[(follower, log)],
-                    ))
-                });
-            }
-            found
-        });
-        let divergent = found.unwrap_or_default().into_iter();
-        findings.extend(
-            divergent.map(|d| Finding::new(Kind::DivergentReplicas, Detail::Divergence(d))),
-        );
+    let found = divergent_replicas(&cluster.metadata(), cluster);
+    found.into_iter().map(Finding::from).collect()
+}
+
+/// The brokers' logs, read in place.
+impl ReplicaLogs for Cluster {
+    fn with_log<R>(
+        &self,
+        broker: BrokerId,
+        tp: &TopicPartition,
+        read: impl FnOnce(&Log) -> R,
+    ) -> Option<R> {
+        Cluster::with_log(self, broker, tp, read)
     }
-    findings
 }
 
 /// Every replica's log of every partition, for a report.

@@ -64,6 +64,9 @@ pub fn narrate(event: &ClusterEvent) -> Option<String> {
                 .collect();
             Some(format!("topic {topic} created: {}", placement.join(", ")))
         }
+        ClusterEvent::TopicDeleted { topic, partitions } => Some(format!(
+            "topic {topic} deleted: its {partitions} partition(s) left the metadata"
+        )),
         ClusterEvent::LeaderElected {
             partition,
             leader,

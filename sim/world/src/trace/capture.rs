@@ -250,6 +250,12 @@ fn kind_and_partitions(event: &ClusterEvent) -> (&'static str, Vec<TopicPartitio
                 .map(|p| TopicPartition::new(topic.clone(), p))
                 .collect(),
         ),
+        ClusterEvent::TopicDeleted { topic, partitions } => (
+            "TopicDeleted",
+            (0..*partitions)
+                .map(|p| TopicPartition::new(topic.clone(), p))
+                .collect(),
+        ),
         ClusterEvent::LeaderElected { partition, .. } => ("LeaderElected", vec![partition.clone()]),
         ClusterEvent::IsrChanged { partition, .. } => ("IsrChanged", vec![partition.clone()]),
         ClusterEvent::BecameFollower { partition, .. } => {

@@ -61,6 +61,7 @@ fn quiet(event: &ClusterEvent) -> String {
         | ClusterEvent::BrokerFenced { broker }
         | ClusterEvent::BrokerUnfenced { broker } => format!("broker-{broker} changed"),
         ClusterEvent::TopicCreated { topic, .. } => format!("topic {topic} created"),
+        ClusterEvent::TopicDeleted { topic, .. } => format!("topic {topic} deleted"),
         ClusterEvent::LeaderElected { partition, .. }
         | ClusterEvent::IsrChanged { partition, .. }
         | ClusterEvent::Truncated { partition, .. } => format!("{partition} changed"),

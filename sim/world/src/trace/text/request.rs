@@ -18,6 +18,10 @@ pub(crate) fn request(request: &Request) -> Told {
             Some(topics) => format!("topics {}", listed(topics.iter().cloned(), ", ")),
         }),
         Request::CreateTopics(r) => create_topics(r),
+        Request::DeleteTopics(r) => Told::text(format!(
+            "topics {}",
+            listed(r.topic_names.iter().cloned(), ", ")
+        )),
         Request::Produce(r) => produce(r),
         Request::Fetch(r) => fetch(r),
         Request::ListOffsets(r) => list_offsets(r),

@@ -26,6 +26,13 @@ pub(crate) fn response(response: &Response) -> Told {
             }),
             ", ",
         )),
+        Response::DeleteTopics(r) => Told::text(listed(
+            r.responses.iter().map(|t| match t.error_code {
+                ErrorCode::None => format!("{} deleted", t.name),
+                code => format!("{} {}", t.name, code.name()),
+            }),
+            ", ",
+        )),
         Response::Produce(r) => Told::new(
             r.responses.iter().map(|p| p.partition.clone()).collect(),
             listed(

@@ -186,6 +186,10 @@ fn requests() -> Vec<Request> {
             known_version: 5,
             max_wait_ms: 500,
         }),
+        Request::DeleteTopics(DeleteTopicsRequest {
+            topic_names: vec!["orders".into(), "payments".into()],
+            timeout_ms: 30_000,
+        }),
     ]
 }
 
@@ -395,6 +399,20 @@ fn responses() -> Vec<Response> {
         Response::ClusterMetadataFetch(ClusterMetadataFetchResponse {
             image: Some(image()),
         }),
+        Response::DeleteTopics(DeleteTopicsResponse {
+            responses: vec![
+                DeletableTopicResult {
+                    name: "orders".into(),
+                    error_code: ErrorCode::None,
+                    error_message: None,
+                },
+                DeletableTopicResult {
+                    name: "payments".into(),
+                    error_code: ErrorCode::UnknownTopicOrPartition,
+                    error_message: None,
+                },
+            ],
+        }),
     ]
 }
 
@@ -498,8 +516,29 @@ fn a_fetch_response_tells_records_high_watermarks_and_errors() {
 }
 
 #[test]
+fn a_delete_topics_names_each_topic_and_its_answer() {
+    let request = (requests().into_iter())
+        .find(|r| matches!(r, Request::DeleteTopics(_)))
+        .expect("listed");
+    assert_eq!(
+        request_line(request),
+        "DeleteTopics request (correlation 4): topics orders, payments"
+    );
+    let response = (responses().into_iter())
+        .find(|r| matches!(r, Response::DeleteTopics(_)))
+        .expect("listed");
+    assert_eq!(
+        response_line(response),
+        "DeleteTopics response (correlation 4): orders deleted, payments UNKNOWN_TOPIC_OR_PARTITION"
+    );
+}
+
+#[test]
 fn a_metadata_image_is_summarized() {
-    let line = response_line(responses().pop().expect("the image"));
+    let image = (responses().into_iter())
+        .find(|r| matches!(r, Response::ClusterMetadataFetch(f) if f.image.is_some()))
+        .expect("the image");
+    let line = response_line(image);
     assert_eq!(
         line,
         "ClusterMetadataFetch response (correlation 4): image version 5, 3 brokers \
