@@ -40,6 +40,24 @@ fn by_topic<T>(items: Vec<(TopicPartition, T)>) -> Vec<(String, Vec<(i32, T)>)> 
     topics
 }
 
+/// Kafka's nesting of per-partition answers: one `topic` entry per topic, in
+/// the order topics first appear, each holding its partitions' entries, made
+/// by `partition` from the partition's index and the model's answer.
+fn nested<T, P, W>(
+    items: Vec<(TopicPartition, T)>,
+    partition: impl Fn(i32, T) -> P,
+    topic: impl Fn(wire::TopicName, Vec<P>) -> W,
+) -> Vec<W> {
+    (by_topic(items).into_iter())
+        .map(|(name, parts)| {
+            let parts = parts
+                .into_iter()
+                .map(|(index, item)| partition(index, item));
+            topic(topic_name(&name), parts.collect())
+        })
+        .collect()
+}
+
 /// Splits `host:port` (the model's `advertised.listeners`).
 pub fn parse_listener(listener: &str) -> Option<(String, i32)> {
     let (host, port) = listener.rsplit_once(':')?;
@@ -126,31 +144,23 @@ pub fn from_model(response: Response, pending: &Pending, cx: &Context) -> Respon
                 .into_iter()
                 .map(|p| (p.partition.clone(), p))
                 .collect();
-            out.topics = by_topic(items)
-                .into_iter()
-                .map(|(name, parts)| {
-                    let mut topic =
-                        wire::list_offsets_response::ListOffsetsTopicResponse::default();
-                    topic.name = topic_name(&name);
-                    topic.partitions = parts
-                        .into_iter()
-                        .map(|(index, p)| {
-                            let mut part =
-                                wire::list_offsets_response::ListOffsetsPartitionResponse::default(
-                                );
-                            part.partition_index = index;
-                            part.error_code = p.error_code.code();
-                            part.timestamp = -1;
-                            part.offset = p.offset;
-                            if pending.version >= 4 {
-                                part.leader_epoch = p.leader_epoch;
-                            }
-                            part
-                        })
-                        .collect();
-                    topic
-                })
-                .collect();
+            let partition = |index, p: ListOffsetsPartitionResponse| {
+                let mut part = wire::list_offsets_response::ListOffsetsPartitionResponse::default();
+                part.partition_index = index;
+                part.error_code = p.error_code.code();
+                part.timestamp = -1;
+                part.offset = p.offset;
+                if pending.version >= 4 {
+                    part.leader_epoch = p.leader_epoch;
+                }
+                part
+            };
+            out.topics = nested(items, partition, |name, partitions| {
+                let mut topic = wire::list_offsets_response::ListOffsetsTopicResponse::default();
+                topic.name = name;
+                topic.partitions = partitions;
+                topic
+            });
             ResponseKind::ListOffsets(out)
         }
         Response::InitProducerId(r) => {
@@ -240,28 +250,23 @@ pub fn produce(answers: Vec<PartitionProduceResponse>, pending: &Pending) -> Res
         items.push((tp.clone(), (*code, -1, -1)));
     }
     let mut out = wire::ProduceResponse::default();
-    out.responses = by_topic(items)
-        .into_iter()
-        .map(|(name, parts)| {
-            let mut topic = wire::produce_response::TopicProduceResponse::default();
-            topic.name = topic_name(&name);
-            topic.partition_responses = parts
-                .into_iter()
-                .map(|(index, (code, base_offset, log_start_offset))| {
-                    let mut part = wire::produce_response::PartitionProduceResponse::default();
-                    part.index = index;
-                    part.error_code = code;
-                    part.base_offset = base_offset;
-                    part.log_append_time_ms = -1;
-                    if pending.version >= 5 {
-                        part.log_start_offset = log_start_offset;
-                    }
-                    part
-                })
-                .collect();
-            topic
-        })
-        .collect();
+    let partition = |index, (code, base_offset, log_start_offset)| {
+        let mut part = wire::produce_response::PartitionProduceResponse::default();
+        part.index = index;
+        part.error_code = code;
+        part.base_offset = base_offset;
+        part.log_append_time_ms = -1;
+        if pending.version >= 5 {
+            part.log_start_offset = log_start_offset;
+        }
+        part
+    };
+    out.responses = nested(items, partition, |name, partitions| {
+        let mut topic = wire::produce_response::TopicProduceResponse::default();
+        topic.name = name;
+        topic.partition_responses = partitions;
+        topic
+    });
     ResponseKind::Produce(out)
 }
 
@@ -278,32 +283,27 @@ fn fetch(r: FetchResponse, version: i16) -> ResponseKind {
         .into_iter()
         .map(|p| (p.partition.clone(), p))
         .collect();
-    out.responses = by_topic(items)
-        .into_iter()
-        .map(|(name, parts)| {
-            let mut topic = wire::fetch_response::FetchableTopicResponse::default();
-            topic.topic = topic_name(&name);
-            topic.partitions = parts
-                .into_iter()
-                .map(|(index, p)| {
-                    let mut part = wire::fetch_response::PartitionData::default();
-                    part.partition_index = index;
-                    part.error_code = p.error_code.code();
-                    part.high_watermark = p.high_watermark;
-                    // No transactions: everything below the high watermark is stable.
-                    part.last_stable_offset = p.high_watermark;
-                    if version >= 5 {
-                        part.log_start_offset = p.log_start_offset;
-                    }
-                    part.aborted_transactions = Some(Vec::new());
-                    part.preferred_read_replica = wire::BrokerId(-1);
-                    part.records = Some(records::batches_to_wire(&p.records));
-                    part
-                })
-                .collect();
-            topic
-        })
-        .collect();
+    let partition = |index, p: FetchablePartitionResponse| {
+        let mut part = wire::fetch_response::PartitionData::default();
+        part.partition_index = index;
+        part.error_code = p.error_code.code();
+        part.high_watermark = p.high_watermark;
+        // No transactions: everything below the high watermark is stable.
+        part.last_stable_offset = p.high_watermark;
+        if version >= 5 {
+            part.log_start_offset = p.log_start_offset;
+        }
+        part.aborted_transactions = Some(Vec::new());
+        part.preferred_read_replica = wire::BrokerId(-1);
+        part.records = Some(records::batches_to_wire(&p.records));
+        part
+    };
+    out.responses = nested(items, partition, |name, partitions| {
+        let mut topic = wire::fetch_response::FetchableTopicResponse::default();
+        topic.topic = name;
+        topic.partitions = partitions;
+        topic
+    });
     ResponseKind::Fetch(out)
 }
 
@@ -365,24 +365,19 @@ fn groups_response(response: Response, version: i16) -> ResponseKind {
                 .into_iter()
                 .map(|p| (p.partition.clone(), p))
                 .collect();
-            out.topics = by_topic(items)
-                .into_iter()
-                .map(|(name, parts)| {
-                    let mut topic = wire::offset_commit_response::OffsetCommitResponseTopic::default();
-                    topic.name = topic_name(&name);
-                    topic.partitions = parts
-                        .into_iter()
-                        .map(|(index, p)| {
-                            let mut part =
-                                wire::offset_commit_response::OffsetCommitResponsePartition::default();
-                            part.partition_index = index;
-                            part.error_code = p.error_code.code();
-                            part
-                        })
-                        .collect();
-                    topic
-                })
-                .collect();
+            let partition = |index, p: OffsetCommitResponsePartition| {
+                let mut part =
+                    wire::offset_commit_response::OffsetCommitResponsePartition::default();
+                part.partition_index = index;
+                part.error_code = p.error_code.code();
+                part
+            };
+            out.topics = nested(items, partition, |name, partitions| {
+                let mut topic = wire::offset_commit_response::OffsetCommitResponseTopic::default();
+                topic.name = name;
+                topic.partitions = partitions;
+                topic
+            });
             ResponseKind::OffsetCommit(out)
         }
         Response::OffsetFetch(r) => {
@@ -395,32 +390,23 @@ fn groups_response(response: Response, version: i16) -> ResponseKind {
                 .into_iter()
                 .map(|p| (p.partition.clone(), p))
                 .collect();
-            out.topics = by_topic(items)
-                .into_iter()
-                .map(|(name, parts)| {
-                    let mut topic =
-                        wire::offset_fetch_response::OffsetFetchResponseTopic::default();
-                    topic.name = topic_name(&name);
-                    topic.partitions = parts
-                        .into_iter()
-                        .map(|(index, p)| {
-                            let mut part =
-                                wire::offset_fetch_response::OffsetFetchResponsePartition::default(
-                                );
-                            part.partition_index = index;
-                            part.committed_offset = p.committed_offset;
-                            if version >= 5 {
-                                part.committed_leader_epoch =
-                                    p.committed_leader_epoch.unwrap_or(-1);
-                            }
-                            part.metadata = p.metadata.map(s);
-                            part.error_code = p.error_code.code();
-                            part
-                        })
-                        .collect();
-                    topic
-                })
-                .collect();
+            let partition = |index, p: OffsetFetchResponsePartition| {
+                let mut part = wire::offset_fetch_response::OffsetFetchResponsePartition::default();
+                part.partition_index = index;
+                part.committed_offset = p.committed_offset;
+                if version >= 5 {
+                    part.committed_leader_epoch = p.committed_leader_epoch.unwrap_or(-1);
+                }
+                part.metadata = p.metadata.map(s);
+                part.error_code = p.error_code.code();
+                part
+            };
+            out.topics = nested(items, partition, |name, partitions| {
+                let mut topic = wire::offset_fetch_response::OffsetFetchResponseTopic::default();
+                topic.name = name;
+                topic.partitions = partitions;
+                topic
+            });
             ResponseKind::OffsetFetch(out)
         }
         other => unreachable!(
