@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::start;
+use common::{start, EVENT_TIMEOUT};
 use kafkasim::disk::CrashKind;
 use kafkasim::event::ClusterEvent;
 use kafkasim::ids::NodeId;
@@ -16,28 +16,15 @@ use kafkasim_serve::{DriverEvent, Event, Server};
 use std::io::Read;
 use std::time::Duration;
 
-/// The longest the test waits for one event: past the controller's broker
-/// session timeout, which a restarted broker's registration may wait out.
-const EVENT_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Waits for the first event `wanted` accepts; fails the test after `EVENT_TIMEOUT`.
+/// Waits, on `runtime`, for the first event `wanted` accepts (see
+/// [`common::wait_for`]).
 fn wait_for(
     runtime: &tokio::runtime::Runtime,
     server: &mut Server,
     what: &str,
     wanted: impl Fn(&Event) -> bool,
 ) {
-    runtime.block_on(async {
-        let deadline = tokio::time::Instant::now() + EVENT_TIMEOUT;
-        loop {
-            match tokio::time::timeout_at(deadline, server.next_event()).await {
-                Ok(Some((_, event))) if wanted(&event) => return,
-                Ok(Some(_)) => {}
-                Ok(None) => panic!("the server stopped before {what}"),
-                Err(_) => panic!("no {what} within {EVENT_TIMEOUT:?}"),
-            }
-        }
-    })
+    runtime.block_on(common::wait_for(server, what, wanted));
 }
 
 /// Waits until brokers 1 to 3 have each been unfenced, in any order.

@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::wait_for;
+
 use common::wire::Wire;
 use kafkasim::event::ClusterEvent;
 use kafkasim::ids::TopicPartition;
@@ -15,22 +17,6 @@ use kafkasim_check::Verdict;
 use kafkasim_serve::end::LogEnd;
 use kafkasim_serve::{Event, ServeConfig, Server};
 use std::collections::BTreeSet;
-use std::time::Duration;
-
-/// The longest the test waits for the cluster to come up or a leader to be elected.
-const EVENT_TIMEOUT: Duration = Duration::from_secs(60);
-
-async fn wait_for(server: &mut Server, what: &str, mut wanted: impl FnMut(&Event) -> bool) {
-    let deadline = tokio::time::Instant::now() + EVENT_TIMEOUT;
-    loop {
-        match tokio::time::timeout_at(deadline, server.next_event()).await {
-            Ok(Some((_, event))) if wanted(&event) => return,
-            Ok(Some(_)) => {}
-            Ok(None) => panic!("the server stopped before {what}"),
-            Err(_) => panic!("no {what} within {EVENT_TIMEOUT:?}"),
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_stopped_after_acks_all_writes_is_judged_clean() {

@@ -1,11 +1,12 @@
-//! What the tests that run Python clients share: a server in this process on
-//! free loopback ports, and a client script run to its end (or to a line).
+//! What the serve tests share: a server in this process on free loopback
+//! ports, a client script run to its end (or to a line), and waiting for the
+//! server's events.
 
 #![allow(dead_code)] // each test file uses its own part of it
 
 pub mod wire;
 
-use kafkasim_serve::{ServeConfig, Server};
+use kafkasim_serve::{Event, ServeConfig, Server};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -113,4 +114,23 @@ pub fn python(broker: &str, script: &str, args: &[&str]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The longest a test waits for one event of the server: past the
+/// controller's broker session timeout, which a restarted broker's
+/// registration may wait out.
+pub const EVENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Waits for the first event `wanted` accepts; fails the test, naming `what`,
+/// after [`EVENT_TIMEOUT`] or if the server stops first.
+pub async fn wait_for(server: &mut Server, what: &str, mut wanted: impl FnMut(&Event) -> bool) {
+    let deadline = tokio::time::Instant::now() + EVENT_TIMEOUT;
+    loop {
+        match tokio::time::timeout_at(deadline, server.next_event()).await {
+            Ok(Some((_, event))) if wanted(&event) => return,
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the server stopped before {what}"),
+            Err(_) => panic!("no {what} within {EVENT_TIMEOUT:?}"),
+        }
+    }
 }
