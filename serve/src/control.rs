@@ -10,13 +10,16 @@
 //!
 //! Which faults: `crash`, `power-loss` and `replace-disk` take a server down
 //! until `restart`; `isolate` cuts it off from the other servers until `heal`
-//! (clients still reach it); `client-cut client-7 broker-1` holds one client
+//! (clients still reach it); `link-cut broker-1 broker-2` holds what crosses
+//! one link, both ways, and `one-way broker-1 broker-2` only what broker-1
+//! sends broker-2 (both name servers, not roles, so that the line splits
+//! unambiguously); `client-cut client-7 broker-1` holds one client
 //! connection's traffic to its broker, both ways, until `heal` (the
 //! simulator's client machines are here TCP connections, named by the
 //! number `clients` lists). A target is a server (`broker-2`,
 //! `controller`) or a role resolved against the controller's metadata now
 //! (`leader of users-0`, `coordinator of group-1`). Left out, each refused
-//! with a message: the other actions of the vocabulary (pauses, link cuts,
+//! with a message: the other actions of the vocabulary (pauses, splits,
 //! slow networks, …), and timed faults (`for_ms`): a fault here lasts until
 //! it is undone by hand. Two crashes of one server are undone by one restart.
 
@@ -57,7 +60,8 @@ pub enum Command {
 }
 
 pub const HELP: &str = "commands: crash|power-loss|replace-disk|isolate TARGET, \
-client-cut client-N TARGET, restart TARGET, heal [TARGET], clients, help; \
+link-cut SERVER SERVER, one-way FROM TO, client-cut client-N TARGET, \
+restart TARGET, heal [TARGET], clients, help; \
 TARGET: controller, broker-N, leader of TOPIC-P, follower of TOPIC-P, \
 coordinator of GROUP";
 
@@ -89,6 +93,14 @@ pub fn parse(line: &str) -> Result<Command, String> {
                     let client = client.to_string();
                     Action::ClientCut { client, node }
                 }
+                Some(FaultKind::LinkCut) => {
+                    let [a, b] = two_servers(rest, "link-cut")?;
+                    Action::LinkCut { nodes: [a, b] }
+                }
+                Some(FaultKind::OneWay) => {
+                    let [from, to] = two_servers(rest, "one-way")?;
+                    Action::OneWay { from, to }
+                }
                 Some(kind) => return Err(format!("{kind} is not carried out live yet; {HELP}")),
                 None => return Err(format!("unknown command {word:?}; {HELP}")),
             };
@@ -97,10 +109,38 @@ pub fn parse(line: &str) -> Result<Command, String> {
     }
 }
 
+/// The two servers of a link (`broker-1 broker-2`): named, not by role, so
+/// that the line splits into them unambiguously.
+fn two_servers(rest: &str, command: &str) -> Result<[Target; 2], String> {
+    let usage = || format!("{command} needs two servers, e.g. `{command} broker-1 broker-2`");
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let [a, b] = words[..] else {
+        return Err(usage());
+    };
+    let server = |word: &str| {
+        let target = word.parse::<Target>()?;
+        match target.node() {
+            Some(_) => Ok(target),
+            None => Err(usage()),
+        }
+    };
+    let (a, b) = (server(a)?, server(b)?);
+    if a == b {
+        return Err(format!("{command} needs two different servers"));
+    }
+    Ok([a, b])
+}
+
 /// The connection a client's name (`client-7`) stands for.
 fn client_connection(name: &str) -> Result<u64, String> {
     let number = name.strip_prefix("client-").and_then(|n| n.parse().ok());
     number.ok_or_else(|| format!("a client is client-N, as `clients` lists them, got {name:?}"))
+}
+
+/// Whether a heal of `node` (every cut: `None`) takes in the cut from
+/// `from` to `to`.
+fn nodes_or_all(node: &Option<NodeId>, from: NodeId, to: NodeId) -> bool {
+    node.is_none_or(|n| n == from || n == to)
 }
 
 /// The server's end of the controls. Cheap to clone.
@@ -141,6 +181,14 @@ impl Controls {
                         self.routes.set_isolated(node, true);
                         format!("{action}: {node} cut off from every other server, both ways")
                     }
+                    Action::LinkCut { nodes: [_, other] } | Action::OneWay { to: other, .. } => {
+                        let other = self.resolve(other).await?;
+                        self.routes.set_direction_cut(node, other, true);
+                        if let Action::LinkCut { .. } = action {
+                            self.routes.set_direction_cut(other, node, true);
+                        }
+                        format!("{action}: what crosses it waits until `heal`")
+                    }
                     Action::ClientCut { client, .. } => {
                         let connection = client_connection(client)?;
                         let listed = self.routes.clients();
@@ -179,8 +227,12 @@ impl Controls {
                 Ok(self.note(format!("restart {node}")))
             }
             Command::Heal(target) => {
-                let (nodes, clients) = match target {
-                    Some(target) => (vec![self.resolve(&target).await?], vec![]),
+                let target_node = match &target {
+                    Some(target) => Some(self.resolve(target).await?),
+                    None => None,
+                };
+                let (nodes, clients) = match target_node {
+                    Some(node) => (vec![node], vec![]),
                     None => {
                         let cut = self.routes.clients().into_iter().filter(|c| c.cut);
                         (self.routes.isolated(), cut.collect())
@@ -190,6 +242,13 @@ impl Controls {
                     .filter(|&n| self.routes.set_isolated(n, false))
                     .map(|n| n.to_string())
                     .collect();
+                for (from, to) in self.routes.cut_directions() {
+                    if !nodes_or_all(&target_node, from, to) {
+                        continue;
+                    }
+                    while self.routes.set_direction_cut(from, to, false) {}
+                    healed.push(format!("{from} → {to}"));
+                }
                 for client in clients {
                     if self
                         .routes
@@ -200,7 +259,7 @@ impl Controls {
                     }
                 }
                 if healed.is_empty() {
-                    return Err("nothing is isolated".into());
+                    return Err("nothing is isolated or cut".into());
                 }
                 let text = format!("heal {}: its links flow again", healed.join(", "));
                 Ok(self.note(text))

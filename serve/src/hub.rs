@@ -181,18 +181,35 @@ pub(crate) struct Slot {
     incarnation: AtomicU64,
 }
 
-/// The links between nodes as the faults left them: who is isolated (each
-/// isolation counted, so two must both heal) and what waits on a cut link.
+/// The links between nodes as the faults left them: who is isolated, which
+/// directions of which links are cut (`link-cut` cuts both, `one-way` one;
+/// each fault counted, so two must both heal) and what waits on a cut link.
 #[derive(Default)]
 struct Links {
     isolated: BTreeMap<NodeId, u32>,
+    directed: BTreeMap<(NodeId, NodeId), u32>,
     held: BTreeMap<(NodeId, NodeId), Vec<(Peer, Message)>>,
 }
 
 impl Links {
+    /// Whether what `a` sends `b` waits.
     fn cut(&self, a: NodeId, b: NodeId) -> bool {
-        self.isolated.contains_key(&a) || self.isolated.contains_key(&b)
+        self.isolated.contains_key(&a)
+            || self.isolated.contains_key(&b)
+            || self.directed.contains_key(&(a, b))
     }
+}
+
+/// Takes back one count of `key` in `counts`; whether there was one.
+fn take_back<K: Ord>(counts: &mut BTreeMap<K, u32>, key: K) -> bool {
+    match counts.get_mut(&key) {
+        None => return false,
+        Some(1) => {
+            counts.remove(&key);
+        }
+        Some(n) => *n -= 1,
+    }
+    true
 }
 
 /// One client connection: where its answers go, and whether a `client-cut`
@@ -369,13 +386,33 @@ impl Routes {
             *links.isolated.entry(node).or_default() += 1;
             return true;
         }
-        match links.isolated.get_mut(&node) {
-            None => return false,
-            Some(1) => {
-                links.isolated.remove(&node);
-            }
-            Some(n) => *n -= 1,
+        let changed = take_back(&mut links.isolated, node);
+        self.release(&mut links);
+        changed
+    }
+
+    /// Cuts what `from` sends `to` (`true`) or takes back one such cut
+    /// (`false`), as `set_isolated` does for a whole node. Whether anything
+    /// changed.
+    pub(crate) fn set_direction_cut(&self, from: NodeId, to: NodeId, cut: bool) -> bool {
+        let mut links = self.links.lock().expect("no task panics holding it");
+        if cut {
+            *links.directed.entry((from, to)).or_default() += 1;
+            return true;
         }
+        let changed = take_back(&mut links.directed, (from, to));
+        self.release(&mut links);
+        changed
+    }
+
+    /// The cut directions now, `(from, to)`, each listed once.
+    pub(crate) fn cut_directions(&self) -> Vec<(NodeId, NodeId)> {
+        let links = self.links.lock().expect("no task panics holding it");
+        links.directed.keys().copied().collect()
+    }
+
+    /// Delivers, in order, what waited on every link that is no longer cut.
+    fn release(&self, links: &mut Links) {
         let open: BTreeSet<(NodeId, NodeId)> = (links.held.keys())
             .filter(|&&(a, b)| !links.cut(a, b))
             .copied()
@@ -387,7 +424,6 @@ impl Routes {
                 let _ = slot.inbox.send(Inbound::Message { from, message });
             }
         }
-        true
     }
 
     /// The isolated nodes now.

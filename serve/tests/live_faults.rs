@@ -112,7 +112,7 @@ fn an_isolated_broker_is_fenced_and_rejoins_after_the_heal() {
     );
     assert_eq!(
         ctl(control, "heal").expect("answered"),
-        "error: nothing is isolated"
+        "error: nothing is isolated or cut"
     );
 }
 
@@ -162,4 +162,43 @@ fn a_cut_client_connection_gets_no_answer_until_the_heal() {
         let response = answered.await.expect("answered after the heal");
         assert_eq!(response.brokers.len(), 1);
     });
+}
+
+#[test]
+fn a_cut_link_fences_nothing_until_it_separates_a_broker_from_the_controller() {
+    let (runtime, mut server) = start(3);
+    let control = server.control_addr();
+    every_broker_unfenced(&runtime, &mut server);
+    let refused = ctl(control, "link-cut broker-1 broker-1").expect("answered");
+    assert!(refused.starts_with("error: "), "{refused}");
+    let refused = ctl(control, "one-way leader of users-0 broker-2").expect("answered");
+    assert!(
+        refused.starts_with("error: "),
+        "roles are refused: {refused}"
+    );
+
+    // Only what broker-3 sends the controller waits: its heartbeats stop
+    // arriving, and the controller fences it once its session runs out.
+    let answer = ctl(control, "one-way broker-3 controller").expect("answered");
+    assert!(answer.starts_with("ok: "), "{answer}");
+    wait_for(&runtime, &mut server, "broker-3 fenced", |e| {
+        matches!(e, Event::Cluster(ClusterEvent::BrokerFenced { broker: 3 }))
+    });
+    let healed = ctl(control, "heal broker-3").expect("answered");
+    assert!(
+        healed.starts_with("ok: heal broker-3 → controller"),
+        "{healed}"
+    );
+    wait_for(&runtime, &mut server, "broker-3 unfenced", unfenced(3));
+
+    // A link cut both ways between two brokers, healed by a plain `heal`.
+    let answer = ctl(control, "link-cut broker-1 broker-2").expect("answered");
+    assert!(answer.starts_with("ok: "), "{answer}");
+    let healed = ctl(control, "heal").expect("answered");
+    assert!(
+        healed.contains("broker-1 → broker-2") && healed.contains("broker-2 → broker-1"),
+        "{healed}"
+    );
+    let nothing = ctl(control, "heal").expect("answered");
+    assert!(nothing.starts_with("error: nothing"), "{nothing}");
 }
