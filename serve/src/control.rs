@@ -9,7 +9,8 @@
 //! answered by one line, `ok: …` or `error: …`. `kafkasim ctl` is its client.
 //!
 //! Which faults: `crash`, `power-loss` and `replace-disk` take a server down
-//! until `restart`; `isolate` cuts it off from the other servers until `heal`
+//! until `restart`; `pause` stops its world (no message handled, no timer
+//! fired) until `heal`; `isolate` cuts it off from the other servers until `heal`
 //! (clients still reach it); `link-cut broker-1 broker-2` holds what crosses
 //! one link, both ways, and `one-way broker-1 broker-2` only what broker-1
 //! sends broker-2 (both name servers, not roles, so that the line splits
@@ -19,7 +20,7 @@
 //! number `clients` lists). A target is a server (`broker-2`,
 //! `controller`) or a role resolved against the controller's metadata now
 //! (`leader of users-0`, `coordinator of group-1`). Left out, each refused
-//! with a message: the other actions of the vocabulary (pauses, splits,
+//! with a message: the other actions of the vocabulary (splits,
 //! slow networks, …), and timed faults (`for_ms`): a fault here lasts until
 //! it is undone by hand. Two crashes of one server are undone by one restart.
 
@@ -59,7 +60,7 @@ pub enum Command {
     Help,
 }
 
-pub const HELP: &str = "commands: crash|power-loss|replace-disk|isolate TARGET, \
+pub const HELP: &str = "commands: crash|power-loss|replace-disk|pause|isolate TARGET, \
 link-cut SERVER SERVER, one-way FROM TO, client-cut client-N TARGET, \
 restart TARGET, heal [TARGET], clients, help; \
 TARGET: controller, broker-N, leader of TOPIC-P, follower of TOPIC-P, \
@@ -93,6 +94,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
                     let client = client.to_string();
                     Action::ClientCut { client, node }
                 }
+                Some(FaultKind::Pause) => Action::Pause { node: node()? },
                 Some(FaultKind::LinkCut) => {
                     let [a, b] = two_servers(rest, "link-cut")?;
                     Action::LinkCut { nodes: [a, b] }
@@ -181,6 +183,16 @@ impl Controls {
                         self.routes.set_isolated(node, true);
                         format!("{action}: {node} cut off from every other server, both ways")
                     }
+                    Action::Pause { .. } => {
+                        if !*self.routes.slot(node).expect("resolved").up.borrow() {
+                            return Err(format!("{node} is down"));
+                        }
+                        if !self.routes.set_paused(node, true) {
+                            return Err(format!("{node} is paused already"));
+                        }
+                        self.control(node, Control::Pause)?;
+                        format!("{action}: its timers and messages wait until `heal`")
+                    }
                     Action::LinkCut { nodes: [_, other] } | Action::OneWay { to: other, .. } => {
                         let other = self.resolve(other).await?;
                         self.routes.set_direction_cut(node, other, true);
@@ -242,6 +254,15 @@ impl Controls {
                     .filter(|&n| self.routes.set_isolated(n, false))
                     .map(|n| n.to_string())
                     .collect();
+                for paused in self.routes.paused() {
+                    if target_node.is_some_and(|n| n != paused) {
+                        continue;
+                    }
+                    if self.routes.set_paused(paused, false) {
+                        self.control(paused, Control::Resume)?;
+                        healed.push(format!("{paused} (resumed)"));
+                    }
+                }
                 for (from, to) in self.routes.cut_directions() {
                     if !nodes_or_all(&target_node, from, to) {
                         continue;

@@ -62,7 +62,10 @@ pub(crate) type Inbox = mpsc::UnboundedSender<Inbound>;
 pub(crate) enum Control {
     /// The process dies; `kind` decides what its disk keeps at the restart
     /// (of several crashes while down, the one that takes most).
-    Crash { kind: CrashKind, at_ms: u64 },
+    Crash {
+        kind: CrashKind,
+        at_ms: u64,
+    },
     /// Start again from the disk. Nothing happens to a node that is up.
     Restart,
     /// The controller's metadata image now, to resolve a role (`leader of
@@ -70,6 +73,10 @@ pub(crate) enum Control {
     Image(oneshot::Sender<MetadataImage>),
     /// The server is stopping: hand over what the node holds, and end.
     Stop(oneshot::Sender<Stopped>),
+    /// Stop the world (a long GC pause, a stalled VM): no message is handled
+    /// and no timer fires until `Resume`; what arrives waits, in order.
+    Pause,
+    Resume,
 }
 
 /// What a node left when the server stopped.
@@ -237,6 +244,7 @@ pub(crate) struct Routes {
     /// A std Mutex, not a tokio one: nothing awaits while it is held.
     clients: Mutex<BTreeMap<u64, ClientLink>>,
     links: Mutex<Links>,
+    paused: Mutex<BTreeSet<NodeId>>,
 }
 
 impl Routes {
@@ -263,6 +271,7 @@ impl Routes {
             nodes,
             clients: Mutex::new(BTreeMap::new()),
             links: Mutex::default(),
+            paused: Mutex::default(),
         };
         (routes, controls)
     }
@@ -368,6 +377,7 @@ impl Routes {
     /// `node` crashed: the other nodes' connections to it break, and what
     /// waited on a cut link for it is lost with them.
     fn crashed(&self, node: NodeId) {
+        self.set_paused(node, false);
         let mut links = self.links.lock().expect("no task panics holding it");
         links.held.retain(|&(_, to), _| to != node);
         for (&other, slot) in &self.nodes {
@@ -424,6 +434,21 @@ impl Routes {
                 let _ = slot.inbox.send(Inbound::Message { from, message });
             }
         }
+    }
+
+    /// Marks `node` paused or not; whether that changed anything.
+    pub(crate) fn set_paused(&self, node: NodeId, paused: bool) -> bool {
+        let mut set = self.paused.lock().expect("no task panics holding it");
+        match paused {
+            true => set.insert(node),
+            false => set.remove(&node),
+        }
+    }
+
+    /// The paused nodes now.
+    pub(crate) fn paused(&self) -> Vec<NodeId> {
+        let set = self.paused.lock().expect("no task panics holding it");
+        set.iter().copied().collect()
     }
 
     /// The isolated nodes now.
@@ -512,7 +537,7 @@ pub(crate) async fn run_server<N: Server>(
                 c = control.recv() => match c {
                     Some(Control::Restart) => break,
                     Some(Control::Crash { kind: worse, .. }) => kind = kind.max(worse),
-                    Some(Control::Image(_)) => {}
+                    Some(Control::Image(_) | Control::Pause | Control::Resume) => {}
                     Some(Control::Stop(reply)) => {
                         let _ = reply.send(Stopped { disk: None, image: None });
                         return;
@@ -571,10 +596,26 @@ async fn run_incarnation<N: Server>(
             c = control.recv() => match c {
                 Some(Control::Crash { kind, at_ms }) => return Ended::Crashed { node, kind, at_ms },
                 Some(Control::Stop(reply)) => return Ended::Stopped { node, reply },
-                Some(Control::Restart) => continue,
+                Some(Control::Restart | Control::Resume) => continue,
                 Some(Control::Image(reply)) => {
                     if let Some(image) = node.image() {
                         let _ = reply.send(image);
+                    }
+                    continue;
+                }
+                Some(Control::Pause) => {
+                    // Stopped: only the controls are read; messages wait in
+                    // the inbox and timers fire late, at the resume.
+                    loop {
+                        match control.recv().await {
+                            Some(Control::Resume) => break,
+                            Some(Control::Crash { kind, at_ms }) => {
+                                return Ended::Crashed { node, kind, at_ms }
+                            }
+                            Some(Control::Stop(reply)) => return Ended::Stopped { node, reply },
+                            Some(_) => {}
+                            None => return Ended::Closed,
+                        }
                     }
                     continue;
                 }

@@ -69,8 +69,13 @@ fn a_broker_crashed_over_the_control_port_restarts_and_registers_again() {
         "closed, not timed out"
     );
 
-    let refused = ctl(control, "pause broker-1").expect("answered");
-    assert!(refused.starts_with("error: pause"), "{refused}");
+    let refused = ctl(control, "pause broker-2").expect("answered");
+    assert_eq!(
+        refused, "error: broker-2 is down",
+        "a down broker has no world to stop"
+    );
+    let refused = ctl(control, "split broker-1").expect("answered");
+    assert!(refused.starts_with("error: split"), "{refused}");
     let refused = ctl(control, "restart broker-3").expect("answered");
     assert_eq!(refused, "error: broker-3 is up");
 
@@ -201,4 +206,25 @@ fn a_cut_link_fences_nothing_until_it_separates_a_broker_from_the_controller() {
     );
     let nothing = ctl(control, "heal").expect("answered");
     assert!(nothing.starts_with("error: nothing"), "{nothing}");
+}
+
+#[test]
+fn a_paused_broker_is_fenced_and_resumes_at_the_heal() {
+    let (runtime, mut server) = start(3);
+    let control = server.control_addr();
+    every_broker_unfenced(&runtime, &mut server);
+    let answer = ctl(control, "pause broker-2").expect("answered");
+    assert!(answer.starts_with("ok: pause broker-2"), "{answer}");
+    let again = ctl(control, "pause broker-2").expect("answered");
+    assert_eq!(again, "error: broker-2 is paused already");
+    // Its heartbeats stop with the rest of its world.
+    wait_for(&runtime, &mut server, "broker-2 fenced", |e| {
+        matches!(e, Event::Cluster(ClusterEvent::BrokerFenced { broker: 2 }))
+    });
+    let healed = ctl(control, "heal").expect("answered");
+    assert!(
+        healed.starts_with("ok: heal broker-2 (resumed)"),
+        "{healed}"
+    );
+    wait_for(&runtime, &mut server, "broker-2 unfenced", unfenced(2));
 }

@@ -495,11 +495,11 @@ pub(super) struct ServeFlags {
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Sends COMMAND to the control port of a `kafkasim serve` on this machine and \
-prints its answer. Commands: crash, power-loss, replace-disk or isolate \
-TARGET; link-cut SERVER SERVER (both ways) or one-way FROM TO (servers by \
+prints its answer. Commands: crash, power-loss, replace-disk, pause or \
+isolate TARGET; link-cut SERVER SERVER (both ways) or one-way FROM TO (servers by \
 name: broker-N, controller); client-cut client-N TARGET (hold one client \
 connection's traffic to its broker); restart TARGET; heal [TARGET] (no \
-TARGET: every isolation and cut); clients (list the client connections); help. TARGET is controller, broker-N, \
+TARGET: every pause, isolation and cut); clients (list the client connections); help. TARGET is controller, broker-N, \
 \"leader of TOPIC-P\", \"follower of TOPIC-P\" or \"coordinator of GROUP\". \
 Example: kafkasim ctl crash broker-2
 
