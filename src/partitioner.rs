@@ -49,9 +49,9 @@ pub fn to_positive(n: i32) -> i32 {
 }
 
 /// The partition Kafka's default partitioner gives a key.
-pub fn partition_for_key(key: &str, num_partitions: i32) -> i32 {
+pub fn partition_for_key(key: &[u8], num_partitions: i32) -> i32 {
     assert!(num_partitions > 0, "a topic has at least one partition");
-    to_positive(murmur2(key.as_bytes())) % num_partitions
+    to_positive(murmur2(key)) % num_partitions
 }
 
 /// `partitioner.class` for records without an explicit partition or key.
@@ -90,8 +90,8 @@ mod tests {
 
     #[test]
     fn a_key_always_maps_to_the_same_partition() {
-        let p = partition_for_key("alice", 6);
+        let p = partition_for_key(b"alice", 6);
         assert!((0..6).contains(&p));
-        assert_eq!(partition_for_key("alice", 6), p);
+        assert_eq!(partition_for_key(b"alice", 6), p);
     }
 }

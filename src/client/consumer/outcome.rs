@@ -3,19 +3,60 @@
 
 use crate::client::ClientError;
 use crate::ids::{LeaderEpoch, Offset, TopicPartition};
+use crate::record::{hash_headers, hash_value, Data, Header, ShownValue};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
-/// A record as `poll` returns it (Kafka's `ConsumerRecord`).
-#[derive(Debug, Clone, PartialEq, Hash, Eq)]
+/// A record as `poll` returns it (Kafka's `ConsumerRecord`). `Debug` and
+/// `Hash` are written by hand, as `Record`'s, so that a record with a value and
+/// no headers shows and hashes as when values were strings.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConsumerRecord {
     pub partition: TopicPartition,
     pub offset: Offset,
     /// The leader epoch the record was appended in (Kafka's `leaderEpoch()`).
     pub leader_epoch: LeaderEpoch,
-    pub key: Option<String>,
-    pub value: String,
+    pub key: Option<Data>,
+    /// `None` for a tombstone.
+    pub value: Option<Data>,
+    pub headers: Vec<Header>,
     pub timestamp_ms: u64,
+}
+
+impl ConsumerRecord {
+    /// The value as text (see [`crate::record::value_text`]).
+    pub fn value_text(&self) -> String {
+        crate::record::value_text(&self.value)
+    }
+}
+
+impl fmt::Debug for ConsumerRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut record = f.debug_struct("ConsumerRecord");
+        record
+            .field("partition", &self.partition)
+            .field("offset", &self.offset)
+            .field("leader_epoch", &self.leader_epoch)
+            .field("key", &self.key)
+            .field("value", &ShownValue(&self.value));
+        if !self.headers.is_empty() {
+            record.field("headers", &self.headers);
+        }
+        record.field("timestamp_ms", &self.timestamp_ms).finish()
+    }
+}
+
+impl Hash for ConsumerRecord {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.partition.hash(state);
+        self.offset.hash(state);
+        self.leader_epoch.hash(state);
+        self.key.hash(state);
+        hash_value(&self.value, state);
+        self.timestamp_ms.hash(state);
+        hash_headers(&self.headers, state);
+    }
 }
 
 pub type PollOutcome = Result<Vec<ConsumerRecord>, ClientError>;
