@@ -1,8 +1,9 @@
 //! Choosing a partition for a record, as Kafka's producer does.
 //!
 //! In order: an explicit partition (the seed's `msg[0] < 'N' ? 0 : 1`); a key,
-//! hashed with Kafka's murmur2 so a key lands where real Kafka puts it; otherwise
-//! the sticky partitioner (KIP-480: stay on one partition until its batch is sent).
+//! its bytes hashed with Kafka's murmur2 so a key lands where real Kafka puts it;
+//! otherwise the sticky partitioner (KIP-480: stay on one partition until its
+//! batch is sent).
 //! Round-robin is available as an option, like Kafka's `RoundRobinPartitioner`.
 //!
 //! Simplification: Kafka's sticky partitioner (KIP-794) also weighs partitions by
@@ -93,5 +94,13 @@ mod tests {
         let p = partition_for_key(b"alice", 6);
         assert!((0..6).contains(&p));
         assert_eq!(partition_for_key(b"alice", 6), p);
+    }
+
+    #[test]
+    fn a_key_that_is_not_utf8_is_hashed_as_its_bytes() {
+        // kafka-python's murmur2 (the Java client's, ported) of these bytes.
+        let key = [0x00, 0xff, 0xfe, 0x80, 0x64];
+        assert_eq!(murmur2(&key), 473_726_033);
+        assert_eq!(partition_for_key(&key, 3), 2);
     }
 }

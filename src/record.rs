@@ -202,3 +202,91 @@ impl RecordBatch {
             .map(move |(i, r)| (self.base_offset + i as i64, r))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::hash_map::DefaultHasher;
+
+    /// `Record` as it was when keys and values were strings.
+    #[derive(Debug, Hash, Serialize)]
+    struct Before {
+        key: Option<String>,
+        value: String,
+        timestamp_ms: u64,
+    }
+
+    fn hash_of(value: &impl Hash) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        value.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    #[test]
+    fn a_text_record_without_headers_shows_serializes_and_hashes_as_before() {
+        for key in [None, Some("k-1")] {
+            let now = Record::new(key.map(Data::from), "v\"1\"", 7);
+            let before = Before {
+                key: key.map(str::to_string),
+                value: "v\"1\"".into(),
+                timestamp_ms: 7,
+            };
+            assert_eq!(
+                format!("{now:?}"),
+                format!("{before:?}").replacen("Before", "Record", 1)
+            );
+            assert_eq!(
+                format!("{now:#?}"),
+                format!("{before:#?}").replacen("Before", "Record", 1)
+            );
+            assert_eq!(
+                serde_json::to_string(&now).unwrap(),
+                serde_json::to_string(&before).unwrap()
+            );
+            assert_eq!(hash_of(&now), hash_of(&before));
+            let back: Record = serde_json::from_str(&serde_json::to_string(&now).unwrap()).unwrap();
+            assert_eq!(back, now);
+        }
+    }
+
+    #[test]
+    fn tombstones_headers_and_bytes_show_as_themselves() {
+        let record = Record {
+            key: Some(Data::new(vec![0xff])),
+            value: None,
+            headers: vec![Header {
+                key: "h".into(),
+                value: None,
+            }],
+            timestamp_ms: 1,
+        };
+        assert_eq!(
+            format!("{record:?}"),
+            r#"Record { key: Some(0xff), value: None, headers: [Header { key: "h", value: None }], timestamp_ms: 1 }"#
+        );
+        let json = serde_json::to_string(&record).unwrap();
+        assert_eq!(
+            json,
+            r#"{"key":{"hex":"ff"},"value":null,"headers":[{"key":"h","value":null}],"timestamp_ms":1}"#
+        );
+        assert_eq!(serde_json::from_str::<Record>(&json).unwrap(), record);
+        let valued = Record::new(record.key.clone(), "", 1);
+        assert_ne!(
+            hash_of(&record),
+            hash_of(&valued),
+            "a tombstone is not an empty value"
+        );
+    }
+
+    #[test]
+    fn size_counts_key_value_and_header_bytes() {
+        let mut record = Record::new(Some("ab".into()), "cde", 0);
+        assert_eq!(record.size_bytes(), RECORD_OVERHEAD_BYTES + 5);
+        record.headers.push(Header {
+            key: "hk".into(),
+            value: Some(Data::new(vec![0, 1, 2])),
+        });
+        record.value = None;
+        assert_eq!(record.size_bytes(), RECORD_OVERHEAD_BYTES + 2 + 2 + 3);
+    }
+}
