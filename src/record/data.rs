@@ -64,13 +64,10 @@ impl Data {
         if text.len() % 2 != 0 {
             return None;
         }
-        let digits = text.as_bytes();
-        let bytes = digits
-            .chunks_exact(2)
-            .map(|pair| {
-                let pair = std::str::from_utf8(pair).ok()?;
-                u8::from_str_radix(pair, 16).ok()
-            })
+        // Digit by digit: `u8::from_str_radix` would also take a sign ("+f").
+        let digit = |d: u8| (d as char).to_digit(16);
+        let bytes = (text.as_bytes().chunks_exact(2))
+            .map(|pair| Some((digit(pair[0])? * 16 + digit(pair[1])?) as u8))
             .collect::<Option<Vec<u8>>>()?;
         Some(Data(bytes))
     }
@@ -230,6 +227,10 @@ mod tests {
         assert_eq!(json, r#"{"hex":"00ff10"}"#);
         assert_eq!(serde_json::from_str::<Data>(&json).unwrap(), data);
         assert!(serde_json::from_str::<Data>(r#"{"hex":"0g"}"#).is_err());
+        assert!(serde_json::from_str::<Data>(r#"{"hex":"+f"}"#).is_err());
+        assert!(serde_json::from_str::<Data>(r#"{"hex":"abc"}"#).is_err());
+        let upper = serde_json::from_str::<Data>(r#"{"hex":"00FF10"}"#).unwrap();
+        assert_eq!(upper, data);
         assert!(serde_json::from_str::<Data>(r#"{"b64":"00"}"#).is_err());
     }
 }

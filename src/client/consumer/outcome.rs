@@ -113,3 +113,51 @@ pub struct GroupMetadata {
     pub member_id: String,
     pub group_instance_id: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::hash_map::DefaultHasher;
+
+    /// `ConsumerRecord` as it was when keys and values were strings.
+    #[derive(Debug, Hash)]
+    struct Before {
+        partition: TopicPartition,
+        offset: Offset,
+        leader_epoch: LeaderEpoch,
+        key: Option<String>,
+        value: String,
+        timestamp_ms: u64,
+    }
+
+    fn hash_of(value: &impl Hash) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        value.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    #[test]
+    fn a_polled_text_record_without_headers_shows_and_hashes_as_before() {
+        let now = ConsumerRecord {
+            partition: TopicPartition::new("orders", 1),
+            offset: 4,
+            leader_epoch: 2,
+            key: Some("k".into()),
+            value: Some("Alice".into()),
+            headers: Vec::new(),
+            timestamp_ms: 9,
+        };
+        let before = Before {
+            partition: TopicPartition::new("orders", 1),
+            offset: 4,
+            leader_epoch: 2,
+            key: Some("k".into()),
+            value: "Alice".into(),
+            timestamp_ms: 9,
+        };
+        let shown = format!("{before:?}").replacen("Before", "ConsumerRecord", 1);
+        assert_eq!(format!("{now:?}"), shown);
+        assert_eq!(hash_of(&now), hash_of(&before));
+        assert_eq!(now.value_text(), "Alice");
+    }
+}
