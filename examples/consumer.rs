@@ -51,7 +51,8 @@ fn main() {
             for record in consumer.poll(1_000).await.expect("poll") {
                 println!(
                     "Received message {} on partition {}",
-                    record.value, record.partition.partition
+                    record.value_text(),
+                    record.partition.partition
                 );
                 received += 1;
             }

@@ -347,7 +347,7 @@ mod tests {
         result
             .batches
             .iter()
-            .flat_map(|b| b.offset_records().map(|(o, r)| (o, r.value.clone())))
+            .flat_map(|b| b.offset_records().map(|(o, r)| (o, r.value_text())))
             .collect()
     }
 

@@ -1,8 +1,9 @@
 //! Choosing a partition for a record, as Kafka's producer does.
 //!
 //! In order: an explicit partition (the seed's `msg[0] < 'N' ? 0 : 1`); a key,
-//! hashed with Kafka's murmur2 so a key lands where real Kafka puts it; otherwise
-//! the sticky partitioner (KIP-480: stay on one partition until its batch is sent).
+//! its bytes hashed with Kafka's murmur2 so a key lands where real Kafka puts it;
+//! otherwise the sticky partitioner (KIP-480: stay on one partition until its
+//! batch is sent).
 //! Round-robin is available as an option, like Kafka's `RoundRobinPartitioner`.
 //!
 //! Simplification: Kafka's sticky partitioner (KIP-794) also weighs partitions by
@@ -49,9 +50,9 @@ pub fn to_positive(n: i32) -> i32 {
 }
 
 /// The partition Kafka's default partitioner gives a key.
-pub fn partition_for_key(key: &str, num_partitions: i32) -> i32 {
+pub fn partition_for_key(key: &[u8], num_partitions: i32) -> i32 {
     assert!(num_partitions > 0, "a topic has at least one partition");
-    to_positive(murmur2(key.as_bytes())) % num_partitions
+    to_positive(murmur2(key)) % num_partitions
 }
 
 /// `partitioner.class` for records without an explicit partition or key.
@@ -90,8 +91,16 @@ mod tests {
 
     #[test]
     fn a_key_always_maps_to_the_same_partition() {
-        let p = partition_for_key("alice", 6);
+        let p = partition_for_key(b"alice", 6);
         assert!((0..6).contains(&p));
-        assert_eq!(partition_for_key("alice", 6), p);
+        assert_eq!(partition_for_key(b"alice", 6), p);
+    }
+
+    #[test]
+    fn a_key_that_is_not_utf8_is_hashed_as_its_bytes() {
+        // kafka-python's murmur2 (the Java client's, ported) of these bytes.
+        let key = [0x00, 0xff, 0xfe, 0x80, 0x64];
+        assert_eq!(murmur2(&key), 473_726_033);
+        assert_eq!(partition_for_key(&key, 3), 2);
     }
 }

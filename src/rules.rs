@@ -28,9 +28,9 @@ pub use crate::producer_state::CheckSequence;
 pub use crate::replication::Truncation;
 use std::fmt;
 
-/// `partitioner.class`'s keyed case: the partition of a record with a key,
+/// `partitioner.class`'s keyed case: the partition of a record with a key (its bytes),
 /// among `num_partitions`.
-pub type PartitionForKey = fn(key: &str, num_partitions: i32) -> i32;
+pub type PartitionForKey = fn(key: &[u8], num_partitions: i32) -> i32;
 
 /// The leader's high watermark after a change: from the current one, the
 /// leader's log end offset and the log end offsets of the replicas it waits

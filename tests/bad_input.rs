@@ -267,7 +267,7 @@ fn a_missing_topic_created_after_the_failed_poll_is_read_by_the_next_polls() {
         for _ in 0..POLLS_MAX {
             if let Ok(records) = consumer.poll(1_000).await {
                 if let Some(record) = records.first() {
-                    return Some(record.value.clone());
+                    return Some(record.value_text());
                 }
             }
         }

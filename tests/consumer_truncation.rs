@@ -15,7 +15,7 @@ async fn poll_until(consumer: &Consumer, value: &str) -> Vec<(String, i64)> {
     let mut polled = Vec::new();
     while now_ms() < deadline_ms {
         let records = consumer.poll(1_000).await.unwrap_or_default();
-        polled.extend(records.iter().map(|r| (r.value.clone(), r.offset)));
+        polled.extend(records.iter().map(|r| (r.value_text(), r.offset)));
         if polled.iter().any(|(v, _)| v == value) {
             break;
         }

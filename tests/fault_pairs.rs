@@ -119,7 +119,7 @@ fn leader_cut_off_then_crashed(acks: &str) -> Seen {
         let log = log
             .batches()
             .iter()
-            .flat_map(|b| b.records.iter().map(|r| r.value.clone()))
+            .flat_map(|b| b.records.iter().map(|r| r.value_text()))
             .collect();
         let truncations = cluster
             .trace()

@@ -96,7 +96,7 @@ fn values(log: &Log) -> Vec<(String, i32)> {
         .flat_map(|b| {
             b.records
                 .iter()
-                .map(move |r| (r.value.clone(), b.partition_leader_epoch))
+                .map(move |r| (r.value_text(), b.partition_leader_epoch))
         })
         .collect()
 }
@@ -144,7 +144,7 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
                 let got: Vec<(i64, String)> = read
                     .batches
                     .iter()
-                    .flat_map(|b| b.offset_records().map(|(o, r)| (o, r.value.clone())))
+                    .flat_map(|b| b.offset_records().map(|(o, r)| (o, r.value_text())))
                     .collect();
                 let expected: Vec<(i64, String)> = (from..up_to.max(from))
                     .map(|o| (o, model.entries[o as usize].0.clone()))

@@ -56,7 +56,7 @@ fn values_after_crash(kind: CrashKind, flush_every: Option<u64>) -> Vec<String> 
         // Nothing more arrives after the restart; read until a few empty polls.
         for _ in 0..30 {
             let records = consumer.poll(1_000).await.expect("poll");
-            values.extend(records.into_iter().map(|r| r.value));
+            values.extend(records.into_iter().map(|r| r.value_text()));
         }
         values
     })

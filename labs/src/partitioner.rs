@@ -33,8 +33,8 @@ pub fn murmur2(data: &[u8]) -> i32 {
     todo!("murmur2: hash the bytes as Kafka's Utils.murmur2 does")
 }
 
-/// The partition, among `num_partitions` (at least 1), of a record with `key`.
-/// The producer calls this for every keyed record.
-pub fn partition_for_key(key: &str, num_partitions: i32) -> i32 {
+/// The partition, among `num_partitions` (at least 1), of a record with `key`
+/// (its bytes). The producer calls this for every keyed record.
+pub fn partition_for_key(key: &[u8], num_partitions: i32) -> i32 {
     todo!("toPositive(murmur2(key)) % num_partitions")
 }

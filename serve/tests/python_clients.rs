@@ -2,7 +2,9 @@
 //! and confluent-kafka (librdkafka) each create a topic, produce and read back
 //! (`clients/*_roundtrip.py`), and two confluent-kafka consumers in one group
 //! split a 2-partition topic between them (`clients/confluent_group.py`);
-//! kafka-python's admin client deletes a topic (`clients/kafka_python_delete.py`).
+//! kafka-python's admin client deletes a topic (`clients/kafka_python_delete.py`);
+//! confluent-kafka sends a binary key and value with headers and a tombstone,
+//! and reads them back byte for byte (`clients/confluent_bytes.py`).
 //! Each test is skipped, with a message, where its Python package is not
 //! installed (`.ci/run` installs `clients/requirements.txt`).
 
@@ -97,4 +99,33 @@ fn kafka_python_deletes_a_topic_and_a_second_delete_finds_none() {
         out.contains("second delete: UNKNOWN_TOPIC_OR_PARTITION"),
         "{out}"
     );
+}
+
+/// A binary key and value, headers (one without a value) and a tombstone go
+/// through produce, the log and fetch byte for byte, and librdkafka's
+/// Java-compatible partitioner puts the key where the model's murmur2 does.
+#[test]
+fn binary_keys_values_headers_and_tombstones_come_back_byte_for_byte() {
+    if !python_has("confluent_kafka") {
+        return;
+    }
+    let (_runtime, server) = start(1);
+    let broker = server.addrs()[&1].to_string();
+    let out = python(&broker, "confluent_bytes.py", &["bytes"]);
+    assert!(out.contains("created bytes"), "{out}");
+    assert!(out.contains("unsent after flush: 0"), "{out}");
+    let key = [0x00, 0xff, 0xfe, 0x80, 0x64];
+    // Kafka's `Utils.toPositive(Utils.murmur2(key)) % 3`: 2, where librdkafka's
+    // default partitioner (CRC32) would put the key on 0.
+    let partition = kafkasim::partitioner::partition_for_key(&key, 3);
+    assert_eq!(partition, 2, "kafka-python's murmur2 gives the same");
+    assert!(out.contains(&format!("sent {partition} 0\n")), "{out}");
+    assert!(out.contains(&format!("sent {partition} 1\n")), "{out}");
+    let first = format!(
+        "got {partition} 0 key=00fffe8064 value=c32800ff headers=[trace-id=808100,empty=null]"
+    );
+    let tombstone = format!("got {partition} 1 key=00fffe8064 value=null headers=[]");
+    assert!(out.contains(&first), "{out}");
+    assert!(out.contains(&tombstone), "{out}");
+    assert!(out.contains("done"), "{out}");
 }

@@ -17,6 +17,7 @@ use kafkasim::client::admin::NewTopic;
 use kafkasim::client::consumer::{ConsumerConfig, RebalanceEvent};
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
 use kafkasim::ids::Offset;
+use kafkasim_check::history::value_text;
 use kafkasim_sim::{Cluster, Consumer, Producer};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -150,7 +151,7 @@ pub async fn read_together(cluster: &Cluster, groups: &[&str], expected: usize) 
             let records = consumer.poll(POLL_TIMEOUT_MS).await.expect("poll");
             let read = records
                 .into_iter()
-                .map(|r| (r.partition.partition, r.offset, r.value));
+                .map(|r| (r.partition.partition, r.offset, value_text(&r.value)));
             reader.records.extend(read);
             track_assignment(&mut reader.partitions, consumer.rebalance_events());
         }

@@ -176,7 +176,7 @@ fn key_partitions() -> String {
             out,
             "{name:<9} {:<14} {}",
             quickstart::partition_for_name(name),
-            partition_for_key(name, 2)
+            partition_for_key(name.as_bytes(), 2)
         );
     }
     out

@@ -91,8 +91,8 @@ fn the_sweep_catches(name: &str, rules: Rules, seeds: SeedRange, kind: Kind) -> 
 
 // Lab 1: the partitioner.
 
-fn abs_instead_of_to_positive(key: &str, partitions: i32) -> i32 {
-    kafkasim::partitioner::murmur2(key.as_bytes()).wrapping_abs() % partitions
+fn abs_instead_of_to_positive(key: &[u8], partitions: i32) -> i32 {
+    kafkasim::partitioner::murmur2(key).wrapping_abs() % partitions
 }
 
 #[test]

@@ -370,7 +370,7 @@ fn fetched(response: Response) -> FetchablePartitionResponse {
 fn values(p: &FetchablePartitionResponse) -> Vec<(Offset, String)> {
     p.records
         .iter()
-        .flat_map(|b| b.offset_records().map(|(o, r)| (o, r.value.clone())))
+        .flat_map(|b| b.offset_records().map(|(o, r)| (o, r.value_text())))
         .collect()
 }
 

@@ -30,7 +30,7 @@ use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::node::{Effect, Node, Peer};
 use crate::partitioner::PartitionerKind;
 use crate::protocol::*;
-use crate::record::{ProducerIdentity, Record, RecordBatch};
+use crate::record::{Data, Header, ProducerIdentity, Record, RecordBatch};
 use std::collections::{BTreeMap, VecDeque};
 
 mod config;
@@ -50,18 +50,39 @@ const TRANSACTION_TIMEOUT_MS: u64 = 60_000;
 pub struct ProducerRecord {
     pub topic: String,
     pub partition: Option<i32>,
-    pub key: Option<String>,
-    pub value: String,
+    pub key: Option<Data>,
+    /// `None` sends a tombstone.
+    pub value: Option<Data>,
+    pub headers: Vec<Header>,
 }
 
 impl ProducerRecord {
-    pub fn new(topic: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn new(topic: impl Into<String>, value: impl Into<Data>) -> Self {
         ProducerRecord {
             topic: topic.into(),
             partition: None,
             key: None,
-            value: value.into(),
+            value: Some(value.into()),
+            headers: Vec::new(),
         }
+    }
+
+    /// A record with no value: Kafka's tombstone, "delete this key" to a
+    /// compacted topic.
+    pub fn tombstone(topic: impl Into<String>, key: impl Into<Data>) -> Self {
+        ProducerRecord {
+            value: None,
+            ..ProducerRecord::new(topic, "").key(key)
+        }
+    }
+
+    /// Adds a header; Kafka keeps headers in order, and a key may repeat.
+    pub fn header(mut self, key: impl Into<String>, value: Option<Data>) -> Self {
+        self.headers.push(Header {
+            key: key.into(),
+            value,
+        });
+        self
     }
 
     pub fn partition(mut self, partition: i32) -> Self {
@@ -69,7 +90,7 @@ impl ProducerRecord {
         self
     }
 
-    pub fn key(mut self, key: impl Into<String>) -> Self {
+    pub fn key(mut self, key: impl Into<Data>) -> Self {
         self.key = Some(key.into());
         self
     }
@@ -193,7 +214,7 @@ impl ProducerCore {
             return p;
         }
         if let Some(key) = &record.key {
-            return (self.config.rules.partition_for_key)(key, count);
+            return (self.config.rules.partition_for_key)(key.as_bytes(), count);
         }
         let next = self.next_partition.entry(record.topic.clone()).or_insert(0);
         let p = *next % count;
@@ -213,6 +234,7 @@ impl ProducerCore {
         let record = Record {
             key: record.key,
             value: record.value,
+            headers: record.headers,
             timestamp_ms: now_ms,
         };
         let size = record.size_bytes();

@@ -241,7 +241,7 @@ fn a_node_whose_deadline_stays_is_ticked_once_per_millisecond() {
     let Ok(()) = network.act(ONE, &mut Quiet, |echo, _| echo.deadline_ms = Some(5));
     let Ok(()) = network.advance_to(8, &mut Quiet);
     assert_eq!(network.node(ONE).expect("running").ticks_ms, [5, 6, 7, 8]);
-    assert_eq!(network.node(TWO).expect("running").ticks_ms, []);
+    assert!(network.node(TWO).expect("running").ticks_ms.is_empty());
     assert_eq!(network.now_ms(), 8);
 }
 

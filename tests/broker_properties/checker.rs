@@ -35,7 +35,7 @@ pub(super) fn entries(log: &Log) -> Vec<Entry> {
         .flat_map(|b| {
             b.records
                 .iter()
-                .map(move |r| (r.value.clone(), b.partition_leader_epoch))
+                .map(move |r| (r.value_text(), b.partition_leader_epoch))
         })
         .collect()
 }
@@ -325,7 +325,7 @@ impl Checker {
                                         part.high_watermark
                                     ));
                                 }
-                                let entry = (record.value.clone(), batch.partition_leader_epoch);
+                                let entry = (record.value_text(), batch.partition_leader_epoch);
                                 if self.committed.get(o as usize) != Some(&entry) {
                                     return Err(format!(
                                         "a consumer read {entry:?} at orders-0@{o}, which is not \
@@ -381,7 +381,7 @@ fn asked(request: &Request) -> Option<Asked> {
             let p = r.partitions.iter().find(|p| p.partition == orders_0())?;
             Some(Asked::Produce {
                 acks_all: r.acks == Acks::All,
-                values: p.records.records.iter().map(|r| r.value.clone()).collect(),
+                values: p.records.records.iter().map(|r| r.value_text()).collect(),
             })
         }
         _ => None,

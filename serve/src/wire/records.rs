@@ -1,23 +1,28 @@
 //! Record batches between Kafka's bytes (record batch format v2, magic 2) and
 //! the model's `RecordBatch`.
 //!
+//! Keys, values (a null value is a tombstone), headers and `CreateTime`
+//! timestamps go through both ways byte for byte: the model's records hold
+//! bytes (`Data`) as Kafka's do.
+//!
 //! Simplifications, each refused with an error code rather than bent to fit:
-//! the model's keys and values are UTF-8 strings, so a key or value that is not
-//! UTF-8, a null value (a tombstone) or a record with headers is refused with
-//! `INVALID_RECORD`; transactional and control batches are refused the same way
+//! transactional and control batches are refused with `INVALID_RECORD`
 //! (transactions are not modelled). Only `none` and `gzip` are decompressed;
 //! `snappy`, `lz4` and `zstd` get `UNSUPPORTED_COMPRESSION_TYPE`. Fetch always
 //! answers uncompressed batches, as a broker may (Kafka keeps the producer's
-//! compression, `compression.type=producer`).
+//! compression, `compression.type=producer`). `kafka-protocol` holds a
+//! record's headers in a map by key, so of headers that repeat a key (Kafka
+//! allows it) only the last value survives decoding, in the first one's place.
+//! A timestamp before 1970 (Kafka's `NO_TIMESTAMP`, -1) is kept as 0.
 
 use super::codes;
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::indexmap::IndexMap;
+use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
     Compression, Record as WireRecord, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
     TimestampType,
 };
-use kafkasim::record::{ProducerIdentity, Record, RecordBatch};
+use kafkasim::record::{Data, Header, ProducerIdentity, Record, RecordBatch};
 
 /// At most this many records in one compressed batch: its header's count is
 /// checked against this before anything is reserved for them. (An
@@ -74,15 +79,17 @@ pub fn batch_from_wire(records: &Bytes) -> Result<RecordBatch, i16> {
 }
 
 fn record_from_wire(record: &WireRecord) -> Result<Record, i16> {
-    if !record.headers.is_empty() {
-        return Err(codes::INVALID_RECORD);
-    }
-    let text = |bytes: &Bytes| String::from_utf8(bytes.to_vec()).map_err(|_| codes::INVALID_RECORD);
-    let key = record.key.as_ref().map(text).transpose()?;
-    let value = text(record.value.as_ref().ok_or(codes::INVALID_RECORD)?)?;
+    let data = |bytes: &Option<Bytes>| bytes.as_deref().map(Data::from);
+    let headers = (record.headers.iter())
+        .map(|(key, value)| Header {
+            key: key.as_str().to_string(),
+            value: data(value),
+        })
+        .collect();
     Ok(Record {
-        key,
-        value,
+        key: data(&record.key),
+        value: data(&record.value),
+        headers,
         // The producer's CreateTime, wall-clock milliseconds; the model only
         // carries it.
         timestamp_ms: record.timestamp.max(0) as u64,
@@ -110,6 +117,7 @@ pub fn batches_to_wire(batches: &[RecordBatch]) -> Bytes {
 }
 
 fn record_to_wire(batch: &RecordBatch, index: i32, offset: i64, record: &Record) -> WireRecord {
+    let bytes = |data: &Option<Data>| data.as_ref().map(|d| Bytes::copy_from_slice(d.as_bytes()));
     let (producer_id, producer_epoch, sequence) = match batch.producer {
         Some(p) => (p.producer_id, p.producer_epoch, p.base_sequence + index),
         // No producer: the batch's base sequence is -1 (Kafka's NO_SEQUENCE),
@@ -128,9 +136,11 @@ fn record_to_wire(batch: &RecordBatch, index: i32, offset: i64, record: &Record)
         offset,
         sequence,
         timestamp: record.timestamp_ms as i64,
-        key: record.key.as_ref().map(|k| Bytes::from(k.clone())),
-        value: Some(Bytes::from(record.value.clone())),
-        headers: IndexMap::new(),
+        key: bytes(&record.key),
+        value: bytes(&record.value),
+        headers: (record.headers.iter())
+            .map(|h| (StrBytes::from_string(h.key.clone()), bytes(&h.value)))
+            .collect(),
     }
 }
 
@@ -148,5 +158,33 @@ mod tests {
         let back = batch_from_wire(&bytes).expect("a batch the edge takes");
         assert_eq!(back.records, batch.records);
         assert_eq!(back.producer, None);
+    }
+
+    #[test]
+    fn bytes_tombstones_and_headers_go_over_the_wire_and_back() {
+        let binary = Record {
+            key: Some(Data::new(vec![0x00, 0xff, 0xfe])),
+            value: Some(Data::new(vec![0xc3, 0x28])),
+            headers: vec![
+                Header {
+                    key: "trace-id".into(),
+                    value: Some(Data::new(vec![0x80])),
+                },
+                Header {
+                    key: "empty".into(),
+                    value: None,
+                },
+            ],
+            timestamp_ms: 1_700_000_000_000,
+        };
+        let tombstone = Record {
+            value: None,
+            headers: Vec::new(),
+            ..binary.clone()
+        };
+        let batch = RecordBatch::new(vec![binary, tombstone]);
+        let bytes = batches_to_wire(std::slice::from_ref(&batch));
+        let back = batch_from_wire(&bytes).expect("a batch the edge takes");
+        assert_eq!(back.records, batch.records);
     }
 }

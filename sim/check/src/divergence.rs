@@ -12,9 +12,11 @@
 //! `kafkasim serve` from the copies its brokers hand over when it stops. Both
 //! compare them through [`divergent_replicas`], over [`ReplicaLogs`].
 
+use crate::history::value_text;
 use kafkasim::ids::{BrokerId, Offset, TopicPartition};
 use kafkasim::log::Log;
 use kafkasim::metadata::MetadataImage;
+use kafkasim::record::Data;
 use serde::{Deserialize, Serialize};
 
 /// One replica that disagrees with the leader at `offset`.
@@ -38,10 +40,10 @@ pub fn replica_divergence(
     leader: (BrokerId, &Log),
     followers: &[(BrokerId, &Log)],
 ) -> Vec<Divergence> {
-    fn values(log: &Log) -> Vec<&str> {
+    fn values(log: &Log) -> Vec<&Option<Data>> {
         log.batches()
             .iter()
-            .flat_map(|b| b.records.iter().map(|r| r.value.as_str()))
+            .flat_map(|b| b.records.iter().map(|r| &r.value))
             .collect()
     }
     let (leader_id, leader_log) = leader;
@@ -57,8 +59,8 @@ pub fn replica_divergence(
                 leader: leader_id,
                 replica: *id,
                 offset: offset as Offset,
-                replica_value: theirs[offset].to_string(),
-                leader_value: committed[offset].to_string(),
+                replica_value: value_text(theirs[offset]),
+                leader_value: value_text(committed[offset]),
             });
         }
     }

@@ -19,7 +19,9 @@
 //!
 //! Values are unique within a run, which is what lets a value stand for its send.
 //! Real Kafka records carry keys, headers and timestamps; the checkers need none
-//! of them, so the history leaves them out.
+//! of them, so the history leaves them out. A value is kept as text (`value_text`):
+//! the simulator's workloads send UTF-8 only, which reads as it was sent; other
+//! bytes read as hex and a tombstone as empty text.
 
 use kafkasim::client::consumer::{ConsumerRecord, RebalanceEvent};
 use kafkasim::ids::{LeaderEpoch, Offset, TopicPartition};
@@ -69,6 +71,10 @@ pub struct PolledRecord {
     pub leader_epoch: LeaderEpoch,
     pub value: String,
 }
+
+/// A record's value as the history keeps it: UTF-8 as it is, other bytes as
+/// `Data`'s hex (`0x…`), a tombstone (no value) as empty text.
+pub use kafkasim::record::value_text;
 
 fn unknown_epoch() -> LeaderEpoch {
     -1
@@ -348,7 +354,7 @@ impl From<&ConsumerRecord> for PolledRecord {
             partition: record.partition.clone(),
             offset: record.offset,
             leader_epoch: record.leader_epoch,
-            value: record.value.clone(),
+            value: value_text(&record.value),
         }
     }
 }

@@ -54,7 +54,7 @@ fn keys_land_where_kafka_puts_them(rules: &Rules) {
     for (key, hash) in KAFKA_HASHES {
         for partitions in [1, 2, 3, 6, 7, 50, 1000] {
             assert_eq!(
-                (rules.partition_for_key)(key, partitions),
+                (rules.partition_for_key)(key.as_bytes(), partitions),
                 kafka_partition(hash, partitions),
                 "key {key:?} over {partitions} partitions (Kafka's murmur2 of it is {hash})"
             );
@@ -66,7 +66,7 @@ fn a_negative_hash_is_made_positive_by_clearing_the_sign_bit(rules: &Rules) {
     // murmur2("21") is negative: abs() would give 973932308 % 1000 = 308,
     // toPositive gives 1173551340 % 1000 = 340.
     assert_eq!(
-        (rules.partition_for_key)("21", 1000),
+        (rules.partition_for_key)(b"21", 1000),
         340,
         "key \"21\" over 1000 partitions: toPositive(n) is n & 0x7fffffff, not abs(n)"
     );
@@ -76,7 +76,7 @@ fn every_partition_is_in_range(rules: &Rules) {
     for i in 0..200 {
         let key = format!("k{i}");
         for partitions in 1..=12 {
-            let p = (rules.partition_for_key)(&key, partitions);
+            let p = (rules.partition_for_key)(key.as_bytes(), partitions);
             assert!(
                 (0..partitions).contains(&p),
                 "key {key:?} over {partitions} partitions went to {p}"

@@ -11,6 +11,7 @@ use crate::run::RunReport;
 use kafkasim::event::ClusterEvent;
 use kafkasim::group::coordinator::GroupEvent;
 use kafkasim::log::Log;
+use kafkasim_check::history::value_text;
 use kafkasim_check::{Finding, Kind};
 use kafkasim_sim::end::PartitionLogs;
 use kafkasim_sim::runtime::Capture as RunCapture;
@@ -294,7 +295,7 @@ fn records_of(log: &Log) -> Vec<LogRecord> {
             batch.offset_records().map(|(offset, record)| LogRecord {
                 offset,
                 epoch: batch.partition_leader_epoch,
-                value: record.value.clone(),
+                value: value_text(&record.value),
             })
         })
         .collect()

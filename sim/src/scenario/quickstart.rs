@@ -11,6 +11,7 @@ use kafkasim::client::admin::NewTopic;
 use kafkasim::client::consumer::ConsumerConfig;
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
 use kafkasim::ids::TopicPartition;
+use kafkasim_check::history::value_text;
 use kafkasim_check::{Detail, Finding, Kind};
 use kafkasim_sim::time::now_ms;
 use kafkasim_sim::{Cluster, ClusterSpec, Consumer, Producer};
@@ -109,7 +110,9 @@ async fn quickstart(cluster: Cluster) {
         for record in consumer.poll(1_000).await.unwrap_or_default() {
             let text = format!(
                 "Received message {} on partition {} (offset {})",
-                record.value, record.partition.partition, record.offset
+                value_text(&record.value),
+                record.partition.partition,
+                record.offset
             );
             trace.timeline(now_ms(), "consumer", text);
             received += 1;

@@ -14,6 +14,7 @@ use kafkasim::client::consumer::{ConsumerConfig, ConsumerRecord, RebalanceEvent}
 use kafkasim::config::ConfigError;
 use kafkasim::ids::{BrokerId, TopicPartition};
 use kafkasim_check::fault::Action;
+use kafkasim_check::history::value_text;
 use kafkasim_sim::time::{now_ms, sleep_ms};
 use kafkasim_sim::{Cluster, Consumer};
 use std::collections::BTreeSet;
@@ -110,7 +111,7 @@ impl Processed {
         let mut tally = self.0.lock().expect("processed lock");
         tally
             .records
-            .insert((record.partition.clone(), record.value.clone()));
+            .insert((record.partition.clone(), value_text(&record.value)));
         tally.processings += 1;
     }
 
@@ -232,7 +233,9 @@ fn process(
     if narration == Narration::EveryRecord {
         let text = format!(
             "processed {} ({}@{})",
-            record.value, record.partition, record.offset
+            value_text(&record.value),
+            record.partition,
+            record.offset
         );
         cluster.trace().timeline(now_ms(), consumer.process(), text);
     }

@@ -386,7 +386,7 @@ pub(crate) fn lowercase_names() -> String {
             out,
             "{name:<9} {:<14} {}",
             quickstart::partition_for_name(name),
-            partition_for_key(name, 2)
+            partition_for_key(name.as_bytes(), 2)
         );
     }
     out
@@ -399,7 +399,10 @@ pub(crate) fn third_partition() -> String {
     let mut out = String::from("name      2 partitions   3 partitions\n");
     let mut moved = 0;
     for name in quickstart::NAMES {
-        let (two, three) = (partition_for_key(name, 2), partition_for_key(name, 3));
+        let (two, three) = (
+            partition_for_key(name.as_bytes(), 2),
+            partition_for_key(name.as_bytes(), 3),
+        );
         moved += usize::from(two != three);
         let _ = writeln!(out, "{name:<9} {two:<14} {three}");
     }

@@ -511,8 +511,8 @@ pub(crate) fn lab_run_todo() -> String {
 }
 
 /// `abs` where Kafka clears the sign bit: a hash made positive another way.
-fn abs_instead_of_to_positive(key: &str, partitions: i32) -> i32 {
-    kafkasim::partitioner::murmur2(key.as_bytes()).wrapping_abs() % partitions
+fn abs_instead_of_to_positive(key: &[u8], partitions: i32) -> i32 {
+    kafkasim::partitioner::murmur2(key).wrapping_abs() % partitions
 }
 
 /// The `abs` partitioner fails the unit tests that pin Kafka's partitions

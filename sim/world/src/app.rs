@@ -24,7 +24,7 @@ use kafkasim::config::ConfigError;
 use kafkasim::error::ErrorCode;
 use kafkasim::ids::{Offset, TopicPartition};
 use kafkasim::metadata::PartitionInfo;
-use kafkasim_check::history::{Entry, Outcome, PolledRecord, Reply};
+use kafkasim_check::history::{value_text, Entry, Outcome, PolledRecord, Reply};
 use kafkasim_check::{Detail, Finding, Kind};
 use std::collections::BTreeMap;
 
@@ -238,7 +238,7 @@ impl Cluster {
                 let key = (
                     record.partition.clone(),
                     record.offset,
-                    record.value.clone(),
+                    value_text(&record.value),
                 );
                 read.entry(key)
                     .or_insert_with(|| PolledRecord::from(record));

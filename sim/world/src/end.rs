@@ -9,6 +9,7 @@ use kafkasim::ids::{BrokerId, Offset, TopicPartition};
 use kafkasim::log::Log;
 use kafkasim::metadata::PartitionInfo;
 use kafkasim_check::divergence::{divergent_replicas, ReplicaLogs};
+use kafkasim_check::history::value_text;
 use kafkasim_check::Finding;
 
 /// What one partition looks like on its leader at the end of a run.
@@ -51,7 +52,7 @@ pub fn summarize(cluster: &Cluster) -> Vec<PartitionSummary> {
                     high_watermark: log.high_watermark(),
                     log_end_offset: log.log_end_offset(),
                     values: (log.batches().iter())
-                        .flat_map(|b| b.records.iter().map(|r| r.value.clone()))
+                        .flat_map(|b| b.records.iter().map(|r| value_text(&r.value)))
                         .collect(),
                     ..empty.clone()
                 })

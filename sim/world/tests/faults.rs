@@ -54,7 +54,7 @@ fn values(cluster: &Cluster, broker: BrokerId, topic: &str) -> Vec<String> {
         .expect("the broker has the partition");
     log.batches()
         .iter()
-        .flat_map(|b| b.records.iter().map(|r| r.value.clone()))
+        .flat_map(|b| b.records.iter().map(|r| r.value_text()))
         .collect()
 }
 

@@ -472,6 +472,7 @@ fn buffer(state: &mut Assigned, part: &FetchablePartitionResponse) {
             leader_epoch: batch_epoch,
             key: record.key.clone(),
             value: record.value.clone(),
+            headers: record.headers.clone(),
             timestamp_ms: record.timestamp_ms,
         });
     }

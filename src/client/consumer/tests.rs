@@ -409,7 +409,7 @@ fn manual_assignment_without_a_group_reads_from_auto_offset_reset_and_never_find
         .polled(poll)
         .expect("records")
         .into_iter()
-        .map(|r| r.value)
+        .map(|r| r.value_text())
         .collect();
     assert_eq!(values, ["a", "b"]);
     assert_eq!(h.core.position(&tp(0)), Some(2));

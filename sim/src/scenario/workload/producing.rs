@@ -4,7 +4,7 @@
 
 use super::{ProducerSpec, Workload};
 use kafkasim::client::producer::{ProducerConfig, ProducerRecord};
-use kafkasim_check::history::{Entry, Operation, Outcome};
+use kafkasim_check::history::{value_text, Entry, Operation, Outcome};
 use kafkasim_check::{Detail, Finding, Kind};
 use kafkasim_sim::time::{now_ms, sleep_ms, spawn, timeout_ms, JoinHandle};
 use kafkasim_sim::{Cluster, Producer};
@@ -91,7 +91,7 @@ async fn produce(cluster: Cluster, stop: Arc<AtomicBool>, start: Start) {
             // A spawned task runs before simulated time moves on, so each send
             // reaches the producer in the order it was issued.
             tasks.push(spawn(async move {
-                let value = record.value.clone();
+                let value = value_text(&record.value);
                 if let Err(error) = producer.send(record).await {
                     let kind = match error.is_ambiguous() {
                         true => "ambiguous",

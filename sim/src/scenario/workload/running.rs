@@ -13,7 +13,7 @@ use crate::scenario::worker::{Narration, Processed, SelfFault, Worker};
 use kafkasim::ids::TopicPartition;
 use kafkasim_check::fault::Schedule;
 use kafkasim_check::finding::PartitionState;
-use kafkasim_check::history::{Entry, OpId, Operation, Outcome, Reply};
+use kafkasim_check::history::{value_text, Entry, OpId, Operation, Outcome, Reply};
 use kafkasim_check::{Detail, Finding, Kind};
 use kafkasim_sim::schedule::run_safety_phase;
 use kafkasim_sim::time::{now_ms, sleep_ms};
@@ -159,7 +159,7 @@ fn still_there<'a>(
         let values = leader.and_then(|leader| {
             cluster.with_log(leader, tp, |log| {
                 (log.batches().iter())
-                    .flat_map(|b| b.records.iter().map(|r| r.value.clone()))
+                    .flat_map(|b| b.records.iter().map(|r| value_text(&r.value)))
                     .collect::<BTreeSet<String>>()
             })
         });

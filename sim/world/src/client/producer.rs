@@ -17,7 +17,7 @@ use kafkasim::client::ClientError;
 use kafkasim::config::ConfigError;
 use kafkasim::ids::NodeId;
 use kafkasim::protocol::Acks;
-use kafkasim_check::history::{ClientEvent, History, Operation, Outcome};
+use kafkasim_check::history::{value_text, ClientEvent, History, Operation, Outcome};
 
 /// Kafka's `KafkaProducer`.
 pub struct Producer {
@@ -80,7 +80,7 @@ impl Producer {
     pub async fn send(&self, record: ProducerRecord) -> Result<RecordMetadata, ClientError> {
         let operation = Operation::Send {
             topic: record.topic.clone(),
-            value: record.value.clone(),
+            value: value_text(&record.value),
         };
         let op = self.history.invoke(now_ms(), self.process(), operation);
         let call = move |core: &mut ProducerCore, now, token| core.send(now, token, record);

@@ -12,6 +12,7 @@ use kafkasim::group::coordinator::GroupEvent;
 use kafkasim::ids::{NodeId, Offset, TopicPartition};
 use kafkasim::protocol::{Message, Request, Response};
 use kafkasim_check::fault::Action;
+use kafkasim_check::history::value_text;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -197,7 +198,7 @@ fn produced_records(request: &Request) -> Vec<RecordAt> {
                 partition: p.partition.to_string(),
                 offset: -1,
                 epoch: -1,
-                value: r.value.clone(),
+                value: value_text(&r.value),
             })
         })
         .collect()
@@ -216,7 +217,7 @@ fn fetched_records(response: &Response) -> Vec<RecordAt> {
                     partition: p.partition.to_string(),
                     offset,
                     epoch: batch.partition_leader_epoch,
-                    value: record.value.clone(),
+                    value: value_text(&record.value),
                 });
             }
         }

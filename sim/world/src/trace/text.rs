@@ -20,7 +20,7 @@
 use kafkasim::error::ErrorCode;
 use kafkasim::ids::{BrokerId, TopicPartition};
 use kafkasim::protocol::Message;
-use kafkasim::record::RecordBatch;
+use kafkasim::record::{Data, RecordBatch};
 
 mod event;
 mod request;
@@ -117,18 +117,23 @@ fn values(all: impl ExactSizeIterator<Item = String>) -> String {
 }
 
 /// A record as a line shows it: its value, after its key if it has one
-/// (`Alice`, `offset/group-1/users/0: offset=5 …`).
-fn record(key: Option<&str>, value_text: &str) -> String {
+/// (`Alice`, `offset/group-1/users/0: offset=5 …`). Bytes that are not UTF-8
+/// show as `Data` shows them (`0x…`), a tombstone as `(tombstone)`.
+fn record(key: Option<&Data>, value_data: Option<&Data>) -> String {
+    let value_text = match value_data {
+        Some(data) => data.to_string(),
+        None => "(tombstone)".to_string(),
+    };
     match key {
-        Some(key) => format!("{}: {}", value(key), value(value_text)),
-        None => value(value_text).to_string(),
+        Some(key) => format!("{}: {}", value(&key.to_string()), value(&value_text)),
+        None => value(&value_text).to_string(),
     }
 }
 
 fn batch_values(batch: &RecordBatch) -> String {
     values(
         (batch.records.iter())
-            .map(|r| record(r.key.as_deref(), &r.value))
+            .map(|r| record(r.key.as_ref(), r.value.as_ref()))
             .collect::<Vec<_>>()
             .into_iter(),
     )

@@ -339,7 +339,7 @@ impl Relay {
         self.log(broker)
             .batches()
             .iter()
-            .flat_map(|b| b.offset_records().map(|(o, r)| (o, r.value.clone())))
+            .flat_map(|b| b.offset_records().map(|(o, r)| (o, r.value_text())))
             .collect()
     }
 

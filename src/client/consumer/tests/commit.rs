@@ -12,7 +12,7 @@ fn values(outcome: PollOutcome) -> Vec<String> {
     outcome
         .expect("records")
         .into_iter()
-        .map(|r| r.value)
+        .map(|r| r.value_text())
         .collect()
 }
 

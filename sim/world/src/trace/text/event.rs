@@ -181,7 +181,7 @@ impl EventText for Completion<ConsumerOutcome> {
                         "{}@{} {}",
                         r.partition,
                         r.offset,
-                        record(r.key.as_deref(), &r.value)
+                        record(r.key.as_ref(), r.value.as_ref())
                     )
                 });
                 format!(

@@ -253,8 +253,11 @@ fn fetched(p: &FetchablePartitionResponse) -> String {
                 1 => format!("leader epoch {}", epochs[0]),
                 _ => format!("leader epochs {}", epochs.join(", ")),
             };
-            let all = (p.records.iter())
-                .flat_map(|b| b.records.iter().map(|r| record(r.key.as_deref(), &r.value)));
+            let all = (p.records.iter()).flat_map(|b| {
+                b.records
+                    .iter()
+                    .map(|r| record(r.key.as_ref(), r.value.as_ref()))
+            });
             format!(
                 "{} from offset {} ({epochs}) {}",
                 records(count),

@@ -625,7 +625,8 @@ fn every_event_reads_as_one_line() {
         offset: 7,
         leader_epoch: 2,
         key: Some("a".into()),
-        value: "Alice".into(),
+        value: Some("Alice".into()),
+        headers: Vec::new(),
         timestamp_ms: 10,
     };
     for outcome in [
