@@ -85,6 +85,18 @@ fn report(args: &[&str], name: &str) -> (Value, Vec<Value>) {
     (summary, history)
 }
 
+/// A command line as the reader types it (`$ …`), then the lines it prints.
+pub(crate) fn shell_excerpt(
+    command: &str,
+    lines: impl IntoIterator<Item = impl std::fmt::Display>,
+) -> String {
+    let mut text = format!("$ {command}\n");
+    for line in lines {
+        let _ = writeln!(text, "{line}");
+    }
+    text
+}
+
 /// Single-quotes `text` for a shell command line.
 fn quoted(text: &str) -> String {
     assert!(
@@ -356,14 +368,11 @@ pub(crate) fn metadata_fetch_gaps() -> String {
         let gap = pair[1] - pair[0];
         assert!((500..=515).contains(&gap), "{times:?}");
     }
-    let mut text = format!(
-        "$ kafkasim {} | grep -F 'controller ← broker-1' | grep -F ClusterMetadataFetch | head -n 8 | awk '{{print $1}}'\n",
+    let command = format!(
+        "kafkasim {} | grep -F 'controller ← broker-1' | grep -F ClusterMetadataFetch | head -n 8 | awk '{{print $1}}'",
         args.join(" ")
     );
-    for t in times {
-        let _ = writeln!(text, "{t}");
-    }
-    text
+    shell_excerpt(&command, times)
 }
 
 // Topics, partitions and offsets.
@@ -426,14 +435,11 @@ pub(crate) fn seed_8_partitions() -> String {
     let at = (lines.iter())
         .position(|l| l.starts_with("partitions at the end"))
         .expect("the partitions");
-    let mut text = format!(
-        "$ kafkasim {} | grep -A 2 'partitions at the end'\n",
+    let command = format!(
+        "kafkasim {} | grep -A 2 'partitions at the end'",
         args.join(" ")
     );
-    for line in &lines[at..=at + 2] {
-        let _ = writeln!(text, "{line}");
-    }
-    text
+    shell_excerpt(&command, &lines[at..=at + 2])
 }
 
 // Leaders and followers.
@@ -1054,14 +1060,14 @@ pub(crate) fn sweep_acks_1() -> String {
         .as_u64()
         .expect("lost writes");
     assert!(lost > 0, "some seed loses an acks=1 write");
-    let mut text = format!(
-        "$ kafkasim {} 2> /dev/null | grep -v 'wall time'\n",
+    let command = format!(
+        "kafkasim {} 2> /dev/null | grep -v 'wall time'",
         args.join(" ")
     );
-    for line in out.stdout.lines().filter(|l| !l.contains("wall time")) {
-        let _ = writeln!(text, "{line}");
-    }
-    text
+    shell_excerpt(
+        &command,
+        out.stdout.lines().filter(|l| !l.contains("wall time")),
+    )
 }
 
 pub(crate) fn min_isr_above_replicas() -> String {
@@ -1095,12 +1101,9 @@ pub(crate) fn minimal_without_seed() -> String {
     assert_eq!(run["expect"]["kind"], "lost-write");
     assert_eq!(run["expect"]["reproduced"], true);
     let out = kafkasim(&args);
-    let mut text = format!("$ kafkasim {} | tail -n 3\n", args.join(" "));
     let lines: Vec<&str> = out.stdout.lines().collect();
-    for line in &lines[lines.len() - 3..] {
-        let _ = writeln!(text, "{line}");
-    }
-    text
+    let command = format!("kafkasim {} | tail -n 3", args.join(" "));
+    shell_excerpt(&command, &lines[lines.len() - 3..])
 }
 
 // Sweeping at scale.
@@ -1124,14 +1127,14 @@ pub(crate) fn shard_seeds() -> String {
     let expected: Vec<u64> = (1..=10).filter(|s| (s - 1) % 3 == 1).collect();
     assert_eq!(seeds, expected);
     assert_eq!(seeds, [2, 5, 8]);
-    let mut text = format!(
-        "$ kafkasim {} 2> /dev/null | grep -o '\"seed\":[0-9]*,\"verdict\"'\n",
+    let command = format!(
+        "kafkasim {} 2> /dev/null | grep -o '\"seed\":[0-9]*,\"verdict\"'",
         args.join(" ")
     );
-    for seed in seeds {
-        let _ = writeln!(text, "\"seed\":{seed},\"verdict\"");
-    }
-    text
+    let lines = seeds
+        .iter()
+        .map(|seed| format!("\"seed\":{seed},\"verdict\""));
+    shell_excerpt(&command, lines)
 }
 
 pub(crate) fn overlapping_merge() -> String {
