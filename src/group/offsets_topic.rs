@@ -14,10 +14,7 @@
 //!   known (the leader's SyncGroup), when the group becomes Empty and when a static
 //!   member is replaced.
 //!
-//! A record with an empty value is a *tombstone*: the offset or the group is gone.
-//! (Kafka writes a null value. The model keeps the empty text its simulated runs
-//! have always written, so their traces stay as they were; `parse` takes a null
-//! value as a tombstone too.)
+//! A record with a null value is a *tombstone*: the offset or the group is gone.
 //! A new coordinator rebuilds every group of a partition by replaying these records
 //! in order (see `coordinator::GroupCoordinator::on_partition_led`).
 //!
@@ -136,20 +133,27 @@ impl OffsetsRecord {
                 metadata,
             } => (
                 offset_key(group, partition),
-                text::offset_value(*offset, *leader_epoch, metadata.as_deref()),
+                Some(text::offset_value(
+                    *offset,
+                    *leader_epoch,
+                    metadata.as_deref(),
+                )),
             ),
             OffsetsRecord::OffsetTombstone { group, partition } => {
-                (offset_key(group, partition), String::new())
+                (offset_key(group, partition), None)
             }
             OffsetsRecord::GroupMetadata { group, state } => (
                 format!("{GROUP_KEY_PREFIX}{group}"),
-                text::group_value(state),
+                Some(text::group_value(state)),
             ),
-            OffsetsRecord::GroupTombstone { group } => {
-                (format!("{GROUP_KEY_PREFIX}{group}"), String::new())
-            }
+            OffsetsRecord::GroupTombstone { group } => (format!("{GROUP_KEY_PREFIX}{group}"), None),
         };
-        Record::new(Some(Data::from(key)), value, timestamp_ms)
+        Record {
+            key: Some(Data::from(key)),
+            value: value.map(Data::from),
+            headers: Vec::new(),
+            timestamp_ms,
+        }
     }
 
     /// Decodes a record of `__consumer_offsets`; the error says what was wrong.
@@ -161,15 +165,14 @@ impl OffsetsRecord {
             .as_str()
             .ok_or("a __consumer_offsets key is text")?;
         let value = match &record.value {
-            Some(value) => value.as_str().ok_or("a __consumer_offsets value is text")?,
-            None => "",
+            Some(value) => Some(value.as_str().ok_or("a __consumer_offsets value is text")?),
+            None => None,
         };
-        let tombstone = value.is_empty();
         if let Some(rest) = key.strip_prefix(OFFSET_KEY_PREFIX) {
             let (group, partition) = parse_offset_key(rest)?;
-            if tombstone {
+            let Some(value) = value else {
                 return Ok(OffsetsRecord::OffsetTombstone { group, partition });
-            }
+            };
             let (offset, leader_epoch, metadata) = text::parse_offset_value(value)?;
             Ok(OffsetsRecord::OffsetCommit {
                 group,
@@ -180,9 +183,9 @@ impl OffsetsRecord {
             })
         } else if let Some(group) = key.strip_prefix(GROUP_KEY_PREFIX) {
             let group = group.to_string();
-            if tombstone {
+            let Some(value) = value else {
                 return Ok(OffsetsRecord::GroupTombstone { group });
-            }
+            };
             let state = text::parse_group_value(value)?;
             Ok(OffsetsRecord::GroupMetadata { group, state })
         } else {

@@ -33,8 +33,10 @@
 //! partition has one value per offset and each value at one offset.
 //!
 //! Which anomalies a configuration *allows* is the judge's business (the
-//! `judge` module): a checker reports everything it finds. The checkers assume
-//! values are unique within a run, and that a consumer starts each partition from the beginning, a committed offset or a seek
+//! `judge` module): a checker reports everything it finds. A record is told
+//! apart from another by the send it came from ([`Origin`]), not by its value:
+//! two sends of the same text are two sends. The checkers assume that a
+//! consumer starts each partition from the beginning, a committed offset or a seek
 //! it reports: one that starts at the log end (`auto.offset.reset=latest`) jumps
 //! over records no one else polled, which `lost_write` cannot tell from a loss.
 //! Jepsen counts positions in the version order rather than raw offsets, because
@@ -42,7 +44,7 @@
 //! so offsets serve.
 
 use crate::finding::{Detail, Finding, Kind, Sighting, Source};
-use crate::history::{Entry, Operation, Outcome};
+use crate::history::{Entry, OpId, Operation, Outcome, PolledRecord};
 use kafkasim::ids::{Offset, TopicPartition};
 use std::collections::BTreeMap;
 
@@ -137,11 +139,68 @@ fn seen_in(kind: Kind, partition: &TopicPartition, sightings: Vec<Sighting>) -> 
     )
 }
 
+/// Which send a sighting is of: the send's id for an acked send, and for a
+/// polled record the send it came from. A record names its send by the id its
+/// producer stamped on it; one without an id (a history written by hand, or by
+/// clients that stamp nothing) is taken for the first send of its value. A
+/// polled record that neither explains is known by its value alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Origin<'a> {
+    Send(OpId),
+    Unknown(&'a str),
+}
+
+/// Tells which send each polled record came from (see [`Origin`]).
+struct Origins<'a> {
+    entries: &'a [Entry],
+    /// The first send of each value, for records that carry no id.
+    by_value: BTreeMap<&'a str, OpId>,
+}
+
+impl<'a> Origins<'a> {
+    fn of(entries: &'a [Entry]) -> Origins<'a> {
+        let mut by_value = BTreeMap::new();
+        for entry in entries {
+            if let Entry::Invoke {
+                op,
+                operation: Operation::Send { value, .. },
+                ..
+            } = entry
+            {
+                by_value.entry(value.as_str()).or_insert(*op);
+            }
+        }
+        Origins { entries, by_value }
+    }
+
+    /// The send `record` came from.
+    fn of_record(&self, record: &'a PolledRecord) -> Origin<'a> {
+        let is_send = |op: OpId| {
+            matches!(
+                self.entries.get(op.0),
+                Some(Entry::Invoke {
+                    operation: Operation::Send { .. },
+                    ..
+                })
+            )
+        };
+        match record.send.filter(|&op| is_send(op)) {
+            Some(op) => Origin::Send(op),
+            None => match self.by_value.get(record.value.as_str()) {
+                Some(&op) => Origin::Send(op),
+                None => Origin::Unknown(&record.value),
+            },
+        }
+    }
+}
+
 /// A sighting as the checkers read it, borrowed from the history's entries: an
 /// owned [`Sighting`] is made only for the anomalies found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Seen<'a> {
     source: Source,
+    /// The send it is of; the value is for people.
+    origin: Origin<'a>,
     value: &'a str,
     offset: Option<Offset>,
     process: &'a str,
@@ -165,8 +224,8 @@ impl Seen<'_> {
     }
 }
 
-/// The values seen at one offset, each with its first sighting.
-type ValuesAt<'a> = BTreeMap<&'a str, Seen<'a>>;
+/// The sends seen at one offset, each with its first sighting.
+type ValuesAt<'a> = BTreeMap<Origin<'a>, Seen<'a>>;
 
 /// For each partition, every offset that acked sends and polls saw, with the
 /// values seen there.
@@ -186,7 +245,7 @@ impl<'a> VersionOrder<'a> {
                 .or_default()
                 .entry(seen.at())
                 .or_default()
-                .entry(seen.value)
+                .entry(seen.origin)
                 .or_insert(seen);
         }
         order
@@ -220,10 +279,12 @@ pub struct Facts<'a> {
     entries: &'a [Entry],
     /// Every acked send and polled record, in order.
     sightings: Vec<(&'a TopicPartition, Seen<'a>)>,
-    /// The first poll of each value, by partition and value.
-    first_polls: BTreeMap<(&'a TopicPartition, &'a str), Seen<'a>>,
-    /// The first poll of each value, wherever it was polled.
-    first_poll_of: BTreeMap<&'a str, (&'a TopicPartition, Seen<'a>)>,
+    /// Which send each polled record came from.
+    origins: Origins<'a>,
+    /// The first poll of each send, by partition and send.
+    first_polls: BTreeMap<(&'a TopicPartition, Origin<'a>), Seen<'a>>,
+    /// The first poll of each send, wherever it was polled.
+    first_poll_of: BTreeMap<Origin<'a>, (&'a TopicPartition, Seen<'a>)>,
     order: VersionOrder<'a>,
     /// Each pair of records a consumer polled from a partition one after the
     /// other, with no seek or reassignment between.
@@ -238,13 +299,16 @@ pub struct Facts<'a> {
 impl<'a> Facts<'a> {
     /// The facts of a history's entries (see [`History::with_entries`](crate::history::History::with_entries)).
     pub fn of(entries: &'a [Entry]) -> Facts<'a> {
-        let sightings = sightings(entries);
+        let origins = Origins::of(entries);
+        let sightings = sightings(entries, &origins);
         let mut first_polls = BTreeMap::new();
         let mut first_poll_of = BTreeMap::new();
         for &(partition, seen) in &sightings {
             if seen.source == Source::Polled {
-                first_polls.entry((partition, seen.value)).or_insert(seen);
-                first_poll_of.entry(seen.value).or_insert((partition, seen));
+                first_polls.entry((partition, seen.origin)).or_insert(seen);
+                first_poll_of
+                    .entry(seen.origin)
+                    .or_insert((partition, seen));
             }
         }
         Facts {
@@ -255,13 +319,15 @@ impl<'a> Facts<'a> {
             order: VersionOrder::of(&sightings),
             sightings,
             first_polls,
-            consecutive_polls: order::consecutive_polls(entries),
+            consecutive_polls: order::consecutive_polls(entries, &origins),
+            origins,
         }
     }
 }
 
 /// An operation that completed, with its invocation.
 struct Completed<'a> {
+    op: OpId,
     process: &'a str,
     operation: &'a Operation,
     time_ms: u64,
@@ -284,6 +350,7 @@ fn completions(entries: &[Entry]) -> impl Iterator<Item = Completed<'_>> {
                 unreachable!("an OpId names its invocation");
             };
             Some(Completed {
+                op: *op,
                 process,
                 operation,
                 time_ms: *time_ms,
@@ -313,6 +380,7 @@ fn ends(entries: &[Entry]) -> BTreeMap<&TopicPartition, Seen<'_>> {
         };
         let seen = Seen {
             source: Source::End,
+            origin: Origin::Unknown(""),
             value: "",
             offset: Some(*end_offset),
             process,
@@ -325,12 +393,16 @@ fn ends(entries: &[Entry]) -> BTreeMap<&TopicPartition, Seen<'_>> {
 
 /// Every acked send and polled record of the history, in order, with its
 /// partition.
-fn sightings(entries: &[Entry]) -> Vec<(&TopicPartition, Seen<'_>)> {
+fn sightings<'a>(
+    entries: &'a [Entry],
+    origins: &Origins<'a>,
+) -> Vec<(&'a TopicPartition, Seen<'a>)> {
     use crate::history::Reply;
     let mut found = Vec::new();
     for done in completions(entries) {
-        let seen = |source, value, offset| Seen {
+        let seen = |source, origin, value, offset| Seen {
             source,
+            origin,
             value,
             offset,
             process: done.process,
@@ -338,13 +410,15 @@ fn sightings(entries: &[Entry]) -> Vec<(&TopicPartition, Seen<'_>)> {
         };
         match (done.operation, done.outcome) {
             (Operation::Send { value, .. }, Outcome::Ok(Reply::Sent { partition, offset })) => {
-                found.push((partition, seen(Source::Acked, value, Some(*offset))));
+                let origin = Origin::Send(done.op);
+                found.push((partition, seen(Source::Acked, origin, value, Some(*offset))));
             }
             (Operation::Poll { .. }, Outcome::Ok(Reply::Polled { records })) => {
                 for r in records {
+                    let origin = origins.of_record(r);
                     found.push((
                         &r.partition,
-                        seen(Source::Polled, r.value.as_str(), Some(r.offset)),
+                        seen(Source::Polled, origin, r.value.as_str(), Some(r.offset)),
                     ));
                 }
             }

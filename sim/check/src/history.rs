@@ -17,15 +17,20 @@
 //! `consumer-2`). Entries are kept in the order they were recorded, which in the
 //! simulator is also time order: that order is what "between two polls" means.
 //!
-//! Values are unique within a run, which is what lets a value stand for its send.
-//! Real Kafka records carry keys, headers and timestamps; the checkers need none
-//! of them, so the history leaves them out. A value is kept as text (`value_text`):
-//! the simulator's workloads send UTF-8 only, which reads as it was sent; other
-//! bytes read as hex and a tombstone as empty text.
+//! A send is known by its id, the [`OpId`] of its invocation, and a polled
+//! record by the send it came from: the simulator's producers stamp each record
+//! with its send's id in a header ([`SEND_ID_HEADER`]), as an application
+//! stamps a trace id, so two sends of the same value stay two sends. The value
+//! is kept beside, as text for people (`value_text`): UTF-8 as it was sent,
+//! other bytes as hex, a tombstone as empty text. A polled record without the
+//! header (a history written by hand, or by clients that stamp nothing) names
+//! the send of the same value: there values must be unique within the run.
+//! Keys, the other headers and timestamps are left out: no checker reads them.
 
 use kafkasim::client::consumer::{ConsumerRecord, RebalanceEvent};
 use kafkasim::ids::{LeaderEpoch, Offset, TopicPartition};
 use kafkasim::protocol::Acks;
+use kafkasim::record::{Data, Header};
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -70,6 +75,28 @@ pub struct PolledRecord {
     #[serde(default = "unknown_epoch")]
     pub leader_epoch: LeaderEpoch,
     pub value: String,
+    /// The send it came from, as its producer stamped it ([`SEND_ID_HEADER`]);
+    /// `None` when the record carries no such header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send: Option<OpId>,
+}
+
+/// The header in which the simulator's producers stamp a record with its
+/// send's id: the id's decimal digits, a few bytes more per record.
+pub const SEND_ID_HEADER: &str = "send-id";
+
+/// The header that stamps a record with the id of its send.
+pub fn send_id_header(send: OpId) -> Header {
+    Header {
+        key: SEND_ID_HEADER.to_string(),
+        value: Some(Data::from(send.0.to_string())),
+    }
+}
+
+/// The send id a record's headers carry, if one is there and reads as one.
+pub fn send_id(headers: &[Header]) -> Option<OpId> {
+    let header = headers.iter().find(|h| h.key == SEND_ID_HEADER)?;
+    header.value.as_ref()?.as_str()?.parse().ok().map(OpId)
 }
 
 /// A record's value as the history keeps it: UTF-8 as it is, other bytes as
@@ -355,6 +382,7 @@ impl From<&ConsumerRecord> for PolledRecord {
             offset: record.offset,
             leader_epoch: record.leader_epoch,
             value: value_text(&record.value),
+            send: send_id(&record.headers),
         }
     }
 }

@@ -260,6 +260,7 @@ async fn plant(cluster: Cluster) {
                 offset,
                 leader_epoch: 0,
                 value: "v".into(),
+                send: None,
             };
             h.complete(poll, now, Outcome::polled(vec![record(0), record(1)]));
         }

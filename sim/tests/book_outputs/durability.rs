@@ -547,6 +547,12 @@ pub(crate) fn batching() -> String {
     assert!(fifty.max_latency_ms >= 50, "a batch waits out linger.ms");
     // A full batch goes at once, linger or not.
     assert!(small.requests > 2 * fifty.requests);
+    // The prose's "two of these small records fill one".
+    assert!(
+        small.records.abs_diff(2 * small.requests) <= 2,
+        "{}",
+        small.requests
+    );
     assert!(small.mean_latency_ms < fifty.mean_latency_ms);
     out
 }

@@ -24,7 +24,7 @@ use kafkasim::config::ConfigError;
 use kafkasim::error::ErrorCode;
 use kafkasim::ids::{Offset, TopicPartition};
 use kafkasim::metadata::PartitionInfo;
-use kafkasim_check::history::{value_text, Entry, Outcome, PolledRecord, Reply};
+use kafkasim_check::history::{Entry, OpId, Outcome, PolledRecord, Reply};
 use kafkasim_check::{Detail, Finding, Kind};
 use std::collections::BTreeMap;
 
@@ -199,8 +199,8 @@ impl Cluster {
     /// high watermark), or the wait limit passes. Reading every partition to
     /// its end goes into the history, with each end: an acknowledged offset at
     /// or past it is gone from the log. A record read twice at one offset (the
-    /// reader retried a fetch) is kept once; two values at one offset are both
-    /// kept.
+    /// reader retried a fetch) is kept once; two sends' records at one offset
+    /// are both kept.
     pub async fn read_back_partitions(&self, partitions: Vec<TopicPartition>) -> Vec<PolledRecord> {
         let read_past = self.history().with_entries(last_acked);
         let mut config = ConsumerConfig::new(self.bootstrap());
@@ -209,7 +209,10 @@ impl Cluster {
             .expect("a valid value");
         let consumer = Consumer::named(self, config, "reader").expect("a valid configuration");
         consumer.assign(partitions.clone());
-        let mut read: BTreeMap<(TopicPartition, Offset, String), PolledRecord> = BTreeMap::new();
+        // A record is known by its place and its send (its id, and its value
+        // for a record without one).
+        type Known = ((TopicPartition, Offset, Option<OpId>), String);
+        let mut read: BTreeMap<Known, PolledRecord> = BTreeMap::new();
         let mut reached: BTreeMap<TopicPartition, Offset> = BTreeMap::new();
         let deadline_ms = now_ms() + WAIT_LIMIT_MS;
         while now_ms() < deadline_ms {
@@ -235,13 +238,9 @@ impl Cluster {
             for record in &records {
                 let at = reached.entry(record.partition.clone()).or_insert(-1);
                 *at = (*at).max(record.offset);
-                let key = (
-                    record.partition.clone(),
-                    record.offset,
-                    value_text(&record.value),
-                );
-                read.entry(key)
-                    .or_insert_with(|| PolledRecord::from(record));
+                let polled = PolledRecord::from(record);
+                let key = (polled.partition.clone(), polled.offset, polled.send);
+                read.entry((key, polled.value.clone())).or_insert(polled);
             }
         }
         let read: Vec<PolledRecord> = read.into_values().collect();

@@ -127,7 +127,7 @@ fn an_empty_group_record_has_no_member_lines() {
 }
 
 #[test]
-fn empty_values_are_tombstones() {
+fn tombstones_carry_no_value() {
     let offset = OffsetsRecord::OffsetTombstone {
         group: "g/1".into(),
         partition: TopicPartition::new("orders", 3),
@@ -135,14 +135,15 @@ fn empty_values_are_tombstones() {
     let group = OffsetsRecord::GroupTombstone {
         group: "g/1".into(),
     };
-    assert_eq!(offset.to_record(0).value, Some(Data::from("")));
-    assert_eq!(group.to_record(0).value, Some(Data::from("")));
+    // As Kafka's: a null value, not an empty one.
+    assert_eq!(offset.to_record(0).value, None);
+    assert_eq!(group.to_record(0).value, None);
     assert_eq!(round_trip(&offset), offset);
     assert_eq!(round_trip(&group), group);
-    // Kafka's own tombstones carry no value at all.
-    let mut null = offset.to_record(0);
-    null.value = None;
-    assert_eq!(OffsetsRecord::parse(&null), Ok(offset));
+    // An empty value is not a tombstone, and no offset commit either.
+    let mut empty = offset.to_record(0);
+    empty.value = Some(Data::from(""));
+    assert!(OffsetsRecord::parse(&empty).is_err());
 }
 
 #[test]

@@ -12,10 +12,10 @@
 //! An `acks=0` send gets no offset: it is lost when no poll ever returned it
 //! and a read of its partition reached the end without it.
 //!
-//! The other way round, a value whose send definitely failed must never be
+//! The other way round, a record whose send definitely failed must never be
 //! polled: the client told the application the write did not happen.
 
-use super::{completions, seen_in, Facts, Seen};
+use super::{completions, seen_in, Facts, Origin, Seen};
 use crate::finding::{Finding, Kind, Sighting, Source};
 use crate::history::{Operation, Outcome};
 use kafkasim::ids::TopicPartition;
@@ -54,7 +54,7 @@ fn polled_then_gone<'a>(
         if acked.source != Source::Acked || acked.at() < 0 {
             continue;
         }
-        let Some(&polled) = facts.first_polls.get(&(partition, acked.value)) else {
+        let Some(&polled) = facts.first_polls.get(&(partition, acked.origin)) else {
             continue;
         };
         let Some(&end) = facts.ends.get(partition) else {
@@ -99,7 +99,7 @@ pub fn unseen(facts: &Facts<'_>) -> Vec<Finding> {
     anomalies
 }
 
-/// `aborted-read`: a value whose send definitely failed (`Fail`) was polled.
+/// `aborted-read`: a record whose send definitely failed (`Fail`) was polled.
 pub fn aborted_read(facts: &Facts<'_>) -> Vec<Finding> {
     let mut anomalies = Vec::new();
     for done in completions(facts.entries) {
@@ -108,7 +108,7 @@ pub fn aborted_read(facts: &Facts<'_>) -> Vec<Finding> {
         else {
             continue;
         };
-        let Some((partition, poll)) = facts.first_poll_of.get(value.as_str()) else {
+        let Some((partition, poll)) = facts.first_poll_of.get(&Origin::Send(done.op)) else {
             continue;
         };
         let refused = Sighting {
@@ -144,8 +144,8 @@ fn never_polled<'a>(facts: &Facts<'a>) -> Vec<(&'a TopicPartition, Seen<'a>, Opt
             // An acks=0 send has no offset (-1), and no poll of another
             // partition can have returned it: it counts as polled if any did.
             let polled = match s.at() >= 0 {
-                true => polled.contains_key(&(*partition, s.value)),
-                false => facts.first_poll_of.contains_key(s.value),
+                true => polled.contains_key(&(*partition, s.origin)),
+                false => facts.first_poll_of.contains_key(&s.origin),
             };
             s.source == Source::Acked && !polled
         })

@@ -1,5 +1,5 @@
-//! The checkers of the version order itself: one value per offset, one offset per
-//! value.
+//! The checkers of the version order itself: one send per offset, one offset per
+//! send (sends are told apart by their ids, not their values).
 //!
 //! In Kafka an offset, once committed, names one record forever, and a record is
 //! written once. An offset seen holding two values means some replica's log was
@@ -8,13 +8,13 @@
 //! at two offsets means a send landed twice: a retry after a lost response, which
 //! idempotence exists to prevent.
 
-use super::{seen_in, Facts, Seen};
+use super::{seen_in, Facts, Origin, Seen};
 use crate::finding::{Finding, Kind};
 use kafkasim::ids::Offset;
 use std::collections::BTreeMap;
 
 /// `inconsistent-offsets`: one offset of a partition seen holding two or more
-/// different values (by acked sends or polls).
+/// different sends (by acked sends or polls).
 pub fn inconsistent_offsets(facts: &Facts<'_>) -> Vec<Finding> {
     let mut anomalies = Vec::new();
     for (partition, offsets) in facts.order.partitions() {
@@ -29,14 +29,14 @@ pub fn inconsistent_offsets(facts: &Facts<'_>) -> Vec<Finding> {
     anomalies
 }
 
-/// `duplicate`: one value seen at two or more offsets of a partition.
+/// `duplicate`: one send seen at two or more offsets of a partition.
 pub fn duplicate(facts: &Facts<'_>) -> Vec<Finding> {
     let mut anomalies = Vec::new();
     for (partition, offsets) in facts.order.partitions() {
-        let mut places: BTreeMap<&str, Vec<(Offset, &Seen<'_>)>> = BTreeMap::new();
-        for (&offset, values) in offsets {
-            for (value, sighting) in values {
-                places.entry(value).or_default().push((offset, sighting));
+        let mut places: BTreeMap<Origin<'_>, Vec<(Offset, &Seen<'_>)>> = BTreeMap::new();
+        for (&offset, sends) in offsets {
+            for (&origin, sighting) in sends {
+                places.entry(origin).or_default().push((offset, sighting));
             }
         }
         for at in places.into_values() {

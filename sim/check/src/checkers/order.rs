@@ -19,7 +19,7 @@
 //! can overtake, which the judge allows). A send that got no answer but that a
 //! poll returned has its place all the same: where the poll found it.
 
-use super::{seen_in, Facts, Seen};
+use super::{seen_in, Facts, Origin, Origins, Seen};
 use crate::finding::{Finding, Kind, Source};
 use crate::history::{ClientEvent, Entry, OpId, Operation, Outcome, Reply};
 use kafkasim::ids::TopicPartition;
@@ -111,7 +111,7 @@ pub fn int_nonmonotonic_send(facts: &Facts<'_>) -> Vec<Finding> {
 
 /// A send whose place in the log is known: from its acknowledgement or, for a
 /// send that got no answer (`info`, still open, or `acks=0`), from the first
-/// poll that returned its value. A send that definitely failed has no place
+/// poll that returned it. A send that definitely failed has no place
 /// (`aborted-read` tells of one that was polled all the same).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Landed<'a> {
@@ -129,7 +129,7 @@ pub(super) struct Landed<'a> {
 /// order they were issued.
 pub(super) fn landed_sends<'a>(
     entries: &'a [Entry],
-    first_poll_of: &BTreeMap<&'a str, (&'a TopicPartition, Seen<'a>)>,
+    first_poll_of: &BTreeMap<Origin<'a>, (&'a TopicPartition, Seen<'a>)>,
 ) -> BTreeMap<(&'a str, &'a TopicPartition), Vec<Landed<'a>>> {
     let mut completion: BTreeMap<OpId, (usize, u64, &Outcome)> = BTreeMap::new();
     for (at, entry) in entries.iter().enumerate() {
@@ -156,6 +156,7 @@ pub(super) fn landed_sends<'a>(
         };
         let seen = |source, offset, time_ms| Seen {
             source,
+            origin: Origin::Send(*op),
             value,
             offset: Some(offset),
             process,
@@ -169,7 +170,7 @@ pub(super) fn landed_sends<'a>(
             }
             Some((_, _, Outcome::Fail { .. })) => continue,
             unanswered => {
-                let Some(&(partition, poll)) = first_poll_of.get(value.as_str()) else {
+                let Some(&(partition, poll)) = first_poll_of.get(&Origin::Send(*op)) else {
                     continue; // nobody knows where it is, if anywhere
                 };
                 let ended_ms = unanswered.map_or(*time_ms, |&(_, done_ms, _)| done_ms);
@@ -194,7 +195,10 @@ pub(super) fn landed_sends<'a>(
 
 /// Every pair of records one consumer polled from one partition one after the
 /// other, with no event of that consumer about that partition between.
-pub(super) fn consecutive_polls(entries: &[Entry]) -> Vec<(&TopicPartition, Seen<'_>, Seen<'_>)> {
+pub(super) fn consecutive_polls<'a>(
+    entries: &'a [Entry],
+    origins: &Origins<'a>,
+) -> Vec<(&'a TopicPartition, Seen<'a>, Seen<'a>)> {
     let mut last: BTreeMap<(&str, &TopicPartition), Seen<'_>> = BTreeMap::new();
     let mut pairs = Vec::new();
     for entry in entries {
@@ -213,6 +217,7 @@ pub(super) fn consecutive_polls(entries: &[Entry]) -> Vec<(&TopicPartition, Seen
                 for r in records {
                     let polled = Seen {
                         source: Source::Polled,
+                        origin: origins.of_record(r),
                         value: &r.value,
                         offset: Some(r.offset),
                         process,

@@ -8,14 +8,15 @@
 //! slow: a liveness matter unless the group commits before processing), more
 //! than once is `processed-again` (a redelivery, which at-least-once allows).
 //!
-//! Records are told apart by their partition and value (each send's value is
-//! its own): after an unclean election one offset can hold two records in
-//! turn, and processing the first is not processing the second; and a send
-//! retried after the truncation may land at another offset. Processing is the application's business: Kafka promises delivery to
+//! Records are told apart by their partition and the send they came from (not
+//! their value, which two sends may share): after an unclean election one
+//! offset can hold two records in turn, and processing the first is not
+//! processing the second; and a send retried after the truncation may land at
+//! another offset. Processing is the application's business: Kafka promises delivery to
 //! the consumer, and what the application does with a record between two
 //! commits decides which of the two a crash causes.
 
-use super::{Facts, Seen};
+use super::{Facts, Origin, Origins, Seen};
 use crate::finding::{Detail, Finding, Kind};
 use crate::history::{ClientEvent, Entry, Operation, Outcome, Reply};
 use kafkasim::ids::{LeaderEpoch, Offset, TopicPartition};
@@ -31,17 +32,17 @@ struct Group<'a> {
 /// `never-processed` and `processed-again`, for every group of the history.
 pub fn processing(facts: &Facts<'_>) -> Vec<Finding> {
     let groups = groups(facts.entries);
-    let epochs = epochs(facts.entries);
+    let epochs = epochs(facts.entries, &facts.origins);
     let mut findings = Vec::new();
     for (group, Group { topics, members }) in &groups {
-        let processed = processed_by(facts.entries, members);
+        let processed = processed_by(facts.entries, &facts.origins, members);
         let newer_at = processed_epochs(facts.entries, members);
         for (partition, seen) in &facts.sightings {
             let acked = seen.source == crate::finding::Source::Acked;
             if !acked || seen.at() < 0 || !topics.contains(&partition.topic.as_str()) {
                 continue;
             }
-            let by = processed.get(&(*partition, seen.value));
+            let by = processed.get(&(*partition, seen.origin));
             let times = by.map_or(0, Vec::len);
             if times == 1 {
                 continue;
@@ -65,15 +66,18 @@ pub fn processing(facts: &Facts<'_>) -> Vec<Finding> {
     findings
 }
 
-/// The leader epoch each value was polled with, by partition.
-fn epochs(entries: &[Entry]) -> BTreeMap<(&TopicPartition, &str), LeaderEpoch> {
+/// The leader epoch each send's record was polled with, by partition.
+fn epochs<'a>(
+    entries: &'a [Entry],
+    origins: &Origins<'a>,
+) -> BTreeMap<(&'a TopicPartition, Origin<'a>), LeaderEpoch> {
     let mut epochs = BTreeMap::new();
     for done in super::completions(entries) {
         if let (Operation::Poll { .. }, Outcome::Ok(Reply::Polled { records })) =
             (done.operation, done.outcome)
         {
             for r in records.iter().filter(|r| r.leader_epoch >= 0) {
-                epochs.insert((&r.partition, r.value.as_str()), r.leader_epoch);
+                epochs.insert((&r.partition, origins.of_record(r)), r.leader_epoch);
             }
         }
     }
@@ -114,12 +118,12 @@ fn processed_epochs<'a>(
 /// divergence itself is told by the log checkers (`inconsistent-offsets`),
 /// whose allowances judge it.
 fn hidden(
-    epochs: &BTreeMap<(&TopicPartition, &str), LeaderEpoch>,
+    epochs: &BTreeMap<(&TopicPartition, Origin<'_>), LeaderEpoch>,
     newer_at: &BTreeMap<(&TopicPartition, Offset), LeaderEpoch>,
     partition: &TopicPartition,
     seen: &Seen<'_>,
 ) -> bool {
-    let Some(&epoch) = epochs.get(&(partition, seen.value)) else {
+    let Some(&epoch) = epochs.get(&(partition, seen.origin)) else {
         return false;
     };
     newer_at
@@ -154,9 +158,10 @@ fn groups(entries: &[Entry]) -> BTreeMap<&str, Group<'_>> {
 /// Who processed each record, each time, among `members`.
 fn processed_by<'a>(
     entries: &'a [Entry],
+    origins: &Origins<'a>,
     members: &[&str],
-) -> BTreeMap<(&'a TopicPartition, &'a str), Vec<&'a str>> {
-    let mut processed: BTreeMap<(&TopicPartition, &str), Vec<&str>> = BTreeMap::new();
+) -> BTreeMap<(&'a TopicPartition, Origin<'a>), Vec<&'a str>> {
+    let mut processed: BTreeMap<(&TopicPartition, Origin<'_>), Vec<&str>> = BTreeMap::new();
     for entry in entries {
         if let Entry::Event {
             process,
@@ -165,7 +170,7 @@ fn processed_by<'a>(
         } = entry
         {
             if members.contains(&process.as_str()) {
-                let key = (&record.partition, record.value.as_str());
+                let key = (&record.partition, origins.of_record(record));
                 processed.entry(key).or_default().push(process);
             }
         }

@@ -205,6 +205,7 @@ impl Jepsen {
                 offset,
                 leader_epoch: 0,
                 value: value.into(),
+                send: None,
             })
             .collect();
         self.history

@@ -5,7 +5,7 @@ use super::{judge, Judgement, Verdict};
 use crate::allowed::{Config, DeliveryMode};
 use crate::checkers::*;
 use crate::finding::{Allowance, Class, Detail, Finding, Kind, Sighting, Source};
-use crate::history::{ClientEvent, History, Operation, Outcome, PolledRecord};
+use crate::history::{ClientEvent, History, OpId, Operation, Outcome, PolledRecord};
 use kafkasim::ids::{Offset, TopicPartition};
 use kafkasim::protocol::Acks;
 
@@ -42,6 +42,7 @@ fn poll(h: &History, at_ms: u64, process: &str, records: &[(Offset, &str)]) {
             offset,
             leader_epoch: 0,
             value: value.into(),
+            send: None,
         })
         .collect();
     h.complete(op, at_ms, Outcome::polled(records));
@@ -107,6 +108,78 @@ fn a_value_acked_at_one_offset_and_polled_at_another_is_a_duplicate() {
     );
     assert_eq!(found[0].offsets(), [0, 1]);
     assert_eq!(found[0].nodes(), ["producer-1", "consumer-1"]);
+}
+
+/// `process` polls users-0 at `at_ms` and gets `records` (offset, value, the
+/// send id the record carries).
+fn poll_stamped(h: &History, at_ms: u64, process: &str, records: &[(Offset, &str, OpId)]) {
+    let op = h.invoke(
+        at_ms,
+        process,
+        Operation::Poll {
+            partitions: vec![users()],
+        },
+    );
+    let records = records
+        .iter()
+        .map(|&(offset, value, send)| PolledRecord {
+            partition: users(),
+            offset,
+            leader_epoch: 0,
+            value: value.into(),
+            send: Some(send),
+        })
+        .collect();
+    h.complete(op, at_ms, Outcome::polled(records));
+}
+
+#[test]
+fn two_sends_of_one_value_are_two_records_told_apart_by_their_ids() {
+    let h = History::new();
+    let first = issue(&h, 100, "producer-1", "a");
+    h.complete(first, 110, Outcome::sent(users(), 0));
+    let second = issue(&h, 120, "producer-1", "a");
+    h.complete(second, 130, Outcome::sent(users(), 1));
+    poll_stamped(&h, 500, "consumer-1", &[(0, "a", first), (1, "a", second)]);
+    let judgement = check_all(&h, &Config::safe());
+    assert_eq!(lines(&judgement.findings), Vec::<String>::new());
+    assert_eq!(judgement.verdict(), Verdict::Ok);
+
+    // Without the ids, a record is taken for the first send of its value:
+    // the first send looks duplicated, the second overwritten and unread.
+    let h = History::new();
+    send(&h, 100, "producer-1", "a", Outcome::sent(users(), 0));
+    send(&h, 120, "producer-1", "a", Outcome::sent(users(), 1));
+    poll(&h, 500, "consumer-1", &[(0, "a"), (1, "a")]);
+    let kinds: Vec<Kind> = check_all(&h, &Config::safe())
+        .findings
+        .iter()
+        .map(|f| f.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [Kind::InconsistentOffsets, Kind::Duplicate, Kind::Unseen]
+    );
+}
+
+#[test]
+fn a_send_whose_record_is_polled_at_two_offsets_is_a_duplicate_by_its_id() {
+    let h = History::new();
+    let retried = issue(&h, 100, "producer-1", "a");
+    h.complete(retried, 300, Outcome::sent(users(), 1));
+    let other = issue(&h, 310, "producer-1", "b");
+    h.complete(other, 320, Outcome::sent(users(), 2));
+    poll_stamped(
+        &h,
+        500,
+        "consumer-1",
+        &[(0, "a", retried), (1, "a", retried), (2, "b", other)],
+    );
+    let found = duplicate(&Facts::of(&h.entries()));
+    assert_eq!(
+        lines(&found),
+        ["duplicate: a is at 2 offsets: users-0@0 (polled by consumer-1 at 500 ms), users-0@1 (acked to producer-1 at 300 ms)"]
+    );
 }
 
 #[test]
@@ -378,7 +451,7 @@ fn a_send_issued_after_an_ack_landing_lower_is_a_nonmonotonic_send() {
 }
 
 /// `process` issues a send of `value` to users-0 at `at_ms`, left open.
-fn issue(h: &History, at_ms: u64, process: &str, value: &str) -> crate::history::OpId {
+fn issue(h: &History, at_ms: u64, process: &str, value: &str) -> OpId {
     let send = Operation::Send {
         topic: "users".into(),
         value: value.into(),
@@ -753,6 +826,7 @@ fn processed(h: &History, at_ms: u64, consumer: &str, records: &[(Offset, &str)]
             offset,
             leader_epoch: 0,
             value: value.into(),
+            send: None,
         };
         h.event(at_ms, consumer, ClientEvent::Processed { record });
     }

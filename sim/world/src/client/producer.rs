@@ -4,7 +4,8 @@
 //! again when its answer comes: acked at an offset of a partition, refused
 //! (`fail`: the write definitely did not happen), or unknown (`info`: a
 //! timeout, or an error after the append, after which the record may be in the
-//! log). The producer's settings go in first, when it starts: what its
+//! log). Each record is stamped with its send's id (a `send-id` header), so
+//! the checkers tell its sends apart even when two carry the same value. The producer's settings go in first, when it starts: what its
 //! acknowledgements promise decides what the judge allows.
 
 use super::ClientHandle;
@@ -17,7 +18,9 @@ use kafkasim::client::ClientError;
 use kafkasim::config::ConfigError;
 use kafkasim::ids::NodeId;
 use kafkasim::protocol::Acks;
-use kafkasim_check::history::{value_text, ClientEvent, History, Operation, Outcome};
+use kafkasim_check::history::{
+    send_id_header, value_text, ClientEvent, History, Operation, Outcome,
+};
 
 /// Kafka's `KafkaProducer`.
 pub struct Producer {
@@ -83,6 +86,8 @@ impl Producer {
             value: value_text(&record.value),
         };
         let op = self.history.invoke(now_ms(), self.process(), operation);
+        let mut record = record;
+        record.headers.push(send_id_header(op));
         let call = move |core: &mut ProducerCore, now, token| core.send(now, token, record);
         let result = self.handle.call(call).await;
         let outcome = match &result {
