@@ -120,6 +120,17 @@ pub enum DriverEvent {
     Crashed { node: NodeId, kind: CrashKind },
     /// A node started again from its disk, as incarnation `incarnation`.
     Restarted { node: NodeId, incarnation: u64 },
+    /// A restarted broker could not listen on its port again (something
+    /// else took it while the broker was down): the broker runs, reached by
+    /// the other servers but by no client, and the port is tried again
+    /// every `RELISTEN_EVERY` until it is free.
+    ListenFailed {
+        broker: BrokerId,
+        addr: SocketAddr,
+        error: std::io::ErrorKind,
+    },
+    /// A broker listens on its port again, after `ListenFailed`.
+    ListeningAgain { broker: BrokerId, addr: SocketAddr },
 }
 
 /// Everything the timeline hears: the nodes' events and the driver's.

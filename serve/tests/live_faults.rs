@@ -1,7 +1,8 @@
 //! Faults started over the control port while the server runs: a crashed
-//! broker goes down (its clients' connections close, its port serves no
-//! one), and a restart brings it back through the model's own recovery: it
-//! registers again with the controller and is unfenced. A client connection
+//! broker goes down (its clients' connections close, its port refuses
+//! connections), and a restart brings it back through the model's own
+//! recovery: it registers again with the controller and is unfenced, and
+//! its port listens again. A client connection
 //! cut off from its broker gets no answer until the heal. Refusals are
 //! answered with `error:` and change nothing.
 
@@ -14,7 +15,8 @@ use kafkasim::ids::NodeId;
 use kafkasim_serve::control::ctl;
 use kafkasim_serve::{DriverEvent, Event, Server};
 use std::io::Read;
-use std::time::Duration;
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
 
 /// Waits, on `runtime`, for the first event `wanted` accepts (see
 /// [`common::wait_for`]).
@@ -58,16 +60,18 @@ fn a_broker_crashed_over_the_control_port_restarts_and_registers_again() {
             kind: CrashKind::ProcessCrash,
         })
     });
-    // Its client's connection closed: the read ends, with no bytes.
+    // Its client's connection closed: the read ends, with no bytes, or with
+    // a reset when the connection was still waiting to be accepted as the
+    // port closed (as a dead process's kernel resets them).
     client
         .set_read_timeout(Some(EVENT_TIMEOUT))
         .expect("a timeout");
     let mut byte = [0u8; 1];
-    assert_eq!(
-        client.read(&mut byte).ok(),
-        Some(0),
-        "closed, not timed out"
-    );
+    match client.read(&mut byte) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("closed, not timed out: {other:?}"),
+    }
 
     let refused = ctl(control, "pause broker-2").expect("answered");
     assert_eq!(
@@ -227,4 +231,124 @@ fn a_paused_broker_is_fenced_and_resumes_at_the_heal() {
         "{healed}"
     );
     wait_for(&runtime, &mut server, "broker-2 unfenced", unfenced(2));
+}
+
+/// Connects to `addr` over and over until `done` accepts the outcome; fails
+/// the test, naming `what`, after [`EVENT_TIMEOUT`].
+fn connect_until(
+    addr: SocketAddr,
+    what: &str,
+    done: impl Fn(&std::io::Result<TcpStream>) -> bool,
+) -> std::io::Result<TcpStream> {
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    loop {
+        let outcome = TcpStream::connect_timeout(&addr, Duration::from_secs(5));
+        if done(&outcome) {
+            return outcome;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {what} within {EVENT_TIMEOUT:?}: {outcome:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn refused(outcome: &std::io::Result<TcpStream>) -> bool {
+    matches!(outcome, Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused)
+}
+
+/// A Metadata round trip on a new connection to `addr`: the broker answers
+/// (a broker just restarted may not know the cluster yet: what it answers
+/// is not looked at).
+async fn answers(addr: SocketAddr) {
+    let mut client = common::wire::Wire::connect(addr).await;
+    let metadata = kafka_protocol::messages::MetadataRequest::default();
+    let _: kafka_protocol::messages::MetadataResponse = client
+        .call(kafka_protocol::messages::ApiKey::Metadata, 9, &metadata)
+        .await;
+}
+
+#[test]
+fn a_down_brokers_port_refuses_connections_until_its_restart() {
+    let (runtime, mut server) = start(2);
+    let control = server.control_addr();
+    wait_for(&runtime, &mut server, "broker-2 unfenced", unfenced(2));
+    let broker_2 = server.addrs()[&2];
+
+    let answer = ctl(control, "power-loss broker-2").expect("answered");
+    assert_eq!(answer, "ok: power loss on broker-2");
+    wait_for(
+        &runtime,
+        &mut server,
+        "broker-2 down",
+        |e| matches!(e, Event::Driver(DriverEvent::Crashed { node, .. }) if *node == NodeId::Broker(2)),
+    );
+    // As a dead process's port: refused, not accepted and closed.
+    connect_until(broker_2, "refused connection", refused).expect_err("refused");
+    assert!(refused(&TcpStream::connect(broker_2)), "and again");
+    runtime.block_on(answers(server.addrs()[&1]));
+
+    let answer = ctl(control, "restart broker-2").expect("answered");
+    assert_eq!(answer, "ok: restart broker-2");
+    wait_for(
+        &runtime,
+        &mut server,
+        "broker-2 restarted",
+        |e| matches!(e, Event::Driver(DriverEvent::Restarted { node, .. }) if *node == NodeId::Broker(2)),
+    );
+    connect_until(broker_2, "connection after the restart", |o| o.is_ok()).expect("accepted");
+    runtime.block_on(answers(broker_2));
+}
+
+#[test]
+fn a_restarted_broker_whose_port_was_taken_says_so_and_listens_once_it_is_free() {
+    let (runtime, mut server) = start(1);
+    let control = server.control_addr();
+    wait_for(&runtime, &mut server, "broker-1 unfenced", unfenced(1));
+    let broker_1 = server.addrs()[&1];
+    assert!(ctl(control, "crash broker-1")
+        .expect("answered")
+        .starts_with("ok: "));
+    connect_until(broker_1, "refused connection", refused).expect_err("refused");
+    // Someone else takes the port while the broker is down.
+    let squatter = std::net::TcpListener::bind(broker_1).expect("the port is free");
+
+    assert_eq!(
+        ctl(control, "restart broker-1").expect("answered"),
+        "ok: restart broker-1"
+    );
+    wait_for(&runtime, &mut server, "the port taken", |e| {
+        *e == Event::Driver(DriverEvent::ListenFailed {
+            broker: 1,
+            addr: broker_1,
+            error: std::io::ErrorKind::AddrInUse,
+        })
+    });
+    let line = kafkasim_serve::timeline::line(
+        0,
+        &Event::Driver(DriverEvent::ListenFailed {
+            broker: 1,
+            addr: broker_1,
+            error: std::io::ErrorKind::AddrInUse,
+        }),
+    )
+    .expect("shown");
+    assert!(
+        line.contains(&format!("broker-1 cannot listen on {broker_1} again")),
+        "{line}"
+    );
+    // The server keeps serving: its controls answer.
+    assert!(ctl(control, "clients")
+        .expect("answered")
+        .starts_with("ok: "));
+
+    drop(squatter);
+    wait_for(&runtime, &mut server, "the port bound again", |e| {
+        *e == Event::Driver(DriverEvent::ListeningAgain {
+            broker: 1,
+            addr: broker_1,
+        })
+    });
+    runtime.block_on(answers(broker_1));
 }
