@@ -426,12 +426,6 @@ impl Routes {
         changed
     }
 
-    /// The cut directions now, `(from, to)`, each listed once.
-    pub(crate) fn cut_directions(&self) -> Vec<(NodeId, NodeId)> {
-        let links = self.links.lock().expect("no task panics holding it");
-        links.directed.keys().copied().collect()
-    }
-
     /// Delivers, in order, what waited on every link that is no longer cut.
     fn release(&self, links: &mut Links) {
         let open: BTreeSet<(NodeId, NodeId)> = (links.held.keys())
@@ -454,18 +448,6 @@ impl Routes {
             true => set.insert(node),
             false => set.remove(&node),
         }
-    }
-
-    /// The paused nodes now.
-    pub(crate) fn paused(&self) -> Vec<NodeId> {
-        let set = self.paused.lock().expect("no task panics holding it");
-        set.iter().copied().collect()
-    }
-
-    /// The isolated nodes now.
-    pub(crate) fn isolated(&self) -> Vec<NodeId> {
-        let links = self.links.lock().expect("no task panics holding it");
-        links.isolated.keys().copied().collect()
     }
 }
 

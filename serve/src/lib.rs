@@ -239,11 +239,7 @@ impl Server {
             };
             tokio::spawn(port.serve(listener));
         }
-        let controls = Controls {
-            routes,
-            events: events_tx,
-            clock,
-        };
+        let controls = Controls::new(routes, events_tx, clock);
         tokio::spawn(controls.clone().serve(control_listener));
         Ok(Server {
             addrs,
@@ -282,6 +278,7 @@ impl Server {
             routes,
             events,
             clock,
+            ..
         } = self.controls;
         let mut answers = Vec::new();
         for node in routes.nodes() {

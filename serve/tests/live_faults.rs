@@ -3,8 +3,8 @@
 //! connections), and a restart brings it back through the model's own
 //! recovery: it registers again with the controller and is unfenced, and
 //! its port listens again. A client connection
-//! cut off from its broker gets no answer until the heal. Refusals are
-//! answered with `error:` and change nothing.
+//! cut off from its broker gets no answer until the heal. A timed fault
+//! undoes itself. Refusals are answered with `error:` and change nothing.
 
 mod common;
 
@@ -24,7 +24,7 @@ fn wait_for(
     runtime: &tokio::runtime::Runtime,
     server: &mut Server,
     what: &str,
-    wanted: impl Fn(&Event) -> bool,
+    wanted: impl FnMut(&Event) -> bool,
 ) {
     runtime.block_on(common::wait_for(server, what, wanted));
 }
@@ -78,8 +78,8 @@ fn a_broker_crashed_over_the_control_port_restarts_and_registers_again() {
         refused, "error: broker-2 is down",
         "a down broker has no world to stop"
     );
-    let refused = ctl(control, "split broker-1").expect("answered");
-    assert!(refused.starts_with("error: split"), "{refused}");
+    let refused = ctl(control, "stall-api broker-1 Produce").expect("answered");
+    assert!(refused.starts_with("error: stall-api"), "{refused}");
     let refused = ctl(control, "restart broker-3").expect("answered");
     assert_eq!(refused, "error: broker-3 is up");
 
@@ -121,7 +121,7 @@ fn an_isolated_broker_is_fenced_and_rejoins_after_the_heal() {
     );
     assert_eq!(
         ctl(control, "heal").expect("answered"),
-        "error: nothing is isolated or cut"
+        "error: nothing is paused, isolated or cut"
     );
 }
 
@@ -351,4 +351,81 @@ fn a_restarted_broker_whose_port_was_taken_says_so_and_listens_once_it_is_free()
         })
     });
     runtime.block_on(answers(broker_1));
+}
+
+/// Whether `event` is a fault's line that contains `text`.
+fn fault_line(event: &Event, text: &str) -> bool {
+    matches!(event, Event::Fault(line) if line.contains(text))
+}
+
+#[test]
+fn a_timed_crash_restarts_by_itself_and_says_so() {
+    let (runtime, mut server) = start(3);
+    let control = server.control_addr();
+    every_broker_unfenced(&runtime, &mut server);
+    let answer = ctl(control, "crash broker-2 for_ms=300").expect("answered");
+    assert_eq!(answer, "ok: crash broker-2, restart after 0.300 s");
+    let refused = ctl(control, "restart broker-2 for_ms=300").expect("answered");
+    assert!(refused.starts_with("error: for_ms"), "{refused}");
+    let (mut over, mut restarted) = (false, false);
+    wait_for(
+        &runtime,
+        &mut server,
+        "the crash over and broker-2 restarted",
+        |e| {
+            over |= fault_line(e, "over after 0.300 s (crash broker-2): restart broker-2");
+            restarted |= *e
+                == Event::Driver(DriverEvent::Restarted {
+                    node: NodeId::Broker(2),
+                    incarnation: 2,
+                });
+            over && restarted
+        },
+    );
+    wait_for(
+        &runtime,
+        &mut server,
+        "broker-2 unfenced again",
+        unfenced(2),
+    );
+    assert_eq!(
+        ctl(control, "restart broker-2").expect("answered"),
+        "error: broker-2 is up"
+    );
+}
+
+#[test]
+fn a_timed_fault_healed_by_hand_leaves_a_later_fault_alone() {
+    let (runtime, mut server) = start(3);
+    let control = server.control_addr();
+    every_broker_unfenced(&runtime, &mut server);
+    let answer = ctl(control, "isolate broker-2 for_ms=200").expect("answered");
+    assert!(
+        answer.starts_with("ok: isolate broker-2 for 0.200 s: "),
+        "{answer}"
+    );
+    wait_for(&runtime, &mut server, "the isolation over", |e| {
+        fault_line(e, "over after 0.200 s (isolate broker-2): heal broker-2")
+    });
+    let nothing = ctl(control, "heal").expect("answered");
+    assert!(nothing.starts_with("error: nothing"), "{nothing}");
+
+    // Healed by hand before its time; a second isolation, untimed, follows.
+    assert!(ctl(control, "isolate broker-3 for_ms=300")
+        .expect("answered")
+        .starts_with("ok: "));
+    assert!(ctl(control, "heal")
+        .expect("answered")
+        .starts_with("ok: heal broker-3"));
+    assert!(ctl(control, "isolate broker-3")
+        .expect("answered")
+        .starts_with("ok: "));
+    // The first one's time runs out meanwhile, and takes nothing back: the
+    // second keeps broker-3's heartbeats from the controller until it fences it.
+    wait_for(&runtime, &mut server, "broker-3 fenced", |e| {
+        matches!(e, Event::Cluster(ClusterEvent::BrokerFenced { broker: 3 }))
+    });
+    let healed = ctl(control, "heal").expect("answered");
+    assert_eq!(healed, "ok: heal broker-3: its links flow again");
+    wait_for(&runtime, &mut server, "broker-3 unfenced", unfenced(3));
 }
