@@ -1,5 +1,6 @@
 //! Faults started by a person while the server runs: `crash broker-2`,
-//! `restart broker-2`, `isolate broker-3 for_ms=5000`, `heal`.
+//! `restart broker-2`, `isolate broker-3 for_ms=5000`, `slow-network 300`,
+//! `heal`.
 //!
 //! The commands speak the simulator's fault vocabulary (`kafkasim_check`'s
 //! `Action` and `Target`, as scenario files write them), and the hub carries
@@ -18,6 +19,10 @@
 //!   reach it).
 //! - `link-cut broker-1 broker-2` holds what crosses one link, both ways,
 //!   and `one-way broker-1 broker-2` only what broker-1 sends broker-2.
+//! - `slow-network 300` (or `extra_ms=300`, as scenario files write it)
+//!   makes every message, between servers and between a client and its
+//!   broker, arrive 300 ms later than sent; slow networks on at once add up,
+//!   and each link keeps its order (see `hub`).
 //! - `client-cut client-7 broker-1` holds one client connection's traffic to
 //!   its broker, both ways (the simulator's client machines are here TCP
 //!   connections, named by the number `clients` lists).
@@ -29,7 +34,7 @@
 //!
 //! A fault lasts until it is undone by hand: `restart TARGET` undoes every
 //! crash of a server, `heal` every other fault on, `heal TARGET` those that
-//! name the server. Or it is timed, as in
+//! name the server (a slow network names none). Or it is timed, as in
 //! scenario files: `for_ms=5000` as the command's last word undoes it after
 //! that many milliseconds of real time (a crash restarts, the rest heal).
 //! Each fault is undone on its own: two isolations of one broker must both
@@ -66,6 +71,10 @@ const IMAGE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest a timed fault lasts: a day.
 pub const FOR_MS_MAX: u64 = 86_400_000;
 
+/// The most a slow network adds to every message: a minute, twice Kafka's
+/// `request.timeout.ms`.
+pub const EXTRA_MS_MAX: u64 = 60_000;
+
 /// A command, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -85,7 +94,7 @@ pub enum Command {
 }
 
 pub const HELP: &str = "commands: crash|power-loss|replace-disk|pause|isolate TARGET, \
-link-cut SERVER SERVER, one-way FROM TO, client-cut client-N TARGET, \
+link-cut SERVER SERVER, one-way FROM TO, slow-network EXTRA_MS, client-cut client-N TARGET, \
 each optionally ending in for_ms=N (undone after N ms); \
 restart TARGET, heal [TARGET], clients, help; \
 TARGET: controller, broker-N, leader of TOPIC-P, follower of TOPIC-P, \
@@ -131,6 +140,9 @@ pub fn parse(line: &str) -> Result<Command, String> {
                     let [from, to] = two_servers(rest, "one-way")?;
                     Action::OneWay { from, to }
                 }
+                Some(FaultKind::SlowNetwork) => Action::SlowNetwork {
+                    extra_ms: extra_ms(rest)?,
+                },
                 Some(kind @ (FaultKind::ClientPause | FaultKind::ClientCrash)) => {
                     return Err(format!(
                         "{kind} acts on a client machine: a client of this server is a \
@@ -172,6 +184,18 @@ fn millis(text: &str, max: u64) -> Option<u64> {
     (1..=max).contains(&ms).then_some(ms)
 }
 
+/// A slow network's extra delay: `300` or `extra_ms=300`.
+fn extra_ms(rest: &str) -> Result<u64, String> {
+    let rest = rest.trim();
+    let value = rest.strip_prefix("extra_ms=").unwrap_or(rest);
+    millis(value, EXTRA_MS_MAX).ok_or_else(|| {
+        format!(
+            "slow-network needs the extra delay of every message, from 1 to {EXTRA_MS_MAX} ms: \
+             e.g. `slow-network 300`, got {rest:?}"
+        )
+    })
+}
+
 /// The two servers of a link (`broker-1 broker-2`): named, not by role, so
 /// that the line splits into them unambiguously.
 fn two_servers(rest: &str, command: &str) -> Result<[Target; 2], String> {
@@ -209,6 +233,7 @@ enum Done {
     Isolate(NodeId),
     /// Cut directions, `(from, to)`: both of a link for `link-cut`.
     Cut(Vec<(NodeId, NodeId)>),
+    Slow(u64),
     ClientCut {
         connection: u64,
         broker: NodeId,
@@ -221,6 +246,7 @@ impl Done {
         match self {
             Done::Crash(node) | Done::Pause(node) | Done::Isolate(node) => vec![*node],
             Done::Cut(directions) => directions.iter().flat_map(|&(a, b)| [a, b]).collect(),
+            Done::Slow(_) => vec![],
             Done::ClientCut { broker, .. } => vec![*broker],
         }
     }
@@ -338,7 +364,7 @@ impl Controls {
                     (ids.iter()).filter_map(|id| on.remove(id)).collect()
                 };
                 if healed.is_empty() {
-                    return Err("nothing is paused, isolated or cut".into());
+                    return Err("nothing is paused, isolated, cut or slow".into());
                 }
                 let undone: Vec<String> = healed.iter().map(|live| self.undo(live)).collect();
                 let text = format!("heal {}: its links flow again", undone.join(", "));
@@ -401,6 +427,11 @@ impl Controls {
                 }
                 (Done::Cut(cut), "what crosses it waits".to_string())
             }
+            Action::SlowNetwork { extra_ms } => {
+                self.routes.set_slow(*extra_ms, true);
+                let effect = "each link keeps its order".to_string();
+                (Done::Slow(*extra_ms), effect)
+            }
             Action::ClientCut { client, .. } => {
                 let node = nodes[0];
                 let connection = client_connection(client)?;
@@ -448,6 +479,10 @@ impl Controls {
                     })
                     .collect();
                 each.join(", ")
+            }
+            Done::Slow(extra_ms) => {
+                self.routes.set_slow(*extra_ms, false);
+                format!("the slow network (+{extra_ms} ms)")
             }
             Done::ClientCut { connection, .. } => {
                 let faults = self.faults.lock().expect("no task panics holding it");

@@ -239,6 +239,7 @@ impl Server {
             };
             tokio::spawn(port.serve(listener));
         }
+        tokio::spawn(routes.clone().carry_in_flight());
         let controls = Controls::new(routes, events_tx, clock);
         tokio::spawn(controls.clone().serve(control_listener));
         Ok(Server {

@@ -3,8 +3,11 @@
 //! connections), and a restart brings it back through the model's own
 //! recovery: it registers again with the controller and is unfenced, and
 //! its port listens again. A client connection
-//! cut off from its broker gets no answer until the heal. A timed fault
-//! undoes itself. Refusals are answered with `error:` and change nothing.
+//! cut off from its broker gets no answer until the heal. A slow network
+//! delays every message and keeps each link's order. A timed fault undoes
+//! itself. Refusals are answered with `error:` and change nothing. Times are
+//! asserted only as lower bounds (a delayed answer is not early) or as
+//! generous timeouts for what must happen.
 
 mod common;
 
@@ -121,7 +124,7 @@ fn an_isolated_broker_is_fenced_and_rejoins_after_the_heal() {
     );
     assert_eq!(
         ctl(control, "heal").expect("answered"),
-        "error: nothing is paused, isolated or cut"
+        "error: nothing is paused, isolated, cut or slow"
     );
 }
 
@@ -428,4 +431,66 @@ fn a_timed_fault_healed_by_hand_leaves_a_later_fault_alone() {
     let healed = ctl(control, "heal").expect("answered");
     assert_eq!(healed, "ok: heal broker-3: its links flow again");
     wait_for(&runtime, &mut server, "broker-3 unfenced", unfenced(3));
+}
+
+#[test]
+fn a_slow_network_delays_every_message_and_keeps_each_links_order() {
+    use common::wire::Wire;
+    let (runtime, mut server) = start(1);
+    let control = server.control_addr();
+    wait_for(&runtime, &mut server, "broker-1 unfenced", unfenced(1));
+    let broker_1 = server.addrs()[&1];
+    let mut client = runtime.block_on(async {
+        let mut client = Wire::connect(broker_1).await;
+        assert_eq!(client.create_topic("slow", 1, 1).await, 0, "NONE");
+        client
+    });
+    wait_for(&runtime, &mut server, "a leader of slow-0", |e| {
+        matches!(e, Event::Cluster(ClusterEvent::BecameLeader { partition, .. })
+            if partition.topic == "slow")
+    });
+
+    let answer = ctl(control, "slow-network 300").expect("answered");
+    assert!(
+        answer.starts_with("ok: slow every message down by 300 ms until `heal`"),
+        "{answer}"
+    );
+    let asked = Instant::now();
+    runtime.block_on(client.metadata("slow"));
+    assert!(
+        asked.elapsed() >= Duration::from_millis(600),
+        "300 ms to the broker and 300 back: {:?}",
+        asked.elapsed()
+    );
+
+    // Slow networks add up: 3 s now. A record sent with acks=0 (no answer)
+    // is on its way when the heal comes; one sent after the heal, on the
+    // same connection, must not overtake it. (The pause lets the server read
+    // the first before the heal; were it slower than that, the first would
+    // simply not be slowed, and the order would still be the one asserted.)
+    let answer = ctl(control, "slow-network extra_ms=2700").expect("answered");
+    assert!(answer.starts_with("ok: "), "{answer}");
+    runtime.block_on(client.produce_no_ack("slow", 0, &["during"]));
+    std::thread::sleep(Duration::from_millis(300));
+    let healed = ctl(control, "heal").expect("answered");
+    assert!(
+        healed.contains("the slow network (+300 ms)")
+            && healed.contains("the slow network (+2700 ms)"),
+        "{healed}"
+    );
+    let after = runtime.block_on(client.produce("slow", 0, 1, &["after"]));
+    assert_eq!(after, (0, 1), "the record sent after the heal comes second");
+
+    // The heal takes the delay away: with 20 s each way still on, this round
+    // trip would take 40 s.
+    assert!(ctl(control, "slow-network 20000")
+        .expect("answered")
+        .starts_with("ok: "));
+    assert!(ctl(control, "heal")
+        .expect("answered")
+        .starts_with("ok: heal "));
+    let answered = runtime.block_on(async {
+        tokio::time::timeout(Duration::from_secs(20), client.metadata("slow")).await
+    });
+    assert!(answered.is_ok(), "answered without the healed delay");
 }

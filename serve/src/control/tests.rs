@@ -29,6 +29,16 @@ fn a_fault_may_end_in_for_ms_as_scenario_files_time_it() {
 }
 
 #[test]
+fn slow_network_speaks_the_vocabulary() {
+    let slow = Action::SlowNetwork { extra_ms: 300 };
+    assert_eq!(parse("slow-network 300"), start(slow.clone(), None));
+    assert_eq!(
+        parse("slow-network extra_ms=300 for_ms=2000"),
+        start(slow, Some(2000))
+    );
+}
+
+#[test]
 fn bad_lines_are_refused_in_one_line() {
     for line in [
         "crash broker-2 for_ms=0",
