@@ -19,6 +19,15 @@
 //!   reach it).
 //! - `link-cut broker-1 broker-2` holds what crosses one link, both ways,
 //!   and `one-way broker-1 broker-2` only what broker-1 sends broker-2.
+//! - `split broker-2 broker-3` cuts a minority of brokers off from the other
+//!   brokers and the controller; each side keeps its own links and clients
+//!   reach every broker.
+//! - `flaky-link broker-1 broker-2` clogs one link, both ways, for
+//!   `FLAKY_CLOGGED`, then opens it for `FLAKY_OPEN`, over and over,
+//!   starting clogged: packet loss as TCP shows it, nothing dropped. The
+//!   simulator draws each period from its seed (100-300 ms clogged, 600-1000
+//!   ms open); real time has no seed, so here they are fixed, at the middle
+//!   of those ranges.
 //! - `slow-network 300` (or `extra_ms=300`, as scenario files write it)
 //!   makes every message, between servers and between a client and its
 //!   broker, arrive 300 ms later than sent; slow networks on at once add up,
@@ -27,10 +36,10 @@
 //!   its broker, both ways (the simulator's client machines are here TCP
 //!   connections, named by the number `clients` lists).
 //!
-//! The two servers of a link are named (`broker-2`, `controller`), so
-//! that the line splits into them unambiguously; any other target is a
-//! server or a role resolved against the controller's metadata now
-//! (`leader of users-0`, `coordinator of group-1`).
+//! Two servers of a link, and a split's brokers, are named (`broker-2`,
+//! `controller`), so that the line splits into them unambiguously; any other
+//! target is a server or a role resolved against the controller's metadata
+//! now (`leader of users-0`, `coordinator of group-1`).
 //!
 //! A fault lasts until it is undone by hand: `restart TARGET` undoes every
 //! crash of a server, `heal` every other fault on, `heal TARGET` those that
@@ -75,6 +84,12 @@ pub const FOR_MS_MAX: u64 = 86_400_000;
 /// `request.timeout.ms`.
 pub const EXTRA_MS_MAX: u64 = 60_000;
 
+/// How long a flaky link stays clogged each time.
+pub const FLAKY_CLOGGED: Duration = Duration::from_millis(200);
+
+/// How long a flaky link stays open between its clogs.
+pub const FLAKY_OPEN: Duration = Duration::from_millis(800);
+
 /// A command, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -94,7 +109,8 @@ pub enum Command {
 }
 
 pub const HELP: &str = "commands: crash|power-loss|replace-disk|pause|isolate TARGET, \
-link-cut SERVER SERVER, one-way FROM TO, slow-network EXTRA_MS, client-cut client-N TARGET, \
+link-cut SERVER SERVER, one-way FROM TO, split BROKER [BROKER...], \
+flaky-link SERVER SERVER, slow-network EXTRA_MS, client-cut client-N TARGET, \
 each optionally ending in for_ms=N (undone after N ms); \
 restart TARGET, heal [TARGET], clients, help; \
 TARGET: controller, broker-N, leader of TOPIC-P, follower of TOPIC-P, \
@@ -140,6 +156,13 @@ pub fn parse(line: &str) -> Result<Command, String> {
                     let [from, to] = two_servers(rest, "one-way")?;
                     Action::OneWay { from, to }
                 }
+                Some(FaultKind::FlakyLink) => {
+                    let [a, b] = two_servers(rest, "flaky-link")?;
+                    Action::FlakyLink { nodes: [a, b] }
+                }
+                Some(FaultKind::Split) => Action::Split {
+                    nodes: brokers(rest)?,
+                },
                 Some(FaultKind::SlowNetwork) => Action::SlowNetwork {
                     extra_ms: extra_ms(rest)?,
                 },
@@ -218,6 +241,28 @@ fn two_servers(rest: &str, command: &str) -> Result<[Target; 2], String> {
     Ok([a, b])
 }
 
+/// A split's minority: brokers by name, each once.
+fn brokers(rest: &str) -> Result<Vec<Target>, String> {
+    let usage = || {
+        "split needs brokers by name, e.g. `split broker-3` or `split broker-2 broker-3`; the controller stays with the majority".to_string()
+    };
+    let mut brokers = Vec::new();
+    for word in rest.split_whitespace() {
+        let broker = word.parse::<Target>().map_err(|_| usage())?;
+        if !matches!(broker, Target::Broker(_)) {
+            return Err(usage());
+        }
+        if brokers.contains(&broker) {
+            return Err(format!("split names {broker} twice"));
+        }
+        brokers.push(broker);
+    }
+    match brokers.is_empty() {
+        true => Err(usage()),
+        false => Ok(brokers),
+    }
+}
+
 /// The connection a client's name (`client-7`) stands for.
 fn client_connection(name: &str) -> Result<u64, String> {
     let number = name.strip_prefix("client-").and_then(|n| n.parse().ok());
@@ -233,6 +278,12 @@ enum Done {
     Isolate(NodeId),
     /// Cut directions, `(from, to)`: both of a link for `link-cut`.
     Cut(Vec<(NodeId, NodeId)>),
+    Split(Vec<NodeId>),
+    /// A flaky link by its id in the hub, and its two ends.
+    Flaky {
+        id: u64,
+        nodes: [NodeId; 2],
+    },
     Slow(u64),
     ClientCut {
         connection: u64,
@@ -246,6 +297,8 @@ impl Done {
         match self {
             Done::Crash(node) | Done::Pause(node) | Done::Isolate(node) => vec![*node],
             Done::Cut(directions) => directions.iter().flat_map(|&(a, b)| [a, b]).collect(),
+            Done::Split(nodes) => nodes.clone(),
+            Done::Flaky { nodes, .. } => nodes.to_vec(),
             Done::Slow(_) => vec![],
             Done::ClientCut { broker, .. } => vec![*broker],
         }
@@ -364,7 +417,7 @@ impl Controls {
                     (ids.iter()).filter_map(|id| on.remove(id)).collect()
                 };
                 if healed.is_empty() {
-                    return Err("nothing is paused, isolated, cut or slow".into());
+                    return Err("nothing is paused, isolated, cut, flaky or slow".into());
                 }
                 let undone: Vec<String> = healed.iter().map(|live| self.undo(live)).collect();
                 let text = format!("heal {}: its links flow again", undone.join(", "));
@@ -427,6 +480,22 @@ impl Controls {
                 }
                 (Done::Cut(cut), "what crosses it waits".to_string())
             }
+            Action::Split { .. } => {
+                self.routes.set_split(&nodes, true);
+                let effect = "clients still reach every broker".to_string();
+                (Done::Split(nodes), effect)
+            }
+            Action::FlakyLink { .. } => {
+                let (a, b) = (nodes[0], nodes[1]);
+                let id = self.routes.add_flaky(a, b);
+                tokio::spawn(flap(self.routes.clone(), id));
+                let effect = format!(
+                    "clogged for {} ms, then open for {} ms, over and over",
+                    FLAKY_CLOGGED.as_millis(),
+                    FLAKY_OPEN.as_millis()
+                );
+                (Done::Flaky { id, nodes: [a, b] }, effect)
+            }
             Action::SlowNetwork { extra_ms } => {
                 self.routes.set_slow(*extra_ms, true);
                 let effect = "each link keeps its order".to_string();
@@ -479,6 +548,15 @@ impl Controls {
                     })
                     .collect();
                 each.join(", ")
+            }
+            Done::Split(nodes) => {
+                self.routes.set_split(nodes, false);
+                let names: Vec<String> = nodes.iter().map(NodeId::to_string).collect();
+                format!("the split of {}", names.join(" and "))
+            }
+            Done::Flaky { id, nodes: [a, b] } => {
+                self.routes.remove_flaky(*id);
+                format!("the flaky link {a} - {b}")
             }
             Done::Slow(extra_ms) => {
                 self.routes.set_slow(*extra_ms, false);
@@ -589,6 +667,20 @@ impl Controls {
                     }
                 }
             });
+        }
+    }
+}
+
+/// Runs flaky link `id`: clogged (as it starts) for `FLAKY_CLOGGED`, then
+/// open for `FLAKY_OPEN`, over and over, until it is removed.
+async fn flap(routes: Arc<Routes>, id: u64) {
+    let mut clogged = true;
+    loop {
+        let period = if clogged { FLAKY_CLOGGED } else { FLAKY_OPEN };
+        tokio::time::sleep(period).await;
+        clogged = !clogged;
+        if !routes.set_flaky_clogged(id, clogged) {
+            return;
         }
     }
 }

@@ -14,7 +14,9 @@
 //! new node, a new incarnation, from the disk after the crash kind has taken
 //! its share (`Disk::crash`): the model's own recovery, as in simulation.
 //! An isolated node's links to the other nodes stall, as a cut link does in
-//! the simulator: what is sent over them waits, in order, for the heal.
+//! the simulator: what is sent over them waits, in order, for the heal. A
+//! split stalls the links between its minority of brokers and every other
+//! server, and a flaky link stalls and flows by turns (`control` times it).
 //!
 //! A slow network delays every message by its extra milliseconds of real
 //! time, stamped when the message is sent, as the simulator draws a
@@ -216,13 +218,19 @@ pub(crate) struct Slot {
 
 /// The links between nodes as the faults left them: who is isolated, which
 /// directions of which links are cut (`link-cut` cuts both, `one-way` one;
-/// each fault counted, so two must both heal), how much slower the slow
-/// networks make every message, what waits on a cut link, and what is on
-/// its way on a slowed one.
+/// each fault counted, so two must both heal), the splits and flaky links
+/// on, how much slower the slow networks make every message, what waits on
+/// a cut link, and what is on its way on a slowed one.
 #[derive(Default)]
 struct Links {
     isolated: BTreeMap<NodeId, u32>,
     directed: BTreeMap<(NodeId, NodeId), u32>,
+    /// The minority of each split on: cut from every server outside it.
+    splits: Vec<BTreeSet<NodeId>>,
+    /// The flaky links on, by id: each a link (in `NodeId` order) and
+    /// whether it is clogged now.
+    flaky: BTreeMap<u64, ((NodeId, NodeId), bool)>,
+    next_flaky: u64,
     /// The extra delay of each slow network on, in ms: they add up.
     slow: Vec<u64>,
     held: BTreeMap<(NodeId, NodeId), Vec<Held>>,
@@ -262,9 +270,12 @@ impl Links {
         if matches!(a, NodeId::Client(_)) || matches!(b, NodeId::Client(_)) {
             return false;
         }
+        let link = (a.min(b), a.max(b));
         self.isolated.contains_key(&a)
             || self.isolated.contains_key(&b)
             || self.directed.contains_key(&(a, b))
+            || (self.splits.iter()).any(|minority| minority.contains(&a) != minority.contains(&b))
+            || (self.flaky.values()).any(|&(flaky, clogged)| clogged && flaky == link)
     }
 
     /// How much later than sent every message arrives now.
@@ -642,6 +653,52 @@ impl Routes {
         let changed = take_back(&mut links.directed, (from, to));
         self.release(&mut links);
         changed
+    }
+
+    /// Cuts `minority` off from every server outside it (`true`), or takes
+    /// back one such split (`false`). Whether anything changed.
+    pub(crate) fn set_split(&self, minority: &[NodeId], split: bool) -> bool {
+        let minority: BTreeSet<NodeId> = minority.iter().copied().collect();
+        let mut links = self.links.lock().expect("no task panics holding it");
+        if split {
+            links.splits.push(minority);
+            return true;
+        }
+        let Some(i) = links.splits.iter().position(|m| *m == minority) else {
+            return false;
+        };
+        links.splits.remove(i);
+        self.release(&mut links);
+        true
+    }
+
+    /// A new flaky link between `a` and `b`, clogged for now; the id that
+    /// `set_flaky_clogged` and `remove_flaky` take.
+    pub(crate) fn add_flaky(&self, a: NodeId, b: NodeId) -> u64 {
+        let mut links = self.links.lock().expect("no task panics holding it");
+        let id = links.next_flaky;
+        links.next_flaky += 1;
+        links.flaky.insert(id, ((a.min(b), a.max(b)), true));
+        id
+    }
+
+    /// Clogs or opens flaky link `id`; `false` once it is gone.
+    pub(crate) fn set_flaky_clogged(&self, id: u64, clogged: bool) -> bool {
+        let mut links = self.links.lock().expect("no task panics holding it");
+        let Some((_, now)) = links.flaky.get_mut(&id) else {
+            return false;
+        };
+        *now = clogged;
+        self.release(&mut links);
+        true
+    }
+
+    /// Ends flaky link `id`: it is steady, open, again. Whether it was on.
+    pub(crate) fn remove_flaky(&self, id: u64) -> bool {
+        let mut links = self.links.lock().expect("no task panics holding it");
+        let removed = links.flaky.remove(&id).is_some();
+        self.release(&mut links);
+        removed
     }
 
     /// Makes every message, between any two nodes and between a client and

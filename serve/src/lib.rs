@@ -11,8 +11,9 @@
 //!   (`request`, `response`, `records`, the consumer protocol's `groups`
 //!   bytes, and the `versions` this server speaks).
 //! - `control`: faults started while serving (`crash broker-2`, `restart
-//!   broker-2`, `isolate`, `client-cut`, `heal`), from stdin or the control port.
-//!   A down broker's port refuses connections (`Port`).
+//!   broker-2`, `isolate`, `split`, `slow-network 300`, `client-cut`,
+//!   `heal`, each optionally timed with `for_ms=N`), from stdin or the
+//!   control port. A down broker's port refuses connections (`Port`).
 //! - `timeline`: the lines the server prints as the cluster changes.
 //! - `end`: what the server can judge of itself when it stops: the
 //!   partitions, the invariants and the replicas compared, by `kafkasim-check`.
@@ -467,8 +468,8 @@ pub fn run(config: &ServeConfig, mut print: impl FnMut(&str)) -> Result<End, Ser
             print(&format!("broker-{id} listening on {addr}"));
         }
         print(&format!(
-            "faults: type `crash broker-2`, `restart broker-2`, `isolate broker-3`, `heal`, \
-             `help` here, or `kafkasim ctl --control-port {} COMMAND`; Ctrl-C stops and judges",
+            "faults: type `crash broker-2`, `restart broker-2`, `isolate broker-3 for_ms=5000`, \
+             `slow-network 300`, `heal`, `help` here, or `kafkasim ctl --control-port {} COMMAND`; Ctrl-C stops and judges",
             server.control_addr().port()
         ));
         let stop = serve_until_stopped(&mut server, &mut print).await;

@@ -2,12 +2,12 @@
 //! broker goes down (its clients' connections close, its port refuses
 //! connections), and a restart brings it back through the model's own
 //! recovery: it registers again with the controller and is unfenced, and
-//! its port listens again. A client connection
-//! cut off from its broker gets no answer until the heal. A slow network
-//! delays every message and keeps each link's order. A timed fault undoes
-//! itself. Refusals are answered with `error:` and change nothing. Times are
-//! asserted only as lower bounds (a delayed answer is not early) or as
-//! generous timeouts for what must happen.
+//! its port listens again. A client connection cut off from its broker gets
+//! no answer until the heal. A slow network delays every message and keeps
+//! each link's order; a split fences its minority, which clients still
+//! reach; a timed fault undoes itself. Refusals are answered with `error:`
+//! and change nothing. Times are asserted only as lower bounds (a delayed
+//! answer is not early) or as generous timeouts for what must happen.
 
 mod common;
 
@@ -124,7 +124,7 @@ fn an_isolated_broker_is_fenced_and_rejoins_after_the_heal() {
     );
     assert_eq!(
         ctl(control, "heal").expect("answered"),
-        "error: nothing is paused, isolated, cut or slow"
+        "error: nothing is paused, isolated, cut, flaky or slow"
     );
 }
 
@@ -493,4 +493,77 @@ fn a_slow_network_delays_every_message_and_keeps_each_links_order() {
         tokio::time::timeout(Duration::from_secs(20), client.metadata("slow")).await
     });
     assert!(answered.is_ok(), "answered without the healed delay");
+}
+
+#[test]
+fn a_split_minority_is_fenced_while_clients_still_reach_it() {
+    let (runtime, mut server) = start(3);
+    let control = server.control_addr();
+    every_broker_unfenced(&runtime, &mut server);
+    for bad in [
+        "split controller",
+        "split broker-3 broker-3",
+        "split broker-9",
+    ] {
+        let refused = ctl(control, bad).expect("answered");
+        assert!(refused.starts_with("error: "), "{bad}: {refused}");
+    }
+    let answer = ctl(control, "split broker-3").expect("answered");
+    assert!(
+        answer.starts_with(
+            "ok: split broker-3 off from the other brokers and the controller until `heal`"
+        ),
+        "{answer}"
+    );
+    wait_for(&runtime, &mut server, "broker-3 fenced", |e| {
+        matches!(e, Event::Cluster(ClusterEvent::BrokerFenced { broker: 3 }))
+    });
+    runtime.block_on(answers(server.addrs()[&3]));
+    let healed = ctl(control, "heal broker-3").expect("answered");
+    assert_eq!(
+        healed,
+        "ok: heal the split of broker-3: its links flow again"
+    );
+    wait_for(&runtime, &mut server, "broker-3 unfenced", unfenced(3));
+}
+
+#[test]
+fn a_flaky_link_lets_replication_through_until_the_heal() {
+    use common::wire::Wire;
+    let (runtime, mut server) = start(3);
+    let control = server.control_addr();
+    every_broker_unfenced(&runtime, &mut server);
+    let refused = ctl(control, "flaky-link broker-1 broker-1").expect("answered");
+    assert!(refused.starts_with("error: "), "{refused}");
+    let answer = ctl(control, "flaky-link broker-1 broker-2 for_ms=60000").expect("answered");
+    assert!(
+        answer.contains("clogged for 200 ms, then open for 800 ms, over and over"),
+        "{answer}"
+    );
+    let leader = std::cell::Cell::new(0);
+    runtime.block_on(async {
+        let mut admin = Wire::connect(server.addrs()[&1]).await;
+        assert_eq!(admin.create_topic("flaky", 1, 3).await, 0, "NONE");
+    });
+    wait_for(&runtime, &mut server, "a leader of flaky-0", |e| match e {
+        Event::Cluster(ClusterEvent::BecameLeader {
+            broker, partition, ..
+        }) if partition.topic == "flaky" => {
+            leader.set(*broker);
+            true
+        }
+        _ => false,
+    });
+    // acks=all waits for every replica in the ISR, across the flaky link.
+    runtime.block_on(async {
+        let mut producer = Wire::connect(server.addrs()[&leader.get()]).await;
+        assert_eq!(producer.produce("flaky", 0, -1, &["a"]).await, (0, 0));
+    });
+    let healed = ctl(control, "heal broker-2").expect("answered");
+    assert_eq!(
+        healed,
+        "ok: heal the flaky link broker-1 - broker-2: its links flow again"
+    );
+    let nothing = ctl(control, "heal").expect("answered");
+    assert!(nothing.starts_with("error: nothing"), "{nothing}");
 }

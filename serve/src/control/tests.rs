@@ -29,13 +29,21 @@ fn a_fault_may_end_in_for_ms_as_scenario_files_time_it() {
 }
 
 #[test]
-fn slow_network_speaks_the_vocabulary() {
+fn slow_network_split_and_flaky_link_speak_the_vocabulary() {
     let slow = Action::SlowNetwork { extra_ms: 300 };
     assert_eq!(parse("slow-network 300"), start(slow.clone(), None));
     assert_eq!(
         parse("slow-network extra_ms=300 for_ms=2000"),
         start(slow, Some(2000))
     );
+    let split = Action::Split {
+        nodes: vec![broker(2), broker(3)],
+    };
+    assert_eq!(parse("split broker-2 broker-3"), start(split, None));
+    let flaky = Action::FlakyLink {
+        nodes: [Target::Controller, broker(1)],
+    };
+    assert_eq!(parse("flaky-link controller broker-1"), start(flaky, None));
 }
 
 #[test]

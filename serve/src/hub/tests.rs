@@ -1,9 +1,10 @@
 //! The hub's links as the faults leave them, without sockets: a slowed
 //! link keeps its order across the heal, a crashed node's disconnect comes
-//! after what it sent, and what was sent to it is lost with it.
+//! after what it sent, a split and a flaky link hold and release in order.
 //! Times are only ever lower bounds: a message is not early, and arrives.
 
 use super::*;
+use crate::control::Controls;
 use kafkasim::protocol::{MetadataRequest, Request};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -126,4 +127,51 @@ async fn a_crashed_nodes_disconnect_follows_what_it_sent_and_what_it_was_sent_is
         Ok(3),
         "the request sent to the dead process never arrives"
     );
+}
+
+#[tokio::test]
+async fn a_split_holds_what_crosses_it_in_order_and_lets_the_minority_talk_to_clients() {
+    let (routes, mut inboxes) = routes();
+    routes.set_split(&[BROKER_2], true);
+    routes.deliver(BROKER_1, to(BROKER_2), request(1));
+    routes.deliver(BROKER_2, to(NodeId::Controller), request(2));
+    routes.deliver(BROKER_1, to(BROKER_2), request(3));
+    routes.deliver(BROKER_1, to(NodeId::Controller), request(4));
+    assert!(routes.client_sends(9, 2, request(5)));
+    assert_eq!(next(&mut inboxes, NodeId::Controller).await, Ok(4));
+    assert_eq!(next(&mut inboxes, BROKER_2).await, Ok(5), "a client's");
+    assert!(nothing_yet(&mut inboxes, BROKER_2));
+    assert!(nothing_yet(&mut inboxes, NodeId::Controller));
+    assert!(!routes.set_split(&[BROKER_1], false), "no such split");
+    assert!(routes.set_split(&[BROKER_2], false));
+    assert_eq!(next(&mut inboxes, BROKER_2).await, Ok(1));
+    assert_eq!(next(&mut inboxes, BROKER_2).await, Ok(3));
+    assert_eq!(next(&mut inboxes, NodeId::Controller).await, Ok(2));
+}
+
+#[tokio::test]
+async fn a_flaky_link_starts_clogged_opens_by_itself_and_is_steady_after_the_heal() {
+    let (routes, mut inboxes) = routes();
+    let (events, _timeline) = Events::new();
+    let controls = Controls::new(routes.clone(), events, Clock::start());
+    let answer = controls.apply("flaky-link controller broker-1").await;
+    assert!(answer.is_ok(), "{answer:?}");
+    let sent = Instant::now();
+    routes.deliver(NodeId::Controller, to(BROKER_1), request(1));
+    routes.deliver(BROKER_1, to(NodeId::Controller), request(2));
+    routes.deliver(BROKER_2, to(BROKER_1), request(3));
+    assert_eq!(next(&mut inboxes, BROKER_1).await, Ok(3), "another link");
+    assert_eq!(next(&mut inboxes, BROKER_1).await, Ok(1), "when it opens");
+    assert!(sent.elapsed() >= crate::control::FLAKY_CLOGGED);
+    assert_eq!(next(&mut inboxes, NodeId::Controller).await, Ok(2));
+    let healed = controls.apply("heal controller").await;
+    assert_eq!(
+        healed.as_deref(),
+        Ok("heal the flaky link controller - broker-1: its links flow again")
+    );
+    for n in 0..50 {
+        routes.deliver(NodeId::Controller, to(BROKER_1), request(n));
+        assert_eq!(next(&mut inboxes, BROKER_1).await, Ok(n), "steady");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
