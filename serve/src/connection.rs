@@ -9,15 +9,16 @@
 //! closes, as the dead process's sockets do. A `client-cut` (`control`)
 //! holds the connection's traffic both ways until `heal`, as a stalled TCP
 //! link does: the request read is not passed on and no answer is written
-//! while it lasts; what the client sends meanwhile waits in the socket.
+//! while it lasts; what the client sends meanwhile waits in the socket. A
+//! slow network delays the request on its way to the broker and the answer
+//! on its way back, in the hub (`Routes::client_sends`).
 
 use crate::frame::{read_frame, FrameError};
-use crate::hub::{Inbound, Routes};
+use crate::hub::Routes;
 use crate::wire::request::{decode, Decoded};
 use crate::wire::response::{self, Context};
 use crate::wire::{model_correlation_id, wire_correlation_id};
 use kafkasim::ids::{BrokerId, NodeId};
-use kafkasim::node::Peer;
 use kafkasim::protocol::Message;
 use std::sync::Arc;
 use tokio::io::{AsyncWriteExt, BufReader};
@@ -32,16 +33,11 @@ pub(crate) async fn serve(
     routes: Arc<Routes>,
     listeners: Arc<dyn Fn(BrokerId) -> Option<(String, i32)> + Send + Sync>,
 ) {
-    let client = NodeId::Client(connection as u32);
     let peer_addr = stream.peer_addr().ok();
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
     let (replies_tx, mut replies) = mpsc::unbounded_channel();
     let mut cut = routes.add_client(connection, broker, peer_addr, replies_tx);
-    let inbox = routes
-        .node(NodeId::Broker(broker))
-        .expect("every listener belongs to a broker")
-        .clone();
     let cx = Context {
         broker,
         listeners: &*listeners,
@@ -67,14 +63,10 @@ pub(crate) async fn serve(
                         correlation_id: model_correlation_id(pending.correlation_id),
                         request,
                     };
-                    let from = Peer {
-                        node: client,
-                        connection,
-                    };
                     if cut.wait_for(|cut| !*cut).await.is_err() {
                         break Some("the server stopped".into());
                     }
-                    if inbox.send(Inbound::Message { from, message }).is_err() {
+                    if !routes.client_sends(connection, broker, message) {
                         break Some("the broker stopped".into());
                     }
                     if !pending.expects_response {
@@ -119,5 +111,5 @@ pub(crate) async fn serve(
         eprintln!("broker-{broker}: closing connection from {peer_addr:?}: {why}");
     }
     routes.remove_client(connection);
-    let _ = inbox.send(Inbound::Disconnect(client));
+    routes.client_closed(connection, broker);
 }

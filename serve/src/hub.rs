@@ -14,7 +14,23 @@
 //! new node, a new incarnation, from the disk after the crash kind has taken
 //! its share (`Disk::crash`): the model's own recovery, as in simulation.
 //! An isolated node's links to the other nodes stall, as a cut link does in
-//! the simulator: what is sent over them waits, in order, for the heal.
+//! the simulator: what is sent over them waits, in order, for the heal. A
+//! split stalls the links between its minority of brokers and every other
+//! server, and a flaky link stalls and flows by turns (`control` times it).
+//!
+//! A slow network delays every message by its extra milliseconds of real
+//! time, stamped when the message is sent, as the simulator draws a
+//! message's latency when it is sent: between nodes, and between a client
+//! connection and its broker (a client's request and its disconnect enter
+//! the hub through `client_sends` and `client_closed`; the broker's answer
+//! leaves it through the connection's reply channel). Each direction of
+//! each link is one queue (`Links::in_flight`), so nothing overtakes what
+//! was sent before it on the same link, as TCP keeps a connection's bytes
+//! in order: a message sent after the heal waits behind one sent during
+//! the slow network, and a crashed node's broken connection is heard after
+//! what it sent before it died. One task (`carry_in_flight`) delivers each
+//! item when it is due; with no slow network on and nothing queued a
+//! message goes straight to its inbox, as before.
 //!
 //! Simplification: the controller and the brokers live in one process, so the
 //! connections between them are in-process channels (order kept per pair, as
@@ -33,12 +49,13 @@ use kafkasim::node::{Effect, Node, Peer};
 use kafkasim::protocol::Message;
 use kafkasim_check::invariants::Invariants;
 use kafkasim_check::Finding;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot, watch};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tokio::time::Instant;
 
 /// What reaches a node's task.
 #[derive(Debug)]
@@ -120,6 +137,17 @@ pub enum DriverEvent {
     Crashed { node: NodeId, kind: CrashKind },
     /// A node started again from its disk, as incarnation `incarnation`.
     Restarted { node: NodeId, incarnation: u64 },
+    /// A restarted broker could not listen on its port again (something
+    /// else took it while the broker was down): the broker runs, reached by
+    /// the other servers but by no client, and the port is tried again
+    /// every `RELISTEN_EVERY` until it is free.
+    ListenFailed {
+        broker: BrokerId,
+        addr: SocketAddr,
+        error: std::io::ErrorKind,
+    },
+    /// A broker listens on its port again, after `ListenFailed`.
+    ListeningAgain { broker: BrokerId, addr: SocketAddr },
 }
 
 /// Everything the timeline hears: the nodes' events and the driver's.
@@ -190,20 +218,69 @@ pub(crate) struct Slot {
 
 /// The links between nodes as the faults left them: who is isolated, which
 /// directions of which links are cut (`link-cut` cuts both, `one-way` one;
-/// each fault counted, so two must both heal) and what waits on a cut link.
+/// each fault counted, so two must both heal), the splits and flaky links
+/// on, how much slower the slow networks make every message, what waits on
+/// a cut link, and what is on its way on a slowed one.
 #[derive(Default)]
 struct Links {
     isolated: BTreeMap<NodeId, u32>,
     directed: BTreeMap<(NodeId, NodeId), u32>,
-    held: BTreeMap<(NodeId, NodeId), Vec<(Peer, Message)>>,
+    /// The minority of each split on: cut from every server outside it.
+    splits: Vec<BTreeSet<NodeId>>,
+    /// The flaky links on, by id: each a link (in `NodeId` order) and
+    /// whether it is clogged now.
+    flaky: BTreeMap<u64, ((NodeId, NodeId), bool)>,
+    next_flaky: u64,
+    /// The extra delay of each slow network on, in ms: they add up.
+    slow: Vec<u64>,
+    held: BTreeMap<(NodeId, NodeId), Vec<Held>>,
+    /// What each link carries and has not yet delivered, in the order sent,
+    /// each item due no earlier than the one before it.
+    in_flight: BTreeMap<(NodeId, NodeId), VecDeque<InFlight>>,
+}
+
+/// A message waiting on a cut link, for the incarnation it was sent to.
+struct Held {
+    incarnation: u64,
+    from: Peer,
+    message: Message,
+}
+
+/// What a slowed link carries: due to arrive at `due`, at `to`.
+struct InFlight {
+    due: Instant,
+    to: Destination,
+    inbound: Inbound,
+}
+
+/// Where something sent on a link arrives.
+#[derive(Debug, Clone, Copy)]
+enum Destination {
+    /// A node, only while it is the incarnation it was sent to: what was
+    /// sent to a process that died since is lost with it.
+    Node { node: NodeId, incarnation: u64 },
+    /// A client connection, while it is open.
+    Client { connection: u64 },
 }
 
 impl Links {
-    /// Whether what `a` sends `b` waits.
+    /// Whether what server `a` sends server `b` waits. Clients are never cut
+    /// here (`client-cut` holds a connection in `connection`).
     fn cut(&self, a: NodeId, b: NodeId) -> bool {
+        if matches!(a, NodeId::Client(_)) || matches!(b, NodeId::Client(_)) {
+            return false;
+        }
+        let link = (a.min(b), a.max(b));
         self.isolated.contains_key(&a)
             || self.isolated.contains_key(&b)
             || self.directed.contains_key(&(a, b))
+            || (self.splits.iter()).any(|minority| minority.contains(&a) != minority.contains(&b))
+            || (self.flaky.values()).any(|&(flaky, clogged)| clogged && flaky == link)
+    }
+
+    /// How much later than sent every message arrives now.
+    fn extra(&self) -> Duration {
+        Duration::from_millis(self.slow.iter().sum())
     }
 }
 
@@ -241,10 +318,13 @@ pub struct ClientInfo {
 /// Where every message goes: the nodes' inboxes and the client connections'.
 pub(crate) struct Routes {
     nodes: BTreeMap<NodeId, Slot>,
-    /// A std Mutex, not a tokio one: nothing awaits while it is held.
+    /// A std Mutex, not a tokio one: nothing awaits while it is held. Taken
+    /// after `links` when both are.
     clients: Mutex<BTreeMap<u64, ClientLink>>,
     links: Mutex<Links>,
     paused: Mutex<BTreeSet<NodeId>>,
+    /// Wakes `carry_in_flight` when a slowed link gets something to carry.
+    wake: Notify,
 }
 
 impl Routes {
@@ -272,12 +352,9 @@ impl Routes {
             clients: Mutex::new(BTreeMap::new()),
             links: Mutex::default(),
             paused: Mutex::default(),
+            wake: Notify::new(),
         };
         (routes, controls)
-    }
-
-    pub(crate) fn node(&self, node: NodeId) -> Option<&Inbox> {
-        self.nodes.get(&node).map(|slot| &slot.inbox)
     }
 
     /// Every node, the controller first.
@@ -337,53 +414,216 @@ impl Routes {
         clients.remove(&connection);
     }
 
+    /// Client connection `connection` sends `message` to `broker`, on its
+    /// link; whether the broker's task still runs.
+    pub(crate) fn client_sends(&self, connection: u64, broker: BrokerId, message: Message) -> bool {
+        let client = NodeId::Client(connection as u32);
+        let from = Peer {
+            node: client,
+            connection,
+        };
+        let inbound = Inbound::Message { from, message };
+        self.send_from_client(client, broker, inbound)
+    }
+
+    /// Client connection `connection` to `broker` closed: the broker hears
+    /// it after whatever the connection sent before.
+    pub(crate) fn client_closed(&self, connection: u64, broker: BrokerId) {
+        let client = NodeId::Client(connection as u32);
+        self.send_from_client(client, broker, Inbound::Disconnect(client));
+    }
+
+    fn send_from_client(&self, client: NodeId, broker: BrokerId, inbound: Inbound) -> bool {
+        let node = NodeId::Broker(broker);
+        let Some(slot) = self.nodes.get(&node) else {
+            return false;
+        };
+        let to = Destination::Node {
+            node,
+            incarnation: slot.incarnation.load(Ordering::Relaxed),
+        };
+        let slowed = matches!(inbound, Inbound::Message { .. });
+        self.send(client, node, to, inbound, slowed);
+        !slot.inbox.is_closed()
+    }
+
     /// Delivers `message` from `from` to `to`; a gone peer's messages are
     /// dropped, as bytes written to a closed socket are, and an answer to a
-    /// past incarnation of a node with it; on a cut link they wait.
+    /// past incarnation of a node with it; on a slowed link they take longer,
+    /// and on a cut link they wait.
     fn deliver(&self, from: NodeId, to: Peer, message: Message) {
-        let node = match to.node {
-            NodeId::Client(_) => {
-                let clients = self.clients.lock().expect("no task panics holding it");
-                if let Some(link) = clients.get(&to.connection) {
-                    let _ = link.replies.send(message);
+        let destination = match to.node {
+            NodeId::Client(_) => Destination::Client {
+                connection: to.connection,
+            },
+            node => {
+                let Some(slot) = self.nodes.get(&node) else {
+                    return;
+                };
+                let incarnation = slot.incarnation.load(Ordering::Relaxed);
+                let is_reply = matches!(message, Message::Response { .. });
+                if is_reply && to.connection != incarnation {
+                    return;
                 }
-                return;
+                Destination::Node { node, incarnation }
             }
-            node => node,
         };
-        let Some(slot) = self.nodes.get(&node) else {
-            return;
-        };
-        let is_reply = matches!(message, Message::Response { .. });
-        if is_reply && to.connection != slot.incarnation.load(Ordering::Relaxed) {
-            return;
-        }
         let sender = Peer {
             node: from,
             connection: self.nodes[&from].incarnation.load(Ordering::Relaxed),
         };
-        let mut links = self.links.lock().expect("no task panics holding it");
-        if links.cut(from, node) {
-            let held = links.held.entry((from, node)).or_default();
-            held.push((sender, message));
-            return;
-        }
-        let _ = slot.inbox.send(Inbound::Message {
+        let inbound = Inbound::Message {
             from: sender,
             message,
-        });
+        };
+        self.send(from, to.node, destination, inbound, true);
     }
 
-    /// `node` crashed: the other nodes' connections to it break, and what
-    /// waited on a cut link for it is lost with them.
+    /// Puts `inbound` on the link from `from` to `to`: late by the slow
+    /// networks' extra delay when `slowed`, and in any case behind what the
+    /// link carries already, as one TCP connection keeps its bytes in order.
+    fn send(&self, from: NodeId, to: NodeId, at: Destination, inbound: Inbound, slowed: bool) {
+        let mut links = self.links.lock().expect("no task panics holding it");
+        if self.send_locked(&mut links, (from, to), at, inbound, slowed) {
+            self.wake.notify_one();
+        }
+    }
+
+    /// `send`, under the lock; whether something now waits to be carried.
+    fn send_locked(
+        &self,
+        links: &mut Links,
+        link: (NodeId, NodeId),
+        to: Destination,
+        inbound: Inbound,
+        slowed: bool,
+    ) -> bool {
+        let extra = match slowed {
+            true => links.extra(),
+            false => Duration::ZERO,
+        };
+        if extra.is_zero() && !links.in_flight.contains_key(&link) {
+            self.arrive(links, link.0, to, inbound);
+            return false;
+        }
+        let queue = links.in_flight.entry(link).or_default();
+        let mut due = Instant::now() + extra;
+        if let Some(last) = queue.back() {
+            due = due.max(last.due);
+        }
+        queue.push_back(InFlight { due, to, inbound });
+        true
+    }
+
+    /// `inbound`, sent by `from`, reaches `to`: a node's inbox, unless the
+    /// link is cut (then it waits there) or the node has restarted since it
+    /// was sent; or a client connection, if it is still open.
+    fn arrive(&self, links: &mut Links, from: NodeId, to: Destination, inbound: Inbound) {
+        match to {
+            Destination::Client { connection } => {
+                // Nodes send a client only messages; it hears no disconnect.
+                let Inbound::Message { message, .. } = inbound else {
+                    return;
+                };
+                let clients = self.clients.lock().expect("no task panics holding it");
+                if let Some(link) = clients.get(&connection) {
+                    let _ = link.replies.send(message);
+                }
+            }
+            Destination::Node { node, incarnation } => {
+                let slot = &self.nodes[&node];
+                if slot.incarnation.load(Ordering::Relaxed) != incarnation {
+                    return;
+                }
+                match inbound {
+                    Inbound::Message {
+                        from: sender,
+                        message,
+                    } if links.cut(from, node) => {
+                        let held = Held {
+                            incarnation,
+                            from: sender,
+                            message,
+                        };
+                        links.held.entry((from, node)).or_default().push(held);
+                    }
+                    inbound => {
+                        let _ = slot.inbox.send(inbound);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Carries what the slowed links hold, each item when it is due, for as
+    /// long as the server runs.
+    pub(crate) async fn carry_in_flight(self: Arc<Self>) {
+        loop {
+            let next = self.arrive_due(Instant::now());
+            let sleep = async {
+                match next {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = sleep => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+    }
+
+    /// Delivers, link by link and in order, what is due by `now`; when the
+    /// next item is due.
+    fn arrive_due(&self, now: Instant) -> Option<Instant> {
+        let mut links = self.links.lock().expect("no task panics holding it");
+        let mut next: Option<Instant> = None;
+        let carrying: Vec<(NodeId, NodeId)> = links.in_flight.keys().copied().collect();
+        for link in carrying {
+            loop {
+                let queue = links.in_flight.get_mut(&link).expect("listed above");
+                match queue.front() {
+                    None => {
+                        links.in_flight.remove(&link);
+                        break;
+                    }
+                    Some(first) if first.due > now => {
+                        next = Some(next.map_or(first.due, |n| n.min(first.due)));
+                        break;
+                    }
+                    Some(_) => {
+                        let first = queue.pop_front().expect("seen above");
+                        self.arrive(&mut links, link.0, first.to, first.inbound);
+                    }
+                }
+            }
+        }
+        next
+    }
+
+    /// `node` crashed: the other nodes' connections to it break (each after
+    /// what it sent them before), and what waited on a cut link or was on
+    /// its way to it is lost with it.
     fn crashed(&self, node: NodeId) {
         self.set_paused(node, false);
         let mut links = self.links.lock().expect("no task panics holding it");
         links.held.retain(|&(_, to), _| to != node);
+        for queue in links.in_flight.values_mut() {
+            queue.retain(|f| !matches!(f.to, Destination::Node { node: n, .. } if n == node));
+        }
+        let mut carrying = false;
         for (&other, slot) in &self.nodes {
             if other != node {
-                let _ = slot.inbox.send(Inbound::Disconnect(node));
+                let to = Destination::Node {
+                    node: other,
+                    incarnation: slot.incarnation.load(Ordering::Relaxed),
+                };
+                let disconnect = Inbound::Disconnect(node);
+                carrying |= self.send_locked(&mut links, (node, other), to, disconnect, false);
             }
+        }
+        if carrying {
+            self.wake.notify_one();
         }
     }
 
@@ -415,10 +655,67 @@ impl Routes {
         changed
     }
 
-    /// The cut directions now, `(from, to)`, each listed once.
-    pub(crate) fn cut_directions(&self) -> Vec<(NodeId, NodeId)> {
-        let links = self.links.lock().expect("no task panics holding it");
-        links.directed.keys().copied().collect()
+    /// Cuts `minority` off from every server outside it (`true`), or takes
+    /// back one such split (`false`). Whether anything changed.
+    pub(crate) fn set_split(&self, minority: &[NodeId], split: bool) -> bool {
+        let minority: BTreeSet<NodeId> = minority.iter().copied().collect();
+        let mut links = self.links.lock().expect("no task panics holding it");
+        if split {
+            links.splits.push(minority);
+            return true;
+        }
+        let Some(i) = links.splits.iter().position(|m| *m == minority) else {
+            return false;
+        };
+        links.splits.remove(i);
+        self.release(&mut links);
+        true
+    }
+
+    /// A new flaky link between `a` and `b`, clogged for now; the id that
+    /// `set_flaky_clogged` and `remove_flaky` take.
+    pub(crate) fn add_flaky(&self, a: NodeId, b: NodeId) -> u64 {
+        let mut links = self.links.lock().expect("no task panics holding it");
+        let id = links.next_flaky;
+        links.next_flaky += 1;
+        links.flaky.insert(id, ((a.min(b), a.max(b)), true));
+        id
+    }
+
+    /// Clogs or opens flaky link `id`; `false` once it is gone.
+    pub(crate) fn set_flaky_clogged(&self, id: u64, clogged: bool) -> bool {
+        let mut links = self.links.lock().expect("no task panics holding it");
+        let Some((_, now)) = links.flaky.get_mut(&id) else {
+            return false;
+        };
+        *now = clogged;
+        self.release(&mut links);
+        true
+    }
+
+    /// Ends flaky link `id`: it is steady, open, again. Whether it was on.
+    pub(crate) fn remove_flaky(&self, id: u64) -> bool {
+        let mut links = self.links.lock().expect("no task panics holding it");
+        let removed = links.flaky.remove(&id).is_some();
+        self.release(&mut links);
+        removed
+    }
+
+    /// Makes every message, between any two nodes and between a client and
+    /// its broker, take `extra_ms` longer to arrive (`true`), or takes back
+    /// one such slow network (`false`); what is on its way already arrives
+    /// when it was due. Whether anything changed.
+    pub(crate) fn set_slow(&self, extra_ms: u64, slow: bool) -> bool {
+        let mut links = self.links.lock().expect("no task panics holding it");
+        if slow {
+            links.slow.push(extra_ms);
+            return true;
+        }
+        let Some(i) = links.slow.iter().position(|&e| e == extra_ms) else {
+            return false;
+        };
+        links.slow.remove(i);
+        true
     }
 
     /// Delivers, in order, what waited on every link that is no longer cut.
@@ -430,8 +727,15 @@ impl Routes {
         for pair in open {
             let held = links.held.remove(&pair).expect("listed above");
             let slot = &self.nodes[&pair.1];
-            for (from, message) in held {
-                let _ = slot.inbox.send(Inbound::Message { from, message });
+            for Held {
+                incarnation,
+                from,
+                message,
+            } in held
+            {
+                if slot.incarnation.load(Ordering::Relaxed) == incarnation {
+                    let _ = slot.inbox.send(Inbound::Message { from, message });
+                }
             }
         }
     }
@@ -444,30 +748,18 @@ impl Routes {
             false => set.remove(&node),
         }
     }
-
-    /// The paused nodes now.
-    pub(crate) fn paused(&self) -> Vec<NodeId> {
-        let set = self.paused.lock().expect("no task panics holding it");
-        set.iter().copied().collect()
-    }
-
-    /// The isolated nodes now.
-    pub(crate) fn isolated(&self) -> Vec<NodeId> {
-        let links = self.links.lock().expect("no task panics holding it");
-        links.isolated.keys().copied().collect()
-    }
 }
 
 /// Milliseconds since the server started: the nodes' clock.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Clock {
-    start: Instant,
+    start: std::time::Instant,
 }
 
 impl Clock {
     pub(crate) fn start() -> Clock {
         Clock {
-            start: Instant::now(),
+            start: std::time::Instant::now(),
         }
     }
 
@@ -475,8 +767,8 @@ impl Clock {
         self.start.elapsed().as_millis() as u64
     }
 
-    fn instant_at(&self, at_ms: u64) -> tokio::time::Instant {
-        tokio::time::Instant::from_std(self.start + Duration::from_millis(at_ms))
+    fn instant_at(&self, at_ms: u64) -> Instant {
+        Instant::from_std(self.start + Duration::from_millis(at_ms))
     }
 }
 
@@ -665,3 +957,6 @@ fn carry_out(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

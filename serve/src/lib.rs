@@ -11,7 +11,9 @@
 //!   (`request`, `response`, `records`, the consumer protocol's `groups`
 //!   bytes, and the `versions` this server speaks).
 //! - `control`: faults started while serving (`crash broker-2`, `restart
-//!   broker-2`, `isolate`, `client-cut`, `heal`), from stdin or the control port.
+//!   broker-2`, `isolate`, `split`, `slow-network 300`, `client-cut`,
+//!   `heal`, each optionally timed with `for_ms=N`), from stdin or the
+//!   control port. A down broker's port refuses connections (`Port`).
 //! - `timeline`: the lines the server prints as the cluster changes.
 //! - `end`: what the server can judge of itself when it stops: the
 //!   partitions, the invariants and the replicas compared, by `kafkasim-check`.
@@ -49,7 +51,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 /// At most this many client connections at once, over all brokers (Kafka's
 /// `max.connections` is unlimited by default; a bound keeps a flood of
@@ -218,52 +220,28 @@ impl Server {
             ));
         }
         let table = addrs.clone();
-        let lookup: Arc<dyn Fn(BrokerId) -> Option<(String, i32)> + Send + Sync> =
-            Arc::new(move |id| {
-                table
-                    .get(&id)
-                    .map(|a| (a.ip().to_string(), a.port() as i32))
-            });
+        let lookup: Lookup = Arc::new(move |id| {
+            table
+                .get(&id)
+                .map(|a| (a.ip().to_string(), a.port() as i32))
+        });
         let next_connection = Arc::new(AtomicU64::new(1));
         let permits = Arc::new(Semaphore::new(CONNECTIONS_MAX));
         for (id, listener) in listeners {
-            let routes = routes.clone();
-            let lookup = lookup.clone();
-            let next = next_connection.clone();
-            let permits = permits.clone();
-            tokio::spawn(async move {
-                let up = routes
-                    .slot(NodeId::Broker(id))
-                    .expect("every listener belongs to a broker")
-                    .up
-                    .subscribe();
-                loop {
-                    let Ok(permit) = permits.clone().acquire_owned().await else {
-                        return;
-                    };
-                    let Ok((stream, _)) = listener.accept().await else {
-                        continue;
-                    };
-                    // A crashed broker's port has no process behind it: the
-                    // connection closes at once. (A real one refuses it.)
-                    if !*up.borrow() {
-                        continue;
-                    }
-                    let _ = stream.set_nodelay(true);
-                    let connection = next.fetch_add(1, Ordering::Relaxed);
-                    let (routes, lookup) = (routes.clone(), lookup.clone());
-                    tokio::spawn(async move {
-                        connection::serve(stream, connection, id, routes, lookup).await;
-                        drop(permit);
-                    });
-                }
-            });
+            let port = Port {
+                broker: id,
+                addr: addrs[&id],
+                routes: routes.clone(),
+                lookup: lookup.clone(),
+                next_connection: next_connection.clone(),
+                permits: permits.clone(),
+                events: events_tx.clone(),
+                clock,
+            };
+            tokio::spawn(port.serve(listener));
         }
-        let controls = Controls {
-            routes,
-            events: events_tx,
-            clock,
-        };
+        tokio::spawn(routes.clone().carry_in_flight());
+        let controls = Controls::new(routes, events_tx, clock);
         tokio::spawn(controls.clone().serve(control_listener));
         Ok(Server {
             addrs,
@@ -302,6 +280,7 @@ impl Server {
             routes,
             events,
             clock,
+            ..
         } = self.controls;
         let mut answers = Vec::new();
         for node in routes.nodes() {
@@ -325,6 +304,115 @@ impl Server {
         }
         end::build(clock.now_ms(), image.as_ref(), disks, events.violations())
     }
+}
+
+/// How often a restarted broker whose port was taken tries it again.
+pub const RELISTEN_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A broker's port, as a real broker process has it: listening while the
+/// broker is up, closed while it is down (a connection is refused, not
+/// accepted and closed), bound again at its restart.
+struct Port {
+    broker: BrokerId,
+    addr: SocketAddr,
+    routes: Arc<Routes>,
+    lookup: Lookup,
+    next_connection: Arc<AtomicU64>,
+    permits: Arc<Semaphore>,
+    events: Events,
+    clock: Clock,
+}
+
+/// Each broker's advertised host and port, by id.
+type Lookup = Arc<dyn Fn(BrokerId) -> Option<(String, i32)> + Send + Sync>;
+
+impl Port {
+    /// Accepts connections on `listener` while the broker is up; closes it
+    /// when the broker goes down and binds the port again when it is back.
+    async fn serve(self, listener: TcpListener) {
+        let slot = (self.routes.slot(NodeId::Broker(self.broker)))
+            .expect("every listener belongs to a broker");
+        let mut up = slot.up.subscribe();
+        let mut listener = Some(listener);
+        loop {
+            let Some(bound) = &listener else {
+                if up.wait_for(|up| *up).await.is_err() {
+                    return;
+                }
+                listener = self.bind_again(&mut up).await;
+                continue;
+            };
+            tokio::select! {
+                down = up.wait_for(|up| !*up) => {
+                    if down.is_err() {
+                        return;
+                    }
+                    // The process is gone: its port refuses connections.
+                    listener = None;
+                }
+                accepted = accept(bound, &self.permits) => {
+                    let Some((stream, permit)) = accepted else {
+                        continue;
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let connection = self.next_connection.fetch_add(1, Ordering::Relaxed);
+                    let (routes, lookup) = (self.routes.clone(), self.lookup.clone());
+                    let broker = self.broker;
+                    tokio::spawn(async move {
+                        connection::serve(stream, connection, broker, routes, lookup).await;
+                        drop(permit);
+                    });
+                }
+            }
+        }
+    }
+
+    /// Binds the broker's port again after its restart, trying every
+    /// `RELISTEN_EVERY` while it is taken (said once on the timeline);
+    /// `None` if the broker goes down again first.
+    async fn bind_again(&self, up: &mut watch::Receiver<bool>) -> Option<TcpListener> {
+        let mut failed = false;
+        loop {
+            match TcpListener::bind(self.addr).await {
+                Ok(listener) => {
+                    if failed {
+                        let again = DriverEvent::ListeningAgain {
+                            broker: self.broker,
+                            addr: self.addr,
+                        };
+                        self.events.send(self.clock.now_ms(), Event::Driver(again));
+                    }
+                    return Some(listener);
+                }
+                Err(error) if !failed => {
+                    failed = true;
+                    let event = DriverEvent::ListenFailed {
+                        broker: self.broker,
+                        addr: self.addr,
+                        error: error.kind(),
+                    };
+                    self.events.send(self.clock.now_ms(), Event::Driver(event));
+                }
+                Err(_) => {}
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(RELISTEN_EVERY) => {}
+                _ = up.wait_for(|up| !*up) => return None,
+            }
+        }
+    }
+}
+
+/// The next connection on `listener`, with its permit; `None` when the
+/// accept failed (a connection reset before it was taken, no descriptors
+/// left) or the permits are gone.
+async fn accept(
+    listener: &TcpListener,
+    permits: &Arc<Semaphore>,
+) -> Option<(tokio::net::TcpStream, tokio::sync::OwnedSemaphorePermit)> {
+    let permit = permits.clone().acquire_owned().await.ok()?;
+    let (stream, _) = listener.accept().await.ok()?;
+    Some((stream, permit))
 }
 
 async fn bind(config: &ServeConfig) -> Result<BTreeMap<BrokerId, TcpListener>, ServeError> {
@@ -380,8 +468,8 @@ pub fn run(config: &ServeConfig, mut print: impl FnMut(&str)) -> Result<End, Ser
             print(&format!("broker-{id} listening on {addr}"));
         }
         print(&format!(
-            "faults: type `crash broker-2`, `restart broker-2`, `isolate broker-3`, `heal`, \
-             `help` here, or `kafkasim ctl --control-port {} COMMAND`; Ctrl-C stops and judges",
+            "faults: type `crash broker-2`, `restart broker-2`, `isolate broker-3 for_ms=5000`, \
+             `slow-network 300`, `heal`, `help` here, or `kafkasim ctl --control-port {} COMMAND`; Ctrl-C stops and judges",
             server.control_addr().port()
         ));
         let stop = serve_until_stopped(&mut server, &mut print).await;

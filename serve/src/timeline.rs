@@ -26,6 +26,18 @@ pub fn line(at_ms: u64, event: &Event) -> Option<String> {
         Event::Driver(DriverEvent::Restarted { node, incarnation }) => {
             format!("{node} restarted from its disk (start {incarnation})")
         }
+        Event::Driver(DriverEvent::ListenFailed {
+            broker,
+            addr,
+            error,
+        }) => format!(
+            "broker-{broker} cannot listen on {addr} again ({error}): it runs, but no \
+             client reaches it; trying every {} s",
+            crate::RELISTEN_EVERY.as_secs()
+        ),
+        Event::Driver(DriverEvent::ListeningAgain { broker, addr }) => {
+            format!("broker-{broker} listening on {addr} again")
+        }
         Event::Fault(text) => text.clone(),
     };
     Some(format!("{:>7.3}s  {text}", at_ms as f64 / 1000.0))

@@ -129,20 +129,31 @@ impl Wire {
         acks: i16,
         values: &[&str],
     ) -> (i16, i64) {
-        let records =
-            kafkasim_serve::wire::records::batches_to_wire(&[RecordBatch::from_values(values)]);
-        let mut data = PartitionProduceData::default();
-        data.index = partition;
-        data.records = Some(records);
-        let mut topic_data = TopicProduceData::default();
-        topic_data.name = TopicName(StrBytes::from_string(topic.to_string()));
-        topic_data.partition_data = vec![data];
-        let mut request = ProduceRequest::default();
-        request.acks = acks;
-        request.timeout_ms = 30_000;
-        request.topic_data = vec![topic_data];
+        let request = produce_request(topic, partition, acks, values);
         let response: ProduceResponse = self.call(ApiKey::Produce, 8, &request).await;
         let p = &response.responses[0].partition_responses[0];
         (p.error_code, p.base_offset)
     }
+
+    /// Produce v8 of `values` with `acks=0`: sent, and never answered.
+    pub async fn produce_no_ack(&mut self, topic: &str, partition: i32, values: &[&str]) {
+        let request = produce_request(topic, partition, 0, values);
+        self.send(ApiKey::Produce, 8, &request).await;
+    }
+}
+
+fn produce_request(topic: &str, partition: i32, acks: i16, values: &[&str]) -> ProduceRequest {
+    let records =
+        kafkasim_serve::wire::records::batches_to_wire(&[RecordBatch::from_values(values)]);
+    let mut data = PartitionProduceData::default();
+    data.index = partition;
+    data.records = Some(records);
+    let mut topic_data = TopicProduceData::default();
+    topic_data.name = TopicName(StrBytes::from_string(topic.to_string()));
+    topic_data.partition_data = vec![data];
+    let mut request = ProduceRequest::default();
+    request.acks = acks;
+    request.timeout_ms = 30_000;
+    request.topic_data = vec![topic_data];
+    request
 }

@@ -471,10 +471,12 @@ disagree below the high watermark.
 
 Faults, in the scenario files' words, while it serves: type `crash broker-2`, \
 `power-loss broker-2`, `replace-disk broker-2`, `restart broker-2`, `isolate \
-broker-3`, `client-cut client-7 broker-1`, `heal`, `clients` or `help` on stdin, or send them with `kafkasim ctl` to the \
+broker-3`, `split broker-3`, `slow-network 300`, `client-cut client-7 broker-1`, \
+`heal`, `clients` or `help` on stdin (a fault may end in `for_ms=5000` to undo \
+itself), or send them with `kafkasim ctl` to the \
 control port (127.0.0.1, --port + 100 unless --control-port is given). A \
 crashed node keeps its disk (as the fault kind leaves it) and restarts through \
-the model's recovery.
+the model's recovery; while it is down its port refuses connections.
 
 Exit codes: 0 stopped, nothing found; 1 a broken invariant or divergent \
 replicas; 2 a usage error or a port that cannot be bound.")]
@@ -496,12 +498,17 @@ pub(super) struct ServeFlags {
 #[command(after_help = "\
 Sends COMMAND to the control port of a `kafkasim serve` on this machine and \
 prints its answer. Commands: crash, power-loss, replace-disk, pause or \
-isolate TARGET; link-cut SERVER SERVER (both ways) or one-way FROM TO (servers by \
-name: broker-N, controller); client-cut client-N TARGET (hold one client \
+isolate TARGET; link-cut SERVER SERVER (both ways), one-way FROM TO or \
+flaky-link SERVER SERVER (clogged 200 ms, then open 800 ms, over and over), \
+servers by name (broker-N, controller); split BROKER... (those brokers cut off from the \
+other brokers and the controller); slow-network EXTRA_MS (every message EXTRA_MS \
+later); client-cut client-N TARGET (hold one client \
 connection's traffic to its broker); restart TARGET; heal [TARGET] (no \
-TARGET: every pause, isolation and cut); clients (list the client connections); help. TARGET is controller, broker-N, \
+TARGET: every fault on but crashes); clients (list the client connections); help. \
+A fault ending in for_ms=N undoes itself after N ms, as in scenario files. \
+TARGET is controller, broker-N, \
 \"leader of TOPIC-P\", \"follower of TOPIC-P\" or \"coordinator of GROUP\". \
-Example: kafkasim ctl crash broker-2
+Example: kafkasim ctl crash broker-2 for_ms=5000
 
 Exit codes: 0 done; 1 the server refused the command; 2 a usage error or no \
 server answering.")]
