@@ -20,7 +20,7 @@ fn every_sent_name_is_consumed_exactly_once_in_offset_order_in_its_half() {
     for partition in 0..2 {
         let consumed: Vec<(i64, &str)> = (consumed.iter())
             .filter(|c| c.partition.partition == partition)
-            .map(|c| (c.offset, c.value.as_str()))
+            .map(|c| (c.offset, c.value.as_str().expect("a text value")))
             .collect();
         let expected: Vec<&str> = quickstart::NAMES
             .iter()

@@ -472,7 +472,7 @@ pub fn for_each_history_line(report: &RunReport, mut emit: impl FnMut(HistoryLin
                 ..
             } => emit(HistoryLine::Consumed {
                 time_ms: *time_ms,
-                value: record.value.clone(),
+                value: record.value.to_string(),
                 partition: record.partition.to_string(),
                 offset: record.offset,
             }),
@@ -510,7 +510,7 @@ fn completed(
         (Operation::Send { value, .. }, Outcome::Ok(Reply::Sent { partition, offset })) => {
             vec![HistoryLine::Sent {
                 time_ms,
-                value: value.clone(),
+                value: value.to_string(),
                 partition: partition.to_string(),
                 offset: *offset,
                 acks: acks.get(process).cloned().unwrap_or_else(|| "all".into()),
@@ -519,7 +519,7 @@ fn completed(
         (Operation::Send { value, .. }, Outcome::Fail { error } | Outcome::Info { error }) => {
             vec![HistoryLine::SendFailed {
                 time_ms,
-                value: value.clone(),
+                value: value.to_string(),
                 error: error.clone(),
                 ambiguous: matches!(outcome, Outcome::Info { .. }),
             }]
@@ -528,7 +528,7 @@ fn completed(
             (records.iter())
                 .map(|r| HistoryLine::Consumed {
                     time_ms,
-                    value: r.value.clone(),
+                    value: r.value.to_string(),
                     partition: r.partition.to_string(),
                     offset: r.offset,
                 })

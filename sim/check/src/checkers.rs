@@ -44,7 +44,7 @@
 //! so offsets serve.
 
 use crate::finding::{Detail, Finding, Kind, Sighting, Source};
-use crate::history::{Entry, OpId, Operation, Outcome, PolledRecord};
+use crate::history::{Entry, OpId, Operation, Outcome, PolledRecord, Value};
 use kafkasim::ids::{Offset, TopicPartition};
 use std::collections::BTreeMap;
 
@@ -147,14 +147,14 @@ fn seen_in(kind: Kind, partition: &TopicPartition, sightings: Vec<Sighting>) -> 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Origin<'a> {
     Send(OpId),
-    Unknown(&'a str),
+    Unknown(&'a Value),
 }
 
 /// Tells which send each polled record came from (see [`Origin`]).
 struct Origins<'a> {
     entries: &'a [Entry],
     /// The first send of each value, for records that carry no id.
-    by_value: BTreeMap<&'a str, OpId>,
+    by_value: BTreeMap<&'a Value, OpId>,
 }
 
 impl<'a> Origins<'a> {
@@ -167,7 +167,7 @@ impl<'a> Origins<'a> {
                 ..
             } = entry
             {
-                by_value.entry(value.as_str()).or_insert(*op);
+                by_value.entry(value).or_insert(*op);
             }
         }
         Origins { entries, by_value }
@@ -186,7 +186,7 @@ impl<'a> Origins<'a> {
         };
         match record.send.filter(|&op| is_send(op)) {
             Some(op) => Origin::Send(op),
-            None => match self.by_value.get(record.value.as_str()) {
+            None => match self.by_value.get(&record.value) {
                 Some(&op) => Origin::Send(op),
                 None => Origin::Unknown(&record.value),
             },
@@ -201,7 +201,7 @@ struct Seen<'a> {
     source: Source,
     /// The send it is of; the value is for people.
     origin: Origin<'a>,
-    value: &'a str,
+    value: &'a Value,
     offset: Option<Offset>,
     process: &'a str,
     time_ms: u64,
@@ -361,6 +361,9 @@ fn completions(entries: &[Entry]) -> impl Iterator<Item = Completed<'_>> {
     })
 }
 
+/// What an end sighting shows for a value: it is of no record.
+static NO_VALUE: Value = Value(None);
+
 /// The last read of each partition to its end.
 fn ends(entries: &[Entry]) -> BTreeMap<&TopicPartition, Seen<'_>> {
     use crate::history::ClientEvent;
@@ -380,8 +383,8 @@ fn ends(entries: &[Entry]) -> BTreeMap<&TopicPartition, Seen<'_>> {
         };
         let seen = Seen {
             source: Source::End,
-            origin: Origin::Unknown(""),
-            value: "",
+            origin: Origin::Unknown(&NO_VALUE),
+            value: &NO_VALUE,
             offset: Some(*end_offset),
             process,
             time_ms: *time_ms,
@@ -418,7 +421,7 @@ fn sightings<'a>(
                     let origin = origins.of_record(r);
                     found.push((
                         &r.partition,
-                        seen(Source::Polled, origin, r.value.as_str(), Some(r.offset)),
+                        seen(Source::Polled, origin, &r.value, Some(r.offset)),
                     ));
                 }
             }

@@ -21,8 +21,8 @@
 //! record by the send it came from: the simulator's producers stamp each record
 //! with its send's id in a header ([`SEND_ID_HEADER`]), as an application
 //! stamps a trace id, so two sends of the same value stay two sends. The value
-//! is kept beside, as text for people (`value_text`): UTF-8 as it was sent,
-//! other bytes as hex, a tombstone as empty text. A polled record without the
+//! is kept beside, as Kafka has it ([`Value`]: optional bytes, `None` for a
+//! tombstone), and shown to people as text. A polled record without the
 //! header (a history written by hand, or by clients that stamp nothing) names
 //! the send of the same value: there values must be unique within the run.
 //! Keys, the other headers and timestamps are left out: no checker reads them.
@@ -54,7 +54,7 @@ pub enum Operation {
     /// A producer sends `value` to `topic`. Which partition it goes to is a
     /// fact of its acknowledgement: a producer picks it only once it knows the
     /// topic's partitions.
-    Send { topic: String, value: String },
+    Send { topic: String, value: Value },
     /// A consumer polls; `partitions` is its assignment as it knows it when it
     /// polls (empty when it cannot know yet). `Ok` carries the records returned.
     Poll { partitions: Vec<TopicPartition> },
@@ -74,7 +74,7 @@ pub struct PolledRecord {
     /// `-1` when unknown (a history written before it was recorded).
     #[serde(default = "unknown_epoch")]
     pub leader_epoch: LeaderEpoch,
-    pub value: String,
+    pub value: Value,
     /// The send it came from, as its producer stamped it ([`SEND_ID_HEADER`]);
     /// `None` when the record carries no such header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,9 +99,59 @@ pub fn send_id(headers: &[Header]) -> Option<OpId> {
     header.value.as_ref()?.as_str()?.parse().ok().map(OpId)
 }
 
-/// A record's value as the history keeps it: UTF-8 as it is, other bytes as
+/// A record's value as text for people: UTF-8 as it is, other bytes as
 /// `Data`'s hex (`0x…`), a tombstone (no value) as empty text.
 pub use kafkasim::record::value_text;
+
+/// A record's value as the history keeps it: Kafka's optional bytes, `None`
+/// for a tombstone. In JSON, UTF-8 is a string, other bytes `{"hex": …}` and a
+/// tombstone `null`; shown to people, it is [`value_text`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Value(pub Option<Data>);
+
+impl Value {
+    /// The value as text, if it is a present UTF-8 value.
+    pub fn as_str(&self) -> Option<&str> {
+        self.0.as_ref()?.as_str()
+    }
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&value_text(&self.0))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(text: &str) -> Value {
+        Value(Some(Data::from(text)))
+    }
+}
+
+impl From<String> for Value {
+    fn from(text: String) -> Value {
+        Value(Some(Data::from(text)))
+    }
+}
+
+impl From<&Option<Data>> for Value {
+    fn from(value: &Option<Data>) -> Value {
+        Value(value.clone())
+    }
+}
+
+impl PartialEq<str> for Value {
+    fn eq(&self, text: &str) -> bool {
+        self.as_str() == Some(text)
+    }
+}
+
+impl PartialEq<&str> for Value {
+    fn eq(&self, text: &&str) -> bool {
+        self.as_str() == Some(*text)
+    }
+}
 
 fn unknown_epoch() -> LeaderEpoch {
     -1
@@ -381,7 +431,7 @@ impl From<&ConsumerRecord> for PolledRecord {
             partition: record.partition.clone(),
             offset: record.offset,
             leader_epoch: record.leader_epoch,
-            value: value_text(&record.value),
+            value: Value::from(&record.value),
             send: send_id(&record.headers),
         }
     }
@@ -459,6 +509,51 @@ mod tests {
             json,
             r#"[{"invoke":{"op":0,"time_ms":5,"process":"consumer-1","operation":{"poll":{"partitions":[{"topic":"users","partition":0}]}}}},{"complete":{"op":0,"time_ms":7,"process":"consumer-1","outcome":{"info":{"error":"timed out"}}}}]"#
         );
+    }
+
+    #[test]
+    fn values_are_kafka_s_optional_bytes_and_read_back_as_written() {
+        let values = [
+            (Value::from("Alice"), r#""Alice""#, "Alice"),
+            (Value(None), "null", ""),
+            (
+                Value(Some(Data::new(vec![0x00, 0xff]))),
+                r#"{"hex":"00ff"}"#,
+                "0x00ff",
+            ),
+            (Value::from(""), r#""""#, ""),
+        ];
+        for (value, json, shown) in values {
+            let written = serde_json::to_string(&value).expect("plain data");
+            assert_eq!(written, json);
+            let read: Value = serde_json::from_str(&written).expect("reads back");
+            assert_eq!(read, value);
+            assert_eq!(value.to_string(), shown);
+        }
+        // A tombstone is no value, not an empty one.
+        assert_ne!(Value(None), Value::from(""));
+    }
+
+    #[test]
+    fn a_record_names_its_send_by_the_header_its_producer_stamped() {
+        let send = OpId(41);
+        let mut record = ConsumerRecord {
+            partition: tp(),
+            offset: 3,
+            leader_epoch: 0,
+            key: None,
+            value: None,
+            headers: vec![send_id_header(send)],
+            timestamp_ms: 0,
+        };
+        let polled = PolledRecord::from(&record);
+        assert_eq!(polled.send, Some(send));
+        assert_eq!(polled.value, Value(None));
+        // No header, or one that is not a number: no send named.
+        record.headers[0].value = Some(Data::from("x"));
+        assert_eq!(PolledRecord::from(&record).send, None);
+        record.headers.clear();
+        assert_eq!(PolledRecord::from(&record).send, None);
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! process read. For tests and tools that want to look at a run's facts
 //! without a checker's judgement.
 
-use crate::history::{ClientEvent, Entry, Operation, Outcome, PolledRecord, Reply};
+use crate::history::{ClientEvent, Entry, Operation, Outcome, PolledRecord, Reply, Value};
 use kafkasim::ids::{Offset, TopicPartition};
 
-/// A send acknowledged at an offset of a partition (`-1` with `acks=0`).
+/// A send acknowledged at an offset of a partition (`-1` with `acks=0`); its
+/// value as text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acked {
     pub value: String,
@@ -90,7 +91,7 @@ pub fn processed_by(entries: &[Entry], process: &str) -> Vec<PolledRecord> {
 }
 
 /// Each completed send: its value, its process, when it ended and how.
-fn sends(entries: &[Entry]) -> impl Iterator<Item = (&str, &str, u64, &Outcome)> {
+fn sends(entries: &[Entry]) -> impl Iterator<Item = (&Value, &str, u64, &Outcome)> {
     entries.iter().filter_map(|entry| {
         let Entry::Complete {
             op,
@@ -105,7 +106,7 @@ fn sends(entries: &[Entry]) -> impl Iterator<Item = (&str, &str, u64, &Outcome)>
             Entry::Invoke {
                 operation: Operation::Send { value, .. },
                 ..
-            } => Some((value.as_str(), process.as_str(), *time_ms, outcome)),
+            } => Some((value, process.as_str(), *time_ms, outcome)),
             _ => None,
         }
     })

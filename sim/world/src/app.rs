@@ -24,7 +24,7 @@ use kafkasim::config::ConfigError;
 use kafkasim::error::ErrorCode;
 use kafkasim::ids::{Offset, TopicPartition};
 use kafkasim::metadata::PartitionInfo;
-use kafkasim_check::history::{Entry, OpId, Outcome, PolledRecord, Reply};
+use kafkasim_check::history::{Entry, OpId, Outcome, PolledRecord, Reply, Value};
 use kafkasim_check::{Detail, Finding, Kind};
 use std::collections::BTreeMap;
 
@@ -211,7 +211,7 @@ impl Cluster {
         consumer.assign(partitions.clone());
         // A record is known by its place and its send (its id, and its value
         // for a record without one).
-        type Known = ((TopicPartition, Offset, Option<OpId>), String);
+        type Known = ((TopicPartition, Offset, Option<OpId>), Value);
         let mut read: BTreeMap<Known, PolledRecord> = BTreeMap::new();
         let mut reached: BTreeMap<TopicPartition, Offset> = BTreeMap::new();
         let deadline_ms = now_ms() + WAIT_LIMIT_MS;

@@ -113,7 +113,7 @@ pub fn aborted_read(facts: &Facts<'_>) -> Vec<Finding> {
         };
         let refused = Sighting {
             source: Source::Refused,
-            value: value.clone(),
+            value: value.to_string(),
             offset: None,
             process: done.process.to_string(),
             time_ms: done.time_ms,

@@ -13,7 +13,7 @@ use crate::scenario::worker::{Narration, Processed, SelfFault, Worker};
 use kafkasim::ids::TopicPartition;
 use kafkasim_check::fault::Schedule;
 use kafkasim_check::finding::PartitionState;
-use kafkasim_check::history::{value_text, Entry, OpId, Operation, Outcome, Reply};
+use kafkasim_check::history::{value_text, Entry, OpId, Operation, Outcome, Reply, Value};
 use kafkasim_check::{Detail, Finding, Kind};
 use kafkasim_sim::schedule::run_safety_phase;
 use kafkasim_sim::time::{now_ms, sleep_ms};
@@ -113,9 +113,10 @@ fn start_groups<'w>(cluster: &Cluster, workload: &'w Workload) -> Vec<(&'w Group
     groups
 }
 
-/// Every acknowledged send to `topics` (with an offset), by partition and value.
+/// Every acknowledged send to `topics` (with an offset), by partition and value
+/// (a workload's values are its own: `p1-17` is producer-1's 18th send).
 fn acked_to(entries: &[Entry], topics: &[String]) -> BTreeSet<(TopicPartition, String)> {
-    let mut values: BTreeMap<OpId, &str> = BTreeMap::new();
+    let mut values: BTreeMap<OpId, &Value> = BTreeMap::new();
     let mut acked = BTreeSet::new();
     for entry in entries {
         match entry {

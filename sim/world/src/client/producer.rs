@@ -18,9 +18,7 @@ use kafkasim::client::ClientError;
 use kafkasim::config::ConfigError;
 use kafkasim::ids::NodeId;
 use kafkasim::protocol::Acks;
-use kafkasim_check::history::{
-    send_id_header, value_text, ClientEvent, History, Operation, Outcome,
-};
+use kafkasim_check::history::{send_id_header, ClientEvent, History, Operation, Outcome, Value};
 
 /// Kafka's `KafkaProducer`.
 pub struct Producer {
@@ -83,7 +81,7 @@ impl Producer {
     pub async fn send(&self, record: ProducerRecord) -> Result<RecordMetadata, ClientError> {
         let operation = Operation::Send {
             topic: record.topic.clone(),
-            value: value_text(&record.value),
+            value: Value::from(&record.value),
         };
         let op = self.history.invoke(now_ms(), self.process(), operation);
         let mut record = record;
