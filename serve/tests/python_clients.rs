@@ -1,7 +1,7 @@
 //! Real Python Kafka clients against `kafkasim serve`, no mocks: kafka-python
 //! and confluent-kafka (librdkafka) each create a topic, produce and read back
-//! (`clients/*_roundtrip.py`), and two confluent-kafka consumers in one group
-//! split a 2-partition topic between them (`clients/confluent_group.py`);
+//! (`clients/*_roundtrip.py`), and two consumers in one group, with each
+//! library, split a 2-partition topic between them (`clients/*_group.py`);
 //! kafka-python's admin client deletes a topic (`clients/kafka_python_delete.py`);
 //! confluent-kafka sends a binary key and value with headers and a tombstone,
 //! and reads them back byte for byte (`clients/confluent_bytes.py`).
@@ -42,13 +42,27 @@ fn confluent_kafka_creates_a_topic_produces_and_reads_back() {
 }
 
 #[test]
-fn two_members_of_a_group_split_two_partitions_between_them() {
+fn two_confluent_kafka_members_of_a_group_split_two_partitions_between_them() {
     if !python_has("confluent_kafka") {
         return;
     }
+    two_members_split_two_partitions("confluent_group.py");
+}
+
+#[test]
+fn two_kafka_python_members_of_a_group_split_two_partitions_between_them() {
+    if !python_has("kafka") {
+        return;
+    }
+    two_members_split_two_partitions("kafka_python_group.py");
+}
+
+/// Runs `script`, whose two group members split a 2-partition topic, and
+/// checks what each received.
+fn two_members_split_two_partitions(script: &str) {
     let (_runtime, server) = start(3);
     let broker = server.addrs()[&1].to_string();
-    let out = python(&broker, "confluent_group.py", &["split"]);
+    let out = python(&broker, script, &["split"]);
     assert!(out.contains("done"), "{out}");
     // `record MEMBER PARTITION VALUE` lines: what each member received.
     let mut partitions: BTreeMap<&str, BTreeSet<i32>> = BTreeMap::new();

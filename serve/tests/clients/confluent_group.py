@@ -8,9 +8,8 @@ members' partitions are disjoint and non-empty and that together they
 received every record.
 
 (librdkafka runs the group protocol on threads of its own, so one script can
-poll two members in turn. kafka-python 3.0.12 cannot: a JoinGroup that
-completes while its consumer is not inside poll() is sent again, and the
-leader's second join starts a new rebalance each time.)
+poll two members in turn. kafka-python runs it inside poll(): its version of
+this test, kafka_python_group.py, gives each member a thread.)
 
 Usage: KAFKA_BROKER=127.0.0.1:PORT python3 confluent_group.py TOPIC
 """

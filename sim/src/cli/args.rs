@@ -486,7 +486,7 @@ pub(super) struct ServeFlags {
     pub port: u16,
     /// How many brokers (1 to 9)
     #[arg(long, value_name = "N", default_value_t = 3)]
-    #[arg(value_parser = clap::value_parser!(u32).range(1..=9))]
+    #[arg(value_parser = values::brokers)]
     pub brokers: u32,
     /// The control port for `kafkasim ctl` [default: --port + 100; any free port with --port 0]
     #[arg(long, value_name = "PORT")]

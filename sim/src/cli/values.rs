@@ -38,6 +38,12 @@ pub(super) fn jobs(text: &str) -> Result<usize, String> {
     })
 }
 
+/// `serve --brokers N`: one to nine brokers, as the ports after `--port`.
+pub(super) fn brokers(text: &str) -> Result<u32, String> {
+    number_in(text, 1..=9)
+        .ok_or_else(|| format!("--brokers must be a whole number from 1 to 9, got '{text}'"))
+}
+
 /// `bench --seeds A..B`: at most `BENCH_SEEDS_MAX` seeds, as the bench keeps
 /// every seed's timings.
 pub(super) fn bench_seeds(text: &str) -> Result<SeedRange, String> {

@@ -190,6 +190,18 @@ fn the_help_names_the_bounds_the_parser_enforces() {
 }
 
 #[test]
+fn serve_refuses_a_broker_count_outside_1_to_9_naming_the_flag() {
+    for bad in ["0", "10", "+3", "x"] {
+        let words = format!("serve --brokers {bad}");
+        let err = parse_words(&words).expect_err(&words);
+        assert_eq!(
+            err.0,
+            format!("--brokers must be a whole number from 1 to 9, got '{bad}'")
+        );
+    }
+}
+
+#[test]
 fn numbers_are_plain_digits_within_their_bounds() {
     let jobs_max = crate::cli::JOBS_MAX;
     match parse_words(&format!("sweep --seeds 1..2 --jobs {jobs_max}")) {
