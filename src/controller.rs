@@ -284,12 +284,10 @@ impl Controller {
     /// Removes `name` and its partitions from the metadata. Kafka's controller
     /// answers at once too: the replicas are deleted by the brokers afterwards.
     fn delete_topic(&mut self, name: &str) -> Result<(), (ErrorCode, String)> {
-        // The group coordinator lives on this topic's partitions. Kafka's
-        // tools refuse to delete an internal topic; the model refuses it here.
-        if name == crate::group::offsets_topic::OFFSETS_TOPIC {
-            let message = format!("Topic {name} is an internal topic and cannot be deleted.");
-            return Err((ErrorCode::InvalidRequest, message));
-        }
+        // `__consumer_offsets` too: Kafka 4.x's controller deletes an internal
+        // topic like any other (only `kafka-topics.sh` refuses to ask). Every
+        // group's coordinator then unloads, and the next FindCoordinator
+        // creates the topic afresh: every committed offset is gone.
         let Some(topic) = self.image.topics.remove(name) else {
             return Err((
                 ErrorCode::UnknownTopicOrPartition,

@@ -467,9 +467,12 @@ pub fn run(config: &ServeConfig, mut print: impl FnMut(&str)) -> Result<End, Ser
         for (id, addr) in server.addrs() {
             print(&format!("broker-{id} listening on {addr}"));
         }
+        // The examples name the last broker, which every cluster has.
+        let last = server.addrs().keys().last().copied().unwrap_or(1);
         print(&format!(
-            "faults: type `crash broker-2`, `restart broker-2`, `isolate broker-3 for_ms=5000`, \
-             `slow-network 300`, `heal`, `help` here, or `kafkasim ctl --control-port {} COMMAND`; Ctrl-C stops and judges",
+            "faults: type `crash broker-{last}`, `restart broker-{last}`, \
+             `isolate broker-{last} for_ms=5000`, `slow-network 300`, `heal`, `help` here, \
+             or `kafkasim ctl --control-port {} COMMAND`; Ctrl-C stops and judges",
             server.control_addr().port()
         ));
         let stop = serve_until_stopped(&mut server, &mut print).await;

@@ -88,8 +88,9 @@ fn group(event: &GroupEvent) -> Option<String> {
                 groups.join(", ")
             )
         }
+        GroupEvent::PartitionUnloaded { groups, .. } if groups.is_empty() => return None,
         GroupEvent::PartitionUnloaded { partition, groups } => format!(
-            "__consumer_offsets-{partition} moved away; groups {} are Dead here",
+            "coordinator of __consumer_offsets-{partition} unloaded groups {} (Dead here)",
             groups.join(", ")
         ),
         GroupEvent::MemberAdded {

@@ -2,7 +2,8 @@
 //! and confluent-kafka (librdkafka) each create a topic, produce and read back
 //! (`clients/*_roundtrip.py`), and two consumers in one group, with each
 //! library, split a 2-partition topic between them (`clients/*_group.py`);
-//! kafka-python's admin client deletes a topic (`clients/kafka_python_delete.py`);
+//! kafka-python's admin client deletes a topic (`clients/kafka_python_delete.py`)
+//! and `__consumer_offsets` (`clients/kafka_python_offsets_deleted.py`);
 //! confluent-kafka sends a binary key and value with headers and a tombstone,
 //! and reads them back byte for byte (`clients/confluent_bytes.py`).
 //! Each test is skipped, with a message, where its Python package is not
@@ -113,6 +114,26 @@ fn kafka_python_deletes_a_topic_and_a_second_delete_finds_none() {
         out.contains("second delete: UNKNOWN_TOPIC_OR_PARTITION"),
         "{out}"
     );
+}
+
+/// Kafka 4.x's controller deletes `__consumer_offsets` like any topic: the
+/// group's committed offset goes with it, and the next FindCoordinator
+/// creates the topic afresh, where the group commits again.
+#[test]
+fn deleting_the_offsets_topic_loses_every_committed_offset() {
+    if !python_has("kafka") {
+        return;
+    }
+    let (_runtime, server) = start(1);
+    let broker = server.addrs()[&1].to_string();
+    let out = python(&broker, "kafka_python_offsets_deleted.py", &["kept"]);
+    assert!(out.contains("created kept with 3 records"), "{out}");
+    assert!(out.contains("committed 2\n"), "{out}");
+    assert!(out.contains("deleted __consumer_offsets\n"), "{out}");
+    assert!(out.contains("__consumer_offsets no longer listed"), "{out}");
+    assert!(out.contains("committed after the delete None"), "{out}");
+    assert!(out.contains("read from r0: ['r0', 'r1', 'r2']"), "{out}");
+    assert!(out.contains("committed again 3"), "{out}");
 }
 
 /// A binary key and value, headers (one without a value) and a tombstone go

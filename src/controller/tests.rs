@@ -562,7 +562,7 @@ fn a_deleted_topic_can_be_created_again_with_epochs_from_the_start() {
 }
 
 #[test]
-fn the_offsets_topic_cannot_be_deleted() {
+fn the_offsets_topic_is_deleted_like_any_other() {
     let mut c = controller_with_live_brokers(&[1]);
     let offsets = crate::group::offsets_topic::OFFSETS_TOPIC;
     assert_eq!(
@@ -570,8 +570,8 @@ fn the_offsets_topic_cannot_be_deleted() {
         ErrorCode::None
     );
     let (results, _) = delete(&mut c, 0, &[offsets]);
-    assert_eq!(results[0].error_code, ErrorCode::InvalidRequest);
-    assert!(c.image().topics.contains_key(offsets));
+    assert_eq!(results[0].error_code, ErrorCode::None);
+    assert!(!c.image().topics.contains_key(offsets));
 }
 
 #[test]
