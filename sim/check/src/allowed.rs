@@ -8,10 +8,18 @@
 //! `min.insync.replicas=2` of 3 replicas, idempotence, clean elections, no power
 //! loss) allows nothing at all.
 //!
+//! A finding about sends is judged by the settings of the producers whose sends
+//! it is about, when the history names them: in a run that mixes `acks=1` and
+//! `acks=all` producers, the `acks=1` producer's lost write is allowed and the
+//! `acks=all` producer's is not. A lost or unseen write concerns its own send
+//! only; the other findings concern every send they show (an offset holding
+//! an `acks=1` record and an `acks=all` one may be the `acks=1` record's loss).
+//! Without names (a history written by hand), the run's weakest settings judge.
+//!
 //! Replica divergence, the node-event invariants and crashes are never allowed:
 //! Kafka keeps them under every setting, so a violation is a bug in the model.
 
-use crate::finding::{Allowance, Finding, Kind};
+use crate::finding::{Allowance, Detail, Finding, Kind};
 pub use crate::history::DeliveryMode;
 use crate::history::{ClientEvent, Entry};
 use kafkasim::protocol::Acks;
@@ -42,6 +50,16 @@ pub struct Config {
     pub eligible_leader_replicas: bool,
     /// How each consumer group's application commits what it processes.
     pub groups: BTreeMap<String, DeliveryMode>,
+    /// Each producer's settings, by process: what its own sends were promised.
+    #[serde(default)]
+    pub producers: BTreeMap<String, ProducerSettings>,
+}
+
+/// What a producer's acknowledgements promise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProducerSettings {
+    pub acks: Acks,
+    pub idempotence: bool,
 }
 
 impl Config {
@@ -54,23 +72,29 @@ impl Config {
             power_loss: false,
             eligible_leader_replicas: false,
             groups: BTreeMap::new(),
+            producers: BTreeMap::new(),
         }
     }
 
-    /// What the history itself says: the producers' settings (the weakest
-    /// `acks`, whether all are idempotent), the groups its consumers joined and
+    /// What the history itself says: the producers' settings (each one's, the
+    /// weakest `acks`, whether all are idempotent), the groups its consumers joined and
     /// how their applications commit (at-least-once unless one said otherwise).
     /// Topic settings and power losses are not in a history: the driver sets those.
     pub fn of_history(entries: &[Entry]) -> Config {
         let mut config = Config::safe();
         for entry in entries {
-            let Entry::Event { event, .. } = entry else {
+            let Entry::Event { event, process, .. } = entry else {
                 continue;
             };
             match event {
                 ClientEvent::Producer { acks, idempotence } => {
                     config.acks = weakest(config.acks, *acks);
                     config.idempotence &= idempotence;
+                    let settings = ProducerSettings {
+                        acks: *acks,
+                        idempotence: *idempotence,
+                    };
+                    config.producers.insert(process.clone(), settings);
                 }
                 ClientEvent::Subscribed { group, .. } => {
                     let mode = DeliveryMode::AtLeastOnce;
@@ -88,6 +112,7 @@ impl Config {
     /// Why this configuration allows `finding`; empty: it fails the run.
     pub fn allowances(&self, finding: &Finding) -> Vec<Allowance> {
         let kind = finding.kind;
+        let promised = self.promised(finding);
         let mut why = Vec::new();
         let mut allow = |applies: bool, kinds: &[Kind], allowance: Allowance| {
             if applies && kinds.contains(&kind) {
@@ -95,12 +120,13 @@ impl Config {
             }
         };
         allow(
-            self.acks == Acks::Leader,
+            promised.acks == Acks::Leader,
             LEADER_ONLY_ACKS,
             Allowance::LeaderOnlyAcks,
         );
-        allow(self.acks == Acks::None, NO_ACKS, Allowance::NoAcks);
-        allow(!self.idempotence, NO_IDEMPOTENCE, Allowance::NoIdempotence);
+        allow(promised.acks == Acks::None, NO_ACKS, Allowance::NoAcks);
+        let no_idempotence = !promised.idempotence;
+        allow(no_idempotence, NO_IDEMPOTENCE, Allowance::NoIdempotence);
         allow(
             self.unclean_leader_election,
             LOSSY,
@@ -109,7 +135,7 @@ impl Config {
         let elr = self.eligible_leader_replicas;
         allow(self.power_loss && !elr, LOSSY, Allowance::PowerLoss);
         allow(self.power_loss && elr, OFFLINE, Allowance::PowerLossOffline);
-        if let crate::finding::Detail::Processing { group, .. } = &finding.detail {
+        if let Detail::Processing { group, .. } = &finding.detail {
             let mode = self.groups.get(group).copied();
             let mode = mode.unwrap_or(DeliveryMode::AtLeastOnce);
             let at_least_once = mode == DeliveryMode::AtLeastOnce;
@@ -118,6 +144,35 @@ impl Config {
             allow(!at_least_once, &[NeverProcessed], Allowance::AtMostOnce);
         }
         why
+    }
+
+    /// The promises the sends a finding is about were made with: the weakest
+    /// `acks` of their producers, and whether all are idempotent; the run's
+    /// own when the finding names no producer this configuration knows.
+    fn promised(&self, finding: &Finding) -> ProducerSettings {
+        let run = ProducerSettings {
+            acks: self.acks,
+            idempotence: self.idempotence,
+        };
+        let Detail::Sightings { sightings, .. } = &finding.detail else {
+            return run;
+        };
+        // A lost or unseen write is its own send's (the first sighting); the
+        // others are every send they show.
+        let about = match finding.kind {
+            LostWrite | Unseen => &sightings[..sightings.len().min(1)],
+            _ => &sightings[..],
+        };
+        let producers: Vec<ProducerSettings> = (about.iter())
+            .filter_map(|s| self.producers.get(s.producer.as_deref()?).copied())
+            .collect();
+        if producers.is_empty() {
+            return run;
+        }
+        ProducerSettings {
+            acks: (producers.iter()).fold(Acks::All, |acks, p| weakest(acks, p.acks)),
+            idempotence: producers.iter().all(|p| p.idempotence),
+        }
     }
 }
 

@@ -157,6 +157,16 @@ struct Origins<'a> {
     by_value: BTreeMap<&'a Value, OpId>,
 }
 
+impl Origin<'_> {
+    /// The send, if the sighting is of one.
+    fn send(self) -> Option<OpId> {
+        match self {
+            Origin::Send(op) => Some(op),
+            Origin::Unknown(_) => None,
+        }
+    }
+}
+
 impl<'a> Origins<'a> {
     fn of(entries: &'a [Entry]) -> Origins<'a> {
         let mut by_value = BTreeMap::new();
@@ -171,6 +181,14 @@ impl<'a> Origins<'a> {
             }
         }
         Origins { entries, by_value }
+    }
+
+    /// The producer that invoked the send a sighting is of.
+    fn producer(&self, origin: Origin<'a>) -> Option<&'a str> {
+        match self.entries.get(origin.send()?.0)? {
+            Entry::Invoke { process, .. } => Some(process),
+            _ => None,
+        }
     }
 
     /// The send `record` came from.
@@ -201,6 +219,8 @@ struct Seen<'a> {
     source: Source,
     /// The send it is of; the value is for people.
     origin: Origin<'a>,
+    /// The producer of that send, when known.
+    producer: Option<&'a str>,
     value: &'a Value,
     offset: Option<Offset>,
     process: &'a str,
@@ -215,6 +235,7 @@ impl Seen<'_> {
             offset: self.offset,
             process: self.process.to_string(),
             time_ms: self.time_ms,
+            producer: self.producer.map(str::to_string),
             error: None,
         }
     }
@@ -384,6 +405,7 @@ fn ends(entries: &[Entry]) -> BTreeMap<&TopicPartition, Seen<'_>> {
         let seen = Seen {
             source: Source::End,
             origin: Origin::Unknown(&NO_VALUE),
+            producer: None,
             value: &NO_VALUE,
             offset: Some(*end_offset),
             process,
@@ -406,6 +428,7 @@ fn sightings<'a>(
         let seen = |source, origin, value, offset| Seen {
             source,
             origin,
+            producer: origins.producer(origin),
             value,
             offset,
             process: done.process,

@@ -274,6 +274,10 @@ pub struct Sighting {
     pub offset: Option<Offset>,
     pub process: String,
     pub time_ms: u64,
+    /// The producer whose send it is, when the history tells: the process
+    /// itself for a send, the send's producer for a polled record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub producer: Option<String>,
     /// The client's error, for a refused send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

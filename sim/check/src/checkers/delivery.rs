@@ -117,6 +117,7 @@ pub fn aborted_read(facts: &Facts<'_>) -> Vec<Finding> {
             offset: None,
             process: done.process.to_string(),
             time_ms: done.time_ms,
+            producer: Some(done.process.to_string()),
             error: Some(error.clone()),
         };
         let sightings = vec![refused, poll.owned()];

@@ -157,6 +157,7 @@ pub(super) fn landed_sends<'a>(
         let seen = |source, offset, time_ms| Seen {
             source,
             origin: Origin::Send(*op),
+            producer: Some(process),
             value,
             offset: Some(offset),
             process,
@@ -215,9 +216,11 @@ pub(super) fn consecutive_polls<'a>(
                 ..
             } => {
                 for r in records {
+                    let origin = origins.of_record(r);
                     let polled = Seen {
                         source: Source::Polled,
-                        origin: origins.of_record(r),
+                        origin,
+                        producer: origins.producer(origin),
                         value: &r.value,
                         offset: Some(r.offset),
                         process,

@@ -55,6 +55,8 @@ fn sighting(source: Source, value: &str, offset: Offset, process: &str, time_ms:
         offset: Some(offset),
         process: process.into(),
         time_ms,
+        // A send's producer is the process; a polled record's is its send's.
+        producer: matches!(source, Source::Acked | Source::Ambiguous).then(|| process.into()),
         error: None,
     }
 }
@@ -738,6 +740,51 @@ fn acks_1_expects_a_lost_write_but_fails_a_duplicate() {
          expected for this config (acks=1 acknowledges a write only the leader has, and a failover can lose it): \
          lost-write: v7 acked at users-0@3 by producer-1 at 400 ms was never polled, though consumer-1 polled users-0 up to offset 4 at 500 ms\n"
     );
+}
+
+/// producer-1 sends with `acks=1`, producer-2 with `acks=all`; `lost` names
+/// the producer whose acknowledged write a failover loses (its offset then
+/// holds producer-1's next record, and is polled past).
+fn mixed_acks_run_losing_a_write_of(lost: &str) -> History {
+    let h = History::new();
+    for (process, acks) in [("producer-1", Acks::Leader), ("producer-2", Acks::All)] {
+        let settings = ClientEvent::Producer {
+            acks,
+            idempotence: acks == Acks::All,
+        };
+        h.event(0, process, settings);
+    }
+    send(&h, 100, lost, "gone", Outcome::sent(users(), 0));
+    // The new leader never had it, and gave its offset to producer-1's next.
+    send(&h, 150, "producer-1", "other", Outcome::sent(users(), 0));
+    send(&h, 200, "producer-1", "kept", Outcome::sent(users(), 1));
+    poll(&h, 300, "consumer-1", &[(0, "other"), (1, "kept")]);
+    h
+}
+
+#[test]
+fn in_a_run_of_mixed_acks_each_write_is_judged_by_its_own_producer_s_promise() {
+    // The acks=1 producer's loss is what acks=1 allows.
+    let h = mixed_acks_run_losing_a_write_of("producer-1");
+    let config = Config::of_history(&h.entries());
+    assert_eq!(config.acks, Acks::Leader, "the run's weakest");
+    let judged = check_all(&h, &config);
+    assert_eq!(judged.verdict(), Verdict::Ok, "{judged}");
+    let lost = judged.allowed().find(|f| f.kind == Kind::LostWrite);
+    assert_eq!(lost.expect("found").allowed, [Allowance::LeaderOnlyAcks]);
+
+    // The acks=all producer's loss breaks its promise, whatever the other
+    // producer's settings.
+    let h = mixed_acks_run_losing_a_write_of("producer-2");
+    let judged = check_all(&h, &Config::of_history(&h.entries()));
+    assert_eq!(judged.verdict(), Verdict::Correctness, "{judged}");
+    let failing: Vec<Kind> = judged.failing().map(|f| f.kind).collect();
+    assert_eq!(failing, [Kind::LostWrite], "{judged}");
+    // The offset that held both records may be the acks=1 record's doing.
+    let inconsistent = judged
+        .allowed()
+        .find(|f| f.kind == Kind::InconsistentOffsets);
+    assert!(inconsistent.is_some(), "{judged}");
 }
 
 #[test]
