@@ -5,6 +5,16 @@
 //! a metadata cache it refreshes on demand (after `NOT_LEADER_OR_FOLLOWER`, unknown
 //! topics, timeouts), never more often than `retry.backoff.ms`. This module does the
 //! same for the model's clients.
+//!
+//! When every broker the cached metadata names has become unreachable (its
+//! connection broke or timed out since the last metadata answer), the client
+//! *rebootstraps*: it asks the `bootstrap.servers` again, as Kafka's clients do
+//! with `metadata.recovery.strategy=rebootstrap`, the default since Kafka 4.0
+//! (KIP-899, KIP-1102). Without it a client whose metadata named only brokers
+//! that are gone would ask them forever, though others are back. Simplification:
+//! KIP-1102's second trigger, no metadata for
+//! `metadata.recovery.rebootstrap.trigger.ms` (5 minutes), is not modelled, nor
+//! `metadata.recovery.strategy=none`.
 
 use crate::error::ErrorCode;
 use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId, TopicPartition};
@@ -135,6 +145,9 @@ pub struct NetworkClient<P> {
     last_metadata_attempt_ms: Option<u64>,
     /// Rotates metadata requests over the known brokers.
     metadata_attempts: usize,
+    /// Brokers whose connection broke or timed out since the last metadata
+    /// answer: when they are all the metadata names, the client rebootstraps.
+    unreachable: BTreeSet<BrokerId>,
 }
 
 impl<P: Clone + Connection> NetworkClient<P> {
@@ -155,6 +168,7 @@ impl<P: Clone + Connection> NetworkClient<P> {
             metadata_in_flight: None,
             last_metadata_attempt_ms: None,
             metadata_attempts: 0,
+            unreachable: BTreeSet::new(),
         }
     }
 
@@ -250,6 +264,7 @@ impl<P: Clone + Connection> NetworkClient<P> {
         let failed = self.fail_where(|f| f.to == peer, ErrorCode::NetworkException);
         if !failed.is_empty() {
             self.metadata_update_wanted = true;
+            self.mark_unreachable(peer);
         }
         failed
     }
@@ -271,6 +286,9 @@ impl<P: Clone + Connection> NetworkClient<P> {
             return Vec::new();
         }
         self.metadata_update_wanted = true;
+        for &(peer, _) in &closed {
+            self.mark_unreachable(peer);
+        }
         self.fail_where(
             |f| closed.contains(&connection(f)),
             ErrorCode::RequestTimedOut,
@@ -312,12 +330,21 @@ impl<P: Clone + Connection> NetworkClient<P> {
             .min()
     }
 
-    /// The brokers this client may talk to: the ones metadata named, else bootstrap.
+    fn mark_unreachable(&mut self, peer: NodeId) {
+        if let NodeId::Broker(broker) = peer {
+            self.unreachable.insert(broker);
+        }
+    }
+
+    /// The brokers this client may talk to: the ones metadata named, else
+    /// bootstrap; bootstrap again when every one metadata named is unreachable
+    /// (a rebootstrap, see the module's header).
     pub fn brokers(&self) -> Vec<BrokerId> {
-        if self.metadata.brokers.is_empty() {
+        let known = &self.metadata.brokers;
+        if known.is_empty() || known.is_subset(&self.unreachable) {
             self.bootstrap.clone()
         } else {
-            self.metadata.brokers.iter().copied().collect()
+            known.iter().copied().collect()
         }
     }
 
@@ -401,6 +428,7 @@ impl<P: Clone + Connection> NetworkClient<P> {
             return;
         }
         self.metadata.update(response);
+        self.unreachable.clear();
         // Keep asking until every wanted topic is known and every partition has
         // a leader (Kafka requests another update after any topic or partition
         // error that invalidates metadata).
@@ -458,6 +486,45 @@ mod tests {
         fn to_group_coordinator(&self) -> bool {
             self.coordinator
         }
+    }
+
+    #[test]
+    fn a_client_whose_known_brokers_are_all_unreachable_rebootstraps() {
+        let mut network = client();
+        let mut effects: Vec<Effect<()>> = Vec::new();
+        // The cluster's answer names broker-1 alone (the others were fenced).
+        network.on_metadata_response(0, &answer(1, 0));
+        assert_eq!(network.brokers(), [1]);
+        // broker-1's connection breaks: the metadata names no reachable broker,
+        // and the client asks its bootstrap servers again.
+        network.send(0, NodeId::Broker(1), metadata_request(), (), &mut effects);
+        network.on_disconnect(NodeId::Broker(1));
+        assert_eq!(network.brokers(), [1, 2, 3]);
+        // The next answer is the client's metadata again.
+        network.on_metadata_response(1, &answer(2, 1));
+        assert_eq!(network.brokers(), [2]);
+
+        // A timed-out connection counts as unreachable too; a broker still
+        // reachable keeps the client on its metadata.
+        let mut network = client();
+        let mut two = answer(1, 0);
+        two.brokers.push(MetadataResponseBroker {
+            node_id: 3,
+            listener: "PLAINTEXT".into(),
+        });
+        network.on_metadata_response(0, &two);
+        network.send(0, NodeId::Broker(1), metadata_request(), (), &mut effects);
+        network.expire(30_000);
+        assert_eq!(network.brokers(), [1, 3], "broker-3 is still reachable");
+        network.send(
+            30_000,
+            NodeId::Broker(3),
+            metadata_request(),
+            (),
+            &mut effects,
+        );
+        network.expire(60_000);
+        assert_eq!(network.brokers(), [1, 2, 3]);
     }
 
     #[test]
