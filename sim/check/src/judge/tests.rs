@@ -28,6 +28,13 @@ fn send(h: &History, at_ms: u64, process: &str, value: &str, outcome: Outcome) {
 
 /// `process` polls users-0 at `at_ms` and gets `records` (offset, value).
 fn poll(h: &History, at_ms: u64, process: &str, records: &[(Offset, &str)]) {
+    let records: Vec<_> = records.iter().map(|&(o, v)| (o, v, None)).collect();
+    poll_records(h, at_ms, process, &records);
+}
+
+/// `process` polls users-0 at `at_ms` and gets `records` (offset, value, the
+/// send id the record carries, if any).
+fn poll_records(h: &History, at_ms: u64, process: &str, records: &[(Offset, &str, Option<OpId>)]) {
     let op = h.invoke(
         at_ms,
         process,
@@ -37,12 +44,12 @@ fn poll(h: &History, at_ms: u64, process: &str, records: &[(Offset, &str)]) {
     );
     let records = records
         .iter()
-        .map(|&(offset, value)| PolledRecord {
+        .map(|&(offset, value, send)| PolledRecord {
             partition: users(),
             offset,
             leader_epoch: 0,
             value: value.into(),
-            send: None,
+            send,
         })
         .collect();
     h.complete(op, at_ms, Outcome::polled(records));
@@ -115,24 +122,8 @@ fn a_value_acked_at_one_offset_and_polled_at_another_is_a_duplicate() {
 /// `process` polls users-0 at `at_ms` and gets `records` (offset, value, the
 /// send id the record carries).
 fn poll_stamped(h: &History, at_ms: u64, process: &str, records: &[(Offset, &str, OpId)]) {
-    let op = h.invoke(
-        at_ms,
-        process,
-        Operation::Poll {
-            partitions: vec![users()],
-        },
-    );
-    let records = records
-        .iter()
-        .map(|&(offset, value, send)| PolledRecord {
-            partition: users(),
-            offset,
-            leader_epoch: 0,
-            value: value.into(),
-            send: Some(send),
-        })
-        .collect();
-    h.complete(op, at_ms, Outcome::polled(records));
+    let records: Vec<_> = records.iter().map(|&(o, v, s)| (o, v, Some(s))).collect();
+    poll_records(h, at_ms, process, &records);
 }
 
 #[test]
